@@ -1,0 +1,172 @@
+"""The CKAN Action API client: ckanapi's RemoteCKAN over our HTTP session, with typed errors.
+
+The configured `api_url` is the Action API base itself (".../api/3/action/" or the Drupal form
+"...?q=api/3/action/"), so every action URL is that base plus the action name; GET parameters are
+appended with "&" by requests when the base already has a query string.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import ckanapi
+from ckanapi import errors as ckan_errors
+
+from harvester import http
+from harvester.config import CatalogConfig
+from harvester.errors import (ActionMissing, CkanActionError, CkanNotFound, NotCkanApi, PortalError,
+                              PortalTimeout, PortalUnavailable)
+
+_MISSING_STATUSES = (400, 404, 405, 410, 501)
+
+
+class _RemoteCKAN(ckanapi.RemoteCKAN):
+    """RemoteCKAN whose address is the full action base; keeps the last response for its headers."""
+
+    base_url = ""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.last_response: http.Response | None = None
+
+    def _request_fn_get(self, url: str, data_dict: dict[str, Any] | None, headers: dict[str, str],
+                        requests_kwargs: dict[str, Any]) -> tuple[int, str]:
+        assert self.session is not None
+        response = self.session.get(url, params=data_dict, headers=headers, **requests_kwargs)
+        self.last_response = response
+        _check_envelope(response)
+        return response.status_code, response.text
+
+
+def _check_envelope(response: http.Response) -> None:
+    """Raise a typed error for anything that is not a CKAN JSON envelope."""
+    status = response.status_code
+    ctype = response.headers.get("Content-Type", "").lower()
+    head = response.content[:64].lstrip()
+    looks_json = head.startswith((b"{", b"[")) and "html" not in ctype
+    if status in (429,) or status >= 500:
+        raise PortalUnavailable(f"server error {status} from {response.url} after retries", response.url)
+    if looks_json:
+        return
+    if status in _MISSING_STATUSES:
+        raise ActionMissing(f"action not available ({status}) at {response.url}", response.url)
+    kind = "an HTML page" if ("html" in ctype or head.lower().startswith((b"<!doctype", b"<html"))) else (
+        f"a {ctype.split(';')[0] or 'non-JSON'} answer")
+    raise NotCkanApi(f"blocked or not a CKAN API: {response.url} answered {status} with {kind}",
+                     response.url)
+
+
+@dataclass(frozen=True)
+class SearchPage:
+    """One package_search answer."""
+
+    count: int
+    results: list[dict[str, Any]]
+    server_time: datetime | None
+
+
+class CkanClient:
+    """Typed calls to one catalog's Action API."""
+
+    def __init__(self, catalog: CatalogConfig, session: http.Session) -> None:
+        self.catalog = catalog
+        self._timeout = (catalog.connect_timeout, catalog.timeout)
+        self._remote = _RemoteCKAN(catalog.api_url, user_agent=catalog.user_agent,
+                                   get_only=True, session=session)
+
+    def url(self, action: str) -> str:
+        return self.catalog.api_url + action
+
+    def call(self, action: str, **params: Any) -> Any:
+        """Call one action with GET; every failure becomes a harvester error naming the URL."""
+        url = self.url(action)
+        try:
+            return self._remote.call_action(action, params,
+                                            requests_kwargs={"timeout": self._timeout})
+        except PortalError:
+            raise
+        except http.Timeout:
+            raise PortalTimeout(f"no answer from {url} within {self.catalog.timeout:g} s "
+                                f"(connect {self.catalog.connect_timeout:g} s)", url) from None
+        except http.ConnectionFailure as exc:
+            raise PortalUnavailable(f"cannot reach {url}: {_reason(exc)}", url) from None
+        except http.RequestFailure as exc:
+            raise PortalUnavailable(f"request to {url} failed: {_reason(exc)}", url) from None
+        except ckan_errors.NotFound as exc:
+            raise CkanNotFound(f"not found at {url}: {exc}", url, "Not Found Error") from None
+        except ckan_errors.SearchQueryError as exc:
+            raise CkanActionError(f"search query refused by {url}: {exc}", url,
+                                  "Search Query Error") from None
+        except ckan_errors.ValidationError as exc:
+            raise CkanActionError(f"validation error from {url}: {exc}", url, "Validation Error") from None
+        except ckan_errors.NotAuthorized:
+            raise CkanActionError(f"not authorized at {url}", url, "Authorization Error") from None
+        except ckan_errors.CKANAPIError as exc:
+            raise self._unknown_error(url, exc) from None
+
+    def _unknown_error(self, url: str, exc: Exception) -> PortalError:
+        response = self._remote.last_response
+        if response is not None and response.status_code in _MISSING_STATUSES:
+            return ActionMissing(f"action not available ({response.status_code}) at {url}", url)
+        status = response.status_code if response is not None else "?"
+        return NotCkanApi(f"blocked or not a CKAN API: {url} answered {status} without a CKAN result", url)
+
+    @property
+    def last_server_time(self) -> datetime | None:
+        return http.server_time(self._remote.last_response)
+
+    # Typed actions -------------------------------------------------------------------------
+
+    def status_show(self) -> dict[str, Any]:
+        result = self.call("status_show")
+        return result if isinstance(result, dict) else {}
+
+    def package_search(self, *, fq: str = "", q: str = "*:*", sort: str | None = None, rows: int = 10,
+                       start: int = 0, fl: str | None = None) -> SearchPage:
+        params: dict[str, Any] = {"q": q or "*:*", "rows": rows, "start": start}
+        if fq:
+            params["fq"] = fq
+        if sort:
+            params["sort"] = sort
+        if fl:
+            params["fl"] = fl
+        result = self.call("package_search", **params)
+        if not isinstance(result, dict) or "count" not in result or not isinstance(result.get("results"), list):
+            raise NotCkanApi(f"blocked or not a CKAN API: {self.url('package_search')} answered without "
+                             "count and results", self.url("package_search"))
+        return SearchPage(int(result["count"]), result["results"], self.last_server_time)
+
+    def package_list(self) -> list[str]:
+        result = self.call("package_list")
+        if not isinstance(result, list):
+            raise NotCkanApi(f"blocked or not a CKAN API: {self.url('package_list')} did not answer a list",
+                             self.url("package_list"))
+        return [str(name) for name in result]
+
+    def package_show(self, id_or_name: str) -> dict[str, Any]:
+        result = self.call("package_show", id=id_or_name)
+        # DKAN answers a one-element list.
+        if isinstance(result, list) and len(result) == 1:
+            result = result[0]
+        if not isinstance(result, dict) or "id" not in result:
+            raise NotCkanApi(f"blocked or not a CKAN API: package_show of {id_or_name!r} at "
+                             f"{self.url('package_show')} answered no dataset", self.url("package_show"))
+        return result
+
+
+def _reason(exc: Exception) -> str:
+    """A short reason for a requests/urllib3 failure, without the nested reprs."""
+    text = str(exc)
+    for marker in ("Caused by ", "Max retries exceeded"):
+        if marker in text:
+            tail = text.split(marker, 1)[1]
+            if "(" in tail:
+                tail = tail.split("(", 1)[1].rsplit(")", 1)[0]
+            text = tail.strip(" ()'\"") or text
+            break
+    for known in ("RemoteDisconnected", "Connection refused", "Connection reset", "timed out",
+                  "Connection aborted", "too many 5", "Name or service not known"):
+        if known.lower() in text.lower():
+            return known.lower() if known != "RemoteDisconnected" else "connection closed without answer"
+    return text[:200]

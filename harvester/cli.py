@@ -1,0 +1,218 @@
+"""The `harvester` command: a thin skin over the library. Errors become one line and an exit code."""
+from __future__ import annotations
+
+import json
+import sys
+import traceback
+from typing import Any, Callable, Sequence
+
+import click
+
+from harvester.config import Settings, load_settings
+from harvester.errors import HarvesterError
+from harvester.progress import choose_progress
+
+EXIT_OK = 0
+EXIT_ERROR = 1
+EXIT_USAGE = 2
+EXIT_SOME_FAILED = 3
+EXIT_ALL_FAILED = 4
+
+
+class Context:
+    def __init__(self, config: str | None, quiet: bool, debug: bool) -> None:
+        self.config_path = config
+        self.quiet = quiet
+        self.debug = debug
+        self._settings: Settings | None = None
+
+    @property
+    def settings(self) -> Settings:
+        if self._settings is None:
+            self._settings = load_settings(self.config_path)
+        return self._settings
+
+
+def json_option(func: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts instead of a table.")(func)
+
+
+def render_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    """A plain aligned table: readable in a terminal, a cron mail and a CI log alike."""
+    cells = [[("" if v is None else str(v)) for v in row] for row in rows]
+    widths = [max([len(h)] + [len(r[i]) for r in cells]) for i, h in enumerate(headers)]
+    lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths)).rstrip(),
+             "  ".join("-" * w for w in widths)]
+    lines += ["  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in cells]
+    return "\n".join(lines)
+
+
+def emit_json(data: Any) -> None:
+    click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+
+
+class HarvesterGroup(click.Group):
+    """Turns the library's typed errors into one line on stderr and exit status 1."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except HarvesterError as exc:
+            obj = ctx.find_object(Context)
+            if obj is not None and obj.debug:
+                traceback.print_exc()
+            click.echo(f"Error: {exc}", err=True)
+            ctx.exit(EXIT_ERROR)
+
+
+@click.group(cls=HarvesterGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--config", "-c", type=click.Path(dir_okay=False), envvar="HARVESTER_CONFIG",
+              help="The catalogs file (default: ./catalogs.toml).")
+@click.option("--quiet", "-q", is_flag=True, help="No progress output.")
+@click.option("--debug", is_flag=True, help="Show tracebacks on errors.")
+@click.version_option(package_name="harvester")
+@click.pass_context
+def cli(ctx: click.Context, config: str | None, quiet: bool, debug: bool) -> None:
+    """Harvest open-data catalogs (CKAN, DKAN) into DuckDB and judge what they hold.
+
+    \b
+    Example:
+      harvester demo
+      harvester harvest cdmx
+      harvester search "movilidad mujeres"
+    """
+    ctx.obj = Context(config, quiet, debug)
+
+
+@cli.command()
+@click.option("--probe", is_flag=True, help="Ask each catalog whether it answers, its CKAN version and size.")
+@json_option
+@click.pass_obj
+def catalogs(obj: Context, probe: bool, as_json: bool) -> None:
+    """List the configured catalogs.
+
+    \b
+    Example:
+      harvester catalogs --probe
+    """
+    from harvester.probe import probe_catalog
+    settings = obj.settings
+    entries = list(settings.catalogs.values())
+    probes = {c.id: probe_catalog(settings, c) for c in entries} if probe else {}
+    if as_json:
+        emit_json([{"id": c.id, "title": c.title, "api_url": c.api_url, "kind": c.kind,
+                    "organization": c.organization or None, "enabled": c.enabled,
+                    **({"probe": probes[c.id].as_dict()} if probe else {})} for c in entries])
+        return
+    if not entries:
+        click.echo(f"No catalogs configured in {settings.source or 'catalogs.toml'}.")
+        return
+    headers = ["id", "kind", "title", "api_url"]
+    rows: list[list[Any]] = []
+    for c in entries:
+        row: list[Any] = [c.id, c.kind, c.title + (f" (organization {c.organization})" if c.organization else ""),
+                          c.api_url]
+        if probe:
+            p = probes[c.id]
+            row += ["yes" if p.reachable and not p.error else "no", p.ckan_version or "-",
+                    {True: "yes", False: "no", None: "-"}[p.package_search],
+                    p.datasets if p.datasets is not None else "-", p.error or ""]
+        rows.append(row)
+    if probe:
+        headers += ["answers", "ckan", "package_search", "datasets", "error"]
+    click.echo(render_table(headers, rows))
+
+
+@cli.command()
+@click.argument("catalog_ids", nargs=-1, metavar="[CATALOG]...")
+@click.option("--full", is_flag=True, help="List every dataset again instead of asking what changed.")
+@json_option
+@click.pass_obj
+def harvest(obj: Context, catalog_ids: tuple[str, ...], full: bool, as_json: bool) -> None:
+    """Harvest catalog metadata into the store (all enabled catalogs by default).
+
+    Exit status: 0 all harvested, 3 some catalogs failed, 4 every catalog failed.
+
+    \b
+    Example:
+      harvester harvest
+      harvester harvest cdmx federal --full
+    """
+    from harvester.harvest import harvest as run_harvest
+    settings = obj.settings
+    progress = choose_progress(obj.quiet or as_json)
+    try:
+        results = run_harvest(settings, catalog_ids, full=full, progress=progress)
+    finally:
+        progress.close()
+    if as_json:
+        emit_json([r.as_dict() for r in results])
+    else:
+        click.echo(render_table(
+            ["catalog", "status", "mode", "added", "updated", "unchanged", "deleted", "failed", "requests", "time"],
+            [[r.catalog_id, r.status, r.mode, r.added, r.updated, r.unchanged, r.deleted, r.failed, r.requests,
+              f"{r.seconds:.1f}s"] for r in results]))
+        for r in results:
+            if r.error:
+                click.echo(f"{r.catalog_id}: {r.error}", err=True)
+        click.echo(f"Store: {settings.paths.database}")
+    failed = [r for r in results if r.status == "failed"]
+    if results and len(failed) == len(results):
+        sys.exit(EXIT_ALL_FAILED)
+    if failed:
+        sys.exit(EXIT_SOME_FAILED)
+
+
+@cli.command()
+@click.argument("query")
+@click.option("--catalog", "catalog_ids", multiple=True, help="Only this catalog (repeatable).")
+@click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 10000))
+@json_option
+@click.pass_obj
+def search(obj: Context, query: str, catalog_ids: tuple[str, ...], limit: int, as_json: bool) -> None:
+    """Search the harvested metadata offline (accents and case do not matter).
+
+    \b
+    Example:
+      harvester search "movilidad mujeres"
+      harvester search genero --catalog cdmx --json
+    """
+    from harvester.search import search as run_search
+    from harvester.store import Store
+    with Store(obj.settings.paths.database, read_only=True) as store:
+        hits = run_search(store, query, catalogs=list(catalog_ids) or None, limit=limit)
+    if as_json:
+        emit_json([h.as_dict() for h in hits])
+        return
+    if not hits:
+        click.echo(f"No dataset matches {query!r}.")
+        return
+    click.echo(render_table(
+        ["catalog", "dataset", "title", "organization", "formats", "last change"],
+        [[h.catalog_id, h.name, _clip(h.title, 60), _clip(h.organization or "", 40), ",".join(h.formats),
+          h.metadata_modified.date().isoformat() if h.metadata_modified else ""] for h in hits]))
+
+
+@cli.command()
+@click.option("--out", type=click.Path(file_okay=False), help="Output folder (default: a new datasets/demo-<time>).")
+@click.option("--synthetic", default=0, show_default=True, type=click.IntRange(0, 200000),
+              help="Also harvest a generated catalog of this many datasets.")
+@click.pass_obj
+def demo(obj: Context, out: str | None, synthetic: int) -> None:
+    """Run every stage against the bundled sandbox portal on 127.0.0.1, into a fresh folder.
+
+    \b
+    Example:
+      harvester demo
+    """
+    from harvester.demo import run_demo
+    run_demo(out, synthetic=synthetic, quiet=obj.quiet, echo=click.echo)
+
+
+def _clip(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def main() -> None:
+    """Entry point of the `harvester` command."""
+    cli(prog_name="harvester")

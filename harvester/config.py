@@ -1,0 +1,272 @@
+"""Configuration: `catalogs.toml`, then environment overrides.
+
+File layout (documented in the README)::
+
+    [harvester]
+    data_dir = "datasets"          # outputs; relative paths are relative to this file
+    # database = "datasets/catalog.duckdb"
+
+    [defaults]                     # any catalog key, applied to every catalog
+    user_agent = "..."
+
+    [catalogs.cdmx]
+    title = "Datos Abiertos CDMX"
+    api_url = "https://datos.cdmx.gob.mx/api/3/action/"
+    kind = "ckan"
+
+Environment overrides, for a deployed job: ``HARVESTER_CONFIG`` (the file), ``HARVESTER_DATA_DIR``,
+``HARVESTER_DATABASE``, and ``HARVESTER_<CATALOG>_<KEY>`` for any catalog key (``HARVESTER_FEDERAL_DELAY=12``).
+"""
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+from harvester.errors import ConfigError
+from harvester.paths import DataPaths
+
+DEFAULT_USER_AGENT = "datathon-harvester/0.1 (open-data catalog harvester for civic datathons)"
+KINDS = ("ckan", "dkan")
+ENV_PREFIX = "HARVESTER_"
+
+
+@dataclass(frozen=True)
+class CatalogConfig:
+    """One catalog to harvest. Every field but id, title and api_url has a default."""
+
+    id: str
+    """Short name used on the command line and in the store (letters, digits, - and _)."""
+    title: str
+    """Human name of the catalog."""
+    api_url: str
+    """The Action API base, ending in /action/ (or the Drupal form ending in ?q=api/3/action/)."""
+    kind: str = "ckan"
+    """ckan: package_search with fallback; dkan: package_list + package_show only."""
+    organization: str = ""
+    """Harvest only this organization (its name), e.g. ayuntamiento-de-xalapa."""
+    groups: tuple[str, ...] = ()
+    """Harvest only datasets in any of these groups."""
+    q: str = ""
+    """Extra Solr query for package_search."""
+    fq: str = ""
+    """Extra Solr filter query for package_search."""
+    user_agent: str = DEFAULT_USER_AGENT
+    """User-Agent header; some portals (datos.gob.mx) refuse generic ones."""
+    delay: float = 0.0
+    """Seconds to wait between two requests to this catalog (politeness)."""
+    timeout: float = 60.0
+    """Read timeout in seconds for one answer."""
+    connect_timeout: float = 10.0
+    """Connect timeout in seconds."""
+    retries: int = 4
+    """Retries on 429, 5xx, dropped connections and connect errors, with exponential backoff."""
+    backoff: float = 1.0
+    """Backoff factor in seconds: waits backoff, 2*backoff, 4*backoff... (Retry-After wins when given)."""
+    max_retry_after: float = 120.0
+    """Upper bound on a Retry-After wait, in seconds."""
+    rows: int = 1000
+    """Rows asked per package_search page (servers may cap it lower; that is detected)."""
+    safety_margin: float = 3600.0
+    """Seconds subtracted from the last harvest window when asking for what changed."""
+    cache_seconds: float = 0.0
+    """How long API answers are reused from requests-cache; 0 stores them but always revalidates."""
+    enabled: bool = True
+    """False keeps the entry but skips it in `harvester harvest` with no arguments."""
+
+    def search_filters(self) -> list[str]:
+        """The fq clauses that restrict package_search to this catalog's slice."""
+        clauses: list[str] = []
+        if self.organization:
+            clauses.append(f'organization:"{self.organization}"')
+        if self.groups:
+            clauses.append("groups:(" + " OR ".join(f'"{g}"' for g in self.groups) + ")")
+        if self.fq:
+            clauses.append(self.fq)
+        return clauses
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The whole configuration: where outputs go and which catalogs exist."""
+
+    source: Path | None
+    paths: DataPaths
+    catalogs: dict[str, CatalogConfig] = field(default_factory=dict)
+
+    def select(self, ids: tuple[str, ...] | list[str] = ()) -> list[CatalogConfig]:
+        """Catalogs named by id (in that order), or every enabled one."""
+        if not ids:
+            return [c for c in self.catalogs.values() if c.enabled]
+        unknown = [i for i in ids if i not in self.catalogs]
+        if unknown:
+            known = ", ".join(self.catalogs) or "none"
+            raise ConfigError(f"unknown catalog {unknown[0]!r} (configured: {known})")
+        return [self.catalogs[i] for i in ids]
+
+
+_CATALOG_FIELDS = {f.name: f for f in fields(CatalogConfig)}
+_ID_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+
+
+def _coerce(value: Any, name: str, where: str) -> Any:
+    """Check and convert one catalog value to its field's type."""
+    expected = _CATALOG_FIELDS[name].type
+    try:
+        if expected == "str":
+            if not isinstance(value, str):
+                raise TypeError
+            return value
+        if expected == "float":
+            if isinstance(value, bool):
+                raise TypeError
+            number = float(value)
+            if number < 0:
+                raise ValueError
+            return number
+        if expected == "int":
+            if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
+                raise TypeError
+            number = int(value)
+            if number < 0:
+                raise ValueError
+            return number
+        if expected == "bool":
+            if isinstance(value, str):
+                lowered = value.strip().lower()
+                if lowered in ("1", "true", "yes", "on"):
+                    return True
+                if lowered in ("0", "false", "no", "off"):
+                    return False
+                raise ValueError
+            if not isinstance(value, bool):
+                raise TypeError
+            return value
+        if expected == "tuple[str, ...]":
+            if isinstance(value, str):
+                value = [v.strip() for v in value.split(",") if v.strip()]
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                raise TypeError
+            return tuple(value)
+    except (TypeError, ValueError):
+        kind = {"float": "a non-negative number", "int": "a non-negative whole number",
+                "bool": "true or false", "str": "a string",
+                "tuple[str, ...]": "a list of strings"}[expected]
+        raise ConfigError(f"{where} {name}: expected {kind}, got {value!r}") from None
+    raise AssertionError(f"unhandled field type {expected}")
+
+
+def _check_api_url(url: str, where: str) -> str:
+    if not re.match(r"^https?://[^/?#\s]+", url):
+        raise ConfigError(f"{where} api_url: expected an http(s) URL, got {url!r}")
+    if "action" not in url:
+        raise ConfigError(f"{where} api_url: expected the Action API base ending in "
+                          f"/api/3/action/ (or ?q=api/3/action/), got {url!r}")
+    return url if url.endswith(("/", "=")) else url + "/"
+
+
+def _build_catalog(cid: str, raw: dict[str, Any], defaults: dict[str, Any], where: str) -> CatalogConfig:
+    if not _ID_RE.match(cid):
+        raise ConfigError(f"{where}: catalog id {cid!r} must be lower-case letters, digits, - or _")
+    values: dict[str, Any] = {"id": cid}
+    for source, label in ((defaults, "[defaults]"), (raw, where)):
+        for key, value in source.items():
+            if key == "id" or key not in _CATALOG_FIELDS:
+                raise ConfigError(f"{label} {key}: unknown key (known: "
+                                  f"{', '.join(k for k in _CATALOG_FIELDS if k != 'id')})")
+            values[key] = _coerce(value, key, label)
+    for required in ("title", "api_url"):
+        if not values.get(required):
+            raise ConfigError(f"{where} {required}: missing")
+    values["api_url"] = _check_api_url(values["api_url"], where)
+    if values.get("kind", "ckan") not in KINDS:
+        raise ConfigError(f"{where} kind: expected one of {', '.join(KINDS)}, got {values['kind']!r}")
+    if values.get("rows", 1) == 0:
+        raise ConfigError(f"{where} rows: must be at least 1")
+    return CatalogConfig(**values)
+
+
+def _env_overrides(catalogs: dict[str, dict[str, Any]], env: dict[str, str]) -> None:
+    """Apply HARVESTER_<CATALOG>_<KEY> variables onto the raw catalog tables."""
+    by_env_name = {cid.upper().replace("-", "_"): cid for cid in catalogs}
+    # Longest catalog names first, so HARVESTER_CDMX_INFO_X is not read as catalog CDMX.
+    for prefix in sorted(by_env_name, key=len, reverse=True):
+        cid = by_env_name[prefix]
+        start = f"{ENV_PREFIX}{prefix}_"
+        for var, value in env.items():
+            if var.startswith(start):
+                key = var[len(start):].lower()
+                if key in _CATALOG_FIELDS and key != "id" and not _claimed(var, prefix, by_env_name):
+                    catalogs[cid][key] = value
+
+
+def _claimed(var: str, prefix: str, by_env_name: dict[str, str]) -> bool:
+    """True when a longer catalog name also matches this variable (it belongs to that one)."""
+    return any(len(other) > len(prefix) and var.startswith(f"{ENV_PREFIX}{other}_") for other in by_env_name)
+
+
+def load_settings(path: str | Path | None = None, env: dict[str, str] | None = None) -> Settings:
+    """Read the configuration file (if any) and apply environment overrides."""
+    env = dict(os.environ if env is None else env)
+    chosen = path or env.get(f"{ENV_PREFIX}CONFIG")
+    source: Path | None = None
+    data: dict[str, Any] = {}
+    if chosen:
+        source = Path(chosen)
+    elif Path("catalogs.toml").exists():
+        source = Path("catalogs.toml")
+    if source is not None:
+        try:
+            with source.open("rb") as handle:
+                data = tomllib.load(handle)
+        except FileNotFoundError:
+            raise ConfigError(f"{source}: file not found") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{source}: not valid TOML: {exc}") from None
+        except OSError as exc:
+            raise ConfigError(f"{source}: cannot read: {exc.strerror}") from None
+    name = str(source) if source else "<no config file>"
+    base = source.parent if source else Path.cwd()
+
+    top_known = {"harvester", "defaults", "catalogs"}
+    for key in data:
+        if key not in top_known:
+            raise ConfigError(f"{name}: unknown section [{key}] (known: {', '.join(sorted(top_known))})")
+    general = data.get("harvester", {})
+    defaults = data.get("defaults", {})
+    raw_catalogs = data.get("catalogs", {})
+    for section, value in (("harvester", general), ("defaults", defaults), ("catalogs", raw_catalogs)):
+        if not isinstance(value, dict):
+            raise ConfigError(f"{name}: [{section}] must be a table")
+    for key in general:
+        if key not in ("data_dir", "database"):
+            raise ConfigError(f"{name}: [harvester] {key}: unknown key (known: data_dir, database)")
+
+    catalogs_raw: dict[str, dict[str, Any]] = {}
+    for cid, table in raw_catalogs.items():
+        if not isinstance(table, dict):
+            raise ConfigError(f"{name}: [catalogs.{cid}] must be a table")
+        catalogs_raw[cid] = dict(table)
+    _env_overrides(catalogs_raw, env)
+    catalogs = {cid: _build_catalog(cid, table, defaults, f"{name}: [catalogs.{cid}]")
+                for cid, table in catalogs_raw.items()}
+
+    def resolve(value: str, key: str) -> Path:
+        if not isinstance(value, str) or not value:
+            raise ConfigError(f"{name}: [harvester] {key}: expected a path string, got {value!r}")
+        candidate = Path(value).expanduser()
+        return candidate if candidate.is_absolute() else base / candidate
+
+    data_dir = env.get(f"{ENV_PREFIX}DATA_DIR") or general.get("data_dir", "datasets")
+    database = env.get(f"{ENV_PREFIX}DATABASE") or general.get("database")
+    paths = DataPaths(resolve(data_dir, "data_dir"),
+                      resolve(database, "database") if database else None)
+    return Settings(source=source, paths=paths, catalogs=catalogs)
+
+
+def with_catalogs(settings: Settings, catalogs: list[CatalogConfig]) -> Settings:
+    """A copy of settings holding exactly these catalogs (used by the demo)."""
+    return replace(settings, catalogs={c.id: c for c in catalogs})

@@ -1,0 +1,62 @@
+"""The fallback for portals without a usable package_search (DKAN, disabled search):
+package_list, then package_show for each name. Always a complete listing."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Iterator
+
+from harvester.ckan import CkanClient
+from harvester.clock import utcnow
+from harvester.config import CatalogConfig
+from harvester.connectors.base import Connector, Dataset, ListingReport, PageCallback
+from harvester.errors import CkanNotFound, PortalError
+
+BATCH = 200
+MAX_CONSECUTIVE_FAILURES = 10
+
+
+class PackageListConnector(Connector):
+    mode = "list"
+    search_supported = False
+
+    def __init__(self, catalog: CatalogConfig, client: CkanClient) -> None:
+        self.catalog = catalog
+        self.client = client
+
+    def changed(self, since: datetime | None, report: ListingReport,
+                on_page: PageCallback | None = None) -> Iterator[list[Dataset]]:
+        # package_list carries no dates: every dataset is shown again; unchanged ones merge as such.
+        report.complete = True
+        report.window_start = since
+        names = self.client.package_list()
+        report.window_end = self.client.last_server_time or utcnow()
+        organization = self.catalog.organization
+        batch: list[Dataset] = []
+        consecutive = 0
+        done = 0
+        for name in names:
+            try:
+                dataset = self.client.package_show(name)
+                consecutive = 0
+            except CkanNotFound:
+                continue  # deleted between package_list and package_show
+            except PortalError as exc:
+                consecutive += 1
+                report.failed.append(name)
+                report.notes.setdefault("errors", []).append(f"{name}: {exc}")
+                if consecutive >= MAX_CONSECUTIVE_FAILURES:
+                    raise
+                continue
+            done += 1
+            if organization and (dataset.get("organization") or {}).get("name") != organization:
+                continue
+            batch.append(dataset)
+            if len(batch) >= BATCH:
+                yield batch
+                batch = []
+            if on_page and (done % 20 == 0 or done == len(names)):
+                on_page(done, len(names))
+        if batch:
+            yield batch
+        if on_page:
+            on_page(done, len(names))

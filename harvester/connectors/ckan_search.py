@@ -1,0 +1,131 @@
+"""package_search paging that stays correct on large catalogs that change while it pages.
+
+Keyset paging in a stable order (`metadata_modified asc, id asc`) inside a closed time window:
+each page asks `metadata_modified:[cursor TO window_end]` and skips, with `start`, only the rows
+already received that share the cursor's millisecond (Solr compares dates at millisecond precision).
+A dataset modified while we page leaves the window (the next run picks it up); it never shifts the
+rows we have not read yet, as offset paging would. Whatever cap a server applies to `rows` is
+simply followed, since the next page starts where the last one ended.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Iterator
+
+from harvester.ckan import CkanClient
+from harvester.clock import utcnow
+from harvester.config import CatalogConfig
+from harvester.connectors.base import Connector, Dataset, ListingReport, PageCallback
+from harvester.errors import IncompleteListing
+
+SORT = "metadata_modified asc, id asc"
+ID_CHUNK = 50
+
+
+def solr_time(value: datetime) -> str:
+    """A naive UTC datetime as a Solr date at millisecond precision (`Z` is required)."""
+    return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+
+
+def _millis(value: object) -> str | None:
+    """A CKAN timestamp (naive ISO UTC) truncated to the millisecond, as a Solr date; None if unparsable."""
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if parsed.tzinfo is not None:
+        parsed = parsed.astimezone(timezone.utc).replace(tzinfo=None)
+    return solr_time(parsed)
+
+
+def _quote(value: str) -> str:
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+class PackageSearchConnector(Connector):
+    mode = "search"
+    search_supported = True
+
+    def __init__(self, catalog: CatalogConfig, client: CkanClient) -> None:
+        self.catalog = catalog
+        self.client = client
+        self.filters = catalog.search_filters()
+        self.q = catalog.q or "*:*"
+        self.effective_rows = catalog.rows
+
+    def _fq(self, *extra: str) -> str:
+        return " ".join([*self.filters, *extra])
+
+    def _pages(self, low: str, fl: str | None, report: ListingReport | None,
+               on_page: PageCallback | None) -> Iterator[list[Dataset]]:
+        """Keyset-page the window [low TO server-now]; fixes the window's end from the first answer."""
+        high = "*"
+        cursor, ties = low, 0
+        unique: set[str] = set()
+        pages = 0
+        while True:
+            page = self.client.package_search(fq=self._fq(f"metadata_modified:[{cursor} TO {high}]"),
+                                              q=self.q, sort=SORT, rows=self.catalog.rows, start=ties, fl=fl)
+            pages += 1
+            if high == "*":
+                end = page.server_time or utcnow()
+                high = solr_time(end)
+                if report is not None:
+                    report.window_end = end
+            results = [r for r in page.results if isinstance(r, dict) and r.get("id")]
+            unique.update(str(r["id"]) for r in results)
+            if on_page:
+                on_page(len(unique), page.count if pages == 1 else None)
+            if results:
+                yield results
+            received = len(page.results)
+            if received == 0 or ties + received >= page.count:
+                break
+            if received < self.catalog.rows:
+                self.effective_rows = received
+            last = _millis(page.results[-1].get("metadata_modified"))
+            if last is None or last == cursor:
+                ties += received  # no usable timestamp, or a run of equal ones: move on by offset
+            else:
+                cursor = last
+                ties = sum(1 for r in page.results if _millis(r.get("metadata_modified")) == last)
+        if pages > 1:
+            # The window can only lose datasets while we page (they move past its end), never gain:
+            # if we hold fewer than it counts now, the server skipped some (ignored sort or filter).
+            final = self.client.package_search(fq=self._fq(f"metadata_modified:[{low} TO {high}]"),
+                                               q=self.q, rows=0)
+            if len(unique) < final.count:
+                raise IncompleteListing(
+                    f"paging {self.client.url('package_search')} gave {len(unique)} datasets but the "
+                    f"window holds {final.count}", self.client.url("package_search"))
+        if report is not None:
+            report.notes["pages"] = report.notes.get("pages", 0) + pages
+            if self.effective_rows != self.catalog.rows:
+                report.notes["rows_cap"] = self.effective_rows
+
+    def changed(self, since: datetime | None, report: ListingReport,
+                on_page: PageCallback | None = None) -> Iterator[list[Dataset]]:
+        report.window_start = since
+        report.complete = since is None
+        yield from self._pages(solr_time(since) if since else "*", None, report, on_page)
+
+    def total(self) -> int:
+        return self.client.package_search(fq=self._fq("-dataset_type:harvest"), q=self.q, rows=0).count
+
+    def all_ids(self) -> set[str]:
+        ids: set[str] = set()
+        for batch in self._pages("*", "id,metadata_modified", None, None):
+            ids.update(str(r["id"]) for r in batch)
+        return ids
+
+    def still_there(self, ids: set[str]) -> list[Dataset]:
+        found: list[Dataset] = []
+        ordered = sorted(ids)
+        for i in range(0, len(ordered), ID_CHUNK):
+            chunk = ordered[i:i + ID_CHUNK]
+            page = self.client.package_search(fq=self._fq("id:(" + " OR ".join(_quote(x) for x in chunk) + ")"),
+                                              q=self.q, rows=len(chunk))
+            found.extend(r for r in page.results if isinstance(r, dict) and str(r.get("id")) in ids)
+        return found

@@ -1,0 +1,78 @@
+"""`harvester demo`: the bundled sandbox portal on 127.0.0.1, every stage that exists, a fresh folder."""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Callable
+
+from harvester.config import load_settings
+from harvester.progress import choose_progress
+
+# The real catalogs the demo imitates: id -> (sandbox site, extra catalog keys).
+DEMO_CATALOGS: dict[str, tuple[str, str, str]] = {
+    "cdmx": ("cdmx", "Datos Abiertos de la Ciudad de México (sandbox)", 'kind = "ckan"'),
+    "federal": ("federal", "datos.gob.mx (sandbox)", 'kind = "ckan"'),
+    "xalapa": ("federal", "Ayuntamiento de Xalapa en datos.gob.mx (sandbox)",
+               'kind = "ckan"\norganization = "ayuntamiento-de-xalapa"'),
+    "infocdmx": ("infocdmx", "INFO CDMX (sandbox)", 'kind = "ckan"'),
+    "veracruz": ("veracruz", "Municipio de Veracruz (sandbox)", 'kind = "ckan"'),
+    "zapopan": ("zapopan", "Zapopan, DKAN (sandbox)", 'kind = "dkan"'),
+    "puebla": ("puebla", "Puebla capital, DKAN (sandbox)", 'kind = "dkan"'),
+    "mardelplata": ("mardelplata", "Mar del Plata, DKAN with ?q= URLs (sandbox)", 'kind = "dkan"'),
+}
+
+
+def write_demo_config(path: Path, api_url: Callable[[str], str], data_dir: Path, synthetic: int = 0) -> None:
+    """A catalogs.toml pointing every demo catalog at the sandbox."""
+    lines = ["# Written by `harvester demo`: the real catalogs, served by the sandbox on 127.0.0.1.",
+             "[harvester]", f'data_dir = "{data_dir.as_posix()}"', "",
+             "[defaults]", 'user_agent = "datathon-harvester/0.1 (demo against the bundled sandbox)"',
+             "timeout = 30", "retries = 2", "backoff = 0.2", ""]
+    entries = dict(DEMO_CATALOGS)
+    if synthetic:
+        entries["synthetic"] = ("synthetic", f"Synthetic catalog of {synthetic} datasets (sandbox)", 'kind = "ckan"')
+    for cid, (site, title, extra) in entries.items():
+        lines += [f"[catalogs.{cid}]", f'title = "{title}"', f'api_url = "{api_url(site)}"', extra, ""]
+    path.write_text("\n".join(lines), encoding="utf-8")
+
+
+def run_demo(out: str | None, *, synthetic: int = 0, quiet: bool = False,
+             echo: Callable[[str], None] = print) -> Path:
+    """Start the sandbox, run the stages into `out`, say where the results are."""
+    from harvester.cli import render_table
+    from harvester.harvest import harvest
+    from harvester.sandbox import SandboxPortal
+    from harvester.search import search
+    from harvester.store import Store
+
+    folder = Path(out) if out else Path("datasets") / time.strftime("demo-%Y%m%d-%H%M%S")
+    folder.mkdir(parents=True, exist_ok=True)
+    with SandboxPortal(synthetic=synthetic) as portal:
+        echo(f"Sandbox portal on {portal.base_url} (sites: {', '.join(portal.sites)})")
+        config = folder / "catalogs.toml"
+        write_demo_config(config, portal.api_url, Path("."), synthetic)
+        settings = load_settings(config, env={})
+        progress = choose_progress(quiet)
+        try:
+            results = harvest(settings, progress=progress)
+        finally:
+            progress.close()
+    echo("")
+    echo("Harvest:")
+    echo(render_table(["catalog", "status", "mode", "added", "updated", "unchanged", "deleted", "failed",
+                       "requests", "time"],
+                      [[r.catalog_id, r.status, r.mode, r.added, r.updated, r.unchanged, r.deleted, r.failed,
+                        r.requests, f"{r.seconds:.1f}s"] for r in results]))
+    with Store(settings.paths.database, read_only=True) as store:
+        for query in ("movilidad mujeres", "cuidados"):
+            hits = search(store, query, limit=5)
+            echo("")
+            echo(f'Search "{query}" (top {len(hits)}):')
+            for hit in hits:
+                echo(f"  {hit.catalog_id}/{hit.name}: {hit.title}")
+    echo("")
+    echo(f"Results in {folder.resolve()}:")
+    echo(f"  store    {settings.paths.database.resolve()}")
+    echo(f"  config   {config.resolve()}")
+    echo(f"Try: harvester --config {config} search genero")
+    return folder

@@ -1,0 +1,182 @@
+"""HTTP for API calls: one session per catalog with timeouts, retries, politeness and requests-cache.
+
+Nothing else in the package imports `requests` directly. Resource files do not go through the cache
+(requests-cache holds whole bodies in memory); they get their own streaming session later.
+"""
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+from email.utils import parsedate_to_datetime
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import requests
+import requests_cache
+from requests.adapters import HTTPAdapter
+from urllib3.util.retry import Retry
+
+RETRY_STATUSES = (429, 500, 502, 503, 504)
+
+
+@dataclass
+class RequestStats:
+    """Counts what one catalog's session did on the network (cache hits are not requests)."""
+
+    requests: int = 0
+    retries: int = 0
+    cache_hits: int = 0
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def add(self, requests_: int = 0, retries: int = 0, cache_hits: int = 0) -> None:
+        with self._lock:
+            self.requests += requests_
+            self.retries += retries
+            self.cache_hits += cache_hits
+
+
+class _CountingRetry(Retry):
+    """urllib3 Retry that counts each retry and caps Retry-After."""
+
+    def __init__(self, *args: Any, stats: RequestStats | None = None,
+                 max_retry_after: float = 120.0, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.stats = stats
+        self.max_retry_after = max_retry_after
+
+    def new(self, **kw: Any) -> "_CountingRetry":
+        new = super().new(**kw)
+        new.stats = self.stats
+        new.max_retry_after = self.max_retry_after
+        return new
+
+    def increment(self, method: str | None = None, url: str | None = None, response: Any = None,
+                  error: Exception | None = None, _pool: Any = None, _stacktrace: Any = None) -> "_CountingRetry":
+        # Each call stands for one failed attempt. When retries run out on a status, urllib3 hands the
+        # last response back and the adapter counts it; when they run out on an error, count it here.
+        try:
+            new = super().increment(method, url, response, error, _pool, _stacktrace)
+        except Exception:
+            if response is None and self.stats is not None:
+                self.stats.add(requests_=1)
+            raise
+        if self.stats is not None:
+            self.stats.add(requests_=1, retries=1)
+        return new
+
+    def get_retry_after(self, response: Any) -> float | None:
+        value = super().get_retry_after(response)
+        if value is None:
+            return None
+        return min(value, self.max_retry_after)
+
+
+class _PoliteAdapter(HTTPAdapter):
+    """Waits `delay` seconds between two requests and counts requests that reach the network."""
+
+    def __init__(self, delay: float, stats: RequestStats, default_timeout: tuple[float, float],
+                 **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.delay = delay
+        self.stats = stats
+        self.default_timeout = default_timeout
+        self._last = 0.0
+        self._lock = threading.Lock()
+
+    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:  # type: ignore[override]
+        if self.delay:
+            with self._lock:
+                wait = self._last + self.delay - time.monotonic()
+                if wait > 0:
+                    time.sleep(wait)
+                self._last = time.monotonic()
+        if kwargs.get("timeout") is None:
+            kwargs["timeout"] = self.default_timeout
+        response = super().send(request, **kwargs)
+        self.stats.add(requests_=1)
+        return response
+
+
+@dataclass(frozen=True)
+class SessionOptions:
+    """What one catalog's session needs to know."""
+
+    user_agent: str
+    timeout: float = 60.0
+    connect_timeout: float = 10.0
+    retries: int = 4
+    backoff: float = 1.0
+    max_retry_after: float = 120.0
+    delay: float = 0.0
+    cache_path: Path | None = None
+    cache_seconds: float = 0.0
+
+
+def make_api_session(options: SessionOptions) -> tuple[requests.Session, RequestStats]:
+    """A session for API answers: cached (when cache_path is set), retried, polite, counted."""
+    stats = RequestStats()
+    session: requests.Session
+    if options.cache_path is not None:
+        options.cache_path.parent.mkdir(parents=True, exist_ok=True)
+        session = requests_cache.CachedSession(
+            str(options.cache_path),
+            backend="sqlite",
+            expire_after=options.cache_seconds,
+            allowable_methods=("GET",),
+            allowable_codes=(200,),
+            # package_search windows never repeat: storing their large pages would only cost time.
+            urls_expire_after={"*package_search*": requests_cache.DO_NOT_CACHE},
+            stale_if_error=False,
+        )
+        session.hooks["response"].append(_count_cache_hit(stats))
+    else:
+        session = requests.Session()
+    retry = _CountingRetry(
+        total=options.retries, connect=options.retries, read=options.retries,
+        status=options.retries, other=0,
+        backoff_factor=options.backoff, backoff_max=max(options.backoff * 16, 1.0),
+        status_forcelist=RETRY_STATUSES, allowed_methods=frozenset({"GET", "HEAD"}),
+        respect_retry_after_header=True, raise_on_status=False, raise_on_redirect=False,
+        stats=stats, max_retry_after=options.max_retry_after,
+    )
+    adapter = _PoliteAdapter(options.delay, stats, (options.connect_timeout, options.timeout),
+                             max_retries=retry, pool_connections=2, pool_maxsize=4)
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    session.headers["User-Agent"] = options.user_agent
+    session.headers["Accept"] = "application/json"
+    return session, stats
+
+
+def _count_cache_hit(stats: RequestStats) -> Any:
+    def hook(response: requests.Response, *args: Any, **kwargs: Any) -> requests.Response:
+        if getattr(response, "from_cache", False):
+            stats.add(cache_hits=1)
+        return response
+    return hook
+
+
+def server_time(response: requests.Response | None) -> datetime | None:
+    """The server's clock from its Date header, as a naive UTC datetime."""
+    if response is None:
+        return None
+    value = response.headers.get("Date")
+    if not value:
+        return None
+    try:
+        parsed = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if parsed.tzinfo is not None:
+        parsed = parsed.astimezone(timezone.utc).replace(tzinfo=None)
+    return parsed
+
+
+# Exceptions callers map to their own errors; re-exported so no other module imports requests.
+Timeout = requests.exceptions.Timeout
+ConnectionFailure = requests.exceptions.ConnectionError
+RequestFailure = requests.exceptions.RequestException
+Response = requests.Response
+Session = requests.Session

@@ -1,0 +1,372 @@
+"""The DuckDB store: schema, migrations, transactions. Nothing else opens the database file.
+
+A harvest run stages what it receives in TEMP tables (gone if the process dies) and merges them
+into the permanent tables in one transaction at the end, so a run killed at any point leaves the
+previous state whole and readable; the next run simply redoes the work from the last good window.
+"""
+from __future__ import annotations
+
+import json
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Iterator
+
+import duckdb
+
+from harvester.config import CatalogConfig
+from harvester.errors import StoreBusy, StoreError
+from harvester.records import Rows
+
+SCHEMA_VERSION = 1
+
+_DATASET_COLUMNS = """
+    catalog_id VARCHAR NOT NULL, remote_id VARCHAR NOT NULL, name VARCHAR, title VARCHAR, notes VARCHAR,
+    type VARCHAR, state VARCHAR, url VARCHAR, version VARCHAR,
+    organization_id VARCHAR, organization_name VARCHAR, organization_title VARCHAR,
+    tags VARCHAR[], groups VARCHAR[], license_id VARCHAR, license_title VARCHAR,
+    author VARCHAR, author_email VARCHAR, maintainer VARCHAR, maintainer_email VARCHAR,
+    metadata_created TIMESTAMP, metadata_modified TIMESTAMP, extras JSON, raw JSON, formats VARCHAR[],
+    search_text VARCHAR, content_hash VARCHAR,
+    first_seen TIMESTAMP, last_seen TIMESTAMP, last_changed TIMESTAMP, deleted_at TIMESTAMP,
+    last_run_id BIGINT
+"""
+
+_SCHEMA = [
+    "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)",
+    """CREATE TABLE IF NOT EXISTS catalogs (
+        id VARCHAR NOT NULL, title VARCHAR, api_url VARCHAR, kind VARCHAR, config JSON,
+        first_seen TIMESTAMP, updated_at TIMESTAMP,
+        last_window_end TIMESTAMP, last_success_at TIMESTAMP, search_supported BOOLEAN,
+        ckan_version VARCHAR)""",
+    "CREATE SEQUENCE IF NOT EXISTS run_ids START 1",
+    """CREATE TABLE IF NOT EXISTS harvest_runs (
+        run_id BIGINT NOT NULL, catalog_id VARCHAR NOT NULL, started_at TIMESTAMP, finished_at TIMESTAMP,
+        status VARCHAR, mode VARCHAR, window_start TIMESTAMP, window_end TIMESTAMP,
+        added INTEGER, updated INTEGER, unchanged INTEGER, deleted INTEGER, failed INTEGER,
+        skipped INTEGER, requests INTEGER, retries INTEGER, duration_s DOUBLE, error VARCHAR,
+        notes JSON)""",
+    f"CREATE TABLE IF NOT EXISTS datasets ({_DATASET_COLUMNS})",
+    """CREATE TABLE IF NOT EXISTS resources (
+        catalog_id VARCHAR NOT NULL, remote_id VARCHAR NOT NULL, dataset_id VARCHAR NOT NULL,
+        position INTEGER, name VARCHAR, description VARCHAR, url VARCHAR, format VARCHAR,
+        mimetype VARCHAR, size BIGINT, last_modified TIMESTAMP, created TIMESTAMP, url_type VARCHAR,
+        hash VARCHAR, raw JSON, first_seen TIMESTAMP, last_seen TIMESTAMP, deleted_at TIMESTAMP)""",
+    """CREATE TABLE IF NOT EXISTS organizations (
+        catalog_id VARCHAR NOT NULL, remote_id VARCHAR, name VARCHAR NOT NULL, title VARCHAR,
+        description VARCHAR, image_url VARCHAR, raw JSON, first_seen TIMESTAMP, last_seen TIMESTAMP)""",
+]
+
+# Staging: TEMP tables live only as long as the connection; a killed run leaves nothing behind.
+_STAGING = [
+    """CREATE TEMP TABLE IF NOT EXISTS stage_datasets AS
+       SELECT * EXCLUDE (content_hash, first_seen, last_seen, last_changed, deleted_at, last_run_id),
+              0 AS batch FROM datasets WITH NO DATA""",
+    """CREATE TEMP TABLE IF NOT EXISTS stage_resources AS
+       SELECT * EXCLUDE (first_seen, last_seen, deleted_at), 0 AS batch FROM resources WITH NO DATA""",
+    """CREATE TEMP TABLE IF NOT EXISTS stage_organizations AS
+       SELECT * EXCLUDE (first_seen, last_seen) FROM organizations WITH NO DATA""",
+]
+
+
+@dataclass(frozen=True)
+class CatalogState:
+    """What the store remembers of a catalog between runs."""
+
+    last_window_end: datetime | None
+    last_success_at: datetime | None
+    search_supported: bool | None
+
+
+@dataclass(frozen=True)
+class MergeCounts:
+    added: int
+    updated: int
+    unchanged: int
+    deleted: int
+
+
+class Store:
+    """One open DuckDB database file."""
+
+    def __init__(self, path: Path, read_only: bool = False) -> None:
+        self.path = Path(path)
+        self.read_only = read_only
+        if read_only and not self.path.exists():
+            raise StoreError(f"{self.path}: no store yet (run `harvester harvest` first)")
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.con = duckdb.connect(str(self.path), read_only=read_only)
+        except duckdb.IOException as exc:
+            if "lock" in str(exc).lower():
+                raise StoreBusy(f"{self.path}: in use by another harvester process") from None
+            raise StoreError(f"{self.path}: cannot open: {str(exc).splitlines()[0]}") from None
+        except duckdb.Error as exc:
+            raise StoreError(f"{self.path}: not a readable DuckDB store: {str(exc).splitlines()[0]}") from None
+        if not read_only:
+            self._migrate()
+
+    def close(self) -> None:
+        self.con.close()
+
+    def __enter__(self) -> "Store":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        self.con.begin()
+        try:
+            yield self.con
+        except BaseException:
+            self.con.rollback()
+            raise
+        self.con.commit()
+
+    def _migrate(self) -> None:
+        with self.transaction() as con:
+            for statement in _SCHEMA:
+                con.execute(statement)
+            row = con.execute("SELECT max(version) FROM schema_version").fetchone()
+            version = row[0] if row else None
+            if version is None:
+                con.execute("INSERT INTO schema_version VALUES (?)", [SCHEMA_VERSION])
+            elif version > SCHEMA_VERSION:
+                raise StoreError(f"{self.path}: store schema {version} is newer than this harvester "
+                                 f"({SCHEMA_VERSION}); upgrade the harvester")
+
+    def query(self, sql: str, params: list[Any] | None = None) -> list[dict[str, Any]]:
+        """Run a read query and return rows as dicts."""
+        cursor = self.con.execute(sql, params or [])
+        names = [d[0] for d in cursor.description]
+        return [dict(zip(names, row)) for row in cursor.fetchall()]
+
+    # Catalogs and runs -----------------------------------------------------------------------
+
+    def upsert_catalog(self, catalog: CatalogConfig, now: datetime) -> None:
+        config = json.dumps({k: v for k, v in catalog.__dict__.items()}, default=list, sort_keys=True)
+        with self.transaction() as con:
+            exists = con.execute("SELECT count(*) FROM catalogs WHERE id = ?", [catalog.id]).fetchone()[0]
+            if exists:
+                con.execute("UPDATE catalogs SET title = ?, api_url = ?, kind = ?, config = ?, updated_at = ? "
+                            "WHERE id = ?", [catalog.title, catalog.api_url, catalog.kind, config, now, catalog.id])
+            else:
+                con.execute("INSERT INTO catalogs (id, title, api_url, kind, config, first_seen, updated_at) "
+                            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                            [catalog.id, catalog.title, catalog.api_url, catalog.kind, config, now, now])
+
+    def catalog_state(self, catalog_id: str) -> CatalogState:
+        row = self.con.execute("SELECT last_window_end, last_success_at, search_supported FROM catalogs "
+                               "WHERE id = ?", [catalog_id]).fetchone()
+        if row is None:
+            return CatalogState(None, None, None)
+        return CatalogState(*row)
+
+    def begin_run(self, catalog_id: str, now: datetime) -> int:
+        """Record a run as started; any older run still 'running' died with its process."""
+        with self.transaction() as con:
+            con.execute("UPDATE harvest_runs SET status = 'interrupted', "
+                        "error = coalesce(error, 'the process stopped before the run finished') "
+                        "WHERE catalog_id = ? AND status = 'running'", [catalog_id])
+            run_id = con.execute("SELECT nextval('run_ids')").fetchone()[0]
+            con.execute("INSERT INTO harvest_runs (run_id, catalog_id, started_at, status) "
+                        "VALUES (?, ?, ?, 'running')", [run_id, catalog_id, now])
+        return int(run_id)
+
+    def finish_run(self, run_id: int, *, catalog_id: str, status: str, mode: str, finished_at: datetime,
+                   duration_s: float, counts: dict[str, int], requests: int, retries: int,
+                   error: str | None, window_start: datetime | None, window_end: datetime | None,
+                   advance_window: bool, search_supported: bool | None, ckan_version: str | None,
+                   notes: dict[str, Any]) -> None:
+        with self.transaction() as con:
+            self._finish_run(con, run_id, catalog_id=catalog_id, status=status, mode=mode,
+                             finished_at=finished_at, duration_s=duration_s, counts=counts,
+                             requests=requests, retries=retries, error=error, window_start=window_start,
+                             window_end=window_end, advance_window=advance_window,
+                             search_supported=search_supported, ckan_version=ckan_version, notes=notes)
+
+    def _finish_run(self, con: duckdb.DuckDBPyConnection, run_id: int, *, catalog_id: str, status: str,
+                    mode: str, finished_at: datetime, duration_s: float, counts: dict[str, int],
+                    requests: int, retries: int, error: str | None, window_start: datetime | None,
+                    window_end: datetime | None, advance_window: bool, search_supported: bool | None,
+                    ckan_version: str | None, notes: dict[str, Any]) -> None:
+        con.execute(
+            "UPDATE harvest_runs SET finished_at = ?, status = ?, mode = ?, window_start = ?, window_end = ?, "
+            "added = ?, updated = ?, unchanged = ?, deleted = ?, failed = ?, skipped = ?, requests = ?, "
+            "retries = ?, duration_s = ?, error = ?, notes = ? WHERE run_id = ?",
+            [finished_at, status, mode, window_start, window_end, counts.get("added", 0),
+             counts.get("updated", 0), counts.get("unchanged", 0), counts.get("deleted", 0),
+             counts.get("failed", 0), counts.get("skipped", 0), requests, retries, duration_s, error,
+             json.dumps(notes, sort_keys=True, default=str), run_id])
+        if search_supported is not None:
+            con.execute("UPDATE catalogs SET search_supported = ? WHERE id = ?", [search_supported, catalog_id])
+        if ckan_version:
+            con.execute("UPDATE catalogs SET ckan_version = ? WHERE id = ?", [ckan_version, catalog_id])
+        if advance_window:
+            con.execute("UPDATE catalogs SET last_window_end = ?, last_success_at = ? WHERE id = ?",
+                        [window_end, finished_at, catalog_id])
+
+    # Staging and merging -----------------------------------------------------------------------
+
+    def reset_stage(self) -> None:
+        for statement in _STAGING:
+            self.con.execute(statement)
+        for table in ("stage_datasets", "stage_resources", "stage_organizations"):
+            self.con.execute(f"DELETE FROM {table}")
+
+    def stage(self, rows: Rows, batch: int) -> None:
+        """Add one batch of received datasets to the staging tables."""
+        if not len(rows):
+            return
+        datasets, resources, organizations = rows.tables()
+        con = self.con
+        con.register("_batch_datasets", datasets)
+        con.register("_batch_resources", resources)
+        con.register("_batch_orgs", organizations)
+        try:
+            con.execute("INSERT INTO stage_datasets SELECT * REPLACE ("
+                        "TRY_CAST(metadata_created AS TIMESTAMP) AS metadata_created, "
+                        "TRY_CAST(metadata_modified AS TIMESTAMP) AS metadata_modified, "
+                        "strip_accents(lower(search_text)) AS search_text), ? FROM _batch_datasets", [batch])
+            con.execute("INSERT INTO stage_resources SELECT * REPLACE ("
+                        "TRY_CAST(last_modified AS TIMESTAMP) AS last_modified, "
+                        "TRY_CAST(created AS TIMESTAMP) AS created), ? FROM _batch_resources", [batch])
+            con.execute("INSERT INTO stage_organizations SELECT * FROM _batch_orgs")
+        finally:
+            for name in ("_batch_datasets", "_batch_resources", "_batch_orgs"):
+                con.unregister(name)
+
+    def staged_ids(self) -> set[str]:
+        return {r[0] for r in self.con.execute("SELECT DISTINCT remote_id FROM stage_datasets").fetchall()}
+
+    def current_ids(self, catalog_id: str) -> set[str]:
+        return {r[0] for r in self.con.execute(
+            "SELECT remote_id FROM datasets WHERE catalog_id = ? AND deleted_at IS NULL", [catalog_id]).fetchall()}
+
+    def ids_by_name(self, catalog_id: str) -> dict[str, str]:
+        return {r[0]: r[1] for r in self.con.execute(
+            "SELECT name, remote_id FROM datasets WHERE catalog_id = ? AND deleted_at IS NULL AND name IS NOT NULL",
+            [catalog_id]).fetchall()}
+
+    def count_current_with_stage(self, catalog_id: str) -> int:
+        """How many datasets the catalog will hold once the staged ones are merged (before deletions)."""
+        return self.con.execute(
+            "SELECT count(*) FROM (SELECT remote_id FROM datasets WHERE catalog_id = ? AND deleted_at IS NULL "
+            "UNION SELECT remote_id FROM stage_datasets)", [catalog_id]).fetchone()[0]
+
+    def merge(self, catalog_id: str, run_id: int, now: datetime, deleted_ids: set[str],
+              finish: dict[str, Any]) -> MergeCounts:
+        """Merge the staged batch and the deletions, and close the run, in one transaction."""
+        with self.transaction() as con:
+            counts = self._merge(con, catalog_id, run_id, now, deleted_ids)
+            finish["counts"] = {**finish.get("counts", {}), **counts.__dict__}
+            self._finish_run(con, run_id, catalog_id=catalog_id, **finish)
+        return counts
+
+    def _merge(self, con: duckdb.DuckDBPyConnection, catalog_id: str, run_id: int, now: datetime,
+               deleted_ids: set[str]) -> MergeCounts:
+        con.execute("""
+            CREATE OR REPLACE TEMP TABLE merge_datasets AS
+            SELECT * EXCLUDE (batch), md5(raw::VARCHAR) AS content_hash, batch AS chosen_batch
+            FROM stage_datasets
+            QUALIFY row_number() OVER (PARTITION BY remote_id ORDER BY batch DESC) = 1""")
+        con.execute("""
+            CREATE OR REPLACE TEMP TABLE merge_changes AS
+            SELECT s.remote_id,
+                   CASE WHEN d.remote_id IS NULL THEN 'new'
+                        WHEN d.deleted_at IS NOT NULL THEN 'restored'
+                        WHEN d.content_hash IS DISTINCT FROM s.content_hash THEN 'updated'
+                        ELSE 'unchanged' END AS change
+            FROM merge_datasets s
+            LEFT JOIN datasets d ON d.catalog_id = ? AND d.remote_id = s.remote_id""", [catalog_id])
+        tally = dict(con.execute("SELECT change, count(*) FROM merge_changes GROUP BY change").fetchall())
+
+        columns = [r[0] for r in con.execute(
+            "SELECT column_name FROM duckdb_columns() WHERE table_name = 'stage_datasets' AND temporary "
+            "AND column_name NOT IN ('catalog_id', 'remote_id', 'batch') ORDER BY column_index").fetchall()]
+        assignments = ", ".join(f"{c} = m.{c}" for c in columns)
+        con.execute(f"""
+            UPDATE datasets SET {assignments}, content_hash = m.content_hash, last_seen = $now,
+                   last_changed = $now, deleted_at = NULL, last_run_id = $run
+            FROM merge_datasets m, merge_changes c
+            WHERE datasets.catalog_id = $cat AND datasets.remote_id = m.remote_id
+              AND c.remote_id = m.remote_id AND c.change IN ('updated', 'restored')""",
+                    {"now": now, "run": run_id, "cat": catalog_id})
+        con.execute("""
+            UPDATE datasets SET last_seen = $now, last_run_id = $run
+            WHERE catalog_id = $cat AND remote_id IN (SELECT remote_id FROM merge_changes WHERE change = 'unchanged')""",
+                    {"now": now, "run": run_id, "cat": catalog_id})
+        con.execute(f"""
+            INSERT INTO datasets BY NAME
+            SELECT m.* EXCLUDE (chosen_batch), $now AS first_seen, $now AS last_seen, $now AS last_changed,
+                   NULL::TIMESTAMP AS deleted_at, $run AS last_run_id
+            FROM merge_datasets m JOIN merge_changes c USING (remote_id) WHERE c.change = 'new'""",
+                    {"now": now, "run": run_id})
+
+        # Resources of new, updated and restored datasets follow their dataset exactly.
+        con.execute("""
+            CREATE OR REPLACE TEMP TABLE merge_resources AS
+            SELECT r.* EXCLUDE (batch) FROM stage_resources r
+            JOIN merge_datasets m ON m.remote_id = r.dataset_id AND m.chosen_batch = r.batch
+            JOIN merge_changes c ON c.remote_id = r.dataset_id AND c.change <> 'unchanged'
+            QUALIFY row_number() OVER (PARTITION BY r.dataset_id, r.remote_id ORDER BY r.position) = 1""")
+        con.execute("""
+            UPDATE resources SET deleted_at = $now
+            WHERE catalog_id = $cat AND deleted_at IS NULL
+              AND dataset_id IN (SELECT remote_id FROM merge_changes WHERE change <> 'unchanged')
+              AND (dataset_id, remote_id) NOT IN (SELECT (dataset_id, remote_id) FROM merge_resources)""",
+                    {"now": now, "cat": catalog_id})
+        res_columns = [r[0] for r in con.execute(
+            "SELECT column_name FROM duckdb_columns() WHERE table_name = 'merge_resources' AND temporary "
+            "AND column_name NOT IN ('catalog_id', 'remote_id', 'dataset_id') ORDER BY column_index").fetchall()]
+        con.execute(f"""
+            UPDATE resources SET {", ".join(f"{c} = m.{c}" for c in res_columns)}, last_seen = $now,
+                   deleted_at = NULL
+            FROM merge_resources m
+            WHERE resources.catalog_id = $cat AND resources.dataset_id = m.dataset_id
+              AND resources.remote_id = m.remote_id""", {"now": now, "cat": catalog_id})
+        con.execute("""
+            INSERT INTO resources BY NAME
+            SELECT m.*, $now AS first_seen, $now AS last_seen, NULL::TIMESTAMP AS deleted_at
+            FROM merge_resources m
+            WHERE NOT EXISTS (SELECT 1 FROM resources r WHERE r.catalog_id = $cat
+                              AND r.dataset_id = m.dataset_id AND r.remote_id = m.remote_id)""",
+                    {"now": now, "cat": catalog_id})
+
+        deleted = 0
+        if deleted_ids:
+            con.execute("CREATE OR REPLACE TEMP TABLE merge_deleted (remote_id VARCHAR)")
+            con.executemany("INSERT INTO merge_deleted VALUES (?)", [[i] for i in sorted(deleted_ids)])
+            deleted = con.execute("""
+                UPDATE datasets SET deleted_at = $now, last_run_id = $run
+                WHERE catalog_id = $cat AND deleted_at IS NULL
+                  AND remote_id IN (SELECT remote_id FROM merge_deleted)""",
+                                  {"now": now, "run": run_id, "cat": catalog_id}).fetchone()[0]
+            con.execute("""
+                UPDATE resources SET deleted_at = $now
+                WHERE catalog_id = $cat AND deleted_at IS NULL
+                  AND dataset_id IN (SELECT remote_id FROM merge_deleted)""", {"now": now, "cat": catalog_id})
+
+        con.execute("""
+            CREATE OR REPLACE TEMP TABLE merge_orgs AS
+            SELECT * FROM stage_organizations WHERE name IS NOT NULL
+            QUALIFY row_number() OVER (PARTITION BY name ORDER BY remote_id NULLS LAST) = 1""")
+        con.execute("""
+            UPDATE organizations SET remote_id = m.remote_id, title = m.title, description = m.description,
+                   image_url = m.image_url, raw = m.raw, last_seen = $now
+            FROM merge_orgs m WHERE organizations.catalog_id = $cat AND organizations.name = m.name""",
+                    {"now": now, "cat": catalog_id})
+        con.execute("""
+            INSERT INTO organizations BY NAME
+            SELECT m.* EXCLUDE (catalog_id), $cat AS catalog_id, $now AS first_seen, $now AS last_seen
+            FROM merge_orgs m
+            WHERE NOT EXISTS (SELECT 1 FROM organizations o WHERE o.catalog_id = $cat AND o.name = m.name)""",
+                    {"now": now, "cat": catalog_id})
+        for table in ("merge_datasets", "merge_changes", "merge_resources", "merge_orgs", "merge_deleted"):
+            con.execute(f"DROP TABLE IF EXISTS {table}")
+        return MergeCounts(added=tally.get("new", 0) + tally.get("restored", 0),
+                           updated=tally.get("updated", 0), unchanged=tally.get("unchanged", 0),
+                           deleted=int(deleted))
