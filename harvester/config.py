@@ -168,11 +168,12 @@ def _check_api_url(url: str, where: str) -> str:
     return url if url.endswith(("/", "=")) else url + "/"
 
 
-def _build_catalog(cid: str, raw: dict[str, Any], defaults: dict[str, Any], where: str) -> CatalogConfig:
+def _build_catalog(cid: str, raw: dict[str, Any], defaults: dict[str, Any], name: str) -> CatalogConfig:
+    where = f"{name}: [catalogs.{cid}]"
     if not _ID_RE.match(cid):
         raise ConfigError(f"{where}: catalog id {cid!r} must be lower-case letters, digits, - or _")
     values: dict[str, Any] = {"id": cid}
-    for source, label in ((defaults, "[defaults]"), (raw, where)):
+    for source, label in ((defaults, f"{name}: [defaults]"), (raw, where)):
         for key, value in source.items():
             if key == "id" or key not in _CATALOG_FIELDS:
                 raise ConfigError(f"{label} {key}: unknown key (known: "
@@ -251,7 +252,7 @@ def load_settings(path: str | Path | None = None, env: dict[str, str] | None = N
             raise ConfigError(f"{name}: [catalogs.{cid}] must be a table")
         catalogs_raw[cid] = dict(table)
     _env_overrides(catalogs_raw, env)
-    catalogs = {cid: _build_catalog(cid, table, defaults, f"{name}: [catalogs.{cid}]")
+    catalogs = {cid: _build_catalog(cid, table, defaults, name)
                 for cid, table in catalogs_raw.items()}
 
     def resolve(value: str, key: str) -> Path:

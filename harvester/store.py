@@ -70,6 +70,11 @@ _STAGING = [
 ]
 
 
+def _columns(con: duckdb.DuckDBPyConnection, table: str, exclude: tuple[str, ...]) -> list[str]:
+    names = [d[0] for d in con.execute(f"SELECT * FROM {table} LIMIT 0").description]
+    return [n for n in names if n not in exclude]
+
+
 @dataclass(frozen=True)
 class CatalogState:
     """What the store remembers of a catalog between runs."""
@@ -227,14 +232,15 @@ class Store:
         con.register("_batch_resources", resources)
         con.register("_batch_orgs", organizations)
         try:
-            con.execute("INSERT INTO stage_datasets SELECT * REPLACE ("
+            con.execute("INSERT INTO stage_datasets BY NAME SELECT * REPLACE ("
                         "TRY_CAST(metadata_created AS TIMESTAMP) AS metadata_created, "
                         "TRY_CAST(metadata_modified AS TIMESTAMP) AS metadata_modified, "
-                        "strip_accents(lower(search_text)) AS search_text), ? FROM _batch_datasets", [batch])
-            con.execute("INSERT INTO stage_resources SELECT * REPLACE ("
+                        "strip_accents(lower(search_text)) AS search_text), ? AS batch FROM _batch_datasets",
+                        [batch])
+            con.execute("INSERT INTO stage_resources BY NAME SELECT * REPLACE ("
                         "TRY_CAST(last_modified AS TIMESTAMP) AS last_modified, "
-                        "TRY_CAST(created AS TIMESTAMP) AS created), ? FROM _batch_resources", [batch])
-            con.execute("INSERT INTO stage_organizations SELECT * FROM _batch_orgs")
+                        "TRY_CAST(created AS TIMESTAMP) AS created), ? AS batch FROM _batch_resources", [batch])
+            con.execute("INSERT INTO stage_organizations BY NAME SELECT * FROM _batch_orgs")
         finally:
             for name in ("_batch_datasets", "_batch_resources", "_batch_orgs"):
                 con.unregister(name)
@@ -284,9 +290,7 @@ class Store:
             LEFT JOIN datasets d ON d.catalog_id = ? AND d.remote_id = s.remote_id""", [catalog_id])
         tally = dict(con.execute("SELECT change, count(*) FROM merge_changes GROUP BY change").fetchall())
 
-        columns = [r[0] for r in con.execute(
-            "SELECT column_name FROM duckdb_columns() WHERE table_name = 'stage_datasets' AND temporary "
-            "AND column_name NOT IN ('catalog_id', 'remote_id', 'batch') ORDER BY column_index").fetchall()]
+        columns = _columns(con, "stage_datasets", exclude=("catalog_id", "remote_id", "batch"))
         assignments = ", ".join(f"{c} = m.{c}" for c in columns)
         con.execute(f"""
             UPDATE datasets SET {assignments}, content_hash = m.content_hash, last_seen = $now,
@@ -317,11 +321,10 @@ class Store:
             UPDATE resources SET deleted_at = $now
             WHERE catalog_id = $cat AND deleted_at IS NULL
               AND dataset_id IN (SELECT remote_id FROM merge_changes WHERE change <> 'unchanged')
-              AND (dataset_id, remote_id) NOT IN (SELECT (dataset_id, remote_id) FROM merge_resources)""",
+              AND NOT EXISTS (SELECT 1 FROM merge_resources m
+                              WHERE m.dataset_id = resources.dataset_id AND m.remote_id = resources.remote_id)""",
                     {"now": now, "cat": catalog_id})
-        res_columns = [r[0] for r in con.execute(
-            "SELECT column_name FROM duckdb_columns() WHERE table_name = 'merge_resources' AND temporary "
-            "AND column_name NOT IN ('catalog_id', 'remote_id', 'dataset_id') ORDER BY column_index").fetchall()]
+        res_columns = _columns(con, "merge_resources", exclude=("catalog_id", "remote_id", "dataset_id"))
         con.execute(f"""
             UPDATE resources SET {", ".join(f"{c} = m.{c}" for c in res_columns)}, last_seen = $now,
                    deleted_at = NULL
@@ -338,8 +341,8 @@ class Store:
 
         deleted = 0
         if deleted_ids:
-            con.execute("CREATE OR REPLACE TEMP TABLE merge_deleted (remote_id VARCHAR)")
-            con.executemany("INSERT INTO merge_deleted VALUES (?)", [[i] for i in sorted(deleted_ids)])
+            con.execute("CREATE OR REPLACE TEMP TABLE merge_deleted AS SELECT unnest(?::VARCHAR[]) AS remote_id",
+                        [sorted(deleted_ids)])
             deleted = con.execute("""
                 UPDATE datasets SET deleted_at = $now, last_run_id = $run
                 WHERE catalog_id = $cat AND deleted_at IS NULL

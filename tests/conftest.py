@@ -1,0 +1,87 @@
+"""Shared fixtures: one sandbox portal on 127.0.0.1 for the session, reset before each test."""
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+import pytest
+from click.testing import CliRunner, Result
+
+from harvester.cli import cli
+from harvester.sandbox import SandboxPortal
+
+SITE_OF = {"xalapa": "federal"}
+KIND_OF = {"zapopan": "dkan", "puebla": "dkan", "mardelplata": "dkan"}
+FAST = {"timeout": 5, "connect_timeout": 2, "retries": 2, "backoff": 0.05, "max_retry_after": 2}
+
+
+@pytest.fixture(autouse=True)
+def _no_outside_network(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests may only talk to loopback: any other address fails loudly."""
+    real_connect = socket.socket.connect
+
+    def guarded(self: socket.socket, address: Any) -> Any:
+        host = address[0] if isinstance(address, tuple) else address
+        if isinstance(host, str) and not (host.startswith("127.") or host in ("::1", "localhost")) \
+                and self.family in (socket.AF_INET, socket.AF_INET6):
+            raise AssertionError(f"test tried to reach {host}")
+        return real_connect(self, address)
+    monkeypatch.setattr(socket.socket, "connect", guarded)
+
+
+@pytest.fixture(scope="session")
+def _portal() -> Iterator[SandboxPortal]:
+    with SandboxPortal() as portal:
+        yield portal
+
+
+@pytest.fixture
+def portal(_portal: SandboxPortal) -> SandboxPortal:
+    _portal.reset()
+    return _portal
+
+
+def toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(toml_value(v) for v in value) + "]"
+    return '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+@pytest.fixture
+def make_config(tmp_path: Path, portal: SandboxPortal) -> Callable[..., Path]:
+    """Write a catalogs.toml for these catalog ids, pointing at the sandbox."""
+
+    def make(*ids: str, data_dir: Path | None = None, **per_catalog: dict[str, Any]) -> Path:
+        lines = ["[harvester]", f"data_dir = {toml_value(str(data_dir or tmp_path / 'data'))}", "",
+                 "[defaults]"]
+        lines += [f"{k} = {toml_value(v)}" for k, v in FAST.items()]
+        for cid in ids:
+            site = SITE_OF.get(cid, cid)
+            entry: dict[str, Any] = {"title": f"{cid} sandbox", "api_url": portal.api_url(site),
+                                     "kind": KIND_OF.get(cid, "ckan")}
+            if cid == "xalapa":
+                entry["organization"] = "ayuntamiento-de-xalapa"
+            entry.update(per_catalog.get(cid, {}))
+            lines += ["", f"[catalogs.{cid}]"] + [f"{k} = {toml_value(v)}" for k, v in entry.items()]
+        path = tmp_path / "catalogs.toml"
+        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        return path
+
+    return make
+
+
+@pytest.fixture
+def run_cli(monkeypatch: pytest.MonkeyPatch) -> Callable[..., Result]:
+    """Run the harvester CLI in-process, as a user would type it."""
+    monkeypatch.delenv("HARVESTER_CONFIG", raising=False)
+
+    def run(*args: str, config: Path | None = None) -> Result:
+        argv = (["--config", str(config)] if config else []) + list(args)
+        return CliRunner().invoke(cli, argv, catch_exceptions=False)
+
+    return run
