@@ -90,6 +90,9 @@ class CkanClient:
             raise PortalTimeout(f"no answer from {url} within {self.catalog.timeout:g} s "
                                 f"(connect {self.catalog.connect_timeout:g} s)", url) from None
         except http.ConnectionFailure as exc:
+            if _timed_out(exc):
+                raise PortalTimeout(f"no answer from {url} within {self.catalog.timeout:g} s "
+                                    f"(connect {self.catalog.connect_timeout:g} s)", url) from None
             raise PortalUnavailable(f"cannot reach {url}: {_reason(exc)}", url) from None
         except http.RequestFailure as exc:
             raise PortalUnavailable(f"request to {url} failed: {_reason(exc)}", url) from None
@@ -153,6 +156,12 @@ class CkanClient:
             raise NotCkanApi(f"blocked or not a CKAN API: package_show of {id_or_name!r} at "
                              f"{self.url('package_show')} answered no dataset", self.url("package_show"))
         return result
+
+
+def _timed_out(exc: Exception) -> bool:
+    """True when retries ran out on read timeouts (requests reports those as connection errors)."""
+    reason = getattr(exc.args[0], "reason", None) if exc.args else None
+    return isinstance(reason, http.ReadTimeoutError)
 
 
 def _reason(exc: Exception) -> str:

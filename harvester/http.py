@@ -16,6 +16,7 @@ from typing import Any
 import requests
 import requests_cache
 from requests.adapters import HTTPAdapter
+from urllib3 import exceptions as urllib3_exceptions
 from urllib3.util.retry import Retry
 
 RETRY_STATUSES = (429, 500, 502, 503, 504)
@@ -176,6 +177,7 @@ def server_time(response: requests.Response | None) -> datetime | None:
 
 # Exceptions callers map to their own errors; re-exported so no other module imports requests.
 Timeout = requests.exceptions.Timeout
+ReadTimeoutError = urllib3_exceptions.ReadTimeoutError
 ConnectionFailure = requests.exceptions.ConnectionError
 RequestFailure = requests.exceptions.RequestException
 Response = requests.Response

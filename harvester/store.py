@@ -269,7 +269,7 @@ class Store:
         with self.transaction() as con:
             counts = self._merge(con, catalog_id, run_id, now, deleted_ids)
             finish["counts"] = {**finish.get("counts", {}), **counts.__dict__}
-            self._finish_run(con, run_id, catalog_id=catalog_id, **finish)
+            self._finish_run(con, run_id, **finish)
         return counts
 
     def _merge(self, con: duckdb.DuckDBPyConnection, catalog_id: str, run_id: int, now: datetime,
