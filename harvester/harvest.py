@@ -16,7 +16,6 @@ from harvester.config import CatalogConfig, Settings
 from harvester.connectors import Connector, ListingReport, PackageListConnector, connector_for
 from harvester.errors import ActionMissing, CkanActionError, HarvesterError, StoreError
 from harvester.progress import Progress, SilentProgress
-from harvester.records import Rows
 from harvester.store import Store
 
 HARVEST_TYPES = {"harvest"}
@@ -55,27 +54,23 @@ def make_client(settings: Settings, catalog: CatalogConfig) -> tuple[CkanClient,
 
 
 class _Stager:
-    """Receives pages from a connector, skips pseudo-datasets, stages the rest."""
+    """Receives pages from a connector, skips harvest pseudo-datasets, stages the rest."""
 
     def __init__(self, store: Store, catalog_id: str) -> None:
         self.store = store
         self.catalog_id = catalog_id
         self.batches = 0
         self.skipped: set[str] = set()
-        self.failed = 0
 
     def add(self, datasets: list[dict[str, Any]]) -> None:
-        rows = Rows()
+        keep = []
         for dataset in datasets:
             if str(dataset.get("type") or "dataset") in HARVEST_TYPES:
                 self.skipped.add(str(dataset["id"]))
-                continue
-            try:
-                rows.add(self.catalog_id, dataset)
-            except (KeyError, TypeError, ValueError):
-                self.failed += 1
+            else:
+                keep.append(dataset)
         self.batches += 1
-        self.store.stage(rows, self.batches)
+        self.store.stage(keep, self.batches)
 
 
 def _listing(connector: Connector, stager: _Stager, since: datetime | None, report: ListingReport,
@@ -144,7 +139,7 @@ def harvest_catalog(settings: Settings, store: Store, catalog: CatalogConfig, *,
             result.mode = "full" if report.complete else "incremental"
         else:
             result.mode = connector.mode
-        result.failed = stager.failed + len(report.failed)
+        result.failed = len(report.failed)
         result.skipped = len(stager.skipped)
         result.status = "partial" if result.failed else "ok"
         result.notes.update(report.notes)

@@ -7,6 +7,7 @@ previous state whole and readable; the next run simply redoes the work from the 
 from __future__ import annotations
 
 import json
+import os
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -14,12 +15,14 @@ from pathlib import Path
 from typing import Any, Iterator
 
 import duckdb
+import pyarrow as pa
 
 from harvester.config import CatalogConfig
 from harvester.errors import StoreBusy, StoreError
-from harvester.records import Rows
+from harvester import records
 
 SCHEMA_VERSION = 1
+DEFAULT_MEMORY_LIMIT = "512MB"
 
 _DATASET_COLUMNS = """
     catalog_id VARCHAR NOT NULL, remote_id VARCHAR NOT NULL, name VARCHAR, title VARCHAR, notes VARCHAR,
@@ -27,7 +30,7 @@ _DATASET_COLUMNS = """
     organization_id VARCHAR, organization_name VARCHAR, organization_title VARCHAR,
     tags VARCHAR[], groups VARCHAR[], license_id VARCHAR, license_title VARCHAR,
     author VARCHAR, author_email VARCHAR, maintainer VARCHAR, maintainer_email VARCHAR,
-    metadata_created TIMESTAMP, metadata_modified TIMESTAMP, extras JSON, raw JSON, formats VARCHAR[],
+    metadata_created TIMESTAMP, metadata_modified TIMESTAMP, extras VARCHAR, raw VARCHAR, formats VARCHAR[],
     search_text VARCHAR, content_hash VARCHAR,
     first_seen TIMESTAMP, last_seen TIMESTAMP, last_changed TIMESTAMP, deleted_at TIMESTAMP,
     last_run_id BIGINT
@@ -52,22 +55,14 @@ _SCHEMA = [
         catalog_id VARCHAR NOT NULL, remote_id VARCHAR NOT NULL, dataset_id VARCHAR NOT NULL,
         position INTEGER, name VARCHAR, description VARCHAR, url VARCHAR, format VARCHAR,
         mimetype VARCHAR, size BIGINT, last_modified TIMESTAMP, created TIMESTAMP, url_type VARCHAR,
-        hash VARCHAR, raw JSON, first_seen TIMESTAMP, last_seen TIMESTAMP, deleted_at TIMESTAMP)""",
+        hash VARCHAR, first_seen TIMESTAMP, last_seen TIMESTAMP, deleted_at TIMESTAMP)""",
     """CREATE TABLE IF NOT EXISTS organizations (
         catalog_id VARCHAR NOT NULL, remote_id VARCHAR, name VARCHAR NOT NULL, title VARCHAR,
-        description VARCHAR, image_url VARCHAR, raw JSON, first_seen TIMESTAMP, last_seen TIMESTAMP)""",
+        description VARCHAR, image_url VARCHAR, first_seen TIMESTAMP, last_seen TIMESTAMP)""",
 ]
 
-# Staging: TEMP tables live only as long as the connection; a killed run leaves nothing behind.
-_STAGING = [
-    """CREATE TEMP TABLE IF NOT EXISTS stage_datasets AS
-       SELECT * EXCLUDE (content_hash, first_seen, last_seen, last_changed, deleted_at, last_run_id),
-              0 AS batch FROM datasets WITH NO DATA""",
-    """CREATE TEMP TABLE IF NOT EXISTS stage_resources AS
-       SELECT * EXCLUDE (first_seen, last_seen, deleted_at), 0 AS batch FROM resources WITH NO DATA""",
-    """CREATE TEMP TABLE IF NOT EXISTS stage_organizations AS
-       SELECT * EXCLUDE (first_seen, last_seen) FROM organizations WITH NO DATA""",
-]
+# Staging: a TEMP table lives only as long as the connection; a killed run leaves nothing behind.
+_STAGING = "CREATE TEMP TABLE IF NOT EXISTS stage_raw (remote_id VARCHAR, raw VARCHAR, batch INTEGER)"
 
 
 def _columns(con: duckdb.DuckDBPyConnection, table: str, exclude: tuple[str, ...]) -> list[str]:
@@ -109,6 +104,14 @@ class Store:
             raise StoreError(f"{self.path}: cannot open: {str(exc).splitlines()[0]}") from None
         except duckdb.Error as exc:
             raise StoreError(f"{self.path}: not a readable DuckDB store: {str(exc).splitlines()[0]}") from None
+        # Bounded memory: DuckDB spills to disk past the limit. Insertion order is never relied on.
+        memory = os.environ.get("HARVESTER_DUCKDB_MEMORY", DEFAULT_MEMORY_LIMIT)
+        try:
+            self.con.execute("SET memory_limit = ?", [memory])
+        except duckdb.Error:
+            self.con.close()
+            raise StoreError(f"HARVESTER_DUCKDB_MEMORY: not a memory size DuckDB understands: {memory!r}") from None
+        self.con.execute("SET preserve_insertion_order = false")
         if not read_only:
             self._migrate()
 
@@ -217,36 +220,26 @@ class Store:
     # Staging and merging -----------------------------------------------------------------------
 
     def reset_stage(self) -> None:
-        for statement in _STAGING:
+        for statement in records.MACROS:
             self.con.execute(statement)
-        for table in ("stage_datasets", "stage_resources", "stage_organizations"):
-            self.con.execute(f"DELETE FROM {table}")
+        self.con.execute(_STAGING)
+        self.con.execute("DELETE FROM stage_raw")
 
-    def stage(self, rows: Rows, batch: int) -> None:
-        """Add one batch of received datasets to the staging tables."""
-        if not len(rows):
+    def stage(self, datasets: list[dict[str, Any]], batch: int) -> None:
+        """Keep one batch of received datasets (dicts as CKAN returns them) until the merge."""
+        if not datasets:
             return
-        datasets, resources, organizations = rows.tables()
-        con = self.con
-        con.register("_batch_datasets", datasets)
-        con.register("_batch_resources", resources)
-        con.register("_batch_orgs", organizations)
+        table = pa.table({"remote_id": [str(d["id"]) for d in datasets],
+                          "raw": [json.dumps(d, ensure_ascii=False) for d in datasets],
+                          "batch": pa.array([batch] * len(datasets), pa.int32())})
+        self.con.register("_batch", table)
         try:
-            con.execute("INSERT INTO stage_datasets BY NAME SELECT * REPLACE ("
-                        "TRY_CAST(metadata_created AS TIMESTAMP) AS metadata_created, "
-                        "TRY_CAST(metadata_modified AS TIMESTAMP) AS metadata_modified, "
-                        "strip_accents(lower(search_text)) AS search_text), ? AS batch FROM _batch_datasets",
-                        [batch])
-            con.execute("INSERT INTO stage_resources BY NAME SELECT * REPLACE ("
-                        "TRY_CAST(last_modified AS TIMESTAMP) AS last_modified, "
-                        "TRY_CAST(created AS TIMESTAMP) AS created), ? AS batch FROM _batch_resources", [batch])
-            con.execute("INSERT INTO stage_organizations BY NAME SELECT * FROM _batch_orgs")
+            self.con.execute("INSERT INTO stage_raw SELECT * FROM _batch")
         finally:
-            for name in ("_batch_datasets", "_batch_resources", "_batch_orgs"):
-                con.unregister(name)
+            self.con.unregister("_batch")
 
     def staged_ids(self) -> set[str]:
-        return {r[0] for r in self.con.execute("SELECT DISTINCT remote_id FROM stage_datasets").fetchall()}
+        return {r[0] for r in self.con.execute("SELECT DISTINCT remote_id FROM stage_raw").fetchall()}
 
     def current_ids(self, catalog_id: str) -> set[str]:
         return {r[0] for r in self.con.execute(
@@ -261,7 +254,7 @@ class Store:
         """How many datasets the catalog will hold once the staged ones are merged (before deletions)."""
         return self.con.execute(
             "SELECT count(*) FROM (SELECT remote_id FROM datasets WHERE catalog_id = ? AND deleted_at IS NULL "
-            "UNION SELECT remote_id FROM stage_datasets)", [catalog_id]).fetchone()[0]
+            "UNION SELECT remote_id FROM stage_raw)", [catalog_id]).fetchone()[0]
 
     def merge(self, catalog_id: str, run_id: int, now: datetime, deleted_ids: set[str],
               finish: dict[str, Any]) -> MergeCounts:
@@ -274,11 +267,11 @@ class Store:
 
     def _merge(self, con: duckdb.DuckDBPyConnection, catalog_id: str, run_id: int, now: datetime,
                deleted_ids: set[str]) -> MergeCounts:
-        con.execute("""
-            CREATE OR REPLACE TEMP TABLE merge_datasets AS
-            SELECT * EXCLUDE (batch), md5(raw::VARCHAR) AS content_hash, batch AS chosen_batch
-            FROM stage_datasets
-            QUALIFY row_number() OVER (PARTITION BY remote_id ORDER BY batch DESC) = 1""")
+        for statement in records.PARSE_STAGED:
+            con.execute(statement)
+        # A view: the rows (and their raw text) are produced only where they are written.
+        literal = "'" + catalog_id.replace("'", "''") + "'"  # views take no parameters
+        con.execute("CREATE OR REPLACE TEMP VIEW merge_datasets AS " + records.DATASET_ROWS.replace("$1", literal))
         con.execute("""
             CREATE OR REPLACE TEMP TABLE merge_changes AS
             SELECT s.remote_id,
@@ -286,11 +279,11 @@ class Store:
                         WHEN d.deleted_at IS NOT NULL THEN 'restored'
                         WHEN d.content_hash IS DISTINCT FROM s.content_hash THEN 'updated'
                         ELSE 'unchanged' END AS change
-            FROM merge_datasets s
+            FROM merge_keys s
             LEFT JOIN datasets d ON d.catalog_id = ? AND d.remote_id = s.remote_id""", [catalog_id])
         tally = dict(con.execute("SELECT change, count(*) FROM merge_changes GROUP BY change").fetchall())
 
-        columns = _columns(con, "stage_datasets", exclude=("catalog_id", "remote_id", "batch"))
+        columns = _columns(con, "merge_datasets", exclude=("catalog_id", "remote_id", "content_hash"))
         assignments = ", ".join(f"{c} = m.{c}" for c in columns)
         con.execute(f"""
             UPDATE datasets SET {assignments}, content_hash = m.content_hash, last_seen = $now,
@@ -305,22 +298,19 @@ class Store:
                     {"now": now, "run": run_id, "cat": catalog_id})
         con.execute(f"""
             INSERT INTO datasets BY NAME
-            SELECT m.* EXCLUDE (chosen_batch), $now AS first_seen, $now AS last_seen, $now AS last_changed,
+            SELECT m.*, $now AS first_seen, $now AS last_seen, $now AS last_changed,
                    NULL::TIMESTAMP AS deleted_at, $run AS last_run_id
             FROM merge_datasets m JOIN merge_changes c USING (remote_id) WHERE c.change = 'new'""",
                     {"now": now, "run": run_id})
 
         # Resources of new, updated and restored datasets follow their dataset exactly.
-        con.execute("""
-            CREATE OR REPLACE TEMP TABLE merge_resources AS
-            SELECT r.* EXCLUDE (batch) FROM stage_resources r
-            JOIN merge_datasets m ON m.remote_id = r.dataset_id AND m.chosen_batch = r.batch
-            JOIN merge_changes c ON c.remote_id = r.dataset_id AND c.change <> 'unchanged'
-            QUALIFY row_number() OVER (PARTITION BY r.dataset_id, r.remote_id ORDER BY r.position) = 1""")
+        con.execute("CREATE OR REPLACE TEMP TABLE merge_changed AS "
+                    "SELECT remote_id FROM merge_changes WHERE change <> 'unchanged'")
+        con.execute("CREATE OR REPLACE TEMP TABLE merge_resources AS " + records.RESOURCE_ROWS, [catalog_id])
         con.execute("""
             UPDATE resources SET deleted_at = $now
             WHERE catalog_id = $cat AND deleted_at IS NULL
-              AND dataset_id IN (SELECT remote_id FROM merge_changes WHERE change <> 'unchanged')
+              AND dataset_id IN (SELECT remote_id FROM merge_changed)
               AND NOT EXISTS (SELECT 1 FROM merge_resources m
                               WHERE m.dataset_id = resources.dataset_id AND m.remote_id = resources.remote_id)""",
                     {"now": now, "cat": catalog_id})
@@ -353,13 +343,10 @@ class Store:
                 WHERE catalog_id = $cat AND deleted_at IS NULL
                   AND dataset_id IN (SELECT remote_id FROM merge_deleted)""", {"now": now, "cat": catalog_id})
 
-        con.execute("""
-            CREATE OR REPLACE TEMP TABLE merge_orgs AS
-            SELECT * FROM stage_organizations WHERE name IS NOT NULL
-            QUALIFY row_number() OVER (PARTITION BY name ORDER BY remote_id NULLS LAST) = 1""")
+        con.execute("CREATE OR REPLACE TEMP TABLE merge_orgs AS " + records.ORGANIZATION_ROWS, [catalog_id])
         con.execute("""
             UPDATE organizations SET remote_id = m.remote_id, title = m.title, description = m.description,
-                   image_url = m.image_url, raw = m.raw, last_seen = $now
+                   image_url = m.image_url, last_seen = $now
             FROM merge_orgs m WHERE organizations.catalog_id = $cat AND organizations.name = m.name""",
                     {"now": now, "cat": catalog_id})
         con.execute("""
@@ -368,7 +355,9 @@ class Store:
             FROM merge_orgs m
             WHERE NOT EXISTS (SELECT 1 FROM organizations o WHERE o.catalog_id = $cat AND o.name = m.name)""",
                     {"now": now, "cat": catalog_id})
-        for table in ("merge_datasets", "merge_changes", "merge_resources", "merge_orgs", "merge_deleted"):
+        con.execute("DROP VIEW IF EXISTS merge_datasets")
+        for table in ("merge_keys", "merge_docs", "merge_changes", "merge_changed", "merge_resources",
+                      "merge_orgs", "merge_deleted"):
             con.execute(f"DROP TABLE IF EXISTS {table}")
         return MergeCounts(added=tally.get("new", 0) + tally.get("restored", 0),
                            updated=tally.get("updated", 0), unchanged=tally.get("unchanged", 0),

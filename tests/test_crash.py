@@ -49,11 +49,12 @@ def test_kill_minus_nine_mid_harvest_loses_nothing_and_next_run_completes(portal
 def test_second_process_is_refused_while_the_store_is_in_use(portal, make_config, run_cli):
     config = make_config("cdmx")
     harvest(load_settings(config, env={}), ["cdmx"])
-    portal.faults("cdmx").delay = 0.5
+    portal.faults("cdmx").rows_max, portal.faults("cdmx").delay = 2, 0.3
     child = subprocess.Popen([sys.executable, "-m", "harvester", "--config", str(config), "--quiet",
                               "harvest", "cdmx", "--full"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
         time.sleep(1.5)
+        assert child.poll() is None, "the first harvest finished too early"
         result = run_cli("harvest", "cdmx", config=config)
         assert result.exit_code == 1
         assert "in use by another harvester process" in result.stderr

@@ -238,13 +238,16 @@ class SandboxPortal:
             order = state.order()
             if not terms and sort == [("metadata_modified", False), ("id", False)]:
                 low, high = "", "\uffff"
-                for c in filters:
+                rest = []
+                for c in filters + q_clauses:
                     if c.field == "metadata_modified" and c.low is not None and not c.negate:
                         low = max(low, "" if c.low == "*" else c.low)
-                        high = min(high, "\uffff" if c.high == "*" else c.high + "\uffff")
+                        high = min(high, "\uffff" if c.high == "*" else c.high)
+                    else:
+                        rest.append(c)
                 window = order[bisect.bisect_left(order, (low, "")):bisect.bisect_right(order, (high, "\uffff"))]
-                clauses = filters + q_clauses
-                hits = [i for _, i in window if matches(state.datasets[i], clauses)]
+                # Datasets without a date sort first with "" and never match a date range.
+                hits = [i for m, i in window if m and (not rest or matches(state.datasets[i], rest))]
             else:
                 hits = self._ranked(state, filters + q_clauses, terms, sort)
             page = hits[start:start + rows] if rows > 0 else []
