@@ -59,12 +59,15 @@ def warm_up(base: str, datasets: int) -> None:
 
 def measure(name: str, argv: list[str], base: str, stdout_path: str = os.devnull) -> dict[str, object]:
     before = served(base)
-    with open(stdout_path, "wb") as sink:
+    with open(stdout_path, "wb") as sink, tempfile.TemporaryFile() as errors:
         started = time.perf_counter()
-        proc = subprocess.Popen(argv, stdout=sink, stderr=subprocess.PIPE)
+        # ckanapi's dump starts its workers as `ckanapi` from PATH.
+        env = dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}")
+        proc = subprocess.Popen(argv, stdout=sink, stderr=errors, env=env)
         _, status, usage = os.wait4(proc.pid, 0)
         seconds = time.perf_counter() - started
-    stderr = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
+        errors.seek(0)
+        stderr = errors.read().decode(errors="replace")
     code = os.waitstatus_to_exitcode(status)
     if code != 0:
         raise SystemExit(f"{name} failed with exit {code}: {stderr[-2000:]}")

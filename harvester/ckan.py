@@ -64,6 +64,8 @@ class SearchPage:
     count: int
     results: list[dict[str, Any]]
     server_time: datetime | None
+    text: str | None = None
+    """The answer's JSON text, so the store can read the datasets without re-serialising them."""
 
 
 class CkanClient:
@@ -138,7 +140,9 @@ class CkanClient:
         if not isinstance(result, dict) or "count" not in result or not isinstance(result.get("results"), list):
             raise NotCkanApi(f"blocked or not a CKAN API: {self.url('package_search')} answered without "
                              "count and results", self.url("package_search"))
-        return SearchPage(int(result["count"]), result["results"], self.last_server_time)
+        response = self._remote.last_response
+        return SearchPage(int(result["count"]), result["results"], self.last_server_time,
+                          response.text if response is not None else None)
 
     def package_list(self) -> list[str]:
         result = self.call("package_list")

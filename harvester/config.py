@@ -77,6 +77,10 @@ class CatalogConfig:
     enabled: bool = True
     """False keeps the entry but skips it in `harvester harvest` with no arguments."""
 
+    def list_fallback_possible(self) -> bool:
+        """package_list + package_show can honour `organization`, not groups, q or fq."""
+        return not (self.groups or self.q or self.fq)
+
     def search_filters(self) -> list[str]:
         """The fq clauses that restrict package_search to this catalog's slice."""
         clauses: list[str] = []
@@ -185,6 +189,11 @@ def _build_catalog(cid: str, raw: dict[str, Any], defaults: dict[str, Any], name
     values["api_url"] = _check_api_url(values["api_url"], where)
     if values.get("kind", "ckan") not in KINDS:
         raise ConfigError(f"{where} kind: expected one of {', '.join(KINDS)}, got {values['kind']!r}")
+    if values.get("kind") == "dkan":
+        for key in ("groups", "q", "fq"):
+            if values.get(key):
+                raise ConfigError(f"{where} {key}: a dkan catalog has no package_search; "
+                                  "only organization can filter it")
     if values.get("rows", 1) == 0:
         raise ConfigError(f"{where} rows: must be at least 1")
     return CatalogConfig(**values)

@@ -8,7 +8,7 @@ from typing import Callable
 from harvester.config import load_settings
 from harvester.progress import choose_progress
 
-# The real catalogs the demo imitates: id -> (sandbox site, extra catalog keys).
+# The real catalogs the demo imitates: id -> (sandbox site, title, extra catalogs.toml lines).
 DEMO_CATALOGS: dict[str, tuple[str, str, str]] = {
     "cdmx": ("cdmx", "Datos Abiertos de la Ciudad de México (sandbox)", 'kind = "ckan"'),
     "federal": ("federal", "datos.gob.mx (sandbox)", 'kind = "ckan"'),

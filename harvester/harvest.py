@@ -4,6 +4,8 @@ A catalog that fails is recorded as failed and loses nothing; the others go on.
 """
 from __future__ import annotations
 
+import queue
+import threading
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -13,8 +15,8 @@ from harvester import http
 from harvester.ckan import CkanClient
 from harvester.clock import utcnow
 from harvester.config import CatalogConfig, Settings
-from harvester.connectors import Connector, ListingReport, PackageListConnector, connector_for
-from harvester.errors import ActionMissing, CkanActionError, HarvesterError, StoreError
+from harvester.connectors import Batch, Connector, ListingReport, PackageListConnector, connector_for
+from harvester.errors import ActionMissing, HarvesterError, StoreError
 from harvester.progress import Progress, SilentProgress
 from harvester.store import Store
 
@@ -54,7 +56,7 @@ def make_client(settings: Settings, catalog: CatalogConfig) -> tuple[CkanClient,
 
 
 class _Stager:
-    """Receives pages from a connector, skips harvest pseudo-datasets, stages the rest."""
+    """Receives batches from a connector, skips harvest pseudo-datasets, stages the rest."""
 
     def __init__(self, store: Store, catalog_id: str) -> None:
         self.store = store
@@ -70,15 +72,52 @@ class _Stager:
             else:
                 keep.append(dataset)
         self.batches += 1
-        self.store.stage(keep, self.batches)
+        if isinstance(datasets, Batch) and datasets.source_json is not None:
+            self.store.stage_json(datasets.source_json, datasets.source_path, self.batches, HARVEST_TYPES)
+        else:
+            self.store.stage(keep, self.batches)
+
+
+_DONE = object()
 
 
 def _listing(connector: Connector, stager: _Stager, since: datetime | None, report: ListingReport,
              progress: Progress, task: str) -> None:
+    """Stage every batch the connector lists; the next page is fetched while this one is staged."""
     def on_page(done: int, total: int | None) -> None:
         progress.update(task, done, total)
-    for batch in connector.changed(since, report, on_page):
-        stager.add(batch)
+
+    batches: queue.Queue[Any] = queue.Queue(maxsize=2)
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            for batch in connector.changed(since, report, on_page):
+                while not stop.is_set():
+                    try:
+                        batches.put(batch, timeout=0.2)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            batches.put(_DONE)
+        except BaseException as exc:  # handed to the consumer, which re-raises it
+            batches.put(exc)
+
+    producer = threading.Thread(target=produce, name=f"list-{stager.catalog_id}", daemon=True)
+    producer.start()
+    try:
+        while True:
+            item = batches.get()
+            if item is _DONE:
+                break
+            if isinstance(item, BaseException):
+                raise item
+            stager.add(item)
+    finally:
+        stop.set()
+        producer.join()
 
 
 def _deletions(store: Store, connector: Connector, stager: _Stager, catalog_id: str,
@@ -127,8 +166,8 @@ def harvest_catalog(settings: Settings, store: Store, catalog: CatalogConfig, *,
     try:
         try:
             _listing(connector, stager, since, report, progress, task)
-        except (ActionMissing, CkanActionError) as exc:
-            if connector.mode != "search" or stager.batches:
+        except ActionMissing as exc:
+            if connector.mode != "search" or stager.batches or not catalog.list_fallback_possible():
                 raise
             result.notes["fallback"] = f"package_search unusable ({exc}); using package_list + package_show"
             connector = PackageListConnector(catalog, client)

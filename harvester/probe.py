@@ -35,7 +35,8 @@ def probe_catalog(settings: Settings, catalog: CatalogConfig) -> ProbeResult:
             result.reachable = True  # DKAN has no status_show; the portal still answered
         if catalog.kind == "ckan":
             try:
-                result.datasets = client.package_search(fq=" ".join(catalog.search_filters()),
+                result.datasets = client.package_search(fq=" ".join([*catalog.search_filters(),
+                                                                     "-dataset_type:harvest"]),
                                                         q=catalog.q or "*:*", rows=0).count
                 result.package_search = True
                 result.reachable = True

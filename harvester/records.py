@@ -1,8 +1,9 @@
-"""How CKAN dataset dicts become the store's rows, as DuckDB SQL over one JSON array per batch.
+"""How CKAN dataset dicts become the store's rows: DuckDB SQL over the raw JSON staged by a run.
 
-DuckDB parses each batch once (`from_json` into typed structs, non-strict: a field of an unexpected
-type becomes NULL) and extracts every column in C++, which is many times faster than doing it
-per dataset in Python. CKAN fields are free text and often missing; nothing here trusts a type.
+A run stages each dataset's JSON text as it arrives (cheap); at the merge DuckDB parses every staged
+dataset once (`from_json` into typed structs, non-strict: a field of an unexpected type becomes NULL)
+and extracts every column set-based, many times faster than doing it per dataset in Python.
+CKAN fields are free text and often missing; nothing here trusts a type.
 """
 from __future__ import annotations
 

@@ -225,6 +225,14 @@ class Store:
         self.con.execute(_STAGING)
         self.con.execute("DELETE FROM stage_raw")
 
+    def stage_json(self, text: str, path: str, batch: int, skip_types: set[str]) -> None:
+        """Keep the datasets found at `path` in a JSON answer (DuckDB splits it, outside the GIL)."""
+        self.con.execute("""
+            INSERT INTO stage_raw
+            SELECT j->>'id', j::VARCHAR, $batch FROM (SELECT unnest(json_extract($text, $path)) AS j)
+            WHERE j->>'id' IS NOT NULL AND NOT list_contains($skip, coalesce(j->>'type', 'dataset'))""",
+                         {"text": text, "path": path, "batch": batch, "skip": sorted(skip_types)})
+
     def stage(self, datasets: list[dict[str, Any]], batch: int) -> None:
         """Keep one batch of received datasets (dicts as CKAN returns them) until the merge."""
         if not datasets:

@@ -95,7 +95,7 @@ def test_catalogs_probe_reports_version_search_and_count(portal, make_config, ru
     result = run_cli("catalogs", "--probe", "--json", config=config)
     assert result.exit_code == 0
     data = {c["id"]: c["probe"] for c in json.loads(result.stdout)}
-    cdmx_count = len(portal.datasets("cdmx"))
+    cdmx_count = len([d for d in portal.datasets("cdmx") if d.get("type") != "harvest"])
     assert data["cdmx"]["reachable"] and data["cdmx"]["ckan_version"].startswith("2.10")
     assert data["cdmx"]["package_search"] is True and data["cdmx"]["datasets"] == cdmx_count
     assert data["zapopan"]["package_search"] is None and data["zapopan"]["ckan_version"] is None

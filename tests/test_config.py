@@ -45,7 +45,8 @@ def test_the_shipped_catalogs_file_loads_with_every_real_portal():
     ("[catalogz]\n", "catalogs.toml: unknown section [catalogz]"),
     ("[catalogs.cdmx\n", "catalogs.toml: not valid TOML"),
     ('[catalogs."CDMX!"]\ntitle = "x"\napi_url = "https://x/api/3/action/"\n', "catalog id 'CDMX!'"),
-    ("[defaults]\ntimeout = -1\n" + GOOD, "[defaults] timeout: expected a non-negative number"),
+    ("[defaults]\ntimeout = -1\n" + GOOD, "catalogs.toml: [defaults] timeout: expected a non-negative number"),
+    (GOOD + 'kind = "dkan"\nfq = "tags:x"\n', "catalogs.toml: [catalogs.cdmx] fq: a dkan catalog has no package_search"),
 ])
 def test_bad_files_get_one_line_naming_file_catalog_and_key(tmp_path, text, message):
     with pytest.raises(ConfigError) as error:

@@ -196,6 +196,21 @@ def test_missing_package_search_falls_back_and_is_remembered(portal, make_config
     assert not any(r.action == "package_search" for r in portal.requests("cdmx"))
 
 
+def test_missing_package_search_does_not_drop_a_group_filter(portal, make_config):
+    portal.faults("cdmx").search_missing = 404
+    config = make_config("cdmx", cdmx={"groups": ["movilidad"]})
+    result = run(config, "cdmx")["cdmx"]
+    assert result.status == "failed" and "action not available (404)" in result.error
+    assert not any(r.action == "package_list" for r in portal.requests("cdmx"))
+
+
+def test_a_refused_search_query_fails_instead_of_falling_back(portal, make_config):
+    config = make_config("cdmx", cdmx={"fq": "colour:blue"})
+    result = run(config, "cdmx")["cdmx"]
+    assert result.status == "failed" and "search query refused" in result.error
+    assert portal.api_url("cdmx") in result.error
+
+
 @pytest.mark.parametrize("status", [500, 502, 503])
 def test_server_errors_are_retried(portal, make_config, status):
     faults = portal.faults("infocdmx")

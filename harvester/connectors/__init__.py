@@ -3,11 +3,11 @@ from __future__ import annotations
 
 from harvester.ckan import CkanClient
 from harvester.config import CatalogConfig
-from harvester.connectors.base import Connector, ListingReport
+from harvester.connectors.base import Batch, Connector, ListingReport
 from harvester.connectors.ckan_list import PackageListConnector
 from harvester.connectors.ckan_search import PackageSearchConnector
 
-__all__ = ["Connector", "ListingReport", "PackageListConnector", "PackageSearchConnector", "connector_for"]
+__all__ = ["Batch", "Connector", "ListingReport", "PackageListConnector", "PackageSearchConnector", "connector_for"]
 
 
 def connector_for(catalog: CatalogConfig, client: CkanClient, search_supported: bool | None) -> Connector:

@@ -7,6 +7,17 @@ from datetime import datetime
 from typing import Any, Callable, Iterator
 
 Dataset = dict[str, Any]
+
+
+class Batch(list[Dataset]):
+    """Datasets received together; `source_json` is the answer they came in, when the store can read
+    them from it directly (at `source_path`), which is much faster than serialising each dict again."""
+
+    def __init__(self, datasets: list[Dataset], source_json: str | None = None, source_path: str = "$[*]") -> None:
+        super().__init__(datasets)
+        self.source_json = source_json
+        self.source_path = source_path
+
 PageCallback = Callable[[int, int | None], None]
 """Called after each page with (datasets received so far, expected total or None)."""
 
@@ -33,7 +44,7 @@ class Connector(ABC):
 
     @abstractmethod
     def changed(self, since: datetime | None, report: ListingReport,
-                on_page: PageCallback | None = None) -> Iterator[list[Dataset]]:
+                on_page: PageCallback | None = None) -> Iterator[Batch]:
         """Yield batches of full dataset dicts modified since `since` (every dataset when None)."""
 
     def total(self) -> int | None:

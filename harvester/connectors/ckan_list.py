@@ -8,7 +8,7 @@ from typing import Iterator
 from harvester.ckan import CkanClient
 from harvester.clock import utcnow
 from harvester.config import CatalogConfig
-from harvester.connectors.base import Connector, Dataset, ListingReport, PageCallback
+from harvester.connectors.base import Batch, Connector, Dataset, ListingReport, PageCallback
 from harvester.errors import CkanNotFound, PortalError
 
 BATCH = 200
@@ -24,7 +24,7 @@ class PackageListConnector(Connector):
         self.client = client
 
     def changed(self, since: datetime | None, report: ListingReport,
-                on_page: PageCallback | None = None) -> Iterator[list[Dataset]]:
+                on_page: PageCallback | None = None) -> Iterator[Batch]:
         # package_list carries no dates: every dataset is shown again; unchanged ones merge as such.
         report.complete = True
         report.window_start = since
@@ -52,11 +52,11 @@ class PackageListConnector(Connector):
                 continue
             batch.append(dataset)
             if len(batch) >= BATCH:
-                yield batch
+                yield Batch(batch)
                 batch = []
             if on_page and (done % 20 == 0 or done == len(names)):
                 on_page(done, len(names))
         if batch:
-            yield batch
+            yield Batch(batch)
         if on_page:
             on_page(done, len(names))

@@ -15,7 +15,7 @@ from typing import Iterator
 from harvester.ckan import CkanClient
 from harvester.clock import utcnow
 from harvester.config import CatalogConfig
-from harvester.connectors.base import Connector, Dataset, ListingReport, PageCallback
+from harvester.connectors.base import Batch, Connector, Dataset, ListingReport, PageCallback
 from harvester.errors import IncompleteListing
 
 SORT = "metadata_modified asc, id asc"
@@ -59,7 +59,7 @@ class PackageSearchConnector(Connector):
         return " ".join([*self.filters, *extra])
 
     def _pages(self, low: str, fl: str | None, report: ListingReport | None,
-               on_page: PageCallback | None) -> Iterator[list[Dataset]]:
+               on_page: PageCallback | None) -> Iterator[Batch]:
         """Keyset-page the window [low TO server-now]; fixes the window's end from the first answer."""
         high = "*"
         cursor, ties = low, 0
@@ -79,7 +79,8 @@ class PackageSearchConnector(Connector):
             if on_page:
                 on_page(len(unique), page.count if pages == 1 else None)
             if results:
-                yield results
+                complete = len(results) == len(page.results)
+                yield Batch(results, page.text if complete else None, "$.result.results[*]")
             received = len(page.results)
             if received == 0 or ties + received >= page.count:
                 break
@@ -106,7 +107,7 @@ class PackageSearchConnector(Connector):
                 report.notes["rows_cap"] = self.effective_rows
 
     def changed(self, since: datetime | None, report: ListingReport,
-                on_page: PageCallback | None = None) -> Iterator[list[Dataset]]:
+                on_page: PageCallback | None = None) -> Iterator[Batch]:
         report.window_start = since
         report.complete = since is None
         yield from self._pages(solr_time(since) if since else "*", None, report, on_page)
