@@ -26,6 +26,7 @@ def generate(count: int, seed: int = 1) -> list[dict[str, Any]]:
                      "is_organization": True, "approval_status": "approved", "state": "active"})
     start = datetime(2015, 1, 1)
     span = int((datetime(2026, 10, 1) - start).total_seconds())
+    latest = datetime(2026, 10, 31, 23, 59, 59)  # nothing modified in the future
     datasets = []
     for i in range(count):
         dataset_id = str(uuid.UUID(int=rng.getrandbits(128), version=4))
@@ -33,8 +34,8 @@ def generate(count: int, seed: int = 1) -> list[dict[str, Any]]:
         org = orgs[rng.randrange(60)]
         created = start + timedelta(seconds=rng.randrange(span), microseconds=rng.randrange(1_000_000))
         # Some runs of equal timestamps, as bulk loads make them.
-        modified = created if i % 97 == 0 else created + timedelta(seconds=rng.randrange(86400 * 90),
-                                                                  microseconds=rng.randrange(1_000_000))
+        modified = created if i % 97 == 0 else min(latest, created + timedelta(
+            seconds=rng.randrange(86400 * 90), microseconds=rng.randrange(1_000_000)))
         words = rng.sample(WORDS, 4)
         tags = rng.sample(WORDS, rng.randint(3, 8))
         resources = []
