@@ -1,171 +1,169 @@
-"""The sandbox CKAN portal: several sites under path prefixes on one 127.0.0.1 server, with fault switches."""
+"""The sandbox CKAN portal: several sites under path prefixes on one 127.0.0.1 server, with fault switches.
+
+The HTTP side (routing, faults, the CKAN envelope) is the `_Handler`; the data side (datasets, indexes,
+the CKAN actions) is `SiteState` and `SandboxPortal`.
+"""
 from __future__ import annotations
 
-import bisect
 import copy
 import email.utils
-import hashlib
 import json
+import mimetypes
+import re
+import socket
 import threading
 import time
 import uuid
 from dataclasses import dataclass, field, fields
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import parse_qs, urlsplit
 
+from harvester.clock import utcnow
 from harvester.sandbox import solr
-from harvester.sandbox.sites import SANDBOX, Site, build_sites, stamp
+from harvester.sandbox.sites import SANDBOX, SYNTHETIC, Faults, Site, SiteState, build_sites, stamp
 from harvester.sandbox.synthetic import generate
 
 FILES = Path(__file__).parent / "files"
-HTML_PAGE = ("<!DOCTYPE html><html><head><title>{title}</title></head><body><h1>{title}</h1>"
-             "<p>{text}</p></body></html>")
-
-
-@dataclass
-class Faults:
-    """Per-site misbehaviour; every switch is off by default and applies to API requests only."""
-
-    rows_max: int = 1000
-    fail_status: int | None = None
-    fail_count: int = 0
-    retry_after: int = 1
-    drop_count: int = 0
-    delay: float = 0.0
-    hang: bool = False
-    html_200: bool = False
-    search_missing: int | None = None
-    mutate_after_pages: int | None = None
-    mutate_count: int = 1
-    actions: set[str] | None = None
+JSON_TYPE = "application/json;charset=utf-8"
+HTML_TYPE = "text/html; charset=utf-8"
+HTML_PAGE = ("<!DOCTYPE html>\n<html><head><title>{title}</title></head><body><h1>{title}</h1>"
+             "<p>{text}</p></body></html>\n")
+FAST_SORT = [("metadata_modified", False), ("id", False)]
 
 
 @dataclass(frozen=True)
 class RequestRecord:
+    """One request to a site, as the sandbox saw it (status 0: dropped or never answered)."""
+
     method: str
     path: str
     action: str
     params: dict[str, Any]
     user_agent: str
     status: int
-    time: float
+    time: float = field(default=0.0, compare=False)
 
 
-class _SiteState:
-    """The datasets of one site and the indexes package_search needs."""
+def now_stamp() -> str:
+    """Now as CKAN writes it: naive UTC ISO with microseconds."""
+    return stamp(utcnow())
 
-    def __init__(self, site: Site) -> None:
-        self.site = site
-        self.lock = threading.RLock()
-        self.faults = Faults()
-        self.search_pages = 0
-        self.load(site.datasets)
 
-    def load(self, datasets: list[dict[str, Any]]) -> None:
-        with self.lock:
-            self.datasets: dict[str, dict[str, Any]] = {d["id"]: copy.deepcopy(d) for d in datasets}
-            self.by_name = {d["name"]: d["id"] for d in self.datasets.values()}
-            self._json: dict[str, bytes] = {}
-            self._order: list[tuple[str, str]] | None = None
-            self.search_pages = 0
-
-    def find(self, key: str) -> dict[str, Any] | None:
-        dataset_id = key if key in self.datasets else self.by_name.get(key)
-        return self.datasets.get(dataset_id) if dataset_id else None
-
-    def changed(self, dataset_id: str) -> None:
-        self._json.pop(dataset_id, None)
-        self._order = None
-
-    def order(self) -> list[tuple[str, str]]:
-        """(metadata_modified at ms, id), sorted: the stable order clients page in."""
-        if self._order is None:
-            self._order = sorted((solr.millis(d.get("metadata_modified")), i) for i, d in self.datasets.items())
-        return self._order
-
-    def json_of(self, dataset_id: str, base: str) -> bytes:
-        cached = self._json.get(dataset_id)
-        if cached is None:
-            text = json.dumps(self.datasets[dataset_id], ensure_ascii=False, separators=(", ", ": "))
-            cached = text.replace(SANDBOX, base).encode("utf-8")
-            self._json[dataset_id] = cached
-        return cached
+def slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", solr.fold(text)).strip("-")[:100]
 
 
 class SandboxPortal:
-    """A CKAN-compatible portal on 127.0.0.1 for tests, the demo and benchmarks."""
+    """A CKAN-compatible portal on 127.0.0.1 for tests, the demo and benchmarks.
+
+    `synthetic` is the number of generated datasets of the `synthetic` site (deterministic from `seed`).
+    """
 
     def __init__(self, synthetic: int = 0, seed: int = 1, port: int = 0) -> None:
-        self._synthetic = synthetic
-        self._seed = seed
         self._port = port
         self._sites = build_sites()
-        self._sites["synthetic"] = Site("synthetic", "Synthetic catalog", "ckan", "2.10.4",
-                                        datasets=generate(synthetic, seed) if synthetic else [])
-        self._state = {name: _SiteState(site) for name, site in self._sites.items()}
+        self._sites["synthetic"] = Site(**{**SYNTHETIC.__dict__, "datasets": generate(synthetic, seed)})
+        self._state = {name: SiteState(site) for name, site in self._sites.items()}
         self._log: list[RequestRecord] = []
         self._log_lock = threading.Lock()
-        self._stopping = threading.Event()
+        self.stopping = threading.Event()
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
+        self._connections: set[socket.socket] = set()
+        self._connections_lock = threading.Lock()
 
     # Lifecycle -------------------------------------------------------------------------------
 
-    def start(self) -> "SandboxPortal":
-        portal = self
-
-        class Handler(_Handler):
-            pass
-        Handler.portal = portal
-        self._server = ThreadingHTTPServer(("127.0.0.1", self._port), Handler)
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, name="sandbox-portal", daemon=True)
+    def start(self) -> SandboxPortal:
+        """Bind 127.0.0.1 (port 0: a free one) and serve in a daemon thread."""
+        if self._server is not None:
+            return self
+        self.stopping.clear()
+        handler = type("BoundHandler", (Handler,), {"portal": self})
+        server = ThreadingHTTPServer(("127.0.0.1", self._port), handler)
+        server.daemon_threads = True
+        server.block_on_close = False
+        self._server = server
+        self._base = f"http://127.0.0.1:{server.server_address[1]}"
+        self._thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1},
+                                        name="sandbox-portal", daemon=True)
         self._thread.start()
+        threading.Thread(target=self._warm, name="sandbox-warm", daemon=True).start()
         return self
 
-    def stop(self) -> None:
-        self._stopping.set()
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
+    def _warm(self) -> None:
+        for state in list(self._state.values()):
+            state.warm(self.stopping)
 
-    def __enter__(self) -> "SandboxPortal":
+    def stop(self) -> None:
+        """Stop serving; returns promptly, even while handlers hang or clients keep connections open."""
+        self.stopping.set()
+        server, self._server = self._server, None
+        if server is None:
+            return
+        server.shutdown()
+        server.server_close()
+        with self._connections_lock:
+            open_now = list(self._connections)
+            self._connections.clear()
+        for conn in open_now:
+            try:
+                conn.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+        if self._thread is not None:
+            self._thread.join(2)
+
+    def __enter__(self) -> SandboxPortal:
         return self.start()
 
     def __exit__(self, *exc: Any) -> None:
         self.stop()
 
+    def opened(self, conn: socket.socket) -> None:
+        with self._connections_lock:
+            self._connections.add(conn)
+
+    def closed(self, conn: socket.socket) -> None:
+        with self._connections_lock:
+            self._connections.discard(conn)
+
     @property
     def base_url(self) -> str:
-        assert self._server is not None, "start() the portal first"
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
+        """`http://127.0.0.1:PORT` (once started)."""
+        if not hasattr(self, "_base"):
+            raise RuntimeError("start() the portal first")
+        return self._base
 
     @property
     def sites(self) -> list[str]:
         return list(self._sites)
 
     def api_url(self, site: str) -> str:
+        """The Action API base of a site, ending in `/` (mardelplata: the Drupal `?q=` form)."""
         if self._sites[site].drupal_q:
             return f"{self.base_url}/{site}/?q=api/3/action/"
         return f"{self.base_url}/{site}/api/3/action/"
 
     # Control ---------------------------------------------------------------------------------
 
+    def state(self, site: str) -> SiteState | None:
+        return self._state.get(site)
+
     def faults(self, site: str) -> Faults:
         return self._state[site].faults
 
     def reset(self) -> None:
-        for name, state in self._state.items():
-            state.faults = Faults()
-            state.load(self._sites[name].datasets)
+        """Faults off, request log empty, every site back to its snapshot."""
+        for state in self._state.values():
+            state.restore()
         self.clear_requests()
 
     def requests(self, site: str | None = None) -> list[RequestRecord]:
         with self._log_lock:
-            return [r for r in self._log if site is None or r.path.startswith(f"/{site}/") or r.path == f"/{site}"]
+            return [r for r in self._log if site is None or r.path.split("/", 2)[1:2] == [site]]
 
     def clear_requests(self) -> None:
         with self._log_lock:
@@ -175,131 +173,128 @@ class SandboxPortal:
         with self._log_lock:
             self._log.append(entry)
 
+    def served(self, data: bytes) -> bytes:
+        """JSON bytes with the `{sandbox}` placeholder replaced by this server's base URL."""
+        return data.replace(SANDBOX.encode(), self.base_url.encode())
+
     def datasets(self, site: str) -> list[dict[str, Any]]:
+        """The current datasets as package_show serves them, in (metadata_modified, id) order."""
         state = self._state[site]
         with state.lock:
-            return [json.loads(state.json_of(i, self.base_url)) for _, i in state.order()]
+            chunks = [state.json_of(i) for _, i in state.order()]
+        return json.loads(self.served(b"[" + b",".join(chunks) + b"]"))
+
+    def _find_id(self, state: SiteState, id_or_name: str) -> str:
+        dataset = state.find(id_or_name)
+        if dataset is None:
+            raise KeyError(f"{state.site.name}: no dataset {id_or_name}")
+        return str(dataset["id"])
 
     def touch(self, site: str, id_or_name: str, **changes: Any) -> dict[str, Any]:
+        """Apply changes and set metadata_modified to now (unless given); returns the dataset as served."""
         state = self._state[site]
         with state.lock:
-            dataset = state.find(id_or_name)
-            if dataset is None:
-                raise KeyError(id_or_name)
-            dataset.update(changes)
-            dataset["metadata_modified"] = stamp(_utcnow())
-            if "name" in changes:
-                state.by_name = {d["name"]: d["id"] for d in state.datasets.values()}
-            state.changed(dataset["id"])
-            return copy.deepcopy(dataset)
+            dataset = state.update(self._find_id(state, id_or_name), {"metadata_modified": now_stamp(), **changes})
+            return json.loads(self.served(state.json_of(dataset["id"])))
 
     def delete(self, site: str, id_or_name: str) -> None:
+        """The dataset vanishes: from search, package_list; package_show answers Not Found."""
         state = self._state[site]
         with state.lock:
-            dataset = state.find(id_or_name)
-            if dataset is None:
-                raise KeyError(id_or_name)
-            del state.datasets[dataset["id"]]
-            state.by_name.pop(dataset["name"], None)
-            state.changed(dataset["id"])
+            state.remove(self._find_id(state, id_or_name))
 
     def add(self, site: str, dataset: dict[str, Any]) -> dict[str, Any]:
-        state = self._state[site]
+        """Add a dataset, filling id, name, timestamps and the usual CKAN fields when missing."""
         new = copy.deepcopy(dataset)
-        now = stamp(_utcnow())
+        now = now_stamp()
         new.setdefault("id", str(uuid.uuid4()))
-        new.setdefault("name", new["id"])
-        new.setdefault("type", "dataset")
-        new.setdefault("state", "active")
-        new.setdefault("metadata_created", now)
-        new["metadata_modified"] = now
-        new.setdefault("resources", [])
-        new.setdefault("tags", [])
-        new.setdefault("groups", [])
-        with state.lock:
-            state.datasets[new["id"]] = new
-            state.by_name[new["name"]] = new["id"]
-            state.changed(new["id"])
+        new.setdefault("name", slug(str(new.get("title") or "")) or new["id"])
+        new.setdefault("title", new["name"])
+        for key, value in (("type", "dataset"), ("state", "active"), ("private", False), ("notes", ""),
+                           ("metadata_created", now), ("metadata_modified", now), ("organization", None),
+                           ("owner_org", None), ("license_id", ""), ("resources", []), ("tags", []),
+                           ("groups", []), ("extras", [])):
+            new.setdefault(key, value)
+        new.setdefault("num_resources", len(new["resources"]))
+        new.setdefault("num_tags", len(new["tags"]))
+        self._state[site].insert(new)
         return copy.deepcopy(new)
 
     # Actions ---------------------------------------------------------------------------------
 
-    def state(self, site: str) -> _SiteState | None:
-        return self._state.get(site)
-
-    def package_search(self, state: _SiteState, params: dict[str, Any]) -> tuple[int, bytes]:
-        rows = min(_int(params.get("rows", 10), "rows"), state.faults.rows_max)
-        start = _int(params.get("start", 0), "start")
+    def package_search(self, state: SiteState, params: dict[str, Any]) -> bytes:
+        """The package_search result object, as JSON bytes (URLs with the placeholder)."""
+        rows = min(to_int(params.get("rows", 10), "rows"), state.faults.rows_max)
+        start = to_int(params.get("start", 0), "start")
         filters = solr.parse_filters(str(params.get("fq") or ""))
+        fq_list = params.get("fq_list") or []
+        for extra in fq_list if isinstance(fq_list, list) else [fq_list]:
+            filters += solr.parse_filters(str(extra))
         q_clauses, terms = solr.parse_query(str(params.get("q") or ""))
-        sort = solr.parse_sort(params.get("sort"))
-        fl = [f for f in str(params.get("fl") or "").replace(",", " ").split() if f]
+        sort_text = str(params.get("sort") or solr.DEFAULT_SORT)
+        sort = solr.parse_sort(sort_text)
+        fl = [f for f in re.split(r"[\s,]+", str(params.get("fl") or "")) if f]
         with state.lock:
-            order = state.order()
-            if not terms and sort == [("metadata_modified", False), ("id", False)]:
-                low, high = "", "\uffff"
-                rest = []
-                for c in filters + q_clauses:
-                    if c.field == "metadata_modified" and c.low is not None and not c.negate:
-                        low = max(low, "" if c.low == "*" else c.low)
-                        high = min(high, "\uffff" if c.high == "*" else c.high)
-                    else:
-                        rest.append(c)
-                window = order[bisect.bisect_left(order, (low, "")):bisect.bisect_right(order, (high, "\uffff"))]
-                # Datasets without a date sort first with "" and never match a date range.
-                hits = [i for m, i in window if m and (not rest or matches(state.datasets[i], rest))]
+            if not terms and sort == FAST_SORT:
+                count, page = solr.window(state.order(), state.datasets, filters + q_clauses, start, rows)
             else:
-                hits = self._ranked(state, filters + q_clauses, terms, sort)
-            page = hits[start:start + rows] if rows > 0 else []
+                hits = solr.rank(state.datasets, filters + q_clauses, terms, sort, state.text_of)
+                count, page = len(hits), hits[start:start + rows] if rows > 0 else []
             if fl:
-                body = ", ".join(json.dumps({k: state.datasets[i].get(k) for k in fl}, ensure_ascii=False)
-                                 for i in page).encode("utf-8")
+                body = b", ".join(json.dumps({k: state.datasets[i].get(k) for k in fl},
+                                             ensure_ascii=False).encode("utf-8") for i in page)
             else:
-                body = b", ".join(state.json_of(i, self.base_url) for i in page)
-            if page and state.faults.mutate_after_pages is not None:
-                state.search_pages += 1
-                if state.search_pages == state.faults.mutate_after_pages:
-                    for _, first in state.order()[: state.faults.mutate_count]:
-                        state.datasets[first]["metadata_modified"] = stamp(_utcnow())
-                        state.changed(first)
-                    state.faults.mutate_after_pages = None
-        head = json.dumps({"count": len(hits), "sort": params.get("sort") or "score desc, metadata_modified desc",
-                           "facets": {}, "search_facets": {}}, ensure_ascii=False)[:-1]
-        return 200, (head + ', "results": [').encode("utf-8") + body + b"]}"
+                json_of = state.json_of
+                body = b", ".join([json_of(i) for i in page])
+            if page:
+                self._maybe_mutate(state)
+        head = json.dumps({"count": count, "sort": sort_text, "facets": {}, "search_facets": {}},
+                          ensure_ascii=False)[:-1]
+        return (head + ', "results": [').encode("utf-8") + body + b"]}"
 
     @staticmethod
-    def _ranked(state: _SiteState, clauses: list[solr.Clause], terms: list[str],
-                sort: list[tuple[str, bool]]) -> list[str]:
-        scored: list[tuple[dict[str, Any], float]] = []
-        for dataset in state.datasets.values():
-            if not matches(dataset, clauses):
-                continue
-            score = 1.0
-            if terms:
-                title, text = solr.search_text(dataset)
-                if not all(t in text for t in terms):
-                    continue
-                score = sum(text.count(t) + 3 * title.count(t) for t in terms)
-            scored.append((dataset, score))
-        for name, descending in reversed(sort):
-            scored.sort(key=lambda pair: solr.sort_key(pair[0], name, pair[1]), reverse=descending)
-        return [d["id"] for d, _ in scored]
+    def _maybe_mutate(state: SiteState) -> None:
+        """The mutate_after_pages fault: datasets a pager already read move to the end of the order."""
+        faults = state.faults
+        if faults.mutate_after_pages is None:
+            return
+        state.search_pages += 1
+        if state.search_pages < faults.mutate_after_pages:
+            return
+        faults.mutate_after_pages = None
+        for _, first in state.order()[: faults.mutate_count]:
+            state.update(first, {"metadata_modified": now_stamp()})
 
+    def package_list(self, state: SiteState, params: dict[str, Any]) -> list[str]:
+        with state.lock:
+            names = sorted(d["name"] for d in state.datasets.values()
+                           if (d.get("type") or "dataset") == "dataset" and d.get("state", "active") == "active")
+        offset = to_int(params.get("offset", 0), "offset")
+        limit = params.get("limit")
+        return names[offset:offset + to_int(limit, "limit")] if limit not in (None, "") else names[offset:]
 
-def matches(dataset: dict[str, Any], clauses: list[solr.Clause]) -> bool:
-    return solr.matches_all(dataset, clauses)
-
-
-def _utcnow() -> Any:
-    from harvester.clock import utcnow
-    return utcnow()
+    def group_list(self, state: SiteState, params: dict[str, Any], organizations: bool) -> list[Any]:
+        found: dict[str, dict[str, Any]] = {}
+        with state.lock:
+            for d in state.datasets.values():
+                items = [d.get("organization")] if organizations else d.get("groups") or []
+                for item in items:
+                    if isinstance(item, dict) and item.get("name"):
+                        entry = found.setdefault(item["name"], {
+                            **{k: item.get(k) for k in ("id", "name", "title", "description")},
+                            "display_name": item.get("title") or item["name"], "image_url": item.get("image_url", ""),
+                            "type": "organization" if organizations else "group",
+                            "is_organization": organizations, "state": "active", "package_count": 0})
+                        entry["package_count"] += 1
+        all_fields = str(params.get("all_fields", "")).lower() in ("true", "1", "yes")
+        return [found[n] for n in sorted(found)] if all_fields else sorted(found)
 
 
 class ValidationFailure(ValueError):
-    pass
+    """Becomes CKAN's "Validation Error" (HTTP 409)."""
 
 
-def _int(value: Any, name: str) -> int:
+def to_int(value: Any, name: str) -> int:
     try:
         number = int(value)
     except (TypeError, ValueError):
@@ -309,232 +304,318 @@ def _int(value: Any, name: str) -> int:
     return number
 
 
-class _Handler(BaseHTTPRequestHandler):
+# HTTP ----------------------------------------------------------------------------------------------
+
+@dataclass
+class Answer:
+    """A complete HTTP answer, built before anything is written (so the request log is never late)."""
+
+    status: int
+    body: bytes = b""
+    ctype: str = JSON_TYPE
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+def html(status: int, title: str, text: str = "", headers: dict[str, str] | None = None) -> Answer:
+    return Answer(status, HTML_PAGE.format(title=title, text=text).encode("utf-8"), HTML_TYPE, headers or {})
+
+
+def plain_json(status: int, payload: Any) -> Answer:
+    return Answer(status, json.dumps(payload, ensure_ascii=False).encode("utf-8"))
+
+
+DKAN_404 = ("Página no encontrada | Datos Abiertos", "La página solicitada no pudo encontrarse. "
+            "<a href=\"/user/login\">Iniciar sesión</a> · Drupal")
+BLOCKED_AGENTS = ("python-requests", "curl")
+
+
+class Handler(BaseHTTPRequestHandler):
+    """One connection; HTTP/1.1 keep-alive. `portal` is set on the subclass SandboxPortal.start() makes."""
+
     portal: SandboxPortal
     protocol_version = "HTTP/1.1"
     server_version = "SandboxCKAN/1.0"
+    disable_nagle_algorithm = True
+
+    def setup(self) -> None:
+        super().setup()
+        self.portal.opened(self.connection)
+
+    def finish(self) -> None:
+        try:
+            super().finish()
+        finally:
+            self.portal.closed(self.connection)
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - quiet
         pass
 
-    # Plumbing --------------------------------------------------------------------------------
-
-    def _send(self, status: int, body: bytes, ctype: str, headers: dict[str, str] | None = None) -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", ctype)
-        self.send_header("Content-Length", str(len(body)))
-        for key, value in (headers or {}).items():
-            self.send_header(key, value)
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(body)
-
-    def _html(self, status: int, title: str, text: str = "", headers: dict[str, str] | None = None) -> int:
-        self._send(status, HTML_PAGE.format(title=title, text=text).encode(), "text/html; charset=utf-8", headers)
-        return status
-
-    def _json(self, status: int, payload: Any) -> int:
-        self._send(status, json.dumps(payload, ensure_ascii=False).encode("utf-8"), "application/json;charset=utf-8")
-        return status
-
-    def _envelope(self, site: str, action: str, status: int, result: bytes | None = None,
-                  error: dict[str, Any] | None = None) -> int:
-        help_url = f"{self.portal.base_url}/{site}/api/3/action/help_show?name={action}"
-        if error is not None:
-            body = json.dumps({"help": help_url, "success": False, "error": error}, ensure_ascii=False).encode()
-        else:
-            body = (f'{{"help": "{help_url}", "success": true, "result": '.encode() + (result or b"null") + b"}")
-        self._send(status, body, "application/json;charset=utf-8")
-        return status
-
-    def _params(self, query: dict[str, list[str]]) -> dict[str, Any]:
-        params: dict[str, Any] = {k: v[-1] for k, v in query.items()}
-        length = int(self.headers.get("Content-Length") or 0)
-        if length:
-            raw = self.rfile.read(length)
-            ctype = self.headers.get("Content-Type", "")
-            if "json" in ctype or raw.lstrip().startswith(b"{"):
-                try:
-                    body = json.loads(raw or b"{}")
-                except ValueError:
-                    body = {}
-                if isinstance(body, dict):
-                    params.update(body)
-            else:
-                params.update({k: v[-1] for k, v in parse_qs(raw.decode("utf-8", "replace")).items()})
-        return params
-
     def do_GET(self) -> None:  # noqa: N802
-        self._dispatch()
+        self.dispatch()
 
     def do_POST(self) -> None:  # noqa: N802
-        self._dispatch()
+        self.dispatch()
 
     def do_HEAD(self) -> None:  # noqa: N802
-        self._dispatch()
+        self.dispatch()
+
+    def send(self, answer: Answer) -> None:
+        self.send_response(answer.status)
+        self.send_header("Content-Type", answer.ctype)
+        self.send_header("Content-Length", str(len(answer.body)))
+        for key, value in answer.headers.items():
+            self.send_header(key, value)
+        # Headers and body in one write: two small writes meet the client's delayed ACK (40 ms each).
+        self._headers_buffer.append(b"\r\n")
+        if self.command != "HEAD":
+            self._headers_buffer.append(answer.body)
+        self.flush_headers()
+
+    def read_body(self) -> dict[str, Any]:
+        """POSTed parameters: a JSON object (ckanapi) or a form. Raises ValueError on bad JSON."""
+        length = int(self.headers.get("Content-Length") or 0)
+        if not length:
+            return {}
+        raw = self.rfile.read(length)
+        if "json" in self.headers.get("Content-Type", "") or raw.lstrip().startswith(b"{"):
+            body = json.loads(raw.decode("utf-8"))
+            if not isinstance(body, dict):
+                raise ValueError("the body must be a JSON object")
+            return body
+        return {k: v[-1] for k, v in parse_qs(raw.decode("utf-8", "replace"), keep_blank_values=True).items()}
 
     # Routing ---------------------------------------------------------------------------------
 
-    def _dispatch(self) -> None:
+    def dispatch(self) -> None:
         split = urlsplit(self.path)
-        query = parse_qs(split.query, keep_blank_values=True)
+        query = {k: v[-1] for k, v in parse_qs(split.query, keep_blank_values=True).items()}
         parts = [p for p in split.path.split("/") if p]
-        if parts and parts[0] == "_sandbox":
-            self._control(parts[1:], self._params(query))
+        try:
+            body, body_error = self.read_body(), ""
+        except (ValueError, UnicodeDecodeError) as exc:
+            body, body_error = {}, str(exc)
+        if parts[:1] == ["_sandbox"]:
+            self.send(self.control(parts[1:], {**query, **body}))
             return
-        if parts and parts[0] == "files":
-            self._file(parts[1:])
+        if parts[:1] == ["files"]:
+            self.serve_file(parts[1:])
             return
-        site = parts[0] if parts else ""
-        state = self.portal.state(site)
+        state = self.portal.state(parts[0]) if parts else None
         if state is None:
-            self._html(404, "Not Found")
+            sites = "".join(f"<li>{s}: {self.portal.api_url(s)}</li>" for s in self.portal.sites)
+            self.send(html(200, "Sandbox CKAN portal", f"<ul>{sites}</ul>") if not parts else html(404, "Not Found"))
             return
-        rest = parts[1:]
-        action = None
-        if state.site.drupal_q:
-            drupal = (query.get("q") or [""])[-1].strip("/")
-            if not rest and drupal.startswith("api/3/action/"):
-                action = drupal[len("api/3/action/"):]
-                query.pop("q", None)
-        elif rest[:3] == ["api", "3", "action"] and len(rest) == 4:
-            action = rest[3]
-        elif rest[:2] == ["api", "action"] and len(rest) == 3:
-            action = rest[2]
-        if site == "federal" and rest[:1] == ["busca"]:
-            if rest[1:2] == ["api"]:
-                self._html(301, "Moved", headers={"Location": f"/{site}/busca/not-here"})
-            else:
-                self._html(404, "Página no encontrada")
+        action = self.action_of(state, parts[1:], query)
+        params = {**query, **body}
+        agent = self.headers.get("User-Agent", "")
+        answer = self.respond(state, parts[1:], action, params, agent, body_error)
+        self.portal.record(RequestRecord(self.command, split.path, action or "", params, agent,
+                                         answer.status if answer else 0, time.time()))
+        if answer is None:  # dropped, or the portal stopped while hanging
+            self.close_connection = True
             return
-        params = self._params(query)
-        status = self._api(state, site, action, params) if action else self._html(404, "Page not found")
-        self.portal.record(RequestRecord(self.command, split.path, action or "", params,
-                                         self.headers.get("User-Agent", ""), status, time.time()))
+        self.send(answer)
 
-    def _api(self, state: _SiteState, site: str, action: str, params: dict[str, Any]) -> int:
+    @staticmethod
+    def action_of(state: SiteState, rest: list[str], query: dict[str, Any]) -> str | None:
+        if state.site.drupal_q:
+            drupal = str(query.get("q") or "").strip("/")
+            if not rest and drupal.startswith("api/3/action/"):
+                query.pop("q")
+                return drupal[len("api/3/action/"):] or None
+            return None
+        if rest[:3] == ["api", "3", "action"] and len(rest) == 4:
+            return rest[3]
+        if rest[:2] == ["api", "action"] and len(rest) == 3:
+            return rest[2]
+        return None
+
+    def respond(self, state: SiteState, rest: list[str], action: str | None, params: dict[str, Any],
+                agent: str, body_error: str) -> Answer | None:
+        site = state.site
+        if site.waf and (not agent.strip() or agent.lower().startswith(BLOCKED_AGENTS)):
+            return html(403, "403 Forbidden", "Request blocked by the web application firewall.")
+        if site.name == "federal" and rest[:1] == ["busca"]:
+            if rest[1:2] == ["api"]:
+                moved = {"Location": f"{self.portal.base_url}/federal/busca/not-here"}
+                return html(301, "Moved Permanently", headers=moved)
+            return html(404, "Página no encontrada")
+        if action is None:
+            return html(404, *DKAN_404) if site.flavour == "dkan" else html(404, "Not Found")
         faults = state.faults
-        applies = faults.actions is None or action in faults.actions
-        if applies:
-            if faults.hang:
-                while faults.hang and not self.portal._stopping.is_set():
-                    time.sleep(0.05)
-                self.close_connection = True
-                return 0
-            if faults.delay:
-                time.sleep(faults.delay)
+        if faults.actions is None or action in faults.actions:
+            answer = self.misbehave(state, action)
+            if answer is not False:
+                return answer
+        if site.flavour == "dkan" and action not in ("package_list", "package_show"):
+            return html(404, *DKAN_404)
+        if body_error:
+            return self.envelope(site.name, action, 400, error={"__type": "Bad request",
+                                                                 "message": f"JSON Error: {body_error}"})
+        try:
+            return self.action(state, action, params)
+        except solr.QueryError as exc:
+            return self.envelope(site.name, action, 400, error={"__type": "Search Query Error",
+                                                                 "message": f"Search Query Error: {exc}"})
+        except ValidationFailure as exc:
+            name, _, message = str(exc).partition(": ")
+            return self.envelope(site.name, action, 409, error={"__type": "Validation Error", name: [message]})
+
+    def misbehave(self, state: SiteState, action: str) -> Answer | None | Literal[False]:
+        """The answer a fault imposes; None closes the connection; False: no fault, answer normally."""
+        faults = state.faults
+        stopping = self.portal.stopping
+        while faults.hang:
+            if stopping.wait(0.05):
+                return None
+        if faults.delay and stopping.wait(faults.delay):
+            return None
+        with state.lock:
             if faults.drop_count > 0:
                 faults.drop_count -= 1
-                self.close_connection = True
-                return 0
-            if faults.fail_status and faults.fail_count > 0:
+                return None
+            failing = bool(faults.fail_status) and faults.fail_count > 0
+            if failing:
                 faults.fail_count -= 1
-                if faults.fail_status == 429:
-                    return self._html(429, "Too Many Requests", headers={"Retry-After": str(faults.retry_after)})
-                return self._html(faults.fail_status, f"Error {faults.fail_status}", "El servidor falló.")
-            if faults.html_200:
-                return self._html(200, "Acceso denegado", "Su solicitud fue bloqueada por el firewall.")
-        if state.site.waf:
-            agent = self.headers.get("User-Agent", "")
-            if not agent or agent.lower().startswith(("python-requests", "curl")):
-                return self._html(403, "403 Forbidden", "Request blocked.")
-        if state.site.flavour == "dkan" and action not in ("package_list", "package_show"):
-            return self._html(404, "Página no encontrada")
-        if action == "package_search" and applies and faults.search_missing:
+        if failing:
+            if faults.fail_status == 429:
+                return Answer(429, b"Too Many Requests: retry later.\n", "text/plain; charset=utf-8",
+                              {"Retry-After": str(faults.retry_after)})
+            return html(int(faults.fail_status or 500), f"{faults.fail_status} Server Error",
+                        "El servidor no pudo atender la solicitud. nginx")
+        if faults.html_200:
+            return html(200, "Access denied", "Su solicitud fue bloqueada. Incident ID: 0000-sandbox")
+        if action == "package_search" and faults.search_missing:
             if faults.search_missing == 404:
-                return self._html(404, "Not Found")
-            return self._envelope(site, action, faults.search_missing,
-                                  error={"__type": "Bad request", "message": "package_search is disabled"})
-        try:
-            return self._action(state, site, action, params)
-        except solr.QueryError as exc:
-            return self._envelope(site, action, 400, error={"__type": "Search Query Error",
-                                                            "message": f"Search error: {exc}"})
-        except ValidationFailure as exc:
-            return self._envelope(site, action, 409, error={"__type": "Validation Error", "message": str(exc)})
+                return html(404, "Not Found")
+            return self.envelope(state.site.name, action, faults.search_missing,
+                                 error={"__type": "Bad request", "message": "package_search is not available"})
+        return False
 
-    def _action(self, state: _SiteState, site: str, action: str, params: dict[str, Any]) -> int:
-        portal = self.portal
-        dump = lambda value: json.dumps(value, ensure_ascii=False).encode("utf-8")  # noqa: E731
+    def envelope(self, site: str, action: str, status: int, result: bytes | None = None,
+                 error: dict[str, Any] | None = None) -> Answer:
+        """CKAN's `{"help", "success", "result" | "error"}`; result is JSON bytes, maybe with placeholders."""
+        help_url = f"{self.portal.base_url}/{site}/api/3/action/help_show?name={action}"
+        if error is not None:
+            return plain_json(status, {"help": help_url, "success": False, "error": error})
+        head = json.dumps({"help": help_url, "success": True})[:-1].encode("utf-8")
+        return Answer(status, head + b', "result": ' + self.portal.served(result or b"null") + b"}")
+
+    # Actions ---------------------------------------------------------------------------------
+
+    def action(self, state: SiteState, action: str, params: dict[str, Any]) -> Answer:
+        portal, site = self.portal, state.site
+
+        def ok(value: Any) -> Answer:
+            return self.envelope(site.name, action, 200, json.dumps(value, ensure_ascii=False).encode("utf-8"))
         if action == "status_show":
-            return self._envelope(site, action, 200, dump({
-                "ckan_version": state.site.ckan_version, "site_title": state.site.title,
-                "site_description": "Sandbox", "site_url": f"{portal.base_url}/{site}",
-                "extensions": ["datastore", "harvest", "dcat"]}))
+            return ok({"ckan_version": site.ckan_version, "site_title": site.title,
+                       "site_description": site.description, "site_url": f"{portal.base_url}/{site.name}",
+                       "error_emails_to": None, "locale_default": "es", "extensions": list(site.extensions)})
         if action == "package_search":
-            status, body = portal.package_search(state, params)
-            return self._envelope(site, action, status, body)
+            return self.envelope(site.name, action, 200, portal.package_search(state, params))
         if action == "package_show":
             key = str(params.get("id") or params.get("name_or_id") or "")
             with state.lock:
                 dataset = state.find(key)
-                body = state.json_of(dataset["id"], portal.base_url) if dataset else None
-            if body is None:
-                return self._envelope(site, action, 404, error={"__type": "Not Found Error", "message": "Not found"})
-            return self._envelope(site, action, 200, b"[" + body + b"]" if state.site.flavour == "dkan" else body)
+                data = state.json_of(dataset["id"]) if dataset else None
+            if data is None:
+                return self.envelope(site.name, action, 404, error={"__type": "Not Found Error",
+                                                                     "message": "Not found"})
+            return self.envelope(site.name, action, 200, b"[" + data + b"]" if site.flavour == "dkan" else data)
         if action == "package_list":
-            with state.lock:
-                names = sorted(d["name"] for d in state.datasets.values() if d.get("type", "dataset") == "dataset")
-            offset = _int(params.get("offset", 0), "offset")
-            limit = params.get("limit")
-            names = names[offset:offset + _int(limit, "limit")] if limit not in (None, "") else names[offset:]
-            return self._envelope(site, action, 200, dump(names))
+            return ok(portal.package_list(state, params))
         if action in ("organization_list", "group_list"):
-            key = "organization" if action == "organization_list" else "groups"
-            found: dict[str, dict[str, Any]] = {}
-            with state.lock:
-                for d in state.datasets.values():
-                    items = [d.get("organization")] if key == "organization" else d.get("groups") or []
-                    for item in items:
-                        if item and item.get("name"):
-                            entry = found.setdefault(item["name"], {**{k: item.get(k) for k in (
-                                "id", "name", "title", "description")}, "package_count": 0})
-                            entry["package_count"] += 1
-            all_fields = str(params.get("all_fields", "")).lower() in ("true", "1")
-            result = [found[n] for n in sorted(found)] if all_fields else sorted(found)
-            return self._envelope(site, action, 200, dump(result))
-        return self._envelope(site, action, 400, error={"__type": "Bad request",
-                                                        "message": f"Action name not known: {action}"})
+            return ok(portal.group_list(state, params, organizations=action == "organization_list"))
+        if action == "help_show":
+            return ok(ACTION_HELP.get(str(params.get("name") or ""), "No help for this action."))
+        return self.envelope(site.name, action, 400, error={"__type": "Bad request",
+                                                             "message": f"Action name not known: {action}"})
 
-    def _control(self, parts: list[str], params: dict[str, Any]) -> None:
+    # Control and files -----------------------------------------------------------------------
+
+    def control(self, parts: list[str], params: dict[str, Any]) -> Answer:
+        """The out-of-process switches: /_sandbox/reset, /_sandbox/requests, /_sandbox/<site>/<verb>."""
         portal = self.portal
         if parts == ["reset"]:
             portal.reset()
-            self._json(200, {"ok": True})
-        elif parts == ["requests"]:
-            self._json(200, {"count": len(portal.requests(params.get("site") or None))})
-        elif len(parts) == 2 and portal.state(parts[0]) is not None:
-            site, verb = parts
+            return plain_json(200, {"ok": True})
+        if parts == ["requests"]:
+            return plain_json(200, {"count": len(portal.requests(params.get("site") or None))})
+        if len(parts) != 2 or portal.state(parts[0]) is None:
+            return plain_json(404, {"error": f"unknown control {'/'.join(parts)}"})
+        site, verb = parts
+        try:
             if verb == "faults":
                 faults = portal.faults(site)
                 names = {f.name for f in fields(Faults)}
+                unknown = sorted(set(params) - names)
+                if unknown:
+                    return plain_json(400, {"error": f"unknown faults: {', '.join(unknown)}"})
                 for key, value in params.items():
-                    if key in names:
-                        setattr(faults, key, set(value) if key == "actions" and value is not None else value)
-                self._json(200, {"ok": True})
-            elif verb == "touch":
-                self._json(200, portal.touch(site, params["id"], **(params.get("changes") or {})))
-            elif verb == "delete":
-                portal.delete(site, params["id"])
-                self._json(200, {"ok": True})
-            else:
-                self._json(404, {"error": "unknown control"})
-        else:
-            self._json(404, {"error": "unknown control"})
+                    setattr(faults, key, set(value) if key == "actions" and value is not None else value)
+                return plain_json(200, {k: sorted(v) if isinstance(v, set) else v for k, v in faults.__dict__.items()})
+            if verb == "touch":
+                return plain_json(200, portal.touch(site, str(params["id"]), **(params.get("changes") or {})))
+            if verb == "delete":
+                portal.delete(site, str(params["id"]))
+                return plain_json(200, {"ok": True})
+            if verb == "add":
+                return plain_json(200, portal.add(site, params.get("dataset") or {}))
+        except KeyError as exc:
+            return plain_json(404, {"error": f"not found: {exc}"})
+        except ValueError as exc:
+            return plain_json(409, {"error": str(exc)})
+        return plain_json(404, {"error": f"unknown control {verb}"})
 
-    def _file(self, parts: list[str]) -> None:
+    def serve_file(self, parts: list[str]) -> None:
+        """GET /files/<site>/<dataset>/<file> from harvester/sandbox/files/, with validators and 304s."""
         path = FILES.joinpath(*parts) if parts and ".." not in parts else None
         if path is None or not path.is_file():
-            self._html(404, "Not Found")
+            self.send(html(404, "Not Found"))
             return
-        data = path.read_bytes()
-        etag = '"' + hashlib.sha256(data).hexdigest()[:32] + '"'
-        modified = email.utils.formatdate(path.stat().st_mtime, usegmt=True)
-        if self.headers.get("If-None-Match") == etag or (
-                self.headers.get("If-Modified-Since") == modified and not self.headers.get("If-None-Match")):
+        info = path.stat()
+        etag = f'"{info.st_size:x}-{info.st_mtime_ns:x}"'
+        modified = email.utils.formatdate(info.st_mtime, usegmt=True)
+        headers = {"ETag": etag, "Last-Modified": modified, "Accept-Ranges": "none"}
+        if self.not_modified(etag, int(info.st_mtime)):
             self.send_response(304)
-            self.send_header("ETag", etag)
-            self.send_header("Content-Length", "0")
+            for key, value in headers.items():
+                self.send_header(key, value)
             self.end_headers()
             return
-        self._send(200, data, "application/octet-stream", {"ETag": etag, "Last-Modified": modified})
+        ctype = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+        self.send_response(200)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(info.st_size))
+        for key, value in headers.items():
+            self.send_header(key, value)
+        self.end_headers()
+        if self.command != "HEAD":
+            with path.open("rb") as handle:
+                while chunk := handle.read(1 << 20):
+                    self.wfile.write(chunk)
+
+    def not_modified(self, etag: str, mtime: int) -> bool:
+        match = self.headers.get("If-None-Match")
+        if match is not None:
+            tags = {t.strip().removeprefix("W/") for t in match.split(",")}
+            return "*" in tags or etag in tags
+        since = self.headers.get("If-Modified-Since")
+        if since:
+            try:
+                return mtime <= int(email.utils.parsedate_to_datetime(since).timestamp())
+            except (TypeError, ValueError):
+                return False
+        return False
+
+
+ACTION_HELP = {
+    "status_show": "Return a dictionary with information about the site's configuration.",
+    "package_search": "Searches for packages satisfying a given search criteria (q, fq, sort, rows, start, fl).",
+    "package_show": "Return the metadata of a dataset (package) and its resources. :param id: the id or name",
+    "package_list": "Return a list of the names of the site's datasets (packages). :param limit: :param offset:",
+    "organization_list": "Return a list of the names of the site's organizations. :param all_fields:",
+    "group_list": "Return a list of the names of the site's groups. :param all_fields:",
+    "help_show": "Return the help string for a particular API action. :param name:",
+}

@@ -1,378 +1,229 @@
-"""The bundled snapshot: the portals of ../shared/REAL_WORLD.md as compact literals, expanded
-deterministically into the dicts a CKAN package_show returns (ids, dates, gaps included)."""
+"""The sandbox's sites (one per real portal), the bundled snapshot of their datasets in `data/`, and the
+live state of a site while the portal serves it (its datasets, indexes and faults).
+
+The snapshot is written by `python -m harvester.sandbox.build_snapshot` and committed; this module only
+reads it. Resource URLs in it start with `{sandbox}`, which the server replaces by its base URL.
+"""
 from __future__ import annotations
 
-import random
+import bisect
+import copy
+import json
+import threading
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
+from pathlib import Path
 from typing import Any
 
+from harvester.sandbox import solr
+
+DATA = Path(__file__).parent / "data"
 NAMESPACE = uuid.UUID("7b0c6a52-9a53-4a8e-9d43-1a2f3c4d5e6f")
 SANDBOX = "{sandbox}"
+CKAN_EXTENSIONS = ("stats", "text_view", "image_view", "datastore", "datapusher", "harvest", "ckan_harvester",
+                   "dcat", "scheming_datasets")
 
 
 @dataclass(frozen=True)
 class Site:
+    """One portal: its software flavour and quirks, and the datasets it starts with."""
+
     name: str
     title: str
-    flavour: str  # ckan | dkan
+    flavour: str  # "ckan", or "dkan": only package_list and package_show, package_show answers a list
     ckan_version: str
-    waf: bool = False
-    drupal_q: bool = False
+    waf: bool = False  # refuses generic User-Agents (python-requests, curl, none) with an HTML 403
+    drupal_q: bool = False  # non-clean Drupal URLs: the action path travels in the `q` query parameter
+    description: str = ""
+    extensions: tuple[str, ...] = CKAN_EXTENSIONS
     datasets: list[dict[str, Any]] = field(default_factory=list)
 
 
-# organization name -> title
-ORGS = {
-    "fiscalia-general-de-justicia": "Fiscalía General de Justicia de la Ciudad de México",
-    "sistema-de-transporte-colectivo-metro": "Sistema de Transporte Colectivo Metro",
-    "metrobus": "Metrobús",
-    "secretaria-de-movilidad": "Secretaría de Movilidad (SEMOVI)",
-    "c5": "Centro de Comando, Control, Cómputo, Comunicaciones y Contacto Ciudadano (C5)",
-    "secretaria-de-las-mujeres": "Secretaría de las Mujeres",
-    "secretaria-de-salud": "Secretaría de Salud de la Ciudad de México",
-    "sibiso": "Secretaría de Inclusión y Bienestar Social (SIBISO)",
-    "adip": "Agencia Digital de Innovación Pública",
-    "ssc": "Secretaría de Seguridad Ciudadana",
-    "secretaria-de-educacion": "Secretaría de Educación, Ciencia, Tecnología e Innovación",
-    "sedema": "Secretaría del Medio Ambiente",
-    "secretaria-de-finanzas": "Secretaría de Administración y Finanzas",
-    "dif-cdmx": "Sistema para el Desarrollo Integral de la Familia (DIF CDMX)",
-    "inegi": "Instituto Nacional de Estadística y Geografía (INEGI)",
-    "imss": "Instituto Mexicano del Seguro Social",
-    "conapo": "Consejo Nacional de Población",
-    "sesnsp": "Secretariado Ejecutivo del Sistema Nacional de Seguridad Pública",
-    "inmujeres": "Instituto Nacional de las Mujeres",
-    "ayuntamiento-de-xalapa": "H. Ayuntamiento de Xalapa",
-    "infocdmx": "Instituto de Transparencia, Acceso a la Información Pública (INFO CDMX)",
-    "municipio-de-veracruz": "H. Ayuntamiento de Veracruz",
-    "gobierno-de-zapopan": "Gobierno de Zapopan",
-    "ayuntamiento-de-puebla": "H. Ayuntamiento de Puebla",
-    "municipalidad-mgp": "Municipalidad de General Pueyrredon",
-}
-
-# (name, title, organization, groups, tags, notes, resources [(name, format, file)])
-CDMX = [
-    ("victimas-en-carpetas-de-investigacion-fgj", "Víctimas en carpetas de investigación FGJ",
-     "fiscalia-general-de-justicia", ["seguridad", "genero"], ["víctimas", "delitos", "mujeres", "violencia"],
-     "Víctimas registradas en las carpetas de investigación de la FGJ, con sexo, edad, delito, alcaldía y "
-     "coordenadas del hecho. Columnas hasta 2022: idCarpeta, Año_inicio, Sexo, Edad, AlcaldiaHechos, latitud, longitud.",
-     [("Víctimas 2019-2022", "CSV", "victimas_2019_2022.csv"), ("Víctimas 2023", "csv", "victimas_2023.csv"),
-      ("Diccionario de datos", "PDF", "diccionario_victimas.pdf")]),
-    ("carpetas-de-investigacion-fgj-de-la-ciudad-de-mexico", "Carpetas de investigación FGJ de la Ciudad de México",
-     "fiscalia-general-de-justicia", ["seguridad"], ["delitos", "carpetas", "seguridad"],
-     "Carpetas de investigación iniciadas por la Fiscalía General de Justicia. Archivo acumulado de unos 2 millones "
-     "de filas; los archivos antiguos tienen la columna ao_hechos.",
-     [("Carpetas acumulado", ".csv", "carpetas_completa.csv"), ("Carpetas 2024", "text/csv", "carpetas_2024.csv")]),
-    ("afluencia-diaria-del-metro-cdmx", "Afluencia diaria del Metro CDMX", "sistema-de-transporte-colectivo-metro",
-     ["movilidad"], ["metro", "transporte", "afluencia", "movilidad"],
-     "Afluencia diaria por línea y estación del Sistema de Transporte Colectivo Metro.",
-     [("Afluencia diaria", "CSV", "afluenciastc_simple.csv")]),
-    ("afluencia-diaria-del-metro-cdmx-desglosada", "Afluencia diaria del Metro CDMX (desglosada)",
-     "sistema-de-transporte-colectivo-metro", ["movilidad"], ["metro", "transporte", "tipo de pago"],
-     "Afluencia desglosada por tipo de pago (boleto, tarjeta, gratuidad).",
-     [("Afluencia desglosada", "CSV", "afluenciastc_desglosado.csv")]),
-    ("afluencia-diaria-de-metrobus-cdmx", "Afluencia diaria de Metrobús CDMX", "metrobus", ["movilidad"],
-     ["metrobús", "transporte", "afluencia"],
-     "Afluencia diaria por línea. El valor NaN marca datos faltantes; el archivo de Tren Ligero no tiene línea.",
-     [("Afluencia Metrobús", "CSV", "afluenciamb_simple.csv"), ("Afluencia Tren Ligero", "CSV", "afluencia_tl.csv")]),
-    ("ecobici-viajes", "Viajes de Ecobici", "secretaria-de-movilidad", ["movilidad", "genero"],
-     ["ecobici", "bicicleta", "movilidad", "género"],
-     "Viajes del sistema Ecobici con género y edad del usuario, estación y hora de retiro y arribo. Fechas DD/MM/AAAA.",
-     [("Viajes enero 2024", "CSV", "ecobici_2024_01.csv"), ("Viajes febrero 2024", "CSV", "ecobici_2024_02.csv"),
-      ("Estaciones", "JSON", "estaciones.json")]),
-    ("incidentes-viales-c5", "Incidentes viales reportados por C5", "c5", ["movilidad", "seguridad"],
-     ["incidentes viales", "tránsito", "c5"],
-     "Incidentes viales con folio, fecha, alcaldía, colonia y coordenadas. La codificación cambia por año.",
-     [("Incidentes 2019", "CSV", "incidentes_2019.csv"), ("Incidentes 2023", "CSV", "incidentes_2023.csv"),
-      ("Incidentes 2024", "CSV", "incidentes_2024.csv")]),
-    ("linea-mujeres", "Línea Mujeres", "secretaria-de-las-mujeres", ["genero"], ["mujeres", "violencia", "atención"],
-     "Llamadas atendidas por Línea Mujeres: tipo de servicio, edad, alcaldía y temática de la llamada.",
-     [("Llamadas Línea Mujeres", "CSV", "linea_mujeres.csv")]),
-    ("llamadas-911", "Llamadas al 911", "c5", ["seguridad"], ["911", "emergencias", "llamadas"],
-     "Llamadas de emergencia recibidas por el C5, por incidente y alcaldía.",
-     [("Llamadas 911 primer semestre", "CSV", "llamadas_911_s1.csv"), ("Llamadas 911 (zip)", "ZIP", "llamadas_911.zip")]),
-    ("hechos-de-transito-ssc", "Hechos de tránsito registrados por la SSC", "ssc", ["movilidad", "seguridad"],
-     ["tránsito", "hechos viales", "lesionados"],
-     "Hechos de tránsito registrados por la Secretaría de Seguridad Ciudadana.",
-     [("Hechos de tránsito", "XLSX", "hechos_transito.xlsx")]),
-    ("gtfs-cdmx", "GTFS estático de la Ciudad de México", "secretaria-de-movilidad", ["movilidad"],
-     ["gtfs", "transporte público", "rutas"], "Feed GTFS del transporte público integrado.",
-     [("GTFS", "ZIP", "gtfs.zip")]),
-    ("infraestructura-ciclista", "Infraestructura ciclista", "secretaria-de-movilidad", ["movilidad"],
-     ["ciclovías", "bicicleta"], "Ciclovías, carriles compartidos y biciestacionamientos.",
-     [("Ciclovías", "GeoJSON", "ciclovias.geojson"), ("Ciclovías (shp)", "SHP", "ciclovias.zip")]),
-    ("cetram", "Centros de Transferencia Modal (CETRAM)", "secretaria-de-movilidad", ["movilidad"],
-     ["cetram", "transporte"], "Ubicación de los CETRAM.", [("CETRAM", "", "cetram.csv")]),
-    ("cuadrantes-de-seguridad", "Cuadrantes de seguridad", "ssc", ["seguridad"], ["cuadrantes", "policía"],
-     "Polígonos de los cuadrantes de la SSC.", [("Cuadrantes", "geojson", "cuadrantes.geojson")]),
-    ("colonias-de-la-ciudad-de-mexico", "Colonias de la Ciudad de México", "adip", ["geografia"],
-     ["colonias", "límites"], "Límites de colonias.", [("Colonias", "GeoJSON", "colonias.geojson")]),
-    ("alcaldias", "Límites de las alcaldías", "adip", ["geografia"], ["alcaldías", "límites"],
-     "Las 16 alcaldías de la Ciudad de México.", [("Alcaldías", "GeoJSON", "alcaldias.geojson"),
-                                                   ("Alcaldías (shp)", "SHP", "alcaldias_shp.zip")]),
-    ("mujeres-victimas-de-violencia-en-el-transporte", "Mujeres víctimas de acoso en el transporte público",
-     "secretaria-de-las-mujeres", ["genero", "movilidad"], ["acoso", "mujeres", "transporte", "género"],
-     "Denuncias de acoso sexual en el transporte público por sexo de la víctima, línea y estación.",
-     [("Denuncias de acoso", "CSV", "acoso_transporte.csv")]),
-    ("caci", "Centros de Atención y Cuidado Infantil (CACI)", "dif-cdmx", ["desarrollo-social", "cuidados"],
-     ["cuidados", "guarderías", "infancia"], "Ubicación y capacidad de los CACI de la Ciudad de México.",
-     [("CACI", "CSV", "caci.csv"), ("CACI (xlsx)", "XLSX", "caci.xlsx")]),
-    ("estancias-infantiles", "Estancias infantiles", "sibiso", ["cuidados"], ["estancias infantiles", "cuidados"],
-     "Estancias infantiles registradas, con alcaldía y colonia.", [("Estancias", "CSV", "estancias.csv")]),
-    ("centros-de-salud", "Centros de salud", "secretaria-de-salud", ["salud"], ["salud", "centros de salud"],
-     "Centros de salud de la Secretaría de Salud con coordenadas.", [("Centros de salud", "CSV", "centros_salud.csv")]),
-    ("adultos-mayores-pension", "Personas adultas mayores con pensión", "sibiso", ["cuidados", "desarrollo-social"],
-     ["adultos mayores", "pensión", "cuidados"], "Derechohabientes de la pensión para personas adultas mayores.",
-     [("Padrón adultos mayores", "CSV", "adultos_mayores.csv")]),
-    ("personas-con-discapacidad-apoyo", "Apoyo económico a personas con discapacidad", "dif-cdmx", ["cuidados"],
-     ["discapacidad", "apoyos"], "Padrón del apoyo económico a personas con discapacidad permanente.",
-     [("Padrón discapacidad", "XLS", "discapacidad.xls")]),
-    ("indice-de-desarrollo-social", "Índice de Desarrollo Social", "sibiso", ["desarrollo-social"],
-     ["desarrollo social", "pobreza"], "Índice de Desarrollo Social por colonia y alcaldía (EVALÚA).",
-     [("IDS por colonia", "CSV", "ids_colonia.csv")]),
-    ("cuidadoras-programa-social", "Programa de apoyo a personas cuidadoras", "sibiso", ["cuidados", "genero"],
-     ["cuidados", "trabajo no remunerado", "mujeres"], "",
-     [("Beneficiarias", "CSV", "cuidadoras.csv")]),
-    ("presupuesto-de-egresos", "Presupuesto de egresos", "secretaria-de-finanzas", ["finanzas"],
-     ["presupuesto", "finanzas"], "Presupuesto de egresos aprobado y ejercido por unidad responsable.",
-     [("Presupuesto 2024", "CSV", "presupuesto_2024.csv"), ("Presupuesto 2023", "XLSX", "presupuesto_2023.xlsx")]),
-    ("arbolado-urbano", "Arbolado urbano", "sedema", ["medio-ambiente"], ["árboles", "medio ambiente"],
-     "Inventario de árboles en vía pública.", [("Inventario", "CSV", "arbolado.csv")]),
-    ("mercados-publicos", "Mercados públicos", "secretaria-de-finanzas", ["economia"], ["mercados", "abasto"],
-     "Ubicación de los mercados públicos.", [("Mercados", "CSV", "mercados.csv")]),
-    ("calidad-del-aire", "Calidad del aire", "sedema", ["medio-ambiente"], ["aire", "contaminación"],
-     "Concentraciones horarias de contaminantes.", [("Mediciones", "CSV", "aire.csv")]),
-    ("escuelas-publicas", "Escuelas públicas", "secretaria-de-educacion", ["educacion"], ["escuelas"],
-     "Escuelas de educación básica.", [("Escuelas", "CSV", "escuelas.csv")]),
-    ("wifi-gratuito", "Puntos de WiFi gratuito", "adip", [], [], "Puntos de acceso WiFi gratuito de la ciudad.",
-     [("Puntos WiFi", "CSV", "wifi.csv"), ("Mapa", "HTML", "mapa_wifi.html")]),
-    ("tramites-y-servicios", "Trámites y servicios", "adip", [], ["trámites"], "",
-     [("Catálogo", "JSON", "tramites.json")]),
-]
-
-FEDERAL = [
-    ("encuesta_nacional_uso_del_tiempo_enut_2019", "Encuesta Nacional sobre Uso del Tiempo (ENUT) 2019", "inegi",
-     ["cuidados"], ["uso del tiempo", "trabajo no remunerado", "cuidados", "género"],
-     "Microdatos de la ENUT: tiempo dedicado al trabajo doméstico y de cuidados no remunerado. Variables SEXO, "
-     "EDAD_V, FAC_PER.", [("Microdatos ENUT 2019", "CSV", "enut_2019.csv"), ("Descriptor", "PDF", "enut_fd.pdf")]),
-    ("guarderias_imss", "Guarderías del IMSS", "imss", ["cuidados"], ["guarderías", "cuidados", "infancia"],
-     "Guarderías del IMSS por entidad y municipio, con capacidad instalada.",
-     [("Guarderías", "CSV", "guarderias_imss.csv")]),
-    ("proyecciones-de-la-poblacion", "Proyecciones de la población de México", "conapo", ["poblacion"],
-     ["población", "proyecciones"], "Proyecciones por sexo y edad.", [("Proyecciones", "CSV", "proyecciones.csv")]),
-    ("incidencia_delictiva_fuero_comun", "Incidencia delictiva del fuero común", "sesnsp", ["seguridad"],
-     ["delitos", "incidencia"], "Incidencia delictiva municipal.", [("Incidencia", "CSV", "idm.csv")]),
-    ("victimas_fuero_comun", "Víctimas de delitos del fuero común", "sesnsp", ["seguridad", "genero"],
-     ["víctimas", "mujeres", "feminicidio"], "Víctimas por sexo y rango de edad.",
-     [("Víctimas", "CSV", "victimas_fc.csv")]),
-    ("violencia_contra_las_mujeres_endireh", "Violencia contra las mujeres (ENDIREH)", "inmujeres", ["genero"],
-     ["violencia", "mujeres", "género"], "Indicadores de la ENDIREH.", [("Indicadores", "XLSX", "endireh.xlsx")]),
-    ("encuesta_origen_destino_2017", "Encuesta Origen-Destino en Hogares 2017", "inegi", ["movilidad"],
-     ["movilidad", "viajes", "transporte"], "Viajes en la Zona Metropolitana del Valle de México por sexo.",
-     [("Viajes", "CSV", "eod_viajes.csv")]),
-    ("censo_poblacion_2020", "Censo de Población y Vivienda 2020", "inegi", ["poblacion"], ["censo", "población"],
-     "Principales resultados por localidad (ITER).", [("ITER", "CSV", "iter.csv"), ("ITER (zip)", "ZIP", "iter.zip")]),
-    ("estancias_infantiles_bienestar", "Estancias infantiles para apoyar a madres trabajadoras", "imss", ["cuidados"],
-     ["estancias infantiles", "madres trabajadoras"], "Padrón histórico.", [("Padrón", "CSV", "estancias_fed.csv")]),
-    ("presupuesto-federal", "Presupuesto de Egresos de la Federación", "conapo", [], ["presupuesto"], "",
-     [("PEF", "CSV", "pef.csv")]),
-    ("directorio-de-unidades-economicas", "Directorio Estadístico Nacional de Unidades Económicas", "inegi",
-     ["economia"], ["denue", "empresas"], "DENUE.", [("DENUE", "CSV", "denue.csv")]),
-    ("xalapa-presupuesto-2016", "Presupuesto de egresos 2016, Xalapa", "ayuntamiento-de-xalapa", [],
-     ["presupuesto", "xalapa"], "Presupuesto del Ayuntamiento de Xalapa.", [("Presupuesto", "XLSX", "xal_presupuesto.xlsx")]),
-    ("xalapa-rutas-de-transporte", "Rutas de transporte público de Xalapa", "ayuntamiento-de-xalapa", ["movilidad"],
-     ["transporte", "rutas", "xalapa"], "Rutas del transporte urbano.", [("Rutas", "KML", "xal_rutas.kml")]),
-    ("xalapa-mercados", "Mercados municipales de Xalapa", "ayuntamiento-de-xalapa", [], ["mercados"], "",
-     [("Mercados", "CSV", "xal_mercados.csv")]),
-    ("xalapa-obra-publica", "Obra pública de Xalapa", "ayuntamiento-de-xalapa", [], ["obra pública"],
-     "Obras contratadas.", [("Obras", "CSV", "xal_obras.csv")]),
-    ("xalapa-alumbrado-publico", "Alumbrado público de Xalapa", "ayuntamiento-de-xalapa", [], ["alumbrado"],
-     "Luminarias por colonia.", [("Luminarias", "CSV", "xal_luminarias.csv")]),
-    ("xalapa-instancia-de-las-mujeres", "Atenciones del Instituto Municipal de las Mujeres de Xalapa",
-     "ayuntamiento-de-xalapa", ["genero"], ["mujeres", "violencia", "xalapa"], "Atenciones por tipo de violencia.",
-     [("Atenciones", "CSV", "xal_mujeres.csv")]),
-    ("xalapa-guarderias-municipales", "Guarderías municipales de Xalapa", "ayuntamiento-de-xalapa", ["cuidados"],
-     ["guarderías", "cuidados"], "", [("Guarderías", "CSV", "xal_guarderias.csv")]),
-]
-
-INFOCDMX = [
-    ("solicitudes-de-informacion", "Solicitudes de acceso a la información pública", "infocdmx", ["transparencia"],
-     ["solicitudes", "transparencia"], "Solicitudes recibidas por sujeto obligado.", [("Solicitudes", "CSV", "solicitudes.csv")]),
-    ("recursos-de-revision", "Recursos de revisión", "infocdmx", ["transparencia"], ["recursos", "transparencia"],
-     "Recursos de revisión interpuestos ante el INFO.", [("Recursos", "CSV", "recursos.csv")]),
-    ("datatones-resultados", "Resultados de los datatones INFO CDMX", "infocdmx", ["transparencia", "genero"],
-     ["datatón", "movilidad", "mujeres", "cuidados"], "Proyectos de los datatones 2023 y 2024.",
-     [("Proyectos", "CSV", "datatones.csv")]),
-    ("sujetos-obligados", "Padrón de sujetos obligados", "infocdmx", [], ["sujetos obligados"], "",
-     [("Padrón", "XLSX", "sujetos.xlsx")]),
-    ("denuncias-datos-personales", "Denuncias por datos personales", "infocdmx", [], ["datos personales"],
-     "Denuncias recibidas.", [("Denuncias", "CSV", "denuncias.csv")]),
-    ("capacitaciones", "Capacitaciones impartidas", "infocdmx", [], ["capacitación"], "Capacitaciones por tema.",
-     [("Capacitaciones", "CSV", "capacitaciones.csv")]),
-    ("evaluaciones-portales", "Evaluación de portales de transparencia", "infocdmx", ["transparencia"], [],
-     "Índice global de cumplimiento.", [("Evaluación", "CSV", "evaluacion.csv")]),
-]
-
-VERACRUZ = [
-    ("presupuesto-municipal", "Presupuesto municipal", "municipio-de-veracruz", [], ["presupuesto"], "Presupuesto anual.",
-     [("Presupuesto", "CSV", "presupuesto.csv")]),
-    ("rutas-de-recoleccion", "Rutas de recolección de basura", "municipio-de-veracruz", [], ["basura", "rutas"], "",
-     [("Rutas", "CSV", "recoleccion.csv")]),
-    ("colonias-de-veracruz", "Colonias del municipio de Veracruz", "municipio-de-veracruz", [], ["colonias"],
-     "Catálogo de colonias.", [("Colonias", "GeoJSON", "colonias_ver.geojson")]),
-    ("guarderias-dif-veracruz", "Guarderías DIF Veracruz", "municipio-de-veracruz", [], ["guarderías", "cuidados"],
-     "Guarderías del DIF municipal.", [("Guarderías", "CSV", "guarderias_ver.csv")]),
-    ("incidentes-seguridad-publica", "Incidentes de seguridad pública", "municipio-de-veracruz", [], ["seguridad"],
-     "Incidentes atendidos.", [("Incidentes", "XLSX", "incidentes_ver.xlsx")]),
-    ("licencias-de-funcionamiento", "Licencias de funcionamiento", "municipio-de-veracruz", [], ["comercio"], "",
-     [("Licencias", "CSV", "licencias.csv")]),
-]
-
-ZAPOPAN = [
-    ("obra-publica-zapopan", "Obra pública", "gobierno-de-zapopan", [], ["obra"], "Obras en proceso.",
-     [("Obras", "CSV", "obras_zap.csv")]),
-    ("guarderias-imss-zapopan", "Guarderías del IMSS en Zapopan", "gobierno-de-zapopan", [], ["guarderías"], "",
-     [("Guarderías", "CSV", "guarderias_zap.csv")]),
-    ("reportes-ciudadanos", "Reportes ciudadanos", "gobierno-de-zapopan", [], ["reportes"], "Reportes al 070.",
-     [("Reportes", "CSV", "reportes_zap.csv")]),
-    ("nomina-zapopan", "Nómina municipal", "gobierno-de-zapopan", [], ["nómina"], "", [("Nómina", "XLS", "nomina.xls")]),
-    ("movilidad-zapopan", "Aforos vehiculares", "gobierno-de-zapopan", [], ["movilidad"], "Conteos vehiculares.",
-     [("Aforos", "CSV", "aforos_zap.csv")]),
-]
-
-PUEBLA = [
-    ("presupuesto-puebla", "Presupuesto de egresos", "ayuntamiento-de-puebla", [], ["presupuesto"], "",
-     [("Presupuesto", "CSV", "presupuesto_pue.csv")]),
-    ("mercados-puebla", "Mercados municipales", "ayuntamiento-de-puebla", [], ["mercados"], "Mercados y tianguis.",
-     [("Mercados", "CSV", "mercados_pue.csv")]),
-    ("instancia-mujeres-puebla", "Atención a mujeres", "ayuntamiento-de-puebla", [], ["mujeres"], "Atenciones del IMM.",
-     [("Atenciones", "CSV", "mujeres_pue.csv")]),
-    ("ciclovias-puebla", "Ciclovías", "ayuntamiento-de-puebla", [], ["ciclovías"], "",
-     [("Ciclovías", "KML", "ciclovias_pue.kml")]),
-    ("seguridad-puebla", "Incidencia delictiva municipal", "ayuntamiento-de-puebla", [], ["seguridad"], "",
-     [("Incidencia", "CSV", "incidencia_pue.csv")]),
-]
-
-MARDELPLATA = [
-    (f"{slug}", title, "municipalidad-mgp", [], tags, notes, [(title, fmt, f"{slug}.{fmt.lower() or 'csv'}")])
-    for slug, title, tags, notes, fmt in [
-        ("colectivos-recorridos", "Recorridos de colectivos", ["transporte"], "Recorridos de las líneas urbanas.", "KML"),
-        ("paradas-de-colectivos", "Paradas de colectivos", ["transporte"], "", "CSV"),
-        ("presupuesto-mgp", "Presupuesto municipal", ["presupuesto"], "Ejecución presupuestaria.", "CSV"),
-        ("salas-de-primeros-auxilios", "Centros de atención primaria de la salud", ["salud"], "", "CSV"),
-        ("jardines-maternales", "Jardines maternales municipales", ["cuidados"], "Jardines maternales.", "CSV"),
-        ("estacionamiento-medido", "Estacionamiento medido", ["tránsito"], "", "CSV"),
-        ("siniestros-viales", "Siniestros viales", ["tránsito", "seguridad"], "Siniestros por barrio.", "CSV"),
-        ("arbolado-mgp", "Arbolado urbano", ["ambiente"], "", "CSV"),
-        ("violencia-de-genero-mgp", "Atenciones por violencia de género", ["género", "mujeres"], "", "XLSX"),
-        ("wifi-publico-mgp", "Puntos WiFi públicos", [], "", "JSON"),
-        ("licitaciones-mgp", "Licitaciones", ["compras"], "", "CSV"),
-    ]
-]
-
-MIMETYPES = {"CSV": "text/csv", "JSON": "application/json", "GEOJSON": "application/geo+json",
-             "ZIP": "application/zip", "PDF": "application/pdf", "XLSX":
-             "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "XLS": "application/vnd.ms-excel",
-             "KML": "application/vnd.google-earth.kml+xml", "HTML": "text/html", "SHP": "application/zip"}
-LICENSES = [("cc-by-4.0", "Creative Commons Attribution 4.0"), ("cc-by-4.0", "Creative Commons Attribution 4.0"),
-            ("odc-odbl", "Open Data Commons Open Database License (ODbL)"), ("other-closed", "Other (Not Open)"),
-            ("", "")]
-FREQUENCIES = ["R/P1D", "R/P1M", "R/P3M", "R/P1Y", "irregular"]
+# The portals of shared/REAL_WORLD.md; the datasets come from data/<name>.json.
+SITES: tuple[Site, ...] = (
+    Site("cdmx", "Portal de Datos Abiertos de la Ciudad de México", "ckan", "2.10.4",
+         description="Datos abiertos de la Agencia Digital de Innovación Pública."),
+    Site("federal", "datos.gob.mx", "ckan", "2.11.2", waf=True,
+         description="Plataforma de datos abiertos del Gobierno de México."),
+    Site("infocdmx", "Datos Abiertos INFO CDMX", "ckan", "2.9.9",
+         description="Datos del Instituto de Transparencia de la Ciudad de México."),
+    Site("veracruz", "Datos Abiertos del Municipio de Veracruz", "ckan", "2.9.5",
+         description="Portal municipal de datos abiertos de Veracruz."),
+    Site("zapopan", "Datos Abiertos Zapopan", "dkan", "2.3.0", extensions=()),
+    Site("puebla", "Datos Abiertos Puebla Capital", "dkan", "2.3.0", extensions=()),
+    Site("mardelplata", "Datos Abiertos Municipalidad de General Pueyrredon", "dkan", "2.3.0", drupal_q=True,
+         extensions=()),
+)
+SYNTHETIC = Site("synthetic", "Catálogo sintético", "ckan", "2.10.4",
+                 description="A generated catalog for scale tests and benchmarks.")
 
 
 def stamp(value: datetime) -> str:
+    """CKAN's timestamp format: naive ISO (UTC) with microseconds."""
     return value.strftime("%Y-%m-%dT%H:%M:%S.%f")
 
 
 def make_id(site: str, name: str) -> str:
+    """A stable uuid for a named thing of a site."""
     return str(uuid.uuid5(NAMESPACE, f"{site}/{name}"))
 
 
-def expand(site: str, spec: tuple[Any, ...], index: int, rng: random.Random, *,
-           update_frequency: bool = False) -> dict[str, Any]:
-    """One literal -> a CKAN 2.10 package dict, with realistic, deterministic gaps."""
-    name, title, org_name, groups, tags, notes, resources = spec
-    dataset_id = make_id(site, name)
-    created = datetime(2016, 1, 1) + timedelta(days=rng.randint(0, 2400), seconds=rng.randint(0, 86399),
-                                               microseconds=rng.randint(0, 999999))
-    modified = created + timedelta(days=rng.randint(0, 1500), seconds=rng.randint(0, 86399),
-                                   microseconds=rng.randint(0, 999999))
-    modified = min(modified, datetime(2026, 10, 31, 12, 0, 0, 123456) - timedelta(days=index))
-    if modified < created:
-        created = modified - timedelta(days=30)
-    license_id, license_title = LICENSES[index % len(LICENSES)]
-    org = {"id": make_id("org", org_name), "name": org_name, "title": ORGS[org_name],
-           "type": "organization", "description": f"{ORGS[org_name]}.", "image_url": "",
-           "created": "2016-01-01T00:00:00.000000", "is_organization": True, "approval_status": "approved",
-           "state": "active"}
-    res_dicts = []
-    for position, (res_name, fmt, filename) in enumerate(resources):
-        rid = make_id(site, f"{name}/{filename}")
-        gap = (index + position) % 3 == 0
-        res: dict[str, Any] = {
-            "id": rid, "package_id": dataset_id, "name": res_name, "description": "" if gap else f"{res_name}.",
-            "url": f"{SANDBOX}/files/{site}/{name}/{filename}", "format": fmt,
-            "mimetype": None if gap else MIMETYPES.get(fmt.upper().lstrip("."), None),
-            "size": None if gap else rng.randint(2_000, 90_000_000),
-            "last_modified": None if gap else stamp(modified - timedelta(hours=1)),
-            "created": stamp(created), "url_type": "upload" if position % 2 == 0 else "",
-            "position": position, "hash": "", "state": "active", "cache_url": None, "datastore_active": False,
-        }
-        if update_frequency:
-            res["update_frequency"] = FREQUENCIES[(index + position) % len(FREQUENCIES)]
-        res_dicts.append(res)
-    no_contact = index % 4 == 1
-    return {
-        "id": dataset_id, "name": name, "title": title, "notes": notes, "type": "dataset", "state": "active",
-        "private": False, "license_id": license_id, "license_title": license_title,
-        "author": None if no_contact else org["title"],
-        "author_email": None if no_contact else f"datos@{org_name}.gob.mx",
-        "maintainer": None if index % 5 == 2 else "Unidad de Transparencia",
-        "maintainer_email": None if index % 5 == 2 else f"transparencia@{org_name}.gob.mx",
-        "metadata_created": stamp(created), "metadata_modified": stamp(modified),
-        "organization": org, "owner_org": org["id"],
-        "groups": [{"id": make_id("group", g), "name": g, "title": g.replace("-", " ").capitalize(),
-                    "display_name": g.replace("-", " ").capitalize(), "description": "", "image_display_url": ""}
-                   for g in groups],
-        "tags": [{"id": make_id("tag", t), "name": t, "display_name": t, "state": "active",
-                  "vocabulary_id": None} for t in tags],
-        "extras": [{"key": "frecuencia", "value": FREQUENCIES[index % len(FREQUENCIES)]},
-                   {"key": "cobertura", "value": "Ciudad de México" if site == "cdmx" else ""}][: index % 3],
-        "resources": res_dicts, "num_resources": len(res_dicts), "num_tags": len(tags),
-        "url": "", "version": None, "isopen": license_id.startswith(("cc-", "odc-")),
-        "relationships_as_object": [], "relationships_as_subject": [],
-    }
+def load_snapshot(site: str, data: Path = DATA) -> list[dict[str, Any]]:
+    """The bundled datasets of one site (an empty list when the site has no snapshot file)."""
+    path = data / f"{site}.json"
+    if not path.is_file():
+        return []
+    datasets = json.loads(path.read_text(encoding="utf-8"))
+    if not isinstance(datasets, list):
+        raise ValueError(f"{path}: expected a JSON list of datasets")
+    return datasets
 
 
-def harvest_source(site: str, name: str, title: str) -> dict[str, Any]:
-    """A ckanext-harvest pseudo-dataset, as such portals list them in package_search."""
-    return {"id": make_id(site, name), "name": name, "title": title, "type": "harvest", "state": "active",
-            "private": False, "notes": "", "url": "https://example.invalid/catalog.json", "source_type": "dcat_json",
-            "metadata_created": "2020-05-01T10:00:00.000000", "metadata_modified": "2024-03-02T08:15:00.500000",
-            "organization": None, "owner_org": None, "resources": [], "tags": [], "groups": [], "extras": []}
+def build_sites(data: Path = DATA) -> dict[str, Site]:
+    """Every bundled site with its snapshot loaded, by name."""
+    return {site.name: Site(**{**site.__dict__, "datasets": load_snapshot(site.name, data)}) for site in SITES}
 
 
-def build_sites() -> dict[str, Site]:
-    rng = random.Random(20261123)
+@dataclass
+class Faults:
+    """Per-site misbehaviour; every switch is off by default and applies to API requests only.
 
-    def many(site: str, specs: list[tuple[Any, ...]], **kw: Any) -> list[dict[str, Any]]:
-        return [expand(site, spec, i, rng, **kw) for i, spec in enumerate(specs)]
+    Changes apply to the next request.
+    """
 
-    cdmx = many("cdmx", CDMX) + [harvest_source("cdmx", "cosecha-datos-alcaldias", "Cosecha: portales de alcaldías"),
-                                 harvest_source("cdmx", "cosecha-datos-gob-mx", "Cosecha: datos.gob.mx")]
-    # Metadata gaps: one dataset with no tags, no licence, no notes.
-    bare = cdmx[len(CDMX) - 1]
-    bare.update(tags=[], num_tags=0, license_id="", license_title="", notes="")
-    return {
-        "cdmx": Site("cdmx", "Datos Abiertos CDMX", "ckan", "2.10.4", datasets=cdmx),
-        "federal": Site("federal", "datos.gob.mx", "ckan", "2.11.2", waf=True,
-                        datasets=many("federal", FEDERAL, update_frequency=True)),
-        "infocdmx": Site("infocdmx", "Datos abiertos INFO CDMX", "ckan", "2.9.9", datasets=many("infocdmx", INFOCDMX)),
-        "veracruz": Site("veracruz", "Datos Abiertos Veracruz", "ckan", "2.9.5", datasets=many("veracruz", VERACRUZ)),
-        "zapopan": Site("zapopan", "Datos Abiertos Zapopan", "dkan", "", datasets=many("zapopan", ZAPOPAN)),
-        "puebla": Site("puebla", "Datos Abiertos Puebla", "dkan", "", datasets=many("puebla", PUEBLA)),
-        "mardelplata": Site("mardelplata", "Datos Abiertos MGP", "dkan", "", drupal_q=True,
-                            datasets=many("mardelplata", MARDELPLATA)),
-    }
+    rows_max: int = 1000  # package_search silently caps rows here (ckan.search.rows_max)
+    fail_status: int | None = None  # the next fail_count API requests get this status (HTML page; 429 + Retry-After)
+    fail_count: int = 0
+    retry_after: int = 1  # seconds, in the Retry-After header of a 429
+    drop_count: int = 0  # the next N API requests: the connection is closed without any response
+    delay: float = 0.0  # seconds to sleep before answering every API request
+    hang: bool = False  # API requests never answer, until hang is cleared or the portal stops
+    html_200: bool = False  # every API request gets a WAF-style "Access denied" HTML page with status 200
+    search_missing: int | None = None  # package_search answers this status (404: HTML page, else a JSON error)
+    mutate_after_pages: int | None = None  # after the Nth package_search that returned results, touch ...
+    mutate_count: int = 1  # ... this many datasets that sort first by metadata_modified asc (fires once)
+    actions: set[str] | None = None  # when set, faults apply only to these actions
+
+
+class SiteState:
+    """The current datasets of one site, the indexes package_search needs and the site's faults.
+
+    Datasets are copy-on-write over the snapshot: reset() is cheap even for 50,000 datasets, and the JSON
+    bytes of unchanged datasets (with the `{sandbox}` placeholder in URLs) survive a reset.
+    """
+
+    def __init__(self, site: Site) -> None:
+        self.site = site
+        self.lock = threading.RLock()
+        self.pristine: dict[str, dict[str, Any]] = {d["id"]: d for d in site.datasets}
+        self._pristine_json: dict[str, bytes] = {}
+        self._pristine_text: dict[str, tuple[str, str]] = {}
+        self._pristine_order: list[tuple[str, str]] | None = None
+        self.restore()
+
+    def restore(self) -> None:
+        """Back to the snapshot, faults off."""
+        with self.lock:
+            self.faults = Faults()
+            self.search_pages = 0
+            self.datasets: dict[str, dict[str, Any]] = dict(self.pristine)
+            self.by_name = {d["name"]: i for i, d in self.datasets.items()}
+            self._json = dict(self._pristine_json)
+            self._text = dict(self._pristine_text)
+            self._order: list[tuple[str, str]] | None = None
+            if self._pristine_order is not None:
+                self._order = list(self._pristine_order)
+
+    def find(self, key: str) -> dict[str, Any] | None:
+        dataset_id = key if key in self.datasets else self.by_name.get(key)
+        return self.datasets.get(dataset_id) if dataset_id else None
+
+    def order(self) -> list[tuple[str, str]]:
+        """(metadata_modified at ms, id), sorted: the stable order clients page in."""
+        if self._order is None:
+            self._order = sorted((solr.millis(d.get("metadata_modified")), i) for i, d in self.datasets.items())
+            if self._pristine_order is None and len(self.datasets) == len(self.pristine) and all(
+                    self.pristine.get(i) is d for i, d in self.datasets.items()):
+                self._pristine_order = list(self._order)
+        return self._order
+
+    def json_of(self, dataset_id: str) -> bytes:
+        """The dataset as package_show serves it, URLs still holding `{sandbox}`."""
+        cached = self._json.get(dataset_id)
+        if cached is None:
+            dataset = self.datasets[dataset_id]
+            cached = json.dumps(dataset, ensure_ascii=False).encode("utf-8")
+            self._json[dataset_id] = cached
+            if self.pristine.get(dataset_id) is dataset:
+                self._pristine_json[dataset_id] = cached
+        return cached
+
+    def text_of(self, dataset_id: str) -> tuple[str, str]:
+        cached = self._text.get(dataset_id)
+        if cached is None:
+            dataset = self.datasets[dataset_id]
+            cached = solr.search_text(dataset)
+            self._text[dataset_id] = cached
+            if self.pristine.get(dataset_id) is dataset:
+                self._pristine_text[dataset_id] = cached
+        return cached
+
+    def warm(self, stop: threading.Event, batch: int = 500) -> None:
+        """Precompute the paging order and the JSON bytes of every snapshot dataset (in a background thread)."""
+        with self.lock:
+            self.order()
+        ids = [i for i in self.pristine if i not in self._pristine_json]
+        for start in range(0, len(ids), batch):
+            if stop.is_set():
+                return
+            chunk = [(i, self.pristine[i]) for i in ids[start:start + batch]]
+            encoded = [(i, d, json.dumps(d, ensure_ascii=False).encode("utf-8")) for i, d in chunk]
+            with self.lock:
+                for dataset_id, dataset, data in encoded:
+                    self._pristine_json.setdefault(dataset_id, data)
+                    if self.datasets.get(dataset_id) is dataset:
+                        self._json.setdefault(dataset_id, data)
+
+    # Changes ---------------------------------------------------------------------------------
+
+    def _forget(self, dataset_id: str, old: dict[str, Any] | None) -> None:
+        self._json.pop(dataset_id, None)
+        self._text.pop(dataset_id, None)
+        if self._order is not None and old is not None:
+            key = (solr.millis(old.get("metadata_modified")), dataset_id)
+            at = bisect.bisect_left(self._order, key)
+            if at < len(self._order) and self._order[at] == key:
+                del self._order[at]
+
+    def _remember(self, dataset: dict[str, Any]) -> None:
+        self.datasets[dataset["id"]] = dataset
+        self.by_name[dataset["name"]] = dataset["id"]
+        if self._order is not None:
+            bisect.insort(self._order, (solr.millis(dataset.get("metadata_modified")), dataset["id"]))
+
+    def update(self, dataset_id: str, changes: dict[str, Any]) -> dict[str, Any]:
+        """Apply changes to a private copy of the dataset; returns the new dataset."""
+        with self.lock:
+            old = self.datasets[dataset_id]
+            self._forget(dataset_id, old)
+            if self.by_name.get(old["name"]) == dataset_id:
+                del self.by_name[old["name"]]
+            new = copy.deepcopy(old) if self.pristine.get(dataset_id) is old else old
+            new.update(changes)
+            self._remember(new)
+            return new
+
+    def remove(self, dataset_id: str) -> None:
+        with self.lock:
+            old = self.datasets.pop(dataset_id)
+            self._forget(dataset_id, old)
+            if self.by_name.get(old["name"]) == dataset_id:
+                del self.by_name[old["name"]]
+
+    def insert(self, dataset: dict[str, Any]) -> None:
+        with self.lock:
+            if dataset["id"] in self.datasets or dataset["name"] in self.by_name:
+                raise ValueError(f"{self.site.name}: a dataset with id {dataset['id']} or name "
+                                 f"{dataset['name']} exists")
+            self._remember(dataset)
