@@ -164,6 +164,36 @@ def harvest(obj: Context, catalog_ids: tuple[str, ...], full: bool, as_json: boo
 
 
 @cli.command()
+@click.argument("catalog_ids", nargs=-1, metavar="[CATALOG]...")
+@click.option("--dataset", "datasets", multiple=True, help="Only this dataset name (repeatable).")
+@click.option("--format", "formats", multiple=True, help="Only resources declaring this format (repeatable).")
+@click.option("--max-size", type=click.IntRange(0), help="Skip resources declaring more bytes than this.")
+@json_option
+@click.pass_obj
+def fetch(obj: Context, catalog_ids: tuple[str, ...], datasets: tuple[str, ...], formats: tuple[str, ...],
+          max_size: int | None, as_json: bool) -> None:
+    """Download the resources of harvested datasets and record each one's link status.
+
+    \b
+    Example:
+      harvester fetch cdmx --format CSV
+    """
+    from harvester.fetch import fetch as run_fetch
+    settings = obj.settings
+    progress = choose_progress(obj.quiet or as_json)
+    try:
+        summary = run_fetch(settings, catalogs=list(catalog_ids), datasets=list(datasets), formats=list(formats),
+                            max_size=max_size, progress=progress)
+    finally:
+        progress.close()
+    if as_json:
+        emit_json({"total": summary.total, "by_status": summary.by_status})
+        return
+    click.echo(render_table(["status", "resources"], sorted(summary.by_status.items())))
+    click.echo(f"Files: {settings.paths.raw}")
+
+
+@cli.command()
 @click.argument("query")
 @click.option("--catalog", "catalog_ids", multiple=True, help="Only this catalog (repeatable).")
 @click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 10000))

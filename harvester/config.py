@@ -94,12 +94,35 @@ class CatalogConfig:
 
 
 @dataclass(frozen=True)
+class FetchConfig:
+    """`[fetch]`: how resource files are downloaded. Environment: HARVESTER_FETCH_<KEY>."""
+
+    max_bytes: int = 2_000_000_000
+    """Largest file downloaded, in bytes; larger ones are recorded as too_large."""
+    max_member_bytes: int = 2_000_000_000
+    """Largest archive member (zip, gzip) once decompressed, in bytes."""
+    max_ratio: float = 200.0
+    """Largest compression ratio of an archive member before it counts as a bomb."""
+    allow_hosts: tuple[str, ...] = ()
+    """Hosts fetched even though they resolve to loopback or private addresses (the sandbox)."""
+    timeout: float = 60.0
+    """Read timeout in seconds."""
+    connect_timeout: float = 10.0
+    """Connect timeout in seconds."""
+    max_seconds: float = 1800.0
+    """Longest a single download may take."""
+    user_agent: str = DEFAULT_USER_AGENT
+    """User-Agent for downloads."""
+
+
+@dataclass(frozen=True)
 class Settings:
     """The whole configuration: where outputs go and which catalogs exist."""
 
     source: Path | None
     paths: DataPaths
     catalogs: dict[str, CatalogConfig] = field(default_factory=dict)
+    fetch: FetchConfig = field(default_factory=FetchConfig)
 
     def select(self, ids: tuple[str, ...] | list[str] = ()) -> list[CatalogConfig]:
         """Catalogs named by id (in that order), or every enabled one."""
@@ -113,12 +136,14 @@ class Settings:
 
 
 _CATALOG_FIELDS = {f.name: f for f in fields(CatalogConfig)}
+_FETCH_FIELDS = {f.name: f for f in fields(FetchConfig)}
+_FETCH_ONLY = set(_FETCH_FIELDS) - set(_CATALOG_FIELDS)
 _ID_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 
 
 def _coerce(value: Any, name: str, where: str) -> Any:
     """Check and convert one catalog value to its field's type."""
-    expected = _CATALOG_FIELDS[name].type
+    expected = (_FETCH_FIELDS if name in _FETCH_ONLY else _CATALOG_FIELDS)[name].type
     try:
         if expected == "str":
             if not isinstance(value, str):
@@ -241,7 +266,7 @@ def load_settings(path: str | Path | None = None, env: dict[str, str] | None = N
     name = str(source) if source else "<no config file>"
     base = source.parent if source else Path.cwd()
 
-    top_known = {"harvester", "defaults", "catalogs"}
+    top_known = {"harvester", "defaults", "catalogs", "fetch"}
     for key in data:
         if key not in top_known:
             raise ConfigError(f"{name}: unknown section [{key}] (known: {', '.join(sorted(top_known))})")
@@ -274,7 +299,27 @@ def load_settings(path: str | Path | None = None, env: dict[str, str] | None = N
     database = env.get(f"{ENV_PREFIX}DATABASE") or general.get("database")
     paths = DataPaths(resolve(data_dir, "data_dir"),
                       resolve(database, "database") if database else None)
-    return Settings(source=source, paths=paths, catalogs=catalogs)
+    return Settings(source=source, paths=paths, catalogs=catalogs, fetch=_fetch_config(data, env, name))
+
+
+def _fetch_config(data: dict[str, Any], env: dict[str, str], name: str) -> FetchConfig:
+    raw = data.get("fetch", {})
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{name}: [fetch] must be a table")
+    raw = dict(raw)
+    for key in _FETCH_FIELDS:
+        value = env.get(f"{ENV_PREFIX}FETCH_{key.upper()}")
+        if value is not None:
+            raw[key] = value
+    values: dict[str, Any] = {}
+    for key, value in raw.items():
+        if key not in _FETCH_FIELDS:
+            raise ConfigError(f"{name}: [fetch] {key}: unknown key (known: {', '.join(_FETCH_FIELDS)})")
+        if key == "allow_hosts":
+            values[key] = tuple(h.lower() for h in _coerce(value, "groups", f"{name}: [fetch]"))
+        else:
+            values[key] = _coerce(value, key, f"{name}: [fetch]")
+    return FetchConfig(**values)
 
 
 def with_catalogs(settings: Settings, catalogs: list[CatalogConfig]) -> Settings:

@@ -182,3 +182,119 @@ ConnectionFailure = requests.exceptions.ConnectionError
 RequestFailure = requests.exceptions.RequestException
 Response = requests.Response
 Session = requests.Session
+
+
+# Resource files ---------------------------------------------------------------------------------
+# Streamed straight to disk, never through requests-cache (which would hold the whole body in memory).
+
+FILE_CHUNK = 1 << 20
+
+
+@dataclass
+class Download:
+    """What one download attempt found; `status` is a link-checker verdict."""
+
+    status: str
+    """ok, not_modified, not_found, server_error, http_error, timeout, too_large, refused, unreachable."""
+    reason: str = ""
+    http_status: int | None = None
+    final_url: str = ""
+    size: int | None = None
+    sha256: str | None = None
+    etag: str | None = None
+    last_modified: str | None = None
+    content_type: str | None = None
+
+
+def make_file_session(user_agent: str, retries: int = 1) -> requests.Session:
+    session = requests.Session()
+    retry = Retry(total=retries, connect=retries, read=retries, status=0, other=0, backoff_factor=0.5,
+                  allowed_methods=frozenset({"GET"}), raise_on_status=False, raise_on_redirect=False)
+    adapter = HTTPAdapter(max_retries=retry, pool_connections=4, pool_maxsize=4)
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    session.headers["User-Agent"] = user_agent
+    return session
+
+
+def download(session: requests.Session, url: str, dest: Path, *, check_url: Any, max_bytes: int,
+             timeout: tuple[float, float], max_seconds: float, etag: str | None = None,
+             last_modified: str | None = None, max_redirects: int = 5) -> Download:
+    """GET `url` into `dest` (atomically), following redirects only to URLs `check_url` accepts.
+
+    `check_url(url)` raises an exception whose message is the refusal reason. Conditional headers are
+    sent only when `dest` already exists, so a 304 always has a file behind it.
+    """
+    import hashlib
+    import os
+
+    headers: dict[str, str] = {}
+    if dest.exists():
+        if etag:
+            headers["If-None-Match"] = etag
+        if last_modified:
+            headers["If-Modified-Since"] = last_modified
+    current = url
+    deadline = time.monotonic() + max_seconds
+    for _ in range(max_redirects + 1):
+        try:
+            check_url(current)
+        except Exception as exc:  # noqa: BLE001 - the policy's reason is the verdict
+            return Download("refused", str(exc), final_url=current)
+        try:
+            response = session.get(current, headers=headers, stream=True, allow_redirects=False, timeout=timeout)
+        except requests.exceptions.Timeout:
+            return Download("timeout", f"no answer within {timeout[1]:g} s", final_url=current)
+        except requests.exceptions.RequestException as exc:
+            if isinstance(getattr(exc.args[0], "reason", None), urllib3_exceptions.ReadTimeoutError) if exc.args else False:
+                return Download("timeout", f"no answer within {timeout[1]:g} s", final_url=current)
+            return Download("unreachable", str(exc).split("(Caused by")[0].strip()[:200], final_url=current)
+        with response:
+            if response.is_redirect and response.headers.get("Location"):
+                current = requests.compat.urljoin(current, response.headers["Location"])
+                continue
+            found = Download("", http_status=response.status_code, final_url=current,
+                             etag=response.headers.get("ETag"), last_modified=response.headers.get("Last-Modified"),
+                             content_type=response.headers.get("Content-Type"))
+            if response.status_code == 304:
+                found.status, found.reason = "not_modified", "304 Not Modified"
+                return found
+            if response.status_code in (404, 410):
+                found.status, found.reason = "not_found", f"{response.status_code} {response.reason}"
+                return found
+            if response.status_code >= 500:
+                found.status, found.reason = "server_error", f"{response.status_code} {response.reason}"
+                return found
+            if response.status_code != 200:
+                found.status, found.reason = "http_error", f"{response.status_code} {response.reason}"
+                return found
+            declared = response.headers.get("Content-Length", "")
+            if declared.isdigit() and int(declared) > max_bytes:
+                found.status, found.reason = "too_large", f"Content-Length {declared} > limit {max_bytes}"
+                return found
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            partial = dest.with_name(dest.name + ".part")
+            digest = hashlib.sha256()
+            size = 0
+            try:
+                with partial.open("wb") as handle:
+                    for chunk in response.iter_content(FILE_CHUNK):
+                        size += len(chunk)
+                        if size > max_bytes:
+                            found.status, found.reason = "too_large", f"more than {max_bytes} bytes"
+                            return found
+                        if time.monotonic() > deadline:
+                            found.status, found.reason = "timeout", f"download took over {max_seconds:g} s"
+                            return found
+                        digest.update(chunk)
+                        handle.write(chunk)
+            except requests.exceptions.RequestException as exc:
+                found.status, found.reason = "unreachable", f"connection broke after {size} bytes: {type(exc).__name__}"
+                return found
+            finally:
+                if found.status:
+                    partial.unlink(missing_ok=True)
+            os.replace(partial, dest)
+            found.status, found.size, found.sha256 = "ok", size, digest.hexdigest()
+            return found
+    return Download("http_error", f"more than {max_redirects} redirects", final_url=current)

@@ -56,6 +56,12 @@ _SCHEMA = [
         position INTEGER, name VARCHAR, description VARCHAR, url VARCHAR, format VARCHAR,
         mimetype VARCHAR, size BIGINT, last_modified TIMESTAMP, created TIMESTAMP, url_type VARCHAR,
         hash VARCHAR, first_seen TIMESTAMP, last_seen TIMESTAMP, deleted_at TIMESTAMP)""",
+    """CREATE TABLE IF NOT EXISTS resource_files (
+        catalog_id VARCHAR NOT NULL, dataset_id VARCHAR NOT NULL, resource_id VARCHAR NOT NULL,
+        url VARCHAR, final_url VARCHAR, status VARCHAR, reason VARCHAR, http_status INTEGER, path VARCHAR,
+        size BIGINT, sha256 VARCHAR, etag VARCHAR, last_modified VARCHAR, content_type VARCHAR,
+        declared_format VARCHAR, sniffed_format VARCHAR, members VARCHAR[],
+        checked_at TIMESTAMP, changed_at TIMESTAMP, last_success_at TIMESTAMP, first_failure_at TIMESTAMP)""",
     """CREATE TABLE IF NOT EXISTS organizations (
         catalog_id VARCHAR NOT NULL, remote_id VARCHAR, name VARCHAR NOT NULL, title VARCHAR,
         description VARCHAR, image_url VARCHAR, first_seen TIMESTAMP, last_seen TIMESTAMP)""",
@@ -216,6 +222,22 @@ class Store:
         if advance_window:
             con.execute("UPDATE catalogs SET last_window_end = ?, last_success_at = ? WHERE id = ?",
                         [window_end, finished_at, catalog_id])
+
+    # Resource files -----------------------------------------------------------------------------
+
+    def resource_file(self, catalog_id: str, dataset_id: str, resource_id: str) -> dict[str, Any] | None:
+        rows = self.query("SELECT * FROM resource_files WHERE catalog_id = ? AND dataset_id = ? AND resource_id = ?",
+                          [catalog_id, dataset_id, resource_id])
+        return rows[0] if rows else None
+
+    def record_resource_file(self, row: dict[str, Any]) -> None:
+        """Replace the one row of this resource, in one transaction."""
+        keys = [row["catalog_id"], row["dataset_id"], row["resource_id"]]
+        columns = list(row)
+        with self.transaction() as con:
+            con.execute("DELETE FROM resource_files WHERE catalog_id = ? AND dataset_id = ? AND resource_id = ?", keys)
+            con.execute(f"INSERT INTO resource_files ({', '.join(columns)}) VALUES ({', '.join('?' for _ in columns)})",
+                        [row[c] for c in columns])
 
     # Staging and merging -----------------------------------------------------------------------
 

@@ -1,0 +1,190 @@
+"""The fetch stage: link statuses, conditional requests and every safety refusal, over real HTTP."""
+from __future__ import annotations
+
+import gzip
+import hashlib
+import io
+import time
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pytest_httpserver import HTTPServer
+from werkzeug import Response
+
+from harvester.config import load_settings
+from harvester.fetch import fetch
+from harvester.harvest import harvest
+from harvester.store import Store
+
+CSV = "alcaldia,victimas\nCuauhtémoc,12\nIztapalapa,30\n".encode()
+
+
+def setup(portal, make_config, httpserver: HTTPServer, resources: list[tuple[str, str, str]],
+          fetch_config: str = 'allow_hosts = ["localhost", "127.0.0.1"]') -> Path:
+    """One dataset on the sandbox whose resources (name, format, path on httpserver) are served there."""
+    portal.add("veracruz", {"name": "prueba-recursos", "title": "Prueba de recursos", "resources": [
+        {"id": f"res-{i}", "name": name, "format": fmt,
+         "url": path if "://" in path else httpserver.url_for(path)} for i, (name, fmt, path) in enumerate(resources)]})
+    config = make_config("veracruz")
+    config.write_text(config.read_text() + f"\n[fetch]\nmax_member_bytes = 5000000\nmax_ratio = 50\n"
+                                           f"timeout = 1\nmax_bytes = 1000000\n{fetch_config}\n")
+    assert harvest(load_settings(config, env={}), ["veracruz"])[0].status == "ok"
+    return config
+
+
+def results(config: Path) -> dict[str, dict[str, Any]]:
+    with Store(load_settings(config, env={}).paths.database, read_only=True) as store:
+        return {r["resource_id"]: r for r in store.query("SELECT * FROM resource_files")}
+
+
+def run(config: Path) -> dict[str, dict[str, Any]]:
+    fetch(load_settings(config, env={}), datasets=["prueba-recursos"])
+    return results(config)
+
+
+def test_ok_then_not_modified_with_etag(portal, make_config, httpserver):
+    httpserver.expect_request("/victimas.csv", headers={"If-None-Match": '"v1"'}).respond_with_data(
+        "", status=304, headers={"ETag": '"v1"'})
+    httpserver.expect_request("/victimas.csv").respond_with_data(CSV, content_type="text/csv", headers={"ETag": '"v1"'})
+    config = setup(portal, make_config, httpserver, [("Víctimas", "CSV", "/victimas.csv")])
+    first = run(config)["res-0"]
+    assert first["status"] == "ok" and first["size"] == len(CSV)
+    assert first["sha256"] == hashlib.sha256(CSV).hexdigest() and first["sniffed_format"] == "CSV"
+    path = load_settings(config, env={}).paths.root / first["path"]
+    assert path.read_bytes() == CSV and path.name == "res-0.csv"
+    assert path.parent.name == "prueba-recursos" and path.parent.parent.name == "veracruz"
+    mtime = path.stat().st_mtime_ns
+    second = run(config)["res-0"]
+    assert second["status"] == "not_modified" and second["sha256"] == first["sha256"]
+    assert path.stat().st_mtime_ns == mtime
+    assert second["last_success_at"] > first["last_success_at"]
+
+
+@pytest.mark.parametrize("status, verdict", [(404, "not_found"), (410, "not_found"), (500, "server_error"),
+                                             (503, "server_error"), (403, "http_error")])
+def test_http_failures_get_a_link_status(portal, make_config, httpserver, status, verdict):
+    httpserver.expect_request("/f.csv").respond_with_data("no", status=status)
+    config = setup(portal, make_config, httpserver, [("F", "CSV", "/f.csv")])
+    row = run(config)["res-0"]
+    assert row["status"] == verdict and row["http_status"] == status and str(status) in row["reason"]
+    assert row["first_failure_at"] is not None and row["last_success_at"] is None and row["path"] is None
+
+
+def test_failure_after_success_keeps_the_good_file_and_dates(portal, make_config, httpserver):
+    httpserver.expect_ordered_request("/f.csv").respond_with_data(CSV)
+    httpserver.expect_ordered_request("/f.csv").respond_with_data("caído", status=502)
+    config = setup(portal, make_config, httpserver, [("F", "CSV", "/f.csv")])
+    good = run(config)["res-0"]
+    bad = run(config)["res-0"]
+    assert bad["status"] == "server_error" and bad["sha256"] == good["sha256"]
+    assert bad["last_success_at"] == good["last_success_at"] and bad["first_failure_at"] > good["last_success_at"]
+    assert (load_settings(config, env={}).paths.root / good["path"]).read_bytes() == CSV
+
+
+def test_html_page_instead_of_a_file(portal, make_config, httpserver):
+    httpserver.expect_request("/datos.csv").respond_with_data(
+        "<!DOCTYPE html><html><body>Inicie sesión</body></html>", content_type="text/html")
+    config = setup(portal, make_config, httpserver, [("Datos", "CSV", "/datos.csv")])
+    row = run(config)["res-0"]
+    assert row["status"] == "html_page" and row["sniffed_format"] == "HTML"
+
+
+def test_real_format_is_sniffed_whatever_format_claims(portal, make_config, httpserver):
+    pdf = b"%PDF-1.4\n1 0 obj\n<<>>\nendobj\ntrailer\n<<>>\n%%EOF\n"
+    geojson = b'{"type": "FeatureCollection", "features": []}'
+    httpserver.expect_request("/a").respond_with_data(pdf)
+    httpserver.expect_request("/b").respond_with_data(geojson)
+    httpserver.expect_request("/c").respond_with_data("a\tb\n1\t2\n3\t4\n")
+    config = setup(portal, make_config, httpserver, [("A", "CSV", "/a"), ("B", "JSON", "/b"), ("C", "", "/c")])
+    rows = run(config)
+    assert [rows[f"res-{i}"]["sniffed_format"] for i in range(3)] == ["PDF", "GEOJSON", "TSV"]
+    assert rows["res-0"]["declared_format"] == "CSV"
+
+
+def test_too_large_by_header_and_by_stream(portal, make_config, httpserver):
+    big = b"x" * 1_500_000
+    httpserver.expect_request("/declared").respond_with_data(big)
+
+    def no_length(_request: Any) -> Response:
+        return Response(iter([b"y" * 500_000] * 3), headers={"Content-Type": "text/csv"})
+    httpserver.expect_request("/streamed").respond_with_handler(no_length)
+    config = setup(portal, make_config, httpserver, [("A", "CSV", "/declared"), ("B", "CSV", "/streamed")])
+    rows = run(config)
+    assert rows["res-0"]["status"] == "too_large" and "Content-Length" in rows["res-0"]["reason"]
+    assert rows["res-1"]["status"] == "too_large" and "more than 1000000 bytes" in rows["res-1"]["reason"]
+    raw = load_settings(config, env={}).paths.raw
+    assert not list(raw.rglob("*.part")) and not list(raw.rglob("res-1.*"))
+
+
+def test_timeout(portal, make_config, httpserver):
+    def slow(_request: Any) -> Response:
+        time.sleep(3)
+        return Response(CSV)
+    httpserver.expect_request("/lento.csv").respond_with_handler(slow)
+    config = setup(portal, make_config, httpserver, [("Lento", "CSV", "/lento.csv")])
+    assert run(config)["res-0"]["status"] in ("timeout",)
+
+
+def test_refusals_scheme_and_internal_addresses(portal, make_config, httpserver):
+    httpserver.expect_request("/f.csv").respond_with_data(CSV)
+    url = httpserver.url_for("/f.csv")
+    config = setup(portal, make_config, httpserver,
+                   [("FTP", "CSV", "ftp://example.org/f.csv"), ("File", "CSV", "file:///etc/passwd"),
+                    ("Local", "CSV", url), ("Meta", "JSON", "http://169.254.169.254/latest/meta-data/"),
+                    ("Private", "CSV", "http://10.0.0.8/f.csv")],
+                   fetch_config="allow_hosts = []")
+    rows = run(config)
+    assert rows["res-0"]["status"] == "refused" and "scheme 'ftp'" in rows["res-0"]["reason"]
+    assert rows["res-1"]["status"] == "refused" and "scheme 'file'" in rows["res-1"]["reason"]
+    assert rows["res-2"]["status"] == "refused" and "loopback address" in rows["res-2"]["reason"]
+    assert rows["res-3"]["status"] == "refused" and "link-local address 169.254.169.254" in rows["res-3"]["reason"]
+    assert rows["res-4"]["status"] == "refused" and "private address 10.0.0.8" in rows["res-4"]["reason"]
+    assert len(httpserver.log) == 0  # nothing was contacted
+
+
+def test_redirect_to_an_internal_address_is_refused(portal, make_config, httpserver):
+    httpserver.expect_request("/salto").respond_with_data("", status=302,
+                                                          headers={"Location": "http://127.0.0.1:9/secreto"})
+    config = setup(portal, make_config, httpserver, [("Salto", "CSV", "/salto")],
+                   fetch_config='allow_hosts = ["localhost"]')
+    row = run(config)["res-0"]
+    assert row["status"] == "refused" and "loopback address 127.0.0.1" in row["reason"]
+    assert row["final_url"] == "http://127.0.0.1:9/secreto"
+
+
+def _zip(members: dict[str, bytes]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    return buffer.getvalue()
+
+
+def test_archive_safety(portal, make_config, httpserver):
+    httpserver.expect_request("/ok.zip").respond_with_data(_zip({"datos/victimas.csv": CSV}))
+    httpserver.expect_request("/bomb.zip").respond_with_data(_zip({"ceros.csv": b"0" * 20_000_000}))
+    httpserver.expect_request("/slip.zip").respond_with_data(_zip({"../../evil.csv": CSV}))
+    httpserver.expect_request("/abs.zip").respond_with_data(_zip({"/etc/cron.d/x": CSV}))
+    httpserver.expect_request("/bomb.csv.gz").respond_with_data(gzip.compress(b"0" * 20_000_000))
+    config = setup(portal, make_config, httpserver, [("Ok", "ZIP", "/ok.zip"), ("Bomb", "ZIP", "/bomb.zip"),
+                                                     ("Slip", "ZIP", "/slip.zip"), ("Abs", "ZIP", "/abs.zip"),
+                                                     ("GzBomb", "CSV", "/bomb.csv.gz")])
+    rows = run(config)
+    assert rows["res-0"]["status"] == "ok" and rows["res-0"]["members"] == ["datos/victimas.csv"]
+    assert rows["res-1"]["status"] == "refused" and "zip bomb" in rows["res-1"]["reason"]
+    assert rows["res-2"]["status"] == "refused" and "leaves its folder" in rows["res-2"]["reason"]
+    assert rows["res-3"]["status"] == "refused" and "leaves its folder" in rows["res-3"]["reason"]
+    assert rows["res-4"]["status"] == "refused" and "gzip bomb" in rows["res-4"]["reason"]
+    raw = load_settings(config, env={}).paths.raw
+    assert sorted(p.name for p in raw.rglob("*") if p.is_file()) == ["res-0.zip"]
+
+
+def test_fetch_cli_summary(portal, make_config, httpserver, run_cli):
+    httpserver.expect_request("/f.csv").respond_with_data(CSV)
+    httpserver.expect_request("/g.csv").respond_with_data("", status=404)
+    config = setup(portal, make_config, httpserver, [("F", "CSV", "/f.csv"), ("G", "CSV", "/g.csv")])
+    result = run_cli("fetch", "veracruz", "--dataset", "prueba-recursos", "--json", config=config)
+    assert result.exit_code == 0, result.output
+    assert '"not_found": 1' in result.stdout and '"ok": 1' in result.stdout
