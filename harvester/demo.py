@@ -27,7 +27,9 @@ def write_demo_config(path: Path, api_url: Callable[[str], str], data_dir: Path,
     lines = ["# Written by `harvester demo`: the real catalogs, served by the sandbox on 127.0.0.1.",
              "[harvester]", f'data_dir = "{data_dir.as_posix()}"', "",
              "[defaults]", 'user_agent = "datathon-harvester/0.1 (demo against the bundled sandbox)"',
-             "timeout = 30", "retries = 2", "backoff = 0.2", ""]
+             "timeout = 30", "retries = 2", "backoff = 0.2", "",
+             "[fetch]", "# The sandbox lives on 127.0.0.1, which the fetcher refuses unless allowed.",
+             'allow_hosts = ["127.0.0.1"]', ""]
     entries = dict(DEMO_CATALOGS)
     if synthetic:
         entries["synthetic"] = ("synthetic", f"Synthetic catalog of {synthetic} datasets (sandbox)", 'kind = "ckan"')
@@ -40,6 +42,7 @@ def run_demo(out: str | None, *, synthetic: int = 0, quiet: bool = False,
              echo: Callable[[str], None] = print) -> Path:
     """Start the sandbox, run the stages into `out`, say where the results are."""
     from harvester.cli import render_table
+    from harvester.fetch import fetch
     from harvester.harvest import harvest
     from harvester.sandbox import SandboxPortal
     from harvester.search import search
@@ -55,6 +58,7 @@ def run_demo(out: str | None, *, synthetic: int = 0, quiet: bool = False,
         progress = choose_progress(quiet)
         try:
             results = harvest(settings, progress=progress)
+            fetched = fetch(settings, progress=progress)
         finally:
             progress.close()
     echo("")
@@ -63,6 +67,9 @@ def run_demo(out: str | None, *, synthetic: int = 0, quiet: bool = False,
                        "requests", "time"],
                       [[r.catalog_id, r.status, r.mode, r.added, r.updated, r.unchanged, r.deleted, r.failed,
                         r.requests, f"{r.seconds:.1f}s"] for r in results]))
+    echo("")
+    echo(f"Fetch ({fetched.total} resources):")
+    echo(render_table(["status", "resources"], sorted(fetched.by_status.items())))
     with Store(settings.paths.database, read_only=True) as store:
         for query in ("movilidad mujeres", "cuidados"):
             hits = search(store, query, limit=5)
@@ -73,6 +80,7 @@ def run_demo(out: str | None, *, synthetic: int = 0, quiet: bool = False,
     echo("")
     echo(f"Results in {folder.resolve()}:")
     echo(f"  store    {settings.paths.database.resolve()}")
+    echo(f"  files    {settings.paths.raw.resolve()}")
     echo(f"  config   {config.resolve()}")
     echo(f"Try: harvester --config {config} search genero")
     return folder
