@@ -194,6 +194,33 @@ def fetch(obj: Context, catalog_ids: tuple[str, ...], datasets: tuple[str, ...],
 
 
 @cli.command()
+@click.argument("catalog_ids", nargs=-1, metavar="[CATALOG]...")
+@json_option
+@click.pass_obj
+def validate(obj: Context, catalog_ids: tuple[str, ...], as_json: bool) -> None:
+    """Validate fetched CSV/TSV files with Frictionless (encoding and header decided first).
+
+    \b
+    Example:
+      harvester validate cdmx
+    """
+    from harvester.validate import validate as run_validate
+    settings = obj.settings
+    progress = choose_progress(obj.quiet or as_json)
+    try:
+        summary = run_validate(settings, catalogs=list(catalog_ids), progress=progress)
+    finally:
+        progress.close()
+    if as_json:
+        emit_json(summary.__dict__)
+        return
+    click.echo(f"{summary.validated} validated: {summary.valid} valid, {summary.invalid} invalid; "
+               f"{summary.unchanged} unchanged since the last run")
+    if summary.by_error_type:
+        click.echo(render_table(["error type", "count"], sorted(summary.by_error_type.items())))
+
+
+@cli.command()
 @click.argument("query")
 @click.option("--catalog", "catalog_ids", multiple=True, help="Only this catalog (repeatable).")
 @click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 10000))

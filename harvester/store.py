@@ -62,6 +62,11 @@ _SCHEMA = [
         size BIGINT, sha256 VARCHAR, etag VARCHAR, last_modified VARCHAR, content_type VARCHAR,
         declared_format VARCHAR, sniffed_format VARCHAR, members VARCHAR[],
         checked_at TIMESTAMP, changed_at TIMESTAMP, last_success_at TIMESTAMP, first_failure_at TIMESTAMP)""",
+    """CREATE TABLE IF NOT EXISTS validations (
+        catalog_id VARCHAR NOT NULL, dataset_id VARCHAR NOT NULL, resource_id VARCHAR NOT NULL,
+        sha256 VARCHAR, valid BOOLEAN, encoding VARCHAR, delimiter VARCHAR, header_row INTEGER, rows BIGINT,
+        error_count BIGINT, errors_by_type JSON, first_errors JSON, report_path VARCHAR, seconds DOUBLE,
+        validated_at TIMESTAMP)""",
     """CREATE TABLE IF NOT EXISTS organizations (
         catalog_id VARCHAR NOT NULL, remote_id VARCHAR, name VARCHAR NOT NULL, title VARCHAR,
         description VARCHAR, image_url VARCHAR, first_seen TIMESTAMP, last_seen TIMESTAMP)""",
@@ -231,12 +236,18 @@ class Store:
         return rows[0] if rows else None
 
     def record_resource_file(self, row: dict[str, Any]) -> None:
-        """Replace the one row of this resource, in one transaction."""
+        self._replace_resource_row("resource_files", row)
+
+    def record_validation(self, row: dict[str, Any]) -> None:
+        self._replace_resource_row("validations", row)
+
+    def _replace_resource_row(self, table: str, row: dict[str, Any]) -> None:
+        """Replace the one row a resource has in `table`, in one transaction."""
         keys = [row["catalog_id"], row["dataset_id"], row["resource_id"]]
         columns = list(row)
         with self.transaction() as con:
-            con.execute("DELETE FROM resource_files WHERE catalog_id = ? AND dataset_id = ? AND resource_id = ?", keys)
-            con.execute(f"INSERT INTO resource_files ({', '.join(columns)}) VALUES ({', '.join('?' for _ in columns)})",
+            con.execute(f"DELETE FROM {table} WHERE catalog_id = ? AND dataset_id = ? AND resource_id = ?", keys)
+            con.execute(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' for _ in columns)})",
                         [row[c] for c in columns])
 
     # Staging and merging -----------------------------------------------------------------------
