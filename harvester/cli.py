@@ -220,6 +220,32 @@ def validate(obj: Context, catalog_ids: tuple[str, ...], as_json: bool) -> None:
         click.echo(render_table(["error type", "count"], sorted(summary.by_error_type.items())))
 
 
+@cli.command(name="profile")
+@click.argument("catalog_ids", nargs=-1, metavar="[CATALOG]...")
+@json_option
+@click.pass_obj
+def profile_command(obj: Context, catalog_ids: tuple[str, ...], as_json: bool) -> None:
+    """Profile every validated table per column (types, missing, ranges, top values) and raise alerts.
+
+    \b
+    Example:
+      harvester profile cdmx
+    """
+    from harvester.profile import profile as run_profile
+    settings = obj.settings
+    progress = choose_progress(obj.quiet or as_json)
+    try:
+        summary = run_profile(settings, catalogs=list(catalog_ids), progress=progress)
+    finally:
+        progress.close()
+    if as_json:
+        emit_json(summary.__dict__)
+        return
+    click.echo(f"{summary.profiled} profiled, {summary.unchanged} unchanged, {summary.failed} unreadable")
+    if summary.alerts:
+        click.echo(render_table(["alert", "columns"], sorted(summary.alerts.items())))
+
+
 @cli.command()
 @click.argument("query")
 @click.option("--catalog", "catalog_ids", multiple=True, help="Only this catalog (repeatable).")

@@ -43,6 +43,7 @@ def run_demo(out: str | None, *, synthetic: int = 0, quiet: bool = False,
     """Start the sandbox, run the stages into `out`, say where the results are."""
     from harvester.cli import render_table
     from harvester.fetch import fetch
+    from harvester.profile import profile
     from harvester.validate import validate
     from harvester.harvest import harvest
     from harvester.sandbox import SandboxPortal
@@ -61,6 +62,7 @@ def run_demo(out: str | None, *, synthetic: int = 0, quiet: bool = False,
             results = harvest(settings, progress=progress)
             fetched = fetch(settings, progress=progress)
             validated = validate(settings, progress=progress)
+            profiled = profile(settings, progress=progress)
         finally:
             progress.close()
     echo("")
@@ -74,6 +76,8 @@ def run_demo(out: str | None, *, synthetic: int = 0, quiet: bool = False,
     echo(render_table(["status", "resources"], sorted(fetched.by_status.items())))
     echo("")
     echo(f"Validate: {validated.validated} files, {validated.valid} valid, {validated.invalid} invalid")
+    echo(f"Profile: {profiled.profiled} files; alerts: "
+         + (", ".join(f"{k} {v}" for k, v in sorted(profiled.alerts.items())) or "none"))
     with Store(settings.paths.database, read_only=True) as store:
         for query in ("movilidad mujeres", "cuidados"):
             hits = search(store, query, limit=5)

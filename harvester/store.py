@@ -67,6 +67,11 @@ _SCHEMA = [
         sha256 VARCHAR, valid BOOLEAN, encoding VARCHAR, delimiter VARCHAR, header_row INTEGER, rows BIGINT,
         error_count BIGINT, errors_by_type JSON, first_errors JSON, report_path VARCHAR, seconds DOUBLE,
         validated_at TIMESTAMP)""",
+    """CREATE TABLE IF NOT EXISTS column_profiles (
+        catalog_id VARCHAR NOT NULL, dataset_id VARCHAR NOT NULL, resource_id VARCHAR NOT NULL,
+        sha256 VARCHAR, position INTEGER, name VARCHAR, type VARCHAR, rows BIGINT, missing_share DOUBLE,
+        distinct_count BIGINT, min VARCHAR, max VARCHAR, alerts VARCHAR[], details JSON,
+        profiled_at TIMESTAMP)""",
     """CREATE TABLE IF NOT EXISTS organizations (
         catalog_id VARCHAR NOT NULL, remote_id VARCHAR, name VARCHAR NOT NULL, title VARCHAR,
         description VARCHAR, image_url VARCHAR, first_seen TIMESTAMP, last_seen TIMESTAMP)""",
@@ -240,6 +245,19 @@ class Store:
 
     def record_validation(self, row: dict[str, Any]) -> None:
         self._replace_resource_row("validations", row)
+
+    def record_profile(self, catalog_id: str, dataset_id: str, resource_id: str, sha256: str,
+                       columns: list[dict[str, Any]], now: datetime) -> None:
+        """Replace a resource's column profiles, in one transaction."""
+        keys = [catalog_id, dataset_id, resource_id]
+        rows = [[catalog_id, dataset_id, resource_id, sha256, c["position"], c["name"], c["type"], c["rows"],
+                 c.get("missing_share"), c.get("distinct_count"),
+                 None if c.get("min") is None else str(c["min"]), None if c.get("max") is None else str(c["max"]),
+                 c["alerts"], json.dumps(c, ensure_ascii=False, default=str), now] for c in columns]
+        with self.transaction() as con:
+            con.execute("DELETE FROM column_profiles WHERE catalog_id = ? AND dataset_id = ? AND resource_id = ?",
+                        keys)
+            con.executemany("INSERT INTO column_profiles VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
 
     def _replace_resource_row(self, table: str, row: dict[str, Any]) -> None:
         """Replace the one row a resource has in `table`, in one transaction."""

@@ -1,0 +1,203 @@
+"""The profile stage: per-column statistics and alerts for every validated delimited file, in DuckDB.
+
+One DuckDB scan per file computes every column's counts, types and ranges (streaming, so memory stays
+bounded by DuckDB's limit whatever the file size); low-cardinality text columns get a second look for
+top values and categories spelled several ways. Files that are not UTF-8 are transcoded first to a
+temporary UTF-8 copy (DuckDB reads only UTF-8, UTF-16 and Latin-1 without cp1252's 0x80-0x9F).
+"""
+from __future__ import annotations
+
+import json
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from harvester.clock import utcnow
+from harvester.config import Settings
+from harvester.encoding import transcode_to_utf8
+from harvester.progress import Progress, SilentProgress
+from harvester.store import Store
+
+PLACEHOLDERS = ("nan", "n/d", "na", "n/a", "-", "s/d", "null", "none")
+TYPED_SHARE = 0.95
+CATEGORY_MAX_DISTINCT = 200
+MOJIBAKE = r"Ã[\x80-\xbf¡-ÿ]|Â[\x80-\xbf ]|ï»¿|â€"
+
+
+@dataclass
+class ProfileSummary:
+    profiled: int = 0
+    unchanged: int = 0
+    failed: int = 0
+    alerts: dict[str, int] = field(default_factory=dict)
+
+
+def _q(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _lit(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def profile_file(con: duckdb.DuckDBPyConnection, path: Path, delimiter: str, header_row: int,
+                 expected_columns: int | None = None) -> list[dict[str, Any]]:
+    """Column profiles of one UTF-8 delimited file."""
+    source = (f"read_csv({_lit(str(path))}, delim={_lit(delimiter)}, quote='\"', escape='\"', header=true, "
+              f"skip={header_row - 1}, all_varchar=true, null_padding=true, strict_mode=false, "
+              f"ignore_errors=true)")
+    names = [d[0] for d in con.execute(f"SELECT * FROM {source} LIMIT 0").description]
+    if expected_columns and len(names) != expected_columns:
+        raise ValueError(f"DuckDB read {len(names)} columns where the header has {expected_columns}")
+    placeholders = ", ".join(_lit(p) for p in PLACEHOLDERS)
+    parts = ["count(*) AS n"]
+    for i, name in enumerate(names):
+        c = _q(name)
+        v = f"nullif(trim({c}), '')"
+        parts += [
+            f"count({v}) FILTER (WHERE lower({v}) NOT IN ({placeholders})) AS present_{i}",
+            f"count({v}) FILTER (WHERE lower({v}) IN ({placeholders})) AS placeholder_{i}",
+            f"approx_count_distinct({v}) AS distinct_{i}",
+            f"count(TRY_CAST({v} AS BIGINT)) AS int_{i}",
+            f"count(TRY_CAST({v} AS DOUBLE)) AS num_{i}",
+            f"count(TRY_CAST(replace({v}, ',', '.') AS DOUBLE)) FILTER (WHERE contains({v}, ',')) AS comma_{i}",
+            f"count(TRY_CAST({v} AS DATE)) AS iso_{i}",
+            f"count(try_strptime({v}, '%d/%m/%Y')) AS dmy_{i}",
+            f"min(TRY_CAST(replace({v}, ',', '.') AS DOUBLE)) AS nmin_{i}",
+            f"max(TRY_CAST(replace({v}, ',', '.') AS DOUBLE)) AS nmax_{i}",
+            f"quantile_cont(TRY_CAST(replace({v}, ',', '.') AS DOUBLE), [0.25, 0.5, 0.75]) AS q_{i}",
+            f"least(min(TRY_CAST({v} AS DATE)), min(try_strptime({v}, '%d/%m/%Y')::DATE)) AS dmin_{i}",
+            f"greatest(max(TRY_CAST({v} AS DATE)), max(try_strptime({v}, '%d/%m/%Y')::DATE)) AS dmax_{i}",
+            f"min({v}) AS smin_{i}", f"max({v}) AS smax_{i}",
+            f"count({v}) FILTER (WHERE regexp_matches({v}, {_lit(MOJIBAKE)})) AS mojibake_{i}",
+        ]
+    stats = con.execute(f"SELECT {', '.join(parts)} FROM {source}").fetchone()
+    cols = [d[0] for d in con.description]
+    s = dict(zip(cols, stats))
+    rows = int(s["n"])
+    profiles = []
+    for i, name in enumerate(names):
+        present = s[f"present_{i}"]
+        kind = _infer(present, s[f"int_{i}"], s[f"num_{i}"], s[f"comma_{i}"], s[f"iso_{i}"], s[f"dmy_{i}"])
+        numeric = kind in ("integer", "number")
+        dated = kind == "date"
+        profile: dict[str, Any] = {
+            "position": i, "name": name, "type": kind, "rows": rows,
+            "missing_share": round(1 - present / rows, 4) if rows else 1.0,
+            "placeholders": s[f"placeholder_{i}"], "distinct_count": s[f"distinct_{i}"],
+            "min": s[f"nmin_{i}"] if numeric else (str(s[f"dmin_{i}"]) if dated else s[f"smin_{i}"]),
+            "max": s[f"nmax_{i}"] if numeric else (str(s[f"dmax_{i}"]) if dated else s[f"smax_{i}"]),
+            "quartiles": list(s[f"q_{i}"]) if numeric and s[f"q_{i}"] else None,
+            "date_min": str(s[f"dmin_{i}"]) if dated and s[f"dmin_{i}"] else None,
+            "date_max": str(s[f"dmax_{i}"]) if dated and s[f"dmax_{i}"] else None,
+            "top_values": [], "spellings": [], "alerts": [],
+        }
+        alerts = profile["alerts"]
+        if present == 0:
+            alerts.append("all_missing")
+        elif s[f"distinct_{i}"] == 1 and rows > 1:
+            alerts.append("constant")
+        if s[f"placeholder_{i}"]:
+            alerts.append("placeholder_missing")
+        if s[f"comma_{i}"] and s[f"comma_{i}"] >= present * TYPED_SHARE and present:
+            alerts.append("decimal_comma")
+        if s[f"iso_{i}"] and s[f"dmy_{i}"]:
+            alerts.append("mixed_date_formats")
+        if s[f"mojibake_{i}"]:
+            alerts.append("mojibake")
+        if kind == "string" and present > 50 and s[f"distinct_{i}"] >= present * 0.95:
+            alerts.append("high_cardinality")
+        if kind == "string" and 0 < s[f"distinct_{i}"] <= CATEGORY_MAX_DISTINCT:
+            _categories(con, source, name, profile)
+        profiles.append(profile)
+    return profiles
+
+
+def _infer(present: int, ints: int, nums: int, comma: int, iso: int, dmy: int) -> str:
+    if not present:
+        return "empty"
+    for kind, count in (("integer", ints), ("number", nums), ("number", comma + nums), ("date", iso + dmy)):
+        if count >= present * TYPED_SHARE:
+            return kind
+    return "string"
+
+
+def _categories(con: duckdb.DuckDBPyConnection, source: str, name: str, profile: dict[str, Any]) -> None:
+    """Top values, and one category written several ways (accents, case, punctuation)."""
+    c = f"nullif(trim({_q(name)}), '')"
+    top = con.execute(f"SELECT {c} AS v, count(*) AS n FROM {source} WHERE {c} IS NOT NULL "
+                      "GROUP BY v ORDER BY n DESC, v LIMIT 5").fetchall()
+    profile["top_values"] = [[v, n] for v, n in top]
+    variants = con.execute(f"""
+        SELECT list(DISTINCT v ORDER BY v) FROM (
+            SELECT {c} AS v, regexp_replace(strip_accents(lower({c})), '[^a-z0-9]+', '', 'g') AS k
+            FROM {source} WHERE {c} IS NOT NULL)
+        GROUP BY k HAVING count(DISTINCT v) > 1 ORDER BY k LIMIT 20""").fetchall()
+    if variants:
+        profile["spellings"] = [r[0] for r in variants]
+        profile["alerts"].append("category_spellings")
+
+
+def profile(settings: Settings, *, catalogs: list[str] | None = None,
+            progress: Progress | None = None) -> ProfileSummary:
+    progress = progress or SilentProgress()
+    if catalogs:
+        settings.select(catalogs)
+    summary = ProfileSummary()
+    with Store(settings.paths.database) as store:
+        sql = ("SELECT v.catalog_id, v.dataset_id, v.resource_id, v.sha256, v.encoding, v.delimiter, v.header_row, "
+               "f.path, p.sha256 AS profiled_sha256 FROM validations v "
+               "JOIN resource_files f USING (catalog_id, dataset_id, resource_id) "
+               "LEFT JOIN (SELECT DISTINCT catalog_id, dataset_id, resource_id, sha256 FROM column_profiles) p "
+               "USING (catalog_id, dataset_id, resource_id) "
+               "WHERE v.delimiter IS NOT NULL AND f.path IS NOT NULL")
+        params: list[Any] = []
+        if catalogs:
+            sql += f" AND v.catalog_id IN ({', '.join('?' for _ in catalogs)})"
+            params.extend(catalogs)
+        chosen = store.query(sql + " ORDER BY ALL", params)
+        progress.start("profile", len(chosen))
+        scratch = duckdb.connect()
+        scratch.execute("SET memory_limit = '512MB'")
+        for done, row in enumerate(chosen, 1):
+            progress.update("profile", done, len(chosen))
+            if row["profiled_sha256"] == row["sha256"]:
+                summary.unchanged += 1
+                continue
+            path = settings.paths.root / row["path"]
+            try:
+                columns = _profile_any_encoding(scratch, path, row["encoding"], row["delimiter"], row["header_row"])
+            except (duckdb.Error, ValueError, OSError, UnicodeDecodeError) as exc:
+                summary.failed += 1
+                columns = [{"position": -1, "name": "", "type": "error", "rows": 0, "alerts": ["unreadable"],
+                            "error": str(exc).splitlines()[0][:300]}]
+            store.record_profile(row["catalog_id"], row["dataset_id"], row["resource_id"], row["sha256"],
+                                 columns, utcnow())
+            summary.profiled += 1
+            for column in columns:
+                for alert in column["alerts"]:
+                    summary.alerts[alert] = summary.alerts.get(alert, 0) + 1
+        scratch.close()
+        progress.finish("profile", f"{summary.profiled} profiled, {summary.unchanged} unchanged, "
+                                   f"{summary.failed} unreadable")
+    return summary
+
+
+def _profile_any_encoding(con: duckdb.DuckDBPyConnection, path: Path, encoding: str, delimiter: str,
+                          header_row: int) -> list[dict[str, Any]]:
+    if encoding in ("utf-8", "utf-8-sig"):
+        return profile_file(con, path, delimiter, header_row)
+    with tempfile.NamedTemporaryFile(suffix=".csv", dir=path.parent) as copy:
+        with path.open("rb") as source:
+            transcode_to_utf8(source, copy, encoding)
+        copy.flush()
+        return profile_file(con, Path(copy.name), delimiter, header_row)
+
+
+def profile_rows_json(columns: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Columns as stored: JSON-able values only."""
+    return [json.loads(json.dumps(c, default=str)) for c in columns]
+

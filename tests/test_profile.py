@@ -1,0 +1,43 @@
+"""Column profiles and alerts, on the mess cases of REAL_WORLD.md."""
+from __future__ import annotations
+
+from typing import Any
+
+from harvester.config import load_settings
+from harvester.fetch import fetch
+from harvester.profile import profile
+from harvester.store import Store
+from harvester.validate import validate
+from tests.test_fetch import setup
+
+METROBUS = ("fecha,anio,linea,afluencia,latitud,fuente,alcaldia,nota,clave\n" + "".join(
+    f"{'2024-01-%02d' % (i % 28 + 1) if i % 2 else '%02d/02/2024' % (i % 28 + 1)},2024,Línea {i % 7 + 1},"
+    f"{'NaN' if i % 10 == 0 else 1000 + i},\"19,{4000 + i}\",Metrobús,"
+    f"{['Cuauhtémoc', 'Cuauhtemoc', 'CUAUHTÉMOC', 'GUSTAVO A MADERO', 'GUSTAVO A. MADERO'][i % 5]},"
+    f"{'PeriodicidadÃ³n' if i == 3 else ''},K{i:05d}\n" for i in range(200)))
+
+
+def columns(config) -> dict[str, dict[str, Any]]:
+    with Store(load_settings(config, env={}).paths.database, read_only=True) as store:
+        return {r["name"]: r for r in store.query("SELECT * FROM column_profiles")}
+
+
+def test_profiles_and_alerts(portal, make_config, httpserver):
+    httpserver.expect_request("/mb.csv").respond_with_data(METROBUS.encode("cp1252", errors="replace"))
+    config = setup(portal, make_config, httpserver, [("Metrobús", "CSV", "/mb.csv")])
+    settings = load_settings(config, env={})
+    fetch(settings)
+    validate(settings)
+    summary = profile(settings)
+    assert summary.profiled == 1 and summary.failed == 0
+    cols = columns(config)
+    assert cols["anio"]["type"] == "integer" and "constant" in cols["anio"]["alerts"]
+    assert cols["afluencia"]["type"] == "integer" and "placeholder_missing" in cols["afluencia"]["alerts"]
+    assert abs(cols["afluencia"]["missing_share"] - 0.1) < 1e-9
+    assert cols["latitud"]["type"] == "number" and "decimal_comma" in cols["latitud"]["alerts"]
+    assert cols["fecha"]["type"] == "date" and "mixed_date_formats" in cols["fecha"]["alerts"]
+    assert "category_spellings" in cols["alcaldia"]["alerts"]
+    assert "mojibake" in cols["nota"]["alerts"]
+    assert "high_cardinality" in cols["clave"]["alerts"]
+    assert cols["linea"]["distinct_count"] == 7 and cols["linea"]["rows"] == 200
+    assert profile(settings).unchanged == 1  # nothing changed: no work
