@@ -1,0 +1,104 @@
+"""Validation and profiling benchmark: this project against `frictionless validate` and pandas.
+
+Run:  python bench/bench_validate.py [--rows 100000 1000000] [--skip-frictionless]
+
+Writes victimas-like CSVs (UTF-8; cp1252 whose first accent comes late; UTF-8 with errors at known
+rows) and runs each client in its own process, reading wall time and peak memory (ru_maxrss, wait4):
+`harvester` validate_file and profile_file, `frictionless validate`, and pandas `read_csv`.
+Results: a table on stdout and JSON in bench/results/.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+BIN = Path(sys.executable).parent
+ALCALDIAS = ["Álvaro Obregón", "Azcapotzalco", "Benito Juárez", "Coyoacán", "Cuajimalpa de Morelos", "Cuauhtémoc",
+             "Gustavo A. Madero", "Iztacalco", "Iztapalapa", "La Magdalena Contreras", "Miguel Hidalgo",
+             "Milpa Alta", "Tláhuac", "Tlalpan", "Venustiano Carranza", "Xochimilco"]
+HEADER = "idCarpeta,Anio_inicio,FechaInicio,Delito,Sexo,Edad,AlcaldiaHechos,latitud,longitud\n"
+
+
+def write_csv(path: Path, rows: int, encoding: str, errors: bool) -> None:
+    rng = random.Random(rows)
+    with path.open("w", encoding=encoding, newline="") as out:
+        out.write(HEADER)
+        late = rows - 10
+        for i in range(rows):
+            alcaldia = ALCALDIAS[i % 16] if (encoding == "utf-8" or i >= late) else "Iztapalapa"
+            line = (f"{i},{2019 + i % 5},2024-{i % 12 + 1:02d}-{i % 28 + 1:02d},Robo a transeunte,"
+                    f"{'Mujer' if i % 2 else 'Hombre'},{18 + i % 60},{alcaldia},"
+                    f"{19.3 + rng.random() / 5:.6f},{-99.2 + rng.random() / 5:.6f}\n")
+            if errors and i % 100_000 == 50_000:
+                line = f"{i},{2019 + i % 5},2024-01-01,Robo,Mujer\n"  # missing cells
+            elif errors and i % 100_000 == 70_000:
+                line = line.rstrip("\n") + ",sobra\n"  # extra cell
+            elif errors and i % 100_000 == 90_000:
+                line = f"{i},dos mil,2024-01-01,Robo,Mujer,treinta,Tlalpan,19.3,-99.1\n"  # type errors
+            out.write(line)
+
+
+SNIPPETS = {
+    "harvester validate": "from harvester.validate import validate_file; from pathlib import Path; "
+                          "r = validate_file(Path({path!r})); print(r['valid'], r['error_count'], r['errors_by_type'])",
+    "harvester profile": "import duckdb; from pathlib import Path; from harvester.encoding import detect_encoding; "
+                         "from harvester.profile import _profile_any_encoding; "
+                         "c = duckdb.connect(); c.execute(\"SET memory_limit='512MB'\"); "
+                         "e = detect_encoding(Path({path!r})).name; "
+                         "print(len(_profile_any_encoding(c, Path({path!r}), e, ',', 1)))",
+    "pandas read_csv": "import pandas as pd; from harvester.encoding import detect_encoding; from pathlib import Path; "
+                       "df = pd.read_csv({path!r}, encoding=detect_encoding(Path({path!r})).name, "
+                       "on_bad_lines='skip'); print(len(df))",
+}
+
+
+def measure(argv: list[str]) -> tuple[float, float, str]:
+    with tempfile.TemporaryFile() as out:
+        started = time.perf_counter()
+        proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT)
+        _, status, usage = os.wait4(proc.pid, 0)
+        seconds = time.perf_counter() - started
+        out.seek(0)
+        text = out.read().decode(errors="replace").strip().splitlines()
+    summary = text[-1][:80] if text else ""
+    if os.waitstatus_to_exitcode(status) not in (0, 1):  # frictionless exits 1 on an invalid file
+        summary = "FAILED: " + summary
+    return round(seconds, 2), round(usage.ru_maxrss / 1024, 1), summary
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, nargs="+", default=[100_000, 1_000_000])
+    parser.add_argument("--skip-frictionless", action="store_true")
+    args = parser.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="bench-validate-"))
+    results = []
+    for rows in args.rows:
+        for label, encoding, errors in (("utf-8", "utf-8", False), ("cp1252", "cp1252", False),
+                                        ("utf-8 with errors", "utf-8", True)):
+            path = work / f"victimas-{rows}-{label.replace(' ', '-')}.csv"
+            write_csv(path, rows, encoding, errors)
+            clients = {name: [sys.executable, "-c", code.format(path=str(path))] for name, code in SNIPPETS.items()}
+            if not args.skip_frictionless:
+                clients["frictionless validate"] = [str(BIN / "frictionless"), "validate", "--trusted", str(path)]
+            for name, argv in clients.items():
+                seconds, peak, summary = measure(argv)
+                results.append({"rows": rows, "file": label, "client": name, "seconds": seconds, "peak_mb": peak,
+                                "summary": summary})
+                print(f"{rows:>9} {label:<18} {name:<22} {seconds:>7.2f}s {peak:>8.1f} MB  {summary}", flush=True)
+            path.unlink()
+    out = HERE / "results"
+    out.mkdir(exist_ok=True)
+    (out / f"validate-{time.strftime('%Y%m%d-%H%M%S')}.json").write_text(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    main()
