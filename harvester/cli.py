@@ -247,6 +247,49 @@ def profile_command(obj: Context, catalog_ids: tuple[str, ...], as_json: bool) -
 
 
 @cli.command()
+@click.argument("reference", metavar="CATALOG/DATASET")
+@json_option
+@click.pass_obj
+def show(obj: Context, reference: str, as_json: bool) -> None:
+    """Scores of one dataset: metadata quality (MQA), stars, freshness, links, validation, usefulness.
+
+    \b
+    Example:
+      harvester show cdmx/victimas-en-carpetas-de-investigacion-fgj
+    """
+    from harvester.scores import dataset_scores
+    from harvester.store import Store
+    if "/" not in reference:
+        raise click.BadParameter("expected CATALOG/DATASET, e.g. cdmx/linea-mujeres", param_hint="CATALOG/DATASET")
+    catalog_id, name = reference.split("/", 1)
+    with Store(obj.settings.paths.database, read_only=True) as store:
+        scores = dataset_scores(store, catalog_id, name)
+    if as_json:
+        emit_json(scores)
+        return
+    m = scores["mqa"]
+    click.echo(f"{scores['catalog']}/{scores['dataset']}: {scores['title']}")
+    click.echo(f"Publisher: {scores['organization'] or '-'}" + (f"  (deleted upstream {scores['deleted_at']})"
+                                                              if scores["deleted_at"] else ""))
+    click.echo(f"Metadata quality (MQA): {m['total']:g}/405, {m['band']}  "
+               + ", ".join(f"{k} {v:g}" for k, v in m["dimensions"].items()))
+    f = scores["freshness"]
+    click.echo(f"Freshness: {f['verdict']} (declared {f['declared_frequency'] or '-'}, last change "
+               f"{(f['last_change'] or '-')[:10]})")
+    links, valid = scores["link_health"], scores["validation"]
+    click.echo(f"Links: {links['ok']}/{links['checked']} reachable; validation: {valid['valid']}/"
+               f"{valid['validated']} valid")
+    u = scores["usefulness"]
+    click.echo(f"For a datathon: by sex/gender {', '.join(u['by_sex_or_gender']) or 'no'}; geography "
+               f"{', '.join(u['geographic_levels']) or 'none'}; time "
+               f"{' to '.join(u['time_coverage']) if u['time_coverage'] else 'unknown'}")
+    click.echo(render_table(["resource", "format", "sniffed", "link", "stars", "valid"],
+                            [[_clip(r["name"] or r["id"], 40), r["format"], r["sniffed_format"], r["link_status"],
+                              r["stars"], {True: "yes", False: "no", None: "-"}[r["valid"]]]
+                             for r in scores["resources"]]))
+
+
+@cli.command()
 @click.argument("query")
 @click.option("--catalog", "catalog_ids", multiple=True, help="Only this catalog (repeatable).")
 @click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 10000))
