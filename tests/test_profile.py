@@ -26,7 +26,7 @@ def test_profiles_and_alerts(portal, make_config, httpserver):
     httpserver.expect_request("/mb.csv").respond_with_data(METROBUS.encode("cp1252", errors="replace"))
     config = setup(portal, make_config, httpserver, [("Metrobús", "CSV", "/mb.csv")])
     settings = load_settings(config, env={})
-    fetch(settings)
+    fetch(settings, datasets=["prueba-recursos"])
     validate(settings)
     summary = profile(settings)
     assert summary.profiled == 1 and summary.failed == 0

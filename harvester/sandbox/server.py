@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import copy
 import email.utils
+import hashlib
 import json
 import mimetypes
 import re
@@ -22,6 +23,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from harvester.clock import utcnow
 from harvester.sandbox import solr
+from harvester.sandbox.files import resource_files
 from harvester.sandbox.sites import SANDBOX, SYNTHETIC, Faults, Site, SiteState, build_sites, stamp
 from harvester.sandbox.synthetic import generate
 
@@ -569,10 +571,15 @@ class Handler(BaseHTTPRequestHandler):
         return plain_json(404, {"error": f"unknown control {verb}"})
 
     def serve_file(self, parts: list[str]) -> None:
-        """GET /files/<site>/<dataset>/<file> from harvester/sandbox/files/, with validators and 304s."""
+        """GET /files/<site>/<dataset>/<file>: a file on disk under FILES (tests place them there) wins,
+        else the snapshot's generated file (harvester/sandbox/files.py); validators and 304s either way."""
         path = FILES.joinpath(*parts) if parts and ".." not in parts else None
         if path is None or not path.is_file():
-            self.send(html(404, "Not Found"))
+            generated = resource_files().get("/".join(parts)) if path is not None else None
+            if generated is not None:
+                self.serve_bytes(generated, "/".join(parts))
+            else:
+                self.send(html(404, "Not Found"))
             return
         info = path.stat()
         etag = f'"{info.st_size:x}-{info.st_mtime_ns:x}"'
@@ -595,6 +602,27 @@ class Handler(BaseHTTPRequestHandler):
             with path.open("rb") as handle:
                 while chunk := handle.read(1 << 20):
                     self.wfile.write(chunk)
+
+    def serve_bytes(self, data: bytes, name: str) -> None:
+        """A generated snapshot file (harvester/sandbox/files.py), with an ETag and 304s."""
+        etag = '"' + hashlib.sha256(data).hexdigest()[:32] + '"'
+        modified = "Mon, 02 Sep 2024 12:00:00 GMT"
+        if self.not_modified(etag, 1725278400):
+            self.send_response(304)
+            self.send_header("ETag", etag)
+            self.send_header("Last-Modified", modified)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
+        ctype = mimetypes.guess_type(name)[0] or "application/octet-stream"
+        self.send_response(200)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(data)))
+        self.send_header("ETag", etag)
+        self.send_header("Last-Modified", modified)
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(data)
 
     def not_modified(self, etag: str, mtime: int) -> bool:
         match = self.headers.get("If-None-Match")
