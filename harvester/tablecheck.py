@@ -1,0 +1,205 @@
+"""Validation's fast path: the per-row and per-cell checks of `frictionless validate`, as one DuckDB scan.
+
+Frictionless stays the judge of what a cell means. It infers the schema from the sample it would use
+itself and reports the header's errors (see validate.py); here every cell the scan cannot clear goes
+through that field's own frictionless cell reader. DuckDB streams the file once (in parallel, insertion
+order kept) and hands back only the rows that may hold an error:
+
+- a missing cell (NULL, from `null_padding`; empty cells are '' because `nullstr` is set to a byte no
+  text holds);
+- a row whose cells are all empty (frictionless's blank row);
+- a typed cell whose text is not in a form that is certainly valid for its type (an integer of up to
+  18 digits, a decimal, an ISO date that DuckDB also accepts, ...). Types with no such form send every
+  non-empty cell to frictionless.
+
+Rows with too many cells (or quoting DuckDB refuses) come back as DuckDB rejects with their raw line,
+which Python's csv parses the way frictionless does. Empty lines, which DuckDB skips and frictionless
+reports as blank rows, are found by a byte scan.
+
+Row numbers are frictionless's: records counted from the start of the file, header and preamble
+included. They equal line numbers when no quoted cell holds a line break. When the scan's records do not
+add up to the file's lines (such a cell, or anything else DuckDB reads differently), `check_table`
+returns None and the caller validates the file with frictionless itself.
+"""
+from __future__ import annotations
+
+import bisect
+import csv
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+import duckdb
+import pyarrow.compute as pc
+
+CHUNK = 1 << 22
+BATCH = 1 << 16
+MEMO_SIZE = 200_000
+NULL_TEXT = "\x01"  # DuckDB's nullstr: no real cell holds it, so empty cells stay '' and only padding is NULL
+_YEAR = "[1-9][0-9]{3}"
+_HMS = "([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]"
+
+
+def _lit(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _matches(pattern: str) -> Callable[[str], str]:
+    return lambda c: f"regexp_full_match({c}, {_lit(pattern)})"
+
+
+# SQL for "this non-empty text is certainly valid for the type", a strict subset of what frictionless's
+# reader accepts with the default field options (bareNumber, '.' decimals, ISO formats, true/false values).
+SAFE_FORMS: dict[str, Callable[[str], str]] = {
+    "integer": _matches("-?[0-9]{1,18}"),
+    "number": _matches("-?[0-9]{1,20}(\\.[0-9]{1,20})?"),
+    "year": _matches("[0-9]{4}"),
+    "boolean": lambda c: f"{c} IN ('true', 'True', 'TRUE', '1', 'false', 'False', 'FALSE', '0')",
+    "date": lambda c: f"(regexp_full_match({c}, '{_YEAR}-[0-9]{{2}}-[0-9]{{2}}') AND TRY_CAST({c} AS DATE) IS NOT NULL)",
+    "time": _matches(_HMS),
+    "datetime": lambda c: (f"(regexp_full_match({c}, '{_YEAR}-[0-9]{{2}}-[0-9]{{2}}T{_HMS}Z?') "
+                           f"AND TRY_CAST(left({c}, 10) AS DATE) IS NOT NULL)"),
+}
+UNCHECKED = ("string", "any")
+
+
+@dataclass
+class TableCheck:
+    rows: int
+    errors: list[dict[str, Any]]
+    """Row errors in frictionless's order (by row, then field), at most `limit` of them."""
+
+
+def line_facts(path: Path, header_row: int) -> tuple[int, list[int]]:
+    """The file's number of lines and the numbers (1-based) of the empty lines after the header line."""
+    lines = 0
+    empty: list[int] = []
+    tail = b"\n"  # the last bytes of the previous chunk: the file's first line starts after a newline
+    with path.open("rb") as handle:
+        while chunk := handle.read(CHUNK):
+            data = tail + chunk
+            # An empty line is "\n" or "\r\n" right after a newline; it is found by its own newline.
+            for pattern in (b"\n\n", b"\n\r\n"):
+                at = data.find(pattern)
+                while at >= 0:
+                    end = at + len(pattern)
+                    if end > len(tail):
+                        line = lines + data.count(b"\n", len(tail), end - 1) + 1
+                        if line > header_row:
+                            empty.append(line)
+                    at = data.find(pattern, at + 1)
+            lines += chunk.count(b"\n")
+            tail = data[-2:]
+    if tail[-1:] != b"\n":
+        lines += 1  # a last line without a newline
+    return lines, sorted(empty)
+
+
+def _row_errors(cells: list[str | None], readers: list[Callable[[Any], Any]], names: list[str],
+                row: int) -> list[dict[str, Any]]:
+    """Frictionless's errors for one row (table/row.py): type errors, extra cells, missing cells; a row
+    whose every field is empty is one blank-row error instead."""
+    present = [c for c in cells if c is not None] if None in cells else cells
+    errors: list[dict[str, Any]] = []
+    blank = 0
+    for number, (reader, name) in enumerate(zip(readers, names), 1):
+        source = present[number - 1] if number <= len(present) else None
+        target, notes = reader(source)
+        type_note = notes.get("type") if notes else None
+        if target is None and not type_note:
+            blank += 1
+        if type_note:
+            errors.append({"type": "type-error", "row": row, "field": name, "field_number": number,
+                           "message": f'Type error in the cell "{source}" in row "{row}" and field "{name}" '
+                                      f'at position "{number}": {type_note}'})
+    for number in range(len(names) + 1, len(present) + 1):
+        errors.append({"type": "extra-cell", "row": row, "field": "", "field_number": number,
+                       "message": f'Row at position "{row}" has an extra value in field at position "{number}"'})
+    for number in range(len(present) + 1, len(names) + 1):
+        name = names[number - 1]
+        errors.append({"type": "missing-cell", "row": row, "field": name, "field_number": number,
+                       "message": f'Row at position "{row}" has a missing cell in field "{name}" at position "{number}"'})
+    if blank == len(names):
+        return [{"type": "blank-row", "row": row, "field": None, "field_number": None,
+                 "message": f'Row at position "{row}" is completely blank'}]
+    return errors
+
+
+def _cached(reader: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    memo: dict[Any, Any] = {}
+
+    def read(cell: Any) -> Any:
+        try:
+            return memo[cell]
+        except KeyError:
+            result = reader(cell)
+            if len(memo) < MEMO_SIZE:
+                memo[cell] = result
+            return result
+    return read
+
+
+def _scan(query: str, limit: int, memory_limit: str) -> tuple[int, list[tuple[int, list[str | None]]], dict[int, str]]:
+    """Stream the scan: the number of rows DuckDB accepted, the first `limit` + 1 flagged ones with their
+    position among the accepted rows, and the rejected lines with their raw text."""
+    con = duckdb.connect(config={"memory_limit": memory_limit, "preserve_insertion_order": True})
+    try:
+        accepted = 0
+        flagged: list[tuple[int, list[str | None]]] = []
+        for batch in con.sql(query).to_arrow_reader(BATCH):
+            column = batch.column(0)
+            if column.null_count < len(column):
+                for index in pc.indices_nonzero(pc.is_valid(column)).to_pylist():
+                    if len(flagged) <= limit:
+                        flagged.append((accepted + index + 1, column[index].as_py()))
+            accepted += batch.num_rows
+        rejected = {int(line): raw for line, raw in con.execute(
+            "SELECT line, any_value(csv_line) FROM reject_errors GROUP BY line").fetchall()}
+    finally:
+        con.close()
+    return accepted, flagged, rejected
+
+
+def check_table(path: Path, *, delimiter: str, header_row: int, fields: list[Any], limit: int,
+                memory_limit: str = "512MB") -> TableCheck | None:
+    """The row errors of a UTF-8 delimited file whose header is line `header_row`, against frictionless
+    `fields` (one per header cell); None when the file's records are not its lines (see the module doc)."""
+    names = [f.name for f in fields]
+    readers = [_cached(f.create_cell_reader()) for f in fields]
+    n = len(fields)
+    cols = [f"c{i}" for i in range(n)]
+    conditions = [f"{c} IS NULL" for c in cols] + ["(" + " AND ".join(f"{c} = ''" for c in cols) + ")"]
+    for c, field in zip(cols, fields):
+        if field.type in UNCHECKED:
+            continue
+        safe = SAFE_FORMS.get(field.type)
+        conditions.append(f"({c} <> '' AND NOT {safe(c)})" if safe else f"{c} <> ''")
+    columns = "{" + ", ".join(f"{_lit(c)}: 'VARCHAR'" for c in cols) + "}"
+    source = (f"read_csv({_lit(str(path))}, header=false, skip={header_row}, all_varchar=true, auto_detect=false, "
+              f"columns={columns}, delim={_lit(delimiter)}, quote='\"', escape='\"', nullstr={_lit(NULL_TEXT)}, "
+              f"null_padding=true, parallel=false, store_rejects=true, rejects_limit={limit + 1}, max_line_size=67108864)")
+    query = f"SELECT CASE WHEN {' OR '.join(conditions)} THEN [{', '.join(cols)}] END FROM {source}"
+
+    # The byte scan for lines runs beside DuckDB's scan (DuckDB releases the GIL while it parses).
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        facts = pool.submit(line_facts, path, header_row)
+        accepted, flagged, rejected = _scan(query, limit, memory_limit)
+        lines, empty = facts.result()
+    if accepted + len(rejected) + len(empty) != lines - header_row:
+        return None
+    # The k-th accepted record sits on the k-th line after the header that is neither empty nor rejected.
+    skipped = sorted(set(empty) | set(rejected))
+    shifted = [line - i for i, line in enumerate(skipped)]  # accepted lines before each skipped line, + header
+    errors: list[dict[str, Any]] = []
+    for k, cells in flagged:
+        line = header_row + k
+        row = line + bisect.bisect_right(shifted, line)
+        errors.extend(_row_errors(cells, readers, names, row))
+    for line, raw in rejected.items():
+        cells = next(csv.reader([raw], delimiter=delimiter), [])
+        errors.extend(_row_errors(cells, readers, names, line))
+    for line in empty:
+        errors.extend(_row_errors([], readers, names, line))
+    errors.sort(key=lambda e: (e["row"], e["field_number"] or 0))
+    return TableCheck(rows=lines - header_row, errors=errors[:limit])
