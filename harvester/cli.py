@@ -198,7 +198,8 @@ def fetch(obj: Context, catalog_ids: tuple[str, ...], datasets: tuple[str, ...],
 @json_option
 @click.pass_obj
 def validate(obj: Context, catalog_ids: tuple[str, ...], as_json: bool) -> None:
-    """Validate fetched CSV/TSV files with Frictionless (encoding and header decided first).
+    """Validate every table of the fetched files (CSV/TSV, XLSX and XLS sheets, JSON tables, CSVs in ZIPs)
+    as `frictionless validate` does, with encoding and header decided first and the row checks in DuckDB.
 
     \b
     Example:
@@ -214,8 +215,8 @@ def validate(obj: Context, catalog_ids: tuple[str, ...], as_json: bool) -> None:
     if as_json:
         emit_json(summary.__dict__)
         return
-    click.echo(f"{summary.validated} validated: {summary.valid} valid, {summary.invalid} invalid; "
-               f"{summary.unchanged} unchanged since the last run")
+    click.echo(f"{summary.validated} tables validated: {summary.valid} valid, {summary.invalid} invalid; "
+               f"{summary.unchanged} files unchanged since the last run")
     if summary.by_error_type:
         click.echo(render_table(["error type", "count"], sorted(summary.by_error_type.items())))
 

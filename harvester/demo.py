@@ -75,7 +75,7 @@ def run_demo(out: str | None, *, synthetic: int = 0, quiet: bool = False,
     echo(f"Fetch ({fetched.total} resources):")
     echo(render_table(["status", "resources"], sorted(fetched.by_status.items())))
     echo("")
-    echo(f"Validate: {validated.validated} files, {validated.valid} valid, {validated.invalid} invalid")
+    echo(f"Validate: {validated.validated} tables, {validated.valid} valid, {validated.invalid} invalid")
     echo(f"Profile: {profiled.profiled} files; alerts: "
          + (", ".join(f"{k} {v}" for k, v in sorted(profiled.alerts.items())) or "none"))
     with Store(settings.paths.database, read_only=True) as store:

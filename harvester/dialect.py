@@ -48,25 +48,27 @@ def _modal_width(rows: list[list[str]]) -> tuple[int, float]:
     return width, count / sum(widths.values())
 
 
-def detect_dialect(path: Path, encoding: str) -> Dialect:
+def detect_dialect(path: Path, encoding: str, delimiter: str | None = None) -> Dialect:
+    """The delimiter (or the one given, for a file we wrote ourselves, which may have one column) and the
+    header row."""
     with path.open("rb") as handle:
         text = handle.read(SAMPLE_BYTES).decode(encoding, errors="replace").lstrip("\ufeff")
     best: tuple[float, str, list[list[str]], int] | None = None
-    for delimiter in DELIMITERS:
-        rows = _rows(text, delimiter)
+    for candidate in (delimiter,) if delimiter else DELIMITERS:
+        rows = _rows(text, candidate)
         width, share = _modal_width(rows)
-        if width < 2:
+        if width < (1 if delimiter else 2):
             continue
         score = share * min(width, 50)
         if best is None or score > best[0]:
-            best = (score, delimiter, rows, width)
+            best = (score, candidate, rows, width)
     if best is None:
         raise DialectError(f"{path.name}: no delimiter gives more than one column")
     _, delimiter, rows, width = best
     for index, row in enumerate(rows):
         cells = [c.strip() for c in row]
         filled = [c for c in cells if c]
-        if len(row) == width and len(filled) >= max(2, int(width * 0.6)) \
+        if len(row) == width and len(filled) >= max(min(2, width), int(width * 0.6)) \
                 and sum(not _numeric(c) for c in filled) >= len(filled) * 0.8:
             return Dialect(delimiter, index + 1, width, tuple(cells))
     raise DialectError(f"{path.name}: no header row with {width} named columns")

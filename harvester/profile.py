@@ -7,8 +7,11 @@ temporary UTF-8 copy (DuckDB reads only UTF-8, UTF-16 and Latin-1 without cp1252
 """
 from __future__ import annotations
 
+import csv
+import itertools
 import json
 import tempfile
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -43,15 +46,27 @@ def _lit(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def profile_file(con: duckdb.DuckDBPyConnection, path: Path, delimiter: str, header_row: int,
-                 expected_columns: int | None = None) -> list[dict[str, Any]]:
-    """Column profiles of one UTF-8 delimited file."""
-    source = (f"read_csv({_lit(str(path))}, delim={_lit(delimiter)}, quote='\"', escape='\"', header=true, "
-              f"skip={header_row - 1}, all_varchar=true, null_padding=true, strict_mode=false, "
-              f"ignore_errors=true)")
-    names = [d[0] for d in con.execute(f"SELECT * FROM {source} LIMIT 0").description]
-    if expected_columns and len(names) != expected_columns:
-        raise ValueError(f"DuckDB read {len(names)} columns where the header has {expected_columns}")
+def header_names(path: Path, delimiter: str, header_row: int) -> list[str]:
+    """The header's cells as unique column names (a blank one becomes column_<n>, a repeat name_<n>)."""
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        row = next(itertools.islice(csv.reader(handle, delimiter=delimiter), header_row - 1, None), [])
+    names: list[str] = []
+    for number, cell in enumerate(row, 1):
+        name = cell.strip() or f"column_{number}"
+        names.append(name if name not in names else f"{name}_{number}")
+    return names
+
+
+def profile_file(con: duckdb.DuckDBPyConnection, path: Path, delimiter: str, header_row: int) -> list[dict[str, Any]]:
+    """Column profiles of one UTF-8 delimited file. The columns are the header's, given to DuckDB rather
+    than sniffed: its sniffer can fail, or return one column, on a file with ragged rows."""
+    names = header_names(path, delimiter, header_row)
+    if not names:
+        raise ValueError(f"{path.name}: no header at row {header_row}")
+    columns = "{" + ", ".join(f"{_lit(n)}: 'VARCHAR'" for n in names) + "}"
+    source = (f"read_csv({_lit(str(path))}, delim={_lit(delimiter)}, quote='\"', escape='\"', header=false, "
+              f"skip={header_row}, auto_detect=false, columns={columns}, null_padding=true, "
+              f"ignore_errors=true, max_line_size=67108864)")
     placeholders = ", ".join(_lit(p) for p in PLACEHOLDERS)
     parts = ["count(*) AS n"]
     for i, name in enumerate(names):
@@ -143,47 +158,103 @@ def _categories(con: duckdb.DuckDBPyConnection, source: str, name: str, profile:
 
 def profile(settings: Settings, *, catalogs: list[str] | None = None,
             progress: Progress | None = None) -> ProfileSummary:
+    """Profile every validated table whose file changed since it was last profiled, then compare the
+    columns of sibling tables in each dataset."""
     progress = progress or SilentProgress()
     if catalogs:
         settings.select(catalogs)
     summary = ProfileSummary()
     with Store(settings.paths.database) as store:
-        sql = ("SELECT v.catalog_id, v.dataset_id, v.resource_id, v.sha256, v.encoding, v.delimiter, v.header_row, "
-               "f.path, p.sha256 AS profiled_sha256 FROM validations v "
-               "JOIN resource_files f USING (catalog_id, dataset_id, resource_id) "
-               "LEFT JOIN (SELECT DISTINCT catalog_id, dataset_id, resource_id, sha256 FROM column_profiles) p "
-               "USING (catalog_id, dataset_id, resource_id) "
+        sql = ("SELECT v.catalog_id, v.dataset_id, v.resource_id, v.sha256, v.part, v.encoding, v.delimiter, "
+               "v.header_row, coalesce(v.table_path, f.path) AS path, "
+               "(SELECT any_value(p.sha256) FROM column_profiles p WHERE p.catalog_id = v.catalog_id AND "
+               "p.dataset_id = v.dataset_id AND p.resource_id = v.resource_id) AS profiled_sha256 "
+               "FROM validations v JOIN resource_files f USING (catalog_id, dataset_id, resource_id) "
                "WHERE v.delimiter IS NOT NULL AND f.path IS NOT NULL")
         params: list[Any] = []
         if catalogs:
             sql += f" AND v.catalog_id IN ({', '.join('?' for _ in catalogs)})"
             params.extend(catalogs)
-        chosen = store.query(sql + " ORDER BY ALL", params)
-        progress.start("profile", len(chosen))
+        tables = store.query(sql + " ORDER BY ALL", params)
+        resources: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
+        for table in tables:
+            resources.setdefault((table["catalog_id"], table["dataset_id"], table["resource_id"]), []).append(table)
+        progress.start("profile", len(resources))
         scratch = duckdb.connect()
         scratch.execute("SET memory_limit = '512MB'")
-        for done, row in enumerate(chosen, 1):
-            progress.update("profile", done, len(chosen))
-            if row["profiled_sha256"] == row["sha256"]:
+        for done, (keys, parts) in enumerate(resources.items(), 1):
+            progress.update("profile", done, len(resources))
+            if parts[0]["profiled_sha256"] == parts[0]["sha256"]:
                 summary.unchanged += 1
                 continue
-            path = settings.paths.root / row["path"]
-            try:
-                columns = _profile_any_encoding(scratch, path, row["encoding"], row["delimiter"], row["header_row"])
-            except (duckdb.Error, ValueError, OSError, UnicodeDecodeError) as exc:
-                summary.failed += 1
-                columns = [{"position": -1, "name": "", "type": "error", "rows": 0, "alerts": ["unreadable"],
-                            "error": str(exc).splitlines()[0][:300]}]
-            store.record_profile(row["catalog_id"], row["dataset_id"], row["resource_id"], row["sha256"],
-                                 columns, utcnow())
+            columns = [c for part in parts for c in _profile_table(scratch, settings.paths.root, part, summary)]
+            store.record_profile(*keys, parts[0]["sha256"], columns, utcnow())
             summary.profiled += 1
-            for column in columns:
-                for alert in column["alerts"]:
-                    summary.alerts[alert] = summary.alerts.get(alert, 0) + 1
         scratch.close()
+        flag_sibling_differences(store, catalogs)
+        for (alerts,) in store.con.execute(
+                "SELECT alerts FROM column_profiles" + (f" WHERE catalog_id IN ({', '.join('?' for _ in catalogs)})"
+                                                         if catalogs else ""), catalogs or []).fetchall():
+            for alert in alerts or []:
+                summary.alerts[alert] = summary.alerts.get(alert, 0) + 1
         progress.finish("profile", f"{summary.profiled} profiled, {summary.unchanged} unchanged, "
                                    f"{summary.failed} unreadable")
     return summary
+
+
+def _profile_table(con: duckdb.DuckDBPyConnection, root: Path, table: dict[str, Any],
+                   summary: ProfileSummary) -> list[dict[str, Any]]:
+    try:
+        columns = _profile_any_encoding(con, root / table["path"], table["encoding"], table["delimiter"],
+                                        table["header_row"])
+    except (duckdb.Error, ValueError, OSError, UnicodeDecodeError) as exc:
+        summary.failed += 1
+        columns = [{"position": -1, "name": "", "type": "error", "rows": 0, "alerts": ["unreadable"],
+                    "error": str(exc).splitlines()[0][:300]}]
+    return [{**c, "part": table["part"] or ""} for c in columns]
+
+
+def _column_key(name: str) -> str:
+    """A column name with case, accents, punctuation and a baked-in BOM set aside."""
+    text = unicodedata.normalize("NFKD", name.replace("\ufeff", "").replace("ï»¿", "")).lower()
+    return "".join(ch for ch in text if ch.isalnum())
+
+
+def flag_sibling_differences(store: Store, catalogs: list[str] | None = None) -> None:
+    """Alert `sibling_columns_differ` on the columns of a table that a sibling table of the same dataset
+    lacks. Siblings are tables (resources, sheets, members) sharing at least half their columns, so a
+    data file is compared with its other years, not with its data dictionary. Recomputed for every
+    dataset on each run: one changed file changes its siblings' alerts."""
+    rows = store.query("SELECT catalog_id, dataset_id, resource_id, part, name FROM column_profiles "
+                       "WHERE type <> 'error'" + (f" AND catalog_id IN ({', '.join('?' for _ in catalogs)})"
+                                                  if catalogs else ""), catalogs or [])
+    datasets: dict[tuple[str, str], dict[tuple[str, str], dict[str, str]]] = {}
+    for r in rows:
+        table = datasets.setdefault((r["catalog_id"], r["dataset_id"]), {}).setdefault(
+            (r["resource_id"], r["part"] or ""), {})
+        table[_column_key(r["name"])] = r["name"]
+    flagged: list[list[Any]] = []
+    for (catalog_id, dataset_id), tables in datasets.items():
+        for (resource_id, part), columns in tables.items():
+            missing_in: dict[str, list[str]] = {}
+            for (other_id, other_part), other in tables.items():
+                shared = len(columns.keys() & other.keys())
+                if (other_id, other_part) == (resource_id, part) or shared * 2 < max(len(columns), len(other)):
+                    continue
+                for key in columns.keys() - other.keys():
+                    missing_in.setdefault(columns[key], []).append(other_id + (f" ({other_part})" if other_part else ""))
+            flagged += [[catalog_id, dataset_id, resource_id, part, name, json.dumps({"sibling_missing_in": where})]
+                        for name, where in missing_in.items()]
+    with store.transaction() as con:
+        con.execute("UPDATE column_profiles SET alerts = list_filter(alerts, lambda a: a <> 'sibling_columns_differ')"
+                    + (f" WHERE catalog_id IN ({', '.join('?' for _ in catalogs)})" if catalogs else ""),
+                    catalogs or [])
+        if not flagged:
+            return
+        con.executemany("UPDATE column_profiles SET alerts = list_append(alerts, 'sibling_columns_differ'), "
+                        "details = json_merge_patch(details, ?::JSON) WHERE catalog_id = ? AND dataset_id = ? "
+                        "AND resource_id = ? AND part = ? AND name = ?",
+                        [[f[5], *f[:5]] for f in flagged])
 
 
 def _profile_any_encoding(con: duckdb.DuckDBPyConnection, path: Path, encoding: str, delimiter: str,

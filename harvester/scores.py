@@ -128,13 +128,15 @@ def dataset_scores(store: Store, catalog_id: str, name: str) -> dict[str, Any]:
     dataset = found[0]
     resources = store.query("""
         SELECT r.*, r.remote_id AS resource_id, f.status AS link_status, f.reason AS link_reason,
-               f.sniffed_format, f.first_failure_at, f.last_success_at, v.valid, v.error_count, v.errors_by_type,
+               f.sniffed_format, f.first_failure_at, f.last_success_at, v.valid, v.error_count, v.tables,
                (SELECT raw FROM datasets d WHERE d.catalog_id = r.catalog_id AND d.remote_id = r.dataset_id) AS raw
         FROM resources r
         LEFT JOIN resource_files f ON f.catalog_id = r.catalog_id AND f.dataset_id = r.dataset_id
              AND f.resource_id = r.remote_id
-        LEFT JOIN validations v ON v.catalog_id = r.catalog_id AND v.dataset_id = r.dataset_id
-             AND v.resource_id = r.remote_id
+        LEFT JOIN (SELECT catalog_id, dataset_id, resource_id, bool_and(valid) AS valid,
+                          sum(error_count) AS error_count, count(valid) AS tables
+                   FROM validations GROUP BY ALL) v
+             ON v.catalog_id = r.catalog_id AND v.dataset_id = r.dataset_id AND v.resource_id = r.remote_id
         WHERE r.catalog_id = ? AND r.dataset_id = ? AND r.deleted_at IS NULL ORDER BY r.position""",
                             [catalog_id, dataset["remote_id"]])
     for r in resources:

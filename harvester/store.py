@@ -21,7 +21,7 @@ from harvester.config import CatalogConfig
 from harvester.errors import StoreBusy, StoreError
 from harvester import records
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 DEFAULT_MEMORY_LIMIT = "512MB"
 
 _DATASET_COLUMNS = """
@@ -75,6 +75,12 @@ _SCHEMA = [
     """CREATE TABLE IF NOT EXISTS organizations (
         catalog_id VARCHAR NOT NULL, remote_id VARCHAR, name VARCHAR NOT NULL, title VARCHAR,
         description VARCHAR, image_url VARCHAR, first_seen TIMESTAMP, last_seen TIMESTAMP)""",
+    # Version 2: a resource can hold several tables (XLSX sheets, JSON tables, ZIP members), one row each.
+    "ALTER TABLE validations ADD COLUMN IF NOT EXISTS part VARCHAR DEFAULT ''",
+    "ALTER TABLE validations ADD COLUMN IF NOT EXISTS source VARCHAR",
+    "ALTER TABLE validations ADD COLUMN IF NOT EXISTS table_path VARCHAR",
+    "ALTER TABLE validations ADD COLUMN IF NOT EXISTS engine VARCHAR",
+    "ALTER TABLE column_profiles ADD COLUMN IF NOT EXISTS part VARCHAR DEFAULT ''",
 ]
 
 # Staging: a TEMP table lives only as long as the connection; a killed run leaves nothing behind.
@@ -156,11 +162,12 @@ class Store:
                 con.execute(statement)
             row = con.execute("SELECT max(version) FROM schema_version").fetchone()
             version = row[0] if row else None
-            if version is None:
-                con.execute("INSERT INTO schema_version VALUES (?)", [SCHEMA_VERSION])
-            elif version > SCHEMA_VERSION:
+            if version is not None and version > SCHEMA_VERSION:
                 raise StoreError(f"{self.path}: store schema {version} is newer than this harvester "
                                  f"({SCHEMA_VERSION}); upgrade the harvester")
+            if version != SCHEMA_VERSION:  # the statements above brought an older store up to date
+                con.execute("DELETE FROM schema_version")
+                con.execute("INSERT INTO schema_version VALUES (?)", [SCHEMA_VERSION])
 
     def query(self, sql: str, params: list[Any] | None = None) -> list[dict[str, Any]]:
         """Run a read query and return rows as dicts."""
@@ -243,21 +250,31 @@ class Store:
     def record_resource_file(self, row: dict[str, Any]) -> None:
         self._replace_resource_row("resource_files", row)
 
-    def record_validation(self, row: dict[str, Any]) -> None:
-        self._replace_resource_row("validations", row)
+    def record_validations(self, keys: tuple[str, str, str], rows: list[dict[str, Any]]) -> None:
+        """Replace the validation rows (one per table) of the resource `keys`, in one transaction."""
+        with self.transaction() as con:
+            con.execute("DELETE FROM validations WHERE catalog_id = ? AND dataset_id = ? AND resource_id = ?",
+                        list(keys))
+            for row in rows:
+                columns = list(row)
+                con.execute(f"INSERT INTO validations ({', '.join(columns)}) "
+                            f"VALUES ({', '.join('?' for _ in columns)})", [row[c] for c in columns])
 
     def record_profile(self, catalog_id: str, dataset_id: str, resource_id: str, sha256: str,
                        columns: list[dict[str, Any]], now: datetime) -> None:
-        """Replace a resource's column profiles, in one transaction."""
+        """Replace a resource's column profiles (every table of it), in one transaction."""
         keys = [catalog_id, dataset_id, resource_id]
         rows = [[catalog_id, dataset_id, resource_id, sha256, c["position"], c["name"], c["type"], c["rows"],
                  c.get("missing_share"), c.get("distinct_count"),
                  None if c.get("min") is None else str(c["min"]), None if c.get("max") is None else str(c["max"]),
-                 c["alerts"], json.dumps(c, ensure_ascii=False, default=str), now] for c in columns]
+                 c["alerts"], json.dumps(c, ensure_ascii=False, default=str), now, c.get("part") or ""]
+                for c in columns]
         with self.transaction() as con:
             con.execute("DELETE FROM column_profiles WHERE catalog_id = ? AND dataset_id = ? AND resource_id = ?",
                         keys)
-            con.executemany("INSERT INTO column_profiles VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+            con.executemany("INSERT INTO column_profiles (catalog_id, dataset_id, resource_id, sha256, position, "
+                            "name, type, rows, missing_share, distinct_count, min, max, alerts, details, "
+                            "profiled_at, part) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
 
     def _replace_resource_row(self, table: str, row: dict[str, Any]) -> None:
         """Replace the one row a resource has in `table`, in one transaction."""

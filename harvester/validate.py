@@ -25,8 +25,8 @@ from harvester.encoding import detect_encoding, transcode_to_utf8
 from harvester.progress import Progress, SilentProgress
 from harvester.store import Store
 from harvester.tablecheck import check_table
+from harvester.tables import CONTAINERS, DELIMITED, TableError, extract_tables
 
-TABULAR = ("CSV", "TSV")
 FIRST_ERRORS = 50
 LISTED_ERRORS = 1000
 LIMIT_ERRORS = 100_000
@@ -47,7 +47,7 @@ def _error(e: Any) -> dict[str, Any]:
             "field_number": getattr(e, "field_number", None), "message": e.message}
 
 
-def validate_file(path: Path, engine: str = "auto") -> dict[str, Any]:
+def validate_file(path: Path, engine: str = "auto", delimiter: str | None = None) -> dict[str, Any]:
     """Validate one delimited file; returns the report (never raises for the file's faults).
 
     `auto` and `duckdb` run the per-row and per-cell checks as a DuckDB scan (tablecheck.py) and fall back
@@ -61,7 +61,7 @@ def validate_file(path: Path, engine: str = "auto") -> dict[str, Any]:
     encoding = detect_encoding(path)
     report: dict[str, Any] = {"encoding": encoding.name, "encoding_reason": encoding.reason}
     try:
-        dialect = detect_dialect(path, encoding.name)
+        dialect = detect_dialect(path, encoding.name, delimiter)
     except DialectError as exc:
         error = {"type": "dialect-error", "row": None, "field": None, "field_number": None, "message": str(exc)}
         return {**report, "engine": "none", "valid": False, "error_count": 1, "errors_by_type": {"dialect-error": 1},
@@ -116,18 +116,19 @@ def _duckdb_checks(path: Path, resource: Any, encoding: str,
 
 def validate(settings: Settings, *, catalogs: list[str] | None = None,
              progress: Progress | None = None) -> ValidationSummary:
+    """Validate every table of every fetched file that changed since it was last validated."""
     progress = progress or SilentProgress()
     if catalogs:
         settings.select(catalogs)
     summary = ValidationSummary()
+    kinds = DELIMITED + CONTAINERS
     with Store(settings.paths.database) as store:
-        params: list[Any] = []
-        sql = ("SELECT f.catalog_id, f.dataset_id, f.resource_id, f.path, f.sha256, v.sha256 AS validated_sha256 "
-               "FROM resource_files f LEFT JOIN validations v ON v.catalog_id = f.catalog_id "
-               "AND v.dataset_id = f.dataset_id AND v.resource_id = f.resource_id "
-               "WHERE f.status IN ('ok', 'not_modified') AND f.path IS NOT NULL "
-               f"AND f.sniffed_format IN ({', '.join('?' for _ in TABULAR)})")
-        params.extend(TABULAR)
+        params: list[Any] = list(kinds)
+        sql = ("SELECT f.catalog_id, f.dataset_id, f.resource_id, f.path, f.sha256, f.sniffed_format, "
+               "(SELECT any_value(v.sha256) FROM validations v WHERE v.catalog_id = f.catalog_id "
+               "AND v.dataset_id = f.dataset_id AND v.resource_id = f.resource_id) AS validated_sha256 "
+               "FROM resource_files f WHERE f.status IN ('ok', 'not_modified') AND f.path IS NOT NULL "
+               f"AND f.sniffed_format IN ({', '.join('?' for _ in kinds)})")
         if catalogs:
             sql += f" AND f.catalog_id IN ({', '.join('?' for _ in catalogs)})"
             params.extend(catalogs)
@@ -138,26 +139,46 @@ def validate(settings: Settings, *, catalogs: list[str] | None = None,
             if row["validated_sha256"] == row["sha256"]:
                 summary.unchanged += 1
                 continue
-            path = settings.paths.root / row["path"]
-            report = validate_file(path)
-            report_path = path.with_name(path.name + ".validation.json")
-            report_path.write_text(json.dumps(report, ensure_ascii=False, indent=2, default=str), encoding="utf-8")
-            store.record_validation({
-                "catalog_id": row["catalog_id"], "dataset_id": row["dataset_id"], "resource_id": row["resource_id"],
-                "sha256": row["sha256"], "valid": report["valid"], "encoding": report["encoding"],
-                "delimiter": report.get("delimiter"), "header_row": report.get("header_row"),
-                "rows": report.get("rows"), "error_count": report["error_count"],
-                "errors_by_type": json.dumps(report["errors_by_type"], ensure_ascii=False),
-                "first_errors": json.dumps(report["first_errors"], ensure_ascii=False),
-                "report_path": str(report_path.relative_to(settings.paths.root)),
-                "seconds": report["seconds"], "validated_at": utcnow()})
-            summary.validated += 1
-            if report["valid"]:
-                summary.valid += 1
-            else:
-                summary.invalid += 1
-            for kind, count in report["errors_by_type"].items():
-                summary.by_error_type[kind] = summary.by_error_type.get(kind, 0) + count
-        progress.finish("validate", f"{summary.validated} validated ({summary.valid} valid, {summary.invalid} "
-                                    f"invalid), {summary.unchanged} unchanged")
+            rows = _validate_resource(settings, row)
+            store.record_validations((row["catalog_id"], row["dataset_id"], row["resource_id"]), rows)
+            for table in rows:
+                if table["valid"] is None:
+                    continue
+                summary.validated += 1
+                summary.valid += bool(table["valid"])
+                summary.invalid += not table["valid"]
+                for kind, count in json.loads(table["errors_by_type"]).items():
+                    summary.by_error_type[kind] = summary.by_error_type.get(kind, 0) + count
+        progress.finish("validate", f"{summary.validated} tables validated ({summary.valid} valid, "
+                                    f"{summary.invalid} invalid), {summary.unchanged} files unchanged")
     return summary
+
+
+def _validate_resource(settings: Settings, row: dict[str, Any]) -> list[dict[str, Any]]:
+    """One validations row per table of a fetched file (a row with valid NULL when it holds none)."""
+    path = settings.paths.root / row["path"]
+    base = {"catalog_id": row["catalog_id"], "dataset_id": row["dataset_id"], "resource_id": row["resource_id"],
+            "sha256": row["sha256"], "validated_at": utcnow()}
+    try:
+        tables = extract_tables(path, row["sniffed_format"], max_member_bytes=settings.fetch.max_member_bytes)
+    except TableError as exc:
+        error = {"type": "table-error", "row": None, "field": None, "field_number": None, "message": str(exc)}
+        return [{**base, "part": "", "source": row["sniffed_format"].lower(), "valid": False, "error_count": 1,
+                 "errors_by_type": json.dumps({"table-error": 1}), "first_errors": json.dumps([error])}]
+    if not tables:
+        return [{**base, "part": "", "source": f"{row['sniffed_format'].lower()} without tables", "valid": None}]
+    rows = []
+    for table in tables:
+        report = {"source": table.source, "part": table.part, **validate_file(table.path, delimiter=table.delimiter)}
+        report_path = table.path.with_name(table.path.name + ".validation.json")
+        report_path.write_text(json.dumps(report, ensure_ascii=False, indent=2, default=str), encoding="utf-8")
+        rows.append({**base, "part": table.part, "source": table.source,
+                     "table_path": str(table.path.relative_to(settings.paths.root)), "engine": report["engine"],
+                     "valid": report["valid"], "encoding": report["encoding"],
+                     "delimiter": report.get("delimiter"), "header_row": report.get("header_row"),
+                     "rows": report.get("rows"), "error_count": report["error_count"],
+                     "errors_by_type": json.dumps(report["errors_by_type"], ensure_ascii=False),
+                     "first_errors": json.dumps(report["first_errors"], ensure_ascii=False, default=str),
+                     "report_path": str(report_path.relative_to(settings.paths.root)),
+                     "seconds": report["seconds"]})
+    return rows
