@@ -1,10 +1,13 @@
 """Validation and profiling benchmark: this project against `frictionless validate` and pandas.
 
-Run:  python bench/bench_validate.py [--rows 100000 1000000] [--skip-frictionless]
+Run:  python bench/bench_validate.py [--rows 100000 1000000] [--skip-frictionless] [--big-gb 2]
 
 Writes victimas-like CSVs (UTF-8; cp1252 whose first accent comes late; UTF-8 with errors at known
 rows) and runs each client in its own process, reading wall time and peak memory (ru_maxrss, wait4):
-`harvester` validate_file and profile_file, `frictionless validate`, and pandas `read_csv`.
+`harvester` validate_file and profile_file, `frictionless validate`, and pandas `read_csv`. The
+process time includes starting Python and importing; the harvester lines also show, after "in",
+the time validate_file itself took. `--big-gb N` adds a CSV of about N GB, validated and profiled by
+this project only, to show that peak memory does not grow with the file.
 Results: a table on stdout and JSON in bench/results/.
 """
 from __future__ import annotations
@@ -48,7 +51,8 @@ def write_csv(path: Path, rows: int, encoding: str, errors: bool) -> None:
 
 SNIPPETS = {
     "harvester validate": "from harvester.validate import validate_file; from pathlib import Path; "
-                          "r = validate_file(Path({path!r})); print(r['valid'], r['error_count'], r['errors_by_type'])",
+                          "r = validate_file(Path({path!r})); print(r['engine'], r['valid'], r['error_count'], "
+                          "r['errors_by_type'], 'in', r['seconds'], 's')",
     "harvester profile": "import duckdb; from pathlib import Path; from harvester.encoding import detect_encoding; "
                          "from harvester.profile import _profile_any_encoding; "
                          "c = duckdb.connect(); c.execute(\"SET memory_limit='512MB'\"); "
@@ -67,8 +71,18 @@ def measure(argv: list[str]) -> tuple[float, float, str]:
         _, status, usage = os.wait4(proc.pid, 0)
         seconds = time.perf_counter() - started
         out.seek(0)
-        text = out.read().decode(errors="replace").strip().splitlines()
-    summary = text[-1][:80] if text else ""
+        output = out.read().decode(errors="replace")
+    text = output.strip().splitlines()
+    summary = text[-1][:120] if text else ""
+    if argv[-2:-1] == ["--json"]:  # frictionless validate --json: its verdict and error counts
+        try:
+            task = json.loads(output[output.index("{"):])["tasks"][0]
+            counts: dict[str, int] = {}
+            for error in task.get("errors", []):
+                counts[error["type"]] = counts.get(error["type"], 0) + 1
+            summary = f"{task['valid']} {task['stats'].get('errors')} {counts}"
+        except (ValueError, KeyError, IndexError):
+            pass
     if os.waitstatus_to_exitcode(status) not in (0, 1):  # frictionless exits 1 on an invalid file
         summary = "FAILED: " + summary
     return round(seconds, 2), round(usage.ru_maxrss / 1024, 1), summary
@@ -78,23 +92,35 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, nargs="+", default=[100_000, 1_000_000])
     parser.add_argument("--skip-frictionless", action="store_true")
+    parser.add_argument("--big-gb", type=float, default=0, help="also a CSV of about this many GB (ours only)")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="bench-validate-"))
     results = []
-    for rows in args.rows:
-        for label, encoding, errors in (("utf-8", "utf-8", False), ("cp1252", "cp1252", False),
-                                        ("utf-8 with errors", "utf-8", True)):
-            path = work / f"victimas-{rows}-{label.replace(' ', '-')}.csv"
-            write_csv(path, rows, encoding, errors)
-            clients = {name: [sys.executable, "-c", code.format(path=str(path))] for name, code in SNIPPETS.items()}
-            if not args.skip_frictionless:
-                clients["frictionless validate"] = [str(BIN / "frictionless"), "validate", "--trusted", str(path)]
-            for name, argv in clients.items():
-                seconds, peak, summary = measure(argv)
-                results.append({"rows": rows, "file": label, "client": name, "seconds": seconds, "peak_mb": peak,
-                                "summary": summary})
-                print(f"{rows:>9} {label:<18} {name:<22} {seconds:>7.2f}s {peak:>8.1f} MB  {summary}", flush=True)
-            path.unlink()
+    cases = [(rows, label, encoding, errors) for rows in args.rows
+             for label, encoding, errors in (("utf-8", "utf-8", False), ("cp1252", "cp1252", False),
+                                             ("utf-8 with errors", "utf-8", True))]
+    if args.big_gb:
+        cases.append((int(args.big_gb * 1e9 / 88), f"{args.big_gb:g} GB utf-8 with errors", "utf-8", True))
+    for rows, label, encoding, errors in cases:
+        path = work / f"victimas-{rows}-{label.replace(' ', '-')}.csv"
+        write_csv(path, rows, encoding, errors)
+        clients = {name: [sys.executable, "-c", code.format(path=str(path))] for name, code in SNIPPETS.items()
+                   if "GB" not in label or name.startswith("harvester")}
+        if not args.skip_frictionless and "GB" not in label:
+            clients["frictionless validate"] = [str(BIN / "frictionless"), "validate", "--trusted", "--json",
+                                                str(path)]
+        for name, argv in clients.items():
+            seconds, peak, summary = measure(argv)
+            results.append({"rows": rows, "file": label, "bytes": path.stat().st_size, "client": name,
+                            "seconds": seconds, "peak_mb": peak, "summary": summary})
+            print(f"{rows:>9} {label:<24} {name:<22} {seconds:>7.2f}s {peak:>8.1f} MB  {summary}", flush=True)
+        path.unlink()
+    print("\nvalidate, frictionless time / ours (whole process):")
+    for r in results:
+        if r["client"] == "frictionless validate":
+            ours = next(o for o in results if (o["rows"], o["file"], o["client"]) ==
+                        (r["rows"], r["file"], "harvester validate"))
+            print(f"  {r['rows']:>9} {r['file']:<24} {r['seconds'] / ours['seconds']:5.1f}x")
     out = HERE / "results"
     out.mkdir(exist_ok=True)
     (out / f"validate-{time.strftime('%Y%m%d-%H%M%S')}.json").write_text(json.dumps(results, indent=2))

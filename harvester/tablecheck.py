@@ -25,13 +25,14 @@ from __future__ import annotations
 
 import bisect
 import csv
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
 import duckdb
 import pyarrow.compute as pc
+
+from harvester.encoding import LineCounter
 
 CHUNK = 1 << 22
 BATCH = 1 << 16
@@ -71,29 +72,13 @@ class TableCheck:
     """Row errors in frictionless's order (by row, then field), at most `limit` of them."""
 
 
-def line_facts(path: Path, header_row: int) -> tuple[int, list[int]]:
-    """The file's number of lines and the numbers (1-based) of the empty lines after the header line."""
-    lines = 0
-    empty: list[int] = []
-    tail = b"\n"  # the last bytes of the previous chunk: the file's first line starts after a newline
+def line_facts(path: Path) -> tuple[int, list[int]]:
+    """The file's number of lines and the numbers (1-based) of its empty lines."""
+    counter = LineCounter()
     with path.open("rb") as handle:
         while chunk := handle.read(CHUNK):
-            data = tail + chunk
-            # An empty line is "\n" or "\r\n" right after a newline; it is found by its own newline.
-            for pattern in (b"\n\n", b"\n\r\n"):
-                at = data.find(pattern)
-                while at >= 0:
-                    end = at + len(pattern)
-                    if end > len(tail):
-                        line = lines + data.count(b"\n", len(tail), end - 1) + 1
-                        if line > header_row:
-                            empty.append(line)
-                    at = data.find(pattern, at + 1)
-            lines += chunk.count(b"\n")
-            tail = data[-2:]
-    if tail[-1:] != b"\n":
-        lines += 1  # a last line without a newline
-    return lines, sorted(empty)
+            counter.feed(chunk)
+    return counter.result()
 
 
 def _row_errors(cells: list[str | None], readers: list[Callable[[Any], Any]], names: list[str],
@@ -162,9 +147,10 @@ def _scan(query: str, limit: int, memory_limit: str) -> tuple[int, list[tuple[in
 
 
 def check_table(path: Path, *, delimiter: str, header_row: int, fields: list[Any], limit: int,
-                memory_limit: str = "512MB") -> TableCheck | None:
+                lines: tuple[int, list[int]] | None = None, memory_limit: str = "512MB") -> TableCheck | None:
     """The row errors of a UTF-8 delimited file whose header is line `header_row`, against frictionless
-    `fields` (one per header cell); None when the file's records are not its lines (see the module doc)."""
+    `fields` (one per header cell); None when the file's records are not its lines (see the module doc).
+    `lines` is the file's `line_facts` when the caller has them already."""
     names = [f.name for f in fields]
     readers = [_cached(f.create_cell_reader()) for f in fields]
     n = len(fields)
@@ -181,12 +167,10 @@ def check_table(path: Path, *, delimiter: str, header_row: int, fields: list[Any
               f"null_padding=true, parallel=false, store_rejects=true, rejects_limit={limit + 1}, max_line_size=67108864)")
     query = f"SELECT CASE WHEN {' OR '.join(conditions)} THEN [{', '.join(cols)}] END FROM {source}"
 
-    # The byte scan for lines runs beside DuckDB's scan (DuckDB releases the GIL while it parses).
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        facts = pool.submit(line_facts, path, header_row)
-        accepted, flagged, rejected = _scan(query, limit, memory_limit)
-        lines, empty = facts.result()
-    if accepted + len(rejected) + len(empty) != lines - header_row:
+    accepted, flagged, rejected = _scan(query, limit, memory_limit)
+    count, empty_lines = lines or line_facts(path)
+    empty = [line for line in empty_lines if line > header_row]
+    if accepted + len(rejected) + len(empty) != count - header_row:
         return None
     # The k-th accepted record sits on the k-th line after the header that is neither empty nor rejected.
     skipped = sorted(set(empty) | set(rejected))
@@ -202,4 +186,4 @@ def check_table(path: Path, *, delimiter: str, header_row: int, fields: list[Any
     for line in empty:
         errors.extend(_row_errors([], readers, names, line))
     errors.sort(key=lambda e: (e["row"], e["field_number"] or 0))
-    return TableCheck(rows=lines - header_row, errors=errors[:limit])
+    return TableCheck(rows=count - header_row, errors=errors[:limit])

@@ -21,7 +21,7 @@ from typing import Any
 from harvester.clock import utcnow
 from harvester.config import Settings
 from harvester.dialect import DialectError, detect_dialect
-from harvester.encoding import detect_encoding, transcode_to_utf8
+from harvester.encoding import LineCounter, detect_encoding, transcode_to_utf8
 from harvester.progress import Progress, SilentProgress
 from harvester.store import Store
 from harvester.tablecheck import check_table
@@ -58,7 +58,8 @@ def validate_file(path: Path, engine: str = "auto", delimiter: str | None = None
     if engine not in ENGINES:
         raise ValueError(f"unknown validation engine {engine!r}; expected one of {', '.join(ENGINES)}")
     started = time.monotonic()
-    encoding = detect_encoding(path)
+    counter = LineCounter()
+    encoding = detect_encoding(path, counter)
     report: dict[str, Any] = {"encoding": encoding.name, "encoding_reason": encoding.reason}
     try:
         dialect = detect_dialect(path, encoding.name, delimiter)
@@ -74,7 +75,8 @@ def validate_file(path: Path, engine: str = "auto", delimiter: str | None = None
                         dialect=Dialect(header_rows=[dialect.header_row],
                                         controls=[formats.CsvControl(delimiter=dialect.delimiter)]))
 
-    checked = None if engine == "frictionless" else _duckdb_checks(path, resource(), encoding.name, dialect)
+    lines = counter.result() if counter.complete and encoding.name != "utf-16" else None
+    checked = None if engine == "frictionless" else _duckdb_checks(path, resource(), encoding.name, dialect, lines)
     if checked is not None:
         rows, fields, errors = checked
         report["engine"] = "duckdb"
@@ -93,22 +95,22 @@ def validate_file(path: Path, engine: str = "auto", delimiter: str | None = None
             "seconds": round(time.monotonic() - started, 3)}
 
 
-def _duckdb_checks(path: Path, resource: Any, encoding: str,
-                   dialect: Any) -> tuple[int, int, list[dict[str, Any]]] | None:
+def _duckdb_checks(path: Path, resource: Any, encoding: str, dialect: Any,
+                   lines: tuple[int, list[int]] | None) -> tuple[int, int, list[dict[str, Any]]] | None:
     """Frictionless's schema and header errors, then the row checks as one DuckDB scan (tablecheck.py)."""
     with resource:
         fields = list(resource.schema.fields)
         header_errors = [_error(e) for e in resource.header.errors]
     if encoding in ("utf-8", "utf-8-sig"):
         checked = check_table(path, delimiter=dialect.delimiter, header_row=dialect.header_row, fields=fields,
-                              limit=LIMIT_ERRORS)
+                              limit=LIMIT_ERRORS, lines=lines)
     else:
         with tempfile.NamedTemporaryFile(suffix=".csv", prefix=".utf8-", dir=path.parent) as copy:
             with path.open("rb") as source:
                 transcode_to_utf8(source, copy, encoding)
             copy.flush()
             checked = check_table(Path(copy.name), delimiter=dialect.delimiter, header_row=dialect.header_row,
-                                  fields=fields, limit=LIMIT_ERRORS)
+                                  fields=fields, limit=LIMIT_ERRORS, lines=lines)
     if checked is None:
         return None
     return checked.rows, len(fields), (header_errors + checked.errors)[:LIMIT_ERRORS]
