@@ -1,0 +1,87 @@
+"""The DuckDB fast path of validation against frictionless itself, on files built to hit every rule."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import pytest
+from frictionless import Field
+
+from harvester.encoding import LineCounter
+from harvester.tablecheck import SAFE_FORMS, line_facts
+from harvester.validate import validate_file
+
+TRICKY = ["1", "-1", "+1", " 1", "1 ", "1e2", "1.0", "1.5", "0x10", "1_000", "007", "-0", ".5", "5.", "nan", "NaN",
+          "inf", "-inf", "Infinity", "1,5", "1e", "--1", "1-", "９", "١٢", "2024-01-01", "2024-1-1", "0999-01-01",
+          "0000-01-01", "2024-02-30", "2024-02-29", "2023-02-29", "+2024-01-01", "2024-01-01 ", "20240101",
+          "2024-01-01T10:00:00", "2024-01-01T24:00:00", "2024-01-01T10:00:00Z", "2024-01-01 10:00:00", "10:00:00",
+          "24:00:00", "9:00:00", "true", "True", "TRUE", "yes", "0", "2024", "99999", "123456789012345678",
+          "1234567890123456789012", "   ", "\t1", "1.2.3", "١"]
+
+
+@pytest.mark.parametrize("kind", sorted(SAFE_FORMS))
+def test_safe_forms_are_a_subset_of_what_frictionless_accepts(kind):
+    """A cell the scan clears must be one frictionless's reader accepts; the others go to frictionless."""
+    con = duckdb.connect()
+    reader = Field.factory(kind)(name="c").create_cell_reader() if hasattr(Field, "factory") else None
+    if reader is None:
+        from frictionless import fields
+        reader = {"integer": fields.IntegerField, "number": fields.NumberField, "year": fields.YearField,
+                  "boolean": fields.BooleanField, "date": fields.DateField, "time": fields.TimeField,
+                  "datetime": fields.DatetimeField}[kind](name="c").create_cell_reader()
+    cleared = [v for v in TRICKY if con.execute(f"SELECT {SAFE_FORMS[kind]('$1::VARCHAR')}", [v]).fetchone()[0]]
+    assert cleared, f"nothing cleared for {kind}: the check is useless"
+    rejected = [v for v in cleared if (reader(v)[1] or {}).get("type")]
+    assert rejected == [], f"{kind}: the scan clears values frictionless rejects: {rejected}"
+
+
+@pytest.mark.parametrize("data", [b"h\n1\n\n2\n", b"\nh\n\r\n1", b"h\n1\n\n", b"h\r\n\r\n\r\n1\r\n", b"a\n\n\n\nb",
+                                  b"", b"\n", b"no newline"])
+def test_line_counts_do_not_depend_on_chunk_boundaries(tmp_path: Path, data: bytes):
+    path = tmp_path / "f.csv"
+    path.write_bytes(data)
+    whole = line_facts(path)
+    for size in range(1, 6):
+        counter = LineCounter()
+        for start in range(0, len(data), size):
+            counter.feed(data[start:start + size])
+        assert counter.result() == whole, (size, data)
+    expected_lines = data.count(b"\n") + (0 if data.endswith(b"\n") or not data else 1)
+    assert whole[0] == expected_lines
+
+
+def errors(report: dict) -> list[tuple]:
+    return sorted((e["type"], e["row"] or 0, str(e["field"])) for e in report["errors"])
+
+
+MESSY = ("Cuadro 1. Víctimas por alcaldía\r\nFuente: FGJ\r\n\r\n"
+         "alcaldia,anio,,total,total,fecha\r\n"
+         + "".join(f"Tlalpan,{2000 + i % 20},x,{i},{i * 2},2024-01-{i % 28 + 1:02d}\r\n" for i in range(120))
+         + "Coyoacán,2021,x,5\r\n"                       # missing cells
+         + "Iztapalapa,2021,x,5,10,2024-02-01,sobra\r\n"  # an extra cell
+         + "\r\n"                                         # an empty line
+         + ",,,,,\r\n"                                    # a blank row
+         + "Xochimilco,dos mil,x,abc,7,2024-02-30\r\n"    # type errors after the 100-row sample
+         + '"Milpa Alta, pueblo",2022,x,"8",9,2024-03-01\r\n'
+         + "Nota: cifras preliminares,,,,,\r\n")
+
+
+def test_fast_path_agrees_with_frictionless_on_every_rule(tmp_path: Path):
+    path = tmp_path / "messy.csv"
+    path.write_bytes(MESSY.encode("cp1252"))
+    fast, slow = validate_file(path), validate_file(path, engine="frictionless")
+    assert fast["engine"] == "duckdb" and slow["engine"] == "frictionless"
+    assert fast["encoding"] == "latin-1" and fast["header_row"] == 4
+    assert errors(fast) == errors(slow)
+    assert fast["rows"] == slow["rows"] == 127
+    kinds = {e[0] for e in errors(fast)}
+    assert kinds == {"blank-label", "duplicate-label", "missing-cell", "extra-cell", "blank-row", "type-error"}
+
+
+def test_a_cell_holding_a_line_break_falls_back_to_frictionless(tmp_path: Path):
+    path = tmp_path / "multiline.csv"
+    path.write_text("id,nota,total\n" + "".join(f"{i},ok,{i}\n" for i in range(5))
+                    + '6,"dos\nlíneas",6\n7,ok\n', encoding="utf-8")
+    report = validate_file(path)
+    assert report["engine"] == "frictionless" and "line break" in report["engine_note"]
+    assert errors(report) == [("missing-cell", 8, "total")]  # frictionless counts records, not lines
