@@ -5,7 +5,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from frictionless import Field
+from frictionless import fields
 
 from harvester.encoding import LineCounter
 from harvester.tablecheck import SAFE_FORMS, line_facts
@@ -23,12 +23,9 @@ TRICKY = ["1", "-1", "+1", " 1", "1 ", "1e2", "1.0", "1.5", "0x10", "1_000", "00
 def test_safe_forms_are_a_subset_of_what_frictionless_accepts(kind):
     """A cell the scan clears must be one frictionless's reader accepts; the others go to frictionless."""
     con = duckdb.connect()
-    reader = Field.factory(kind)(name="c").create_cell_reader() if hasattr(Field, "factory") else None
-    if reader is None:
-        from frictionless import fields
-        reader = {"integer": fields.IntegerField, "number": fields.NumberField, "year": fields.YearField,
-                  "boolean": fields.BooleanField, "date": fields.DateField, "time": fields.TimeField,
-                  "datetime": fields.DatetimeField}[kind](name="c").create_cell_reader()
+    reader = {"integer": fields.IntegerField, "number": fields.NumberField, "year": fields.YearField,
+              "boolean": fields.BooleanField, "date": fields.DateField, "time": fields.TimeField,
+              "datetime": fields.DatetimeField}[kind](name="c").create_cell_reader()
     cleared = [v for v in TRICKY if con.execute(f"SELECT {SAFE_FORMS[kind]('$1::VARCHAR')}", [v]).fetchone()[0]]
     assert cleared, f"nothing cleared for {kind}: the check is useless"
     rejected = [v for v in cleared if (reader(v)[1] or {}).get("type")]
