@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import itertools
 import json
+import re
 import tempfile
 import unicodedata
 from dataclasses import dataclass, field
@@ -123,6 +124,8 @@ def profile_file(con: duckdb.DuckDBPyConnection, path: Path, delimiter: str, hea
             alerts.append("mixed_date_formats")
         if s[f"mojibake_{i}"]:
             alerts.append("mojibake")
+        if re.search(MOJIBAKE, name):  # `ï»¿Conjunto de datos`: a BOM or accents garbled in the header itself
+            alerts.append("mojibake_name")
         if kind == "string" and present > 50 and s[f"distinct_{i}"] >= present * 0.95:
             alerts.append("high_cardinality")
         if kind == "string" and 0 < s[f"distinct_{i}"] <= CATEGORY_MAX_DISTINCT:

@@ -16,10 +16,17 @@ KIND_OF = {"zapopan": "dkan", "puebla": "dkan", "mardelplata": "dkan"}
 FAST = {"timeout": 5, "connect_timeout": 2, "retries": 2, "backoff": 0.05, "max_retry_after": 2}
 
 
+REAL_CONNECT = socket.socket.connect
+
+
 @pytest.fixture(autouse=True)
 def _no_outside_network(monkeypatch: pytest.MonkeyPatch) -> None:
     """Tests may only talk to loopback: any other address fails loudly."""
-    real_connect = socket.socket.connect
+    _guard(monkeypatch)
+
+
+def _guard(monkeypatch: pytest.MonkeyPatch) -> None:
+    real_connect = REAL_CONNECT
 
     def guarded(self: socket.socket, address: Any) -> Any:
         host = address[0] if isinstance(address, tuple) else address
@@ -73,6 +80,17 @@ def make_config(tmp_path: Path, portal: SandboxPortal) -> Callable[..., Path]:
         return path
 
     return make
+
+
+@pytest.fixture(scope="session")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, Result]]:
+    """`harvester demo` run once for the session (every stage on the bundled sandbox): its folder and output."""
+    out = tmp_path_factory.mktemp("demo") / "run"
+    with pytest.MonkeyPatch.context() as patch:
+        _guard(patch)
+        patch.delenv("HARVESTER_CONFIG", raising=False)
+        result = CliRunner().invoke(cli, ["--quiet", "demo", "--out", str(out)], catch_exceptions=False)
+    yield out, result
 
 
 @pytest.fixture

@@ -122,9 +122,8 @@ def test_readme_commands_exist():
 
 
 @pytest.mark.timeout(300)
-def test_demo_runs_every_stage_into_a_fresh_folder(tmp_path, run_cli):
-    out = tmp_path / "demo"
-    result = run_cli("--quiet", "demo", "--out", str(out))
+def test_demo_runs_every_stage_into_a_fresh_folder(demo):
+    out, result = demo
     assert result.exit_code == 0, result.output
     assert "Sandbox portal on http://127.0.0.1:" in result.stdout
     assert (out / "catalog.duckdb").exists() and (out / "catalogs.toml").exists()
