@@ -400,7 +400,9 @@ class Handler(BaseHTTPRequestHandler):
             self.send(self.control(parts[1:], {**query, **body}))
             return
         if parts[:1] == ["files"]:
-            self.serve_file(parts[1:])
+            status = self.serve_file(parts[1:])
+            self.portal.record(RequestRecord(self.command, split.path, "file", {}, self.headers.get("User-Agent", ""),
+                                             status, time.time()))
             return
         state = self.portal.state(parts[0]) if parts else None
         if state is None:
@@ -570,17 +572,16 @@ class Handler(BaseHTTPRequestHandler):
             return plain_json(409, {"error": str(exc)})
         return plain_json(404, {"error": f"unknown control {verb}"})
 
-    def serve_file(self, parts: list[str]) -> None:
+    def serve_file(self, parts: list[str]) -> int:
         """GET /files/<site>/<dataset>/<file>: a file on disk under FILES (tests place them there) wins,
         else the snapshot's generated file (harvester/sandbox/files.py); validators and 304s either way."""
         path = FILES.joinpath(*parts) if parts and ".." not in parts else None
         if path is None or not path.is_file():
             generated = resource_files().get("/".join(parts)) if path is not None else None
             if generated is not None:
-                self.serve_bytes(generated, "/".join(parts))
-            else:
-                self.send(html(404, "Not Found"))
-            return
+                return self.serve_bytes(generated, "/".join(parts))
+            self.send(html(404, "Not Found"))
+            return 404
         info = path.stat()
         etag = f'"{info.st_size:x}-{info.st_mtime_ns:x}"'
         modified = email.utils.formatdate(info.st_mtime, usegmt=True)
@@ -590,7 +591,7 @@ class Handler(BaseHTTPRequestHandler):
             for key, value in headers.items():
                 self.send_header(key, value)
             self.end_headers()
-            return
+            return 304
         ctype = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
         self.send_response(200)
         self.send_header("Content-Type", ctype)
@@ -602,8 +603,9 @@ class Handler(BaseHTTPRequestHandler):
             with path.open("rb") as handle:
                 while chunk := handle.read(1 << 20):
                     self.wfile.write(chunk)
+        return 200
 
-    def serve_bytes(self, data: bytes, name: str) -> None:
+    def serve_bytes(self, data: bytes, name: str) -> int:
         """A generated snapshot file (harvester/sandbox/files.py), with an ETag and 304s."""
         etag = '"' + hashlib.sha256(data).hexdigest()[:32] + '"'
         modified = "Mon, 02 Sep 2024 12:00:00 GMT"
@@ -613,7 +615,7 @@ class Handler(BaseHTTPRequestHandler):
             self.send_header("Last-Modified", modified)
             self.send_header("Content-Length", "0")
             self.end_headers()
-            return
+            return 304
         ctype = mimetypes.guess_type(name)[0] or "application/octet-stream"
         self.send_response(200)
         self.send_header("Content-Type", ctype)
@@ -623,6 +625,7 @@ class Handler(BaseHTTPRequestHandler):
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(data)
+        return 200
 
     def not_modified(self, etag: str, mtime: int) -> bool:
         match = self.headers.get("If-None-Match")
