@@ -23,8 +23,7 @@ def test_a_second_run_with_no_upstream_change_does_no_work(portal, make_config):
     portal.clear_requests()
 
     harvested, fetched, validated, profiled = run()
-    files = [r for r in portal.requests() if r.action == "file"]
-    api = [r for r in portal.requests() if r.action != "file"]
+    files, api = portal.file_requests(), portal.requests()
     assert harvested[0].status == "ok" and len(api) <= 3
     assert files and {r.status for r in files} == {304}  # every file asked for conditionally, none sent
     assert set(fetched.by_status) == {"not_modified"}

@@ -69,6 +69,7 @@ class SandboxPortal:
         self._sites["synthetic"] = Site(**{**SYNTHETIC.__dict__, "datasets": generate(synthetic, seed)})
         self._state = {name: SiteState(site) for name, site in self._sites.items()}
         self._log: list[RequestRecord] = []
+        self._file_log: list[RequestRecord] = []
         self._log_lock = threading.Lock()
         self.stopping = threading.Event()
         self._server: ThreadingHTTPServer | None = None
@@ -170,6 +171,16 @@ class SandboxPortal:
     def clear_requests(self) -> None:
         with self._log_lock:
             self._log.clear()
+            self._file_log.clear()
+
+    def file_requests(self) -> list[RequestRecord]:
+        """Requests for /files/ (kept apart from the API requests that `requests` lists)."""
+        with self._log_lock:
+            return list(self._file_log)
+
+    def record_file(self, entry: RequestRecord) -> None:
+        with self._log_lock:
+            self._file_log.append(entry)
 
     def record(self, entry: RequestRecord) -> None:
         with self._log_lock:
@@ -401,8 +412,8 @@ class Handler(BaseHTTPRequestHandler):
             return
         if parts[:1] == ["files"]:
             status = self.serve_file(parts[1:])
-            self.portal.record(RequestRecord(self.command, split.path, "file", {}, self.headers.get("User-Agent", ""),
-                                             status, time.time()))
+            self.portal.record_file(RequestRecord(self.command, split.path, "file", {},
+                                                  self.headers.get("User-Agent", ""), status, time.time()))
             return
         state = self.portal.state(parts[0]) if parts else None
         if state is None:
