@@ -28,6 +28,7 @@ from harvester.store import Store
 PLACEHOLDERS = ("nan", "n/d", "na", "n/a", "-", "s/d", "null", "none")
 TYPED_SHARE = 0.95
 CATEGORY_MAX_DISTINCT = 200
+EXACT_DISTINCT_MAX = 10_000
 MOJIBAKE = r"Ã[\x80-\xbf¡-ÿ]|Â[\x80-\xbf ]|ï»¿|â€"
 
 
@@ -94,6 +95,13 @@ def profile_file(con: duckdb.DuckDBPyConnection, path: Path, delimiter: str, hea
     cols = [d[0] for d in con.description]
     s = dict(zip(cols, stats))
     rows = int(s["n"])
+    # HyperLogLog is off by a few even on 16 values: count exactly where that is cheap
+    few = [i for i in range(len(names)) if s[f"distinct_{i}"] <= EXACT_DISTINCT_MAX]
+    if few:
+        exact = con.execute("SELECT " + ", ".join(f"count(DISTINCT nullif(trim({_q(names[i])}), '')) FILTER (WHERE "
+                                                  f"lower(nullif(trim({_q(names[i])}), '')) NOT IN ({placeholders}))"
+                                                  for i in few) + f" FROM {source}").fetchone()
+        s.update({f"distinct_{i}": n for i, n in zip(few, exact)})
     profiles = []
     for i, name in enumerate(names):
         present = s[f"present_{i}"]

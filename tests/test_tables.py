@@ -86,7 +86,7 @@ def test_sheets_json_and_zip_members_are_validated_and_profiled(portal, make_con
     with Store(load_settings(config, env={}).paths.database, read_only=True) as store:
         parts = {(r["resource_id"], r["part"], r["name"]): r for r in store.query("SELECT * FROM column_profiles")}
     assert parts[("res-0", "sheet:2024", "lesionados")]["rows"] == 150
-    assert parts[("res-1", "json", "costo")]["rows"] == 140 and parts[("res-1", "json", "id")]["type"] == "integer"
+    assert parts[("res-1", "json", "tramite")]["distinct_count"] == 140 and parts[("res-1", "json", "id")]["type"] == "integer"
     assert "Álvaro Obregón" in json.dumps(parts[("res-2", "member:historico/consumo_2019.csv", "alcaldia")]["details"],
                                           ensure_ascii=False)
     again = run(config)

@@ -2,9 +2,11 @@
 with the real-world mess of ../shared/REAL_WORLD.md placed in the theme datasets (see MESS_CASES)."""
 from __future__ import annotations
 
+import datetime
 import io
 import json
 import random
+import re
 import zipfile
 from functools import lru_cache
 
@@ -29,14 +31,37 @@ MESS_CASES = {
     "ragged_rows": "cdmx/linea-mujeres/linea_mujeres.csv",
     "semicolon_delimiter": "cdmx/estancias-infantiles/estancias.csv",
     "preamble_rows": "federal/encuesta_nacional_uso_del_tiempo_enut_2019/enut_2019.csv",
-    "html_instead_of_file": "cdmx/wifi-gratuito/mapa_wifi.html",
+    # "WAFs and proxies answer with HTML pages, sometimes with status 200": a CSV link that serves a page
+    "html_instead_of_file": "cdmx/llamadas-911/llamadas_911_s1.csv",
+    # "Literal NaN, N/D, NA, - and empty strings as missing values": after the 100 rows frictionless samples
+    "placeholder_nd": "cdmx/adultos-mayores-pension/adultos_mayores.csv",
+    "placeholder_na": "cdmx/centros-de-salud/centros_salud.csv",
+    "placeholder_dash": "federal/guarderias_imss/guarderias_imss.csv",
+    # "XLSX with several sheets"
+    "xlsx_several_sheets": "cdmx/hechos-de-transito-ssc/hechos_transito.xlsx",
+    # "mojibake already baked into UTF-8 text (PeriodicidadÃ³n, ï»¿Conjunto de datos)"
+    "bom_mojibake_header": "cdmx/indice-de-desarrollo-social/ids_colonia.csv",
+    # "older files have ao_hechos (the ñ of año lost)"; "migrated datasets still carry geo_point_2d, geo_shape"
+    "lost_enye_header": "cdmx/carpetas-de-investigacion-fgj-de-la-ciudad-de-mexico/carpetas_completa.csv",
+    "opendatasoft_columns": "cdmx/carpetas-de-investigacion-fgj-de-la-ciudad-de-mexico/carpetas_completa.csv",
+    # "DuckDB ... Latin-1 there refuses bytes 0x80-0x9F, which cp1252 uses for € “ ” – —"
+    "cp1252_c1_bytes": "cdmx/presupuesto-de-egresos/presupuesto_2024.csv",
+    # a number column with text and a decimal comma past the sample: type errors a sampler never sees
+    "type_errors_late": "cdmx/fotocivicas/fotocivicas_2024.csv",
+    # a row of delimiters only, in the middle of the data
+    "blank_row": "cdmx/cendi/cendi.csv",
+    # "ZIP files holding CSV or shapefiles; GeoJSON", and JSON tables
+    "zip_with_csv": "cdmx/consumo-de-agua/consumo_agua_historico.zip",
+    "shapefile_zip": "cdmx/infraestructura-ciclista/ciclovias.zip",
+    "geojson": "cdmx/infraestructura-ciclista/ciclovias.geojson",
+    "json_table": "cdmx/tramites-y-servicios/tramites.json",
 }
 
 
 def _rows_csv(header: list[str], rows: list[list[object]], delimiter: str = ",") -> str:
     def cell(v: object) -> str:
         text = "" if v is None else str(v)
-        return f'"{text}"' if (delimiter in text or '"' in text) else text
+        return '"' + text.replace('"', '""') + '"' if (delimiter in text or '"' in text) else text
     return "\n".join([delimiter.join(header)] + [delimiter.join(cell(v) for v in r) for r in rows]) + "\n"
 
 
@@ -59,7 +84,53 @@ def _generic(rng: random.Random, name: str) -> str:
     return _rows_csv(header, rows)
 
 
+def _with_placeholder(header: list[str], rows: list[list[object]], column: int, placeholder: str) -> bytes:
+    """Rows whose `column` holds `placeholder` from row 151 on, every 7th row."""
+    for i, row in enumerate(rows):
+        if i >= 150 and i % 7 == 0:
+            row[column] = placeholder
+    return _rows_csv(header, rows).encode()
+
+
+def _placeholders(key: str, rng: random.Random) -> bytes | None:
+    if key == MESS_CASES["placeholder_nd"]:
+        rows = [[i + 1, ALCALDIAS[i % 16], 65 + i % 30, 3_100 + (i % 5) * 50] for i in range(300)]
+        return _with_placeholder(["folio", "alcaldia", "edad", "monto_pension"], rows, 3, "N/D")
+    if key == MESS_CASES["placeholder_na"]:
+        rows = [[i + 1, f"Centro de Salud T-{i % 3 + 1} {i + 1}", ALCALDIAS[i % 16], 5 + i % 20] for i in range(250)]
+        return _with_placeholder(["clues", "nombre", "alcaldia", "consultorios"], rows, 3, "NA")
+    if key == MESS_CASES["placeholder_dash"]:
+        rows = [[f"GU{i:05d}", "Guardería IMSS", f"Estado {i % 32 + 1}", 60 + i % 200] for i in range(260)]
+        return _with_placeholder(["clave", "nombre", "entidad", "capacidad"], rows, 3, "-")
+    return None
+
+
 def _csv(key: str, rng: random.Random) -> bytes:
+    placeholders = _placeholders(key, rng)
+    if placeholders is not None:
+        return placeholders
+    if key == MESS_CASES["bom_mojibake_header"]:
+        rows = [[f"09{i % 16 + 2:03d}", f"Colonia {i + 1}", ALCALDIAS[i % 16], f"{0.5 + (i % 50) / 100:.2f}",
+                 "PeriodicidadÃ³n anual" if i % 10 == 0 else "Anual"] for i in range(200)]
+        return _rows_csv(["ï»¿Conjunto de datos", "colonia", "alcaldia", "ids", "periodicidad"], rows).encode()
+    if key == MESS_CASES["lost_enye_header"]:
+        rows = [[2019 + i % 4, i % 12 + 1, f"{2019 + i % 4}-{i % 12 + 1:02d}-{i % 28 + 1:02d}", "ROBO DE VEHICULO",
+                 ALCALDIAS[i % 16], f"{19.3 + i / 10_000:.5f},{-99.2 + i / 10_000:.5f}",
+                 '{"type": "Point", "coordinates": [-99.2, 19.3]}'] for i in range(400)]
+        return _rows_csv(["ao_hechos", "mes_hechos", "fecha_hechos", "delito", "alcaldia_hechos", "geo_point_2d",
+                          "geo_shape"], rows).encode()
+    if key == MESS_CASES["cp1252_c1_bytes"]:
+        rows = [[f"{i + 1:03d}", "“Programa de cuidados” – 2024" if i % 5 == 0 else "Programa de movilidad",
+                 ALCALDIAS[i % 16], 1_000_000 + i * 250] for i in range(200)]
+        return _rows_csv(["clave", "descripcion", "unidad_responsable", "monto"], rows).encode("cp1252")
+    if key == MESS_CASES["type_errors_late"]:
+        rows = [[f"FC{i:06d}", f"2024-{i % 12 + 1:02d}-{i % 28 + 1:02d}", ALCALDIAS[i % 16],
+                 "sin dato" if i == 298 else "12,5" if i == 299 else 500 + i % 300] for i in range(400)]
+        return _rows_csv(["folio", "fecha", "alcaldia", "monto"], rows).encode()
+    if key == MESS_CASES["blank_row"]:
+        rows: list[list[object]] = [[i + 1, f"CENDI {i + 1}", ALCALDIAS[i % 16], 40 + i % 60] for i in range(120)]
+        rows.insert(60, ["", "", "", ""])
+        return _rows_csv(["id", "nombre", "alcaldia", "capacidad"], rows).encode()
     if key == MESS_CASES["cp1252_late_accent"]:
         return _victimas(rng, True).encode("cp1252")
     if key == MESS_CASES["utf8_bom_snake_case"]:
@@ -117,9 +188,39 @@ def _zip(members: dict[str, bytes]) -> bytes:
     return buffer.getvalue()
 
 
+def _xlsx(key: str, rng: random.Random) -> bytes:
+    """A real workbook, byte-identical on every run: fixed document dates and zip entry times."""
+    import openpyxl  # a dependency through frictionless[excel]
+
+    book = openpyxl.Workbook()
+    book.properties.created = book.properties.modified = datetime.datetime(2024, 1, 1)
+    sheets = ("2023", "2024") if key == MESS_CASES["xlsx_several_sheets"] else ("datos",)
+    for number, title in enumerate(sheets):
+        sheet = book.active if number == 0 else book.create_sheet()
+        sheet.title = title
+        if key == MESS_CASES["xlsx_several_sheets"]:
+            sheet.append(["fecha", "hora", "alcaldia", "tipo_evento", "lesionados", "latitud", "longitud"])
+            for i in range(200):
+                sheet.append([f"{title}-{i % 12 + 1:02d}-{i % 28 + 1:02d}", f"{i % 24:02d}:{i % 60:02d}:00",
+                              ALCALDIAS[i % 16], "CHOQUE" if i % 3 else "ATROPELLADO", i % 4,
+                              round(19.3 + rng.random() / 5, 6), round(-99.2 + rng.random() / 5, 6)])
+        else:
+            sheet.append(["id", "nombre", "alcaldia", "valor"])
+            for i in range(50):
+                sheet.append([i + 1, f"Registro {i + 1}", ALCALDIAS[i % 16], rng.randint(0, 5000)])
+    buffer = io.BytesIO()
+    book.save(buffer)
+    with zipfile.ZipFile(io.BytesIO(buffer.getvalue())) as saved:
+        members = {info.filename: saved.read(info) for info in saved.infolist()}
+    # openpyxl stamps the save time into docProps/core.xml whatever the properties say
+    members["docProps/core.xml"] = re.sub(rb"(<dcterms:modified[^>]*>)[^<]*", rb"\g<1>2024-01-01T00:00:00Z",
+                                          members["docProps/core.xml"])
+    return _zip(members)
+
+
 def _content(key: str, fmt: str, rng: random.Random) -> bytes:
     extension = key.rsplit(".", 1)[-1].lower()
-    if key == MESS_CASES["html_instead_of_file"] or extension in ("html", "htm"):
+    if key == MESS_CASES["html_instead_of_file"] or extension in ("html", "htm"):  # status 200 either way
         return b"<!DOCTYPE html><html><head><title>Mapa</title></head><body><div id='mapa'></div></body></html>"
     if extension == "pdf":
         return b"%PDF-1.4\n1 0 obj\n<< /Type /Catalog >>\nendobj\ntrailer\n<< /Root 1 0 R >>\n%%EOF\n"
@@ -134,9 +235,7 @@ def _content(key: str, fmt: str, rng: random.Random) -> bytes:
     if extension == "xls":
         return b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(504)
     if extension == "xlsx":
-        return _zip({"[Content_Types].xml": b"<Types/>", "xl/workbook.xml": b"<workbook><sheets><sheet name='2023'/>"
-                     b"<sheet name='2024'/></sheets></workbook>", "xl/worksheets/sheet1.xml": b"<worksheet/>",
-                     "xl/worksheets/sheet2.xml": b"<worksheet/>"})
+        return _xlsx(key, rng)
     if extension == "zip" and fmt.upper() == "SHP":
         stem = key.rsplit("/", 1)[-1][:-4]
         return _zip({f"{stem}.shp": bytes(100), f"{stem}.shx": bytes(100), f"{stem}.dbf": bytes(33),
