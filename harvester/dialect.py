@@ -26,7 +26,12 @@ class Dialect:
 
 
 class DialectError(ValueError):
-    """The sample does not look like a delimited table."""
+    """The sample does not look like a delimited table; `fallback` is what frictionless would assume
+    (the first row as header, the best delimiter found or a comma)."""
+
+    def __init__(self, message: str, fallback: Dialect) -> None:
+        super().__init__(message)
+        self.fallback = fallback
 
 
 def _rows(text: str, delimiter: str) -> list[list[str]]:
@@ -63,7 +68,9 @@ def detect_dialect(path: Path, encoding: str, delimiter: str | None = None) -> D
         if best is None or score > best[0]:
             best = (score, candidate, rows, width)
     if best is None:
-        raise DialectError(f"{path.name}: no delimiter gives more than one column")
+        first = next(iter(_rows(text, delimiter or ",")), [])
+        raise DialectError(f"{path.name}: no delimiter gives more than one column",
+                           Dialect(delimiter or ",", 1, len(first), tuple(c.strip() for c in first)))
     _, delimiter, rows, width = best
     for index, row in enumerate(rows):
         cells = [c.strip() for c in row]
@@ -71,7 +78,9 @@ def detect_dialect(path: Path, encoding: str, delimiter: str | None = None) -> D
         if len(row) == width and len(filled) >= max(min(2, width), int(width * 0.6)) \
                 and sum(not _numeric(c) for c in filled) >= len(filled) * 0.8:
             return Dialect(delimiter, index + 1, width, tuple(cells))
-    raise DialectError(f"{path.name}: no header row with {width} named columns")
+    first = rows[0] if rows else []
+    raise DialectError(f"{path.name}: no header row with {width} named columns",
+                       Dialect(delimiter, 1, len(first), tuple(c.strip() for c in first)))
 
 
 def _numeric(text: str) -> bool:

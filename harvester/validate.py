@@ -63,10 +63,9 @@ def validate_file(path: Path, engine: str = "auto", delimiter: str | None = None
     report: dict[str, Any] = {"encoding": encoding.name, "encoding_reason": encoding.reason}
     try:
         dialect = detect_dialect(path, encoding.name, delimiter)
-    except DialectError as exc:
-        error = {"type": "dialect-error", "row": None, "field": None, "field_number": None, "message": str(exc)}
-        return {**report, "engine": "none", "valid": False, "error_count": 1, "errors_by_type": {"dialect-error": 1},
-                "first_errors": [error], "errors": [error], "seconds": round(time.monotonic() - started, 3)}
+    except DialectError as exc:  # no clear header: validate as frictionless would, the first row as header
+        dialect = exc.fallback
+        report["dialect_note"] = f"{exc}; the first row is taken as the header"
     report.update({"delimiter": dialect.delimiter, "header_row": dialect.header_row, "header": list(dialect.header)})
 
     def resource() -> Any:
