@@ -176,6 +176,20 @@ def server_time(response: requests.Response | None) -> datetime | None:
 
 
 # Exceptions callers map to their own errors; re-exported so no other module imports requests.
+def _read_timed_out(exc: BaseException) -> bool:
+    """A read timeout, however requests and urllib3 wrapped it (before or while streaming the body)."""
+    seen: BaseException | None = exc
+    for _ in range(10):  # a chain of causes is short; never loop on a cycle
+        if seen is None:
+            return False
+        if isinstance(seen, (requests.exceptions.Timeout, urllib3_exceptions.ReadTimeoutError, TimeoutError)):
+            return True
+        nested = [a for a in getattr(seen, "args", ()) if isinstance(a, BaseException)]
+        reason = getattr(seen, "reason", None)
+        seen = reason if isinstance(reason, BaseException) else (nested[0] if nested else seen.__cause__ or seen.__context__)
+    return False
+
+
 Timeout = requests.exceptions.Timeout
 ReadTimeoutError = urllib3_exceptions.ReadTimeoutError
 ConnectionFailure = requests.exceptions.ConnectionError
@@ -246,7 +260,7 @@ def download(session: requests.Session, url: str, dest: Path, *, check_url: Any,
         except requests.exceptions.Timeout:
             return Download("timeout", f"no answer within {timeout[1]:g} s", final_url=current)
         except requests.exceptions.RequestException as exc:
-            if isinstance(getattr(exc.args[0], "reason", None), urllib3_exceptions.ReadTimeoutError) if exc.args else False:
+            if _read_timed_out(exc):
                 return Download("timeout", f"no answer within {timeout[1]:g} s", final_url=current)
             return Download("unreachable", str(exc).split("(Caused by")[0].strip()[:200], final_url=current)
         with response:
@@ -289,7 +303,11 @@ def download(session: requests.Session, url: str, dest: Path, *, check_url: Any,
                         digest.update(chunk)
                         handle.write(chunk)
             except requests.exceptions.RequestException as exc:
-                found.status, found.reason = "unreachable", f"connection broke after {size} bytes: {type(exc).__name__}"
+                if _read_timed_out(exc):  # the server went silent mid-body
+                    found.status, found.reason = "timeout", f"no data for {timeout[1]:g} s after {size} bytes"
+                else:
+                    found.status, found.reason = ("unreachable",
+                                                  f"connection broke after {size} bytes: {type(exc).__name__}")
                 return found
             finally:
                 if found.status:

@@ -26,6 +26,8 @@ from harvester.progress import Progress, SilentProgress
 from harvester.store import Store
 
 PLACEHOLDERS = ("nan", "n/d", "na", "n/a", "-", "s/d", "null", "none")
+PLACEHOLDER_SPELLINGS = sorted({form for p in PLACEHOLDERS for form in (p, p.upper(), p.capitalize(), p.title())}
+                               | {"NaN"})
 TYPED_SHARE = 0.95
 CATEGORY_MAX_DISTINCT = 200
 EXACT_DISTINCT_MAX = 10_000
@@ -48,6 +50,14 @@ def _lit(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
+def scratch_connection(spill: Path, memory_limit: str = "512MB") -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB for profiling, capped in memory, spilling to `spill` beyond the cap."""
+    con = duckdb.connect()
+    con.execute(f"SET memory_limit = {_lit(memory_limit)}")
+    con.execute(f"SET temp_directory = {_lit(str(spill))}")
+    return con
+
+
 def header_names(path: Path, delimiter: str, header_row: int) -> list[str]:
     """The header's cells as unique column names (a blank one becomes column_<n>, a repeat name_<n>)."""
     with path.open(encoding="utf-8-sig", newline="") as handle:
@@ -66,40 +76,61 @@ def profile_file(con: duckdb.DuckDBPyConnection, path: Path, delimiter: str, hea
     if not names:
         raise ValueError(f"{path.name}: no header at row {header_row}")
     columns = "{" + ", ".join(f"{_lit(n)}: 'VARCHAR'" for n in names) + "}"
-    source = (f"read_csv({_lit(str(path))}, delim={_lit(delimiter)}, quote='\"', escape='\"', header=false, "
-              f"skip={header_row}, auto_detect=false, columns={columns}, null_padding=true, "
-              f"ignore_errors=true, max_line_size=67108864)")
-    placeholders = ", ".join(_lit(p) for p in PLACEHOLDERS)
+    # Read the file once into a table of trimmed cells ('' as NULL); every query below scans the table,
+    # in parallel and by column. Past DuckDB's memory limit the table spills to its temp directory.
+    con.execute("DROP TABLE IF EXISTS profiled")
+    con.execute("CREATE TEMP TABLE profiled AS SELECT " + ", ".join(f"nullif(trim({_q(n)}), '') AS {_q(n)}"
+                                                                      for n in names) +
+                f" FROM read_csv({_lit(str(path))}, delim={_lit(delimiter)}, quote='\"', escape='\"', "
+                f"header=false, skip={header_row}, auto_detect=false, columns={columns}, null_padding=true, "
+                f"ignore_errors=true, max_line_size=67108864)")
+    try:
+        return _profile_table_rows(con, names)
+    finally:
+        con.execute("DROP TABLE IF EXISTS profiled")
+
+
+def _profile_table_rows(con: duckdb.DuckDBPyConnection, names: list[str]) -> list[dict[str, Any]]:
+    source = "profiled"
+    placeholders = ", ".join(_lit(p) for p in PLACEHOLDER_SPELLINGS)
     parts = ["count(*) AS n"]
+    typed = []  # each column's text parsed once, as number and as either date form, in a subquery
     for i, name in enumerate(names):
-        c = _q(name)
-        v = f"nullif(trim({c}), '')"
+        v = _q(name)
+        # DuckDB's date parsers are slow on text that is no date: a cheap pattern decides who gets parsed
+        typed += [f"{v}",
+                  f"CASE WHEN regexp_full_match({v}, '[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}') THEN TRY_CAST({v} AS DATE) END "
+                  f"AS iso_v{i}",
+                  f"CASE WHEN regexp_full_match({v}, '[0-9]{{1,2}}/[0-9]{{1,2}}/[0-9]{{4}}') "
+                  f"THEN try_strptime({v}, '%d/%m/%Y')::DATE END AS dmy_v{i}",
+                  f"TRY_CAST(replace({v}, ',', '.') AS DOUBLE) AS num_v{i}",
+                  f"{v} IN ({placeholders}) AS ph_v{i}"]
         parts += [
-            f"count({v}) FILTER (WHERE lower({v}) NOT IN ({placeholders})) AS present_{i}",
-            f"count({v}) FILTER (WHERE lower({v}) IN ({placeholders})) AS placeholder_{i}",
+            f"count({v}) FILTER (WHERE NOT ph_v{i}) AS present_{i}",
+            f"count({v}) FILTER (WHERE ph_v{i}) AS placeholder_{i}",
             f"approx_count_distinct({v}) AS distinct_{i}",
-            f"count(TRY_CAST({v} AS BIGINT)) AS int_{i}",
+            f"count({v}) FILTER (WHERE regexp_full_match({v}, '[+-]?[0-9]{{1,18}}')) AS int_{i}",
             f"count(TRY_CAST({v} AS DOUBLE)) AS num_{i}",
-            f"count(TRY_CAST(replace({v}, ',', '.') AS DOUBLE)) FILTER (WHERE contains({v}, ',')) AS comma_{i}",
-            f"count(TRY_CAST({v} AS DATE)) AS iso_{i}",
-            f"count(try_strptime({v}, '%d/%m/%Y')) AS dmy_{i}",
-            f"min(TRY_CAST(replace({v}, ',', '.') AS DOUBLE)) AS nmin_{i}",
-            f"max(TRY_CAST(replace({v}, ',', '.') AS DOUBLE)) AS nmax_{i}",
-            f"quantile_cont(TRY_CAST(replace({v}, ',', '.') AS DOUBLE), [0.25, 0.5, 0.75]) AS q_{i}",
-            f"least(min(TRY_CAST({v} AS DATE)), min(try_strptime({v}, '%d/%m/%Y')::DATE)) AS dmin_{i}",
-            f"greatest(max(TRY_CAST({v} AS DATE)), max(try_strptime({v}, '%d/%m/%Y')::DATE)) AS dmax_{i}",
+            f"count(num_v{i}) FILTER (WHERE contains({v}, ',')) AS comma_{i}",
+            f"count(iso_v{i}) AS iso_{i}",
+            f"count(dmy_v{i}) AS dmy_{i}",
+            f"min(num_v{i}) AS nmin_{i}",
+            f"max(num_v{i}) AS nmax_{i}",
+            f"quantile_cont(num_v{i}, [0.25, 0.5, 0.75]) AS q_{i}",
+            f"least(min(iso_v{i}), min(dmy_v{i})) AS dmin_{i}",
+            f"greatest(max(iso_v{i}), max(dmy_v{i})) AS dmax_{i}",
             f"min({v}) AS smin_{i}", f"max({v}) AS smax_{i}",
             f"count({v}) FILTER (WHERE regexp_matches({v}, {_lit(MOJIBAKE)})) AS mojibake_{i}",
         ]
-    stats = con.execute(f"SELECT {', '.join(parts)} FROM {source}").fetchone()
+    stats = con.execute(f"SELECT {', '.join(parts)} FROM (SELECT {', '.join(typed)} FROM {source})").fetchone()
     cols = [d[0] for d in con.description]
     s = dict(zip(cols, stats))
     rows = int(s["n"])
     # HyperLogLog is off by a few even on 16 values: count exactly where that is cheap
     few = [i for i in range(len(names)) if s[f"distinct_{i}"] <= EXACT_DISTINCT_MAX]
     if few:
-        exact = con.execute("SELECT " + ", ".join(f"count(DISTINCT nullif(trim({_q(names[i])}), '')) FILTER (WHERE "
-                                                  f"lower(nullif(trim({_q(names[i])}), '')) NOT IN ({placeholders}))"
+        exact = con.execute("SELECT " + ", ".join(f"count(DISTINCT {_q(names[i])}) FILTER (WHERE "
+                                                  f"{_q(names[i])} NOT IN ({placeholders}))"
                                                   for i in few) + f" FROM {source}").fetchone()
         s.update({f"distinct_{i}": n for i, n in zip(few, exact)})
     profiles = []
@@ -153,7 +184,7 @@ def _infer(present: int, ints: int, nums: int, comma: int, iso: int, dmy: int) -
 
 def _categories(con: duckdb.DuckDBPyConnection, source: str, name: str, profile: dict[str, Any]) -> None:
     """Top values, and one category written several ways (accents, case, punctuation)."""
-    c = f"nullif(trim({_q(name)}), '')"
+    c = _q(name)
     top = con.execute(f"SELECT {c} AS v, count(*) AS n FROM {source} WHERE {c} IS NOT NULL "
                       "GROUP BY v ORDER BY n DESC, v LIMIT 5").fetchall()
     profile["top_values"] = [[v, n] for v, n in top]
@@ -191,17 +222,17 @@ def profile(settings: Settings, *, catalogs: list[str] | None = None,
         for table in tables:
             resources.setdefault((table["catalog_id"], table["dataset_id"], table["resource_id"]), []).append(table)
         progress.start("profile", len(resources))
-        scratch = duckdb.connect()
-        scratch.execute("SET memory_limit = '512MB'")
-        for done, (keys, parts) in enumerate(resources.items(), 1):
-            progress.update("profile", done, len(resources))
-            if parts[0]["profiled_sha256"] == parts[0]["sha256"]:
-                summary.unchanged += 1
-                continue
-            columns = [c for part in parts for c in _profile_table(scratch, settings.paths.root, part, summary)]
-            store.record_profile(*keys, parts[0]["sha256"], columns, utcnow())
-            summary.profiled += 1
-        scratch.close()
+        with tempfile.TemporaryDirectory(prefix="harvester-profile-") as spill:
+            scratch = scratch_connection(Path(spill))
+            for done, (keys, parts) in enumerate(resources.items(), 1):
+                progress.update("profile", done, len(resources))
+                if parts[0]["profiled_sha256"] == parts[0]["sha256"]:
+                    summary.unchanged += 1
+                    continue
+                columns = [c for part in parts for c in _profile_table(scratch, settings.paths.root, part, summary)]
+                store.record_profile(*keys, parts[0]["sha256"], columns, utcnow())
+                summary.profiled += 1
+            scratch.close()
         flag_sibling_differences(store, catalogs)
         for (alerts,) in store.con.execute(
                 "SELECT alerts FROM column_profiles" + (f" WHERE catalog_id IN ({', '.join('?' for _ in catalogs)})"

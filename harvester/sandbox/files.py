@@ -179,7 +179,7 @@ def _csv(key: str, rng: random.Random) -> bytes:
     return _generic(rng, key.rsplit("/", 2)[-2]).encode()
 
 
-def _zip(members: dict[str, bytes]) -> bytes:
+def zip_bytes(members: dict[str, bytes]) -> bytes:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         for name, data in members.items():
@@ -215,7 +215,7 @@ def _xlsx(key: str, rng: random.Random) -> bytes:
     # openpyxl stamps the save time into docProps/core.xml whatever the properties say
     members["docProps/core.xml"] = re.sub(rb"(<dcterms:modified[^>]*>)[^<]*", rb"\g<1>2024-01-01T00:00:00Z",
                                           members["docProps/core.xml"])
-    return _zip(members)
+    return zip_bytes(members)
 
 
 def _content(key: str, fmt: str, rng: random.Random) -> bytes:
@@ -238,10 +238,10 @@ def _content(key: str, fmt: str, rng: random.Random) -> bytes:
         return _xlsx(key, rng)
     if extension == "zip" and fmt.upper() == "SHP":
         stem = key.rsplit("/", 1)[-1][:-4]
-        return _zip({f"{stem}.shp": bytes(100), f"{stem}.shx": bytes(100), f"{stem}.dbf": bytes(33),
+        return zip_bytes({f"{stem}.shp": bytes(100), f"{stem}.shx": bytes(100), f"{stem}.dbf": bytes(33),
                      f"{stem}.prj": b'GEOGCS["WGS 84"]'})
     if extension == "zip":
-        return _zip({key.rsplit("/", 1)[-1][:-4] + ".csv": _generic(rng, "zip").encode()})
+        return zip_bytes({key.rsplit("/", 1)[-1][:-4] + ".csv": _generic(rng, "zip").encode()})
     return _csv(key, rng)
 
 

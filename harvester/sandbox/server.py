@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import copy
 import email.utils
+import gzip
 import hashlib
 import json
 import mimetypes
@@ -16,6 +17,7 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass, field, fields
+from functools import lru_cache
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, Literal
@@ -23,7 +25,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from harvester.clock import utcnow
 from harvester.sandbox import solr
-from harvester.sandbox.files import resource_files
+from harvester.sandbox.files import resource_files, zip_bytes
 from harvester.sandbox.sites import SANDBOX, SYNTHETIC, Faults, Site, SiteState, build_sites, stamp
 from harvester.sandbox.synthetic import generate
 
@@ -319,6 +321,16 @@ def to_int(value: Any, name: str) -> int:
 
 # HTTP ----------------------------------------------------------------------------------------------
 
+@lru_cache(maxsize=1)
+def hostile_files() -> dict[str, bytes]:
+    """Archives a fetcher must refuse: bombs (small packed, huge unpacked) and members leaving their folder."""
+    zeros = b"0" * 64_000_000
+    return {"zip-bomb.zip": zip_bytes({"ceros.csv": zeros}),
+            "zip-slip.zip": zip_bytes({"../../evil.csv": b"a,b\n1,2\n"}),
+            "zip-absolute.zip": zip_bytes({"/etc/cron.d/evil": b"* * * * * root true\n"}),
+            "gzip-bomb.csv.gz": gzip.compress(zeros, mtime=0)}
+
+
 @dataclass
 class Answer:
     """A complete HTTP answer, built before anything is written (so the request log is never late)."""
@@ -409,6 +421,11 @@ class Handler(BaseHTTPRequestHandler):
             body, body_error = {}, str(exc)
         if parts[:1] == ["_sandbox"]:
             self.send(self.control(parts[1:], {**query, **body}))
+            return
+        if parts[:1] == ["hostile"] and len(parts) == 2:
+            status = self.serve_hostile(parts[1])
+            self.portal.record_file(RequestRecord(self.command, split.path, "hostile", {},
+                                                  self.headers.get("User-Agent", ""), status, time.time()))
             return
         if parts[:1] == ["files"]:
             status = self.serve_file(parts[1:])
@@ -615,6 +632,36 @@ class Handler(BaseHTTPRequestHandler):
                 while chunk := handle.read(1 << 20):
                     self.wfile.write(chunk)
         return 200
+
+    def serve_hostile(self, name: str) -> int:
+        """GET /hostile/<name>: what a fetcher must refuse (see HOSTILE and the redirects here)."""
+        redirects = {"redirect-private.csv": "http://10.0.0.8/datos.csv", "redirect-file.csv": "file:///etc/passwd",
+                     "redirect-loopback.csv": "http://127.0.0.1:9/secreto.csv"}
+        if name in redirects:
+            self.send(Answer(302, b"", "text/plain", {"Location": redirects[name]}))
+            return 302
+        if name in ("huge.csv", "endless.csv", "slow.csv"):
+            self.send_response(200)
+            self.send_header("Content-Type", "text/csv")
+            if name == "huge.csv":
+                self.send_header("Content-Length", str(50 * 1024 ** 3))  # 50 GB declared
+            self.end_headers()
+            try:
+                if name == "slow.csv":
+                    self.portal.stopping.wait(10)  # headers, then silence past any read timeout
+                    return 200
+                chunk = b"0," * (1 << 19) + b"\n"
+                for _ in range(1 if name == "huge.csv" else 10_000):  # endless: about 10 GB unless cut off
+                    self.wfile.write(chunk)
+            except (BrokenPipeError, ConnectionResetError):
+                pass
+            self.close_connection = True
+            return 200
+        data = hostile_files().get(name)
+        if data is None:
+            self.send(html(404, "Not Found"))
+            return 404
+        return self.serve_bytes(data, name)
 
     def serve_bytes(self, data: bytes, name: str) -> int:
         """A generated snapshot file (harvester/sandbox/files.py), with an ETag and 304s."""
