@@ -53,11 +53,12 @@ SNIPPETS = {
     "harvester validate": "from harvester.validate import validate_file; from pathlib import Path; "
                           "r = validate_file(Path({path!r})); print(r['engine'], r['valid'], r['error_count'], "
                           "r['errors_by_type'], 'in', r['seconds'], 's')",
-    "harvester profile": "import duckdb; from pathlib import Path; from harvester.encoding import detect_encoding; "
-                         "from harvester.profile import _profile_any_encoding; "
-                         "c = duckdb.connect(); c.execute(\"SET memory_limit='512MB'\"); "
+    "harvester profile": "import tempfile, time; from pathlib import Path; from harvester.encoding import detect_encoding; "
+                         "from harvester.profile import _profile_any_encoding, scratch_connection; "
+                         "c = scratch_connection(Path(tempfile.mkdtemp())); t = time.monotonic(); "
                          "e = detect_encoding(Path({path!r})).name; "
-                         "print(len(_profile_any_encoding(c, Path({path!r}), e, ',', 1)))",
+                         "cols = _profile_any_encoding(c, Path({path!r}), e, ',', 1); "
+                         "print(len(cols), 'columns in', round(time.monotonic() - t, 3), 's')",
     "pandas read_csv": "import pandas as pd; from harvester.encoding import detect_encoding; from pathlib import Path; "
                        "df = pd.read_csv({path!r}, encoding=detect_encoding(Path({path!r})).name, "
                        "on_bad_lines='skip'); print(len(df))",
