@@ -31,6 +31,7 @@ PLACEHOLDER_SPELLINGS = sorted({form for p in PLACEHOLDERS for form in (p, p.upp
 TYPED_SHARE = 0.95
 CATEGORY_MAX_DISTINCT = 200
 EXACT_DISTINCT_MAX = 10_000
+EXACT_QUANTILE_ROWS = 2_000_000
 MOJIBAKE = r"Ã[\x80-\xbf¡-ÿ]|Â[\x80-\xbf ]|ï»¿|â€"
 
 
@@ -53,6 +54,7 @@ def _lit(text: str) -> str:
 def scratch_connection(spill: Path, memory_limit: str = "512MB") -> duckdb.DuckDBPyConnection:
     """An in-memory DuckDB for profiling, capped in memory, spilling to `spill` beyond the cap."""
     con = duckdb.connect()
+    con.execute("SET enable_progress_bar = false")
     con.execute(f"SET memory_limit = {_lit(memory_limit)}")
     con.execute(f"SET temp_directory = {_lit(str(spill))}")
     return con
@@ -83,7 +85,7 @@ def profile_file(con: duckdb.DuckDBPyConnection, path: Path, delimiter: str, hea
                                                                       for n in names) +
                 f" FROM read_csv({_lit(str(path))}, delim={_lit(delimiter)}, quote='\"', escape='\"', "
                 f"header=false, skip={header_row}, auto_detect=false, columns={columns}, null_padding=true, "
-                f"ignore_errors=true, max_line_size=67108864)")
+                f"ignore_errors=true)")
     try:
         return _profile_table_rows(con, names)
     finally:
@@ -92,6 +94,10 @@ def profile_file(con: duckdb.DuckDBPyConnection, path: Path, delimiter: str, hea
 
 def _profile_table_rows(con: duckdb.DuckDBPyConnection, names: list[str]) -> list[dict[str, Any]]:
     source = "profiled"
+    # exact quartiles keep every value in memory (DuckDB cannot spill them): beyond EXACT_QUANTILE_ROWS
+    # rows the t-digest estimate is used
+    (count,) = con.execute(f"SELECT count(*) FROM {source}").fetchone()
+    quantile = "quantile_cont" if count <= EXACT_QUANTILE_ROWS else "approx_quantile"
     placeholders = ", ".join(_lit(p) for p in PLACEHOLDER_SPELLINGS)
     parts = ["count(*) AS n"]
     typed = []  # each column's text parsed once, as number and as either date form, in a subquery
@@ -116,7 +122,7 @@ def _profile_table_rows(con: duckdb.DuckDBPyConnection, names: list[str]) -> lis
             f"count(dmy_v{i}) AS dmy_{i}",
             f"min(num_v{i}) AS nmin_{i}",
             f"max(num_v{i}) AS nmax_{i}",
-            f"quantile_cont(num_v{i}, [0.25, 0.5, 0.75]) AS q_{i}",
+            f"{quantile}(num_v{i}, [0.25, 0.5, 0.75]) AS q_{i}",
             f"least(min(iso_v{i}), min(dmy_v{i})) AS dmin_{i}",
             f"greatest(max(iso_v{i}), max(dmy_v{i})) AS dmax_{i}",
             f"min({v}) AS smin_{i}", f"max({v}) AS smax_{i}",

@@ -129,6 +129,7 @@ def _scan(query: str, limit: int, memory_limit: str) -> tuple[int, list[tuple[in
     """Stream the scan: the number of rows DuckDB accepted, the first `limit` + 1 flagged ones with their
     position among the accepted rows, and the rejected lines with their raw text."""
     con = duckdb.connect(config={"memory_limit": memory_limit, "preserve_insertion_order": True})
+    con.execute("SET enable_progress_bar = false")
     try:
         accepted = 0
         flagged: list[tuple[int, list[str | None]]] = []
@@ -147,7 +148,7 @@ def _scan(query: str, limit: int, memory_limit: str) -> tuple[int, list[tuple[in
 
 
 def check_table(path: Path, *, delimiter: str, header_row: int, fields: list[Any], limit: int,
-                lines: tuple[int, list[int]] | None = None, memory_limit: str = "512MB") -> TableCheck | None:
+                lines: tuple[int, list[int]] | None = None, memory_limit: str = "256MB") -> TableCheck | None:
     """The row errors of a UTF-8 delimited file whose header is line `header_row`, against frictionless
     `fields` (one per header cell); None when the file's records are not its lines (see the module doc).
     `lines` is the file's `line_facts` when the caller has them already."""
@@ -155,7 +156,7 @@ def check_table(path: Path, *, delimiter: str, header_row: int, fields: list[Any
     readers = [_cached(f.create_cell_reader()) for f in fields]
     n = len(fields)
     cols = [f"c{i}" for i in range(n)]
-    conditions = [f"{c} IS NULL" for c in cols] + ["(" + " AND ".join(f"{c} = ''" for c in cols) + ")"]
+    conditions = ["(" + " AND ".join(f"{c} = ''" for c in cols) + ")"]
     for c, field in zip(cols, fields):
         if field.type in UNCHECKED:
             continue
@@ -164,7 +165,7 @@ def check_table(path: Path, *, delimiter: str, header_row: int, fields: list[Any
     columns = "{" + ", ".join(f"{_lit(c)}: 'VARCHAR'" for c in cols) + "}"
     source = (f"read_csv({_lit(str(path))}, header=false, skip={header_row}, all_varchar=true, auto_detect=false, "
               f"columns={columns}, delim={_lit(delimiter)}, quote='\"', escape='\"', nullstr={_lit(NULL_TEXT)}, "
-              f"null_padding=true, parallel=false, store_rejects=true, rejects_limit={limit + 1}, max_line_size=67108864)")
+              f"parallel=true, store_rejects=true, rejects_limit={limit + 1})")
     query = f"SELECT CASE WHEN {' OR '.join(conditions)} THEN [{', '.join(cols)}] END FROM {source}"
 
     accepted, flagged, rejected = _scan(query, limit, memory_limit)

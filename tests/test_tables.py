@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import json
-import zipfile
 from typing import Any
 
 import duckdb
@@ -13,6 +12,7 @@ import openpyxl
 from harvester.config import load_settings
 from harvester.fetch import fetch
 from harvester.profile import profile
+from harvester.sandbox.files import zip_bytes
 from harvester.store import SCHEMA_VERSION, Store
 from harvester.validate import validate
 from tests.test_fetch import setup
@@ -36,14 +36,6 @@ def workbook() -> bytes:
     return buffer.getvalue()
 
 
-def zipped(members: dict[str, bytes]) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for name, data in members.items():
-            archive.writestr(name, data)
-    return buffer.getvalue()
-
-
 def tables(config) -> dict[tuple[str, str], dict[str, Any]]:
     with Store(load_settings(config, env={}).paths.database, read_only=True) as store:
         return {(r["resource_id"], r["part"]): r for r in store.query("SELECT * FROM validations")}
@@ -61,7 +53,7 @@ def test_sheets_json_and_zip_members_are_validated_and_profiled(portal, make_con
     cp1252 = "alcaldia,total\n" + "Tlalpan,1\n" * 50 + "Álvaro Obregón “Centro”,2\n"
     httpserver.expect_request("/hechos.xlsx").respond_with_data(workbook())
     httpserver.expect_request("/tramites.json").respond_with_data(json.dumps(records))
-    httpserver.expect_request("/historico.zip").respond_with_data(zipped({
+    httpserver.expect_request("/historico.zip").respond_with_data(zip_bytes({
         "historico/consumo_2019.csv": cp1252.encode("cp1252"), "historico/LEAME.pdf": b"%PDF-1.4\n%%EOF\n",
         "historico/consumo_2020.csv": b"alcaldia,total\nTlalpan,1\nTlalpan,2,3\n"}))
     config = setup(portal, make_config, httpserver, [("Hechos", "XLSX", "/hechos.xlsx"),
@@ -94,7 +86,7 @@ def test_sheets_json_and_zip_members_are_validated_and_profiled(portal, make_con
 
 
 def test_a_broken_workbook_is_one_error_naming_the_file(portal, make_config, httpserver):
-    broken = zipped({"[Content_Types].xml": b"<Types/>", "xl/workbook.xml": b"<workbook>"})
+    broken = zip_bytes({"[Content_Types].xml": b"<Types/>", "xl/workbook.xml": b"<workbook>"})
     httpserver.expect_request("/roto.xlsx").respond_with_data(broken)
     config = setup(portal, make_config, httpserver, [("Roto", "XLSX", "/roto.xlsx")])
     validated, _ = run(config)
