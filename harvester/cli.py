@@ -336,6 +336,47 @@ def demo(obj: Context, out: str | None, synthetic: int) -> None:
     run_demo(out, synthetic=synthetic, quiet=obj.quiet, echo=click.echo)
 
 
+@cli.group()
+def pack() -> None:
+    """Theme packs: candidate datasets for organizers (profiles/<name>.toml).
+
+    \b
+    Example:
+      harvester pack candidates care-economy --json
+    """
+
+
+@pack.command(name="candidates")
+@click.argument("name")
+@json_option
+@click.pass_obj
+def pack_candidates(obj: Context, name: str, as_json: bool) -> None:
+    """Rank the datasets a theme profile brings in: why each matched, its scores, each quality gate.
+
+    \b
+    Example:
+      harvester pack candidates mobility-and-women
+    """
+    from harvester.candidates import find_candidates
+    from harvester.store import Store
+    from harvester.themes import load_theme, theme_path
+    settings = obj.settings
+    theme = load_theme(theme_path(settings.profiles, name))
+    with Store(settings.paths.database, read_only=True) as store:
+        found = find_candidates(store, theme)
+    if as_json:
+        emit_json({"theme": theme.name, "title": theme.title, "candidates": [c.as_dict() for c in found]})
+        return
+    click.echo(f"{theme.title} ({theme.name}): {sum(c.accepted for c in found)} of {len(found)} candidates pass "
+               "every gate")
+    click.echo(render_table(
+        ["", "dataset", "relevance", "MQA", "stars", "errors", "why", "gates failed"],
+        [["ok" if c.accepted else "--", _clip(c.ref, 55), c.relevance, f"{c.scores['mqa']:g}", c.scores["stars"],
+          c.scores["errors"], _clip("; ".join(c.reasons), 60),
+          _clip("; ".join(g.why for g in c.gates if not g.passed) or ("excluded" if c.excluded else ""), 80)]
+         for c in found]))
+
+
 def _clip(text: str, width: int) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 

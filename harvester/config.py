@@ -5,6 +5,7 @@ File layout (documented in the README)::
     [harvester]
     data_dir = "datasets"          # outputs; relative paths are relative to this file
     # database = "datasets/catalog.duckdb"
+    # profiles = "profiles"          # theme profiles (profiles/<name>.toml)
 
     [defaults]                     # any catalog key, applied to every catalog
     user_agent = "..."
@@ -123,6 +124,8 @@ class Settings:
     paths: DataPaths
     catalogs: dict[str, CatalogConfig] = field(default_factory=dict)
     fetch: FetchConfig = field(default_factory=FetchConfig)
+    profiles: Path = Path("profiles")
+    """The folder of theme profiles (`[harvester] profiles`, relative to the config file)."""
 
     def select(self, ids: tuple[str, ...] | list[str] = ()) -> list[CatalogConfig]:
         """Catalogs named by id (in that order), or every enabled one."""
@@ -277,8 +280,8 @@ def load_settings(path: str | Path | None = None, env: dict[str, str] | None = N
         if not isinstance(value, dict):
             raise ConfigError(f"{name}: [{section}] must be a table")
     for key in general:
-        if key not in ("data_dir", "database"):
-            raise ConfigError(f"{name}: [harvester] {key}: unknown key (known: data_dir, database)")
+        if key not in ("data_dir", "database", "profiles"):
+            raise ConfigError(f"{name}: [harvester] {key}: unknown key (known: data_dir, database, profiles)")
 
     catalogs_raw: dict[str, dict[str, Any]] = {}
     for cid, table in raw_catalogs.items():
@@ -299,7 +302,9 @@ def load_settings(path: str | Path | None = None, env: dict[str, str] | None = N
     database = env.get(f"{ENV_PREFIX}DATABASE") or general.get("database")
     paths = DataPaths(resolve(data_dir, "data_dir"),
                       resolve(database, "database") if database else None)
-    return Settings(source=source, paths=paths, catalogs=catalogs, fetch=_fetch_config(data, env, name))
+    profiles = resolve(env.get(f"{ENV_PREFIX}PROFILES") or general.get("profiles", "profiles"), "profiles")
+    return Settings(source=source, paths=paths, catalogs=catalogs, fetch=_fetch_config(data, env, name),
+                    profiles=profiles)
 
 
 def _fetch_config(data: dict[str, Any], env: dict[str, str], name: str) -> FetchConfig:

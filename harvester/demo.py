@@ -22,10 +22,15 @@ DEMO_CATALOGS: dict[str, tuple[str, str, str]] = {
 }
 
 
+# The theme profiles that ship with the project (profiles/ beside the package).
+BUNDLED_PROFILES = Path(__file__).resolve().parent.parent / "profiles"
+
+
 def write_demo_config(path: Path, api_url: Callable[[str], str], data_dir: Path, synthetic: int = 0) -> None:
     """A catalogs.toml pointing every demo catalog at the sandbox."""
     lines = ["# Written by `harvester demo`: the real catalogs, served by the sandbox on 127.0.0.1.",
-             "[harvester]", f'data_dir = "{data_dir.as_posix()}"', "",
+             "[harvester]", f'data_dir = "{data_dir.as_posix()}"',
+             f'profiles = "{BUNDLED_PROFILES.as_posix()}"', "",
              "[defaults]", 'user_agent = "datathon-harvester/0.1 (demo against the bundled sandbox)"',
              "timeout = 30", "retries = 2", "backoff = 0.2", "",
              "[fetch]", "# The sandbox lives on 127.0.0.1, which the fetcher refuses unless allowed.",

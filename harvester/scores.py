@@ -150,6 +150,7 @@ def dataset_scores(store: Store, catalog_id: str, name: str) -> dict[str, Any]:
     return {
         "catalog": catalog_id, "dataset": dataset["name"], "title": dataset["title"],
         "organization": dataset["organization_title"] or dataset["organization_name"],
+        "license_id": dataset["license_id"],
         "deleted_at": dataset["deleted_at"].isoformat() if dataset["deleted_at"] else None,
         "mqa": mqa(dataset, resources),
         "resources": [{"id": r["resource_id"], "name": r["name"], "format": r["format"],
