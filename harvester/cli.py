@@ -338,7 +338,7 @@ def demo(obj: Context, out: str | None, synthetic: int) -> None:
 
 @cli.group()
 def pack() -> None:
-    """Theme packs: candidate datasets for organizers (profiles/<name>.toml).
+    """Theme packs: candidate datasets for organizers, validated Parquet packs for teams.
 
     \b
     Example:
@@ -375,6 +375,29 @@ def pack_candidates(obj: Context, name: str, as_json: bool) -> None:
           c.scores["errors"], _clip("; ".join(c.reasons), 60),
           _clip("; ".join(g.why for g in c.gates if not g.passed) or ("excluded" if c.excluded else ""), 80)]
          for c in found]))
+
+
+@pack.command(name="build")
+@click.argument("names", nargs=-1, metavar="[NAME]...")
+@json_option
+@click.pass_obj
+def pack_build(obj: Context, names: tuple[str, ...], as_json: bool) -> None:
+    """Build validated Parquet packs of the accepted datasets (every theme profile when none is named).
+
+    \b
+    Example:
+      harvester pack build mobility-and-women
+    """
+    from harvester.pack import build_packs
+    results = build_packs(obj.settings, list(names))
+    if as_json:
+        emit_json([{**r.__dict__, "path": str(r.path)} for r in results])
+        return
+    for r in results:
+        click.echo(f"{r.name} {r.version}: {r.tables} tables from {r.datasets} datasets, "
+                   f"{r.expectations_failed} with unmet expectations, {r.rejected} candidates rejected by the gates"
+                   + ("" if r.new else " (unchanged: same inputs, same pack)"))
+        click.echo(f"  {r.path}")
 
 
 def _clip(text: str, width: int) -> str:

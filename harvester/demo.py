@@ -52,6 +52,7 @@ def run_demo(out: str | None, *, synthetic: int = 0, quiet: bool = False,
     from harvester.validate import validate
     from harvester.harvest import harvest
     from harvester.sandbox import SandboxPortal
+    from harvester.pack import build_packs
     from harvester.search import search
     from harvester.store import Store
 
@@ -70,6 +71,7 @@ def run_demo(out: str | None, *, synthetic: int = 0, quiet: bool = False,
             profiled = profile(settings, progress=progress)
         finally:
             progress.close()
+    packs = build_packs(settings) if BUNDLED_PROFILES.is_dir() else []
     echo("")
     echo("Harvest:")
     echo(render_table(["catalog", "status", "mode", "added", "updated", "unchanged", "deleted", "failed",
@@ -83,6 +85,10 @@ def run_demo(out: str | None, *, synthetic: int = 0, quiet: bool = False,
     echo(f"Validate: {validated.validated} tables, {validated.valid} valid, {validated.invalid} invalid")
     echo(f"Profile: {profiled.profiled} files; alerts: "
          + (", ".join(f"{k} {v}" for k, v in sorted(profiled.alerts.items())) or "none"))
+    for pack in packs:
+        echo(f"Pack {pack.name} {pack.version}: {pack.tables} tables from {pack.datasets} datasets "
+             f"({pack.rejected} candidates rejected by the gates, {pack.expectations_failed} tables with unmet "
+             "expectations)")
     with Store(settings.paths.database, read_only=True) as store:
         for query in ("movilidad mujeres", "cuidados"):
             hits = search(store, query, limit=5)
@@ -94,6 +100,7 @@ def run_demo(out: str | None, *, synthetic: int = 0, quiet: bool = False,
     echo(f"Results in {folder.resolve()}:")
     echo(f"  store    {settings.paths.database.resolve()}")
     echo(f"  files    {settings.paths.raw.resolve()}")
+    echo(f"  packs    {settings.paths.packs.resolve()}")
     echo(f"  config   {config.resolve()}")
     echo(f"Try: harvester --config {config} search genero")
     return folder

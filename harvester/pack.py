@@ -1,0 +1,374 @@
+"""`harvester pack build`: a theme's accepted datasets as a validated, documented Parquet pack.
+
+Into `datasets/packs/<name>/<version>/`:
+- `data/*.parquet` (zstd), one per table: snake_case column names (the originals in the metadata), the
+  types the profile found, placeholder missing values as nulls, text in UTF-8;
+- `datapackage.json`, a Frictionless Data Package of those files;
+- `README.md`: what the pack is for, a data dictionary per table, sources, publishers, licences, and how
+  to load a table in one line with pandas, DuckDB and R arrow;
+- `expectations.json` (the theme's Great Expectations results), `provenance.json` (source URL, dataset
+  and resource ids, sha256 of each source and each Parquet file), `allies.json` (the publishers and
+  their contact points);
+- `SHA256SUMS` and `<name>-<version>.zip` holding all of it.
+
+The version is the date the newest input last changed plus a hash of the contents, and nothing in the
+files depends on the time of the build: unchanged inputs rebuild to byte-identical files under the same
+version. A pack is built in a hidden folder and renamed into place; `latest` (a symlink) moves only
+after that succeeded, so a failed build never replaces the last good pack.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import shutil
+import tempfile
+import uuid
+import zipfile
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from harvester.candidates import Candidate, find_candidates
+from harvester.config import Settings
+from harvester.encoding import transcode_to_utf8
+from harvester.errors import HarvesterError
+from harvester.expectations import run_expectations
+from harvester.profile import PLACEHOLDER_SPELLINGS, header_names
+from harvester.search import normalize
+from harvester.store import Store
+from harvester.themes import Theme, load_theme, theme_path
+
+FRICTIONLESS_TYPES = {"integer": "integer", "number": "number", "date": "date"}
+ZIP_TIME = (2024, 1, 1, 0, 0, 0)
+
+
+@dataclass
+class PackResult:
+    name: str
+    version: str
+    path: Path
+    tables: int
+    datasets: int
+    rejected: int
+    expectations_failed: int
+    new: bool
+    """False when the same version already existed (nothing changed upstream)."""
+    files: list[str] = field(default_factory=list)
+
+
+def _lit(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _q(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def snake(name: str, taken: set[str], position: int) -> str:
+    """A clean, unique snake_case column name: `Año_inicio` -> `ano_inicio`, `idCarpeta` -> `id_carpeta`,
+    `ï»¿Conjunto de datos` -> `conjunto_de_datos`."""
+    split = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name.replace("ï»¿", "").replace("\ufeff", ""))  # camelCase
+    text = re.sub(r"[^a-z0-9]+", "_", normalize(split)).strip("_")
+    text = text or f"column_{position}"
+    if text[0].isdigit():
+        text = f"c_{text}"
+    unique, n = text, 2
+    while unique in taken:
+        unique, n = f"{text}_{n}", n + 1
+    taken.add(unique)
+    return unique
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _tables(store: Store, accepted: list[Candidate]) -> list[dict[str, Any]]:
+    """The validated tables of the accepted datasets, with their source, publisher and licence."""
+    if not accepted:
+        return []
+    keys = " OR ".join("(v.catalog_id = ? AND v.dataset_id = ?)" for _ in accepted)
+    params = [x for c in accepted for x in (c.catalog, c.remote_id)]
+    return store.query(f"""
+        SELECT v.catalog_id, v.dataset_id, d.name AS dataset, d.title AS dataset_title, v.resource_id, v.part,
+               v.encoding, v.delimiter, v.header_row, coalesce(v.table_path, f.path) AS path, v.sha256,
+               v.rows, r.name AS resource_name, r.url, f.changed_at, d.license_id, d.license_title,
+               d.organization_name, d.organization_title, d.maintainer, d.maintainer_email, d.author,
+               d.author_email
+        FROM validations v
+        JOIN resource_files f USING (catalog_id, dataset_id, resource_id)
+        JOIN datasets d ON d.catalog_id = v.catalog_id AND d.remote_id = v.dataset_id
+        JOIN resources r ON r.catalog_id = v.catalog_id AND r.dataset_id = v.dataset_id AND r.remote_id = v.resource_id
+        WHERE v.valid IS NOT NULL AND v.delimiter IS NOT NULL AND r.deleted_at IS NULL AND ({keys})
+        ORDER BY v.catalog_id, d.name, r.position, v.resource_id, v.part""", params)
+
+
+def _columns(store: Store, table: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    rows = store.query("SELECT name, type, missing_share, details FROM column_profiles WHERE catalog_id = ? AND "
+                       "dataset_id = ? AND resource_id = ? AND part = ?",
+                       [table["catalog_id"], table["dataset_id"], table["resource_id"], table["part"] or ""])
+    return {r["name"]: {**r, "details": json.loads(r["details"] or "{}")} for r in rows}
+
+
+def _typed(column: str, kind: str) -> str:
+    """SQL turning a trimmed cell into the profile's type; text that does not fit becomes null."""
+    v = f"CASE WHEN {_q(column)} IN ({', '.join(_lit(p) for p in PLACEHOLDER_SPELLINGS)}) THEN NULL " \
+        f"ELSE nullif(trim({_q(column)}), '') END"
+    if kind == "integer":
+        return f"CASE WHEN regexp_full_match({v}, '[+-]?[0-9]{{1,18}}') THEN CAST({v} AS BIGINT) END"
+    if kind == "number":
+        return f"TRY_CAST(replace({v}, ',', '.') AS DOUBLE)"
+    if kind == "date":
+        return (f"coalesce(CASE WHEN regexp_full_match({v}, '[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}') "
+                f"THEN TRY_CAST({v} AS DATE) END, CASE WHEN regexp_full_match({v}, '[0-9]{{1,2}}/[0-9]{{1,2}}/"
+                f"[0-9]{{4}}') THEN try_strptime({v}, '%d/%m/%Y')::DATE END)")
+    return v
+
+
+def write_parquet(con: duckdb.DuckDBPyConnection, source: Path, table: dict[str, Any],
+                  profiles: dict[str, dict[str, Any]], target: Path) -> list[dict[str, Any]]:
+    """One table as zstd Parquet; returns its fields (name, original name, type, profile)."""
+    names = header_names(source, table["delimiter"], table["header_row"])
+    taken: set[str] = set()
+    fields = []
+    for position, name in enumerate(names, 1):
+        profile = profiles.get(name, {})
+        fields.append({"name": snake(name, taken, position), "original": name, "type": profile.get("type", "string"),
+                       "profile": profile})
+    columns = "{" + ", ".join(f"{_lit(n)}: 'VARCHAR'" for n in names) + "}"
+    select = ", ".join(f"{_typed(f['original'], f['type'])} AS {_q(f['name'])}" for f in fields)
+    con.execute(f"COPY (SELECT {select} FROM read_csv({_lit(str(source))}, delim={_lit(table['delimiter'])}, "
+                f"quote='\"', escape='\"', header=false, skip={table['header_row']}, auto_detect=false, "
+                f"columns={columns}, null_padding=true, ignore_errors=true)) "
+                f"TO {_lit(str(target))} (FORMAT parquet, COMPRESSION zstd)")
+    return fields
+
+
+def _file_name(table: dict[str, Any], taken: set[str]) -> str:
+    """`<catalog>__<dataset>__<resource>[__<sheet or member>]`, each piece in snake_case, unique."""
+    pieces = [table["catalog_id"], table["dataset"], table["resource_name"] or table["resource_id"]]
+    if table["part"]:
+        pieces.append(table["part"].split(":", 1)[-1])
+    base = "__".join(re.sub(r"[^a-z0-9]+", "_", normalize(str(p))).strip("_") or "x" for p in pieces)
+    unique, n = base, 2
+    while unique in taken:
+        unique, n = f"{base}_{n}", n + 1
+    taken.add(unique)
+    return unique
+
+
+def build_pack(settings: Settings, theme: Theme) -> PackResult:
+    """Build one theme's pack and publish it (see the module doc)."""
+    with Store(settings.paths.database, read_only=True) as store:
+        found = find_candidates(store, theme)
+        accepted = [c for c in found if c.accepted]
+        tables = _tables(store, accepted)
+        profiles = [_columns(store, t) for t in tables]
+    if not tables:
+        raise HarvesterError(f"pack {theme.name}: no accepted dataset has a validated table "
+                             f"({len(accepted)} of {len(found)} candidates pass the gates)")
+    home = settings.paths.packs / theme.name
+    home.mkdir(parents=True, exist_ok=True)
+    staging = home / f".build-{uuid.uuid4().hex[:12]}"
+    try:
+        (staging / "data").mkdir(parents=True)
+        version = _assemble(settings, theme, accepted, tables, profiles, staging)
+        final = home / version
+        new = not final.exists()
+        if new:
+            os.rename(staging, final)
+        else:
+            shutil.rmtree(staging)  # the same inputs built the same pack before
+        _point_latest(home, version)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    report = json.loads((final / "expectations.json").read_text(encoding="utf-8"))
+    return PackResult(name=theme.name, version=version, path=final, tables=len(tables),
+                      datasets=len({(t["catalog_id"], t["dataset_id"]) for t in tables}),
+                      rejected=len(found) - len(accepted),
+                      expectations_failed=sum(not r["success"] for r in report["tables"]), new=new,
+                      files=sorted(str(p.relative_to(final)) for p in final.rglob("*") if p.is_file()))
+
+
+def _point_latest(home: Path, version: str) -> None:
+    temporary = home / f".latest-{uuid.uuid4().hex[:8]}"
+    os.symlink(version, temporary)
+    os.replace(temporary, home / "latest")
+
+
+def _assemble(settings: Settings, theme: Theme, accepted: list[Candidate], tables: list[dict[str, Any]],
+              profiles: list[dict[str, dict[str, Any]]], staging: Path) -> str:
+    import pandas as pd  # only where packs are built
+
+    con = duckdb.connect()
+    con.execute("SET threads = 1")  # one writer, rows in file order: the same bytes every time
+    con.execute("SET enable_progress_bar = false")
+    resources, provenance, results = [], [], []
+    taken: set[str] = set()
+    try:
+        for table, columns in zip(tables, profiles):
+            source = settings.paths.root / table["path"]
+            name = _file_name(table, taken)
+            target = staging / "data" / f"{name}.parquet"
+            with tempfile.TemporaryDirectory(dir=staging) as scratch:
+                readable = source
+                if table["encoding"] not in ("utf-8", "utf-8-sig"):
+                    readable = Path(scratch) / "utf8.csv"
+                    with source.open("rb") as raw, readable.open("wb") as out:
+                        transcode_to_utf8(raw, out, table["encoding"])
+                fields = write_parquet(con, readable, table, columns, target)
+            frame = pd.read_parquet(target)
+            frame.attrs["original_names"] = {f["name"]: f["original"] for f in fields}
+            ref = f"{table['catalog_id']}/{table['dataset']}"
+            results.append(run_expectations(frame, theme.expectations, ref, name))
+            for f in fields:
+                f["has_nulls"] = bool(frame[f["name"]].isna().any())
+            resources.append(_resource(table, name, fields, len(frame), target))
+            provenance.append({"resource": name, "catalog": table["catalog_id"], "dataset": table["dataset"],
+                               "dataset_id": table["dataset_id"], "resource_id": table["resource_id"],
+                               "part": table["part"] or None, "source_url": table["url"],
+                               "source_sha256": table["sha256"], "source_changed_at": _iso(table["changed_at"]),
+                               "parquet": f"data/{name}.parquet", "parquet_sha256": _sha256(target),
+                               "rows": len(frame)})
+    finally:
+        con.close()
+    allies = _allies(tables, accepted)
+    _write_json(staging / "datapackage.json", {
+        "name": theme.name, "title": theme.title, "description": f"{theme.problem_es}\n\n{theme.problem_en}",
+        "profile": "data-package", "resources": [r["descriptor"] for r in resources]})
+    _write_json(staging / "provenance.json", {"theme": theme.name, "resources": provenance})
+    _write_json(staging / "allies.json", {"theme": theme.name, "allies": allies})
+    _write_json(staging / "expectations.json", {"theme": theme.name, "tables": results})
+    (staging / "README.md").write_text(_readme(theme, resources, allies, results), encoding="utf-8")
+    files = sorted(p for p in staging.rglob("*") if p.is_file())
+    sums = {str(p.relative_to(staging)): _sha256(p) for p in files}
+    content = hashlib.sha256("".join(f"{h}  {n}\n" for n, h in sums.items()).encode()).hexdigest()
+    newest = max((t["changed_at"] for t in tables if t["changed_at"]), default=None)
+    version = f"{newest.date().isoformat() if newest else 'undated'}-{content[:12]}"
+    (staging / "SHA256SUMS").write_text("".join(f"{h}  {n}\n" for n, h in sums.items()), encoding="utf-8")
+    _zip(staging, staging / f"{theme.name}-{version}.zip")
+    return version
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment else None
+
+
+def _write_json(path: Path, data: Any) -> None:
+    path.write_text(json.dumps(data, ensure_ascii=False, indent=2, sort_keys=False, default=str) + "\n",
+                    encoding="utf-8")
+
+
+def _zip(folder: Path, target: Path) -> None:
+    """Every file of the pack, sorted, with fixed times: the same bytes for the same files."""
+    with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as archive:
+        for path in sorted(p for p in folder.rglob("*") if p.is_file() and p != target):
+            info = zipfile.ZipInfo(f"{target.stem}/{path.relative_to(folder).as_posix()}", date_time=ZIP_TIME)
+            info.external_attr = 0o644 << 16
+            info.compress_type = zipfile.ZIP_DEFLATED
+            archive.writestr(info, path.read_bytes())
+
+
+def _resource(table: dict[str, Any], name: str, fields: list[dict[str, Any]], rows: int,
+              target: Path) -> dict[str, Any]:
+    licence = table["license_id"] or table["license_title"]
+    publisher = table["organization_title"] or table["organization_name"]
+    descriptor = {
+        "name": name, "path": f"data/{name}.parquet", "format": "parquet", "mediatype": "application/vnd.apache.parquet",
+        "title": f"{table['dataset_title']}: {table['resource_name'] or table['resource_id']}"
+                 + (f" ({table['part']})" if table["part"] else ""),
+        "sources": [{"title": publisher or table["catalog_id"], "path": table["url"]}],
+        "schema": {"fields": [_field(f) for f in fields]}}
+    if licence:
+        descriptor["licenses"] = [{"name": str(licence)}]
+    return {"descriptor": descriptor, "table": table, "fields": fields, "rows": rows, "publisher": publisher,
+            "licence": licence}
+
+
+def _field(f: dict[str, Any]) -> dict[str, Any]:
+    kind = FRICTIONLESS_TYPES.get(f["type"], "string")
+    field = {"name": f["name"], "type": kind, "title": f["original"]}
+    if kind == "integer" and f["has_nulls"]:
+        # Frictionless reads Parquet through pandas, where an integer column with nulls turns to floats and NaN,
+        # which its integer type refuses: the column stays int64 in the file and is declared a number here.
+        field["type"] = "number"
+        field["description"] = "whole numbers (int64 in the Parquet file), some missing"
+    return field
+
+
+def _allies(tables: list[dict[str, Any]], accepted: list[Candidate]) -> list[dict[str, Any]]:
+    """The publishing organizations, with their contact points and their datasets in the pack."""
+    allies: dict[str, dict[str, Any]] = {}
+    for t in tables:
+        key = t["organization_name"] or t["organization_title"] or f"({t['catalog_id']}, no organization)"
+        ally = allies.setdefault(key, {"organization": t["organization_title"] or t["organization_name"],
+                                       "id": t["organization_name"], "catalogs": [], "contacts": [], "datasets": []})
+        for contact in ((t["maintainer"], t["maintainer_email"]), (t["author"], t["author_email"])):
+            entry = {"name": contact[0], "email": contact[1]}
+            if (contact[0] or contact[1]) and entry not in ally["contacts"]:
+                ally["contacts"].append(entry)
+        ref = f"{t['catalog_id']}/{t['dataset']}"
+        if ref not in ally["datasets"]:
+            ally["datasets"].append(ref)
+        if t["catalog_id"] not in ally["catalogs"]:
+            ally["catalogs"].append(t["catalog_id"])
+    return sorted(allies.values(), key=lambda a: (a["organization"] or "", a["id"] or ""))
+
+
+def _cell(text: Any) -> str:
+    return str(text if text is not None else "").replace("|", "\\|").replace("\n", " ")
+
+
+def _readme(theme: Theme, resources: list[dict[str, Any]], allies: list[dict[str, Any]],
+            results: list[dict[str, Any]]) -> str:
+    first = resources[0]["descriptor"]["path"]
+    lines = [f"# {theme.title}", "", theme.problem_es, "", theme.problem_en, "",
+             f"{len(resources)} tables from {len({(r['table']['catalog_id'], r['table']['dataset']) for r in resources})}"
+             " datasets, chosen by the organizers' theme profile and its quality gates, validated and converted to "
+             "Parquet. `datapackage.json` describes them (a Frictionless Data Package), `provenance.json` says where "
+             "each came from, `expectations.json` holds the Great Expectations results, `allies.json` the publishers.",
+             "", "## Load a table", "", "```python", "import pandas as pd", f'df = pd.read_parquet("{first}")', "```",
+             "", "```python", "import duckdb", f"duckdb.sql(\"SELECT * FROM '{first}'\").df()", "```", "", "```r",
+             f'df <- arrow::read_parquet("{first}")', "```", "", "## Allies", ""]
+    for ally in allies:
+        contacts = ", ".join(f"{c['name'] or ''} <{c['email']}>" if c["email"] else c["name"] for c in ally["contacts"])
+        lines.append(f"- **{_cell(ally['organization'] or ally['id'])}** ({', '.join(ally['catalogs'])}): "
+                     f"{contacts or 'no contact point published'}; {len(ally['datasets'])} datasets")
+    checks = {r["table"]: r for r in results}
+    lines += ["", "## Tables", ""]
+    for resource in resources:
+        d, t = resource["descriptor"], resource["table"]
+        check = checks[d["name"]]
+        failed = [c["check"] for c in check["checks"] if not c["success"]]
+        lines += [f"### {_cell(d['title'])}", "", f"- File: `{d['path']}`, {resource['rows']} rows",
+                  f"- Source: {t['url']}", f"- Publisher: {_cell(resource['publisher'] or '-')}",
+                  f"- Licence: {_cell(resource['licence'] or 'not given')}",
+                  f"- Retrieved: {_iso(t['changed_at']) or '-'} (when this content was first fetched)",
+                  f"- Expectations: {'all met' if not failed else 'not met: ' + '; '.join(failed)}", "",
+                  "| column | original name | type | missing | examples |", "|---|---|---|---:|---|"]
+        for f in resource["fields"]:
+            profile = f["profile"]
+            examples = ", ".join(_cell(v) for v, _ in (profile.get("details", {}).get("top_values") or [])[:3])
+            missing = profile.get("missing_share")
+            lines.append(f"| `{f['name']}` | {_cell(f['original'])} | {_field(f)['type']} | "
+                         f"{'' if missing is None else f'{missing:.0%}'} | {examples} |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def build_packs(settings: Settings, names: list[str] | None = None) -> list[PackResult]:
+    """Build the named theme packs, or every profile's; a theme with nothing to pack is an error."""
+    paths = [theme_path(settings.profiles, n) for n in names] if names else sorted(settings.profiles.glob("*.toml"))
+    if not paths:
+        raise HarvesterError(f"{settings.profiles}: no theme profiles")
+    return [build_pack(settings, load_theme(p)) for p in paths]

@@ -1,0 +1,155 @@
+"""`harvester pack build`, as the demo runs it on the sandbox: validated Parquet packs with a data
+dictionary, provenance, expectations and allies; reproducible byte for byte; never half-published."""
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pytest
+from frictionless import Package
+
+from harvester.config import load_settings
+from harvester.errors import HarvesterError
+from harvester.pack import build_packs
+
+THEMES = ("care-economy", "mobility-and-women")
+
+
+@pytest.fixture(scope="module")
+def packs(demo) -> Path:
+    out, result = demo
+    assert result.exit_code == 0, result.output
+    return out / "packs"
+
+
+def digests(folder: Path) -> dict[str, str]:
+    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+@pytest.mark.parametrize("theme", THEMES)
+def test_a_pack_holds_everything_a_team_needs(packs: Path, theme: str):
+    latest = packs / theme / "latest"
+    assert latest.is_symlink() and (packs / theme / latest.readlink()).is_dir()
+    version = latest.readlink().name
+    files = {p.name for p in latest.iterdir()}
+    assert {"datapackage.json", "README.md", "provenance.json", "allies.json", "expectations.json", "SHA256SUMS",
+            f"{theme}-{version}.zip", "data"} == files
+    # the checksums cover every file, and the zip holds them all
+    sums = dict(reversed(line.split("  ", 1)) for line in (latest / "SHA256SUMS").read_text().splitlines())
+    assert sums == {k: v for k, v in digests(latest).items() if k not in ("SHA256SUMS", f"{theme}-{version}.zip")}
+    import zipfile
+    with zipfile.ZipFile(latest / f"{theme}-{version}.zip") as archive:
+        assert sorted(n.split("/", 1)[1] for n in archive.namelist()) == sorted([*sums, "SHA256SUMS"])
+
+
+@pytest.mark.parametrize("theme", THEMES)
+def test_the_datapackage_validates_with_frictionless(packs: Path, theme: str):
+    report = Package(str(packs / theme / "latest" / "datapackage.json")).validate()
+    assert report.valid, report.flatten(["resourcePath", "rowNumber", "fieldName", "type", "note"])[:5]
+
+
+def test_parquet_reads_back_with_pandas_and_duckdb(packs: Path):
+    latest = packs / "mobility-and-women" / "latest"
+    provenance = {r["resource"]: r for r in json.loads((latest / "provenance.json").read_text())["resources"]}
+    for name, entry in provenance.items():
+        path = latest / entry["parquet"]
+        frame = pd.read_parquet(path)
+        ((count,),) = duckdb.sql(f"SELECT count(*) FROM '{path}'").fetchall()
+        assert len(frame) == count == entry["rows"] and count > 0, name
+        assert hashlib.sha256(path.read_bytes()).hexdigest() == entry["parquet_sha256"]
+        assert all(c == c.lower() and " " not in c for c in frame.columns), frame.columns
+    victims = "cdmx__victimas_en_carpetas_de_investigacion_fgj__victimas_2019_2022"
+    frame = pd.read_parquet(latest / provenance[victims]["parquet"])
+    # snake_case names, the profile's types, and text decoded from cp1252
+    assert {"id_carpeta", "ano_inicio", "fecha_inicio", "alcaldia_hechos", "latitud"} <= set(frame.columns)
+    assert str(frame["id_carpeta"].dtype) == "int64" and str(frame["latitud"].dtype) == "float64"
+    assert duckdb.sql(f"SELECT typeof(fecha_inicio) FROM '{latest / provenance[victims]['parquet']}' LIMIT 1"
+                      ).fetchall() == [("DATE",)]
+    assert "Álvaro Obregón" in set(frame["alcaldia_hechos"])
+    # originals are kept in the metadata
+    descriptor = json.loads((latest / "datapackage.json").read_text())
+    fields = next(r for r in descriptor["resources"] if r["name"] == victims)["schema"]["fields"]
+    assert {"name": "ano_inicio", "type": "integer", "title": "Ano_inicio"} in fields
+    # a dataset the gates reject is not in the pack
+    assert not any(e["dataset"] == "afluencia-diaria-de-metrobus-cdmx" for e in provenance.values())
+
+
+def test_placeholders_become_nulls_and_the_readme_documents_each_table(packs: Path):
+    latest = packs / "care-economy" / "latest"
+    provenance = json.loads((latest / "provenance.json").read_text())["resources"]
+    pension = next(e for e in provenance if e["dataset"] == "adultos-mayores-pension")
+    frame = pd.read_parquet(latest / pension["parquet"])
+    assert frame["monto_pension"].isna().sum() == len(range(154, 300, 7))  # every `N/D`
+    readme = (latest / "README.md").read_text()
+    assert "| `monto_pension` | monto_pension | number | 7% |" in readme  # nullable whole numbers, see pack.py
+    assert f'pd.read_parquet("{provenance[0]["parquet"]}")' in readme and "arrow::read_parquet" in readme
+    assert pension["source_url"] in readme and "cc-by-4.0" in readme
+    allies = json.loads((latest / "allies.json").read_text())["allies"]
+    imss = next(a for a in allies if a["organization"] == "Instituto Mexicano del Seguro Social")
+    assert imss["contacts"] and imss["datasets"] == ["federal/guarderias_imss"]
+    results = json.loads((latest / "expectations.json").read_text())["tables"]
+    checked = {c["check"] for r in results for c in r["checks"]}
+    assert "alcaldia: one of the 16 alcaldías" in checked
+
+
+def test_rebuilding_unchanged_inputs_gives_byte_identical_files(demo, tmp_path: Path):
+    out, _ = demo
+    copy = tmp_path / "demo"
+    shutil.copytree(out, copy, symlinks=True)
+    shutil.rmtree(copy / "packs")
+    settings = load_settings(copy / "catalogs.toml", env={})
+    rebuilt = {r.name: r for r in build_packs(settings)}
+    for theme in THEMES:
+        original = (out / "packs" / theme / "latest").resolve()
+        assert rebuilt[theme].version == original.name and rebuilt[theme].new
+        assert digests(rebuilt[theme].path) == digests(original)
+    again = build_packs(settings, ["care-economy"])[0]
+    assert not again.new and again.version == rebuilt["care-economy"].version
+
+
+def test_a_failed_build_never_replaces_the_last_good_pack(demo, tmp_path: Path):
+    out, _ = demo
+    copy = tmp_path / "demo"
+    shutil.copytree(out, copy, symlinks=True)
+    settings = load_settings(copy / "catalogs.toml", env={})
+    home = copy / "packs" / "care-economy"
+    before = (home / "latest").readlink()
+    provenance = json.loads((home / "latest" / "provenance.json").read_text())["resources"]
+    source = next(e for e in provenance if e["dataset"] == "caci")
+    with duckdb.connect(str(copy / "catalog.duckdb"), read_only=True) as con:
+        (path,) = con.execute("SELECT coalesce(table_path, f.path) FROM validations v JOIN resource_files f "
+                              "USING (catalog_id, dataset_id, resource_id) WHERE v.resource_id = ? AND v.part = ?",
+                              [source["resource_id"], source["part"] or ""]).fetchone()
+    (copy / path).unlink()  # a source file lost between validation and the build
+    with pytest.raises((HarvesterError, duckdb.Error, OSError)):
+        build_packs(settings, ["care-economy"])
+    assert (home / "latest").readlink() == before
+    assert sorted(p.name for p in home.iterdir()) == sorted([before.name, "latest"])  # nothing half-built left
+
+
+def test_pack_build_cli(demo, run_cli, tmp_path: Path):
+    out, _ = demo
+    copy = tmp_path / "demo"
+    shutil.copytree(out, copy, symlinks=True)
+    result = run_cli("pack", "build", "care-economy", "--json", config=copy / "catalogs.toml")
+    assert result.exit_code == 0, result.output
+    (built,) = json.loads(result.stdout)
+    assert built["name"] == "care-economy" and built["new"] is False and built["tables"] > 5
+    missing = run_cli("pack", "build", "deportes", config=copy / "catalogs.toml")
+    assert missing.exit_code == 1 and "no such theme profile" in missing.output
+
+
+@pytest.mark.parametrize("names, expected", [
+    (["idCarpeta", "Año_inicio", "AlcaldiaHechos"], ["id_carpeta", "ano_inicio", "alcaldia_hechos"]),
+    (["ï»¿Conjunto de datos", "EDAD_V", "Ciclo_EstacionArribo"], ["conjunto_de_datos", "edad_v", "ciclo_estacion_arribo"]),
+    (["total", "Total", "", "2020"], ["total", "total_2", "column_3", "c_2020"]),
+])
+def test_column_names_become_unique_snake_case(names, expected):
+    from harvester.pack import snake
+    taken: set[str] = set()
+    assert [snake(n, taken, i) for i, n in enumerate(names, 1)] == expected
