@@ -232,7 +232,9 @@ def _assemble(settings: Settings, theme: Theme, accepted: list[Candidate], table
             ref = f"{table['catalog_id']}/{table['dataset']}"
             results.append(run_expectations(frame, theme.expectations, ref, name))
             for f in fields:
-                f["has_nulls"] = bool(frame[f["name"]].isna().any())
+                values = frame[f["name"]].dropna()
+                f["has_nulls"] = len(values) < len(frame)
+                f["examples"] = [str(v) for v in values.astype(str).unique()[:3]]
             resources.append(_resource(table, name, fields, len(frame), target))
             provenance.append({"resource": name, "catalog": table["catalog_id"], "dataset": table["dataset"],
                                "dataset_id": table["dataset_id"], "resource_id": table["resource_id"],
@@ -358,7 +360,8 @@ def _readme(theme: Theme, resources: list[dict[str, Any]], allies: list[dict[str
                   "| column | original name | type | missing | examples |", "|---|---|---|---:|---|"]
         for f in resource["fields"]:
             profile = f["profile"]
-            examples = ", ".join(_cell(v) for v, _ in (profile.get("details", {}).get("top_values") or [])[:3])
+            top = [v for v, _ in (profile.get("details", {}).get("top_values") or [])[:3]]
+            examples = ", ".join(_cell(v) for v in (top or f["examples"]))
             missing = profile.get("missing_share")
             lines.append(f"| `{f['name']}` | {_cell(f['original'])} | {_field(f)['type']} | "
                          f"{'' if missing is None else f'{missing:.0%}'} | {examples} |")
