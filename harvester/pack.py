@@ -42,6 +42,7 @@ from harvester.profile import PLACEHOLDER_SPELLINGS, header_names
 from harvester.search import normalize
 from harvester.store import Store
 from harvester.themes import Theme, load_theme, theme_path
+from harvester.sql import ident as _q, literal as _lit
 
 FRICTIONLESS_TYPES = {"integer": "integer", "number": "number", "date": "date"}
 ZIP_TIME = (2024, 1, 1, 0, 0, 0)
@@ -61,12 +62,6 @@ class PackResult:
     files: list[str] = field(default_factory=list)
 
 
-def _lit(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
-def _q(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 def snake(name: str, taken: set[str], position: int) -> str:

@@ -24,6 +24,7 @@ from harvester.config import Settings
 from harvester.encoding import transcode_to_utf8
 from harvester.progress import Progress, SilentProgress
 from harvester.store import Store
+from harvester.sql import ident as _q, literal as _lit
 
 PLACEHOLDERS = ("nan", "n/d", "na", "n/a", "-", "s/d", "null", "none")
 PLACEHOLDER_SPELLINGS = sorted({form for p in PLACEHOLDERS for form in (p, p.upper(), p.capitalize(), p.title())}
@@ -43,12 +44,6 @@ class ProfileSummary:
     alerts: dict[str, int] = field(default_factory=dict)
 
 
-def _q(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def _lit(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
 
 
 def scratch_connection(spill: Path, memory_limit: str = "512MB") -> duckdb.DuckDBPyConnection:

@@ -33,6 +33,7 @@ import duckdb
 import pyarrow.compute as pc
 
 from harvester.encoding import LineCounter
+from harvester.sql import literal as _lit
 
 CHUNK = 1 << 22
 BATCH = 1 << 16
@@ -41,9 +42,6 @@ NULL_TEXT = "\x01"  # DuckDB's nullstr: no real cell holds it, so empty cells st
 _YEAR = "[1-9][0-9]{3}"
 _HMS = "([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]"
 
-
-def _lit(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
 
 
 def _matches(pattern: str) -> Callable[[str], str]:
