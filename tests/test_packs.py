@@ -153,3 +153,22 @@ def test_column_names_become_unique_snake_case(names, expected):
     from harvester.pack import snake
     taken: set[str] = set()
     assert [snake(n, taken, i) for i, n in enumerate(names, 1)] == expected
+
+
+def test_an_exclude_added_to_the_profile_changes_the_next_build(demo, tmp_path: Path):
+    out, _ = demo
+    copy = tmp_path / "demo"
+    shutil.copytree(out, copy, symlinks=True)
+    profiles = copy / "profiles"
+    profiles.mkdir()
+    from harvester.demo import BUNDLED_PROFILES
+    text = (BUNDLED_PROFILES / "care-economy.toml").read_text(encoding="utf-8")
+    (profiles / "care-economy.toml").write_text(text.replace('exclude = []', 'exclude = ["cdmx/caci"]'), encoding="utf-8")
+    config = copy / "catalogs.toml"
+    config.write_text("\n".join(f'profiles = "{profiles.as_posix()}"' if line.startswith("profiles =") else line
+                                for line in config.read_text(encoding="utf-8").splitlines()), encoding="utf-8")
+    before = (copy / "packs" / "care-economy" / "latest").readlink().name
+    (built,) = build_packs(load_settings(config, env={}))
+    assert built.new and built.version != before
+    provenance = json.loads((built.path / "provenance.json").read_text())["resources"]
+    assert "caci" not in {e["dataset"] for e in provenance} and len(provenance) > 3
