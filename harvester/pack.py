@@ -9,7 +9,8 @@ Into `datasets/packs/<name>/<version>/`:
 - `expectations.json` (the theme's Great Expectations results), `provenance.json` (source URL, dataset
   and resource ids, sha256 of each source and each Parquet file), `allies.json` (the publishers and
   their contact points);
-- `SHA256SUMS` and `<name>-<version>.zip` holding all of it.
+- `INPUTS` (the profile's hash, this code's version and each source table's sha256: when it is unchanged
+  the pack is not built again), `SHA256SUMS` and `<name>-<version>.zip` holding all of it.
 
 The version is the date the newest input last changed plus a hash of the contents, and nothing in the
 files depends on the time of the build: unchanged inputs rebuild to byte-identical files under the same
@@ -173,9 +174,14 @@ def build_pack(settings: Settings, theme: Theme) -> PackResult:
                              f"({len(accepted)} of {len(found)} candidates pass the gates)")
     home = settings.paths.packs / theme.name
     home.mkdir(parents=True, exist_ok=True)
+    inputs = _inputs(theme, tables)
+    latest = home / "latest"
+    if latest.is_dir() and (latest / "INPUTS").is_file() and (latest / "INPUTS").read_text(encoding="utf-8") == inputs:
+        return _result(theme, found, accepted, tables, latest.resolve(), new=False)  # nothing changed: no work
     staging = home / f".build-{uuid.uuid4().hex[:12]}"
     try:
         (staging / "data").mkdir(parents=True)
+        (staging / "INPUTS").write_text(inputs, encoding="utf-8")
         version = _assemble(settings, theme, accepted, tables, profiles, staging)
         final = home / version
         new = not final.exists()
@@ -187,12 +193,32 @@ def build_pack(settings: Settings, theme: Theme) -> PackResult:
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    report = json.loads((final / "expectations.json").read_text(encoding="utf-8"))
-    return PackResult(name=theme.name, version=version, path=final, tables=len(tables),
+    return _result(theme, found, accepted, tables, final, new=new)
+
+
+def _result(theme: Theme, found: list[Candidate], accepted: list[Candidate], tables: list[dict[str, Any]],
+            folder: Path, new: bool) -> PackResult:
+    report = json.loads((folder / "expectations.json").read_text(encoding="utf-8"))
+    return PackResult(name=theme.name, version=folder.name, path=folder, tables=len(tables),
                       datasets=len({(t["catalog_id"], t["dataset_id"]) for t in tables}),
                       rejected=len(found) - len(accepted),
                       expectations_failed=sum(not r["success"] for r in report["tables"]), new=new,
-                      files=sorted(str(p.relative_to(final)) for p in final.rglob("*") if p.is_file()))
+                      files=sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file()))
+
+
+def _inputs(theme: Theme, tables: list[dict[str, Any]]) -> str:
+    """What a pack is built from: the profile's bytes, this code's version and every source table. The same
+    text means the same pack, so a nightly run with nothing changed upstream builds nothing."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        code = version("harvester")
+    except PackageNotFoundError:
+        code = "unknown"
+    lines = [f"harvester {code}", f"profile {hashlib.sha256(theme.path.read_bytes()).hexdigest()}"]
+    lines += [f"table {t['catalog_id']} {t['dataset_id']} {t['resource_id']} {t['part'] or '-'} {t['sha256']}"
+              for t in tables]
+    return "\n".join(lines) + "\n"
 
 
 def _point_latest(home: Path, version: str) -> None:

@@ -1,0 +1,207 @@
+"""`harvester nightly`: every stage, incrementally, one run at a time, each catalog on its own.
+
+Stages: harvest, fetch, validate, profile, pack build. Each is incremental already (a window per
+catalog, conditional downloads, work keyed by sha256, packs keyed by their inputs), so with nothing
+changed upstream a run does almost no work. A catalog that fails to harvest is reported and left out
+of the later stages; the others complete. A stage that fails is reported and the next ones still run.
+Every write is a transaction or an atomic rename, so a run killed at any moment leaves the previous
+state readable and the next run completes the work.
+
+One run at a time: the run holds an exclusive lock on `<data_dir>/.nightly.lock`; a second one exits at
+once (exit status 5) and touches nothing. The run summary (what changed, failures, time per stage) is
+written as JSON to `<data_dir>/runs/<start>.json` and printed as text.
+"""
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import time
+import traceback
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import IO, Any, Callable
+
+from harvester.clock import utcnow
+from harvester.config import Settings
+from harvester.errors import HarvesterError
+from harvester.progress import Progress, SilentProgress
+from harvester.store import Store
+
+EXIT_OK, EXIT_SOME_FAILED, EXIT_ALL_FAILED, EXIT_BUSY = 0, 3, 4, 5
+FAILING = ("not_found", "server_error", "http_error", "timeout", "too_large", "refused", "html_page", "unreachable")
+
+
+class NightlyBusy(HarvesterError):
+    """Another nightly run holds the lock."""
+
+
+@dataclass
+class NightlySummary:
+    started_at: str
+    finished_at: str = ""
+    status: str = "running"
+    """ok, partial (some catalogs or stages failed) or failed (nothing could be harvested)."""
+    exit_code: int = EXIT_OK
+    seconds: dict[str, float] = field(default_factory=dict)
+    catalogs: list[dict[str, Any]] = field(default_factory=list)
+    changes: dict[str, Any] = field(default_factory=dict)
+    failures: list[dict[str, str]] = field(default_factory=list)
+    work: dict[str, Any] = field(default_factory=dict)
+    summary_path: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class _Lock:
+    """An exclusive, non-blocking flock; released when the process ends, however it ends."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.handle: IO[str] | None = None
+
+    def __enter__(self) -> _Lock:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        handle = self.path.open("a+", encoding="utf-8")
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "unknown"
+            handle.close()
+            raise NightlyBusy(f"{self.path}: another nightly run is in progress ({holder}); nothing was done") from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"pid {os.getpid()}, started {utcnow().isoformat(timespec='seconds')}Z\n")
+        handle.flush()
+        self.handle = handle
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.handle is not None:
+            fcntl.flock(self.handle, fcntl.LOCK_UN)
+            self.handle.close()
+
+
+def _link_statuses(settings: Settings) -> dict[tuple[str, str, str], str]:
+    if not settings.paths.database.exists():
+        return {}
+    with Store(settings.paths.database, read_only=True) as store:
+        return {(r["catalog_id"], r["dataset_id"], r["resource_id"]): r["status"]
+                for r in store.query("SELECT catalog_id, dataset_id, resource_id, status FROM resource_files")}
+
+
+def run_nightly(settings: Settings, catalogs: list[str] | None = None,
+                progress: Progress | None = None) -> NightlySummary:
+    """One nightly run (see the module doc); raises NightlyBusy when another one is running."""
+    from harvester.fetch import fetch
+    from harvester.harvest import harvest
+    from harvester.pack import build_packs
+    from harvester.profile import profile
+    from harvester.validate import validate
+
+    progress = progress or SilentProgress()
+    selected = [c.id for c in settings.select(catalogs or [])]
+    settings.paths.ensure()
+    with _Lock(settings.paths.root / ".nightly.lock"):
+        started = utcnow()
+        summary = NightlySummary(started_at=started.isoformat(timespec="seconds") + "Z")
+        before = _link_statuses(settings)
+
+        def stage(name: str, work: Callable[[], Any]) -> Any:
+            begun = time.monotonic()
+            try:
+                return work()
+            except HarvesterError as exc:
+                summary.failures.append({"stage": name, "what": name, "reason": str(exc)})
+            except Exception as exc:  # noqa: BLE001 - one broken stage must not stop the others
+                summary.failures.append({"stage": name, "what": name, "reason": f"{type(exc).__name__}: {exc}",
+                                         "trace": traceback.format_exc(limit=3)})
+            finally:
+                summary.seconds[name] = round(time.monotonic() - begun, 2)
+            return None
+
+        results = stage("harvest", lambda: harvest(settings, selected, progress=progress)) or []
+        summary.catalogs = [r.as_dict() for r in results]
+        for r in results:
+            if r.status == "failed":
+                summary.failures.append({"stage": "harvest", "what": r.catalog_id, "reason": r.error or "failed"})
+        healthy = [r.catalog_id for r in results if r.status != "failed"]
+        if healthy:
+            fetched = stage("fetch", lambda: fetch(settings, catalogs=healthy, progress=progress))
+            validated = stage("validate", lambda: validate(settings, catalogs=healthy, progress=progress))
+            profiled = stage("profile", lambda: profile(settings, catalogs=healthy, progress=progress))
+            packs = stage("packs", lambda: build_packs(settings)) if settings.profiles.is_dir() else []
+            summary.work = {
+                "downloaded": (fetched.by_status.get("ok", 0) if fetched else 0),
+                "not_modified": (fetched.by_status.get("not_modified", 0) if fetched else 0),
+                "validated_tables": validated.validated if validated else 0,
+                "profiled_files": profiled.profiled if profiled else 0}
+            summary.changes = _changes(settings, started, before, packs or [])
+        failed_catalogs = {f["what"] for f in summary.failures if f["stage"] == "harvest"}
+        if not healthy:
+            summary.status, summary.exit_code = "failed", EXIT_ALL_FAILED
+        elif summary.failures:
+            summary.status, summary.exit_code = "partial", EXIT_SOME_FAILED
+        else:
+            summary.status = "ok"
+        summary.work["failed_catalogs"] = sorted(failed_catalogs)
+        summary.finished_at = utcnow().isoformat(timespec="seconds") + "Z"
+        summary.seconds["total"] = round(sum(v for k, v in summary.seconds.items() if k != "total"), 2)
+        summary.summary_path = str(_write_summary(settings, started, summary))
+    return summary
+
+
+def _changes(settings: Settings, started: datetime, before: dict[tuple[str, str, str], str],
+             packs: list[Any]) -> dict[str, Any]:
+    with Store(settings.paths.database, read_only=True) as store:
+        def refs(sql: str) -> list[str]:
+            return [f"{r['catalog_id']}/{r['name']}" for r in store.query(sql + " ORDER BY ALL", [started])]
+        new = refs("SELECT catalog_id, name FROM datasets WHERE first_seen >= ?")
+        updated = refs("SELECT catalog_id, name FROM datasets WHERE last_changed >= ? AND first_seen < last_changed")
+        removed = refs("SELECT catalog_id, name FROM datasets WHERE deleted_at >= ?")
+        names = {(r["catalog_id"], r["remote_id"]): r["name"] for r in store.query(
+            "SELECT catalog_id, remote_id, name FROM datasets")}
+    after = _link_statuses(settings)
+    broken, repaired = [], []
+    for key, status in sorted(after.items()):
+        previous = before.get(key)
+        entry = f"{key[0]}/{names.get((key[0], key[1]), key[1])} {key[2]}: {status}"
+        if status in FAILING and previous is not None and previous not in FAILING:
+            broken.append(entry)
+        elif previous in FAILING and status not in FAILING:
+            repaired.append(entry)
+    return {"new_datasets": new, "updated_datasets": updated, "removed_datasets": removed,
+            "newly_broken_links": broken, "repaired_links": repaired,
+            "packs_rebuilt": [f"{p.name} {p.version}" for p in packs if p.new]}
+
+
+def _write_summary(settings: Settings, started: datetime, summary: NightlySummary) -> Path:
+    folder = settings.paths.root / "runs"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{started.strftime('%Y%m%dT%H%M%S')}Z.json"
+    summary.summary_path = str(path)
+    temporary = path.with_name(path.name + ".part")
+    temporary.write_text(json.dumps(summary.as_dict(), ensure_ascii=False, indent=2), encoding="utf-8")
+    os.replace(temporary, path)  # readers see a whole summary or none
+    return path
+
+
+def render_summary(summary: NightlySummary) -> str:
+    c, w = summary.changes, summary.work
+    lines = [f"Nightly run {summary.started_at}: {summary.status} (exit {summary.exit_code})",
+             "Time: " + ", ".join(f"{k} {v:g}s" for k, v in summary.seconds.items()),
+             f"Work: {w.get('downloaded', 0)} downloaded, {w.get('not_modified', 0)} not modified, "
+             f"{w.get('validated_tables', 0)} tables validated, {w.get('profiled_files', 0)} files profiled"]
+    for key, label in (("new_datasets", "New datasets"), ("updated_datasets", "Updated datasets"),
+                       ("removed_datasets", "Removed datasets"), ("newly_broken_links", "Newly broken links"),
+                       ("repaired_links", "Repaired links"), ("packs_rebuilt", "Packs rebuilt")):
+        items = c.get(key) or []
+        lines.append(f"{label}: {len(items)}" + ("" if not items else ": " + "; ".join(items[:10])
+                                                  + (f"; and {len(items) - 10} more" if len(items) > 10 else "")))
+    for f in summary.failures:
+        lines.append(f"FAILED {f['stage']} {f['what']}: {f['reason']}")
+    lines.append(f"Summary: {summary.summary_path}")
+    return "\n".join(lines)
