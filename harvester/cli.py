@@ -400,6 +400,39 @@ def pack_build(obj: Context, names: tuple[str, ...], as_json: bool) -> None:
         click.echo(f"  {r.path}")
 
 
+@cli.command()
+@click.argument("catalog_ids", nargs=-1, metavar="[CATALOG]...")
+@json_option
+@click.pass_obj
+def nightly(obj: Context, catalog_ids: tuple[str, ...], as_json: bool) -> None:
+    """Run every stage incrementally: harvest, fetch, validate, profile, pack build (for cron, systemd, CI).
+
+    One run at a time; a failing catalog is reported and the others complete. The summary (what changed,
+    failures, time per stage) is printed and written to <data_dir>/runs/.
+
+    Exit status: 0 all good, 3 some catalogs or stages failed, 4 nothing could be harvested,
+    5 another nightly run is in progress (this one did nothing).
+
+    \b
+    Example:
+      harvester nightly
+    """
+    from harvester.nightly import EXIT_BUSY, NightlyBusy, render_summary, run_nightly
+    progress = choose_progress(obj.quiet or as_json)
+    try:
+        summary = run_nightly(obj.settings, list(catalog_ids), progress=progress)
+    except NightlyBusy as exc:
+        click.echo(f"Error: {exc}", err=True)
+        sys.exit(EXIT_BUSY)
+    finally:
+        progress.close()
+    if as_json:
+        emit_json(summary.as_dict())
+    else:
+        click.echo(render_summary(summary))
+    sys.exit(summary.exit_code)
+
+
 def _clip(text: str, width: int) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 

@@ -104,8 +104,8 @@ def run_nightly(settings: Settings, catalogs: list[str] | None = None,
 
     progress = progress or SilentProgress()
     selected = [c.id for c in settings.select(catalogs or [])]
-    settings.paths.ensure()
     with _Lock(settings.paths.root / ".nightly.lock"):
+        settings.paths.ensure()
         started = utcnow()
         summary = NightlySummary(started_at=started.isoformat(timespec="seconds") + "Z")
         before = _link_statuses(settings)

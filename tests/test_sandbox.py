@@ -1,21 +1,29 @@
 """The sandbox portal itself: CKAN semantics the harvester relies on, each site's flavour, each fault."""
 from __future__ import annotations
 
+import csv
+import datetime
+import hashlib
 import http.client
+import io
 import json
 import os
+import re
 import subprocess
 import sys
 import threading
 import time
+import zipfile
 from pathlib import Path
 from typing import Any, Iterator
 
+import openpyxl
 import pytest
 import requests
 
 from harvester.sandbox import SandboxPortal, server
 from harvester.sandbox.build_snapshot import build, dump
+from harvester.sandbox.files import MESS_CASES, resource_files
 from harvester.sandbox.sites import DATA
 from harvester.sandbox.synthetic import generate
 
@@ -442,6 +450,161 @@ def test_files_with_validators(portal: SandboxPortal, tmp_path: Path, monkeypatc
     assert requests.get(url, headers={"If-Modified-Since": modified}).status_code == 304
     assert requests.get(url, headers={"If-None-Match": '"other"'}).status_code == 200
     assert requests.get(f"{portal.base_url}/files/cdmx/../../etc/passwd").status_code == 404
+
+
+# Generated files and their mess cases (harvester/sandbox/files.py) ------------------------------------------
+
+def fetch(portal: SandboxPortal, key: str) -> bytes:
+    answer = requests.get(f"{portal.base_url}/files/{key}", headers=UA, timeout=10)
+    assert answer.status_code == 200, key
+    return answer.content
+
+
+def csv_rows(body: bytes, encoding: str = "utf-8") -> list[list[str]]:
+    return list(csv.reader(io.StringIO(body.decode(encoding))))
+
+
+def declared(portal: SandboxPortal, key: str) -> dict[str, Any]:
+    site, dataset, _ = key.split("/")
+    resources = call(portal, site, "package_show", id=dataset).json()["result"]["resources"]
+    return next(r for r in resources if r["url"].endswith("/files/" + key))
+
+
+def test_every_mess_case_is_a_declared_and_served_file(portal: SandboxPortal) -> None:
+    for name, key in MESS_CASES.items():
+        assert declared(portal, key)["url"] == f"{portal.base_url}/files/{key}", name
+        assert fetch(portal, key) == resource_files()[key], name
+
+
+def test_html_page_behind_a_csv_link(portal: SandboxPortal) -> None:
+    key = MESS_CASES["html_instead_of_file"]
+    assert key.endswith(".csv") and declared(portal, key)["format"].strip(".").upper() == "CSV"
+    assert fetch(portal, key).startswith(b"<!DOCTYPE html>") and b"</html>" in fetch(portal, key)
+    wifi = "cdmx/wifi-gratuito/mapa_wifi.html"
+    assert declared(portal, wifi)["format"] == "HTML" and fetch(portal, wifi).startswith(b"<!DOCTYPE html>")
+
+
+@pytest.mark.parametrize("case, column, placeholder", [("placeholder_nd", "monto_pension", "N/D"),
+                                                       ("placeholder_na", "consultorios", "NA"),
+                                                       ("placeholder_dash", "capacidad", "-")])
+def test_placeholders_come_after_the_first_150_rows(portal: SandboxPortal, case: str, column: str,
+                                                    placeholder: str) -> None:
+    header, *rows = csv_rows(fetch(portal, MESS_CASES[case]))
+    values = [row[header.index(column)] for row in rows]
+    assert all(v.isdigit() for v in values[:150])  # whole numbers wherever a type sample looks
+    marked = [i for i, v in enumerate(values) if not v.isdigit()]
+    assert marked == list(range(154, len(values), 7)) and {values[i] for i in marked} == {placeholder}
+
+
+def test_placeholder_nan_and_the_metrobus_siblings(portal: SandboxPortal) -> None:
+    header, *rows = csv_rows(fetch(portal, MESS_CASES["placeholder_nan"]))
+    assert header == ["fecha", "anio", "mes", "linea", "afluencia"]
+    assert sum(row[4] == "NaN" for row in rows) == len(range(0, 300, 9))
+    tren_ligero = csv_rows(fetch(portal, MESS_CASES["sibling_columns_differ"]))[0]
+    assert "linea" not in tren_ligero and sorted(tren_ligero) == sorted(set(header) - {"linea"})
+    assert tren_ligero != [c for c in header if c != "linea"]  # the same columns, another order
+    metro = csv_rows(fetch(portal, "cdmx/afluencia-diaria-del-metro-cdmx/afluenciastc_simple.csv"))[0]
+    desglosado = csv_rows(fetch(portal, MESS_CASES["mojibake"]))
+    assert metro == ["fecha", "anio", "mes", "linea", "estacion", "afluencia"]
+    assert desglosado[0] == metro[:5] + ["tipo_pago", "afluencia"] and any("SuÃ¡rez" in r[4] for r in desglosado)
+
+
+def test_ecobici_header_typo_and_day_first_dates(portal: SandboxPortal) -> None:
+    for key in (MESS_CASES["dmy_dates_header_typo"], "cdmx/ecobici-viajes/ecobici_2024_02.csv"):
+        header, *rows = csv_rows(fetch(portal, key))
+        assert header == ["Genero_Usuario", "Edad_Usuario", "Bici", "Ciclo_Estacion_Retiro", "Fecha_Retiro",
+                          "Hora_Retiro", "Ciclo_EstacionArribo", "Fecha_Arribo", "Hora_Arribo"]
+        month = key[-6:-4]
+        assert all(re.fullmatch(rf"\d\d/{month}/2024", row[4]) and row[7] == row[4] for row in rows)
+        assert any(int(row[4][:2]) > 12 for row in rows)  # day first, unmistakably
+
+
+def test_xlsx_with_several_sheets(portal: SandboxPortal) -> None:
+    book = openpyxl.load_workbook(io.BytesIO(fetch(portal, MESS_CASES["xlsx_several_sheets"])), read_only=True)
+    assert book.sheetnames == ["2023", "2024"]
+    for sheet in book.worksheets:
+        header, *rows = list(sheet.iter_rows(values_only=True))
+        assert header == ("fecha", "hora", "alcaldia", "tipo_evento", "lesionados", "latitud", "longitud")
+        assert len(rows) == 200 and {row[0].year for row in rows} == {int(sheet.title)}
+        assert all(isinstance(row[1], datetime.time) and isinstance(row[4], int) for row in rows)
+        assert all(19.3 <= row[5] <= 19.5 and -99.2 <= row[6] <= -99.0 for row in rows)
+
+
+def test_every_other_xlsx_is_a_real_workbook(portal: SandboxPortal) -> None:
+    keys = [k for k in resource_files() if k.endswith(".xlsx") and k != MESS_CASES["xlsx_several_sheets"]]
+    assert len(keys) >= 10
+    for key in keys:
+        book = openpyxl.load_workbook(io.BytesIO(fetch(portal, key)), read_only=True)
+        assert 1 <= len(book.sheetnames) <= 2, key
+        for sheet in book.worksheets:
+            header, *rows = list(sheet.iter_rows(values_only=True))
+            assert all(isinstance(name, str) for name in header) and len(rows) >= 20, key
+    assert openpyxl.load_workbook(io.BytesIO(fetch(portal, "federal/xalapa-presupuesto-2016/xal_presupuesto.xlsx")),
+                                  read_only=True).sheetnames == ["ingresos", "egresos"]
+
+
+def test_generated_files_are_byte_identical_across_processes() -> None:
+    script = ("import hashlib, json; from harvester.sandbox.files import resource_files as r; "
+              "print(json.dumps({k: hashlib.sha256(v).hexdigest() for k, v in r().items()}))")
+    runs = [json.loads(subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True,
+                                      env={**os.environ, "PYTHONHASHSEED": seed}).stdout) for seed in ("1", "2")]
+    assert runs[0] == runs[1] == {k: hashlib.sha256(v).hexdigest() for k, v in resource_files().items()}
+    with zipfile.ZipFile(io.BytesIO(resource_files()[MESS_CASES["xlsx_several_sheets"]])) as archive:
+        assert {info.date_time for info in archive.infolist()} == {(2024, 1, 1, 0, 0, 0)}
+        core = archive.read("docProps/core.xml").decode()
+    assert core.count("2024-01-01T00:00:00Z") == 2  # created and modified
+
+
+def test_bom_mojibake_header(portal: SandboxPortal) -> None:
+    body = fetch(portal, MESS_CASES["bom_mojibake_header"])
+    assert body.startswith(b"\xc3\xaf\xc2\xbb\xc2\xbfConjunto de datos,")  # 'ï»¿': the BOM read as cp1252
+    assert not body.startswith(b"\xef\xbb\xbf") and body.decode("utf-8").count("PeriodicidadÃ³n") == 20
+
+
+def test_lost_enye_and_opendatasoft_columns(portal: SandboxPortal) -> None:
+    assert MESS_CASES["lost_enye_header"] == MESS_CASES["opendatasoft_columns"]
+    body = fetch(portal, MESS_CASES["lost_enye_header"])
+    header, *rows = csv_rows(body)
+    assert header[0] == "ao_hechos" and header[-2:] == ["geo_point_2d", "geo_shape"]
+    assert body.splitlines()[1].count(b'"') >= 2 and b',"19.30000,-99.20000",' in body  # the point, quoted
+    latitude, longitude = map(float, rows[-1][-2].split(","))
+    assert 19 < latitude < 20 and -100 < longitude < -99
+    assert json.loads(rows[-1][-1]) == {"type": "Point", "coordinates": [longitude, latitude]}
+
+
+def test_cp1252_bytes_that_latin1_readers_refuse(portal: SandboxPortal) -> None:
+    body = fetch(portal, MESS_CASES["cp1252_c1_bytes"])
+    assert {0x80, 0x93, 0x94, 0x96, 0x97} <= set(body)
+    with pytest.raises(UnicodeDecodeError):
+        body.decode("utf-8")
+    text = body.decode("cp1252")
+    assert "“Programa de cuidados” – 2024" in text and "€" in text and "—" in text
+
+
+def test_type_errors_late_and_a_blank_row(portal: SandboxPortal) -> None:
+    lines = fetch(portal, MESS_CASES["type_errors_late"]).decode().splitlines()
+    assert lines[0].endswith(",monto") and all(re.search(r",\d+$", line) for line in lines[1:299])
+    assert lines[299].endswith(",sin dato") and lines[300].endswith(',"12,5"')  # file lines 300 and 301
+    assert all(re.search(r",\d+$", line) for line in lines[301:])
+    cendi = fetch(portal, MESS_CASES["blank_row"]).decode().splitlines()
+    assert [i + 1 for i, line in enumerate(cendi) if not line.strip(",")] == [62] and cendi[61] == ",,,"
+    assert len(cendi) == 122
+
+
+def test_json_table_zips_and_geojson(portal: SandboxPortal) -> None:
+    records = json.loads(fetch(portal, MESS_CASES["json_table"]))
+    assert isinstance(records, list) and len(records) == 100 and len({tuple(r) for r in records}) == 1
+    assert len(records[0]) >= 6 and {type(v) for v in records[0].values()} >= {str, int, bool}
+    with zipfile.ZipFile(io.BytesIO(fetch(portal, MESS_CASES["zip_with_csv"]))) as archive:
+        assert archive.namelist() == ["consumo_agua_historico.csv"]
+        header, *rows = csv_rows(archive.read("consumo_agua_historico.csv"))
+    assert header == ["anio", "bimestre", "alcaldia", "colonia", "consumo_m3"] and len(rows) == 300
+    shapefile = MESS_CASES["shapefile_zip"]
+    assert declared(portal, shapefile)["format"] == "SHP"
+    with zipfile.ZipFile(io.BytesIO(fetch(portal, shapefile))) as archive:
+        assert sorted(name.rsplit(".", 1)[1] for name in archive.namelist()) == ["dbf", "prj", "shp", "shx"]
+    collection = json.loads(fetch(portal, MESS_CASES["geojson"]))
+    assert collection["type"] == "FeatureCollection" and len(collection["features"]) == 20
 
 
 # Synthetic catalogs and the command line ---------------------------------------------------------------

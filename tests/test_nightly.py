@@ -1,0 +1,119 @@
+"""`harvester nightly` against the sandbox: twice (the second run does no work and rewrites nothing),
+killed mid-run and run again, two at once, and one failing catalog among healthy ones."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from harvester.config import load_settings
+from harvester.demo import BUNDLED_PROFILES
+from harvester.nightly import _Lock
+from harvester.store import Store
+
+VOLATILE = ("runs", "cache", ".nightly.lock", "catalog.duckdb", "catalog.duckdb.wal")
+
+
+def nightly_config(make_config, *catalogs: str, **per_catalog) -> Path:
+    config = make_config(*catalogs, **per_catalog)
+    text = config.read_text(encoding="utf-8").replace(
+        "[harvester]\n", f'[harvester]\nprofiles = "{BUNDLED_PROFILES.as_posix()}"\n', 1)
+    config.write_text(text + '\n[fetch]\nallow_hosts = ["127.0.0.1"]\ntimeout = 5\n', encoding="utf-8")
+    return config
+
+
+def files(root: Path) -> dict[str, int]:
+    """Every output file with its modification time, but the run's own log, cache and store."""
+    return {str(p.relative_to(root)): p.stat().st_mtime_ns for p in root.rglob("*")
+            if p.is_file() and p.relative_to(root).parts[0] not in VOLATILE}
+
+
+def test_a_second_nightly_with_no_upstream_change_does_no_work(portal, make_config, run_cli):
+    config = nightly_config(make_config, "cdmx", "federal")
+    root = load_settings(config, env={}).paths.root
+    first = run_cli("nightly", "--json", config=config)
+    assert first.exit_code == 0, first.output
+    done = json.loads(first.stdout)
+    assert done["status"] == "ok" and done["work"]["downloaded"] > 80 and done["work"]["validated_tables"] > 60
+    published = [d for site in ("cdmx", "federal") for d in portal.datasets(site) if d.get("type") != "harvest"]
+    assert len(done["changes"]["new_datasets"]) == len(published)  # harvest sources are not datasets
+    assert sorted(p.split()[0] for p in done["changes"]["packs_rebuilt"]) == ["care-economy", "mobility-and-women"]
+    assert set(done["seconds"]) == {"harvest", "fetch", "validate", "profile", "packs", "total"}
+    before = files(root)
+    portal.clear_requests()
+
+    second = run_cli("nightly", config=config)
+    assert second.exit_code == 0, second.output
+    assert "Work: 0 downloaded" in second.stdout and "0 tables validated, 0 files profiled" in second.stdout
+    assert "Packs rebuilt: 0" in second.stdout and "New datasets: 0" in second.stdout
+    assert {r.status for r in portal.file_requests()} == {304}  # every file asked for conditionally, none sent
+    assert len(portal.requests()) <= 6  # at most 3 API requests per catalog
+    assert files(root) == before  # nothing rewritten
+    assert len(list((root / "runs").glob("*.json"))) == 2
+
+
+def test_one_failing_catalog_is_reported_and_the_others_complete(portal, make_config, run_cli):
+    config = nightly_config(make_config, "cdmx", "veracruz",
+                            veracruz={"api_url": "http://127.0.0.1:9/api/3/action/", "retries": 0})
+    result = run_cli("nightly", "--json", "cdmx", "veracruz", config=config)
+    assert result.exit_code == 3, result.output
+    summary = json.loads(result.stdout)
+    assert summary["status"] == "partial" and summary["work"]["failed_catalogs"] == ["veracruz"]
+    assert [f["what"] for f in summary["failures"]] == ["veracruz"]
+    assert summary["work"]["downloaded"] > 40
+    with Store(load_settings(config, env={}).paths.database, read_only=True) as store:
+        fetched = {r["catalog_id"] for r in store.query("SELECT DISTINCT catalog_id FROM resource_files")}
+    assert fetched == {"cdmx"}
+
+
+def test_nothing_to_harvest_is_a_total_failure(portal, make_config, run_cli):
+    config = nightly_config(make_config, "cdmx", cdmx={"api_url": "http://127.0.0.1:9/api/3/action/", "retries": 0})
+    result = run_cli("nightly", config=config)
+    assert result.exit_code == 4 and "failed (exit 4)" in result.stdout and "FAILED harvest cdmx" in result.stdout
+
+
+def test_a_second_instance_exits_at_once_and_touches_nothing(portal, make_config, run_cli):
+    config = nightly_config(make_config, "cdmx")
+    root = load_settings(config, env={}).paths.root
+    with _Lock(root / ".nightly.lock"):  # a run in progress
+        before = sorted(p.name for p in root.iterdir())
+        started = time.monotonic()
+        result = run_cli("nightly", config=config)
+        assert time.monotonic() - started < 5
+        assert sorted(p.name for p in root.iterdir()) == before == [".nightly.lock"]
+    assert result.exit_code == 5
+    assert "another nightly run is in progress (pid" in result.stderr and "nothing was done" in result.stderr
+    assert portal.requests() == [] and portal.file_requests() == []
+
+
+def test_killed_mid_run_the_next_run_completes_the_work(portal, make_config, run_cli):
+    config = nightly_config(make_config, "cdmx")
+    child = subprocess.Popen([sys.executable, "-m", "harvester", "--config", str(config), "--quiet", "nightly"],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    root = load_settings(config, env={}).paths.root
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not list((root / "raw").rglob("*.csv")):
+        time.sleep(0.05)  # wait until the run is fetching files
+    time.sleep(0.5)
+    assert child.poll() is None, "the nightly finished before it could be killed"
+    os.kill(child.pid, signal.SIGKILL)
+    child.wait(10)
+
+    result = run_cli("nightly", "--json", config=config)
+    assert result.exit_code == 0, result.output
+    with Store(load_settings(config, env={}).paths.database, read_only=True) as store:
+        resources = store.query("SELECT count(*) AS n FROM resources WHERE catalog_id = 'cdmx'")[0]["n"]
+        fetched = store.query("SELECT count(*) AS n, count(DISTINCT resource_id) AS d FROM resource_files")[0]
+        unvalidated = store.query(
+            "SELECT count(*) AS n FROM resource_files f WHERE f.sniffed_format IN ('CSV', 'TSV') AND f.status IN "
+            "('ok', 'not_modified') AND NOT EXISTS (SELECT 1 FROM validations v WHERE v.resource_id = f.resource_id "
+            "AND v.sha256 = f.sha256)")[0]["n"]
+    assert fetched["n"] == fetched["d"] == resources  # every resource once, no duplicates
+    assert unvalidated == 0
+    assert not list(root.rglob("*.part")) and not list((root / "packs").glob("*/.build-*"))
+    assert all((root / "packs" / theme / "latest" / "datapackage.json").is_file()
+               for theme in ("care-economy", "mobility-and-women"))
