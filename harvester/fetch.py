@@ -132,6 +132,8 @@ def _fetch_one(settings: Settings, store: Store, session: http.Session, policy: 
             if not report.ok:
                 dest.unlink(missing_ok=True)  # never leave a bomb or an escaping archive for later stages
                 row.update(status="refused", reason=report.reason, path=None)
+    if result.status == "not_modified" and previous.get("status") == "html_page":
+        row.update(status="html_page", reason=previous.get("reason"))  # the same page as last time
     if row["status"] in ("ok", "not_modified"):
         row["last_success_at"] = now
         row["first_failure_at"] = None

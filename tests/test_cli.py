@@ -137,3 +137,21 @@ def test_ci_runs_the_readme_test_command():
     commands = re.findall(r"^(python3 -m venv .*)$", text, re.M)
     assert len(commands) == 2 and commands[0].endswith("harvester demo") and commands[1].endswith("pytest")
     assert commands[1] in (README.parent / ".ci" / "run").read_text(encoding="utf-8").splitlines()
+
+
+def test_deploy_examples_run_the_nightly_job_with_its_exit_codes():
+    from harvester.nightly import EXIT_ALL_FAILED, EXIT_BUSY, EXIT_SOME_FAILED
+    import yaml
+    deploy = README.parent / "deploy"
+    cron = (deploy / "crontab.example").read_text(encoding="utf-8")
+    assert re.search(r"^\S+ \S+ \S+ \S+ \S+ .*harvester --config catalogs.toml nightly", cron, re.M)
+    service = (deploy / "harvester-nightly.service").read_text(encoding="utf-8")
+    assert "harvester --config catalogs.toml nightly" in service
+    assert {f"SuccessExitStatus={EXIT_SOME_FAILED}", f"SuccessExitStatus={EXIT_BUSY}"} <= set(service.splitlines())
+    assert "OnCalendar=" in (deploy / "harvester-nightly.timer").read_text(encoding="utf-8")
+    workflow = yaml.safe_load((deploy / "github-actions-nightly.yml").read_text(encoding="utf-8"))
+    triggers = workflow.get("on", workflow.get(True))  # YAML 1.1 reads a bare `on` as true
+    assert triggers["schedule"] and "nightly" in json.dumps(workflow["jobs"])
+    text = README.read_text(encoding="utf-8")
+    assert f"`{EXIT_SOME_FAILED}` some catalogs or stages failed" in text and f"`{EXIT_ALL_FAILED}` nothing" in text
+    assert f"`{EXIT_BUSY}` another nightly run is in progress" in text

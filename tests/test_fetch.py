@@ -84,11 +84,15 @@ def test_failure_after_success_keeps_the_good_file_and_dates(portal, make_config
 
 
 def test_html_page_instead_of_a_file(portal, make_config, httpserver):
+    httpserver.expect_request("/datos.csv", headers={"If-None-Match": '"p1"'}).respond_with_data(
+        "", status=304, headers={"ETag": '"p1"'})
     httpserver.expect_request("/datos.csv").respond_with_data(
-        "<!DOCTYPE html><html><body>Inicie sesión</body></html>", content_type="text/html")
+        "<!DOCTYPE html><html><body>Inicie sesión</body></html>", content_type="text/html", headers={"ETag": '"p1"'})
     config = setup(portal, make_config, httpserver, [("Datos", "CSV", "/datos.csv")])
     row = run(config)["res-0"]
     assert row["status"] == "html_page" and row["sniffed_format"] == "HTML"
+    again = run(config)["res-0"]  # unchanged upstream (304): still the same page, not a repaired link
+    assert again["status"] == "html_page" and again["first_failure_at"] == row["first_failure_at"]
 
 
 def test_real_format_is_sniffed_whatever_format_claims(portal, make_config, httpserver):
