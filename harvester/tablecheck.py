@@ -5,16 +5,14 @@ itself and reports the header's errors (see validate.py); here every cell the sc
 through that field's own frictionless cell reader. DuckDB streams the file once (in parallel, insertion
 order kept) and hands back only the rows that may hold an error:
 
-- a missing cell (NULL, from `null_padding`; empty cells are '' because `nullstr` is set to a byte no
-  text holds);
 - a row whose cells are all empty (frictionless's blank row);
 - a typed cell whose text is not in a form that is certainly valid for its type (an integer of up to
   18 digits, a decimal, an ISO date that DuckDB also accepts, ...). Types with no such form send every
   non-empty cell to frictionless.
 
-Rows with too many cells (or quoting DuckDB refuses) come back as DuckDB rejects with their raw line,
-which Python's csv parses the way frictionless does. Empty lines, which DuckDB skips and frictionless
-reports as blank rows, are found by a byte scan.
+Rows with too many or too few cells (or quoting DuckDB refuses) come back as DuckDB rejects with their
+raw line, which Python's csv parses the way frictionless does. Empty lines, which DuckDB skips and
+frictionless reports as blank rows, are found by a byte scan.
 
 Row numbers are frictionless's: records counted from the start of the file, header and preamble
 included. They equal line numbers when no quoted cell holds a line break. When the scan's records do not
@@ -123,9 +121,10 @@ def _cached(reader: Callable[[Any], Any]) -> Callable[[Any], Any]:
     return read
 
 
-def _scan(query: str, limit: int, memory_limit: str) -> tuple[int, list[tuple[int, list[str | None]]], dict[int, str]]:
-    """Stream the scan: the number of rows DuckDB accepted, the first `limit` + 1 flagged ones with their
-    position among the accepted rows, and the rejected lines with their raw text."""
+def _scan(query: str, limit: int, memory_limit: str,
+          has_errors: Callable[[list[str | None]], bool]) -> tuple[int, list[tuple[int, list[str | None]]], dict[int, str]]:
+    """Stream the scan: the number of rows DuckDB accepted, the first `limit` + 1 flagged rows that do hold
+    an error with their position among the accepted rows, and the rejected lines with their raw text."""
     con = duckdb.connect(config={"memory_limit": memory_limit, "preserve_insertion_order": True})
     con.execute("SET enable_progress_bar = false")
     try:
@@ -136,7 +135,9 @@ def _scan(query: str, limit: int, memory_limit: str) -> tuple[int, list[tuple[in
             if column.null_count < len(column):
                 for index in pc.indices_nonzero(pc.is_valid(column)).to_pylist():
                     if len(flagged) <= limit:
-                        flagged.append((accepted + index + 1, column[index].as_py()))
+                        cells = column[index].as_py()
+                        if has_errors(cells):  # the scan only suspects; frictionless's readers decide
+                            flagged.append((accepted + index + 1, cells))
             accepted += batch.num_rows
         rejected = {int(line): raw for line, raw in con.execute(
             "SELECT line, any_value(csv_line) FROM reject_errors GROUP BY line").fetchall()}
@@ -153,6 +154,8 @@ def check_table(path: Path, *, delimiter: str, header_row: int, fields: list[Any
     names = [f.name for f in fields]
     readers = [_cached(f.create_cell_reader()) for f in fields]
     n = len(fields)
+    if n == 0:
+        return None  # no header cells: nothing to scan by column
     cols = [f"c{i}" for i in range(n)]
     conditions = ["(" + " AND ".join(f"{c} = ''" for c in cols) + ")"]
     for c, field in zip(cols, fields):
@@ -166,7 +169,8 @@ def check_table(path: Path, *, delimiter: str, header_row: int, fields: list[Any
               f"parallel=true, store_rejects=true, rejects_limit={limit + 1})")
     query = f"SELECT CASE WHEN {' OR '.join(conditions)} THEN [{', '.join(cols)}] END FROM {source}"
 
-    accepted, flagged, rejected = _scan(query, limit, memory_limit)
+    accepted, flagged, rejected = _scan(query, limit, memory_limit,
+                                        lambda cells: bool(_row_errors(cells, readers, names, 0)))
     count, empty_lines = lines or line_facts(path)
     empty = [line for line in empty_lines if line > header_row]
     if accepted + len(rejected) + len(empty) != count - header_row:

@@ -82,3 +82,20 @@ def test_a_cell_holding_a_line_break_falls_back_to_frictionless(tmp_path: Path):
     report = validate_file(path)
     assert report["engine"] == "frictionless" and "line break" in report["engine_note"]
     assert errors(report) == [("missing-cell", 8, "total")]  # frictionless counts records, not lines
+
+
+def test_suspect_cells_that_are_valid_do_not_use_up_the_error_limit(tmp_path: Path):
+    """A type with no SQL form (yearmonth) sends every cell to frictionless: errors past the first
+    `limit` suspects are still found."""
+    from frictionless import Resource
+    from harvester.tablecheck import check_table
+
+    path = tmp_path / "meses.csv"
+    path.write_text("mes,total\n" + "".join(f"2024-{i % 12 + 1:02d},{i}\n" for i in range(200))
+                    + "trece,5\n", encoding="utf-8")
+    resource = Resource(path=path.name, basepath=str(tmp_path), format="csv", encoding="utf-8")
+    with resource:
+        fields = list(resource.schema.fields)
+    assert fields[0].type == "yearmonth"
+    checked = check_table(path, delimiter=",", header_row=1, fields=fields, limit=5)
+    assert checked is not None and [(e["type"], e["row"]) for e in checked.errors] == [("type-error", 202)]
