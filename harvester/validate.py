@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import duckdb
+
 from harvester.clock import utcnow
 from harvester.config import Settings
 from harvester.dialect import DialectError, detect_dialect
@@ -53,7 +55,7 @@ def validate_file(path: Path, engine: str = "auto", delimiter: str | None = None
     `auto` and `duckdb` run the per-row and per-cell checks as a DuckDB scan (tablecheck.py) and fall back
     to frictionless when the scan cannot number the rows the way frictionless does; `frictionless` runs
     frictionless on the whole file. Either way the encoding and dialect are decided here first."""
-    from frictionless import Dialect, Resource, formats  # heavy import, only where validation runs
+    from frictionless import Dialect, FrictionlessException, Resource, formats  # heavy: only where validation runs
 
     if engine not in ENGINES:
         raise ValueError(f"unknown validation engine {engine!r}; expected one of {', '.join(ENGINES)}")
@@ -75,7 +77,14 @@ def validate_file(path: Path, engine: str = "auto", delimiter: str | None = None
                                         controls=[formats.CsvControl(delimiter=dialect.delimiter)]))
 
     lines = counter.result() if counter.complete and encoding.name != "utf-16" else None
-    checked = None if engine == "frictionless" else _duckdb_checks(path, resource(), encoding.name, dialect, lines)
+    checked = None
+    if engine != "frictionless":
+        try:
+            checked = _duckdb_checks(path, resource(), encoding.name, dialect, lines)
+            if checked is None:
+                report["engine_note"] = "records are not lines (a quoted cell holds a line break): frictionless ran"
+        except (duckdb.Error, FrictionlessException) as exc:  # the fallback reports what frictionless sees
+            report["engine_note"] = f"the DuckDB scan failed ({str(exc).splitlines()[0][:200]}): frictionless ran"
     if checked is not None:
         rows, fields, errors = checked
         report["engine"] = "duckdb"
@@ -86,8 +95,6 @@ def validate_file(path: Path, engine: str = "auto", delimiter: str | None = None
         stats = task.stats if task else {}
         rows, fields = stats.get("rows"), stats.get("fields")
         report["engine"] = "frictionless"
-        if engine != "frictionless":
-            report["engine_note"] = "records are not lines (a quoted cell holds a line break): frictionless ran"
     return {**report, "valid": not errors, "rows": rows, "fields": fields, "error_count": len(errors),
             "errors_by_type": dict(Counter(e["type"] for e in errors)),
             "first_errors": errors[:FIRST_ERRORS], "errors": errors[:LISTED_ERRORS],
@@ -170,7 +177,15 @@ def _validate_resource(settings: Settings, row: dict[str, Any]) -> list[dict[str
         return [{**base, "part": "", "source": f"{row['sniffed_format'].lower()} without tables", "valid": None}]
     rows = []
     for table in tables:
-        report = {"source": table.source, "part": table.part, **validate_file(table.path, delimiter=table.delimiter)}
+        try:
+            checked = validate_file(table.path, delimiter=table.delimiter)
+        except Exception as exc:  # noqa: BLE001 - one table the validator cannot handle must not stop the stage
+            message = f"{table.path.name}: the validator failed: {type(exc).__name__}: {str(exc).splitlines()[0][:200]}"
+            error = {"type": "validation-error", "row": None, "field": None, "field_number": None, "message": message}
+            checked = {"engine": "none", "valid": False, "encoding": None, "error_count": 1,
+                       "errors_by_type": {"validation-error": 1}, "first_errors": [error], "errors": [error],
+                       "seconds": 0.0}
+        report = {"source": table.source, "part": table.part, **checked}
         report_path = table.path.with_name(table.path.name + ".validation.json")
         report_path.write_text(json.dumps(report, ensure_ascii=False, indent=2, default=str), encoding="utf-8")
         rows.append({**base, "part": table.part, "source": table.source,
