@@ -26,7 +26,8 @@ def test_a_second_run_with_no_upstream_change_does_no_work(portal, make_config):
     files, api = portal.file_requests(), portal.requests()
     assert harvested[0].status == "ok" and len(api) <= 3
     assert files and {r.status for r in files} == {304}  # every file asked for conditionally, none sent
-    assert set(fetched.by_status) == {"not_modified"}
+    # every file unchanged; the CSV link that serves an HTML page stays html_page (same page, 304)
+    assert set(fetched.by_status) == {"not_modified", "html_page"} and fetched.by_status["html_page"] == 1
     assert (validated.validated, profiled.profiled) == (0, 0)
     assert validated.unchanged > 40 and profiled.unchanged > 40
     assert {p: p.stat().st_mtime_ns for p in written} == written  # no file rewritten

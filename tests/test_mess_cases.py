@@ -177,7 +177,7 @@ def geojson(f: Found) -> None:
 
 
 def json_table(f: Found) -> None:
-    assert f.tables["json"]["valid"] and f.tables["json"]["rows"] == 50
+    assert f.tables["json"]["valid"] and f.tables["json"]["rows"] == 100
     assert f.column("alcaldia", "json")["distinct_count"] == 16
 
 
