@@ -401,11 +401,34 @@ def pack_build(obj: Context, names: tuple[str, ...], as_json: bool) -> None:
 
 
 @cli.command()
+@json_option
+@click.pass_obj
+def report(obj: Context, as_json: bool) -> None:
+    """Build the organizers' static site in <data_dir>/site/ from the store, the packs and the run summaries.
+
+    The site works offline (no script, no CDN); it is published in one step (<data_dir>/site is a symlink
+    switched atomically) and not rewritten when nothing it shows changed.
+
+    \b
+    Example:
+      harvester report
+    """
+    from harvester.report import build_site
+    result = build_site(obj.settings)
+    if as_json:
+        emit_json(result.as_dict())
+        return
+    state = "published" if result.published else "unchanged, nothing written"
+    click.echo(f"Site: {result.pages} pages and {result.downloads} pack downloads, {state} ({result.seconds:.1f}s)")
+    click.echo(f"  {obj.settings.paths.site / 'index.html'}")
+
+
+@cli.command()
 @click.argument("catalog_ids", nargs=-1, metavar="[CATALOG]...")
 @json_option
 @click.pass_obj
 def nightly(obj: Context, catalog_ids: tuple[str, ...], as_json: bool) -> None:
-    """Run every stage incrementally: harvest, fetch, validate, profile, pack build (for cron, systemd, CI).
+    """Run every stage incrementally: harvest, fetch, validate, profile, pack build, report (for cron, systemd, CI).
 
     One run at a time; a failing catalog is reported and the others complete. The summary (what changed,
     failures, time per stage) is printed and written to <data_dir>/runs/.

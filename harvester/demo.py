@@ -53,6 +53,7 @@ def run_demo(out: str | None, *, synthetic: int = 0, quiet: bool = False,
     from harvester.harvest import harvest
     from harvester.sandbox import SandboxPortal
     from harvester.pack import build_packs
+    from harvester.report import build_site
     from harvester.search import search
     from harvester.store import Store
 
@@ -72,6 +73,7 @@ def run_demo(out: str | None, *, synthetic: int = 0, quiet: bool = False,
         finally:
             progress.close()
     packs = build_packs(settings) if BUNDLED_PROFILES.is_dir() else []
+    site = build_site(settings)
     echo("")
     echo("Harvest:")
     echo(render_table(["catalog", "status", "mode", "added", "updated", "unchanged", "deleted", "failed",
@@ -101,6 +103,7 @@ def run_demo(out: str | None, *, synthetic: int = 0, quiet: bool = False,
     echo(f"  store    {settings.paths.database.resolve()}")
     echo(f"  files    {settings.paths.raw.resolve()}")
     echo(f"  packs    {settings.paths.packs.resolve()}")
+    echo(f"  site     {(settings.paths.site / 'index.html').absolute()} ({site.pages} pages)")
     echo(f"  config   {config.resolve()}")
     echo(f"Try: harvester --config {config} search genero")
     return folder

@@ -1,7 +1,8 @@
 """`harvester nightly`: every stage, incrementally, one run at a time, each catalog on its own.
 
-Stages: harvest, fetch, validate, profile, pack build. Each is incremental already (a window per
-catalog, conditional downloads, work keyed by sha256, packs keyed by their inputs), so with nothing
+Stages: harvest, fetch, validate, profile, pack build, report (the site). Each is incremental already (a window per
+catalog, conditional downloads, work keyed by sha256, packs keyed by their inputs, the site published only
+when a page differs), so with nothing
 changed upstream a run does almost no work. A catalog that fails to harvest is reported and left out
 of the later stages; the others complete. A stage that fails is reported and the next ones still run.
 Every write is a transaction or an atomic rename, so a run killed at any moment leaves the previous
@@ -100,6 +101,7 @@ def run_nightly(settings: Settings, catalogs: list[str] | None = None,
     from harvester.harvest import harvest
     from harvester.pack import build_packs
     from harvester.profile import profile
+    from harvester.report import build_site
     from harvester.validate import validate
 
     progress = progress or SilentProgress()
@@ -140,18 +142,28 @@ def run_nightly(settings: Settings, catalogs: list[str] | None = None,
                 "validated_tables": validated.validated if validated else 0,
                 "profiled_files": profiled.profiled if profiled else 0}
             summary.changes = _changes(settings, started, before, packs or [])
+        _settle(summary, healthy)
+        if settings.paths.database.exists():
+            # The site shows this run's changes and failures too, so it is built once they are known.
+            site = stage("report", lambda: build_site(settings, current_run=summary.as_dict()))
+            summary.work["site_published"] = bool(site and site.published)
+            _settle(summary, healthy)
         failed_catalogs = {f["what"] for f in summary.failures if f["stage"] == "harvest"}
-        if not healthy:
-            summary.status, summary.exit_code = "failed", EXIT_ALL_FAILED
-        elif summary.failures:
-            summary.status, summary.exit_code = "partial", EXIT_SOME_FAILED
-        else:
-            summary.status = "ok"
         summary.work["failed_catalogs"] = sorted(failed_catalogs)
         summary.finished_at = utcnow().isoformat(timespec="seconds") + "Z"
         summary.seconds["total"] = round(sum(v for k, v in summary.seconds.items() if k != "total"), 2)
         summary.summary_path = str(_write_summary(settings, started, summary))
     return summary
+
+
+def _settle(summary: NightlySummary, healthy: list[str]) -> None:
+    """The run's status and exit code from what failed so far."""
+    if not healthy:
+        summary.status, summary.exit_code = "failed", EXIT_ALL_FAILED
+    elif summary.failures:
+        summary.status, summary.exit_code = "partial", EXIT_SOME_FAILED
+    else:
+        summary.status, summary.exit_code = "ok", EXIT_OK
 
 
 def _changes(settings: Settings, started: datetime, before: dict[tuple[str, str, str], str],
@@ -194,7 +206,8 @@ def render_summary(summary: NightlySummary) -> str:
     lines = [f"Nightly run {summary.started_at}: {summary.status} (exit {summary.exit_code})",
              "Time: " + ", ".join(f"{k} {v:g}s" for k, v in summary.seconds.items()),
              f"Work: {w.get('downloaded', 0)} downloaded, {w.get('not_modified', 0)} not modified, "
-             f"{w.get('validated_tables', 0)} tables validated, {w.get('profiled_files', 0)} files profiled"]
+             f"{w.get('validated_tables', 0)} tables validated, {w.get('profiled_files', 0)} files profiled, "
+             f"site {'published' if w.get('site_published') else 'unchanged'}"]
     for key, label in (("new_datasets", "New datasets"), ("updated_datasets", "Updated datasets"),
                        ("removed_datasets", "Removed datasets"), ("newly_broken_links", "Newly broken links"),
                        ("repaired_links", "Repaired links"), ("packs_rebuilt", "Packs rebuilt")):

@@ -42,7 +42,8 @@ def test_a_second_nightly_with_no_upstream_change_does_no_work(portal, make_conf
     published = [d for site in ("cdmx", "federal") for d in portal.datasets(site) if d.get("type") != "harvest"]
     assert len(done["changes"]["new_datasets"]) == len(published)  # harvest sources are not datasets
     assert sorted(p.split()[0] for p in done["changes"]["packs_rebuilt"]) == ["care-economy", "mobility-and-women"]
-    assert set(done["seconds"]) == {"harvest", "fetch", "validate", "profile", "packs", "total"}
+    assert set(done["seconds"]) == {"harvest", "fetch", "validate", "profile", "packs", "report", "total"}
+    assert done["work"]["site_published"] and (root / "site" / "index.html").is_file()
     before = files(root)
     portal.clear_requests()
 
@@ -50,9 +51,10 @@ def test_a_second_nightly_with_no_upstream_change_does_no_work(portal, make_conf
     assert second.exit_code == 0, second.output
     assert "Work: 0 downloaded" in second.stdout and "0 tables validated, 0 files profiled" in second.stdout
     assert "Packs rebuilt: 0" in second.stdout and "New datasets: 0" in second.stdout
+    assert "site unchanged" in second.stdout
     assert {r.status for r in portal.file_requests()} == {304}  # every file asked for conditionally, none sent
     assert len(portal.requests()) <= 6  # at most 3 API requests per catalog
-    assert files(root) == before  # nothing rewritten
+    assert files(root) == before  # nothing rewritten: store aside, not a pack, not a page of the site
     assert len(list((root / "runs").glob("*.json"))) == 2
 
 
@@ -117,3 +119,8 @@ def test_killed_mid_run_the_next_run_completes_the_work(portal, make_config, run
     assert not list(root.rglob("*.part")) and not list((root / "packs").glob("*/.build-*"))
     assert all((root / "packs" / theme / "latest" / "datapackage.json").is_file()
                for theme in ("care-economy", "mobility-and-women"))
+    # the site is whole: every page its manifest names, no build folder left behind
+    site = (root / "site").resolve()
+    manifest = [line.split("  ", 1)[1] for line in (site / "MANIFEST").read_text().splitlines()]
+    assert manifest and all((site / path).is_file() for path in manifest)
+    assert not list((root / ".site").glob(".build-*"))
