@@ -104,7 +104,9 @@ def _profile_table_rows(con: duckdb.DuckDBPyConnection, names: list[str]) -> lis
                   f"AS iso_v{i}",
                   f"CASE WHEN regexp_full_match({v}, '[0-9]{{1,2}}/[0-9]{{1,2}}/[0-9]{{4}}') "
                   f"THEN try_strptime({v}, '%d/%m/%Y')::DATE END AS dmy_v{i}",
-                  f"TRY_CAST(replace({v}, ',', '.') AS DOUBLE) AS num_v{i}",
+                  # NaN and infinity parse as doubles but are no values: they would become the max
+                  f"CASE WHEN isfinite(TRY_CAST(replace({v}, ',', '.') AS DOUBLE)) "
+                  f"THEN TRY_CAST(replace({v}, ',', '.') AS DOUBLE) END AS num_v{i}",
                   f"{v} IN ({placeholders}) AS ph_v{i}"]
         parts += [
             f"count({v}) FILTER (WHERE NOT ph_v{i}) AS present_{i}",

@@ -23,6 +23,7 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import json
+import math
 import os
 import re
 import shutil
@@ -191,8 +192,10 @@ def _column_chart(column: dict[str, Any]) -> dict[str, Any] | None:
     if column["type"] in ("integer", "number") and d.get("quartiles") and d.get("min") is not None \
             and d.get("max") is not None:
         low, high = float(d["min"]), float(d["max"])
+        q = [float(x) for x in d["quartiles"] if x is not None]
+        if len(q) != 3 or not all(math.isfinite(v) for v in (low, high, *q)):
+            return None  # a NaN or infinity in the column: no honest box to draw
         span = (high - low) or 1.0
-        q = [float(x) for x in d["quartiles"]]
         return {"kind": "box", "x": [round(100 * (v - low) / span, 1) for v in (low, *q, high)],
                 "labels": [_number(low), _number(high)]}
     top = d.get("top_values") or []

@@ -103,3 +103,30 @@ def run_cli(monkeypatch: pytest.MonkeyPatch) -> Callable[..., Result]:
         return CliRunner().invoke(cli, argv, catch_exceptions=False)
 
     return run
+
+
+# A dataset whose every portal string tries to run script in the report site.
+HOSTILE_TITLE = '<script>window.__pwned = "title"</script>Movilidad <b>segura</b> & "mujeres"'
+HOSTILE = {
+    "name": "hostil/../../../fuera",
+    "title": HOSTILE_TITLE,
+    "notes": '<img src=x onerror="window.__pwned = \'notes\'"> Notas',
+    "organization": {"name": "org-hostil", "title": "<svg onload=\"window.__pwned = 'org'\">Org</svg>"},
+    "tags": [{"name": "<iframe src=javascript:window.__pwned=1>"}],
+    "license_id": "cc-by",
+    "url": "javascript:window.__pwned='url'",
+    "resources": [{"id": "0a0a0a0a-0000-4000-8000-000000000001", "name": "<script>window.__pwned='res'</script>",
+                   "url": "javascript:window.__pwned='resource-url'", "format": "CSV"}],
+}
+
+
+@pytest.fixture
+def hostile_site(portal: SandboxPortal, make_config: Callable[..., Path], run_cli: Callable[..., Result]) -> Path:
+    """A nightly run over the Veracruz sandbox with the hostile dataset added: the data folder."""
+    portal.add("veracruz", HOSTILE)
+    config = make_config("veracruz")
+    config.write_text(config.read_text(encoding="utf-8") + '\n[fetch]\nallow_hosts = ["127.0.0.1"]\n',
+                      encoding="utf-8")
+    result = run_cli("--quiet", "nightly", config=config)
+    assert result.exit_code == 0, result.output
+    return config.parent / "data"

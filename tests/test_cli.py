@@ -152,6 +152,10 @@ def test_deploy_examples_run_the_nightly_job_with_its_exit_codes():
     workflow = yaml.safe_load((deploy / "github-actions-nightly.yml").read_text(encoding="utf-8"))
     triggers = workflow.get("on", workflow.get(True))  # YAML 1.1 reads a bare `on` as true
     assert triggers["schedule"] and "nightly" in json.dumps(workflow["jobs"])
+    steps = workflow["jobs"]["nightly"]["steps"]
+    uses = [s.get("uses", "").split("@")[0] for s in steps]
+    assert "actions/upload-pages-artifact" in uses and "actions/deploy-pages" in uses  # the site is published
+    assert any("datasets/site" in s.get("run", "") for s in steps)
     text = README.read_text(encoding="utf-8")
     assert f"`{EXIT_SOME_FAILED}` some catalogs or stages failed" in text and f"`{EXIT_ALL_FAILED}` nothing" in text
     assert f"`{EXIT_BUSY}` another nightly run is in progress" in text

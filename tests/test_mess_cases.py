@@ -3,6 +3,7 @@ found by the demo's own run of harvest, fetch, validate and profile."""
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from typing import Any, Callable
 
@@ -61,7 +62,10 @@ def utf8_bom_snake_case(f: Found) -> None:
 
 
 def placeholder_nan(f: Found) -> None:
-    assert "placeholder_missing" in f.column("afluencia")["alerts"]
+    column = f.column("afluencia")
+    assert "placeholder_missing" in column["alerts"]
+    details = json.loads(column["details"])  # `NaN` is no number: it is neither the max nor a quartile
+    assert all(math.isfinite(v) for v in (details["min"], details["max"], *details["quartiles"]))
 
 
 def sibling_columns_differ(f: Found) -> None:

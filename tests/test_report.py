@@ -1,0 +1,167 @@
+"""`harvester report`: the organizers' site, as the demo and the nightly job build it: complete, escaped,
+published atomically, and not rewritten when nothing it shows changed. Browser checks: test_site_browser.py."""
+from __future__ import annotations
+
+import errno
+import hashlib
+import json
+import os
+import re
+import shutil
+from datetime import date, timedelta
+from pathlib import Path
+
+import pytest
+
+from conftest import HOSTILE_TITLE
+from harvester.config import load_settings
+from harvester.report import build_site, page_slug, safe_url
+from harvester.store import Store
+
+
+@pytest.fixture(scope="module")
+def site(demo) -> Path:
+    out, result = demo
+    assert result.exit_code == 0, result.output
+    return out / "site"
+
+
+def copy_demo(demo, tmp_path: Path) -> Path:
+    out, _ = demo
+    copy = tmp_path / "copy"
+    shutil.copytree(out, copy, symlinks=True)
+    return copy
+
+
+def manifest(folder: Path) -> dict[str, str]:
+    return {line.split("  ", 1)[1]: line.split("  ", 1)[0]
+            for line in (folder / "MANIFEST").read_text(encoding="utf-8").splitlines()}
+
+
+def test_the_demo_publishes_every_page(demo, site: Path):
+    out, result = demo
+    assert site.is_symlink() and site.resolve().parent == (out / ".site").resolve()
+    assert f"site     {site / 'index.html'}" in result.output
+    with Store(out / "catalog.duckdb", read_only=True) as store:
+        datasets = store.query("SELECT catalog_id, name FROM datasets WHERE deleted_at IS NULL")
+        catalogs = [r["id"] for r in store.query("SELECT id FROM catalogs")]
+    pages = {str(p.relative_to(site)) for p in site.rglob("*.html")}
+    assert {"index.html", "changes.html", "packs/care-economy.html", "packs/mobility-and-women.html"} <= pages
+    assert {f"catalogs/{c}.html" for c in catalogs} <= pages
+    assert {f"datasets/{d['catalog_id']}/{page_slug(d['name'])}.html" for d in datasets} <= pages
+    assert len(pages) == 4 + len(catalogs) + len(datasets)
+    # the manifest names every file and its sha256; the downloads are the packs' own files
+    listed = manifest(site.resolve())
+    for path, digest in listed.items():
+        if digest != "pack":
+            assert hashlib.sha256((site / path).read_bytes()).hexdigest() == digest, path
+    for theme in ("care-economy", "mobility-and-women"):
+        version = (out / "packs" / theme / "latest").resolve().name
+        sums = dict(reversed(line.split("  ", 1)) for line in
+                    (out / "packs" / theme / "latest" / "SHA256SUMS").read_text().splitlines())
+        parquet = [k for k in sums if k.startswith("data/")]
+        assert parquet
+        for name in parquet + ["datapackage.json", "README.md"]:
+            copy = site / "downloads" / theme / version / name
+            assert listed[f"downloads/{theme}/{version}/{name}"] == "pack"
+            assert hashlib.sha256(copy.read_bytes()).hexdigest() == sums[name]
+        assert (site / "downloads" / theme / version / f"{theme}-{version}.zip").is_file()
+
+
+def test_pages_show_what_organizers_need(site: Path):
+    index = (site / "index.html").read_text(encoding="utf-8")
+    for text in ("Catalog health", "Broken links", "Valid tables", "Datasets by MQA score", "MQA bands per catalog",
+                 "Economía de los cuidados", "Transporte público, seguridad y mujeres"):
+        assert text in index
+    assert "<script" not in index and "http://" not in index.split("</head>")[0]  # nothing loaded from outside
+    pack = (site / "packs" / "mobility-and-women.html").read_text(encoding="utf-8")
+    assert "Allies" in pack and "Fiscalía General de Justicia" in pack and ".parquet" in pack
+    assert re.search(r"best resource has 0 stars, at least \d wanted", pack)  # a gate that failed, and why
+    metro = (site / "datasets" / "cdmx" / "afluencia-diaria-del-metro-cdmx.html").read_text(encoding="utf-8")
+    for text in ("Scorecard", "MQA of 405", "Validation", "Columns", "afluencia", '<svg class="box"'):
+        assert text in metro
+    ragged = next(p for p in (site / "datasets").rglob("*.html") if "missing-cell" in p.read_text(encoding="utf-8"))
+    assert "Row at position" in ragged.read_text(encoding="utf-8")  # validation errors are listed
+
+
+def test_portal_strings_are_escaped_and_hostile_links_dropped(hostile_site: Path):
+    site = hostile_site / "site"
+    pages = list(site.rglob("*.html"))
+    page = next(p for p in pages if "hostil" in p.name)
+    assert page.resolve().is_relative_to(site.resolve())  # a name with ../ cannot leave the site
+    assert page.parent.name == "veracruz" and "/" not in page.stem and ".." not in page.stem
+    html = page.read_text(encoding="utf-8")
+    assert "&lt;script&gt;window.__pwned = &#34;title&#34;&lt;/script&gt;" in html
+    for p in pages:
+        text = p.read_text(encoding="utf-8")
+        for hostile in ("<script", "<img src=x", "<svg onload", "<iframe"):
+            assert hostile not in text, (hostile, p)
+        assert not re.search(r"""<[^<>]*\b(href|src)=["']?\s*javascript""", text, re.I), p  # shown as text, never a link
+    assert "&lt;iframe src=javascript:window.__pwned=1&gt;" in html
+    catalog = (site / "catalogs" / "veracruz.html").read_text(encoding="utf-8")
+    assert "&lt;script&gt;" in catalog and HOSTILE_TITLE not in catalog
+
+
+def test_safe_url_and_page_slug():
+    assert safe_url("https://datos.cdmx.gob.mx/dataset/x") == "https://datos.cdmx.gob.mx/dataset/x"
+    for bad in ("javascript:alert(1)", " JavaScript:alert(1)", "data:text/html,x", "file:///etc/passwd", "//x", "", None):
+        assert safe_url(bad) is None
+    assert page_slug("afluencia-del-metro") == "afluencia-del-metro"
+    for name in ("../../etc/passwd", "a/b", "Título con acentos", ".."):
+        slug = page_slug(name)
+        assert re.fullmatch(r"[a-z0-9_-]+", slug), slug
+    assert page_slug("a/b") != page_slug("a-b")  # a changed name gets a hash, so it cannot collide
+
+
+def test_an_unchanged_site_is_not_rewritten_and_a_change_is_published_whole(demo, tmp_path: Path):
+    settings = load_settings(copy_demo(demo, tmp_path) / "catalogs.toml", env={})
+    link = settings.paths.site
+    first = build_site(settings)
+    assert not first.published and first.path == link.resolve()  # the demo's site is this one already
+    stamps = {p: p.stat().st_mtime_ns for p in first.path.rglob("*")}
+    assert not build_site(settings).published
+    assert {p: p.stat().st_mtime_ns for p in first.path.rglob("*")} == stamps
+    # a killed build left a folder behind; the next publish (a day later: ages change) removes it
+    leftover = link.parent / ".site" / ".build-deadbeef0000"
+    (leftover / "datasets").mkdir(parents=True)
+    later = build_site(settings, today=date.today() + timedelta(days=1))
+    assert later.published and link.resolve() == later.path != first.path
+    assert not leftover.exists()
+    assert first.path.is_dir()  # the previous site stays for readers still on it
+    build_site(settings, today=date.today() + timedelta(days=2))
+    assert not first.path.exists()  # but not the one before that
+    assert len(list((link.parent / ".site").iterdir())) == 2
+
+
+def test_a_failed_build_leaves_the_published_site_alone(demo, tmp_path: Path, monkeypatch):
+    settings = load_settings(copy_demo(demo, tmp_path) / "catalogs.toml", env={})
+    published = settings.paths.site.resolve()
+    before = manifest(published)
+
+    def disk_full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+    # the pages are written, then the disk fills while the pack downloads are copied
+    monkeypatch.setattr(os, "link", disk_full)
+    monkeypatch.setattr(shutil, "copy2", disk_full)
+    with pytest.raises(OSError, match="No space left"):
+        build_site(settings, today=date.today() + timedelta(days=1))
+    monkeypatch.undo()
+    assert settings.paths.site.resolve() == published and manifest(published) == before
+    assert not list((settings.paths.root / ".site").glob(".build-*"))
+
+
+def test_report_command(demo, tmp_path: Path, run_cli):
+    config = copy_demo(demo, tmp_path) / "catalogs.toml"
+    result = run_cli("report", config=config)
+    assert result.exit_code == 0, result.output
+    assert re.search(r"Site: \d+ pages and \d+ pack downloads, unchanged, nothing written", result.output)
+    data = json.loads(run_cli("report", "--json", config=config).stdout)
+    assert data["pages"] > 100 and data["published"] is False
+
+
+def test_report_without_a_store_is_one_clear_line(tmp_path: Path, run_cli):
+    config = tmp_path / "catalogs.toml"
+    config.write_text(f'[harvester]\ndata_dir = "{(tmp_path / "data").as_posix()}"\n', encoding="utf-8")
+    result = run_cli("report", config=config)
+    assert result.exit_code == 1
+    assert result.stderr.strip().count("\n") == 0 and "no store yet" in result.stderr
