@@ -81,8 +81,10 @@ def _fields(row: dict[str, Any]) -> dict[str, str]:
             "columns": normalize(" | ".join(row["columns"] or [])).replace("_", " ")}
 
 
-def find_candidates(store: Store, theme: Theme) -> list[Candidate]:
-    """Every dataset the theme brings in, gated and ranked: accepted first, then by relevance and MQA."""
+def find_candidates(store: Store, theme: Theme,
+                    known: dict[tuple[str, str], dict[str, Any]] | None = None) -> list[Candidate]:
+    """Every dataset the theme brings in, gated and ranked: accepted first, then by relevance and MQA.
+    `known`: scores already computed (`all_scores`), by (catalog, dataset id)."""
     patterns = {term: _pattern(words) for term, words in theme.terms.items()}
     organizations = {normalize(o) for o in theme.organizations}
     groups = {normalize(g) for g in theme.groups}
@@ -105,7 +107,8 @@ def find_candidates(store: Store, theme: Theme) -> list[Candidate]:
             reasons.append("in group " + ", ".join(sorted(in_groups)))
         if not reasons:
             continue
-        scores = dataset_scores(store, row["catalog_id"], row["name"])
+        scores = (known or {}).get((row["catalog_id"], row["remote_id"])) or \
+            dataset_scores(store, row["catalog_id"], row["name"])
         candidate = Candidate(
             catalog=row["catalog_id"], dataset=row["name"], remote_id=row["remote_id"], title=row["title"] or "",
             organization=row["organization_title"] or row["organization_name"],

@@ -41,7 +41,7 @@ import jinja2
 from harvester.clock import utcnow
 from harvester.config import Settings
 from harvester.errors import HarvesterError
-from harvester.scores import dataset_scores
+from harvester.scores import all_scores
 from harvester.store import Store
 
 FAILING = ("not_found", "server_error", "http_error", "timeout", "too_large", "refused", "html_page", "unreachable")
@@ -152,7 +152,7 @@ def _portal(api_url: str | None) -> str | None:
     return safe_url(re.sub(r"api/3/action/?$", "", api_url))
 
 
-def _datasets(store: Store) -> list[dict[str, Any]]:
+def _datasets(store: Store, scores: dict[tuple[str, str], dict[str, Any]]) -> list[dict[str, Any]]:
     """Every current dataset with its scores, validations (per table) and column profiles."""
     rows = store.query("SELECT catalog_id, remote_id, name, title, notes, url, organization_title, "
                        "organization_name, tags, groups, license_id, license_title, maintainer, maintainer_email, "
@@ -176,12 +176,12 @@ def _datasets(store: Store) -> list[dict[str, Any]]:
     out = []
     for d in rows:
         key = (d["catalog_id"], d["remote_id"])
-        scores = dataset_scores(store, d["catalog_id"], d["remote_id"])
+        mine = scores[key]
         tables = [{"resource_id": rid, "part": part, "resource_name": cols[0]["resource_name"],
                    "rows": cols[0]["rows"], "columns": cols}
                   for (rid, part), cols in profiles.get(key, {}).items()]
-        out.append({**d, "scores": scores, "validations": validations.get(key, []), "tables": tables,
-                    "best_stars": max((r["stars"] for r in scores["resources"]), default=0),
+        out.append({**d, "scores": mine, "validations": validations.get(key, []), "tables": tables,
+                    "best_stars": max((r["stars"] for r in mine["resources"]), default=0),
                     "page": f"datasets/{d['catalog_id']}/{page_slug(d['name'])}.html"})
     return out
 
@@ -225,7 +225,7 @@ def _distribution(datasets: list[dict[str, Any]], catalogs: list[dict[str, Any]]
             "stars": [{"label": f"{s}★", "count": n, "width": round(100 * n / most, 1)} for s, n in enumerate(stars)]}
 
 
-def _packs(settings: Settings, store: Store) -> list[dict[str, Any]]:
+def _packs(settings: Settings, store: Store, scores: dict[tuple[str, str], dict[str, Any]]) -> list[dict[str, Any]]:
     """Each theme: its candidates (scores and gates) and its latest published pack, if any."""
     from harvester.candidates import find_candidates
     from harvester.themes import load_theme
@@ -235,7 +235,7 @@ def _packs(settings: Settings, store: Store) -> list[dict[str, Any]]:
     out = []
     for path in sorted(settings.profiles.glob("*.toml")):
         theme = load_theme(path)
-        found = find_candidates(store, theme)
+        found = find_candidates(store, theme, scores)
         latest = settings.paths.packs / theme.name / "latest"
         pack: dict[str, Any] | None = None
         if latest.is_dir() and (latest / "SHA256SUMS").is_file():
@@ -289,8 +289,9 @@ def render_site(settings: Settings, current_run: dict[str, Any] | None = None,
     env = _environment()
     with Store(settings.paths.database, read_only=True) as store:
         catalogs = _catalog_health(store, settings)
-        datasets = _datasets(store)
-        packs = _packs(settings, store)
+        scores = all_scores(store)
+        datasets = _datasets(store, scores)
+        packs = _packs(settings, store, scores)
     runs = _runs(settings, current_run)
     pages_by_ref = {f"{d['catalog_id']}/{d['name']}": d["page"] for d in datasets}
     for c in catalogs:

@@ -58,3 +58,21 @@ def test_show_unknown_dataset(portal, make_config, run_cli):
     harvest(load_settings(config, env={}), ["veracruz"])
     result = run_cli("show", "veracruz/nope", config=config)
     assert result.exit_code == 1 and result.stderr == "Error: no dataset veracruz/nope in the store\n"
+
+
+def test_bulk_scores_are_each_datasets_own_scores(demo):
+    """The site scores every dataset in a few queries per batch: the same scores as one at a time."""
+    import json as _json
+
+    from harvester.scores import all_scores, dataset_scores
+    from harvester.store import Store
+
+    out, result = demo
+    assert result.exit_code == 0, result.output
+    with Store(out / "catalog.duckdb", read_only=True) as store:
+        bulk = all_scores(store, batch=7)  # batches that split catalogs
+        current = store.query("SELECT count(*) AS n FROM datasets WHERE deleted_at IS NULL")[0]["n"]
+        assert len(bulk) == current > 100
+        for (catalog, remote_id), scores in bulk.items():
+            alone = dataset_scores(store, catalog, remote_id)
+            assert _json.dumps(scores, sort_keys=True, default=str) == _json.dumps(alone, sort_keys=True, default=str)
