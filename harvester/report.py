@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Any, Iterator
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import jinja2
 
@@ -111,12 +111,17 @@ def _value(text: Any, kind: str) -> str:
     return str(text)
 
 
+def _segment(text: Any) -> str:
+    """A portal's name as one URL path segment: `/` and `..` cannot climb out of `/dataset/`."""
+    return quote(str(text), safe="")
+
+
 def _environment() -> jinja2.Environment:
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)),
                              autoescape=jinja2.select_autoescape(["html", "svg"], default_for_string=True),
                              undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
                              keep_trailing_newline=True)
-    env.filters.update(safe_url=safe_url, percent=_percent, number=_number, value=_value)
+    env.filters.update(safe_url=safe_url, percent=_percent, number=_number, value=_value, segment=_segment)
     return env
 
 

@@ -98,6 +98,7 @@ def test_portal_strings_are_escaped_and_hostile_links_dropped(hostile_site: Path
             assert hostile not in text, (hostile, p)
         assert not re.search(r"""<[^<>]*\b(href|src)=["']?\s*javascript""", text, re.I), p  # shown as text, never a link
     assert "&lt;iframe src=javascript:window.__pwned=1&gt;" in html
+    assert "/dataset/hostil%2F..%2F..%2F..%2Ffuera" in html  # the portal link stays on the dataset's page
     catalog = (site / "catalogs" / "veracruz.html").read_text(encoding="utf-8")
     assert "&lt;script&gt;" in catalog and HOSTILE_TITLE not in catalog
 
