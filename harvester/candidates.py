@@ -11,7 +11,7 @@ import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from harvester.scores import OPEN_LICENCES, dataset_scores
+from harvester.scores import OPEN_LICENCES, all_scores, dataset_scores
 from harvester.search import normalize, stem
 from harvester.store import Store
 from harvester.themes import Theme
@@ -88,7 +88,7 @@ def find_candidates(store: Store, theme: Theme,
     patterns = {term: _pattern(words) for term, words in theme.terms.items()}
     organizations = {normalize(o) for o in theme.organizations}
     groups = {normalize(g) for g in theme.groups}
-    found: list[Candidate] = []
+    matches = []
     for row in _texts(store, theme):
         ref = f"{row['catalog_id']}/{row['name']}"
         texts = _fields(row)
@@ -105,9 +105,13 @@ def find_candidates(store: Store, theme: Theme,
         in_groups = groups & {normalize(g) for g in row["groups"] or []}
         if in_groups:
             reasons.append("in group " + ", ".join(sorted(in_groups)))
-        if not reasons:
-            continue
-        scores = (known or {}).get((row["catalog_id"], row["remote_id"])) or \
+        if reasons:
+            matches.append((row, ref, matched, reasons))
+    if known is None:  # the matched datasets' scores, a few queries for all of them
+        known = all_scores(store, [(row["catalog_id"], row["remote_id"]) for row, *_ in matches])
+    found: list[Candidate] = []
+    for row, ref, matched, reasons in matches:
+        scores = known.get((row["catalog_id"], row["remote_id"])) or \
             dataset_scores(store, row["catalog_id"], row["name"])
         candidate = Candidate(
             catalog=row["catalog_id"], dataset=row["name"], remote_id=row["remote_id"], title=row["title"] or "",

@@ -149,13 +149,15 @@ def dataset_scores(store: Store, catalog_id: str, name: str) -> dict[str, Any]:
     return score(dataset, resources, columns, utcnow())
 
 
-def all_scores(store: Store, batch: int = 2000) -> dict[tuple[str, str], dict[str, Any]]:
-    """Every current dataset's scores, keyed by (catalog, dataset id): a few queries per `batch` datasets
-    instead of three per dataset."""
+def all_scores(store: Store, keys: list[tuple[str, str]] | None = None,
+               batch: int = 2000) -> dict[tuple[str, str], dict[str, Any]]:
+    """The scores of every current dataset (or of those `keys`), keyed by (catalog, dataset id): a few
+    queries per `batch` datasets instead of three per dataset."""
     now = utcnow()
     out: dict[tuple[str, str], dict[str, Any]] = {}
-    keys = [(r["catalog_id"], r["remote_id"]) for r in store.query(
-        "SELECT catalog_id, remote_id FROM datasets WHERE deleted_at IS NULL ORDER BY catalog_id, remote_id")]
+    if keys is None:
+        keys = [(r["catalog_id"], r["remote_id"]) for r in store.query(
+            "SELECT catalog_id, remote_id FROM datasets WHERE deleted_at IS NULL ORDER BY catalog_id, remote_id")]
     for start in range(0, len(keys), batch):
         chunk = keys[start:start + batch]
         pairs = "(" + ", ".join("(?, ?)" for _ in chunk) + ")"

@@ -159,6 +159,9 @@ def test_a_hostile_title_stays_text(hostile_site: Path, browser):
             assert visit.page.locator("script").count() == 0 and visit.page.locator("iframe").count() == 0
         visit.open(base + str(page_file.relative_to(site)))
         assert visit.page.inner_text("h1") == HOSTILE_TITLE
+        shots = screenshots()
+        if shots is not None:
+            visit.page.screenshot(path=str(shots / "hostile_dataset.png"))
         assert visit.page.locator("h1 b").count() == 0  # the markup in the title is not markup
         assert "<iframe src=javascript:window.__pwned=1>" in visit.page.inner_text("p.tags")
         hrefs = visit.page.eval_on_selector_all("a[href]", "els => els.map(e => e.getAttribute('href'))")
