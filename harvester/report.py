@@ -129,14 +129,19 @@ def _environment() -> jinja2.Environment:
 
 def _catalog_health(store: Store, settings: Settings) -> list[dict[str, Any]]:
     order = {cid: i for i, cid in enumerate(settings.catalogs)}
-    rows = store.query("""
+
+    def current(alias: str) -> str:  # a resource still published (one removed upstream leaves rows behind)
+        return (f"EXISTS (SELECT 1 FROM resources r WHERE r.catalog_id = {alias}.catalog_id "
+                f"AND r.remote_id = {alias}.resource_id AND r.deleted_at IS NULL)")
+    rows = store.query(f"""
         SELECT c.id, c.title, c.api_url, c.kind, c.last_success_at,
                r.status AS last_status, r.error AS last_error, r.started_at AS last_run_at,
                (SELECT count(*) FROM datasets d WHERE d.catalog_id = c.id AND d.deleted_at IS NULL) AS datasets,
-               (SELECT count(*) FROM resource_files f WHERE f.catalog_id = c.id) AS checked,
-               (SELECT count(*) FROM resource_files f WHERE f.catalog_id = c.id AND f.status IN ?) AS broken,
-               (SELECT count(*) FROM validations v WHERE v.catalog_id = c.id) AS tables,
-               (SELECT count(*) FROM validations v WHERE v.catalog_id = c.id AND v.valid) AS valid
+               (SELECT count(*) FROM resource_files f WHERE f.catalog_id = c.id AND {current('f')}) AS checked,
+               (SELECT count(*) FROM resource_files f WHERE f.catalog_id = c.id AND {current('f')}
+                AND f.status IN ?) AS broken,
+               (SELECT count(*) FROM validations v WHERE v.catalog_id = c.id AND {current('v')}) AS tables,
+               (SELECT count(*) FROM validations v WHERE v.catalog_id = c.id AND {current('v')} AND v.valid) AS valid
         FROM catalogs c
         LEFT JOIN (SELECT * FROM harvest_runs QUALIFY row_number() OVER (PARTITION BY catalog_id
                    ORDER BY started_at DESC, run_id DESC) = 1) r ON r.catalog_id = c.id""", [list(FAILING)])
@@ -164,15 +169,16 @@ def _datasets(store: Store, scores: dict[tuple[str, str], dict[str, Any]]) -> li
                        "author, author_email, metadata_modified FROM datasets WHERE deleted_at IS NULL "
                        "ORDER BY catalog_id, name")
     validations: dict[tuple[str, str], list[dict[str, Any]]] = {}
-    for v in store.query("SELECT v.*, r.name AS resource_name FROM validations v LEFT JOIN resources r ON "
-                         "r.catalog_id = v.catalog_id AND r.remote_id = v.resource_id "
+    # only the tables of resources still published: a resource removed upstream leaves its old rows behind
+    for v in store.query("SELECT v.*, r.name AS resource_name FROM validations v JOIN resources r ON "
+                         "r.catalog_id = v.catalog_id AND r.remote_id = v.resource_id AND r.deleted_at IS NULL "
                          "ORDER BY v.catalog_id, v.dataset_id, r.position, v.resource_id, v.part"):
         v["errors_by_type"] = json.loads(v["errors_by_type"] or "{}")
         v["first_errors"] = json.loads(v["first_errors"] or "[]")
         validations.setdefault((v["catalog_id"], v["dataset_id"]), []).append(v)
     profiles: dict[tuple[str, str], dict[tuple[str, str], list[dict[str, Any]]]] = {}
-    for c in store.query("SELECT p.*, r.name AS resource_name FROM column_profiles p LEFT JOIN resources r ON "
-                         "r.catalog_id = p.catalog_id AND r.remote_id = p.resource_id "
+    for c in store.query("SELECT p.*, r.name AS resource_name FROM column_profiles p JOIN resources r ON "
+                         "r.catalog_id = p.catalog_id AND r.remote_id = p.resource_id AND r.deleted_at IS NULL "
                          "ORDER BY p.catalog_id, p.dataset_id, r.position, p.resource_id, p.part, p.position"):
         c["details"] = json.loads(c["details"] or "{}")
         c["chart"] = _column_chart(c)

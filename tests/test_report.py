@@ -166,3 +166,32 @@ def test_report_without_a_store_is_one_clear_line(tmp_path: Path, run_cli):
     result = run_cli("report", config=config)
     assert result.exit_code == 1
     assert result.stderr.strip().count("\n") == 0 and "no store yet" in result.stderr
+
+
+def test_the_site_follows_upstream_changes(portal, make_config, run_cli):
+    """A resource removed upstream leaves the dataset's page and its catalog's counts; the run that saw it
+    is on the changes page; a run with nothing new publishes nothing."""
+    config = make_config("veracruz")
+    config.write_text(config.read_text(encoding="utf-8") + '\n[fetch]\nallow_hosts = ["127.0.0.1"]\n',
+                      encoding="utf-8")
+    assert run_cli("--quiet", "nightly", config=config).exit_code == 0
+    site = config.parent / "data" / "site"
+    page = site / "datasets" / "veracruz" / "guarderias-dif-veracruz.html"
+    assert "valid</span>" in page.read_text(encoding="utf-8") or "errors</span>" in page.read_text(encoding="utf-8")
+    health = re.search(r"(\d+) of (\d+)</span></td>\s*<td>[^<]*</td>\s*</tr>",
+                       (site / "index.html").read_text(encoding="utf-8"))
+    tables_before = int(health.group(2))
+    portal.touch("veracruz", "guarderias-dif-veracruz", resources=[], title="Guarderías DIF Veracruz (sin archivos)")
+    result = run_cli("--quiet", "nightly", "--json", config=config)
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["work"]["site_published"] is True
+    text = page.read_text(encoding="utf-8")
+    assert "Guarderías DIF Veracruz (sin archivos)" in text
+    assert "No table of this dataset could be validated" in text and "No table of this dataset was profiled" in text
+    health = re.search(r"(\d+) of (\d+)</span></td>\s*<td>[^<]*</td>\s*</tr>",
+                       (site / "index.html").read_text(encoding="utf-8"))
+    assert int(health.group(2)) == tables_before - 1
+    changes = (site / "changes.html").read_text(encoding="utf-8")
+    assert "Updated datasets: 1" in changes and 'href="datasets/veracruz/guarderias-dif-veracruz.html"' in changes
+    quiet = run_cli("--quiet", "nightly", "--json", config=config)
+    assert json.loads(quiet.stdout)["work"]["site_published"] is False
