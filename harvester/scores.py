@@ -90,7 +90,9 @@ def freshness(dataset: dict[str, Any], resources: list[dict[str, Any]], now: dat
     declared = extras.get("frecuencia") or extras.get("update_frequency") or extras.get("accrualPeriodicity") or next(
         (json.loads(r["raw"] or "{}").get("update_frequency") for r in resources if r.get("raw")), None)
     modified = dataset["metadata_modified"]
-    age = (now - modified).days if modified else None
+    # calendar days: an age changes at midnight (UTC), not at the time of day the dataset changed, so
+    # what shows ages (the site) stays the same all day
+    age = (now.date() - modified.date()).days if modified else None
     period = PERIODS.get(str(declared or "").strip()) or PERIODS.get(normalize(str(declared or "")).strip())
     if period is None or age is None:
         verdict = "unknown"
