@@ -112,11 +112,17 @@ def main() -> None:
     print(f"\nfull harvest vs ckanapi search datasets: {times['ckanapi search datasets'] / ours:.2f}x")
     if "ckanapi dump datasets --all" in times:
         print(f"full harvest vs ckanapi dump datasets --all: {times['ckanapi dump datasets --all'] / ours:.2f}x")
+    save_results("harvest", {"datasets": args.datasets, "rows": rows})
+    shutil.rmtree(work, ignore_errors=True)
+
+
+def save_results(kind: str, data: dict[str, object]) -> Path:
+    """A benchmark's figures as JSON in bench/results/ (not tracked), named by kind and time."""
     out = HERE / "results"
     out.mkdir(exist_ok=True)
-    (out / f"harvest-{time.strftime('%Y%m%d-%H%M%S')}.json").write_text(
-        json.dumps({"datasets": args.datasets, "rows": rows}, indent=2), encoding="utf-8")
-    shutil.rmtree(work, ignore_errors=True)
+    path = out / f"{kind}-{time.strftime('%Y%m%d-%H%M%S')}.json"
+    path.write_text(json.dumps(data, indent=2), encoding="utf-8")
+    return path
 
 
 if __name__ == "__main__":

@@ -25,7 +25,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 sys.path.insert(0, str(HERE))
 
-from bench_harvest import start_sandbox  # noqa: E402
+from bench_harvest import save_results, start_sandbox  # noqa: E402
 from harvester.demo import write_demo_config  # noqa: E402
 
 BIN = Path(sys.executable).parent
@@ -86,10 +86,7 @@ def main() -> None:
         print(f"| {r['command']} | {r['seconds']} | {r['peak_mb']} | {stages} | {work} |")
         for failure in r.get("failures", []):  # type: ignore[union-attr]
             print(f"|   failure: {failure} |")
-    out = HERE / "results"
-    out.mkdir(exist_ok=True)
-    (out / f"nightly-{time.strftime('%Y%m%d-%H%M%S')}.json").write_text(
-        json.dumps({"synthetic": args.synthetic, "rows": rows}, indent=2), encoding="utf-8")
+    save_results("nightly", {"synthetic": args.synthetic, "rows": rows})
     shutil.rmtree(work, ignore_errors=True)
 
 

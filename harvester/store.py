@@ -372,7 +372,7 @@ class Store:
             UPDATE datasets SET last_seen = $now, last_run_id = $run
             WHERE catalog_id = $cat AND remote_id IN (SELECT remote_id FROM merge_changes WHERE change = 'unchanged')""",
                     {"now": now, "run": run_id, "cat": catalog_id})
-        con.execute(f"""
+        con.execute("""
             INSERT INTO datasets BY NAME
             SELECT m.*, $now AS first_seen, $now AS last_seen, $now AS last_changed,
                    NULL::TIMESTAMP AS deleted_at, $run AS last_run_id
