@@ -1,9 +1,8 @@
 """`harvester nightly`: every stage, incrementally, one run at a time, each catalog on its own.
 
-Stages: harvest, fetch, validate, profile, pack build, report (the site). Each is incremental already (a window per
-catalog, conditional downloads, work keyed by sha256, packs keyed by their inputs, the site published only
-when a page differs), so with nothing
-changed upstream a run does almost no work. A catalog that fails to harvest is reported and left out
+Stages: harvest, fetch, validate, profile, pack build, report (the site). Each is incremental already (a
+window per catalog, conditional downloads, work keyed by sha256, packs keyed by their inputs, the site
+published only when a page differs), so with nothing changed upstream a run does almost no work. A catalog that fails to harvest is reported and left out
 of the later stages; the others complete. A stage that fails is reported and the next ones still run.
 Every write is a transaction or an atomic rename, so a run killed at any moment leaves the previous
 state readable and the next run completes the work.
