@@ -174,6 +174,7 @@ def build_pack(settings: Settings, theme: Theme) -> PackResult:
                              f"({len(accepted)} of {len(found)} candidates pass the gates)")
     home = settings.paths.packs / theme.name
     home.mkdir(parents=True, exist_ok=True)
+    _remove_leftovers(home)
     inputs = _inputs(theme, tables)
     latest = home / "latest"
     if latest.is_dir() and (latest / "INPUTS").is_file() and (latest / "INPUTS").read_text(encoding="utf-8") == inputs:
@@ -219,6 +220,18 @@ def _inputs(theme: Theme, tables: list[dict[str, Any]]) -> str:
     lines += [f"table {t['catalog_id']} {t['dataset_id']} {t['resource_id']} {t['part'] or '-'} {t['sha256']}"
               for t in tables]
     return "\n".join(lines) + "\n"
+
+
+def _remove_leftovers(home: Path, older_than: float = 3600.0) -> None:
+    """Build folders a killed build left behind; one younger than an hour may be another build's."""
+    import time
+
+    for entry in home.glob(".build-*"):
+        try:
+            if time.time() - entry.stat().st_mtime > older_than:
+                shutil.rmtree(entry, ignore_errors=True)
+        except FileNotFoundError:
+            pass  # its own build finished meanwhile
 
 
 def _point_latest(home: Path, version: str) -> None:

@@ -179,3 +179,21 @@ def test_an_exclude_added_to_the_profile_changes_the_next_build(demo, tmp_path: 
     assert built.new and built.version != before
     provenance = json.loads((built.path / "provenance.json").read_text())["resources"]
     assert "caci" not in {e["dataset"] for e in provenance} and len(provenance) > 3
+
+
+def test_folders_left_by_a_killed_build_are_removed_by_the_next(demo, tmp_path: Path):
+    import os
+    import time
+    out, _ = demo
+    copy = tmp_path / "demo"
+    shutil.copytree(out, copy, symlinks=True)
+    home = copy / "packs" / "care-economy"
+    stale, live = home / ".build-0123456789ab", home / ".build-ba9876543210"
+    for folder in (stale, live):
+        (folder / "data").mkdir(parents=True)
+        (folder / "data" / "half.parquet").write_bytes(b"PAR1")
+    two_hours_ago = time.time() - 7200
+    os.utime(stale, (two_hours_ago, two_hours_ago))  # killed two hours ago
+    build_packs(load_settings(copy / "catalogs.toml", env={}), ["care-economy"])  # nothing to rebuild
+    assert not stale.exists()
+    assert live.is_dir()  # younger than an hour: it may be another build still running
