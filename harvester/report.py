@@ -403,3 +403,5 @@ def _prune(builds: Path, keep: set[str]) -> None:
             shutil.rmtree(entry, ignore_errors=True)
     for entry in builds.parent.glob(".site-old-*"):
         shutil.rmtree(entry, ignore_errors=True)
+    for entry in builds.parent.glob(".site-link-*"):  # a link a killed publish made but did not move
+        entry.unlink(missing_ok=True)

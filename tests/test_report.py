@@ -125,9 +125,11 @@ def test_an_unchanged_site_is_not_rewritten_and_a_change_is_published_whole(demo
     # a killed build left a folder behind; the next publish (a day later: ages change) removes it
     leftover = link.parent / ".site" / ".build-deadbeef0000"
     (leftover / "datasets").mkdir(parents=True)
+    dangling = link.parent / ".site-link-deadbeef"
+    dangling.symlink_to(".site/.build-deadbeef0000")  # killed between making the new link and moving it
     later = build_site(settings, today=date.today() + timedelta(days=1))
     assert later.published and link.resolve() == later.path != first.path
-    assert not leftover.exists()
+    assert not leftover.exists() and not dangling.is_symlink()
     assert first.path.is_dir()  # the previous site stays for readers still on it
     build_site(settings, today=date.today() + timedelta(days=2))
     assert not first.path.exists()  # but not the one before that
