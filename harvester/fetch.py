@@ -5,6 +5,10 @@ http_error, timeout, too_large, refused (with the reason), unreachable, or html_
 where a file was promised), plus the time of the first failure and of the last success.
 Files land in `datasets/raw/<catalog>/<dataset>/<resource-id>.<ext>`; an unchanged file is not
 downloaded again (ETag / Last-Modified), and a failed download never replaces a good file.
+
+With `backoff` (the nightly job), a link that keeps failing at the same URL is not asked again every
+run: it waits as long as it has been failing, at least 20 hours and at most a week, so a link broken for
+months costs a request a week, and a link the publisher changed is checked at once.
 """
 from __future__ import annotations
 
@@ -24,6 +28,8 @@ from harvester.urlpolicy import UrlPolicy
 
 FAILURES = {"not_found", "server_error", "http_error", "timeout", "too_large", "refused", "unreachable",
             "html_page"}
+BACKOFF_MIN_SECONDS = 20 * 3600  # a nightly job re-checks a link that broke last night
+BACKOFF_MAX_SECONDS = 7 * 86400
 _SAFE = re.compile(r"[^a-z0-9_.-]+")
 
 
@@ -32,6 +38,8 @@ class FetchSummary:
     total: int = 0
     by_status: dict[str, int] = field(default_factory=dict)
     downloaded_bytes: int = 0
+    backed_off: int = 0
+    """Failing links not asked again this time (`backoff`)."""
 
     def count(self, status: str) -> None:
         self.by_status[status] = self.by_status.get(status, 0) + 1
@@ -51,11 +59,18 @@ def _extension(declared: str | None, url: str) -> str:
 
 
 def select_resources(store: Store, catalogs: list[str], datasets: list[str], formats: list[str],
-                     max_size: int | None) -> list[dict[str, Any]]:
+                     max_size: int | None, backoff: bool = False) -> list[dict[str, Any]]:
     sql = ["SELECT r.catalog_id, r.dataset_id, r.remote_id AS resource_id, r.url, r.format, r.size, d.name",
            "FROM resources r JOIN datasets d ON d.catalog_id = r.catalog_id AND d.remote_id = r.dataset_id",
            "WHERE r.deleted_at IS NULL AND d.deleted_at IS NULL AND r.url IS NOT NULL"]
     params: list[Any] = []
+    if backoff:  # see the module doc: waits as long as the link has been failing, within the bounds
+        sql.append(f"""AND NOT EXISTS (SELECT 1 FROM resource_files f WHERE f.catalog_id = r.catalog_id
+            AND f.dataset_id = r.dataset_id AND f.resource_id = r.remote_id AND f.url = r.url
+            AND f.status IN ({', '.join('?' for _ in FAILURES)})
+            AND epoch(?) - epoch(f.checked_at) < least({BACKOFF_MAX_SECONDS}, greatest({BACKOFF_MIN_SECONDS},
+                epoch(f.checked_at) - epoch(coalesce(f.first_failure_at, f.checked_at)))))""")
+        params += sorted(FAILURES) + [utcnow()]
     for column, values in (("r.catalog_id", catalogs), ("d.name", datasets)):
         if values:
             sql.append(f"AND {column} IN ({', '.join('?' for _ in values)})")
@@ -72,8 +87,9 @@ def select_resources(store: Store, catalogs: list[str], datasets: list[str], for
 
 def fetch(settings: Settings, *, catalogs: list[str] | None = None, datasets: list[str] | None = None,
           formats: list[str] | None = None, max_size: int | None = None,
-          progress: Progress | None = None) -> FetchSummary:
-    """Fetch every selected resource; one bad file never stops the run."""
+          progress: Progress | None = None, backoff: bool = False) -> FetchSummary:
+    """Fetch every selected resource (with `backoff`, failing links only when due); one bad file never stops
+    the run."""
     progress = progress or SilentProgress()
     config = settings.fetch
     if catalogs:
@@ -82,7 +98,10 @@ def fetch(settings: Settings, *, catalogs: list[str] | None = None, datasets: li
     session = http.make_file_session(config.user_agent)
     summary = FetchSummary()
     with Store(settings.paths.database) as store:
-        chosen = select_resources(store, catalogs or [], datasets or [], formats or [], max_size)
+        chosen = select_resources(store, catalogs or [], datasets or [], formats or [], max_size, backoff)
+        if backoff:
+            summary.backed_off = len(select_resources(store, catalogs or [], datasets or [], formats or [],
+                                                      max_size)) - len(chosen)
         summary.total = len(chosen)
         progress.start("fetch", len(chosen))
         for done, resource in enumerate(chosen, 1):

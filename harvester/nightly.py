@@ -131,13 +131,14 @@ def run_nightly(settings: Settings, catalogs: list[str] | None = None,
                 summary.failures.append({"stage": "harvest", "what": r.catalog_id, "reason": r.error or "failed"})
         healthy = [r.catalog_id for r in results if r.status != "failed"]
         if healthy:
-            fetched = stage("fetch", lambda: fetch(settings, catalogs=healthy, progress=progress))
+            fetched = stage("fetch", lambda: fetch(settings, catalogs=healthy, progress=progress, backoff=True))
             validated = stage("validate", lambda: validate(settings, catalogs=healthy, progress=progress))
             profiled = stage("profile", lambda: profile(settings, catalogs=healthy, progress=progress))
             packs = stage("packs", lambda: build_packs(settings)) if settings.profiles.is_dir() else []
             summary.work = {
                 "downloaded": (fetched.by_status.get("ok", 0) if fetched else 0),
                 "not_modified": (fetched.by_status.get("not_modified", 0) if fetched else 0),
+                "broken_not_rechecked": fetched.backed_off if fetched else 0,
                 "validated_tables": validated.validated if validated else 0,
                 "profiled_files": profiled.profiled if profiled else 0}
             summary.changes = _changes(settings, started, before, packs or [])
@@ -205,6 +206,7 @@ def render_summary(summary: NightlySummary) -> str:
     lines = [f"Nightly run {summary.started_at}: {summary.status} (exit {summary.exit_code})",
              "Time: " + ", ".join(f"{k} {v:g}s" for k, v in summary.seconds.items()),
              f"Work: {w.get('downloaded', 0)} downloaded, {w.get('not_modified', 0)} not modified, "
+             f"{w.get('broken_not_rechecked', 0)} broken links not due for a re-check, "
              f"{w.get('validated_tables', 0)} tables validated, {w.get('profiled_files', 0)} files profiled, "
              f"site {'published' if w.get('site_published') else 'unchanged'}"]
     for key, label in (("new_datasets", "New datasets"), ("updated_datasets", "Updated datasets"),

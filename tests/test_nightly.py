@@ -10,6 +10,8 @@ import sys
 import time
 from pathlib import Path
 
+import duckdb
+
 from harvester.config import load_settings
 from harvester.demo import BUNDLED_PROFILES
 from harvester.nightly import _Lock
@@ -56,6 +58,43 @@ def test_a_second_nightly_with_no_upstream_change_does_no_work(portal, make_conf
     assert len(portal.requests()) <= 6  # at most 3 API requests per catalog
     assert files(root) == before  # nothing rewritten: store aside, not a pack, not a page of the site
     assert len(list((root / "runs").glob("*.json"))) == 2
+    # the one broken link (an HTML page behind a CSV link) was checked last night: not asked again yet
+    assert "1 broken links not due for a re-check" in second.stdout
+    with Store(root / "catalog.duckdb", read_only=True) as store:
+        (broken,) = [r["url"] for r in store.query("SELECT url FROM resource_files WHERE status = 'html_page'")]
+    assert not [r for r in portal.file_requests() if broken.endswith(r.path)]
+
+
+def test_a_broken_link_is_checked_again_when_due(portal, make_config, run_cli):
+    config = nightly_config(make_config, "cdmx")
+    root = load_settings(config, env={}).paths.root
+    assert run_cli("nightly", config=config).exit_code == 0
+    database = root / "catalog.duckdb"
+
+    def age_checks(hours: int, failing_days: int = 0) -> str:
+        """Move the last check back in time (and the first failure further), as if nights had passed."""
+        with duckdb.connect(str(database)) as con:
+            con.execute("UPDATE resource_files SET checked_at = checked_at - to_hours(?), first_failure_at = "
+                        "first_failure_at - to_hours(?) - to_days(?) WHERE status = 'html_page'",
+                        [hours, hours, failing_days])
+            return con.execute("SELECT url FROM resource_files WHERE status = 'html_page'").fetchone()[0]
+
+    def asked(url: str) -> bool:
+        return any(url.endswith(r.path) for r in portal.file_requests())
+
+    broken = age_checks(21)  # last night's check, broken since then: due again
+    portal.clear_requests()
+    result = run_cli("nightly", config=config)
+    assert "0 broken links not due" in result.stdout and asked(broken)
+
+    age_checks(21 + 48, failing_days=10)  # broken for 12 days, checked 3 days ago: waits up to 12 days (cap 7)
+    portal.clear_requests()
+    result = run_cli("nightly", config=config)
+    assert "1 broken links not due" in result.stdout and not asked(broken)
+
+    age_checks(24 * 5)  # checked 8 days ago: a week is the longest wait
+    portal.clear_requests()
+    assert run_cli("nightly", config=config).exit_code == 0 and asked(broken)
 
 
 def test_one_failing_catalog_is_reported_and_the_others_complete(portal, make_config, run_cli):
