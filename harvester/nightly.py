@@ -108,7 +108,8 @@ def run_nightly(settings: Settings, catalogs: list[str] | None = None,
     with _Lock(settings.paths.root / ".nightly.lock"):
         settings.paths.ensure()
         started = utcnow()
-        summary = NightlySummary(started_at=started.isoformat(timespec="seconds") + "Z")
+        # milliseconds: two runs can start within one second, and each needs its own summary
+        summary = NightlySummary(started_at=started.isoformat(timespec="milliseconds") + "Z")
         before = _link_statuses(settings)
 
         def stage(name: str, work: Callable[[], Any]) -> Any:
@@ -193,7 +194,7 @@ def _changes(settings: Settings, started: datetime, before: dict[tuple[str, str,
 def _write_summary(settings: Settings, started: datetime, summary: NightlySummary) -> Path:
     folder = settings.paths.root / "runs"
     folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{started.strftime('%Y%m%dT%H%M%S')}Z.json"
+    path = folder / f"{started.strftime('%Y%m%dT%H%M%S')}.{started.microsecond // 1000:03d}Z.json"
     summary.summary_path = str(path)
     temporary = path.with_name(path.name + ".part")
     temporary.write_text(json.dumps(summary.as_dict(), ensure_ascii=False, indent=2), encoding="utf-8")

@@ -163,3 +163,16 @@ def test_killed_mid_run_the_next_run_completes_the_work(portal, make_config, run
     manifest = [line.split("  ", 1)[1] for line in (site / "MANIFEST").read_text().splitlines()]
     assert manifest and all((site / path).is_file() for path in manifest)
     assert not list((root / ".site").glob(".build-*"))
+
+
+def test_runs_started_within_one_second_keep_their_own_summaries(tmp_path: Path):
+    from datetime import datetime
+
+    from harvester.config import Settings
+    from harvester.nightly import NightlySummary, _write_summary
+    from harvester.paths import DataPaths
+    settings = Settings(source=None, paths=DataPaths(tmp_path))
+    for started in (datetime(2026, 11, 23, 10, 51, 51, 100000), datetime(2026, 11, 23, 10, 51, 51, 900000)):
+        _write_summary(settings, started, NightlySummary(started_at=started.isoformat(timespec="milliseconds") + "Z"))
+    assert sorted(p.name for p in (tmp_path / "runs").iterdir()) == ["20261123T105151.100Z.json",
+                                                                      "20261123T105151.900Z.json"]

@@ -197,3 +197,4 @@ def test_the_site_follows_upstream_changes(portal, make_config, run_cli):
     assert "Updated datasets: 1" in changes and 'href="datasets/veracruz/guarderias-dif-veracruz.html"' in changes
     quiet = run_cli("--quiet", "nightly", "--json", config=config)
     assert json.loads(quiet.stdout)["work"]["site_published"] is False
+    assert len(list((config.parent / "data" / "runs").glob("*.json"))) == 3  # runs within a second each keep theirs
