@@ -44,8 +44,15 @@ def browser() -> Iterator[object]:
         chromium.close()
 
 
+class _Server(ThreadingHTTPServer):
+    def handle_error(self, request, client_address) -> None:  # noqa: ANN001
+        import sys
+        if not isinstance(sys.exc_info()[1], ConnectionResetError):  # Chromium dropping a keep-alive: fine
+            super().handle_error(request, client_address)
+
+
 def serve(folder: Path) -> tuple[ThreadingHTTPServer, str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Quiet, directory=str(folder)))
+    server = _Server(("127.0.0.1", 0), functools.partial(_Quiet, directory=str(folder)))
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server, f"http://127.0.0.1:{server.server_port}/"
 
