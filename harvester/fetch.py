@@ -59,18 +59,18 @@ def _extension(declared: str | None, url: str) -> str:
 
 
 def select_resources(store: Store, catalogs: list[str], datasets: list[str], formats: list[str],
-                     max_size: int | None, backoff: bool = False) -> list[dict[str, Any]]:
-    sql = ["SELECT r.catalog_id, r.dataset_id, r.remote_id AS resource_id, r.url, r.format, r.size, d.name",
+                     max_size: int | None) -> list[dict[str, Any]]:
+    """The resources to fetch; `waiting` marks a link failing at the same URL that is not due for a re-check
+    yet (see the module doc)."""
+    sql = [f"""SELECT r.catalog_id, r.dataset_id, r.remote_id AS resource_id, r.url, r.format, r.size, d.name,
+               EXISTS (SELECT 1 FROM resource_files f WHERE f.catalog_id = r.catalog_id
+                   AND f.dataset_id = r.dataset_id AND f.resource_id = r.remote_id AND f.url = r.url
+                   AND f.status IN ({', '.join('?' for _ in FAILURES)})
+                   AND epoch(?) - epoch(f.checked_at) < least({BACKOFF_MAX_SECONDS}, greatest({BACKOFF_MIN_SECONDS},
+                       epoch(f.checked_at) - epoch(coalesce(f.first_failure_at, f.checked_at))))) AS waiting""",
            "FROM resources r JOIN datasets d ON d.catalog_id = r.catalog_id AND d.remote_id = r.dataset_id",
            "WHERE r.deleted_at IS NULL AND d.deleted_at IS NULL AND r.url IS NOT NULL"]
-    params: list[Any] = []
-    if backoff:  # see the module doc: waits as long as the link has been failing, within the bounds
-        sql.append(f"""AND NOT EXISTS (SELECT 1 FROM resource_files f WHERE f.catalog_id = r.catalog_id
-            AND f.dataset_id = r.dataset_id AND f.resource_id = r.remote_id AND f.url = r.url
-            AND f.status IN ({', '.join('?' for _ in FAILURES)})
-            AND epoch(?) - epoch(f.checked_at) < least({BACKOFF_MAX_SECONDS}, greatest({BACKOFF_MIN_SECONDS},
-                epoch(f.checked_at) - epoch(coalesce(f.first_failure_at, f.checked_at)))))""")
-        params += sorted(FAILURES) + [utcnow()]
+    params: list[Any] = sorted(FAILURES) + [utcnow()]
     for column, values in (("r.catalog_id", catalogs), ("d.name", datasets)):
         if values:
             sql.append(f"AND {column} IN ({', '.join('?' for _ in values)})")
@@ -98,10 +98,9 @@ def fetch(settings: Settings, *, catalogs: list[str] | None = None, datasets: li
     session = http.make_file_session(config.user_agent)
     summary = FetchSummary()
     with Store(settings.paths.database) as store:
-        chosen = select_resources(store, catalogs or [], datasets or [], formats or [], max_size, backoff)
-        if backoff:
-            summary.backed_off = len(select_resources(store, catalogs or [], datasets or [], formats or [],
-                                                      max_size)) - len(chosen)
+        selected = select_resources(store, catalogs or [], datasets or [], formats or [], max_size)
+        chosen = [r for r in selected if not r["waiting"]] if backoff else selected
+        summary.backed_off = len(selected) - len(chosen)
         summary.total = len(chosen)
         progress.start("fetch", len(chosen))
         for done, resource in enumerate(chosen, 1):

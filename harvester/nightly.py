@@ -26,11 +26,11 @@ from typing import IO, Any, Callable
 from harvester.clock import utcnow
 from harvester.config import Settings
 from harvester.errors import HarvesterError
+from harvester.fetch import FAILURES
 from harvester.progress import Progress, SilentProgress
 from harvester.store import Store
 
 EXIT_OK, EXIT_SOME_FAILED, EXIT_ALL_FAILED, EXIT_BUSY = 0, 3, 4, 5
-FAILING = ("not_found", "server_error", "http_error", "timeout", "too_large", "refused", "html_page", "unreachable")
 
 
 class NightlyBusy(HarvesterError):
@@ -182,9 +182,9 @@ def _changes(settings: Settings, started: datetime, before: dict[tuple[str, str,
     for key, status in sorted(after.items()):
         previous = before.get(key)
         entry = f"{key[0]}/{names.get((key[0], key[1]), key[1])} {key[2]}: {status}"
-        if status in FAILING and previous is not None and previous not in FAILING:
+        if status in FAILURES and previous is not None and previous not in FAILURES:
             broken.append(entry)
-        elif previous in FAILING and status not in FAILING:
+        elif previous in FAILURES and status not in FAILURES:
             repaired.append(entry)
     return {"new_datasets": new, "updated_datasets": updated, "removed_datasets": removed,
             "newly_broken_links": broken, "repaired_links": repaired,

@@ -39,7 +39,7 @@ from harvester.config import Settings
 from harvester.encoding import transcode_to_utf8
 from harvester.errors import HarvesterError
 from harvester.expectations import run_expectations
-from harvester.profile import PLACEHOLDER_SPELLINGS, header_names
+from harvester.profile import INTEGER_TEXT, PLACEHOLDER_SPELLINGS, dmy_date_sql, header_names, iso_date_sql
 from harvester.search import normalize
 from harvester.store import Store
 from harvester.themes import Theme, load_theme, theme_path
@@ -73,9 +73,14 @@ def snake(name: str, taken: set[str], position: int) -> str:
     text = text or f"column_{position}"
     if text[0].isdigit():
         text = f"c_{text}"
-    unique, n = text, 2
+    return _unique(text, taken)
+
+
+def _unique(base: str, taken: set[str]) -> str:
+    """`base`, or `base_2`, `base_3`, ... whichever is not taken yet; it is taken then."""
+    unique, n = base, 2
     while unique in taken:
-        unique, n = f"{text}_{n}", n + 1
+        unique, n = f"{base}_{n}", n + 1
     taken.add(unique)
     return unique
 
@@ -119,14 +124,12 @@ def _typed(column: str, kind: str) -> str:
     """SQL turning a trimmed cell into the profile's type; text that does not fit becomes null."""
     v = f"CASE WHEN {_q(column)} IN ({', '.join(_lit(p) for p in PLACEHOLDER_SPELLINGS)}) THEN NULL " \
         f"ELSE nullif(trim({_q(column)}), '') END"
-    if kind == "integer":
-        return f"CASE WHEN regexp_full_match({v}, '[+-]?[0-9]{{1,18}}') THEN CAST({v} AS BIGINT) END"
+    if kind == "integer":  # the profile's own tests: a column is converted as it was inferred
+        return f"CASE WHEN regexp_full_match({v}, {_lit(INTEGER_TEXT)}) THEN CAST({v} AS BIGINT) END"
     if kind == "number":
         return f"TRY_CAST(replace({v}, ',', '.') AS DOUBLE)"
     if kind == "date":
-        return (f"coalesce(CASE WHEN regexp_full_match({v}, '[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}') "
-                f"THEN TRY_CAST({v} AS DATE) END, CASE WHEN regexp_full_match({v}, '[0-9]{{1,2}}/[0-9]{{1,2}}/"
-                f"[0-9]{{4}}') THEN try_strptime({v}, '%d/%m/%Y')::DATE END)")
+        return f"coalesce({iso_date_sql(v)}, {dmy_date_sql(v)})"
     return v
 
 
@@ -154,12 +157,7 @@ def _file_name(table: dict[str, Any], taken: set[str]) -> str:
     pieces = [table["catalog_id"], table["dataset"], table["resource_name"] or table["resource_id"]]
     if table["part"]:
         pieces.append(table["part"].split(":", 1)[-1])
-    base = "__".join(re.sub(r"[^a-z0-9]+", "_", normalize(str(p))).strip("_") or "x" for p in pieces)
-    unique, n = base, 2
-    while unique in taken:
-        unique, n = f"{base}_{n}", n + 1
-    taken.add(unique)
-    return unique
+    return _unique("__".join(re.sub(r"[^a-z0-9]+", "_", normalize(str(p))).strip("_") or "x" for p in pieces), taken)
 
 
 def build_pack(settings: Settings, theme: Theme) -> PackResult:

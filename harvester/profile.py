@@ -34,6 +34,19 @@ CATEGORY_MAX_DISTINCT = 200
 EXACT_DISTINCT_MAX = 10_000
 EXACT_QUANTILE_ROWS = 2_000_000
 MOJIBAKE = r"Ã[\x80-\xbf¡-ÿ]|Â[\x80-\xbf ]|ï»¿|â€"
+INTEGER_TEXT = "[+-]?[0-9]{1,18}"
+"""What a cell must look like to count (and be converted) as an integer: DuckDB casts 19.4 to BIGINT."""
+
+
+def iso_date_sql(v: str) -> str:
+    """SQL: the cell as a DATE when it looks like YYYY-MM-DD (DuckDB's parsers are slow on other text)."""
+    return f"CASE WHEN regexp_full_match({v}, '[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}') THEN TRY_CAST({v} AS DATE) END"
+
+
+def dmy_date_sql(v: str) -> str:
+    """SQL: the cell as a DATE when it looks like DD/MM/YYYY."""
+    return f"CASE WHEN regexp_full_match({v}, '[0-9]{{1,2}}/[0-9]{{1,2}}/[0-9]{{4}}') " \
+           f"THEN try_strptime({v}, '%d/%m/%Y')::DATE END"
 
 
 @dataclass
@@ -99,11 +112,7 @@ def _profile_table_rows(con: duckdb.DuckDBPyConnection, names: list[str]) -> lis
     for i, name in enumerate(names):
         v = _q(name)
         # DuckDB's date parsers are slow on text that is no date: a cheap pattern decides who gets parsed
-        typed += [f"{v}",
-                  f"CASE WHEN regexp_full_match({v}, '[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}') THEN TRY_CAST({v} AS DATE) END "
-                  f"AS iso_v{i}",
-                  f"CASE WHEN regexp_full_match({v}, '[0-9]{{1,2}}/[0-9]{{1,2}}/[0-9]{{4}}') "
-                  f"THEN try_strptime({v}, '%d/%m/%Y')::DATE END AS dmy_v{i}",
+        typed += [f"{v}", f"{iso_date_sql(v)} AS iso_v{i}", f"{dmy_date_sql(v)} AS dmy_v{i}",
                   # NaN and infinity parse as doubles but are no values: they would become the max
                   f"CASE WHEN isfinite(TRY_CAST(replace({v}, ',', '.') AS DOUBLE)) "
                   f"THEN TRY_CAST(replace({v}, ',', '.') AS DOUBLE) END AS num_v{i}",
@@ -112,7 +121,7 @@ def _profile_table_rows(con: duckdb.DuckDBPyConnection, names: list[str]) -> lis
             f"count({v}) FILTER (WHERE NOT ph_v{i}) AS present_{i}",
             f"count({v}) FILTER (WHERE ph_v{i}) AS placeholder_{i}",
             f"approx_count_distinct({v}) AS distinct_{i}",
-            f"count({v}) FILTER (WHERE regexp_full_match({v}, '[+-]?[0-9]{{1,18}}')) AS int_{i}",
+            f"count({v}) FILTER (WHERE regexp_full_match({v}, {_lit(INTEGER_TEXT)})) AS int_{i}",
             f"count(TRY_CAST({v} AS DOUBLE)) AS num_{i}",
             f"count(num_v{i}) FILTER (WHERE contains({v}, ',')) AS comma_{i}",
             f"count(iso_v{i}) AS iso_{i}",

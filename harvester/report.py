@@ -41,10 +41,10 @@ import jinja2
 from harvester.clock import utcnow
 from harvester.config import Settings
 from harvester.errors import HarvesterError
+from harvester.fetch import FAILURES
 from harvester.scores import all_scores
 from harvester.store import Store
 
-FAILING = ("not_found", "server_error", "http_error", "timeout", "too_large", "refused", "html_page", "unreachable")
 BAND_ORDER = ("excellent", "good", "sufficient", "bad")
 MQA_BINS = 9  # 45-point bins over 0..405
 KEEP_BUILDS = 2  # the published site and the one before, for readers still on it
@@ -144,7 +144,7 @@ def _catalog_health(store: Store, settings: Settings) -> list[dict[str, Any]]:
                (SELECT count(*) FROM validations v WHERE v.catalog_id = c.id AND {current('v')} AND v.valid) AS valid
         FROM catalogs c
         LEFT JOIN (SELECT * FROM harvest_runs QUALIFY row_number() OVER (PARTITION BY catalog_id
-                   ORDER BY started_at DESC, run_id DESC) = 1) r ON r.catalog_id = c.id""", [list(FAILING)])
+                   ORDER BY started_at DESC, run_id DESC) = 1) r ON r.catalog_id = c.id""", [sorted(FAILURES)])
     out = []
     for r in sorted(rows, key=lambda r: (order.get(r["id"], len(order)), r["id"])):
         out.append({**r, "reachable": r["last_status"] not in (None, "failed"),
@@ -217,7 +217,8 @@ def _column_chart(column: dict[str, Any]) -> dict[str, Any] | None:
     return None
 
 
-def _distribution(datasets: list[dict[str, Any]], catalogs: list[dict[str, Any]]) -> dict[str, Any]:
+def _distribution(datasets: list[dict[str, Any]], catalogs: list[dict[str, Any]],
+                  by_catalog: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
     bins = [0] * MQA_BINS
     for d in datasets:
         bins[min(MQA_BINS - 1, int(d["scores"]["mqa"]["total"] // 45))] += 1
@@ -226,7 +227,7 @@ def _distribution(datasets: list[dict[str, Any]], catalogs: list[dict[str, Any]]
                  for i, n in enumerate(bins)]
     bands = []
     for c in catalogs:
-        mine = [d for d in datasets if d["catalog_id"] == c["id"]]
+        mine = by_catalog.get(c["id"], [])
         counts = {b: sum(1 for d in mine if d["scores"]["mqa"]["band"] == b) for b in BAND_ORDER}
         bands.append({"catalog": c["id"], "total": len(mine), "counts": counts,
                       "widths": {b: round(100 * n / len(mine), 2) if mine else 0 for b, n in counts.items()}})
@@ -315,19 +316,22 @@ def render_site(settings: Settings, current_run: dict[str, Any] | None = None,
         root = "../" * path.count("/")
         pages[path] = env.get_template(template).render(root=root, path=path, **common, **values)
 
-    page("index.html", "index.html", distribution=_distribution(datasets, catalogs),
+    by_catalog: dict[str, list[dict[str, Any]]] = {}
+    for d in datasets:
+        by_catalog.setdefault(d["catalog_id"], []).append(d)
+    page("index.html", "index.html", distribution=_distribution(datasets, catalogs, by_catalog),
          totals={"datasets": len(datasets), "tables": sum(len(d["validations"]) for d in datasets),
                  "valid": sum(1 for d in datasets for v in d["validations"] if v["valid"])},
          last_change=runs[0]["started_at"][:10] if runs else None)
     page("changes.html", "changes.html", runs=runs)
     for c in catalogs:
-        mine = sorted((d for d in datasets if d["catalog_id"] == c["id"]),
-                      key=lambda d: (-d["scores"]["mqa"]["total"], d["name"]))
+        mine = sorted(by_catalog.get(c["id"], []), key=lambda d: (-d["scores"]["mqa"]["total"], d["name"]))
         page(c["page"], "catalog.html", catalog=c, datasets=mine)
     for p in packs:
         page(p["page"], "pack.html", pack=p)
+    catalog_of = {c["id"]: c for c in catalogs}
     for d in datasets:
-        page(d["page"], "dataset.html", d=d, catalog=next((c for c in catalogs if c["id"] == d["catalog_id"]), None))
+        page(d["page"], "dataset.html", d=d, catalog=catalog_of.get(d["catalog_id"]))
     files = {path: text.encode("utf-8") for path, text in pages.items()}
     files["assets/site.css"] = (TEMPLATES / "site.css").read_bytes()
     downloads = {f"{p['pack']['base']}/{f['name']}": p["pack"]["folder"] / f["name"]
