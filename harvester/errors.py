@@ -18,6 +18,10 @@ class StoreBusy(StoreError):
     """Another harvester process holds the store."""
 
 
+class PathEscape(HarvesterError):
+    """A path built from portal strings (or read back from the store) would leave its folder."""
+
+
 class PortalError(HarvesterError):
     """A remote portal failed; carries the URL at fault."""
 

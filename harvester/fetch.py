@@ -12,6 +12,7 @@ months costs a request a week, and a link the publisher changed is checked at on
 """
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +22,8 @@ from harvester import http
 from harvester.archives import inspect_gzip, inspect_zip
 from harvester.clock import utcnow
 from harvester.config import Settings
+from harvester.errors import PathEscape
+from harvester.paths import inside
 from harvester.progress import Progress, SilentProgress
 from harvester.sniff import sniff
 from harvester.store import Store
@@ -45,10 +48,22 @@ class FetchSummary:
         self.by_status[status] = self.by_status.get(status, 0) + 1
 
 
-def safe_part(text: str, fallback: str) -> str:
-    """A path component from a portal-supplied name: no separators, no dot-dot, bounded length."""
-    cleaned = _SAFE.sub("-", (text or "").lower()).strip(".-")[:120]
-    return cleaned or fallback
+def _clean(text: str | None) -> str:
+    return _SAFE.sub("-", (text or "").lower()).strip(".-")[:120]
+
+
+def safe_part(text: str | None, fallback: str | None = None) -> str:
+    """A path component from a portal-supplied name: no separators, no dot-dot, bounded length.
+
+    A name with no safe character (`..`, `数据集`) falls back to `fallback` only when that is already a safe
+    component as it stands (a CKAN id), and otherwise to a hash of both: never to raw portal text."""
+    cleaned = _clean(text)
+    if cleaned:
+        return cleaned
+    if fallback and _clean(fallback) == fallback:
+        return fallback
+    digest = hashlib.sha256(f"{text or ''}\0{fallback or ''}".encode("utf-8", "surrogatepass")).hexdigest()
+    return f"x-{digest[:16]}"
 
 
 def _extension(declared: str | None, url: str) -> str:
@@ -116,8 +131,16 @@ def _fetch_one(settings: Settings, store: Store, session: http.Session, policy: 
     config = settings.fetch
     catalog_id, dataset_id, resource_id = resource["catalog_id"], resource["dataset_id"], resource["resource_id"]
     previous = store.resource_file(catalog_id, dataset_id, resource_id) or {}
-    dest = (settings.paths.raw / safe_part(catalog_id, "catalog") / safe_part(resource["name"], dataset_id)
-            / f"{safe_part(resource_id, 'resource')}.{_extension(resource['format'], resource['url'])}")
+    dest = (settings.paths.raw / safe_part(catalog_id) / safe_part(resource["name"], dataset_id)
+            / f"{safe_part(resource_id)}.{_extension(resource['format'], resource['url'])}")
+    try:
+        inside(settings.paths.raw, dest)
+    except PathEscape as exc:  # a planted symlink under raw/: nothing is written through it
+        row = {"catalog_id": catalog_id, "dataset_id": dataset_id, "resource_id": resource_id, "url": resource["url"],
+               "status": "refused", "reason": str(exc), "declared_format": resource["format"],
+               "checked_at": utcnow(), "first_failure_at": previous.get("first_failure_at") or utcnow()}
+        store.record_resource_file({**previous, **row})
+        return "refused"
     same_url = previous.get("url") == resource["url"]
     result = http.download(session, resource["url"], dest, check_url=policy.check, max_bytes=config.max_bytes,
                            timeout=(config.connect_timeout, config.timeout), max_seconds=config.max_seconds,

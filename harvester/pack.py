@@ -249,7 +249,7 @@ def _assemble(settings: Settings, theme: Theme, accepted: list[Candidate], table
     taken: set[str] = set()
     try:
         for table, columns in zip(tables, profiles):
-            source = settings.paths.root / table["path"]
+            source = settings.paths.under_root(table["path"])
             name = _file_name(table, taken)
             target = staging / "data" / f"{name}.parquet"
             with tempfile.TemporaryDirectory(dir=staging) as scratch:

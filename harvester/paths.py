@@ -4,6 +4,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from harvester.errors import PathEscape
+
+
+def inside(folder: Path, path: Path) -> Path:
+    """`path` if, once resolved (symlinks and `..` included), it stays inside `folder`; else PathEscape."""
+    base = folder.resolve()
+    resolved = path.resolve()
+    if resolved != base and base not in resolved.parents:
+        raise PathEscape(f"{path}: leaves {folder}")
+    return path
+
 
 @dataclass(frozen=True)
 class DataPaths:
@@ -31,6 +42,10 @@ class DataPaths:
     @property
     def site(self) -> Path:
         return self.root / "site"
+
+    def under_root(self, relative: str | Path) -> Path:
+        """A path the store recorded (relative to the data folder), refused if it leads outside it."""
+        return inside(self.root, self.root / relative)
 
     def ensure(self) -> None:
         self.root.mkdir(parents=True, exist_ok=True)

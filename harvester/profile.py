@@ -22,7 +22,9 @@ import duckdb
 from harvester.clock import utcnow
 from harvester.config import Settings
 from harvester.encoding import transcode_to_utf8
+from harvester.errors import PathEscape
 from harvester.progress import Progress, SilentProgress
+from harvester.paths import DataPaths
 from harvester.store import Store
 from harvester.sql import ident as _q, literal as _lit
 
@@ -241,7 +243,7 @@ def profile(settings: Settings, *, catalogs: list[str] | None = None,
                 if parts[0]["profiled_sha256"] == parts[0]["sha256"]:
                     summary.unchanged += 1
                     continue
-                columns = [c for part in parts for c in _profile_table(scratch, settings.paths.root, part, summary)]
+                columns = [c for part in parts for c in _profile_table(scratch, settings.paths, part, summary)]
                 store.record_profile(*keys, parts[0]["sha256"], columns, utcnow())
                 summary.profiled += 1
             scratch.close()
@@ -256,12 +258,12 @@ def profile(settings: Settings, *, catalogs: list[str] | None = None,
     return summary
 
 
-def _profile_table(con: duckdb.DuckDBPyConnection, root: Path, table: dict[str, Any],
+def _profile_table(con: duckdb.DuckDBPyConnection, paths: DataPaths, table: dict[str, Any],
                    summary: ProfileSummary) -> list[dict[str, Any]]:
     try:
-        columns = _profile_any_encoding(con, root / table["path"], table["encoding"], table["delimiter"],
+        columns = _profile_any_encoding(con, paths.under_root(table["path"]), table["encoding"], table["delimiter"],
                                         table["header_row"])
-    except (duckdb.Error, ValueError, OSError, UnicodeDecodeError) as exc:
+    except (duckdb.Error, ValueError, OSError, UnicodeDecodeError, PathEscape) as exc:
         summary.failed += 1
         columns = [{"position": -1, "name": "", "type": "error", "rows": 0, "alerts": ["unreadable"],
                     "error": str(exc).splitlines()[0][:300]}]

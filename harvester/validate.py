@@ -24,6 +24,7 @@ from harvester.clock import utcnow
 from harvester.config import Settings
 from harvester.dialect import DialectError, detect_dialect
 from harvester.encoding import LineCounter, detect_encoding, transcode_to_utf8
+from harvester.errors import PathEscape
 from harvester.progress import Progress, SilentProgress
 from harvester.store import Store
 from harvester.tablecheck import check_table
@@ -164,12 +165,12 @@ def validate(settings: Settings, *, catalogs: list[str] | None = None,
 
 def _validate_resource(settings: Settings, row: dict[str, Any]) -> list[dict[str, Any]]:
     """One validations row per table of a fetched file (a row with valid NULL when it holds none)."""
-    path = settings.paths.root / row["path"]
     base = {"catalog_id": row["catalog_id"], "dataset_id": row["dataset_id"], "resource_id": row["resource_id"],
             "sha256": row["sha256"], "validated_at": utcnow()}
     try:
+        path = settings.paths.under_root(row["path"])
         tables = extract_tables(path, row["sniffed_format"], max_member_bytes=settings.fetch.max_member_bytes)
-    except TableError as exc:
+    except (TableError, PathEscape) as exc:
         error = {"type": "table-error", "row": None, "field": None, "field_number": None, "message": str(exc)}
         return [{**base, "part": "", "source": row["sniffed_format"].lower(), "valid": False, "error_count": 1,
                  "errors_by_type": json.dumps({"table-error": 1}), "first_errors": json.dumps([error])}]
