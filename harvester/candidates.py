@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from harvester.scores import OPEN_LICENCES, all_scores, dataset_scores
-from harvester.search import normalize, stem
+from harvester.text import normalize, stem
 from harvester.store import Store
 from harvester.themes import Theme
 

@@ -4,19 +4,16 @@ from __future__ import annotations
 import json
 import sys
 import traceback
-from typing import Any, Callable, Sequence
+from typing import Any, Callable
 
 import click
 
 from harvester.config import Settings, load_settings
 from harvester.errors import HarvesterError
+from harvester.exitcodes import ExitCode
 from harvester.progress import choose_progress
+from harvester.render import clip, fetch_table, harvest_table, render_table
 
-EXIT_OK = 0
-EXIT_ERROR = 1
-EXIT_USAGE = 2
-EXIT_SOME_FAILED = 3
-EXIT_ALL_FAILED = 4
 
 
 class Context:
@@ -37,16 +34,6 @@ def json_option(func: Callable[..., Any]) -> Callable[..., Any]:
     return click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts instead of a table.")(func)
 
 
-def render_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
-    """A plain aligned table: readable in a terminal, a cron mail and a CI log alike."""
-    cells = [[("" if v is None else str(v)) for v in row] for row in rows]
-    widths = [max([len(h)] + [len(r[i]) for r in cells]) for i, h in enumerate(headers)]
-    lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths)).rstrip(),
-             "  ".join("-" * w for w in widths)]
-    lines += ["  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in cells]
-    return "\n".join(lines)
-
-
 def emit_json(data: Any) -> None:
     click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
 
@@ -62,7 +49,7 @@ class HarvesterGroup(click.Group):
             if obj is not None and obj.debug:
                 traceback.print_exc()
             click.echo(f"Error: {exc}", err=True)
-            ctx.exit(EXIT_ERROR)
+            ctx.exit(ExitCode.ERROR)
 
 
 @click.group(cls=HarvesterGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -148,19 +135,16 @@ def harvest(obj: Context, catalog_ids: tuple[str, ...], full: bool, as_json: boo
     if as_json:
         emit_json([r.as_dict() for r in results])
     else:
-        click.echo(render_table(
-            ["catalog", "status", "mode", "added", "updated", "unchanged", "deleted", "failed", "requests", "time"],
-            [[r.catalog_id, r.status, r.mode, r.added, r.updated, r.unchanged, r.deleted, r.failed, r.requests,
-              f"{r.seconds:.1f}s"] for r in results]))
+        click.echo(harvest_table(results))
         for r in results:
             if r.error:
                 click.echo(f"{r.catalog_id}: {r.error}", err=True)
         click.echo(f"Store: {settings.paths.database}")
     failed = [r for r in results if r.status == "failed"]
     if results and len(failed) == len(results):
-        sys.exit(EXIT_ALL_FAILED)
+        sys.exit(ExitCode.ALL_FAILED)
     if failed:
-        sys.exit(EXIT_SOME_FAILED)
+        sys.exit(ExitCode.SOME_FAILED)
 
 
 @cli.command()
@@ -189,7 +173,7 @@ def fetch(obj: Context, catalog_ids: tuple[str, ...], datasets: tuple[str, ...],
     if as_json:
         emit_json({"total": summary.total, "by_status": summary.by_status})
         return
-    click.echo(render_table(["status", "resources"], sorted(summary.by_status.items())))
+    click.echo(fetch_table(summary))
     click.echo(f"Files: {settings.paths.raw}")
 
 
@@ -285,7 +269,7 @@ def show(obj: Context, reference: str, as_json: bool) -> None:
                f"{', '.join(u['geographic_levels']) or 'none'}; time "
                f"{' to '.join(u['time_coverage']) if u['time_coverage'] else 'unknown'}")
     click.echo(render_table(["resource", "format", "sniffed", "link", "stars", "valid"],
-                            [[_clip(r["name"] or r["id"], 40), r["format"], r["sniffed_format"], r["link_status"],
+                            [[clip(r["name"] or r["id"], 40), r["format"], r["sniffed_format"], r["link_status"],
                               r["stars"], {True: "yes", False: "no", None: "-"}[r["valid"]]]
                              for r in scores["resources"]]))
 
@@ -316,7 +300,7 @@ def search(obj: Context, query: str, catalog_ids: tuple[str, ...], limit: int, a
         return
     click.echo(render_table(
         ["catalog", "dataset", "title", "organization", "formats", "last change"],
-        [[h.catalog_id, h.name, _clip(h.title, 60), _clip(h.organization or "", 40), ",".join(h.formats),
+        [[h.catalog_id, h.name, clip(h.title, 60), clip(h.organization or "", 40), ",".join(h.formats),
           h.metadata_modified.date().isoformat() if h.metadata_modified else ""] for h in hits]))
 
 
@@ -371,9 +355,9 @@ def pack_candidates(obj: Context, name: str, as_json: bool) -> None:
                "every gate")
     click.echo(render_table(
         ["", "dataset", "relevance", "MQA", "stars", "errors", "why", "gates failed"],
-        [["ok" if c.accepted else "--", _clip(c.ref, 55), c.relevance, f"{c.scores['mqa']:g}", c.scores["stars"],
-          c.scores["errors"], _clip("; ".join(c.reasons), 60),
-          _clip("; ".join(g.why for g in c.gates if not g.passed) or ("excluded" if c.excluded else ""), 80)]
+        [["ok" if c.accepted else "--", clip(c.ref, 55), c.relevance, f"{c.scores['mqa']:g}", c.scores["stars"],
+          c.scores["errors"], clip("; ".join(c.reasons), 60),
+          clip("; ".join(g.why for g in c.gates if not g.passed) or ("excluded" if c.excluded else ""), 80)]
          for c in found]))
 
 
@@ -440,13 +424,13 @@ def nightly(obj: Context, catalog_ids: tuple[str, ...], as_json: bool) -> None:
     Example:
       harvester nightly
     """
-    from harvester.nightly import EXIT_BUSY, NightlyBusy, render_summary, run_nightly
+    from harvester.nightly import NightlyBusy, render_summary, run_nightly
     progress = choose_progress(obj.quiet or as_json)
     try:
         summary = run_nightly(obj.settings, list(catalog_ids), progress=progress)
     except NightlyBusy as exc:
         click.echo(f"Error: {exc}", err=True)
-        sys.exit(EXIT_BUSY)
+        sys.exit(ExitCode.BUSY)
     finally:
         progress.close()
     if as_json:
@@ -454,10 +438,6 @@ def nightly(obj: Context, catalog_ids: tuple[str, ...], as_json: bool) -> None:
     else:
         click.echo(render_summary(summary))
     sys.exit(summary.exit_code)
-
-
-def _clip(text: str, width: int) -> str:
-    return text if len(text) <= width else text[: width - 1] + "…"
 
 
 def main() -> None:

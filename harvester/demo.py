@@ -7,6 +7,7 @@ from typing import Callable
 
 from harvester.config import load_settings
 from harvester.progress import choose_progress
+from harvester.render import fetch_table, harvest_table
 
 # The real catalogs the demo imitates: id -> (sandbox site, title, extra catalogs.toml lines).
 DEMO_CATALOGS: dict[str, tuple[str, str, str]] = {
@@ -46,7 +47,6 @@ def write_demo_config(path: Path, api_url: Callable[[str], str], data_dir: Path,
 def run_demo(out: str | None, *, synthetic: int = 0, quiet: bool = False,
              echo: Callable[[str], None] = print) -> Path:
     """Start the sandbox, run the stages into `out`, say where the results are."""
-    from harvester.cli import render_table
     from harvester.fetch import fetch
     from harvester.profile import profile
     from harvester.validate import validate
@@ -76,13 +76,10 @@ def run_demo(out: str | None, *, synthetic: int = 0, quiet: bool = False,
     site = build_site(settings)
     echo("")
     echo("Harvest:")
-    echo(render_table(["catalog", "status", "mode", "added", "updated", "unchanged", "deleted", "failed",
-                       "requests", "time"],
-                      [[r.catalog_id, r.status, r.mode, r.added, r.updated, r.unchanged, r.deleted, r.failed,
-                        r.requests, f"{r.seconds:.1f}s"] for r in results]))
+    echo(harvest_table(results))
     echo("")
     echo(f"Fetch ({fetched.total} resources):")
-    echo(render_table(["status", "resources"], sorted(fetched.by_status.items())))
+    echo(fetch_table(fetched))
     echo("")
     echo(f"Validate: {validated.validated} tables, {validated.valid} valid, {validated.invalid} invalid")
     echo(f"Profile: {profiled.profiled} files; alerts: "

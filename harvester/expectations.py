@@ -11,7 +11,7 @@ import fnmatch
 import re
 from typing import Any
 
-from harvester.search import normalize
+from harvester.text import normalize
 from harvester.themes import Expectations
 
 ALCALDIAS = ["Álvaro Obregón", "Azcapotzalco", "Benito Juárez", "Coyoacán", "Cuajimalpa de Morelos", "Cuauhtémoc",

@@ -23,14 +23,13 @@ from harvester.archives import inspect_gzip, inspect_zip
 from harvester.clock import utcnow
 from harvester.config import Settings
 from harvester.errors import PathEscape
+from harvester.linkstatus import FAILURES, healthy
 from harvester.paths import inside
 from harvester.progress import Progress, SilentProgress
 from harvester.sniff import sniff
 from harvester.store import Store
 from harvester.urlpolicy import UrlPolicy
 
-FAILURES = {"not_found", "server_error", "http_error", "timeout", "too_large", "refused", "unreachable",
-            "html_page"}
 BACKOFF_MIN_SECONDS = 20 * 3600  # a nightly job re-checks a link that broke last night
 BACKOFF_MAX_SECONDS = 7 * 86400
 _SAFE = re.compile(r"[^a-z0-9_.-]+")
@@ -175,7 +174,7 @@ def _fetch_one(settings: Settings, store: Store, session: http.Session, policy: 
                 row.update(status="refused", reason=report.reason, path=None)
     if result.status == "not_modified" and previous.get("status") == "html_page":
         row.update(status="html_page", reason=previous.get("reason"))  # the same page as last time
-    if row["status"] in ("ok", "not_modified"):
+    if healthy(row["status"]):
         row["last_success_at"] = now
         row["first_failure_at"] = None
     elif row["first_failure_at"] is None:

@@ -26,11 +26,11 @@ from typing import IO, Any, Callable
 from harvester.clock import utcnow
 from harvester.config import Settings
 from harvester.errors import HarvesterError
-from harvester.fetch import FAILURES
+from harvester.exitcodes import ExitCode
+from harvester.linkstatus import FAILURES
 from harvester.progress import Progress, SilentProgress
 from harvester.store import Store
 
-EXIT_OK, EXIT_SOME_FAILED, EXIT_ALL_FAILED, EXIT_BUSY = 0, 3, 4, 5
 
 
 class NightlyBusy(HarvesterError):
@@ -43,7 +43,7 @@ class NightlySummary:
     finished_at: str = ""
     status: str = "running"
     """ok, partial (some catalogs or stages failed) or failed (nothing could be harvested)."""
-    exit_code: int = EXIT_OK
+    exit_code: int = ExitCode.OK
     seconds: dict[str, float] = field(default_factory=dict)
     catalogs: list[dict[str, Any]] = field(default_factory=list)
     changes: dict[str, Any] = field(default_factory=dict)
@@ -160,11 +160,11 @@ def run_nightly(settings: Settings, catalogs: list[str] | None = None,
 def _settle(summary: NightlySummary, healthy: list[str]) -> None:
     """The run's status and exit code from what failed so far."""
     if not healthy:
-        summary.status, summary.exit_code = "failed", EXIT_ALL_FAILED
+        summary.status, summary.exit_code = "failed", ExitCode.ALL_FAILED
     elif summary.failures:
-        summary.status, summary.exit_code = "partial", EXIT_SOME_FAILED
+        summary.status, summary.exit_code = "partial", ExitCode.SOME_FAILED
     else:
-        summary.status, summary.exit_code = "ok", EXIT_OK
+        summary.status, summary.exit_code = "ok", ExitCode.OK
 
 
 def _changes(settings: Settings, started: datetime, before: dict[tuple[str, str, str], str],

@@ -24,7 +24,6 @@ import json
 import os
 import re
 import shutil
-import tempfile
 import uuid
 import zipfile
 from dataclasses import dataclass, field
@@ -36,11 +35,11 @@ import duckdb
 
 from harvester.candidates import Candidate, find_candidates
 from harvester.config import Settings
-from harvester.encoding import transcode_to_utf8
 from harvester.errors import HarvesterError
 from harvester.expectations import run_expectations
-from harvester.profile import INTEGER_TEXT, PLACEHOLDER_SPELLINGS, dmy_date_sql, header_names, iso_date_sql
-from harvester.search import normalize
+from harvester.csvscan import (INTEGER_TEXT, PLACEHOLDER_SPELLINGS, dmy_date_sql, header_names, iso_date_sql,
+                               read_csv_sql, utf8_copy)
+from harvester.text import normalize
 from harvester.store import Store
 from harvester.themes import Theme, load_theme, theme_path
 from harvester.sql import ident as _q, literal as _lit
@@ -143,11 +142,8 @@ def write_parquet(con: duckdb.DuckDBPyConnection, source: Path, table: dict[str,
         profile = profiles.get(name, {})
         fields.append({"name": snake(name, taken, position), "original": name, "type": profile.get("type", "string"),
                        "profile": profile})
-    columns = "{" + ", ".join(f"{_lit(n)}: 'VARCHAR'" for n in names) + "}"
     select = ", ".join(f"{_typed(f['original'], f['type'])} AS {_q(f['name'])}" for f in fields)
-    con.execute(f"COPY (SELECT {select} FROM read_csv({_lit(str(source))}, delim={_lit(table['delimiter'])}, "
-                f"quote='\"', escape='\"', header=false, skip={table['header_row']}, auto_detect=false, "
-                f"columns={columns}, null_padding=true, ignore_errors=true)) "
+    con.execute(f"COPY (SELECT {select} FROM {read_csv_sql(source, table['delimiter'], table['header_row'], names)}) "
                 f"TO {_lit(str(target))} (FORMAT parquet, COMPRESSION zstd)")
     return fields
 
@@ -252,12 +248,7 @@ def _assemble(settings: Settings, theme: Theme, accepted: list[Candidate], table
             source = settings.paths.under_root(table["path"])
             name = _file_name(table, taken)
             target = staging / "data" / f"{name}.parquet"
-            with tempfile.TemporaryDirectory(dir=staging) as scratch:
-                readable = source
-                if table["encoding"] not in ("utf-8", "utf-8-sig"):
-                    readable = Path(scratch) / "utf8.csv"
-                    with source.open("rb") as raw, readable.open("wb") as out:
-                        transcode_to_utf8(raw, out, table["encoding"])
+            with utf8_copy(source, table["encoding"], folder=staging) as readable:
                 fields = write_parquet(con, readable, table, columns, target)
             frame = pd.read_parquet(target)
             frame.attrs["original_names"] = {f["name"]: f["original"] for f in fields}

@@ -7,8 +7,6 @@ temporary UTF-8 copy (DuckDB reads only UTF-8, UTF-16 and Latin-1 without cp1252
 """
 from __future__ import annotations
 
-import csv
-import itertools
 import json
 import re
 import tempfile
@@ -21,36 +19,19 @@ import duckdb
 
 from harvester.clock import utcnow
 from harvester.config import Settings
-from harvester.encoding import transcode_to_utf8
+from harvester.csvscan import (INTEGER_TEXT, PLACEHOLDER_SPELLINGS, dmy_date_sql, header_names, iso_date_sql,
+                               read_csv_sql, utf8_copy)
 from harvester.errors import PathEscape
 from harvester.progress import Progress, SilentProgress
 from harvester.paths import DataPaths
 from harvester.store import Store
 from harvester.sql import ident as _q, literal as _lit
 
-PLACEHOLDERS = ("nan", "n/d", "na", "n/a", "-", "s/d", "null", "none")
-PLACEHOLDER_SPELLINGS = sorted({form for p in PLACEHOLDERS for form in (p, p.upper(), p.capitalize(), p.title())}
-                               | {"NaN"})
 TYPED_SHARE = 0.95
 CATEGORY_MAX_DISTINCT = 200
 EXACT_DISTINCT_MAX = 10_000
 EXACT_QUANTILE_ROWS = 2_000_000
 MOJIBAKE = r"Ã[\x80-\xbf¡-ÿ]|Â[\x80-\xbf ]|ï»¿|â€"
-INTEGER_TEXT = "[+-]?[0-9]{1,18}"
-"""What a cell must look like to count (and be converted) as an integer: DuckDB casts 19.4 to BIGINT."""
-
-
-def iso_date_sql(v: str) -> str:
-    """SQL: the cell as a DATE when it looks like YYYY-MM-DD (DuckDB's parsers are slow on other text)."""
-    return f"CASE WHEN regexp_full_match({v}, '[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}') THEN TRY_CAST({v} AS DATE) END"
-
-
-def dmy_date_sql(v: str) -> str:
-    """SQL: the cell as a DATE when it looks like DD/MM/YYYY."""
-    return f"CASE WHEN regexp_full_match({v}, '[0-9]{{1,2}}/[0-9]{{1,2}}/[0-9]{{4}}') " \
-           f"THEN try_strptime({v}, '%d/%m/%Y')::DATE END"
-
-
 @dataclass
 class ProfileSummary:
     profiled: int = 0
@@ -70,32 +51,18 @@ def scratch_connection(spill: Path, memory_limit: str = "512MB") -> duckdb.DuckD
     return con
 
 
-def header_names(path: Path, delimiter: str, header_row: int) -> list[str]:
-    """The header's cells as unique column names (a blank one becomes column_<n>, a repeat name_<n>)."""
-    with path.open(encoding="utf-8-sig", newline="") as handle:
-        row = next(itertools.islice(csv.reader(handle, delimiter=delimiter), header_row - 1, None), [])
-    names: list[str] = []
-    for number, cell in enumerate(row, 1):
-        name = cell.strip() or f"column_{number}"
-        names.append(name if name not in names else f"{name}_{number}")
-    return names
-
-
 def profile_file(con: duckdb.DuckDBPyConnection, path: Path, delimiter: str, header_row: int) -> list[dict[str, Any]]:
     """Column profiles of one UTF-8 delimited file. The columns are the header's, given to DuckDB rather
     than sniffed: its sniffer can fail, or return one column, on a file with ragged rows."""
     names = header_names(path, delimiter, header_row)
     if not names:
         raise ValueError(f"{path.name}: no header at row {header_row}")
-    columns = "{" + ", ".join(f"{_lit(n)}: 'VARCHAR'" for n in names) + "}"
     # Read the file once into a table of trimmed cells ('' as NULL); every query below scans the table,
     # in parallel and by column. Past DuckDB's memory limit the table spills to its temp directory.
     con.execute("DROP TABLE IF EXISTS profiled")
     con.execute("CREATE TEMP TABLE profiled AS SELECT " + ", ".join(f"nullif(trim({_q(n)}), '') AS {_q(n)}"
                                                                       for n in names) +
-                f" FROM read_csv({_lit(str(path))}, delim={_lit(delimiter)}, quote='\"', escape='\"', "
-                f"header=false, skip={header_row}, auto_detect=false, columns={columns}, null_padding=true, "
-                f"ignore_errors=true)")
+                " FROM " + read_csv_sql(path, delimiter, header_row, names))
     try:
         return _profile_table_rows(con, names)
     finally:
@@ -315,13 +282,8 @@ def flag_sibling_differences(store: Store, catalogs: list[str] | None = None) ->
 
 def _profile_any_encoding(con: duckdb.DuckDBPyConnection, path: Path, encoding: str, delimiter: str,
                           header_row: int) -> list[dict[str, Any]]:
-    if encoding in ("utf-8", "utf-8-sig"):
-        return profile_file(con, path, delimiter, header_row)
-    with tempfile.NamedTemporaryFile(suffix=".csv", dir=path.parent) as copy:
-        with path.open("rb") as source:
-            transcode_to_utf8(source, copy, encoding)
-        copy.flush()
-        return profile_file(con, Path(copy.name), delimiter, header_row)
+    with utf8_copy(path, encoding) as readable:
+        return profile_file(con, readable, delimiter, header_row)
 
 
 def profile_rows_json(columns: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -41,7 +41,7 @@ import jinja2
 from harvester.clock import utcnow
 from harvester.config import Settings
 from harvester.errors import HarvesterError
-from harvester.fetch import FAILURES
+from harvester.linkstatus import FAILURES, healthy
 from harvester.scores import all_scores
 from harvester.store import Store
 
@@ -122,6 +122,7 @@ def _environment() -> jinja2.Environment:
                              undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
                              keep_trailing_newline=True)
     env.filters.update(safe_url=safe_url, percent=_percent, number=_number, value=_value, segment=_segment)
+    env.tests["healthy"] = healthy
     return env
 
 

@@ -9,7 +9,8 @@ from typing import Any
 
 from harvester.clock import utcnow
 from harvester.errors import HarvesterError
-from harvester.search import normalize
+from harvester.linkstatus import healthy
+from harvester.text import normalize
 from harvester.store import Store
 
 KNOWN_FORMATS = {"CSV", "TSV", "JSON", "GEOJSON", "XML", "RDF", "KML", "ODS", "XLS", "XLSX", "SHP", "ZIP",
@@ -47,10 +48,10 @@ def mqa(dataset: dict[str, Any], resources: list[dict[str, Any]]) -> dict[str, A
         ("findability", "temporal", 20, 1.0 if any(extras.get(k) for k in ("temporal", "temporal_coverage",
                                                                            "cobertura_temporal")) else 0.0),
         ("accessibility", "access URL reachable", 50,
-         _share(reachable, lambda r: r["link_status"] in ("ok", "not_modified")) if reachable else 0.0),
+         _share(reachable, lambda r: healthy(r["link_status"])) if reachable else 0.0),
         ("accessibility", "download URL present", 20, _share(resources, lambda r: bool(r.get("url")))),
         ("accessibility", "download URL reachable", 30,
-         _share(reachable, lambda r: r["link_status"] in ("ok", "not_modified")) if reachable else 0.0),
+         _share(reachable, lambda r: healthy(r["link_status"])) if reachable else 0.0),
         ("interoperability", "format", 20, _share(resources, lambda r: bool(fmt(r)))),
         ("interoperability", "media type", 10, _share(resources, lambda r: bool(r.get("mimetype")))),
         ("interoperability", "format from a vocabulary", 10, _share(resources, lambda r: fmt(r) in KNOWN_FORMATS)),
@@ -80,7 +81,7 @@ def mqa(dataset: dict[str, Any], resources: list[dict[str, Any]]) -> dict[str, A
 
 
 def stars(resource: dict[str, Any], open_licence: bool) -> int:
-    if resource.get("link_status") not in (None, "ok", "not_modified") or not open_licence:
+    if resource.get("link_status") is not None and not healthy(resource["link_status"]) or not open_licence:
         return 0
     return STARS.get((resource.get("sniffed_format") or resource.get("format") or "").upper(), 0)
 
@@ -199,8 +200,8 @@ def score(dataset: dict[str, Any], resources: list[dict[str, Any]], columns: lis
                        "link_reason": r["link_reason"], "stars": stars(r, open_licence), "valid": r["valid"],
                        "errors": r["error_count"]} for r in resources],
         "link_health": {"checked": len(checked),
-                        "ok": sum(1 for r in checked if r["link_status"] in ("ok", "not_modified")),
-                        "share_ok": round(_share(checked, lambda r: r["link_status"] in ("ok", "not_modified")), 3)
+                        "ok": sum(1 for r in checked if healthy(r["link_status"])),
+                        "share_ok": round(_share(checked, lambda r: healthy(r["link_status"])), 3)
                         if checked else None},
         "validation": {"validated": len(validated), "valid": sum(1 for r in validated if r["valid"])},
         "freshness": freshness(dataset, resources, now),

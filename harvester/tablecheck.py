@@ -30,6 +30,7 @@ from typing import Any, Callable
 import duckdb
 import pyarrow.compute as pc
 
+from harvester.csvscan import read_csv_sql
 from harvester.encoding import LineCounter
 from harvester.sql import literal as _lit
 
@@ -163,10 +164,9 @@ def check_table(path: Path, *, delimiter: str, header_row: int, fields: list[Any
             continue
         safe = SAFE_FORMS.get(field.type)
         conditions.append(f"({c} <> '' AND NOT {safe(c)})" if safe else f"{c} <> ''")
-    columns = "{" + ", ".join(f"{_lit(c)}: 'VARCHAR'" for c in cols) + "}"
-    source = (f"read_csv({_lit(str(path))}, header=false, skip={header_row}, all_varchar=true, auto_detect=false, "
-              f"columns={columns}, delim={_lit(delimiter)}, quote='\"', escape='\"', nullstr={_lit(NULL_TEXT)}, "
-              f"parallel=true, store_rejects=true, rejects_limit={limit + 1})")
+    source = read_csv_sql(path, delimiter, header_row, cols, lenient=False,
+                          options=f"all_varchar=true, nullstr={_lit(NULL_TEXT)}, parallel=true, store_rejects=true, "
+                                  f"rejects_limit={limit + 1}")
     query = f"SELECT CASE WHEN {' OR '.join(conditions)} THEN [{', '.join(cols)}] END FROM {source}"
 
     accepted, flagged, rejected = _scan(query, limit, memory_limit,

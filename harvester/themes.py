@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from harvester.errors import ConfigError
-from harvester.search import normalize
+from harvester.text import normalize
 
 NAME = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 DATASET_REF = re.compile(r"^[A-Za-z0-9_-]+/[^/\s]+$")

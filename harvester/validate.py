@@ -11,7 +11,6 @@ again.
 from __future__ import annotations
 
 import json
-import tempfile
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -23,7 +22,8 @@ import duckdb
 from harvester.clock import utcnow
 from harvester.config import Settings
 from harvester.dialect import DialectError, detect_dialect
-from harvester.encoding import LineCounter, detect_encoding, transcode_to_utf8
+from harvester.csvscan import utf8_copy
+from harvester.encoding import LineCounter, detect_encoding
 from harvester.errors import PathEscape
 from harvester.progress import Progress, SilentProgress
 from harvester.store import Store
@@ -108,16 +108,9 @@ def _duckdb_checks(path: Path, resource: Any, encoding: str, dialect: Any,
     with resource:
         fields = list(resource.schema.fields)
         header_errors = [_error(e) for e in resource.header.errors]
-    if encoding in ("utf-8", "utf-8-sig"):
-        checked = check_table(path, delimiter=dialect.delimiter, header_row=dialect.header_row, fields=fields,
+    with utf8_copy(path, encoding) as readable:
+        checked = check_table(readable, delimiter=dialect.delimiter, header_row=dialect.header_row, fields=fields,
                               limit=LIMIT_ERRORS, lines=lines)
-    else:
-        with tempfile.NamedTemporaryFile(suffix=".csv", prefix=".utf8-", dir=path.parent) as copy:
-            with path.open("rb") as source:
-                transcode_to_utf8(source, copy, encoding)
-            copy.flush()
-            checked = check_table(Path(copy.name), delimiter=dialect.delimiter, header_row=dialect.header_row,
-                                  fields=fields, limit=LIMIT_ERRORS, lines=lines)
     if checked is None:
         return None
     return checked.rows, len(fields), (header_errors + checked.errors)[:LIMIT_ERRORS]

@@ -141,7 +141,8 @@ def test_ci_runs_the_readme_test_command():
 
 
 def test_deploy_examples_run_the_nightly_job_with_its_exit_codes():
-    from harvester.nightly import EXIT_ALL_FAILED, EXIT_BUSY, EXIT_SOME_FAILED
+    from harvester.exitcodes import ExitCode
+    EXIT_ALL_FAILED, EXIT_BUSY, EXIT_SOME_FAILED = ExitCode.ALL_FAILED, ExitCode.BUSY, ExitCode.SOME_FAILED
     import yaml
     deploy = README.parent / "deploy"
     cron = (deploy / "crontab.example").read_text(encoding="utf-8")

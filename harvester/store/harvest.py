@@ -1,4 +1,4 @@
-"""The DuckDB store: schema, migrations, transactions. Nothing else opens the database file.
+"""The harvest run's tables: catalogs, harvest_runs, datasets, resources and organizations (their one owner).
 
 A harvest run stages what it receives in TEMP tables (gone if the process dies) and merges them
 into the permanent tables in one transaction at the end, so a run killed at any point leaves the
@@ -7,81 +7,16 @@ previous state whole and readable; the next run simply redoes the work from the 
 from __future__ import annotations
 
 import json
-import os
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import duckdb
 import pyarrow as pa
 
 from harvester.config import CatalogConfig
-from harvester.errors import StoreBusy, StoreError
-from harvester import records
-
-SCHEMA_VERSION = 2
-DEFAULT_MEMORY_LIMIT = "512MB"
-
-_DATASET_COLUMNS = """
-    catalog_id VARCHAR NOT NULL, remote_id VARCHAR NOT NULL, name VARCHAR, title VARCHAR, notes VARCHAR,
-    type VARCHAR, state VARCHAR, url VARCHAR, version VARCHAR,
-    organization_id VARCHAR, organization_name VARCHAR, organization_title VARCHAR,
-    tags VARCHAR[], groups VARCHAR[], license_id VARCHAR, license_title VARCHAR,
-    author VARCHAR, author_email VARCHAR, maintainer VARCHAR, maintainer_email VARCHAR,
-    metadata_created TIMESTAMP, metadata_modified TIMESTAMP, extras VARCHAR, raw VARCHAR, formats VARCHAR[],
-    search_text VARCHAR, content_hash VARCHAR,
-    first_seen TIMESTAMP, last_seen TIMESTAMP, last_changed TIMESTAMP, deleted_at TIMESTAMP,
-    last_run_id BIGINT
-"""
-
-_SCHEMA = [
-    "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)",
-    """CREATE TABLE IF NOT EXISTS catalogs (
-        id VARCHAR NOT NULL, title VARCHAR, api_url VARCHAR, kind VARCHAR, config JSON,
-        first_seen TIMESTAMP, updated_at TIMESTAMP,
-        last_window_end TIMESTAMP, last_success_at TIMESTAMP, search_supported BOOLEAN,
-        ckan_version VARCHAR)""",
-    "CREATE SEQUENCE IF NOT EXISTS run_ids START 1",
-    """CREATE TABLE IF NOT EXISTS harvest_runs (
-        run_id BIGINT NOT NULL, catalog_id VARCHAR NOT NULL, started_at TIMESTAMP, finished_at TIMESTAMP,
-        status VARCHAR, mode VARCHAR, window_start TIMESTAMP, window_end TIMESTAMP,
-        added INTEGER, updated INTEGER, unchanged INTEGER, deleted INTEGER, failed INTEGER,
-        skipped INTEGER, requests INTEGER, retries INTEGER, duration_s DOUBLE, error VARCHAR,
-        notes JSON)""",
-    f"CREATE TABLE IF NOT EXISTS datasets ({_DATASET_COLUMNS})",
-    """CREATE TABLE IF NOT EXISTS resources (
-        catalog_id VARCHAR NOT NULL, remote_id VARCHAR NOT NULL, dataset_id VARCHAR NOT NULL,
-        position INTEGER, name VARCHAR, description VARCHAR, url VARCHAR, format VARCHAR,
-        mimetype VARCHAR, size BIGINT, last_modified TIMESTAMP, created TIMESTAMP, url_type VARCHAR,
-        hash VARCHAR, first_seen TIMESTAMP, last_seen TIMESTAMP, deleted_at TIMESTAMP)""",
-    """CREATE TABLE IF NOT EXISTS resource_files (
-        catalog_id VARCHAR NOT NULL, dataset_id VARCHAR NOT NULL, resource_id VARCHAR NOT NULL,
-        url VARCHAR, final_url VARCHAR, status VARCHAR, reason VARCHAR, http_status INTEGER, path VARCHAR,
-        size BIGINT, sha256 VARCHAR, etag VARCHAR, last_modified VARCHAR, content_type VARCHAR,
-        declared_format VARCHAR, sniffed_format VARCHAR, members VARCHAR[],
-        checked_at TIMESTAMP, changed_at TIMESTAMP, last_success_at TIMESTAMP, first_failure_at TIMESTAMP)""",
-    """CREATE TABLE IF NOT EXISTS validations (
-        catalog_id VARCHAR NOT NULL, dataset_id VARCHAR NOT NULL, resource_id VARCHAR NOT NULL,
-        sha256 VARCHAR, valid BOOLEAN, encoding VARCHAR, delimiter VARCHAR, header_row INTEGER, rows BIGINT,
-        error_count BIGINT, errors_by_type JSON, first_errors JSON, report_path VARCHAR, seconds DOUBLE,
-        validated_at TIMESTAMP)""",
-    """CREATE TABLE IF NOT EXISTS column_profiles (
-        catalog_id VARCHAR NOT NULL, dataset_id VARCHAR NOT NULL, resource_id VARCHAR NOT NULL,
-        sha256 VARCHAR, position INTEGER, name VARCHAR, type VARCHAR, rows BIGINT, missing_share DOUBLE,
-        distinct_count BIGINT, min VARCHAR, max VARCHAR, alerts VARCHAR[], details JSON,
-        profiled_at TIMESTAMP)""",
-    """CREATE TABLE IF NOT EXISTS organizations (
-        catalog_id VARCHAR NOT NULL, remote_id VARCHAR, name VARCHAR NOT NULL, title VARCHAR,
-        description VARCHAR, image_url VARCHAR, first_seen TIMESTAMP, last_seen TIMESTAMP)""",
-    # Version 2: a resource can hold several tables (XLSX sheets, JSON tables, ZIP members), one row each.
-    "ALTER TABLE validations ADD COLUMN IF NOT EXISTS part VARCHAR DEFAULT ''",
-    "ALTER TABLE validations ADD COLUMN IF NOT EXISTS source VARCHAR",
-    "ALTER TABLE validations ADD COLUMN IF NOT EXISTS table_path VARCHAR",
-    "ALTER TABLE validations ADD COLUMN IF NOT EXISTS engine VARCHAR",
-    "ALTER TABLE column_profiles ADD COLUMN IF NOT EXISTS part VARCHAR DEFAULT ''",
-]
+from harvester.store import records
+from harvester.store.core import StoreBase
 
 # Staging: a TEMP table lives only as long as the connection; a killed run leaves nothing behind.
 _STAGING = "CREATE TEMP TABLE IF NOT EXISTS stage_raw (remote_id VARCHAR, raw VARCHAR, batch INTEGER)"
@@ -109,71 +44,8 @@ class MergeCounts:
     deleted: int
 
 
-class Store:
-    """One open DuckDB database file."""
-
-    def __init__(self, path: Path, read_only: bool = False) -> None:
-        self.path = Path(path)
-        self.read_only = read_only
-        if read_only and not self.path.exists():
-            raise StoreError(f"{self.path}: no store yet (run `harvester harvest` first)")
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self.con = duckdb.connect(str(self.path), read_only=read_only)
-        except duckdb.IOException as exc:
-            if "lock" in str(exc).lower():
-                raise StoreBusy(f"{self.path}: in use by another harvester process") from None
-            raise StoreError(f"{self.path}: cannot open: {str(exc).splitlines()[0]}") from None
-        except duckdb.Error as exc:
-            raise StoreError(f"{self.path}: not a readable DuckDB store: {str(exc).splitlines()[0]}") from None
-        # Bounded memory: DuckDB spills to disk past the limit. Insertion order is never relied on.
-        memory = os.environ.get("HARVESTER_DUCKDB_MEMORY", DEFAULT_MEMORY_LIMIT)
-        try:
-            self.con.execute("SET memory_limit = ?", [memory])
-        except duckdb.Error:
-            self.con.close()
-            raise StoreError(f"HARVESTER_DUCKDB_MEMORY: not a memory size DuckDB understands: {memory!r}") from None
-        self.con.execute("SET preserve_insertion_order = false")
-        if not read_only:
-            self._migrate()
-
-    def close(self) -> None:
-        self.con.close()
-
-    def __enter__(self) -> "Store":
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self.close()
-
-    @contextmanager
-    def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        self.con.begin()
-        try:
-            yield self.con
-        except BaseException:
-            self.con.rollback()
-            raise
-        self.con.commit()
-
-    def _migrate(self) -> None:
-        with self.transaction() as con:
-            for statement in _SCHEMA:
-                con.execute(statement)
-            row = con.execute("SELECT max(version) FROM schema_version").fetchone()
-            version = row[0] if row else None
-            if version is not None and version > SCHEMA_VERSION:
-                raise StoreError(f"{self.path}: store schema {version} is newer than this harvester "
-                                 f"({SCHEMA_VERSION}); upgrade the harvester")
-            if version != SCHEMA_VERSION:  # the statements above brought an older store up to date
-                con.execute("DELETE FROM schema_version")
-                con.execute("INSERT INTO schema_version VALUES (?)", [SCHEMA_VERSION])
-
-    def query(self, sql: str, params: list[Any] | None = None) -> list[dict[str, Any]]:
-        """Run a read query and return rows as dicts."""
-        cursor = self.con.execute(sql, params or [])
-        names = [d[0] for d in cursor.description]
-        return [dict(zip(names, row)) for row in cursor.fetchall()]
+class HarvestTables(StoreBase):
+    """Reads and writes of the harvest run."""
 
     # Catalogs and runs -----------------------------------------------------------------------
 
@@ -239,51 +111,6 @@ class Store:
         if advance_window:
             con.execute("UPDATE catalogs SET last_window_end = ?, last_success_at = ? WHERE id = ?",
                         [window_end, finished_at, catalog_id])
-
-    # Resource files -----------------------------------------------------------------------------
-
-    def resource_file(self, catalog_id: str, dataset_id: str, resource_id: str) -> dict[str, Any] | None:
-        rows = self.query("SELECT * FROM resource_files WHERE catalog_id = ? AND dataset_id = ? AND resource_id = ?",
-                          [catalog_id, dataset_id, resource_id])
-        return rows[0] if rows else None
-
-    def record_resource_file(self, row: dict[str, Any]) -> None:
-        self._replace_resource_row("resource_files", row)
-
-    def record_validations(self, keys: tuple[str, str, str], rows: list[dict[str, Any]]) -> None:
-        """Replace the validation rows (one per table) of the resource `keys`, in one transaction."""
-        with self.transaction() as con:
-            con.execute("DELETE FROM validations WHERE catalog_id = ? AND dataset_id = ? AND resource_id = ?",
-                        list(keys))
-            for row in rows:
-                columns = list(row)
-                con.execute(f"INSERT INTO validations ({', '.join(columns)}) "
-                            f"VALUES ({', '.join('?' for _ in columns)})", [row[c] for c in columns])
-
-    def record_profile(self, catalog_id: str, dataset_id: str, resource_id: str, sha256: str,
-                       columns: list[dict[str, Any]], now: datetime) -> None:
-        """Replace a resource's column profiles (every table of it), in one transaction."""
-        keys = [catalog_id, dataset_id, resource_id]
-        rows = [[catalog_id, dataset_id, resource_id, sha256, c["position"], c["name"], c["type"], c["rows"],
-                 c.get("missing_share"), c.get("distinct_count"),
-                 None if c.get("min") is None else str(c["min"]), None if c.get("max") is None else str(c["max"]),
-                 c["alerts"], json.dumps(c, ensure_ascii=False, default=str), now, c.get("part") or ""]
-                for c in columns]
-        with self.transaction() as con:
-            con.execute("DELETE FROM column_profiles WHERE catalog_id = ? AND dataset_id = ? AND resource_id = ?",
-                        keys)
-            con.executemany("INSERT INTO column_profiles (catalog_id, dataset_id, resource_id, sha256, position, "
-                            "name, type, rows, missing_share, distinct_count, min, max, alerts, details, "
-                            "profiled_at, part) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
-
-    def _replace_resource_row(self, table: str, row: dict[str, Any]) -> None:
-        """Replace the one row a resource has in `table`, in one transaction."""
-        keys = [row["catalog_id"], row["dataset_id"], row["resource_id"]]
-        columns = list(row)
-        with self.transaction() as con:
-            con.execute(f"DELETE FROM {table} WHERE catalog_id = ? AND dataset_id = ? AND resource_id = ?", keys)
-            con.execute(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' for _ in columns)})",
-                        [row[c] for c in columns])
 
     # Staging and merging -----------------------------------------------------------------------
 

@@ -1,0 +1,89 @@
+"""The open DuckDB connection under every part of the store: opening, migrating, transactions."""
+from __future__ import annotations
+
+import os
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Iterator
+
+import duckdb
+
+from harvester.errors import StoreBusy, StoreError
+from harvester.store import schema
+
+DEFAULT_MEMORY_LIMIT = "512MB"
+
+
+class StoreBase:
+    """One open DuckDB database file."""
+
+    def __init__(self, path: Path, read_only: bool = False) -> None:
+        self.path = Path(path)
+        self.read_only = read_only
+        if read_only and not self.path.exists():
+            raise StoreError(f"{self.path}: no store yet (run `harvester harvest` first)")
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.con = duckdb.connect(str(self.path), read_only=read_only)
+        except duckdb.IOException as exc:
+            if "lock" in str(exc).lower():
+                raise StoreBusy(f"{self.path}: in use by another harvester process") from None
+            raise StoreError(f"{self.path}: cannot open: {str(exc).splitlines()[0]}") from None
+        except duckdb.Error as exc:
+            raise StoreError(f"{self.path}: not a readable DuckDB store: {str(exc).splitlines()[0]}") from None
+        # Bounded memory: DuckDB spills to disk past the limit. Insertion order is never relied on.
+        memory = os.environ.get("HARVESTER_DUCKDB_MEMORY", DEFAULT_MEMORY_LIMIT)
+        try:
+            self.con.execute("SET memory_limit = ?", [memory])
+        except duckdb.Error:
+            self.con.close()
+            raise StoreError(f"HARVESTER_DUCKDB_MEMORY: not a memory size DuckDB understands: {memory!r}") from None
+        self.con.execute("SET preserve_insertion_order = false")
+        if not read_only:
+            self._migrate()
+
+    def close(self) -> None:
+        self.con.close()
+
+    def __enter__(self) -> "StoreBase":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        self.con.begin()
+        try:
+            yield self.con
+        except BaseException:
+            self.con.rollback()
+            raise
+        self.con.commit()
+
+    def _migrate(self) -> None:
+        """Create the store, or bring an older one to the current schema, in one transaction."""
+        with self.transaction() as con:
+            version = schema.stored_version(con)
+            if version is None:
+                ours = con.execute("SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'main' AND "
+                                   "database_name = current_database() AND table_name IN ?",
+                                   [sorted(schema.KEYS)]).fetchone()[0]
+                if not ours:
+                    schema.create(con)
+                    return
+                con.execute(schema.TABLES["schema_version"])
+                version = 0  # tables from before the version was recorded
+            if version > schema.SCHEMA_VERSION:
+                raise StoreError(f"{self.path}: store schema {version} is newer than this harvester "
+                                 f"({schema.SCHEMA_VERSION}); upgrade the harvester")
+            if version < schema.SCHEMA_VERSION:
+                schema.upgrade(con, version)
+
+    def query(self, sql: str, params: list[Any] | None = None) -> list[dict[str, Any]]:
+        """Rows of an ad-hoc read query as dicts: for tests, benchmarks and a person at a prompt. The
+        stages use the typed reads and writes of the store's parts instead."""
+        cursor = self.con.execute(sql, params or [])
+        names = [d[0] for d in cursor.description]
+        return [dict(zip(names, row)) for row in cursor.fetchall()]
+
