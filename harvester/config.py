@@ -20,6 +20,7 @@ Environment overrides, for a deployed job: ``HARVESTER_CONFIG`` (the file), ``HA
 """
 from __future__ import annotations
 
+import math
 import os
 import re
 import tomllib
@@ -33,6 +34,12 @@ from harvester.paths import DataPaths
 DEFAULT_USER_AGENT = "datathon-harvester/0.1 (open-data catalog harvester for civic datathons)"
 KINDS = ("ckan", "dkan")
 ENV_PREFIX = "HARVESTER_"
+GLOBAL_ENV = ("CONFIG", "DATA_DIR", "DATABASE", "PROFILES", "DUCKDB_MEMORY", "CHROMIUM", "SCREENSHOTS")
+"""HARVESTER_<NAME> variables that are not catalog or fetch keys (the last two are the browser tests')."""
+POSITIVE = {"timeout", "connect_timeout", "max_seconds", "max_bytes", "max_member_bytes", "rows"}
+"""Keys where 0 means nothing sensible (a timeout of 0 fails every request): they must be above 0."""
+AT_LEAST_ONE = {"max_ratio"}
+"""A compression ratio under 1 would call every archive a bomb."""
 
 
 @dataclass(frozen=True)
@@ -156,14 +163,15 @@ def _coerce(value: Any, name: str, where: str) -> Any:
             if isinstance(value, bool):
                 raise TypeError
             number = float(value)
-            if number < 0:
+            if not math.isfinite(number) or number < 0 or (name in POSITIVE and number == 0) \
+                    or (name in AT_LEAST_ONE and number < 1):
                 raise ValueError
             return number
         if expected == "int":
             if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
                 raise TypeError
             number = int(value)
-            if number < 0:
+            if number < 0 or (name in POSITIVE and number == 0):
                 raise ValueError
             return number
         if expected == "bool":
@@ -183,8 +191,10 @@ def _coerce(value: Any, name: str, where: str) -> Any:
             if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
                 raise TypeError
             return tuple(value)
-    except (TypeError, ValueError):
-        kind = {"float": "a non-negative number", "int": "a non-negative whole number",
+    except (TypeError, ValueError, OverflowError):
+        kind = {"float": "a number of at least 1" if name in AT_LEAST_ONE else
+                "a number above 0" if name in POSITIVE else "a non-negative number",
+                "int": "a whole number above 0" if name in POSITIVE else "a non-negative whole number",
                 "bool": "true or false", "str": "a string",
                 "tuple[str, ...]": "a list of strings"}[expected]
         raise ConfigError(f"{where} {name}: expected {kind}, got {value!r}") from None
@@ -222,14 +232,19 @@ def _build_catalog(cid: str, raw: dict[str, Any], defaults: dict[str, Any], name
             if values.get(key):
                 raise ConfigError(f"{where} {key}: a dkan catalog has no package_search; "
                                   "only organization can filter it")
-    if values.get("rows", 1) == 0:
-        raise ConfigError(f"{where} rows: must be at least 1")
     return CatalogConfig(**values)
 
 
 def _env_overrides(catalogs: dict[str, dict[str, Any]], env: dict[str, str]) -> None:
-    """Apply HARVESTER_<CATALOG>_<KEY> variables onto the raw catalog tables."""
+    """Apply HARVESTER_<CATALOG>_<KEY> variables onto the raw catalog tables. A HARVESTER_ variable that
+    names nothing (a misspelled key or catalog) is an error, not silently ignored."""
     by_env_name = {cid.upper().replace("-", "_"): cid for cid in catalogs}
+    for var in sorted(env):
+        if var.startswith(ENV_PREFIX) and not _known_variable(var[len(ENV_PREFIX):], by_env_name):
+            catalogs_known = ", ".join(f"{ENV_PREFIX}{p}_<KEY>" for p in sorted(by_env_name)) or "no catalogs"
+            raise ConfigError(f"environment {var}: names no setting (known: "
+                              f"{', '.join(ENV_PREFIX + g for g in GLOBAL_ENV)}, {ENV_PREFIX}FETCH_<KEY>, "
+                              f"{catalogs_known})")
     # Longest catalog names first, so HARVESTER_CDMX_INFO_X is not read as catalog CDMX.
     for prefix in sorted(by_env_name, key=len, reverse=True):
         cid = by_env_name[prefix]
@@ -239,6 +254,16 @@ def _env_overrides(catalogs: dict[str, dict[str, Any]], env: dict[str, str]) -> 
                 key = var[len(start):].lower()
                 if key in _CATALOG_FIELDS and key != "id" and not _claimed(var, prefix, by_env_name):
                     catalogs[cid][key] = value
+
+
+def _known_variable(name: str, by_env_name: dict[str, str]) -> bool:
+    """Whether HARVESTER_<name> is a global, a [fetch] key or a key of a configured catalog."""
+    if name in GLOBAL_ENV:
+        return True
+    if name.startswith("FETCH_") and name[len("FETCH_"):].lower() in _FETCH_FIELDS:
+        return True
+    return any(name.startswith(prefix + "_") and name[len(prefix) + 1:].lower() in _CATALOG_FIELDS
+               and name[len(prefix) + 1:].lower() != "id" for prefix in by_env_name)
 
 
 def _claimed(var: str, prefix: str, by_env_name: dict[str, str]) -> bool:
@@ -264,6 +289,11 @@ def load_settings(path: str | Path | None = None, env: dict[str, str] | None = N
             raise ConfigError(f"{source}: file not found") from None
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"{source}: not valid TOML: {exc}") from None
+        except UnicodeDecodeError as exc:
+            raise ConfigError(f"{source}: not UTF-8 text (byte {exc.start}: {exc.object[exc.start:exc.start + 1]!r}); "
+                              "save it as UTF-8") from None
+        except IsADirectoryError:
+            raise ConfigError(f"{source}: is a folder, not a file") from None
         except OSError as exc:
             raise ConfigError(f"{source}: cannot read: {exc.strerror}") from None
     name = str(source) if source else "<no config file>"

@@ -18,6 +18,10 @@ class StoreBusy(StoreError):
     """Another harvester process holds the store."""
 
 
+class DataFolderError(HarvesterError):
+    """The data folder (or a folder under it) cannot be created or written."""
+
+
 class PathEscape(HarvesterError):
     """A path built from portal strings (or read back from the store) would leave its folder."""
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from harvester.errors import PathEscape
+from harvester.errors import DataFolderError, PathEscape
 
 
 def inside(folder: Path, path: Path) -> Path:
@@ -41,13 +41,40 @@ class DataPaths:
 
     @property
     def site(self) -> Path:
+        """The published site: a symlink to one build under `site_builds`."""
         return self.root / "site"
+
+    @property
+    def site_builds(self) -> Path:
+        """Where the site is built and its published builds are kept (`.site/<time>-<hash>`)."""
+        return self.root / ".site"
+
+    @property
+    def runs(self) -> Path:
+        """The nightly run summaries (`runs/<start>.json`)."""
+        return self.root / "runs"
+
+    @property
+    def nightly_lock(self) -> Path:
+        """The lock a nightly run holds while it runs."""
+        return self.root / ".nightly.lock"
 
     def under_root(self, relative: str | Path) -> Path:
         """A path the store recorded (relative to the data folder), refused if it leads outside it."""
         return inside(self.root, self.root / relative)
 
     def ensure(self) -> None:
-        self.root.mkdir(parents=True, exist_ok=True)
-        self.database.parent.mkdir(parents=True, exist_ok=True)
-        self.http_cache.parent.mkdir(parents=True, exist_ok=True)
+        """Create the folders outputs go to; a one-line error when one cannot be a folder."""
+        for folder in (self.root, self.database.parent, self.http_cache.parent):
+            make_folder(folder)
+
+
+def make_folder(folder: Path) -> Path:
+    """`folder`, created if missing; DataFolderError (one line, naming it) when that is impossible."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise DataFolderError(f"{folder}: not a folder (a file has that name)") from None
+    except OSError as exc:
+        raise DataFolderError(f"{folder}: cannot create the folder: {exc.strerror}") from None
+    return folder

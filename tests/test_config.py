@@ -45,7 +45,17 @@ def test_the_shipped_catalogs_file_loads_with_every_real_portal():
     ("[catalogz]\n", "catalogs.toml: unknown section [catalogz]"),
     ("[catalogs.cdmx\n", "catalogs.toml: not valid TOML"),
     ('[catalogs."CDMX!"]\ntitle = "x"\napi_url = "https://x/api/3/action/"\n', "catalog id 'CDMX!'"),
-    ("[defaults]\ntimeout = -1\n" + GOOD, "catalogs.toml: [defaults] timeout: expected a non-negative number"),
+    ("[defaults]\ntimeout = -1\n" + GOOD, "catalogs.toml: [defaults] timeout: expected a number above 0, got -1"),
+    # issue 15: nan, inf and 0 were accepted, then failed later with a traceback (or turned a check off)
+    ("[defaults]\ntimeout = 0\n" + GOOD, "catalogs.toml: [defaults] timeout: expected a number above 0, got 0"),
+    (GOOD + "connect_timeout = nan\n", "catalogs.toml: [catalogs.cdmx] connect_timeout: expected a number above 0, got nan"),
+    (GOOD + "delay = inf\n", "catalogs.toml: [catalogs.cdmx] delay: expected a non-negative number, got inf"),
+    (GOOD + "safety_margin = -inf\n", "catalogs.toml: [catalogs.cdmx] safety_margin: expected a non-negative number"),
+    (GOOD + "rows = 0\n", "catalogs.toml: [catalogs.cdmx] rows: expected a whole number above 0, got 0"),
+    (GOOD + "[fetch]\nmax_ratio = nan\n", "catalogs.toml: [fetch] max_ratio: expected a number of at least 1, got nan"),
+    (GOOD + "[fetch]\nmax_ratio = 0.5\n", "catalogs.toml: [fetch] max_ratio: expected a number of at least 1, got 0.5"),
+    (GOOD + "[fetch]\nmax_seconds = 0\n", "catalogs.toml: [fetch] max_seconds: expected a number above 0, got 0"),
+    (GOOD + "[fetch]\nmax_bytes = 0\n", "catalogs.toml: [fetch] max_bytes: expected a whole number above 0, got 0"),
     (GOOD + 'kind = "dkan"\nfq = "tags:x"\n', "catalogs.toml: [catalogs.cdmx] fq: a dkan catalog has no package_search"),
 ])
 def test_bad_files_get_one_line_naming_file_catalog_and_key(tmp_path, text, message):
@@ -79,3 +89,45 @@ def test_bad_environment_override_names_the_key(tmp_path):
 def test_relative_data_dir_is_relative_to_the_file(tmp_path):
     path = write(tmp_path, '[harvester]\ndata_dir = "out"\n' + GOOD)
     assert load_settings(path, env={}).paths.root == tmp_path / "out"
+
+
+@pytest.mark.parametrize("var, value", [
+    ("HARVESTER_CDMX_TIMEOUTT", "5"),       # a misspelled key
+    ("HARVESTER_CDMXX_DELAY", "5"),         # a misspelled catalog
+    ("HARVESTER_FETCH_MAXBYTES", "5"),      # a misspelled [fetch] key
+    ("HARVESTER_DATADIR", "/tmp"),          # a misspelled global
+])
+def test_a_misspelled_environment_override_is_an_error_naming_it(tmp_path, var, value):
+    with pytest.raises(ConfigError) as error:
+        load_settings(write(tmp_path, GOOD), env={var: value})
+    assert str(error.value).startswith(f"environment {var}: names no setting (known: ")
+    assert "HARVESTER_CDMX_<KEY>" in str(error.value) and "\n" not in str(error.value)
+
+
+def test_environment_overrides_that_name_a_setting_still_apply(tmp_path):
+    settings = load_settings(write(tmp_path, GOOD), env={
+        "HARVESTER_CDMX_TIMEOUT": "5", "HARVESTER_FETCH_MAX_BYTES": "1000", "HARVESTER_DUCKDB_MEMORY": "1GB",
+        "HARVESTER_CHROMIUM": "/usr/bin/chromium", "PATH": "/usr/bin"})
+    assert settings.catalogs["cdmx"].timeout == 5.0 and settings.fetch.max_bytes == 1000
+
+
+def test_a_config_that_is_not_utf8_is_one_line(tmp_path):
+    path = tmp_path / "catalogs.toml"
+    path.write_bytes(GOOD.replace("CDMX", "Ciudad de M\xe9xico").encode("latin-1"))
+    with pytest.raises(ConfigError) as error:
+        load_settings(path, env={})
+    assert str(error.value).startswith(f"{path}: not UTF-8 text (byte ") and "\n" not in str(error.value)
+
+
+def test_a_config_path_that_is_a_folder_is_one_line(tmp_path):
+    with pytest.raises(ConfigError, match="is a folder, not a file"):
+        load_settings(tmp_path, env={})
+
+
+def test_an_unusable_data_folder_is_one_line_naming_it(tmp_path, run_cli):
+    (tmp_path / "data").write_text("a file where the data folder should be", encoding="utf-8")
+    config = write(tmp_path, '[harvester]\ndata_dir = "data"\n' + GOOD)
+    for command in (["harvest"], ["fetch"], ["validate"]):
+        result = run_cli(*command, config=config)
+        assert result.exit_code == 1, (command, result.output)
+        assert result.output.strip().splitlines() == [f"Error: {tmp_path / 'data'}: not a folder (a file has that name)"]

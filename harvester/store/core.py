@@ -9,6 +9,7 @@ from typing import Any, Iterator
 import duckdb
 
 from harvester.errors import StoreBusy, StoreError
+from harvester.paths import make_folder
 from harvester.store import schema
 
 DEFAULT_MEMORY_LIMIT = "512MB"
@@ -22,8 +23,9 @@ class StoreBase:
         self.read_only = read_only
         if read_only and not self.path.exists():
             raise StoreError(f"{self.path}: no store yet (run `harvester harvest` first)")
+        if not read_only:
+            make_folder(self.path.parent)
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
             self.con = duckdb.connect(str(self.path), read_only=read_only)
         except duckdb.IOException as exc:
             if "lock" in str(exc).lower():
