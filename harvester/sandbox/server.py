@@ -13,14 +13,16 @@ import json
 import mimetypes
 import re
 import socket
+import sys
 import threading
 import time
 import uuid
+import zlib
 from dataclasses import dataclass, field, fields
 from functools import lru_cache
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Callable, Iterator, Literal
 from urllib.parse import parse_qs, urlsplit
 
 from harvester.clock import utcnow
@@ -87,7 +89,7 @@ class SandboxPortal:
             return self
         self.stopping.clear()
         handler = type("BoundHandler", (Handler,), {"portal": self})
-        server = ThreadingHTTPServer(("127.0.0.1", self._port), handler)
+        server = _Server(("127.0.0.1", self._port), handler)
         server.daemon_threads = True
         server.block_on_close = False
         self._server = server
@@ -240,7 +242,7 @@ class SandboxPortal:
     def package_search(self, state: SiteState, params: dict[str, Any]) -> bytes:
         """The package_search result object, as JSON bytes (URLs with the placeholder)."""
         rows = min(to_int(params.get("rows", 10), "rows"), state.faults.rows_max)
-        start = to_int(params.get("start", 0), "start")
+        start = 0 if state.faults.same_page else to_int(params.get("start", 0), "start")
         filters = solr.parse_filters(str(params.get("fq") or ""))
         fq_list = params.get("fq_list") or []
         for extra in fq_list if isinstance(fq_list, list) else [fq_list]:
@@ -263,6 +265,8 @@ class SandboxPortal:
                 body = b", ".join([json_of(i) for i in page])
             if page:
                 self._maybe_mutate(state)
+        if state.faults.count is not None:
+            count = state.faults.count
         head = json.dumps({"count": count, "sort": sort_text, "facets": {}, "search_facets": {}},
                           ensure_ascii=False)[:-1]
         return (head + ', "results": [').encode("utf-8") + body + b"]}"
@@ -339,6 +343,29 @@ class Answer:
     body: bytes = b""
     ctype: str = JSON_TYPE
     headers: dict[str, str] = field(default_factory=dict)
+    trickle: float = 0.0
+    """Seconds between the bytes of the body (a hostile portal's slowloris answer)."""
+    stream: Callable[[], Iterator[bytes]] | None = None
+    """A body of unknown length, written as it is produced, then the connection closes."""
+
+
+def gzip_whitespace(size: int) -> bytes:
+    """A gzip stream of `size` bytes: an open JSON object, then spaces (about 1 KB per MB)."""
+    packer = zlib.compressobj(9, zlib.DEFLATED, 31)
+    parts = [packer.compress(b'{"help": "", "success": true, "result": ')]
+    block = b" " * (1 << 20)
+    for _ in range(size >> 20):
+        parts.append(packer.compress(block))
+    parts.append(packer.flush())
+    return b"".join(parts)
+
+
+def endless_json() -> Iterator[bytes]:
+    """An answer that never ends: a JSON list that keeps opening (cut at 4 GB)."""
+    yield b'{"help": "", "success": true, "result": {"count": 1, "results": ['
+    chunk = b"[" * 65536
+    for _ in range(1 << 16):
+        yield chunk
 
 
 def html(status: int, title: str, text: str = "", headers: dict[str, str] | None = None) -> Answer:
@@ -352,6 +379,13 @@ def plain_json(status: int, payload: Any) -> Answer:
 DKAN_404 = ("Página no encontrada | Datos Abiertos", "La página solicitada no pudo encontrarse. "
             "<a href=\"/user/login\">Iniciar sesión</a> · Drupal")
 BLOCKED_AGENTS = ("python-requests", "curl")
+
+
+class _Server(ThreadingHTTPServer):
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client hanging up (a harvester giving up on a hostile answer) is no server error."""
+        if not isinstance(sys.exc_info()[1], (ConnectionResetError, BrokenPipeError)):
+            super().handle_error(request, client_address)
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -385,6 +419,9 @@ class Handler(BaseHTTPRequestHandler):
         self.dispatch()
 
     def send(self, answer: Answer) -> None:
+        if answer.trickle or answer.stream is not None:
+            self.send_slowly(answer)
+            return
         self.send_response(answer.status)
         self.send_header("Content-Type", answer.ctype)
         self.send_header("Content-Length", str(len(answer.body)))
@@ -395,6 +432,32 @@ class Handler(BaseHTTPRequestHandler):
         if self.command != "HEAD":
             self._headers_buffer.append(answer.body)
         self.flush_headers()
+
+    def send_slowly(self, answer: Answer) -> None:
+        """A trickled or endless answer; it stops when the client goes or the portal stops."""
+        self.send_response(answer.status)
+        self.send_header("Content-Type", answer.ctype)
+        if answer.stream is None:
+            self.send_header("Content-Length", str(len(answer.body)))
+        for key, value in answer.headers.items():
+            self.send_header(key, value)
+        self.send_header("Connection", "close")
+        self.end_headers()
+        self.close_connection = True
+        try:
+            if answer.stream is not None:
+                for chunk in answer.stream():
+                    if self.portal.stopping.is_set():
+                        return
+                    self.wfile.write(chunk)
+                return
+            for i in range(len(answer.body)):
+                self.wfile.write(answer.body[i:i + 1])
+                self.wfile.flush()
+                if self.portal.stopping.wait(answer.trickle):
+                    return
+        except (BrokenPipeError, ConnectionResetError):
+            pass
 
     def read_body(self) -> dict[str, Any]:
         """POSTed parameters: a JSON object (ckanapi) or a form. Raises ValueError on bad JSON."""
@@ -446,6 +509,8 @@ class Handler(BaseHTTPRequestHandler):
         if answer is None:  # dropped, or the portal stopped while hanging
             self.close_connection = True
             return
+        if state.faults.trickle and (state.faults.actions is None or action in state.faults.actions):
+            answer.trickle = state.faults.trickle
         self.send(answer)
 
     @staticmethod
@@ -517,6 +582,14 @@ class Handler(BaseHTTPRequestHandler):
                         "El servidor no pudo atender la solicitud. nginx")
         if faults.html_200:
             return html(200, "Access denied", "Su solicitud fue bloqueada. Incident ID: 0000-sandbox")
+        if faults.redirect_to:
+            return Answer(302, b"", "text/plain", {"Location": faults.redirect_to})
+        if faults.raw_body is not None:
+            return Answer(200, faults.raw_body.encode("utf-8", "surrogatepass"))
+        if faults.gzip_bomb_bytes:
+            return Answer(200, gzip_whitespace(faults.gzip_bomb_bytes), JSON_TYPE, {"Content-Encoding": "gzip"})
+        if faults.endless:
+            return Answer(200, stream=endless_json)
         if action == "package_search" and faults.search_missing:
             if faults.search_missing == 404:
                 return html(404, "Not Found")

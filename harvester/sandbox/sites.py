@@ -104,6 +104,14 @@ class Faults:
     mutate_after_pages: int | None = None  # after the Nth package_search that returned results, touch ...
     mutate_count: int = 1  # ... this many datasets that sort first by metadata_modified asc (fires once)
     actions: set[str] | None = None  # when set, faults apply only to these actions
+    # Hostile answers (a portal that attacks its client):
+    trickle: float = 0.0  # the answer goes out one byte every `trickle` seconds
+    raw_body: str | None = None  # this text is the whole answer (deep nesting, a lone surrogate escape, ...)
+    gzip_bomb_bytes: int = 0  # the answer is gzip-encoded whitespace this long once decoded
+    endless: bool = False  # a 200 answer without a length that does not end (cut at 4 GB, or when the client leaves)
+    redirect_to: str | None = None  # a 302 to this URL
+    count: Any = None  # package_search reports this count whatever it finds (10**15, "lots")
+    same_page: bool = False  # package_search answers the first page whatever `start` asks for
 
 
 class SiteState:
