@@ -25,8 +25,23 @@ class StoreBase:
             raise StoreError(f"{self.path}: no store yet (run `harvester harvest` first)")
         if not read_only:
             make_folder(self.path.parent)
+        self.con = self._connect(read_only)
+        if not read_only:
+            self._migrate()
+        elif schema.stored_version(self.con) != schema.SCHEMA_VERSION:
+            # An older store, or one whose creation a kill cut short: a reader would find tables missing.
+            # Bring it up to date once, then read as asked.
+            self.con.close()
+            self.con = self._connect(False)
+            try:
+                self._migrate()
+            finally:
+                self.con.close()
+            self.con = self._connect(True)
+
+    def _connect(self, read_only: bool) -> duckdb.DuckDBPyConnection:
         try:
-            self.con = duckdb.connect(str(self.path), read_only=read_only)
+            con = duckdb.connect(str(self.path), read_only=read_only)
         except duckdb.IOException as exc:
             if "lock" in str(exc).lower():
                 raise StoreBusy(f"{self.path}: in use by another harvester process") from None
@@ -36,13 +51,12 @@ class StoreBase:
         # Bounded memory: DuckDB spills to disk past the limit. Insertion order is never relied on.
         memory = os.environ.get("HARVESTER_DUCKDB_MEMORY", DEFAULT_MEMORY_LIMIT)
         try:
-            self.con.execute("SET memory_limit = ?", [memory])
+            con.execute("SET memory_limit = ?", [memory])
         except duckdb.Error:
-            self.con.close()
+            con.close()
             raise StoreError(f"HARVESTER_DUCKDB_MEMORY: not a memory size DuckDB understands: {memory!r}") from None
-        self.con.execute("SET preserve_insertion_order = false")
-        if not read_only:
-            self._migrate()
+        con.execute("SET preserve_insertion_order = false")
+        return con
 
     def close(self) -> None:
         self.con.close()
