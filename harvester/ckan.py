@@ -14,7 +14,7 @@ import ckanapi
 from ckanapi import errors as ckan_errors
 
 from harvester import http
-from harvester.config import CatalogConfig
+from harvester.config import CatalogConfig, Settings
 from harvester.errors import (ActionMissing, CkanActionError, CkanNotFound, NotCkanApi, PortalError,
                               PortalTimeout, PortalUnavailable)
 
@@ -127,6 +127,10 @@ class CkanClient:
         result = self.call("status_show")
         return result if isinstance(result, dict) else {}
 
+    def ckan_version(self) -> str | None:
+        """The portal's CKAN version from status_show (None when it names none)."""
+        return str(self.status_show().get("ckan_version") or "") or None
+
     def package_search(self, *, fq: str = "", q: str = "*:*", sort: str | None = None, rows: int = 10,
                        start: int = 0, fl: str | None = None) -> SearchPage:
         params: dict[str, Any] = {"q": q or "*:*", "rows": rows, "start": start}
@@ -160,6 +164,15 @@ class CkanClient:
             raise NotCkanApi(f"blocked or not a CKAN API: package_show of {id_or_name!r} at "
                              f"{self.url('package_show')} answered no dataset", self.url("package_show"))
         return result
+
+
+def make_client(settings: Settings, catalog: CatalogConfig) -> tuple[CkanClient, http.RequestStats]:
+    """A client for one catalog over its own polite, cached, retrying session, and the session's counts."""
+    session, stats = http.make_api_session(http.SessionOptions(
+        user_agent=catalog.user_agent, timeout=catalog.timeout, connect_timeout=catalog.connect_timeout,
+        retries=catalog.retries, backoff=catalog.backoff, max_retry_after=catalog.max_retry_after,
+        delay=catalog.delay, cache_path=settings.paths.http_cache, cache_seconds=catalog.cache_seconds))
+    return CkanClient(catalog, session), stats
 
 
 def _timed_out(exc: Exception) -> bool:

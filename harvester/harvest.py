@@ -11,14 +11,15 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from harvester import http
-from harvester.ckan import CkanClient
-from harvester.clock import utcnow
+from harvester.ckan import make_client
 from harvester.config import CatalogConfig, Settings
-from harvester.connectors import Batch, Connector, ListingReport, PackageListConnector, connector_for
+from harvester.connectors import Batch, Connector, ListingReport, connector_for
+from harvester.connectors.base import Dataset
 from harvester.errors import ActionMissing, HarvesterError, StoreError
+from harvester.model import RunNotes, RunOutcome
 from harvester.progress import Progress, SilentProgress
 from harvester.store import Store
+from harvester.store.harvest import HarvestRun
 
 HARVEST_TYPES = {"harvest"}
 
@@ -47,35 +48,24 @@ class CatalogResult:
         return dict(self.__dict__)
 
 
-def make_client(settings: Settings, catalog: CatalogConfig) -> tuple[CkanClient, http.RequestStats]:
-    session, stats = http.make_api_session(http.SessionOptions(
-        user_agent=catalog.user_agent, timeout=catalog.timeout, connect_timeout=catalog.connect_timeout,
-        retries=catalog.retries, backoff=catalog.backoff, max_retry_after=catalog.max_retry_after,
-        delay=catalog.delay, cache_path=settings.paths.http_cache, cache_seconds=catalog.cache_seconds))
-    return CkanClient(catalog, session), stats
-
-
 class _Stager:
-    """Receives batches from a connector, skips harvest pseudo-datasets, stages the rest."""
+    """Receives batches from a connector, skips harvest pseudo-datasets, stages the rest in the run."""
 
-    def __init__(self, store: Store, catalog_id: str) -> None:
-        self.store = store
-        self.catalog_id = catalog_id
-        self.batches = 0
+    def __init__(self, run: HarvestRun) -> None:
+        self.run = run
         self.skipped: set[str] = set()
 
-    def add(self, datasets: list[dict[str, Any]]) -> None:
+    def add(self, datasets: list[Dataset]) -> None:
         keep = []
         for dataset in datasets:
             if str(dataset.get("type") or "dataset") in HARVEST_TYPES:
                 self.skipped.add(str(dataset["id"]))
             else:
                 keep.append(dataset)
-        self.batches += 1
         if isinstance(datasets, Batch) and datasets.source_json is not None:
-            self.store.stage_json(datasets.source_json, datasets.source_path, self.batches, HARVEST_TYPES)
+            self.run.stage_json(datasets.source_json, datasets.source_path, HARVEST_TYPES)
         else:
-            self.store.stage(keep, self.batches)
+            self.run.stage(keep)
 
 
 _DONE = object()
@@ -105,7 +95,7 @@ def _listing(connector: Connector, stager: _Stager, since: datetime | None, repo
         except BaseException as exc:  # handed to the consumer, which re-raises it
             batches.put(exc)
 
-    producer = threading.Thread(target=produce, name=f"list-{stager.catalog_id}", daemon=True)
+    producer = threading.Thread(target=produce, name=f"list-{stager.run.catalog_id}", daemon=True)
     producer.start()
     try:
         while True:
@@ -120,27 +110,33 @@ def _listing(connector: Connector, stager: _Stager, since: datetime | None, repo
         producer.join()
 
 
-def _deletions(store: Store, connector: Connector, stager: _Stager, catalog_id: str,
-               report: ListingReport) -> set[str]:
-    """Ids that are gone upstream. Cheap when nothing was deleted: one count request."""
+def _deletions(run: HarvestRun, connector: Connector, stager: _Stager, report: ListingReport) -> tuple[set[str], bool]:
+    """Ids that are gone upstream, and whether every id had to be listed to find them.
+    Cheap when nothing was deleted: one count request."""
+    id_listing = False
     if not report.complete:
         total = connector.total()
-        if total is not None and total == store.count_current_with_stage(catalog_id):
-            return set()
+        if total is not None and total == run.held_after_merge():
+            return set(), id_listing
         listed = connector.all_ids()
-        report.notes["id_listing"] = True
+        id_listing = True
     else:
         listed = stager.skipped
-    by_name = store.ids_by_name(catalog_id) if report.failed else {}
-    failed_ids = {by_name.get(n, n) for n in report.failed}
-    missing = store.current_ids(catalog_id) - listed - store.staged_ids() - failed_ids
-    if missing and not isinstance(connector, PackageListConnector):
-        # A dataset modified while we paged moves past the window's end: check before calling it gone.
+    missing = run.unaccounted(listed, report.failed)
+    if missing and not connector.confirms_deletions:
+        # e.g. a dataset modified while we paged moves past the window's end: check before calling it gone.
         back = connector.still_there(missing)
         if back:
             stager.add(back)
             missing -= {str(d["id"]) for d in back}
-    return missing
+    return missing, id_listing
+
+
+def _notes(fallback: str | None, report: ListingReport | None = None, id_listing: bool = False) -> RunNotes:
+    if report is None:
+        return RunNotes(fallback=fallback)
+    return RunNotes(fallback=fallback, errors=tuple(report.errors), pages=report.pages, rows_cap=report.rows_cap,
+                    id_listing=id_listing)
 
 
 def harvest_catalog(settings: Settings, store: Store, catalog: CatalogConfig, *, full: bool = False,
@@ -150,70 +146,63 @@ def harvest_catalog(settings: Settings, store: Store, catalog: CatalogConfig, *,
     task = f"harvest {catalog.id}"
     result = CatalogResult(catalog.id)
     started = time.monotonic()
-    now = utcnow()
-    store.upsert_catalog(catalog, now)
-    state = store.catalog_state(catalog.id)
-    run_id = store.begin_run(catalog.id, now)
-    client, stats = make_client(settings, catalog)
-    since = None
-    if not full and state.last_window_end is not None:
-        since = state.last_window_end - timedelta(seconds=catalog.safety_margin)
-    connector = connector_for(catalog, client, state.search_supported)
-    report = ListingReport()
-    progress.start(task)
-    store.reset_stage()
-    stager = _Stager(store, catalog.id)
-    try:
+    with store.harvest_run(catalog) as run:
+        client, stats = make_client(settings, catalog)
+        since = None
+        if not full and run.state.last_window_end is not None:
+            since = run.state.last_window_end - timedelta(seconds=catalog.safety_margin)
+        connector = connector_for(catalog, client, run.state.search_supported)
+        report = ListingReport()
+        fallback: str | None = None
+        progress.start(task)
+        stager = _Stager(run)
         try:
-            _listing(connector, stager, since, report, progress, task)
-        except ActionMissing as exc:
-            if connector.mode != "search" or stager.batches or not catalog.list_fallback_possible():
+            try:
+                _listing(connector, stager, since, report, progress, task)
+            except ActionMissing as exc:
+                instead = None if run.batches else connector.fallback()
+                if instead is None:
+                    raise
+                fallback = f"{connector.listing} unusable ({exc}); using {instead.listing}"
+                connector, report = instead, ListingReport()
+                _listing(connector, stager, since, report, progress, task)
+            deleted, id_listing = _deletions(run, connector, stager, report)
+            result.mode = connector.run_mode(report)
+            result.failed = len(report.failed)
+            result.skipped = len(stager.skipped)
+            result.status = "partial" if result.failed else "ok"
+            result.seconds = time.monotonic() - started
+            result.requests, result.retries = stats.requests, stats.retries
+            outcome = _outcome(result, connector, report, _notes(fallback, report, id_listing),
+                               advance=result.status == "ok")
+            result.notes = outcome.notes.as_dict()
+            counts = run.commit(deleted, outcome)
+            result.added, result.updated = counts.added, counts.updated
+            result.unchanged, result.deleted = counts.unchanged, counts.deleted
+            progress.finish(task, f"{result.added} added, {result.updated} updated, {result.unchanged} unchanged, "
+                                  f"{result.deleted} deleted, {result.failed} failed ({result.requests} requests)")
+        except (HarvesterError, OSError) as exc:
+            if isinstance(exc, StoreError):
                 raise
-            result.notes["fallback"] = f"package_search unusable ({exc}); using package_list + package_show"
-            connector = PackageListConnector(catalog, client)
-            report = ListingReport()
-            _listing(connector, stager, since, report, progress, task)
-        deleted = _deletions(store, connector, stager, catalog.id, report)
-        if connector.mode == "search":
-            result.mode = "full" if report.complete else "incremental"
-        else:
-            result.mode = connector.mode
-        result.failed = len(report.failed)
-        result.skipped = len(stager.skipped)
-        result.status = "partial" if result.failed else "ok"
-        result.notes.update(report.notes)
-        result.seconds = time.monotonic() - started
-        result.requests, result.retries = stats.requests, stats.retries
-        counts = store.merge(catalog.id, run_id, utcnow(), deleted, finish=_finish_fields(
-            result, report, connector, advance=result.status == "ok"))
-        result.added, result.updated = counts.added, counts.updated
-        result.unchanged, result.deleted = counts.unchanged, counts.deleted
-        progress.finish(task, f"{result.added} added, {result.updated} updated, {result.unchanged} unchanged, "
-                              f"{result.deleted} deleted, {result.failed} failed ({result.requests} requests)")
-    except (HarvesterError, OSError) as exc:
-        if isinstance(exc, StoreError):
-            raise
-        result.status = "failed"
-        result.error = str(exc)
-        result.seconds = time.monotonic() - started
-        result.requests, result.retries = stats.requests, stats.retries
-        result.mode = result.mode or connector.mode
-        store.finish_run(run_id, **_finish_fields(result, report, connector, advance=False))
-        progress.finish(task, f"failed: {exc}")
-    finally:
-        store.reset_stage()
+            result.status = "failed"
+            result.error = str(exc)
+            result.seconds = time.monotonic() - started
+            result.requests, result.retries = stats.requests, stats.retries
+            result.mode = result.mode or connector.mode
+            outcome = _outcome(result, connector, report, _notes(fallback), advance=False)
+            result.notes = outcome.notes.as_dict()
+            run.fail(outcome)
+            progress.finish(task, f"failed: {exc}")
     return result
 
 
-def _finish_fields(result: CatalogResult, report: ListingReport, connector: Connector,
-                   advance: bool) -> dict[str, Any]:
-    return dict(catalog_id=result.catalog_id, status=result.status, mode=result.mode or connector.mode,
-                finished_at=utcnow(), duration_s=result.seconds,
-                counts={"failed": result.failed, "skipped": result.skipped},
-                requests=result.requests, retries=result.retries, error=result.error,
-                window_start=report.window_start, window_end=report.window_end,
-                advance_window=advance and report.window_end is not None,
-                search_supported=connector.search_supported, ckan_version=None, notes=result.notes)
+def _outcome(result: CatalogResult, connector: Connector, report: ListingReport, notes: RunNotes,
+             advance: bool) -> RunOutcome:
+    return RunOutcome(status=result.status, mode=result.mode or connector.mode, duration_s=result.seconds,
+                      requests=result.requests, retries=result.retries, failed=result.failed,
+                      skipped=result.skipped, error=result.error, window_start=report.window_start,
+                      window_end=report.window_end, advance_window=advance and report.window_end is not None,
+                      search_supported=connector.search_supported, notes=notes)
 
 
 def harvest(settings: Settings, catalog_ids: tuple[str, ...] | list[str] = (), *, full: bool = False,

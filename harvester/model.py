@@ -284,6 +284,79 @@ class ColumnProfile:
 # Records of the harvest run (store/harvest.py, harvest.py, connectors/) -------------------------------
 # (appended below by the harvest stage's owner)
 
+@dataclass(frozen=True)
+class CatalogState:
+    """What the store remembers of a catalog between runs."""
+
+    last_window_end: datetime | None
+    last_success_at: datetime | None
+    search_supported: bool | None
+
+
+@dataclass(frozen=True)
+class MergeCounts:
+    """What a run's merge did to the catalog's datasets."""
+
+    added: int
+    updated: int
+    unchanged: int
+    deleted: int
+
+
+@dataclass(frozen=True)
+class RunNotes:
+    """What a run learnt besides its counts (`harvest_runs.notes`, `CatalogResult.notes`)."""
+
+    fallback: str | None = None
+    """Why the run listed with another connector than the one it started with."""
+    errors: tuple[str, ...] = ()
+    """`name: error` of each dataset listed but not fetched."""
+    pages: int | None = None
+    """package_search pages asked for the listing."""
+    rows_cap: int | None = None
+    """The page size the server allowed, when smaller than the configured `rows`."""
+    id_listing: bool = False
+    """An incremental run listed every id to find deletions (the count did not match)."""
+
+    def as_dict(self) -> dict[str, Any]:
+        """The stored JSON: only what was learnt, in the order the run learns it."""
+        data: dict[str, Any] = {}
+        if self.fallback is not None:
+            data["fallback"] = self.fallback
+        if self.errors:
+            data["errors"] = list(self.errors)
+        if self.pages is not None:
+            data["pages"] = self.pages
+        if self.rows_cap is not None:
+            data["rows_cap"] = self.rows_cap
+        if self.id_listing:
+            data["id_listing"] = True
+        return data
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    """How a harvest run ended, as the store records it (`harvest_runs`, and the catalog's window).
+
+    The store stamps the times itself; `duration_s` is the stage's own measure of the run."""
+
+    status: str
+    """ok, partial (some datasets could not be fetched) or failed."""
+    mode: str
+    duration_s: float
+    requests: int = 0
+    retries: int = 0
+    failed: int = 0
+    skipped: int = 0
+    error: str | None = None
+    window_start: datetime | None = None
+    window_end: datetime | None = None
+    advance_window: bool = False
+    """True when the next incremental run may start from `window_end`."""
+    search_supported: bool | None = None
+    notes: RunNotes = field(default_factory=RunNotes)
+
+
 
 # Records of fetch, validate and profile (store/files.py, store/tables.py, fetch.py, validate.py, profile.py)
 # (appended below by those stages' owner)

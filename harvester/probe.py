@@ -4,9 +4,10 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from harvester.ckan import make_client
 from harvester.config import CatalogConfig, Settings
-from harvester.errors import ActionMissing, CkanActionError, PortalError
-from harvester.harvest import make_client
+from harvester.errors import ActionMissing, CkanActionError, PortalError, StoreError
+from harvester.store import Store
 
 
 @dataclass
@@ -24,12 +25,13 @@ class ProbeResult:
 
 
 def probe_catalog(settings: Settings, catalog: CatalogConfig) -> ProbeResult:
-    """status_show, then package_search (rows=0) or package_list for the count."""
+    """status_show, then package_search (rows=0) or package_list for the count. The CKAN version is
+    remembered in the store (`catalogs.ckan_version`) for a catalog it already holds."""
     client, stats = make_client(settings, catalog)
     result = ProbeResult(catalog.id)
     try:
         try:
-            result.ckan_version = str(client.status_show().get("ckan_version") or "") or None
+            result.ckan_version = client.ckan_version()
             result.reachable = True
         except (ActionMissing, CkanActionError):
             result.reachable = True  # DKAN has no status_show; the portal still answered
@@ -48,4 +50,17 @@ def probe_catalog(settings: Settings, catalog: CatalogConfig) -> ProbeResult:
     except PortalError as exc:
         result.error = str(exc)
     result.requests = stats.requests
+    if result.ckan_version:
+        _remember_version(settings, catalog, result.ckan_version)
     return result
+
+
+def _remember_version(settings: Settings, catalog: CatalogConfig, version: str) -> None:
+    """Into an existing store only: a probe creates no store, and one in use (or newer) is left alone."""
+    if not settings.paths.database.exists():
+        return
+    try:
+        with Store(settings.paths.database) as store:
+            store.record_ckan_version(catalog.id, version)
+    except StoreError:
+        pass

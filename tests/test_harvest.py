@@ -290,3 +290,37 @@ def test_full_flag_lists_everything_again(portal, make_config):
     run(config, "infocdmx")
     result = run(config, "infocdmx", full=True)["infocdmx"]
     assert result.mode == "full" and result.unchanged == len(served(portal, "infocdmx"))
+
+
+def test_a_probe_remembers_the_ckan_version_of_a_harvested_catalog_and_creates_no_store(portal, make_config):
+    from harvester.probe import probe_catalog
+    config = make_config("cdmx", "zapopan")
+    settings = load_settings(config, env={})
+    assert probe_catalog(settings, settings.catalogs["cdmx"]).ckan_version.startswith("2.10")
+    assert not settings.paths.database.exists()
+    run(config, "cdmx", "zapopan")
+    assert rows(config, "SELECT ckan_version FROM catalogs WHERE id = 'cdmx'")[0]["ckan_version"] is None
+    for catalog in settings.catalogs.values():
+        probe_catalog(settings, catalog)
+    versions = {r["id"]: r["ckan_version"] for r in rows(config, "SELECT id, ckan_version FROM catalogs")}
+    assert versions["cdmx"].startswith("2.10") and versions["zapopan"] is None
+    # The harvest asks nothing more to keep it, and does not forget it.
+    portal.clear_requests()
+    result = run(config, "cdmx")["cdmx"]
+    assert result.requests <= 3 and not any(r.action == "status_show" for r in portal.requests("cdmx"))
+    assert rows(config, "SELECT ckan_version FROM catalogs WHERE id = 'cdmx'")[0]["ckan_version"] == versions["cdmx"]
+
+
+def test_connectors_say_how_they_fall_back_and_whether_they_confirm_deletions(make_config):
+    from harvester.connectors import PackageListConnector, PackageSearchConnector, connector_for
+    config = make_config("cdmx", "zapopan", cdmx={"groups": []})
+    settings = load_settings(config, env={})
+    cdmx, zapopan = settings.catalogs["cdmx"], settings.catalogs["zapopan"]
+    search = connector_for(cdmx, None, None)  # type: ignore[arg-type]
+    assert isinstance(search, PackageSearchConnector) and not search.confirms_deletions
+    assert isinstance(search.fallback(), PackageListConnector) and search.fallback().confirms_deletions
+    assert search.fallback().fallback() is None
+    assert isinstance(connector_for(cdmx, None, False), PackageListConnector)  # type: ignore[arg-type]
+    assert isinstance(connector_for(zapopan, None, None), PackageListConnector)  # type: ignore[arg-type]
+    grouped = load_settings(make_config("cdmx", cdmx={"groups": ["movilidad"]}), env={}).catalogs["cdmx"]
+    assert connector_for(grouped, None, None).fallback() is None  # type: ignore[arg-type]

@@ -1,4 +1,6 @@
-"""Catalog connectors: CKAN package_search, and the package_list/package_show fallback (DKAN)."""
+"""Catalog connectors: CKAN package_search, and the package_list/package_show fallback (DKAN).
+
+A new connector is one file here (a `Connector` subclass, see `base.py`) and one entry in `CONNECTORS`."""
 from __future__ import annotations
 
 from harvester.ckan import CkanClient
@@ -7,11 +9,16 @@ from harvester.connectors.base import Batch, Connector, ListingReport
 from harvester.connectors.ckan_list import PackageListConnector
 from harvester.connectors.ckan_search import PackageSearchConnector
 
-__all__ = ["Batch", "Connector", "ListingReport", "PackageListConnector", "PackageSearchConnector", "connector_for"]
+__all__ = ["CONNECTORS", "Batch", "Connector", "ListingReport", "PackageListConnector", "PackageSearchConnector",
+           "connector_for"]
+
+CONNECTORS: tuple[type[Connector], ...] = (PackageListConnector, PackageSearchConnector)
+"""In order of preference: the first that suits a catalog lists it."""
 
 
 def connector_for(catalog: CatalogConfig, client: CkanClient, search_supported: bool | None) -> Connector:
     """package_search unless the catalog is DKAN or is known to refuse it."""
-    if catalog.kind == "dkan" or search_supported is False:
-        return PackageListConnector(catalog, client)
-    return PackageSearchConnector(catalog, client)
+    for connector in CONNECTORS:
+        if connector.suits(catalog, search_supported):
+            return connector(catalog, client)
+    raise LookupError(f"no connector suits catalog {catalog.id}")

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Iterator
 
-from harvester.ckan import CkanClient
 from harvester.clock import utcnow
 from harvester.config import CatalogConfig
 from harvester.connectors.base import Batch, Connector, Dataset, ListingReport, PageCallback
@@ -17,11 +16,13 @@ MAX_CONSECUTIVE_FAILURES = 10
 
 class PackageListConnector(Connector):
     mode = "list"
+    listing = "package_list + package_show"
     search_supported = False
+    confirms_deletions = True  # one package_list names every dataset at once: what it lacks is gone
 
-    def __init__(self, catalog: CatalogConfig, client: CkanClient) -> None:
-        self.catalog = catalog
-        self.client = client
+    @classmethod
+    def suits(cls, catalog: CatalogConfig, search_supported: bool | None) -> bool:
+        return catalog.kind == "dkan" or search_supported is False
 
     def changed(self, since: datetime | None, report: ListingReport,
                 on_page: PageCallback | None = None) -> Iterator[Batch]:
@@ -43,7 +44,7 @@ class PackageListConnector(Connector):
             except PortalError as exc:
                 consecutive += 1
                 report.failed.append(name)
-                report.notes.setdefault("errors", []).append(f"{name}: {exc}")
+                report.errors.append(f"{name}: {exc}")
                 if consecutive >= MAX_CONSECUTIVE_FAILURES:
                     raise
                 continue

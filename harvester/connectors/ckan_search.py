@@ -16,6 +16,7 @@ from harvester.ckan import CkanClient
 from harvester.clock import utcnow
 from harvester.config import CatalogConfig
 from harvester.connectors.base import Batch, Connector, Dataset, ListingReport, PageCallback
+from harvester.connectors.ckan_list import PackageListConnector
 from harvester.errors import IncompleteListing
 
 SORT = "metadata_modified asc, id asc"
@@ -46,11 +47,12 @@ def _quote(value: str) -> str:
 
 class PackageSearchConnector(Connector):
     mode = "search"
+    listing = "package_search"
     search_supported = True
+    confirms_deletions = False  # a dataset modified while we page moves past the window's end
 
     def __init__(self, catalog: CatalogConfig, client: CkanClient) -> None:
-        self.catalog = catalog
-        self.client = client
+        super().__init__(catalog, client)
         self.filters = catalog.search_filters()
         self.q = catalog.q or "*:*"
         self.effective_rows = catalog.rows
@@ -102,15 +104,22 @@ class PackageSearchConnector(Connector):
                     f"paging {self.client.url('package_search')} gave {len(unique)} datasets but the "
                     f"window holds {final.count}", self.client.url("package_search"))
         if report is not None:
-            report.notes["pages"] = report.notes.get("pages", 0) + pages
+            report.pages = (report.pages or 0) + pages
             if self.effective_rows != self.catalog.rows:
-                report.notes["rows_cap"] = self.effective_rows
+                report.rows_cap = self.effective_rows
 
     def changed(self, since: datetime | None, report: ListingReport,
                 on_page: PageCallback | None = None) -> Iterator[Batch]:
         report.window_start = since
         report.complete = since is None
         yield from self._pages(solr_time(since) if since else "*", None, report, on_page)
+
+    def fallback(self) -> Connector | None:
+        """package_list + package_show, when they can honour the catalog's slice (`organization` only)."""
+        return PackageListConnector(self.catalog, self.client) if self.catalog.list_fallback_possible() else None
+
+    def run_mode(self, report: ListingReport) -> str:
+        return "full" if report.complete else "incremental"
 
     def total(self) -> int:
         return self.client.package_search(fq=self._fq("-dataset_type:harvest"), q=self.q, rows=0).count

@@ -1,22 +1,27 @@
 """The harvest run's tables: catalogs, harvest_runs, datasets, resources and organizations (their one owner).
 
-A harvest run stages what it receives in TEMP tables (gone if the process dies) and merges them
-into the permanent tables in one transaction at the end, so a run killed at any point leaves the
-previous state whole and readable; the next run simply redoes the work from the last good window.
+A run (`Store.harvest_run`) stages what it receives in TEMP tables (gone if the process dies) and merges
+them into the permanent tables in one transaction with the run's finish, so a run killed at any point
+leaves the previous state whole and readable; the next run marks it interrupted and simply redoes the
+work from the last good window.
 """
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from contextlib import contextmanager
 from datetime import datetime
-from typing import Any
+from typing import Any, Iterator
 
 import duckdb
 import pyarrow as pa
 
+from harvester.clock import utcnow
 from harvester.config import CatalogConfig
+from harvester.model import CatalogState, MergeCounts, RunOutcome
 from harvester.store import records
 from harvester.store.core import StoreBase
+
+__all__ = ["CatalogState", "HarvestRun", "HarvestTables", "MergeCounts"]
 
 # Staging: a TEMP table lives only as long as the connection; a killed run leaves nothing behind.
 _STAGING = "CREATE TEMP TABLE IF NOT EXISTS stage_raw (remote_id VARCHAR, raw VARCHAR, batch INTEGER)"
@@ -27,29 +32,39 @@ def _columns(con: duckdb.DuckDBPyConnection, table: str, exclude: tuple[str, ...
     return [n for n in names if n not in exclude]
 
 
-@dataclass(frozen=True)
-class CatalogState:
-    """What the store remembers of a catalog between runs."""
-
-    last_window_end: datetime | None
-    last_success_at: datetime | None
-    search_supported: bool | None
-
-
-@dataclass(frozen=True)
-class MergeCounts:
-    added: int
-    updated: int
-    unchanged: int
-    deleted: int
-
-
 class HarvestTables(StoreBase):
     """Reads and writes of the harvest run."""
 
-    # Catalogs and runs -----------------------------------------------------------------------
+    @contextmanager
+    def harvest_run(self, catalog: CatalogConfig) -> Iterator[HarvestRun]:
+        """Begin a run of `catalog` (recording the catalog, and any older run still 'running' as
+        interrupted); the staging area is empty on entry and on exit. Close the run with
+        `HarvestRun.commit` or `HarvestRun.fail`; a run left open stays 'running' until the next begins."""
+        now = utcnow()
+        self._upsert_catalog(catalog, now)
+        state = self.catalog_state(catalog.id)
+        run_id = self._begin_run(catalog.id, now)
+        self._reset_stage()
+        try:
+            yield HarvestRun(self, catalog.id, run_id, state)
+        finally:
+            self._reset_stage()
 
-    def upsert_catalog(self, catalog: CatalogConfig, now: datetime) -> None:
+    def catalog_state(self, catalog_id: str) -> CatalogState:
+        row = self.con.execute("SELECT last_window_end, last_success_at, search_supported FROM catalogs "
+                               "WHERE id = ?", [catalog_id]).fetchone()
+        if row is None:
+            return CatalogState(None, None, None)
+        return CatalogState(*row)
+
+    def record_ckan_version(self, catalog_id: str, version: str) -> bool:
+        """Remember the CKAN version a catalog reported; False when the store holds no such catalog yet."""
+        with self.transaction() as con:
+            changed = con.execute("UPDATE catalogs SET ckan_version = ? WHERE id = ?",
+                                  [version, catalog_id]).fetchone()[0]
+        return bool(changed)
+
+    def _upsert_catalog(self, catalog: CatalogConfig, now: datetime) -> None:
         config = json.dumps({k: v for k, v in catalog.__dict__.items()}, default=list, sort_keys=True)
         with self.transaction() as con:
             exists = con.execute("SELECT count(*) FROM catalogs WHERE id = ?", [catalog.id]).fetchone()[0]
@@ -61,14 +76,7 @@ class HarvestTables(StoreBase):
                             "VALUES (?, ?, ?, ?, ?, ?, ?)",
                             [catalog.id, catalog.title, catalog.api_url, catalog.kind, config, now, now])
 
-    def catalog_state(self, catalog_id: str) -> CatalogState:
-        row = self.con.execute("SELECT last_window_end, last_success_at, search_supported FROM catalogs "
-                               "WHERE id = ?", [catalog_id]).fetchone()
-        if row is None:
-            return CatalogState(None, None, None)
-        return CatalogState(*row)
-
-    def begin_run(self, catalog_id: str, now: datetime) -> int:
+    def _begin_run(self, catalog_id: str, now: datetime) -> int:
         """Record a run as started; any older run still 'running' died with its process."""
         with self.transaction() as con:
             con.execute("UPDATE harvest_runs SET status = 'interrupted', "
@@ -79,97 +87,107 @@ class HarvestTables(StoreBase):
                         "VALUES (?, ?, ?, 'running')", [run_id, catalog_id, now])
         return int(run_id)
 
-    def finish_run(self, run_id: int, *, catalog_id: str, status: str, mode: str, finished_at: datetime,
-                   duration_s: float, counts: dict[str, int], requests: int, retries: int,
-                   error: str | None, window_start: datetime | None, window_end: datetime | None,
-                   advance_window: bool, search_supported: bool | None, ckan_version: str | None,
-                   notes: dict[str, Any]) -> None:
-        with self.transaction() as con:
-            self._finish_run(con, run_id, catalog_id=catalog_id, status=status, mode=mode,
-                             finished_at=finished_at, duration_s=duration_s, counts=counts,
-                             requests=requests, retries=retries, error=error, window_start=window_start,
-                             window_end=window_end, advance_window=advance_window,
-                             search_supported=search_supported, ckan_version=ckan_version, notes=notes)
-
-    def _finish_run(self, con: duckdb.DuckDBPyConnection, run_id: int, *, catalog_id: str, status: str,
-                    mode: str, finished_at: datetime, duration_s: float, counts: dict[str, int],
-                    requests: int, retries: int, error: str | None, window_start: datetime | None,
-                    window_end: datetime | None, advance_window: bool, search_supported: bool | None,
-                    ckan_version: str | None, notes: dict[str, Any]) -> None:
-        con.execute(
-            "UPDATE harvest_runs SET finished_at = ?, status = ?, mode = ?, window_start = ?, window_end = ?, "
-            "added = ?, updated = ?, unchanged = ?, deleted = ?, failed = ?, skipped = ?, requests = ?, "
-            "retries = ?, duration_s = ?, error = ?, notes = ? WHERE run_id = ?",
-            [finished_at, status, mode, window_start, window_end, counts.get("added", 0),
-             counts.get("updated", 0), counts.get("unchanged", 0), counts.get("deleted", 0),
-             counts.get("failed", 0), counts.get("skipped", 0), requests, retries, duration_s, error,
-             json.dumps(notes, sort_keys=True, default=str), run_id])
-        if search_supported is not None:
-            con.execute("UPDATE catalogs SET search_supported = ? WHERE id = ?", [search_supported, catalog_id])
-        if ckan_version:
-            con.execute("UPDATE catalogs SET ckan_version = ? WHERE id = ?", [ckan_version, catalog_id])
-        if advance_window:
-            con.execute("UPDATE catalogs SET last_window_end = ?, last_success_at = ? WHERE id = ?",
-                        [window_end, finished_at, catalog_id])
-
-    # Staging and merging -----------------------------------------------------------------------
-
-    def reset_stage(self) -> None:
+    def _reset_stage(self) -> None:
         for statement in records.MACROS:
             self.con.execute(statement)
         self.con.execute(_STAGING)
         self.con.execute("DELETE FROM stage_raw")
 
-    def stage_json(self, text: str, path: str, batch: int, skip_types: set[str]) -> None:
+
+class HarvestRun:
+    """One begun run of one catalog: stage what the listing receives, then `commit` or `fail`."""
+
+    def __init__(self, tables: HarvestTables, catalog_id: str, run_id: int, state: CatalogState) -> None:
+        self._tables = tables
+        self._con = tables.con
+        self.catalog_id = catalog_id
+        self.run_id = run_id
+        self.state = state
+        """What the store remembered of the catalog when the run began."""
+        self.batches = 0
+        """Batches staged so far."""
+
+    # Staging -------------------------------------------------------------------------------------
+
+    def stage_json(self, text: str, path: str, skip_types: set[str]) -> None:
         """Keep the datasets found at `path` in a JSON answer (DuckDB splits it, outside the GIL)."""
-        self.con.execute("""
+        self.batches += 1
+        self._con.execute("""
             INSERT INTO stage_raw
             SELECT j->>'id', j::VARCHAR, $batch FROM (SELECT unnest(json_extract($text, $path)) AS j)
             WHERE j->>'id' IS NOT NULL AND NOT list_contains($skip, coalesce(j->>'type', 'dataset'))""",
-                         {"text": text, "path": path, "batch": batch, "skip": sorted(skip_types)})
+                         {"text": text, "path": path, "batch": self.batches, "skip": sorted(skip_types)})
 
-    def stage(self, datasets: list[dict[str, Any]], batch: int) -> None:
-        """Keep one batch of received datasets (dicts as CKAN returns them) until the merge."""
+    def stage(self, datasets: list[dict[str, Any]]) -> None:
+        """Keep one batch of received datasets (raw portal JSON, as CKAN returns them) until the merge."""
+        self.batches += 1
         if not datasets:
             return
         table = pa.table({"remote_id": [str(d["id"]) for d in datasets],
                           "raw": [json.dumps(d, ensure_ascii=False) for d in datasets],
-                          "batch": pa.array([batch] * len(datasets), pa.int32())})
-        self.con.register("_batch", table)
+                          "batch": pa.array([self.batches] * len(datasets), pa.int32())})
+        self._con.register("_batch", table)
         try:
-            self.con.execute("INSERT INTO stage_raw SELECT * FROM _batch")
+            self._con.execute("INSERT INTO stage_raw SELECT * FROM _batch")
         finally:
-            self.con.unregister("_batch")
+            self._con.unregister("_batch")
 
-    def staged_ids(self) -> set[str]:
-        return {r[0] for r in self.con.execute("SELECT DISTINCT remote_id FROM stage_raw").fetchall()}
+    # What the run accounts for -----------------------------------------------------------------
 
-    def current_ids(self, catalog_id: str) -> set[str]:
-        return {r[0] for r in self.con.execute(
-            "SELECT remote_id FROM datasets WHERE catalog_id = ? AND deleted_at IS NULL", [catalog_id]).fetchall()}
-
-    def ids_by_name(self, catalog_id: str) -> dict[str, str]:
-        return {r[0]: r[1] for r in self.con.execute(
-            "SELECT name, remote_id FROM datasets WHERE catalog_id = ? AND deleted_at IS NULL AND name IS NOT NULL",
-            [catalog_id]).fetchall()}
-
-    def count_current_with_stage(self, catalog_id: str) -> int:
+    def held_after_merge(self) -> int:
         """How many datasets the catalog will hold once the staged ones are merged (before deletions)."""
-        return self.con.execute(
+        return self._con.execute(
             "SELECT count(*) FROM (SELECT remote_id FROM datasets WHERE catalog_id = ? AND deleted_at IS NULL "
-            "UNION SELECT remote_id FROM stage_raw)", [catalog_id]).fetchone()[0]
+            "UNION SELECT remote_id FROM stage_raw)", [self.catalog_id]).fetchone()[0]
 
-    def merge(self, catalog_id: str, run_id: int, now: datetime, deleted_ids: set[str],
-              finish: dict[str, Any]) -> MergeCounts:
-        """Merge the staged batch and the deletions, and close the run, in one transaction."""
-        with self.transaction() as con:
-            counts = self._merge(con, catalog_id, run_id, now, deleted_ids)
-            finish["counts"] = {**finish.get("counts", {}), **counts.__dict__}
-            self._finish_run(con, run_id, **finish)
+    def unaccounted(self, listed: set[str], failed: list[str]) -> set[str]:
+        """Ids of datasets the catalog held before this run that the run neither listed (`listed`), staged,
+        nor failed to fetch (`failed`: names or ids): the candidates for deletion."""
+        held = {r[0] for r in self._con.execute(
+            "SELECT remote_id FROM datasets WHERE catalog_id = ? AND deleted_at IS NULL",
+            [self.catalog_id]).fetchall()}
+        staged = {r[0] for r in self._con.execute("SELECT DISTINCT remote_id FROM stage_raw").fetchall()}
+        by_name: dict[str, str] = {}
+        if failed:
+            by_name = {r[0]: r[1] for r in self._con.execute(
+                "SELECT name, remote_id FROM datasets WHERE catalog_id = ? AND deleted_at IS NULL "
+                "AND name IS NOT NULL", [self.catalog_id]).fetchall()}
+        return held - listed - staged - {by_name.get(n, n) for n in failed}
+
+    # Closing the run ---------------------------------------------------------------------------
+
+    def commit(self, deleted_ids: set[str], outcome: RunOutcome) -> MergeCounts:
+        """Merge the staged datasets and the deletions, and close the run, in one transaction."""
+        with self._tables.transaction() as con:
+            counts = self._merge(con, utcnow(), deleted_ids)
+            self._finish(con, outcome, counts)
         return counts
 
-    def _merge(self, con: duckdb.DuckDBPyConnection, catalog_id: str, run_id: int, now: datetime,
-               deleted_ids: set[str]) -> MergeCounts:
+    def fail(self, outcome: RunOutcome) -> None:
+        """Close the run without merging anything it staged."""
+        with self._tables.transaction() as con:
+            self._finish(con, outcome, None)
+
+    def _finish(self, con: duckdb.DuckDBPyConnection, outcome: RunOutcome, counts: MergeCounts | None) -> None:
+        finished_at = utcnow()
+        merged = counts or MergeCounts(0, 0, 0, 0)
+        con.execute(
+            "UPDATE harvest_runs SET finished_at = ?, status = ?, mode = ?, window_start = ?, window_end = ?, "
+            "added = ?, updated = ?, unchanged = ?, deleted = ?, failed = ?, skipped = ?, requests = ?, "
+            "retries = ?, duration_s = ?, error = ?, notes = ? WHERE run_id = ?",
+            [finished_at, outcome.status, outcome.mode, outcome.window_start, outcome.window_end, merged.added,
+             merged.updated, merged.unchanged, merged.deleted, outcome.failed, outcome.skipped,
+             outcome.requests, outcome.retries, outcome.duration_s, outcome.error,
+             json.dumps(outcome.notes.as_dict(), sort_keys=True, default=str), self.run_id])
+        if outcome.search_supported is not None:
+            con.execute("UPDATE catalogs SET search_supported = ? WHERE id = ?",
+                        [outcome.search_supported, self.catalog_id])
+        if outcome.advance_window:
+            con.execute("UPDATE catalogs SET last_window_end = ?, last_success_at = ? WHERE id = ?",
+                        [outcome.window_end, finished_at, self.catalog_id])
+
+    def _merge(self, con: duckdb.DuckDBPyConnection, now: datetime, deleted_ids: set[str]) -> MergeCounts:
+        catalog_id, run_id = self.catalog_id, self.run_id
         for statement in records.PARSE_STAGED:
             con.execute(statement)
         # A view: the rows (and their raw text) are produced only where they are written.
