@@ -46,7 +46,8 @@ def test_kill_minus_nine_mid_harvest_loses_nothing_and_next_run_completes(portal
     assert statuses == ["ok", "interrupted", "ok"]
 
 
-def test_second_process_is_refused_while_the_store_is_in_use(portal, make_config, run_cli):
+def test_second_process_is_refused_while_the_store_is_in_use(portal, make_config, run_cli, monkeypatch):
+    monkeypatch.setenv("HARVESTER_STORE_WAIT", "0")  # refused at once, not after waiting for the holder
     config = make_config("cdmx")
     harvest(load_settings(config, env={}), ["cdmx"])
     portal.faults("cdmx").rows_max, portal.faults("cdmx").delay = 2, 0.3
@@ -61,3 +62,24 @@ def test_second_process_is_refused_while_the_store_is_in_use(portal, make_config
     finally:
         child.kill()
         child.wait(10)
+
+
+def test_a_writer_waits_for_a_reader_holding_the_store_briefly(portal, make_config, run_cli):
+    """A `harvester search` (or any reader) holding the store made the nightly's stages fail at once; now a
+    writer waits for it (HARVESTER_STORE_WAIT, 60 s by default) and goes on."""
+    config = make_config("cdmx")
+    settings = load_settings(config, env={})
+    harvest(settings, ["cdmx"])
+    holder = subprocess.Popen([sys.executable, "-c", "import sys, time, duckdb; "
+                               "c = duckdb.connect(sys.argv[1], read_only=True); print('held', flush=True); "
+                               "time.sleep(2); c.close()", str(settings.paths.database)],
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        started = time.monotonic()
+        result = run_cli("--quiet", "harvest", "cdmx", config=config)
+        waited = time.monotonic() - started
+    finally:
+        holder.wait(10)
+    assert result.exit_code == 0, result.output
+    assert waited >= 1.0  # it did wait for the reader, then harvested

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import time
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
@@ -13,6 +14,20 @@ from harvester.paths import make_folder
 from harvester.store import schema
 
 DEFAULT_MEMORY_LIMIT = "512MB"
+DEFAULT_WAIT_SECONDS = 60.0
+
+
+def _wait_seconds() -> float:
+    text = os.environ.get("HARVESTER_STORE_WAIT", "")
+    if not text:
+        return DEFAULT_WAIT_SECONDS
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not (value >= 0 and value != float("inf")):
+        raise StoreError(f"HARVESTER_STORE_WAIT: expected a number of seconds, got {text!r}")
+    return value
 
 
 class StoreBase:
@@ -40,14 +55,25 @@ class StoreBase:
             self.con = self._connect(True)
 
     def _connect(self, read_only: bool) -> duckdb.DuckDBPyConnection:
-        try:
-            con = duckdb.connect(str(self.path), read_only=read_only)
-        except duckdb.IOException as exc:
-            if "lock" in str(exc).lower():
-                raise StoreBusy(f"{self.path}: in use by another harvester process") from None
-            raise StoreError(f"{self.path}: cannot open: {str(exc).splitlines()[0]}") from None
-        except duckdb.Error as exc:
-            raise StoreError(f"{self.path}: not a readable DuckDB store: {str(exc).splitlines()[0]}") from None
+        """Open the file; while another process holds it (DuckDB allows one writer, or readers), wait for
+        it up to HARVESTER_STORE_WAIT seconds (default 60) before saying the store is busy."""
+        wait = _wait_seconds()
+        deadline = time.monotonic() + wait
+        pause = 0.05
+        while True:
+            try:
+                con = duckdb.connect(str(self.path), read_only=read_only)
+                break
+            except duckdb.IOException as exc:
+                if "lock" not in str(exc).lower():
+                    raise StoreError(f"{self.path}: cannot open: {str(exc).splitlines()[0]}") from None
+                if time.monotonic() + pause > deadline:
+                    raise StoreBusy(f"{self.path}: in use by another harvester process"
+                                    + (f" (waited {wait:g} s)" if wait else "")) from None
+                time.sleep(pause)
+                pause = min(pause * 2, 1.0)
+            except duckdb.Error as exc:
+                raise StoreError(f"{self.path}: not a readable DuckDB store: {str(exc).splitlines()[0]}") from None
         # Bounded memory: DuckDB spills to disk past the limit. Insertion order is never relied on.
         memory = os.environ.get("HARVESTER_DUCKDB_MEMORY", DEFAULT_MEMORY_LIMIT)
         try:
