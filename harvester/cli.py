@@ -250,28 +250,28 @@ def show(obj: Context, reference: str, as_json: bool) -> None:
     with Store(obj.settings.paths.database, read_only=True) as store:
         scores = dataset_scores(store, catalog_id, name)
     if as_json:
-        emit_json(scores)
+        emit_json(scores.as_dict())
         return
-    m = scores["mqa"]
-    click.echo(f"{scores['catalog']}/{scores['dataset']}: {scores['title']}")
-    click.echo(f"Publisher: {scores['organization'] or '-'}" + (f"  (deleted upstream {scores['deleted_at']})"
-                                                              if scores["deleted_at"] else ""))
-    click.echo(f"Metadata quality (MQA): {m['total']:g}/405, {m['band']}  "
-               + ", ".join(f"{k} {v:g}" for k, v in m["dimensions"].items()))
-    f = scores["freshness"]
-    click.echo(f"Freshness: {f['verdict']} (declared {f['declared_frequency'] or '-'}, last change "
-               f"{(f['last_change'] or '-')[:10]})")
-    links, valid = scores["link_health"], scores["validation"]
-    click.echo(f"Links: {links['ok']}/{links['checked']} reachable; validation: {valid['valid']}/"
-               f"{valid['validated']} valid")
-    u = scores["usefulness"]
-    click.echo(f"For a datathon: by sex/gender {', '.join(u['by_sex_or_gender']) or 'no'}; geography "
-               f"{', '.join(u['geographic_levels']) or 'none'}; time "
-               f"{' to '.join(u['time_coverage']) if u['time_coverage'] else 'unknown'}")
+    m = scores.mqa
+    click.echo(f"{scores.catalog}/{scores.dataset}: {scores.title}")
+    click.echo(f"Publisher: {scores.organization or '-'}" + (f"  (deleted upstream {scores.deleted_at})"
+                                                           if scores.deleted_at else ""))
+    click.echo(f"Metadata quality (MQA): {m.total:g}/405, {m.band}  "
+               + ", ".join(f"{k} {v:g}" for k, v in m.dimensions.items()))
+    f = scores.freshness
+    click.echo(f"Freshness: {f.verdict} (declared {f.declared_frequency or '-'}, last change "
+               f"{(f.last_change or '-')[:10]})")
+    links, valid = scores.link_health, scores.validation
+    click.echo(f"Links: {links.ok}/{links.checked} reachable; validation: {valid.valid}/"
+               f"{valid.validated} valid")
+    u = scores.usefulness
+    click.echo(f"For a datathon: by sex/gender {', '.join(u.by_sex_or_gender) or 'no'}; geography "
+               f"{', '.join(u.geographic_levels) or 'none'}; time "
+               f"{' to '.join(u.time_coverage) if u.time_coverage else 'unknown'}")
     click.echo(render_table(["resource", "format", "sniffed", "link", "stars", "valid"],
-                            [[clip(r["name"] or r["id"], 40), r["format"], r["sniffed_format"], r["link_status"],
-                              r["stars"], {True: "yes", False: "no", None: "-"}[r["valid"]]]
-                             for r in scores["resources"]]))
+                            [[clip(r.name or r.id, 40), r.format, r.sniffed_format, r.link_status,
+                              r.stars, {True: "yes", False: "no", None: "-"}[r.valid]]
+                             for r in scores.resources]))
 
 
 @cli.command()
@@ -355,8 +355,8 @@ def pack_candidates(obj: Context, name: str, as_json: bool) -> None:
                "every gate")
     click.echo(render_table(
         ["", "dataset", "relevance", "MQA", "stars", "errors", "why", "gates failed"],
-        [["ok" if c.accepted else "--", clip(c.ref, 55), c.relevance, f"{c.scores['mqa']:g}", c.scores["stars"],
-          c.scores["errors"], clip("; ".join(c.reasons), 60),
+        [["ok" if c.accepted else "--", clip(c.ref, 55), c.relevance, f"{c.scores.mqa:g}", c.scores.stars,
+          c.scores.errors, clip("; ".join(c.reasons), 60),
           clip("; ".join(g.why for g in c.gates if not g.passed) or ("excluded" if c.excluded else ""), 80)]
          for c in found]))
 

@@ -291,3 +291,295 @@ class ColumnProfile:
 
 # Records of scores, candidates, search, packs, the site and the nightly summary (store/reads.py, ...)
 # (appended below by those stages' owner)
+
+# Reads for scoring, matching and the site (store/reads.py) ---------------------------------------------
+
+@dataclass(frozen=True)
+class ScoredResource:
+    """A current resource with its last link check and its validation verdict: what the scores judge."""
+
+    resource: Resource
+    link_status: str | None = None
+    """A `LinkStatus` value; None: the link was never checked."""
+    link_reason: str | None = None
+    sniffed_format: str | None = None
+    valid: bool | None = None
+    """Every validated table of it valid; None: no table validated."""
+    error_count: int | None = None
+
+    @property
+    def format(self) -> str:
+        """The format the file was found to be, else the declared one, upper case ('' when neither)."""
+        return (self.sniffed_format or self.resource.format or "").upper()
+
+
+@dataclass(frozen=True)
+class DatasetColumn:
+    """A profiled column with the resource it belongs to (`column_profiles` joined to `resources`)."""
+
+    catalog_id: str
+    dataset_id: str
+    resource_id: str
+    column: ColumnProfile
+    resource_name: str | None = None
+
+
+@dataclass(frozen=True)
+class DatasetText:
+    """What a theme matches on: a current dataset's texts and its profiled column names."""
+
+    catalog_id: str
+    remote_id: str
+    name: str | None
+    title: str | None
+    notes: str | None
+    tags: tuple[str, ...]
+    groups: tuple[str, ...]
+    organization_name: str | None
+    organization_title: str | None
+    columns: tuple[str, ...]
+
+    @property
+    def ref(self) -> str:
+        return f"{self.catalog_id}/{self.name}"
+
+    @property
+    def organization(self) -> str | None:
+        return self.organization_title or self.organization_name
+
+
+@dataclass(frozen=True)
+class ShownValidation:
+    """A table's validation with its resource's name, for the site (resources still published only)."""
+
+    validation: TableValidation
+    resource_name: str | None = None
+
+
+@dataclass(frozen=True)
+class PackTable:
+    """A validated table of an accepted dataset, with its source, publisher and licence: a pack's input."""
+
+    catalog_id: str
+    dataset_id: str
+    dataset: str | None
+    dataset_title: str | None
+    resource_id: str
+    part: str
+    encoding: str | None
+    delimiter: str
+    header_row: int | None
+    path: str
+    """The table's UTF-8 CSV, else the fetched file, relative to the data folder."""
+    sha256: str | None
+    rows: int | None
+    resource_name: str | None
+    url: str | None
+    changed_at: datetime | None
+    license_id: str | None
+    license_title: str | None
+    organization_name: str | None
+    organization_title: str | None
+    maintainer: str | None
+    maintainer_email: str | None
+    author: str | None
+    author_email: str | None
+
+    @property
+    def key(self) -> ResourceKey:
+        return ResourceKey(self.catalog_id, self.dataset_id, self.resource_id)
+
+    @property
+    def publisher(self) -> str | None:
+        return self.organization_title or self.organization_name
+
+    @property
+    def licence(self) -> str | None:
+        return self.license_id or self.license_title
+
+
+@dataclass(frozen=True)
+class CatalogHealth:
+    """A configured catalog's last harvest and the state of its links and tables (the site's index)."""
+
+    id: str
+    title: str | None
+    api_url: str | None
+    kind: str | None
+    last_success_at: datetime | None
+    last_status: str | None
+    """The status of the newest harvest run; None: never harvested."""
+    last_error: str | None
+    last_run_at: datetime | None
+    datasets: int
+    checked: int
+    """Link checks of resources still published."""
+    broken: int
+    tables: int
+    """Validated tables of resources still published."""
+    valid: int
+
+    @property
+    def reachable(self) -> bool:
+        return self.last_status not in (None, "failed")
+
+    @property
+    def last_success_day(self) -> str | None:
+        return self.last_success_at.date().isoformat() if self.last_success_at else None
+
+    @property
+    def share_broken(self) -> float | None:
+        return self.broken / self.checked if self.checked else None
+
+    @property
+    def share_valid(self) -> float | None:
+        return self.valid / self.tables if self.tables else None
+
+
+@dataclass(frozen=True)
+class SearchMatch:
+    """A current dataset matching a search: how many of the terms it matched, and its score."""
+
+    dataset: Dataset
+    matched_terms: int
+    score: int
+
+
+@dataclass(frozen=True)
+class DatasetChanges:
+    """Datasets a nightly run saw appear, change and go, as `catalog/name` refs (sorted)."""
+
+    new: tuple[str, ...] = ()
+    updated: tuple[str, ...] = ()
+    removed: tuple[str, ...] = ()
+
+
+# Scores (scores.py) and candidates (candidates.py) ---------------------------------------------------
+
+def _plain(value: Any) -> Any:
+    """A record's `asdict()` with tuples as lists: the JSON shapes documented for `--json`."""
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
+
+
+@dataclass(frozen=True)
+class Indicator:
+    """One MQA indicator: its points of `max`."""
+
+    dimension: str
+    indicator: str
+    max: int
+    points: float
+
+
+@dataclass(frozen=True)
+class Mqa:
+    """data.europa.eu's Metadata Quality Assessment mapped to CKAN fields (405 points)."""
+
+    total: float
+    max: int
+    band: str
+    dimensions: dict[str, float]
+    indicators: tuple[Indicator, ...]
+    notes: str
+
+
+@dataclass(frozen=True)
+class ResourceScore:
+    id: str
+    name: str | None
+    format: str | None
+    sniffed_format: str | None
+    link_status: str | None
+    link_reason: str | None
+    stars: int
+    valid: bool | None
+    errors: int | None
+
+
+@dataclass(frozen=True)
+class LinkHealth:
+    checked: int
+    ok: int
+    share_ok: float | None
+
+
+@dataclass(frozen=True)
+class ValidationScore:
+    validated: int
+    valid: int
+
+
+@dataclass(frozen=True)
+class Freshness:
+    declared_frequency: Any
+    """As the portal declares it (extras or a resource's update_frequency), usually text."""
+    last_change: str | None
+    """ISO time of the dataset's last modification."""
+    age_days: int | None
+    verdict: str
+    """fresh, stale or unknown."""
+    overdue_days: int | None
+
+
+@dataclass(frozen=True)
+class Usefulness:
+    by_sex_or_gender: tuple[str, ...]
+    geographic_levels: tuple[str, ...]
+    time_coverage: tuple[str, str] | None
+
+
+@dataclass(frozen=True)
+class Scores:
+    """One dataset's scores; `as_dict()` is the JSON of `harvester show --json`."""
+
+    catalog: str
+    dataset: str | None
+    title: str | None
+    organization: str | None
+    license_id: str | None
+    deleted_at: str | None
+    """ISO time the dataset disappeared upstream; None: still published."""
+    mqa: Mqa
+    resources: tuple[ResourceScore, ...]
+    link_health: LinkHealth
+    validation: ValidationScore
+    freshness: Freshness
+    usefulness: Usefulness
+
+    @property
+    def best_stars(self) -> int:
+        return max((r.stars for r in self.resources), default=0)
+
+    def as_dict(self) -> dict[str, Any]:
+        return _plain(asdict(self))  # type: ignore[no-any-return]
+
+
+@dataclass(frozen=True)
+class CandidateScores:
+    """The scores a theme's gates and the candidate lists show."""
+
+    mqa: float
+    mqa_band: str
+    stars: int
+    validated_tables: int
+    valid_tables: int
+    errors: int
+    age_days: int | None
+    freshness: str
+    link_health: float | None
+    usefulness: Usefulness
+
+    @classmethod
+    def of(cls, scores: Scores) -> "CandidateScores":
+        return cls(mqa=scores.mqa.total, mqa_band=scores.mqa.band, stars=scores.best_stars,
+                   validated_tables=scores.validation.validated, valid_tables=scores.validation.valid,
+                   errors=sum(r.errors or 0 for r in scores.resources), age_days=scores.freshness.age_days,
+                   freshness=scores.freshness.verdict, link_health=scores.link_health.share_ok,
+                   usefulness=scores.usefulness)
+
+    def as_dict(self) -> dict[str, Any]:
+        return _plain(asdict(self))  # type: ignore[no-any-return]

@@ -193,7 +193,7 @@ def _datasets(store: Store, scores: dict[tuple[str, str], dict[str, Any]]) -> li
                    "rows": cols[0]["rows"], "columns": cols}
                   for (rid, part), cols in profiles.get(key, {}).items()]
         out.append({**d, "scores": mine, "validations": validations.get(key, []), "tables": tables,
-                    "best_stars": max((r["stars"] for r in mine["resources"]), default=0),
+                    "best_stars": mine.best_stars,
                     "page": f"datasets/{d['catalog_id']}/{page_slug(d['name'])}.html"})
     return out
 
@@ -222,14 +222,14 @@ def _distribution(datasets: list[dict[str, Any]], catalogs: list[dict[str, Any]]
                   by_catalog: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
     bins = [0] * MQA_BINS
     for d in datasets:
-        bins[min(MQA_BINS - 1, int(d["scores"]["mqa"]["total"] // 45))] += 1
+        bins[min(MQA_BINS - 1, int(d["scores"].mqa.total // 45))] += 1
     top = max(bins) or 1
     histogram = [{"label": f"{45 * i}–{45 * (i + 1)}", "count": n, "height": round(100 * n / top, 1)}
                  for i, n in enumerate(bins)]
     bands = []
     for c in catalogs:
         mine = by_catalog.get(c["id"], [])
-        counts = {b: sum(1 for d in mine if d["scores"]["mqa"]["band"] == b) for b in BAND_ORDER}
+        counts = {b: sum(1 for d in mine if d["scores"].mqa.band == b) for b in BAND_ORDER}
         bands.append({"catalog": c["id"], "total": len(mine), "counts": counts,
                       "widths": {b: round(100 * n / len(mine), 2) if mine else 0 for b, n in counts.items()}})
     stars = [sum(1 for d in datasets if d["best_stars"] == s) for s in range(6)]
@@ -326,7 +326,7 @@ def render_site(settings: Settings, current_run: dict[str, Any] | None = None,
          last_change=runs[0]["started_at"][:10] if runs else None)
     page("changes.html", "changes.html", runs=runs)
     for c in catalogs:
-        mine = sorted(by_catalog.get(c["id"], []), key=lambda d: (-d["scores"]["mqa"]["total"], d["name"]))
+        mine = sorted(by_catalog.get(c["id"], []), key=lambda d: (-d["scores"].mqa.total, d["name"]))
         page(c["page"], "catalog.html", catalog=c, datasets=mine)
     for p in packs:
         page(p["page"], "pack.html", pack=p)
