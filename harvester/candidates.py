@@ -59,13 +59,14 @@ def _pattern(words: tuple[str, ...]) -> re.Pattern[str]:
     return re.compile(r"\b(?:" + "|".join(re.escape(stem(w)) for w in words) + ")")
 
 
-def _fields(row: DatasetText) -> dict[str, str]:
+def _fields(text: DatasetText) -> dict[str, str]:
+    row = text.dataset
     return {"title": normalize(row.title or row.name or ""),
             "description": normalize(row.notes or ""),
             "tags": normalize(" | ".join(row.tags)),
             "groups": normalize(" | ".join(row.groups)),
             "organization": normalize(f"{row.organization_name or ''} | {row.organization_title or ''}"),
-            "columns": normalize(" | ".join(row.columns)).replace("_", " ")}
+            "columns": normalize(" | ".join(text.columns)).replace("_", " ")}
 
 
 def find_candidates(store: Store, theme: Theme,
@@ -76,9 +77,10 @@ def find_candidates(store: Store, theme: Theme,
     organizations = {normalize(o) for o in theme.organizations}
     groups = {normalize(g) for g in theme.groups}
     matches = []
-    for row in store.dataset_texts(theme.catalogs):
+    for text in store.dataset_texts(theme.catalogs):
+        row = text.dataset
         ref = row.ref
-        texts = _fields(row)
+        texts = _fields(text)
         matched = {f: sorted(t for t, p in patterns.items() if p.search(texts[f])) for f in theme.fields}
         matched = {f: terms for f, terms in matched.items() if terms}
         terms = {t for ts in matched.values() for t in ts}
@@ -98,7 +100,7 @@ def find_candidates(store: Store, theme: Theme,
         known = all_scores(store, [(row.catalog_id, row.remote_id) for row, *_ in matches])
     found: list[Candidate] = []
     for row, ref, matched, reasons in matches:
-        scores = known.get((row.catalog_id, row.remote_id)) or dataset_scores(store, row.catalog_id, row.name or row.remote_id)
+        scores = known.get((row.catalog_id, row.remote_id)) or dataset_scores(store, row.catalog_id, row.remote_id)
         candidate = Candidate(
             catalog=row.catalog_id, dataset=row.name, remote_id=row.remote_id, title=row.title or "",
             organization=row.organization,

@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from datetime import datetime
 from typing import Any
 
+from harvester.exitcodes import ExitCode
 from harvester.linkstatus import healthy
 
 __all__ = ["ColumnProfile", "Dataset", "LinkCheck", "Resource", "ResourceKey", "TableValidation",
@@ -326,26 +327,10 @@ class DatasetColumn:
 
 @dataclass(frozen=True)
 class DatasetText:
-    """What a theme matches on: a current dataset's texts and its profiled column names."""
+    """What a theme matches on: a current dataset (its texts only) and its profiled column names."""
 
-    catalog_id: str
-    remote_id: str
-    name: str | None
-    title: str | None
-    notes: str | None
-    tags: tuple[str, ...]
-    groups: tuple[str, ...]
-    organization_name: str | None
-    organization_title: str | None
+    dataset: Dataset
     columns: tuple[str, ...]
-
-    @property
-    def ref(self) -> str:
-        return f"{self.catalog_id}/{self.name}"
-
-    @property
-    def organization(self) -> str | None:
-        return self.organization_title or self.organization_name
 
 
 @dataclass(frozen=True)
@@ -360,42 +345,19 @@ class ShownValidation:
 class PackTable:
     """A validated table of an accepted dataset, with its source, publisher and licence: a pack's input."""
 
-    catalog_id: str
-    dataset_id: str
-    dataset: str | None
-    dataset_title: str | None
-    resource_id: str
-    part: str
-    encoding: str | None
-    delimiter: str
-    header_row: int | None
-    path: str
-    """The table's UTF-8 CSV, else the fetched file, relative to the data folder."""
-    sha256: str | None
-    rows: int | None
+    dataset: Dataset
+    validation: TableValidation
+    """Its key, part, encoding, delimiter, header row and sha256."""
     resource_name: str | None
     url: str | None
+    path: str
+    """The table's UTF-8 CSV, else the fetched file, relative to the data folder."""
     changed_at: datetime | None
-    license_id: str | None
-    license_title: str | None
-    organization_name: str | None
-    organization_title: str | None
-    maintainer: str | None
-    maintainer_email: str | None
-    author: str | None
-    author_email: str | None
-
-    @property
-    def key(self) -> ResourceKey:
-        return ResourceKey(self.catalog_id, self.dataset_id, self.resource_id)
-
-    @property
-    def publisher(self) -> str | None:
-        return self.organization_title or self.organization_name
+    """When the file's content was first fetched."""
 
     @property
     def licence(self) -> str | None:
-        return self.license_id or self.license_title
+        return self.dataset.license_id or self.dataset.license_title
 
 
 @dataclass(frozen=True)
@@ -583,3 +545,80 @@ class CandidateScores:
 
     def as_dict(self) -> dict[str, Any]:
         return _plain(asdict(self))  # type: ignore[no-any-return]
+
+
+# The nightly run (nightly.py; the site shows its changes and failures) -------------------------------
+
+@dataclass(frozen=True)
+class StageFailure:
+    """What failed in a nightly run: a stage, or one catalog of the harvest."""
+
+    stage: str
+    what: str
+    reason: str
+    trace: str | None = None
+    """The last frames of an unexpected exception."""
+
+    def as_dict(self) -> dict[str, str]:
+        data = {"stage": self.stage, "what": self.what, "reason": self.reason}
+        if self.trace is not None:
+            data["trace"] = self.trace
+        return data
+
+
+@dataclass(frozen=True)
+class NightlyChanges:
+    """What a nightly run found changed upstream, as `catalog/name` refs and `ref resource: status` lines."""
+
+    new_datasets: tuple[str, ...] = ()
+    updated_datasets: tuple[str, ...] = ()
+    removed_datasets: tuple[str, ...] = ()
+    newly_broken_links: tuple[str, ...] = ()
+    repaired_links: tuple[str, ...] = ()
+    packs_rebuilt: tuple[str, ...] = ()
+
+    def as_dict(self) -> dict[str, list[str]]:
+        return _plain(asdict(self))  # type: ignore[no-any-return]
+
+
+@dataclass
+class NightlyWork:
+    """How much work a nightly run did; a count is None when its stage did not run (left out of the JSON)."""
+
+    downloaded: int | None = None
+    not_modified: int | None = None
+    broken_not_rechecked: int | None = None
+    validated_tables: int | None = None
+    profiled_files: int | None = None
+    site_published: bool | None = None
+    failed_catalogs: list[str] | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {k: _plain(v) for k, v in asdict(self).items() if v is not None}
+
+
+@dataclass
+class NightlySummary:
+    """One nightly run, filled in as it goes; `as_dict()` is the JSON of `runs/<start>.json` and `--json`."""
+
+    started_at: str
+    finished_at: str = ""
+    status: str = "running"
+    """ok, partial (some catalogs or stages failed) or failed (nothing could be harvested)."""
+    exit_code: ExitCode = ExitCode.OK
+    seconds: dict[str, float] = field(default_factory=dict)
+    catalogs: list[Any] = field(default_factory=list)
+    """Each harvested catalog's `CatalogResult`."""
+    changes: NightlyChanges | None = None
+    """None until the later stages ran (no catalog could be harvested: nothing to compare)."""
+    failures: list[StageFailure] = field(default_factory=list)
+    work: NightlyWork = field(default_factory=NightlyWork)
+    summary_path: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"started_at": self.started_at, "finished_at": self.finished_at, "status": self.status,
+                "exit_code": self.exit_code, "seconds": dict(self.seconds),
+                "catalogs": [c.as_dict() for c in self.catalogs],
+                "changes": self.changes.as_dict() if self.changes is not None else {},
+                "failures": [f.as_dict() for f in self.failures], "work": self.work.as_dict(),
+                "summary_path": self.summary_path}

@@ -74,6 +74,10 @@ class PackResult:
     """False when the same version already existed (nothing changed upstream)."""
     files: list[str] = field(default_factory=list)
 
+    def as_dict(self) -> dict[str, Any]:
+        """The JSON of `harvester pack build --json`."""
+        return {**self.__dict__, "path": str(self.path)}
+
 
 
 
@@ -121,7 +125,8 @@ def _typed(column: str, kind: str) -> str:
 def write_parquet(con: duckdb.DuckDBPyConnection, source: Path, table: PackTable,
                   profiles: dict[str, ColumnProfile], target: Path) -> list[PackField]:
     """One table as zstd Parquet; returns its fields (name, original name, type, profile)."""
-    names = header_names(source, table.delimiter, table.header_row)
+    v = table.validation
+    names = header_names(source, v.delimiter, v.header_row)
     taken: set[str] = set()
     fields = []
     for position, name in enumerate(names, 1):
@@ -129,16 +134,16 @@ def write_parquet(con: duckdb.DuckDBPyConnection, source: Path, table: PackTable
         fields.append(PackField(name=snake(name, taken, position), original=name,
                                 type=profile.type if profile else "string", profile=profile))
     select = ", ".join(f"{_typed(f.original, f.type)} AS {_q(f.name)}" for f in fields)
-    con.execute(f"COPY (SELECT {select} FROM {read_csv_sql(source, table.delimiter, table.header_row, names)}) "
+    con.execute(f"COPY (SELECT {select} FROM {read_csv_sql(source, v.delimiter, v.header_row, names)}) "
                 f"TO {_lit(str(target))} (FORMAT parquet, COMPRESSION zstd)")
     return fields
 
 
 def _file_name(table: PackTable, taken: set[str]) -> str:
     """`<catalog>__<dataset>__<resource>[__<sheet or member>]`, each piece in snake_case, unique."""
-    pieces = [table.catalog_id, table.dataset, table.resource_name or table.resource_id]
-    if table.part:
-        pieces.append(table.part.split(":", 1)[-1])
+    pieces = [table.validation.catalog_id, table.dataset.name, table.resource_name or table.validation.resource_id]
+    if table.validation.part:
+        pieces.append(table.validation.part.split(":", 1)[-1])
     return _unique("__".join(re.sub(r"[^a-z0-9]+", "_", normalize(str(p))).strip("_") or "x" for p in pieces), taken)
 
 
@@ -148,7 +153,7 @@ def build_pack(settings: Settings, theme: Theme) -> PackResult:
         found = find_candidates(store, theme)
         accepted = [c for c in found if c.accepted]
         tables = store.pack_tables([(c.catalog, c.remote_id) for c in accepted])
-        profiles = [{c.name: c for c in store.table_columns(t.key, t.part)} for t in tables]
+        profiles = [{c.name: c for c in store.table_columns(t.validation.key, t.validation.part)} for t in tables]
     if not tables:
         raise HarvesterError(f"pack {theme.name}: no accepted dataset has a validated table "
                              f"({len(accepted)} of {len(found)} candidates pass the gates)")
@@ -181,7 +186,7 @@ def _result(theme: Theme, found: list[Candidate], accepted: list[Candidate], tab
             folder: Path, new: bool) -> PackResult:
     report = json.loads((folder / "expectations.json").read_text(encoding="utf-8"))
     return PackResult(name=theme.name, version=folder.name, path=folder, tables=len(tables),
-                      datasets=len({(t.catalog_id, t.dataset_id) for t in tables}),
+                      datasets=len({(t.validation.catalog_id, t.validation.dataset_id) for t in tables}),
                       rejected=len(found) - len(accepted),
                       expectations_failed=sum(not r["success"] for r in report["tables"]), new=new,
                       files=sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file()))
@@ -197,8 +202,8 @@ def _inputs(theme: Theme, tables: list[PackTable]) -> str:
     except PackageNotFoundError:
         code = "unknown"
     lines = [f"harvester {code}", f"profile {hashlib.sha256(theme.path.read_bytes()).hexdigest()}"]
-    lines += [f"table {t.catalog_id} {t.dataset_id} {t.resource_id} {t.part or '-'} {t.sha256}"
-              for t in tables]
+    lines += [f"table {v.catalog_id} {v.dataset_id} {v.resource_id} {v.part or '-'} {v.sha256}"
+              for v in (t.validation for t in tables)]
     return "\n".join(lines) + "\n"
 
 
@@ -234,21 +239,22 @@ def _assemble(settings: Settings, theme: Theme, accepted: list[Candidate], table
             source = settings.paths.under_root(table.path)
             name = _file_name(table, taken)
             target = staging / "data" / f"{name}.parquet"
-            with utf8_copy(source, table.encoding, folder=staging) as readable:
+            with utf8_copy(source, table.validation.encoding, folder=staging) as readable:
                 fields = write_parquet(con, readable, table, columns, target)
             frame = pd.read_parquet(target)
             frame.attrs["original_names"] = {f.name: f.original for f in fields}
-            ref = f"{table.catalog_id}/{table.dataset}"
+            ref = table.dataset.ref
             results.append(run_expectations(frame, theme.expectations, ref, name))
             for f in fields:
                 values = frame[f.name].dropna()
                 f.has_nulls = len(values) < len(frame)
                 f.examples = [str(v) for v in values.astype(str).unique()[:3]]
             resources.append(_resource(table, name, fields, len(frame), target))
-            provenance.append({"resource": name, "catalog": table.catalog_id, "dataset": table.dataset,
-                               "dataset_id": table.dataset_id, "resource_id": table.resource_id,
-                               "part": table.part or None, "source_url": table.url,
-                               "source_sha256": table.sha256, "source_changed_at": _iso(table.changed_at),
+            v = table.validation
+            provenance.append({"resource": name, "catalog": v.catalog_id, "dataset": table.dataset.name,
+                               "dataset_id": v.dataset_id, "resource_id": v.resource_id,
+                               "part": v.part or None, "source_url": table.url,
+                               "source_sha256": v.sha256, "source_changed_at": _iso(table.changed_at),
                                "parquet": f"data/{name}.parquet", "parquet_sha256": _sha256(target),
                                "rows": len(frame)})
     finally:
@@ -293,12 +299,12 @@ def _zip(folder: Path, target: Path) -> None:
 def _resource(table: PackTable, name: str, fields: list[PackField], rows: int,
               target: Path) -> dict[str, Any]:
     licence = table.licence
-    publisher = table.publisher
+    publisher = table.dataset.organization
     descriptor = {
         "name": name, "path": f"data/{name}.parquet", "format": "parquet", "mediatype": "application/vnd.apache.parquet",
-        "title": f"{table.dataset_title}: {table.resource_name or table.resource_id}"
-                 + (f" ({table.part})" if table.part else ""),
-        "sources": [{"title": publisher or table.catalog_id, "path": table.url}],
+        "title": f"{table.dataset.title}: {table.resource_name or table.validation.resource_id}"
+                 + (f" ({table.validation.part})" if table.validation.part else ""),
+        "sources": [{"title": publisher or table.validation.catalog_id, "path": table.url}],
         "schema": {"fields": [_field(f) for f in fields]}}
     if licence:
         descriptor["licenses"] = [{"name": str(licence)}]
@@ -321,18 +327,18 @@ def _allies(tables: list[PackTable], accepted: list[Candidate]) -> list[dict[str
     """The publishing organizations, with their contact points and their datasets in the pack."""
     allies: dict[str, dict[str, Any]] = {}
     for t in tables:
-        key = t.organization_name or t.organization_title or f"({t.catalog_id}, no organization)"
-        ally = allies.setdefault(key, {"organization": t.publisher,
-                                       "id": t.organization_name, "catalogs": [], "contacts": [], "datasets": []})
-        for contact in ((t.maintainer, t.maintainer_email), (t.author, t.author_email)):
+        d = t.dataset
+        key = d.organization_name or d.organization_title or f"({d.catalog_id}, no organization)"
+        ally = allies.setdefault(key, {"organization": d.organization,
+                                       "id": d.organization_name, "catalogs": [], "contacts": [], "datasets": []})
+        for contact in ((d.maintainer, d.maintainer_email), (d.author, d.author_email)):
             entry = {"name": contact[0], "email": contact[1]}
             if (contact[0] or contact[1]) and entry not in ally["contacts"]:
                 ally["contacts"].append(entry)
-        ref = f"{t.catalog_id}/{t.dataset}"
-        if ref not in ally["datasets"]:
-            ally["datasets"].append(ref)
-        if t.catalog_id not in ally["catalogs"]:
-            ally["catalogs"].append(t.catalog_id)
+        if d.ref not in ally["datasets"]:
+            ally["datasets"].append(d.ref)
+        if d.catalog_id not in ally["catalogs"]:
+            ally["catalogs"].append(d.catalog_id)
     return sorted(allies.values(), key=lambda a: (a["organization"] or "", a["id"] or ""))
 
 
@@ -344,7 +350,7 @@ def _readme(theme: Theme, resources: list[dict[str, Any]], allies: list[dict[str
             results: list[dict[str, Any]]) -> str:
     first = resources[0]["descriptor"]["path"]
     lines = [f"# {theme.title}", "", theme.problem_es, "", theme.problem_en, "",
-             f"{len(resources)} tables from {len({(r['table'].catalog_id, r['table'].dataset) for r in resources})}"
+             f"{len(resources)} tables from {len({r['table'].dataset.ref for r in resources})}"
              " datasets, chosen by the organizers' theme profile and its quality gates, validated and converted to "
              "Parquet. `datapackage.json` describes them (a Frictionless Data Package), `provenance.json` says where "
              "each came from, `expectations.json` holds the Great Expectations results, `allies.json` the publishers.",

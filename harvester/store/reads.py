@@ -8,8 +8,8 @@ from typing import Any, Iterable, Sequence
 
 from harvester.linkstatus import FAILURES
 from harvester.model import (CatalogHealth, ColumnProfile, Dataset, DatasetChanges, DatasetColumn, DatasetText,
-                             PackTable, Resource, ResourceKey, ScoredResource, SearchMatch, ShownValidation, TableValidation,
-                             ValidationError)
+                             PackTable, Resource, ResourceKey, ScoredResource, SearchMatch, ShownValidation,
+                             TableValidation, ValidationError)
 from harvester.store.core import StoreBase
 
 DatasetKey = tuple[str, str]
@@ -49,9 +49,11 @@ _PUBLISHED_COLUMNS = """
 
 
 def _column(row: dict[str, Any]) -> DatasetColumn:
+    """A column profile from its row: the columns the store keeps are the truth (the sibling check updates
+    `alerts` there), `details` holds the rest."""
     details = json.loads(row["details"] or "{}")
-    profile = ColumnProfile.from_details({**details, "position": row["position"], "name": row["name"],
-                                          "type": row["type"], "rows": row["rows"], "part": row["part"] or ""})
+    kept = {name: row[name] for name in ("position", "name", "type", "rows", "missing_share", "distinct_count")}
+    profile = ColumnProfile.from_details({**details, **kept, "alerts": row["alerts"] or [], "part": row["part"] or ""})
     return DatasetColumn(row["catalog_id"], row["dataset_id"], row["resource_id"], profile, row["resource_name"])
 
 
@@ -106,8 +108,7 @@ class Reads(StoreBase):
                    (SELECT list(DISTINCT p.name) FROM column_profiles p
                     WHERE p.catalog_id = d.catalog_id AND p.dataset_id = d.remote_id AND p.type <> 'error') AS columns
             FROM datasets d WHERE {where} ORDER BY d.catalog_id, d.name""", list(catalogs))
-        return [DatasetText(**{**r, "tags": tuple(r["tags"] or ()), "groups": tuple(r["groups"] or ()),
-                               "columns": tuple(c for c in r["columns"] or () if c is not None)}) for r in rows]
+        return [DatasetText(Dataset.from_row(r), tuple(c for c in r["columns"] or () if c is not None)) for r in rows]
 
     def dataset_names(self) -> dict[DatasetKey, str | None]:
         """Every dataset's name (deleted ones too), by (catalog, dataset id)."""
@@ -188,23 +189,23 @@ class Reads(StoreBase):
             "SELECT catalog_id, dataset_id, resource_id, status FROM resource_files").fetchall()}
 
     def pack_tables(self, datasets: Sequence[DatasetKey]) -> list[PackTable]:
-        """The validated tables (with a delimiter: CSV-like) of current resources of these datasets."""
+        """The validated tables (with a delimiter: CSV-like) of the current resources of these current
+        datasets, by catalog, dataset name, resource position and part."""
         if not datasets:
             return []
-        keys = " OR ".join("(v.catalog_id = ? AND v.dataset_id = ?)" for _ in datasets)
+        pairs, params = _pairs(datasets)
+        found = {(d.catalog_id, d.remote_id): d for d in self.current_datasets(datasets)}
         rows = self._rows(f"""
-            SELECT v.catalog_id, v.dataset_id, d.name AS dataset, d.title AS dataset_title, v.resource_id, v.part,
-                   v.encoding, v.delimiter, v.header_row, coalesce(v.table_path, f.path) AS path, v.sha256,
-                   v.rows, r.name AS resource_name, r.url, f.changed_at, d.license_id, d.license_title,
-                   d.organization_name, d.organization_title, d.maintainer, d.maintainer_email, d.author,
-                   d.author_email
+            SELECT v.*, coalesce(v.table_path, f.path) AS path, r.name AS resource_name, r.url, f.changed_at
             FROM validations v
             JOIN resource_files f USING (catalog_id, dataset_id, resource_id)
             JOIN datasets d ON d.catalog_id = v.catalog_id AND d.remote_id = v.dataset_id
             JOIN resources r ON r.catalog_id = v.catalog_id AND r.dataset_id = v.dataset_id AND r.remote_id = v.resource_id
-            WHERE v.valid IS NOT NULL AND v.delimiter IS NOT NULL AND r.deleted_at IS NULL AND ({keys})
-            ORDER BY v.catalog_id, d.name, r.position, v.resource_id, v.part""", [x for k in datasets for x in k])
-        return [PackTable(**{**r, "part": r["part"] or ""}) for r in rows]
+            WHERE v.valid IS NOT NULL AND v.delimiter IS NOT NULL AND r.deleted_at IS NULL
+                  AND d.deleted_at IS NULL AND (v.catalog_id, v.dataset_id) IN {pairs}
+            ORDER BY v.catalog_id, d.name, r.position, v.resource_id, v.part""", params)
+        return [PackTable(found[(r["catalog_id"], r["dataset_id"])], _validation(r), r["resource_name"], r["url"],
+                          r["path"], r["changed_at"]) for r in rows]
 
     def table_columns(self, key: ResourceKey, part: str) -> list[ColumnProfile]:
         """The column profiles of one table (a resource's file, sheet or member), by position."""
