@@ -11,7 +11,7 @@ import click
 from harvester.config import Settings, load_settings
 from harvester.errors import HarvesterError
 from harvester.exitcodes import ExitCode
-from harvester.progress import choose_progress
+from harvester.progress import progress_for
 from harvester.render import clip, fetch_table, harvest_table, render_table
 
 
@@ -127,11 +127,8 @@ def harvest(obj: Context, catalog_ids: tuple[str, ...], full: bool, as_json: boo
     """
     from harvester.harvest import harvest as run_harvest
     settings = obj.settings
-    progress = choose_progress(obj.quiet or as_json)
-    try:
+    with progress_for(obj.quiet or as_json) as progress:
         results = run_harvest(settings, catalog_ids, full=full, progress=progress)
-    finally:
-        progress.close()
     if as_json:
         emit_json([r.as_dict() for r in results])
     else:
@@ -164,12 +161,9 @@ def fetch(obj: Context, catalog_ids: tuple[str, ...], datasets: tuple[str, ...],
     """
     from harvester.fetch import fetch as run_fetch
     settings = obj.settings
-    progress = choose_progress(obj.quiet or as_json)
-    try:
+    with progress_for(obj.quiet or as_json) as progress:
         summary = run_fetch(settings, catalogs=list(catalog_ids), datasets=list(datasets), formats=list(formats),
                             max_size=max_size, progress=progress)
-    finally:
-        progress.close()
     if as_json:
         emit_json({"total": summary.total, "by_status": summary.by_status})
         return
@@ -191,11 +185,8 @@ def validate(obj: Context, catalog_ids: tuple[str, ...], as_json: bool) -> None:
     """
     from harvester.validate import validate as run_validate
     settings = obj.settings
-    progress = choose_progress(obj.quiet or as_json)
-    try:
+    with progress_for(obj.quiet or as_json) as progress:
         summary = run_validate(settings, catalogs=list(catalog_ids), progress=progress)
-    finally:
-        progress.close()
     if as_json:
         emit_json(summary.__dict__)
         return
@@ -218,11 +209,8 @@ def profile_command(obj: Context, catalog_ids: tuple[str, ...], as_json: bool) -
     """
     from harvester.profile import profile as run_profile
     settings = obj.settings
-    progress = choose_progress(obj.quiet or as_json)
-    try:
+    with progress_for(obj.quiet or as_json) as progress:
         summary = run_profile(settings, catalogs=list(catalog_ids), progress=progress)
-    finally:
-        progress.close()
     if as_json:
         emit_json(summary.__dict__)
         return
@@ -375,7 +363,7 @@ def pack_build(obj: Context, names: tuple[str, ...], as_json: bool) -> None:
     from harvester.pack import build_packs
     results = build_packs(obj.settings, list(names))
     if as_json:
-        emit_json([{**r.__dict__, "path": str(r.path)} for r in results])
+        emit_json([r.as_dict() for r in results])
         return
     for r in results:
         click.echo(f"{r.name} {r.version}: {r.tables} tables from {r.datasets} datasets, "
@@ -425,14 +413,12 @@ def nightly(obj: Context, catalog_ids: tuple[str, ...], as_json: bool) -> None:
       harvester nightly
     """
     from harvester.nightly import NightlyBusy, render_summary, run_nightly
-    progress = choose_progress(obj.quiet or as_json)
-    try:
-        summary = run_nightly(obj.settings, list(catalog_ids), progress=progress)
-    except NightlyBusy as exc:
-        click.echo(f"Error: {exc}", err=True)
-        sys.exit(ExitCode.BUSY)
-    finally:
-        progress.close()
+    with progress_for(obj.quiet or as_json) as progress:
+        try:
+            summary = run_nightly(obj.settings, list(catalog_ids), progress=progress)
+        except NightlyBusy as exc:
+            click.echo(f"Error: {exc}", err=True)
+            sys.exit(ExitCode.BUSY)
     if as_json:
         emit_json(summary.as_dict())
     else:
