@@ -622,3 +622,31 @@ class NightlySummary:
                 "changes": self.changes.as_dict() if self.changes is not None else {},
                 "failures": [f.as_dict() for f in self.failures], "work": self.work.as_dict(),
                 "summary_path": self.summary_path}
+
+
+# Packs (pack.py, expectations.py) -------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class ExpectationCheck:
+    """One Great Expectations check on a pack's table, with a few of the values that failed it."""
+
+    check: str
+    expectation: str
+    success: bool
+    unexpected_count: int | None = None
+    element_count: int | None = None
+    examples: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class TableExpectations:
+    """A theme's expectations on one table of a pack; `as_dict()` is its entry in `expectations.json`."""
+
+    table: str
+    success: bool
+    checks: tuple[ExpectationCheck, ...] = ()
+    skipped: tuple[str, ...] = ()
+    """Checks that could not apply (a range on a column that is not numeric)."""
+
+    def as_dict(self) -> dict[str, Any]:
+        return _plain(asdict(self))  # type: ignore[no-any-return]

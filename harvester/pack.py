@@ -35,7 +35,7 @@ import duckdb
 
 from harvester.candidates import Candidate, find_candidates
 from harvester.config import Settings
-from harvester.model import ColumnProfile, PackTable
+from harvester.model import ColumnProfile, PackTable, TableExpectations
 from harvester.errors import HarvesterError
 from harvester.expectations import run_expectations
 from harvester.csvscan import (INTEGER_TEXT, PLACEHOLDER_SPELLINGS, dmy_date_sql, header_names, iso_date_sql,
@@ -265,7 +265,7 @@ def _assemble(settings: Settings, theme: Theme, accepted: list[Candidate], table
         "profile": "data-package", "resources": [r["descriptor"] for r in resources]})
     _write_json(staging / "provenance.json", {"theme": theme.name, "resources": provenance})
     _write_json(staging / "allies.json", {"theme": theme.name, "allies": allies})
-    _write_json(staging / "expectations.json", {"theme": theme.name, "tables": results})
+    _write_json(staging / "expectations.json", {"theme": theme.name, "tables": [r.as_dict() for r in results]})
     (staging / "README.md").write_text(_readme(theme, resources, allies, results), encoding="utf-8")
     files = sorted(p for p in staging.rglob("*") if p.is_file())
     sums = {str(p.relative_to(staging)): _sha256(p) for p in files}
@@ -347,7 +347,7 @@ def _cell(text: Any) -> str:
 
 
 def _readme(theme: Theme, resources: list[dict[str, Any]], allies: list[dict[str, Any]],
-            results: list[dict[str, Any]]) -> str:
+            results: list[TableExpectations]) -> str:
     first = resources[0]["descriptor"]["path"]
     lines = [f"# {theme.title}", "", theme.problem_es, "", theme.problem_en, "",
              f"{len(resources)} tables from {len({r['table'].dataset.ref for r in resources})}"
@@ -361,12 +361,12 @@ def _readme(theme: Theme, resources: list[dict[str, Any]], allies: list[dict[str
         contacts = ", ".join(f"{c['name'] or ''} <{c['email']}>" if c["email"] else c["name"] for c in ally["contacts"])
         lines.append(f"- **{_cell(ally['organization'] or ally['id'])}** ({', '.join(ally['catalogs'])}): "
                      f"{contacts or 'no contact point published'}; {len(ally['datasets'])} datasets")
-    checks = {r["table"]: r for r in results}
+    checks = {r.table: r for r in results}
     lines += ["", "## Tables", ""]
     for resource in resources:
         d, t = resource["descriptor"], resource["table"]
         check = checks[d["name"]]
-        failed = [c["check"] for c in check["checks"] if not c["success"]]
+        failed = [c.check for c in check.checks if not c.success]
         lines += [f"### {_cell(d['title'])}", "", f"- File: `{d['path']}`, {resource['rows']} rows",
                   f"- Source: {t.url}", f"- Publisher: {_cell(resource['publisher'] or '-')}",
                   f"- Licence: {_cell(resource['licence'] or 'not given')}",
