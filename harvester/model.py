@@ -427,6 +427,13 @@ def _plain(value: Any) -> Any:
     return value
 
 
+class AsDict:
+    """A record whose JSON is its fields, nested records as objects and tuples as lists, in field order."""
+
+    def as_dict(self) -> dict[str, Any]:
+        return _plain(asdict(self))  # type: ignore[call-overload, no-any-return]
+
+
 @dataclass(frozen=True)
 class Indicator:
     """One MQA indicator: its points of `max`."""
@@ -495,7 +502,7 @@ class Usefulness:
 
 
 @dataclass(frozen=True)
-class Scores:
+class Scores(AsDict):
     """One dataset's scores; `as_dict()` is the JSON of `harvester show --json`."""
 
     catalog: str
@@ -516,12 +523,9 @@ class Scores:
     def best_stars(self) -> int:
         return max((r.stars for r in self.resources), default=0)
 
-    def as_dict(self) -> dict[str, Any]:
-        return _plain(asdict(self))  # type: ignore[no-any-return]
-
 
 @dataclass(frozen=True)
-class CandidateScores:
+class CandidateScores(AsDict):
     """The scores a theme's gates and the candidate lists show."""
 
     mqa: float
@@ -542,9 +546,6 @@ class CandidateScores:
                    errors=sum(r.errors or 0 for r in scores.resources), age_days=scores.freshness.age_days,
                    freshness=scores.freshness.verdict, link_health=scores.link_health.share_ok,
                    usefulness=scores.usefulness)
-
-    def as_dict(self) -> dict[str, Any]:
-        return _plain(asdict(self))  # type: ignore[no-any-return]
 
 
 # The nightly run (nightly.py; the site shows its changes and failures) -------------------------------
@@ -567,7 +568,7 @@ class StageFailure:
 
 
 @dataclass(frozen=True)
-class NightlyChanges:
+class NightlyChanges(AsDict):
     """What a nightly run found changed upstream, as `catalog/name` refs and `ref resource: status` lines."""
 
     new_datasets: tuple[str, ...] = ()
@@ -576,9 +577,6 @@ class NightlyChanges:
     newly_broken_links: tuple[str, ...] = ()
     repaired_links: tuple[str, ...] = ()
     packs_rebuilt: tuple[str, ...] = ()
-
-    def as_dict(self) -> dict[str, list[str]]:
-        return _plain(asdict(self))  # type: ignore[no-any-return]
 
 
 @dataclass
@@ -639,7 +637,7 @@ class ExpectationCheck:
 
 
 @dataclass(frozen=True)
-class TableExpectations:
+class TableExpectations(AsDict):
     """A theme's expectations on one table of a pack; `as_dict()` is its entry in `expectations.json`."""
 
     table: str
@@ -647,6 +645,3 @@ class TableExpectations:
     checks: tuple[ExpectationCheck, ...] = ()
     skipped: tuple[str, ...] = ()
     """Checks that could not apply (a range on a column that is not numeric)."""
-
-    def as_dict(self) -> dict[str, Any]:
-        return _plain(asdict(self))  # type: ignore[no-any-return]
