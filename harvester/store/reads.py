@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import Any, Iterable, Sequence
+from typing import Any, Sequence
 
 from harvester.linkstatus import FAILURES
 from harvester.model import (CatalogHealth, ColumnProfile, Dataset, DatasetChanges, DatasetColumn, DatasetText,
@@ -67,18 +67,14 @@ def _validation(row: dict[str, Any]) -> TableValidation:
 
 
 class Reads(StoreBase):
-    """Typed reads for scores, candidates, search, packs, the site and the nightly summary."""
-
-    def _rows(self, sql: str, params: Iterable[Any] = ()) -> list[dict[str, Any]]:
-        cursor = self.con.execute(sql, list(params))
-        names = [d[0] for d in cursor.description]
-        return [dict(zip(names, row)) for row in cursor.fetchall()]
+    """Typed reads for scores, candidates, search, packs, the site and the nightly summary (rows come
+    through `StoreBase.query` and leave as records)."""
 
     # Datasets -----------------------------------------------------------------------------------------
 
     def dataset_named(self, catalog_id: str, name: str) -> Dataset | None:
         """A dataset by name or id: a current one before a deleted one of that name."""
-        rows = self._rows("SELECT * FROM datasets WHERE catalog_id = ? AND (name = ? OR remote_id = ?) "
+        rows = self.query("SELECT * FROM datasets WHERE catalog_id = ? AND (name = ? OR remote_id = ?) "
                           "ORDER BY deleted_at NULLS FIRST LIMIT 1", [catalog_id, name, name])
         return Dataset.from_row(rows[0]) if rows else None
 
@@ -96,13 +92,13 @@ class Reads(StoreBase):
         if keys is not None:
             pairs, params = _pairs(keys)
             where = f" AND (catalog_id, remote_id) IN {pairs}"
-        return [Dataset.from_row(r) for r in self._rows(
+        return [Dataset.from_row(r) for r in self.query(
             f"SELECT * FROM datasets WHERE deleted_at IS NULL{where} ORDER BY catalog_id, name", params)]
 
     def dataset_texts(self, catalogs: Sequence[str] = ()) -> list[DatasetText]:
         """The texts of every current dataset (of `catalogs`, when given) with its profiled column names."""
         where = "d.deleted_at IS NULL" + (f" AND d.catalog_id IN {_in(catalogs)}" if catalogs else "")
-        rows = self._rows(f"""
+        rows = self.query(f"""
             SELECT d.catalog_id, d.remote_id, d.name, d.title, d.notes, d.tags, d.groups, d.organization_name,
                    d.organization_title,
                    (SELECT list(DISTINCT p.name) FROM column_profiles p
@@ -141,7 +137,7 @@ class Reads(StoreBase):
             where += f" AND catalog_id IN {_in(catalogs)}"
             params.extend(catalogs)
         params.append(limit)
-        rows = self._rows(f"""
+        rows = self.query(f"""
             SELECT * FROM (
                 SELECT catalog_id, remote_id, name, title, organization_title, organization_name, formats,
                        metadata_modified, ({matched_sql}) AS matched_terms, ({score_sql}) AS score
@@ -159,7 +155,7 @@ class Reads(StoreBase):
             return []
         pairs, params = _pairs(keys)
         out = []
-        for r in self._rows(_SCORED_RESOURCES.format(pairs=pairs), params):
+        for r in self.query(_SCORED_RESOURCES.format(pairs=pairs), params):
             out.append(ScoredResource(Resource.from_row(r), link_status=r["link_status"],
                                       link_reason=r["link_reason"], sniffed_format=r["sniffed_format"],
                                       valid=r["valid"], error_count=r["error_count"]))
@@ -170,15 +166,15 @@ class Reads(StoreBase):
         if not keys:
             return []
         pairs, params = _pairs(keys)
-        return [_column(r) for r in self._rows(_COLUMNS.format(pairs=pairs), params)]
+        return [_column(r) for r in self.query(_COLUMNS.format(pairs=pairs), params)]
 
     def published_columns(self) -> list[DatasetColumn]:
         """Every column profile of a resource still published, by dataset, resource, table and position."""
-        return [_column(r) for r in self._rows(_PUBLISHED_COLUMNS)]
+        return [_column(r) for r in self.query(_PUBLISHED_COLUMNS)]
 
     def published_validations(self) -> list[ShownValidation]:
         """Every table validation of a resource still published, by dataset, resource and table."""
-        rows = self._rows("SELECT v.*, r.name AS resource_name FROM validations v JOIN resources r ON "
+        rows = self.query("SELECT v.*, r.name AS resource_name FROM validations v JOIN resources r ON "
                           "r.catalog_id = v.catalog_id AND r.remote_id = v.resource_id AND r.deleted_at IS NULL "
                           "ORDER BY v.catalog_id, v.dataset_id, r.position, v.resource_id, v.part")
         return [ShownValidation(_validation(r), r["resource_name"]) for r in rows]
@@ -195,7 +191,7 @@ class Reads(StoreBase):
             return []
         pairs, params = _pairs(datasets)
         found = {(d.catalog_id, d.remote_id): d for d in self.current_datasets(datasets)}
-        rows = self._rows(f"""
+        rows = self.query(f"""
             SELECT v.*, coalesce(v.table_path, f.path) AS path, r.name AS resource_name, r.url, f.changed_at
             FROM validations v
             JOIN resource_files f USING (catalog_id, dataset_id, resource_id)
@@ -209,7 +205,7 @@ class Reads(StoreBase):
 
     def table_columns(self, key: ResourceKey, part: str) -> list[ColumnProfile]:
         """The column profiles of one table (a resource's file, sheet or member), by position."""
-        rows = self._rows("SELECT * FROM column_profiles WHERE catalog_id = ? AND dataset_id = ? AND "
+        rows = self.query("SELECT * FROM column_profiles WHERE catalog_id = ? AND dataset_id = ? AND "
                           "resource_id = ? AND part = ? ORDER BY position",
                           [key.catalog_id, key.dataset_id, key.resource_id, part or ""])
         return [_column({**r, "resource_name": None}).column for r in rows]
@@ -221,7 +217,7 @@ class Reads(StoreBase):
         def current(alias: str) -> str:  # a resource still published (one removed upstream leaves rows behind)
             return (f"EXISTS (SELECT 1 FROM resources r WHERE r.catalog_id = {alias}.catalog_id "
                     f"AND r.remote_id = {alias}.resource_id AND r.deleted_at IS NULL)")
-        rows = self._rows(f"""
+        rows = self.query(f"""
             SELECT c.id, c.title, c.api_url, c.kind, c.last_success_at,
                    r.status AS last_status, r.error AS last_error, r.started_at AS last_run_at,
                    (SELECT count(*) FROM datasets d WHERE d.catalog_id = c.id AND d.deleted_at IS NULL) AS datasets,
