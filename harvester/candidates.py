@@ -11,6 +11,7 @@ import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from harvester.model import CandidateScores, DatasetText, Scores
 from harvester.scores import OPEN_LICENCES, all_scores, dataset_scores
 from harvester.text import normalize, stem
 from harvester.store import Store
@@ -30,7 +31,7 @@ class Gate:
 @dataclass
 class Candidate:
     catalog: str
-    dataset: str
+    dataset: str | None
     remote_id: str
     title: str
     organization: str | None
@@ -38,7 +39,7 @@ class Candidate:
     matched: dict[str, list[str]]
     """field -> the profile's terms found there."""
     reasons: list[str]
-    scores: dict[str, Any]
+    scores: CandidateScores
     gates: list[Gate] = field(default_factory=list)
     excluded: bool = False
 
@@ -58,40 +59,28 @@ def _pattern(words: tuple[str, ...]) -> re.Pattern[str]:
     return re.compile(r"\b(?:" + "|".join(re.escape(stem(w)) for w in words) + ")")
 
 
-def _texts(store: Store, theme: Theme) -> list[dict[str, Any]]:
-    where = ["d.deleted_at IS NULL"]
-    params: list[Any] = []
-    if theme.catalogs:
-        where.append(f"d.catalog_id IN ({', '.join('?' for _ in theme.catalogs)})")
-        params += list(theme.catalogs)
-    return store.query(f"""
-        SELECT d.catalog_id, d.remote_id, d.name, d.title, d.notes, d.tags, d.groups, d.organization_name,
-               d.organization_title,
-               (SELECT list(DISTINCT p.name) FROM column_profiles p
-                WHERE p.catalog_id = d.catalog_id AND p.dataset_id = d.remote_id AND p.type <> 'error') AS columns
-        FROM datasets d WHERE {' AND '.join(where)} ORDER BY d.catalog_id, d.name""", params)
-
-
-def _fields(row: dict[str, Any]) -> dict[str, str]:
-    return {"title": normalize(row["title"] or row["name"] or ""),
-            "description": normalize(row["notes"] or ""),
-            "tags": normalize(" | ".join(row["tags"] or [])),
-            "groups": normalize(" | ".join(row["groups"] or [])),
-            "organization": normalize(f"{row['organization_name'] or ''} | {row['organization_title'] or ''}"),
-            "columns": normalize(" | ".join(row["columns"] or [])).replace("_", " ")}
+def _fields(text: DatasetText) -> dict[str, str]:
+    row = text.dataset
+    return {"title": normalize(row.title or row.name or ""),
+            "description": normalize(row.notes or ""),
+            "tags": normalize(" | ".join(row.tags)),
+            "groups": normalize(" | ".join(row.groups)),
+            "organization": normalize(f"{row.organization_name or ''} | {row.organization_title or ''}"),
+            "columns": normalize(" | ".join(text.columns)).replace("_", " ")}
 
 
 def find_candidates(store: Store, theme: Theme,
-                    known: dict[tuple[str, str], dict[str, Any]] | None = None) -> list[Candidate]:
+                    known: dict[tuple[str, str], Scores] | None = None) -> list[Candidate]:
     """Every dataset the theme brings in, gated and ranked: accepted first, then by relevance and MQA.
     `known`: scores already computed (`all_scores`), by (catalog, dataset id)."""
     patterns = {term: _pattern(words) for term, words in theme.terms.items()}
     organizations = {normalize(o) for o in theme.organizations}
     groups = {normalize(g) for g in theme.groups}
     matches = []
-    for row in _texts(store, theme):
-        ref = f"{row['catalog_id']}/{row['name']}"
-        texts = _fields(row)
+    for text in store.dataset_texts(theme.catalogs):
+        row = text.dataset
+        ref = row.ref
+        texts = _fields(text)
         matched = {f: sorted(t for t, p in patterns.items() if p.search(texts[f])) for f in theme.fields}
         matched = {f: terms for f, terms in matched.items() if terms}
         terms = {t for ts in matched.values() for t in ts}
@@ -100,70 +89,59 @@ def find_candidates(store: Store, theme: Theme,
             reasons.append("matches " + ", ".join(sorted(terms)))
         if ref in theme.include:
             reasons.append("included by the organizers")
-        if organizations & {normalize(row["organization_name"] or ""), normalize(row["organization_title"] or "")}:
-            reasons.append(f"published by {row['organization_title'] or row['organization_name']}")
-        in_groups = groups & {normalize(g) for g in row["groups"] or []}
+        if organizations & {normalize(row.organization_name or ""), normalize(row.organization_title or "")}:
+            reasons.append(f"published by {row.organization}")
+        in_groups = groups & {normalize(g) for g in row.groups}
         if in_groups:
             reasons.append("in group " + ", ".join(sorted(in_groups)))
         if reasons:
             matches.append((row, ref, matched, reasons))
     if known is None:  # the matched datasets' scores, a few queries for all of them
-        known = all_scores(store, [(row["catalog_id"], row["remote_id"]) for row, *_ in matches])
+        known = all_scores(store, [(row.catalog_id, row.remote_id) for row, *_ in matches])
     found: list[Candidate] = []
     for row, ref, matched, reasons in matches:
-        scores = known.get((row["catalog_id"], row["remote_id"])) or \
-            dataset_scores(store, row["catalog_id"], row["name"])
+        scores = known.get((row.catalog_id, row.remote_id)) or dataset_scores(store, row.catalog_id, row.remote_id)
         candidate = Candidate(
-            catalog=row["catalog_id"], dataset=row["name"], remote_id=row["remote_id"], title=row["title"] or "",
-            organization=row["organization_title"] or row["organization_name"],
+            catalog=row.catalog_id, dataset=row.name, remote_id=row.remote_id, title=row.title or "",
+            organization=row.organization,
             relevance=sum(WEIGHTS[f] * len(ts) for f, ts in matched.items()), matched=matched, reasons=reasons,
-            scores=_summary(scores), excluded=ref in theme.exclude)
+            scores=CandidateScores.of(scores), excluded=ref in theme.exclude)
         candidate.gates = gates(theme, candidate.scores, scores)
         if candidate.excluded:
             candidate.reasons.append("excluded by the organizers")
         found.append(candidate)
-    found.sort(key=lambda c: (not c.accepted, c.excluded, -c.relevance, -(c.scores["mqa"] or 0), c.ref))
+    found.sort(key=lambda c: (not c.accepted, c.excluded, -c.relevance, -(c.scores.mqa or 0), c.ref))
     return found
 
 
-def _summary(scores: dict[str, Any]) -> dict[str, Any]:
-    resources = scores["resources"]
-    return {"mqa": scores["mqa"]["total"], "mqa_band": scores["mqa"]["band"],
-            "stars": max((r["stars"] for r in resources), default=0),
-            "validated_tables": scores["validation"]["validated"], "valid_tables": scores["validation"]["valid"],
-            "errors": sum(r["errors"] or 0 for r in resources),
-            "age_days": scores["freshness"]["age_days"], "freshness": scores["freshness"]["verdict"],
-            "link_health": scores["link_health"]["share_ok"], "usefulness": scores["usefulness"]}
-
-
-def gates(theme: Theme, summary: dict[str, Any], scores: dict[str, Any]) -> list[Gate]:
+def gates(theme: Theme, summary: CandidateScores, scores: Scores) -> list[Gate]:
     """Each of the theme's quality gates, passed or not, and why."""
     g = theme.gates
-    out = [Gate("min_mqa", summary["mqa"] >= g.min_mqa, f"MQA {summary['mqa']} of 405, at least {g.min_mqa} wanted"),
-           Gate("min_stars", summary["stars"] >= g.min_stars,
-                f"best resource has {summary['stars']} stars, at least {g.min_stars} wanted")]
+    out = [Gate("min_mqa", summary.mqa >= g.min_mqa, f"MQA {summary.mqa} of 405, at least {g.min_mqa} wanted"),
+           Gate("min_stars", summary.stars >= g.min_stars,
+                f"best resource has {summary.stars} stars, at least {g.min_stars} wanted")]
     if g.require_valid:
-        ok = summary["validated_tables"] > 0 and summary["valid_tables"] == summary["validated_tables"]
-        out.append(Gate("require_valid", ok, f"{summary['valid_tables']} of {summary['validated_tables']} "
+        ok = summary.validated_tables > 0 and summary.valid_tables == summary.validated_tables
+        out.append(Gate("require_valid", ok, f"{summary.valid_tables} of {summary.validated_tables} "
                                             "validated tables valid"))
     if g.max_errors is not None:
-        out.append(Gate("max_errors", summary["validated_tables"] > 0 and summary["errors"] <= g.max_errors,
-                        f"{summary['errors']} validation errors over {summary['validated_tables']} tables, "
-                        f"at most {g.max_errors} allowed" if summary["validated_tables"] else "no validated table"))
+        out.append(Gate("max_errors", summary.validated_tables > 0 and summary.errors <= g.max_errors,
+                        f"{summary.errors} validation errors over {summary.validated_tables} tables, "
+                        f"at most {g.max_errors} allowed" if summary.validated_tables else "no validated table"))
     if g.max_age_days is not None:
-        age = summary["age_days"]
+        age = summary.age_days
         out.append(Gate("max_age_days", age is not None and age <= g.max_age_days,
                         f"last changed {age} days ago, at most {g.max_age_days} allowed" if age is not None
                         else "no modification date"))
     if g.openness != "any":
-        open_licence = bool(OPEN_LICENCES.match(scores.get("license_id") or ""))
+        open_licence = bool(OPEN_LICENCES.match(scores.license_id or ""))
         if g.openness == "open-licence":
             out.append(Gate("openness", open_licence, "open licence" if open_licence else
-                            f"licence {scores.get('license_id') or 'not given'} is not an open one"))
+                            f"licence {scores.license_id or 'not given'} is not an open one"))
         else:
-            missing = ([] if open_licence else [f"an open licence (has {scores.get('license_id') or 'none'})"]) + \
-                      ([] if summary["stars"] >= TABULAR_STARS else [f"a 3-star resource (best {summary['stars']})"]) + \
-                      ([] if summary["validated_tables"] else ["a table that could be validated"])
+            missing = ([] if open_licence else [f"an open licence (has {scores.license_id or 'none'})"]) + \
+                      ([] if summary.stars >= TABULAR_STARS else [f"a 3-star resource (best {summary.stars})"]) + \
+                      ([] if summary.validated_tables else ["a table that could be validated"])
             out.append(Gate("openness", not missing, "open licence and a machine-readable table" if not missing
                             else "needs " + ", ".join(missing)))
     return out

@@ -11,7 +11,7 @@ import click
 from harvester.config import Settings, load_settings
 from harvester.errors import HarvesterError
 from harvester.exitcodes import ExitCode
-from harvester.progress import choose_progress
+from harvester.progress import progress_for
 from harvester.render import clip, fetch_table, harvest_table, render_table
 
 
@@ -127,11 +127,8 @@ def harvest(obj: Context, catalog_ids: tuple[str, ...], full: bool, as_json: boo
     """
     from harvester.harvest import harvest as run_harvest
     settings = obj.settings
-    progress = choose_progress(obj.quiet or as_json)
-    try:
+    with progress_for(obj.quiet or as_json) as progress:
         results = run_harvest(settings, catalog_ids, full=full, progress=progress)
-    finally:
-        progress.close()
     if as_json:
         emit_json([r.as_dict() for r in results])
     else:
@@ -164,12 +161,9 @@ def fetch(obj: Context, catalog_ids: tuple[str, ...], datasets: tuple[str, ...],
     """
     from harvester.fetch import fetch as run_fetch
     settings = obj.settings
-    progress = choose_progress(obj.quiet or as_json)
-    try:
+    with progress_for(obj.quiet or as_json) as progress:
         summary = run_fetch(settings, catalogs=list(catalog_ids), datasets=list(datasets), formats=list(formats),
                             max_size=max_size, progress=progress)
-    finally:
-        progress.close()
     if as_json:
         emit_json({"total": summary.total, "by_status": summary.by_status})
         return
@@ -191,11 +185,8 @@ def validate(obj: Context, catalog_ids: tuple[str, ...], as_json: bool) -> None:
     """
     from harvester.validate import validate as run_validate
     settings = obj.settings
-    progress = choose_progress(obj.quiet or as_json)
-    try:
+    with progress_for(obj.quiet or as_json) as progress:
         summary = run_validate(settings, catalogs=list(catalog_ids), progress=progress)
-    finally:
-        progress.close()
     if as_json:
         emit_json(summary.__dict__)
         return
@@ -218,11 +209,8 @@ def profile_command(obj: Context, catalog_ids: tuple[str, ...], as_json: bool) -
     """
     from harvester.profile import profile as run_profile
     settings = obj.settings
-    progress = choose_progress(obj.quiet or as_json)
-    try:
+    with progress_for(obj.quiet or as_json) as progress:
         summary = run_profile(settings, catalogs=list(catalog_ids), progress=progress)
-    finally:
-        progress.close()
     if as_json:
         emit_json(summary.__dict__)
         return
@@ -250,28 +238,28 @@ def show(obj: Context, reference: str, as_json: bool) -> None:
     with Store(obj.settings.paths.database, read_only=True) as store:
         scores = dataset_scores(store, catalog_id, name)
     if as_json:
-        emit_json(scores)
+        emit_json(scores.as_dict())
         return
-    m = scores["mqa"]
-    click.echo(f"{scores['catalog']}/{scores['dataset']}: {scores['title']}")
-    click.echo(f"Publisher: {scores['organization'] or '-'}" + (f"  (deleted upstream {scores['deleted_at']})"
-                                                              if scores["deleted_at"] else ""))
-    click.echo(f"Metadata quality (MQA): {m['total']:g}/405, {m['band']}  "
-               + ", ".join(f"{k} {v:g}" for k, v in m["dimensions"].items()))
-    f = scores["freshness"]
-    click.echo(f"Freshness: {f['verdict']} (declared {f['declared_frequency'] or '-'}, last change "
-               f"{(f['last_change'] or '-')[:10]})")
-    links, valid = scores["link_health"], scores["validation"]
-    click.echo(f"Links: {links['ok']}/{links['checked']} reachable; validation: {valid['valid']}/"
-               f"{valid['validated']} valid")
-    u = scores["usefulness"]
-    click.echo(f"For a datathon: by sex/gender {', '.join(u['by_sex_or_gender']) or 'no'}; geography "
-               f"{', '.join(u['geographic_levels']) or 'none'}; time "
-               f"{' to '.join(u['time_coverage']) if u['time_coverage'] else 'unknown'}")
+    m = scores.mqa
+    click.echo(f"{scores.catalog}/{scores.dataset}: {scores.title}")
+    click.echo(f"Publisher: {scores.organization or '-'}" + (f"  (deleted upstream {scores.deleted_at})"
+                                                           if scores.deleted_at else ""))
+    click.echo(f"Metadata quality (MQA): {m.total:g}/405, {m.band}  "
+               + ", ".join(f"{k} {v:g}" for k, v in m.dimensions.items()))
+    f = scores.freshness
+    click.echo(f"Freshness: {f.verdict} (declared {f.declared_frequency or '-'}, last change "
+               f"{(f.last_change or '-')[:10]})")
+    links, valid = scores.link_health, scores.validation
+    click.echo(f"Links: {links.ok}/{links.checked} reachable; validation: {valid.valid}/"
+               f"{valid.validated} valid")
+    u = scores.usefulness
+    click.echo(f"For a datathon: by sex/gender {', '.join(u.by_sex_or_gender) or 'no'}; geography "
+               f"{', '.join(u.geographic_levels) or 'none'}; time "
+               f"{' to '.join(u.time_coverage) if u.time_coverage else 'unknown'}")
     click.echo(render_table(["resource", "format", "sniffed", "link", "stars", "valid"],
-                            [[clip(r["name"] or r["id"], 40), r["format"], r["sniffed_format"], r["link_status"],
-                              r["stars"], {True: "yes", False: "no", None: "-"}[r["valid"]]]
-                             for r in scores["resources"]]))
+                            [[clip(r.name or r.id, 40), r.format, r.sniffed_format, r.link_status,
+                              r.stars, {True: "yes", False: "no", None: "-"}[r.valid]]
+                             for r in scores.resources]))
 
 
 @cli.command()
@@ -355,8 +343,8 @@ def pack_candidates(obj: Context, name: str, as_json: bool) -> None:
                "every gate")
     click.echo(render_table(
         ["", "dataset", "relevance", "MQA", "stars", "errors", "why", "gates failed"],
-        [["ok" if c.accepted else "--", clip(c.ref, 55), c.relevance, f"{c.scores['mqa']:g}", c.scores["stars"],
-          c.scores["errors"], clip("; ".join(c.reasons), 60),
+        [["ok" if c.accepted else "--", clip(c.ref, 55), c.relevance, f"{c.scores.mqa:g}", c.scores.stars,
+          c.scores.errors, clip("; ".join(c.reasons), 60),
           clip("; ".join(g.why for g in c.gates if not g.passed) or ("excluded" if c.excluded else ""), 80)]
          for c in found]))
 
@@ -375,7 +363,7 @@ def pack_build(obj: Context, names: tuple[str, ...], as_json: bool) -> None:
     from harvester.pack import build_packs
     results = build_packs(obj.settings, list(names))
     if as_json:
-        emit_json([{**r.__dict__, "path": str(r.path)} for r in results])
+        emit_json([r.as_dict() for r in results])
         return
     for r in results:
         click.echo(f"{r.name} {r.version}: {r.tables} tables from {r.datasets} datasets, "
@@ -425,14 +413,12 @@ def nightly(obj: Context, catalog_ids: tuple[str, ...], as_json: bool) -> None:
       harvester nightly
     """
     from harvester.nightly import NightlyBusy, render_summary, run_nightly
-    progress = choose_progress(obj.quiet or as_json)
-    try:
-        summary = run_nightly(obj.settings, list(catalog_ids), progress=progress)
-    except NightlyBusy as exc:
-        click.echo(f"Error: {exc}", err=True)
-        sys.exit(ExitCode.BUSY)
-    finally:
-        progress.close()
+    with progress_for(obj.quiet or as_json) as progress:
+        try:
+            summary = run_nightly(obj.settings, list(catalog_ids), progress=progress)
+        except NightlyBusy as exc:
+            click.echo(f"Error: {exc}", err=True)
+            sys.exit(ExitCode.BUSY)
     if as_json:
         emit_json(summary.as_dict())
     else:

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Callable
 
 from harvester.config import load_settings
-from harvester.progress import choose_progress
+from harvester.progress import progress_for
 from harvester.render import fetch_table, harvest_table
 
 # The real catalogs the demo imitates: id -> (sandbox site, title, extra catalogs.toml lines).
@@ -64,14 +64,11 @@ def run_demo(out: str | None, *, synthetic: int = 0, quiet: bool = False,
         config = folder / "catalogs.toml"
         write_demo_config(config, portal.api_url, Path("."), synthetic)
         settings = load_settings(config, env={})
-        progress = choose_progress(quiet)
-        try:
+        with progress_for(quiet) as progress:
             results = harvest(settings, progress=progress)
             fetched = fetch(settings, progress=progress)
             validated = validate(settings, progress=progress)
             profiled = profile(settings, progress=progress)
-        finally:
-            progress.close()
     packs = build_packs(settings) if BUNDLED_PROFILES.is_dir() else []
     site = build_site(settings)
     echo("")

@@ -11,6 +11,7 @@ import fnmatch
 import re
 from typing import Any
 
+from harvester.model import ExpectationCheck, TableExpectations
 from harvester.text import normalize
 from harvester.themes import Expectations
 
@@ -34,7 +35,7 @@ def _chosen(columns: list[str], patterns: tuple[str, ...]) -> list[str]:
     return [c for c in columns if any(fnmatch.fnmatchcase(normalize(c), k) for k in keys)]
 
 
-def run_expectations(frame: Any, expectations: Expectations, ref: str, name: str) -> dict[str, Any]:
+def run_expectations(frame: Any, expectations: Expectations, ref: str, name: str) -> TableExpectations:
     """Run the theme's expectations on one table (a pandas DataFrame with the pack's column names; the
     original names are what the patterns see through `frame.attrs["original_names"]`)."""
     import great_expectations as gx
@@ -78,7 +79,7 @@ def run_expectations(frame: Any, expectations: Expectations, ref: str, name: str
         checks.append((f"{column}: dates that parse",
                        gx.expectations.ExpectColumnValuesToBeDateutilParseable(column=target)))
     if not checks:
-        return {"table": name, "success": True, "checks": [], "skipped": skipped}
+        return TableExpectations(table=name, success=True, skipped=tuple(skipped))
 
     context = gx.get_context(mode="ephemeral")
     context.variables.progress_bars = ProgressBarsConfig(globally=False)  # no bar per validation
@@ -94,9 +95,12 @@ def run_expectations(frame: Any, expectations: Expectations, ref: str, name: str
     for outcome in result.results:
         label = labels.get(outcome.expectation_config.id, outcome.expectation_config.type)
         detail = outcome.result or {}
-        outcomes.append({"check": label, "expectation": outcome.expectation_config.type,
-                         "success": bool(outcome.success), "unexpected_count": detail.get("unexpected_count"),
-                         "element_count": detail.get("element_count"),
-                         "examples": [str(v) for v in (detail.get("partial_unexpected_list") or [])[:5]]})
-    outcomes.sort(key=lambda o: o["check"])
-    return {"table": name, "success": all(o["success"] for o in outcomes), "checks": outcomes, "skipped": skipped}
+        outcomes.append(ExpectationCheck(check=label, expectation=outcome.expectation_config.type,
+                                         success=bool(outcome.success),
+                                         unexpected_count=detail.get("unexpected_count"),
+                                         element_count=detail.get("element_count"),
+                                         examples=tuple(str(v) for v in (detail.get("partial_unexpected_list")
+                                                                         or [])[:5])))
+    outcomes.sort(key=lambda o: o.check)
+    return TableExpectations(table=name, success=all(o.success for o in outcomes), checks=tuple(outcomes),
+                             skipped=tuple(skipped))

@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from datetime import datetime
 from typing import Any
 
+from harvester.exitcodes import ExitCode
 from harvester.linkstatus import healthy
 
 __all__ = ["ColumnProfile", "Dataset", "LinkCheck", "Resource", "ResourceKey", "TableValidation",
@@ -364,3 +365,356 @@ class RunOutcome:
 
 # Records of scores, candidates, search, packs, the site and the nightly summary (store/reads.py, ...)
 # (appended below by those stages' owner)
+
+# Reads for scoring, matching and the site (store/reads.py) ---------------------------------------------
+
+@dataclass(frozen=True)
+class ScoredResource:
+    """A current resource with its last link check and its validation verdict: what the scores judge."""
+
+    resource: Resource
+    link_status: str | None = None
+    """A `LinkStatus` value; None: the link was never checked."""
+    link_reason: str | None = None
+    sniffed_format: str | None = None
+    valid: bool | None = None
+    """Every validated table of it valid; None: no table validated."""
+    error_count: int | None = None
+
+    @property
+    def format(self) -> str:
+        """The format the file was found to be, else the declared one, upper case ('' when neither)."""
+        return (self.sniffed_format or self.resource.format or "").upper()
+
+
+@dataclass(frozen=True)
+class DatasetColumn:
+    """A profiled column with the resource it belongs to (`column_profiles` joined to `resources`)."""
+
+    catalog_id: str
+    dataset_id: str
+    resource_id: str
+    column: ColumnProfile
+    resource_name: str | None = None
+
+
+@dataclass(frozen=True)
+class DatasetText:
+    """What a theme matches on: a current dataset (its texts only) and its profiled column names."""
+
+    dataset: Dataset
+    columns: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ShownValidation:
+    """A table's validation with its resource's name, for the site (resources still published only)."""
+
+    validation: TableValidation
+    resource_name: str | None = None
+
+
+@dataclass(frozen=True)
+class PackTable:
+    """A validated table of an accepted dataset, with its source, publisher and licence: a pack's input."""
+
+    dataset: Dataset
+    validation: TableValidation
+    """Its key, part, encoding, delimiter, header row and sha256."""
+    resource_name: str | None
+    url: str | None
+    path: str
+    """The table's UTF-8 CSV, else the fetched file, relative to the data folder."""
+    changed_at: datetime | None
+    """When the file's content was first fetched."""
+
+    @property
+    def licence(self) -> str | None:
+        return self.dataset.license_id or self.dataset.license_title
+
+
+@dataclass(frozen=True)
+class CatalogHealth:
+    """A configured catalog's last harvest and the state of its links and tables (the site's index)."""
+
+    id: str
+    title: str | None
+    api_url: str | None
+    kind: str | None
+    last_success_at: datetime | None
+    last_status: str | None
+    """The status of the newest harvest run; None: never harvested."""
+    last_error: str | None
+    last_run_at: datetime | None
+    datasets: int
+    checked: int
+    """Link checks of resources still published."""
+    broken: int
+    tables: int
+    """Validated tables of resources still published."""
+    valid: int
+
+    @property
+    def reachable(self) -> bool:
+        return self.last_status not in (None, "failed")
+
+    @property
+    def last_success_day(self) -> str | None:
+        return self.last_success_at.date().isoformat() if self.last_success_at else None
+
+    @property
+    def share_broken(self) -> float | None:
+        return self.broken / self.checked if self.checked else None
+
+    @property
+    def share_valid(self) -> float | None:
+        return self.valid / self.tables if self.tables else None
+
+
+@dataclass(frozen=True)
+class SearchMatch:
+    """A current dataset matching a search: how many of the terms it matched, and its score."""
+
+    dataset: Dataset
+    matched_terms: int
+    score: int
+
+
+@dataclass(frozen=True)
+class DatasetChanges:
+    """Datasets a nightly run saw appear, change and go, as `catalog/name` refs (sorted)."""
+
+    new: tuple[str, ...] = ()
+    updated: tuple[str, ...] = ()
+    removed: tuple[str, ...] = ()
+
+
+# Scores (scores.py) and candidates (candidates.py) ---------------------------------------------------
+
+def _plain(value: Any) -> Any:
+    """A record's `asdict()` with tuples as lists: the JSON shapes documented for `--json`."""
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
+
+
+class AsDict:
+    """A record whose JSON is its fields, nested records as objects and tuples as lists, in field order."""
+
+    def as_dict(self) -> dict[str, Any]:
+        return _plain(asdict(self))  # type: ignore[call-overload, no-any-return]
+
+
+@dataclass(frozen=True)
+class Indicator:
+    """One MQA indicator: its points of `max`."""
+
+    dimension: str
+    indicator: str
+    max: int
+    points: float
+
+
+@dataclass(frozen=True)
+class Mqa:
+    """data.europa.eu's Metadata Quality Assessment mapped to CKAN fields (405 points)."""
+
+    total: float
+    max: int
+    band: str
+    dimensions: dict[str, float]
+    indicators: tuple[Indicator, ...]
+    notes: str
+
+
+@dataclass(frozen=True)
+class ResourceScore:
+    id: str
+    name: str | None
+    format: str | None
+    sniffed_format: str | None
+    link_status: str | None
+    link_reason: str | None
+    stars: int
+    valid: bool | None
+    errors: int | None
+
+
+@dataclass(frozen=True)
+class LinkHealth:
+    checked: int
+    ok: int
+    share_ok: float | None
+
+
+@dataclass(frozen=True)
+class ValidationScore:
+    validated: int
+    valid: int
+
+
+@dataclass(frozen=True)
+class Freshness:
+    declared_frequency: Any
+    """As the portal declares it (extras or a resource's update_frequency), usually text."""
+    last_change: str | None
+    """ISO time of the dataset's last modification."""
+    age_days: int | None
+    verdict: str
+    """fresh, stale or unknown."""
+    overdue_days: int | None
+
+
+@dataclass(frozen=True)
+class Usefulness:
+    by_sex_or_gender: tuple[str, ...]
+    geographic_levels: tuple[str, ...]
+    time_coverage: tuple[str, str] | None
+
+
+@dataclass(frozen=True)
+class Scores(AsDict):
+    """One dataset's scores; `as_dict()` is the JSON of `harvester show --json`."""
+
+    catalog: str
+    dataset: str | None
+    title: str | None
+    organization: str | None
+    license_id: str | None
+    deleted_at: str | None
+    """ISO time the dataset disappeared upstream; None: still published."""
+    mqa: Mqa
+    resources: tuple[ResourceScore, ...]
+    link_health: LinkHealth
+    validation: ValidationScore
+    freshness: Freshness
+    usefulness: Usefulness
+
+    @property
+    def best_stars(self) -> int:
+        return max((r.stars for r in self.resources), default=0)
+
+
+@dataclass(frozen=True)
+class CandidateScores(AsDict):
+    """The scores a theme's gates and the candidate lists show."""
+
+    mqa: float
+    mqa_band: str
+    stars: int
+    validated_tables: int
+    valid_tables: int
+    errors: int
+    age_days: int | None
+    freshness: str
+    link_health: float | None
+    usefulness: Usefulness
+
+    @classmethod
+    def of(cls, scores: Scores) -> "CandidateScores":
+        return cls(mqa=scores.mqa.total, mqa_band=scores.mqa.band, stars=scores.best_stars,
+                   validated_tables=scores.validation.validated, valid_tables=scores.validation.valid,
+                   errors=sum(r.errors or 0 for r in scores.resources), age_days=scores.freshness.age_days,
+                   freshness=scores.freshness.verdict, link_health=scores.link_health.share_ok,
+                   usefulness=scores.usefulness)
+
+
+# The nightly run (nightly.py; the site shows its changes and failures) -------------------------------
+
+@dataclass(frozen=True)
+class StageFailure:
+    """What failed in a nightly run: a stage, or one catalog of the harvest."""
+
+    stage: str
+    what: str
+    reason: str
+    trace: str | None = None
+    """The last frames of an unexpected exception."""
+
+    def as_dict(self) -> dict[str, str]:
+        data = {"stage": self.stage, "what": self.what, "reason": self.reason}
+        if self.trace is not None:
+            data["trace"] = self.trace
+        return data
+
+
+@dataclass(frozen=True)
+class NightlyChanges(AsDict):
+    """What a nightly run found changed upstream, as `catalog/name` refs and `ref resource: status` lines."""
+
+    new_datasets: tuple[str, ...] = ()
+    updated_datasets: tuple[str, ...] = ()
+    removed_datasets: tuple[str, ...] = ()
+    newly_broken_links: tuple[str, ...] = ()
+    repaired_links: tuple[str, ...] = ()
+    packs_rebuilt: tuple[str, ...] = ()
+
+
+@dataclass
+class NightlyWork:
+    """How much work a nightly run did; a count is None when its stage did not run (left out of the JSON)."""
+
+    downloaded: int | None = None
+    not_modified: int | None = None
+    broken_not_rechecked: int | None = None
+    validated_tables: int | None = None
+    profiled_files: int | None = None
+    site_published: bool | None = None
+    failed_catalogs: list[str] | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {k: _plain(v) for k, v in asdict(self).items() if v is not None}
+
+
+@dataclass
+class NightlySummary:
+    """One nightly run, filled in as it goes; `as_dict()` is the JSON of `runs/<start>.json` and `--json`."""
+
+    started_at: str
+    finished_at: str = ""
+    status: str = "running"
+    """ok, partial (some catalogs or stages failed) or failed (nothing could be harvested)."""
+    exit_code: ExitCode = ExitCode.OK
+    seconds: dict[str, float] = field(default_factory=dict)
+    catalogs: list[Any] = field(default_factory=list)
+    """Each harvested catalog's `CatalogResult`."""
+    changes: NightlyChanges | None = None
+    """None until the later stages ran (no catalog could be harvested: nothing to compare)."""
+    failures: list[StageFailure] = field(default_factory=list)
+    work: NightlyWork = field(default_factory=NightlyWork)
+    summary_path: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"started_at": self.started_at, "finished_at": self.finished_at, "status": self.status,
+                "exit_code": self.exit_code, "seconds": dict(self.seconds),
+                "catalogs": [c.as_dict() for c in self.catalogs],
+                "changes": self.changes.as_dict() if self.changes is not None else {},
+                "failures": [f.as_dict() for f in self.failures], "work": self.work.as_dict(),
+                "summary_path": self.summary_path}
+
+
+# Packs (pack.py, expectations.py) -------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class ExpectationCheck:
+    """One Great Expectations check on a pack's table, with a few of the values that failed it."""
+
+    check: str
+    expectation: str
+    success: bool
+    unexpected_count: int | None = None
+    element_count: int | None = None
+    examples: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class TableExpectations(AsDict):
+    """A theme's expectations on one table of a pack; `as_dict()` is its entry in `expectations.json`."""
+
+    table: str
+    success: bool
+    checks: tuple[ExpectationCheck, ...] = ()
+    skipped: tuple[str, ...] = ()
+    """Checks that could not apply (a range on a column that is not numeric)."""

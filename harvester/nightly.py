@@ -18,41 +18,27 @@ import json
 import os
 import time
 import traceback
-from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import IO, Any, Callable
+from typing import IO, TYPE_CHECKING, Any, Callable
 
 from harvester.clock import utcnow
 from harvester.config import Settings
 from harvester.errors import HarvesterError
 from harvester.exitcodes import ExitCode
 from harvester.linkstatus import FAILURES
+from harvester.model import NightlyChanges, NightlySummary, NightlyWork, ResourceKey, StageFailure
 from harvester.progress import Progress, SilentProgress
 from harvester.store import Store
 
+if TYPE_CHECKING:
+    from harvester.pack import PackResult
+
+__all__ = ["NightlyBusy", "NightlySummary", "render_summary", "run_nightly"]
 
 
 class NightlyBusy(HarvesterError):
     """Another nightly run holds the lock."""
-
-
-@dataclass
-class NightlySummary:
-    started_at: str
-    finished_at: str = ""
-    status: str = "running"
-    """ok, partial (some catalogs or stages failed) or failed (nothing could be harvested)."""
-    exit_code: int = ExitCode.OK
-    seconds: dict[str, float] = field(default_factory=dict)
-    catalogs: list[dict[str, Any]] = field(default_factory=list)
-    changes: dict[str, Any] = field(default_factory=dict)
-    failures: list[dict[str, str]] = field(default_factory=list)
-    work: dict[str, Any] = field(default_factory=dict)
-    summary_path: str = ""
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 class _Lock:
@@ -85,12 +71,11 @@ class _Lock:
             self.handle.close()
 
 
-def _link_statuses(settings: Settings) -> dict[tuple[str, str, str], str]:
+def _link_statuses(settings: Settings) -> dict[ResourceKey, str | None]:
     if not settings.paths.database.exists():
         return {}
     with Store(settings.paths.database, read_only=True) as store:
-        return {(r["catalog_id"], r["dataset_id"], r["resource_id"]): r["status"]
-                for r in store.query("SELECT catalog_id, dataset_id, resource_id, status FROM resource_files")}
+        return store.link_statuses()
 
 
 def run_nightly(settings: Settings, catalogs: list[str] | None = None,
@@ -117,40 +102,39 @@ def run_nightly(settings: Settings, catalogs: list[str] | None = None,
             try:
                 return work()
             except HarvesterError as exc:
-                summary.failures.append({"stage": name, "what": name, "reason": str(exc)})
+                summary.failures.append(StageFailure(name, name, str(exc)))
             except Exception as exc:  # noqa: BLE001 - one broken stage must not stop the others
-                summary.failures.append({"stage": name, "what": name, "reason": f"{type(exc).__name__}: {exc}",
-                                         "trace": traceback.format_exc(limit=3)})
+                summary.failures.append(StageFailure(name, name, f"{type(exc).__name__}: {exc}",
+                                                     trace=traceback.format_exc(limit=3)))
             finally:
                 summary.seconds[name] = round(time.monotonic() - begun, 2)
             return None
 
         results = stage("harvest", lambda: harvest(settings, selected, progress=progress)) or []
-        summary.catalogs = [r.as_dict() for r in results]
+        summary.catalogs = list(results)
         for r in results:
             if r.status == "failed":
-                summary.failures.append({"stage": "harvest", "what": r.catalog_id, "reason": r.error or "failed"})
+                summary.failures.append(StageFailure("harvest", r.catalog_id, r.error or "failed"))
         healthy = [r.catalog_id for r in results if r.status != "failed"]
         if healthy:
             fetched = stage("fetch", lambda: fetch(settings, catalogs=healthy, progress=progress, backoff=True))
             validated = stage("validate", lambda: validate(settings, catalogs=healthy, progress=progress))
             profiled = stage("profile", lambda: profile(settings, catalogs=healthy, progress=progress))
             packs = stage("packs", lambda: build_packs(settings)) if settings.profiles.is_dir() else []
-            summary.work = {
-                "downloaded": (fetched.by_status.get("ok", 0) if fetched else 0),
-                "not_modified": (fetched.by_status.get("not_modified", 0) if fetched else 0),
-                "broken_not_rechecked": fetched.backed_off if fetched else 0,
-                "validated_tables": validated.validated if validated else 0,
-                "profiled_files": profiled.profiled if profiled else 0}
+            summary.work = NightlyWork(
+                downloaded=fetched.by_status.get("ok", 0) if fetched else 0,
+                not_modified=fetched.by_status.get("not_modified", 0) if fetched else 0,
+                broken_not_rechecked=fetched.backed_off if fetched else 0,
+                validated_tables=validated.validated if validated else 0,
+                profiled_files=profiled.profiled if profiled else 0)
             summary.changes = _changes(settings, started, before, packs or [])
         _settle(summary, healthy)
         if settings.paths.database.exists():
             # The site shows this run's changes and failures too, so it is built once they are known.
-            site = stage("report", lambda: build_site(settings, current_run=summary.as_dict()))
-            summary.work["site_published"] = bool(site and site.published)
+            site = stage("report", lambda: build_site(settings, current_run=summary))
+            summary.work.site_published = bool(site and site.published)
             _settle(summary, healthy)
-        failed_catalogs = {f["what"] for f in summary.failures if f["stage"] == "harvest"}
-        summary.work["failed_catalogs"] = sorted(failed_catalogs)
+        summary.work.failed_catalogs = sorted({f.what for f in summary.failures if f.stage == "harvest"})
         summary.finished_at = utcnow().isoformat(timespec="seconds") + "Z"
         summary.seconds["total"] = round(sum(v for k, v in summary.seconds.items() if k != "total"), 2)
         summary.summary_path = str(_write_summary(settings, started, summary))
@@ -167,28 +151,25 @@ def _settle(summary: NightlySummary, healthy: list[str]) -> None:
         summary.status, summary.exit_code = "ok", ExitCode.OK
 
 
-def _changes(settings: Settings, started: datetime, before: dict[tuple[str, str, str], str],
-             packs: list[Any]) -> dict[str, Any]:
+def _changes(settings: Settings, started: datetime, before: dict[ResourceKey, str | None],
+             packs: list["PackResult"]) -> NightlyChanges:
     with Store(settings.paths.database, read_only=True) as store:
-        def refs(sql: str) -> list[str]:
-            return [f"{r['catalog_id']}/{r['name']}" for r in store.query(sql + " ORDER BY ALL", [started])]
-        new = refs("SELECT catalog_id, name FROM datasets WHERE first_seen >= ?")
-        updated = refs("SELECT catalog_id, name FROM datasets WHERE last_changed >= ? AND first_seen < last_changed")
-        removed = refs("SELECT catalog_id, name FROM datasets WHERE deleted_at >= ?")
-        names = {(r["catalog_id"], r["remote_id"]): r["name"] for r in store.query(
-            "SELECT catalog_id, remote_id, name FROM datasets")}
+        datasets = store.dataset_changes(started)
+        names = store.dataset_names()
     after = _link_statuses(settings)
     broken, repaired = [], []
     for key, status in sorted(after.items()):
         previous = before.get(key)
-        entry = f"{key[0]}/{names.get((key[0], key[1]), key[1])} {key[2]}: {status}"
+        name = names.get((key.catalog_id, key.dataset_id), key.dataset_id)
+        entry = f"{key.catalog_id}/{name} {key.resource_id}: {status}"
         if status in FAILURES and previous is not None and previous not in FAILURES:
             broken.append(entry)
         elif previous in FAILURES and status not in FAILURES:
             repaired.append(entry)
-    return {"new_datasets": new, "updated_datasets": updated, "removed_datasets": removed,
-            "newly_broken_links": broken, "repaired_links": repaired,
-            "packs_rebuilt": [f"{p.name} {p.version}" for p in packs if p.new]}
+    return NightlyChanges(new_datasets=datasets.new, updated_datasets=datasets.updated,
+                          removed_datasets=datasets.removed, newly_broken_links=tuple(broken),
+                          repaired_links=tuple(repaired),
+                          packs_rebuilt=tuple(f"{p.name} {p.version}" for p in packs if p.new))
 
 
 def _write_summary(settings: Settings, started: datetime, summary: NightlySummary) -> Path:
@@ -203,20 +184,20 @@ def _write_summary(settings: Settings, started: datetime, summary: NightlySummar
 
 
 def render_summary(summary: NightlySummary) -> str:
-    c, w = summary.changes, summary.work
+    c, w = summary.changes or NightlyChanges(), summary.work
     lines = [f"Nightly run {summary.started_at}: {summary.status} (exit {summary.exit_code})",
              "Time: " + ", ".join(f"{k} {v:g}s" for k, v in summary.seconds.items()),
-             f"Work: {w.get('downloaded', 0)} downloaded, {w.get('not_modified', 0)} not modified, "
-             f"{w.get('broken_not_rechecked', 0)} broken links not due for a re-check, "
-             f"{w.get('validated_tables', 0)} tables validated, {w.get('profiled_files', 0)} files profiled, "
-             f"site {'published' if w.get('site_published') else 'unchanged'}"]
+             f"Work: {w.downloaded or 0} downloaded, {w.not_modified or 0} not modified, "
+             f"{w.broken_not_rechecked or 0} broken links not due for a re-check, "
+             f"{w.validated_tables or 0} tables validated, {w.profiled_files or 0} files profiled, "
+             f"site {'published' if w.site_published else 'unchanged'}"]
     for key, label in (("new_datasets", "New datasets"), ("updated_datasets", "Updated datasets"),
                        ("removed_datasets", "Removed datasets"), ("newly_broken_links", "Newly broken links"),
                        ("repaired_links", "Repaired links"), ("packs_rebuilt", "Packs rebuilt")):
-        items = c.get(key) or []
+        items = getattr(c, key)
         lines.append(f"{label}: {len(items)}" + ("" if not items else ": " + "; ".join(items[:10])
                                                   + (f"; and {len(items) - 10} more" if len(items) > 10 else "")))
     for f in summary.failures:
-        lines.append(f"FAILED {f['stage']} {f['what']}: {f['reason']}")
+        lines.append(f"FAILED {f.stage} {f.what}: {f.reason}")
     lines.append(f"Summary: {summary.summary_path}")
     return "\n".join(lines)

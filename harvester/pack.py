@@ -35,6 +35,7 @@ import duckdb
 
 from harvester.candidates import Candidate, find_candidates
 from harvester.config import Settings
+from harvester.model import ColumnProfile, PackTable, TableExpectations
 from harvester.errors import HarvesterError
 from harvester.expectations import run_expectations
 from harvester.csvscan import (INTEGER_TEXT, PLACEHOLDER_SPELLINGS, dmy_date_sql, header_names, iso_date_sql,
@@ -49,6 +50,18 @@ ZIP_TIME = (2024, 1, 1, 0, 0, 0)
 
 
 @dataclass
+class PackField:
+    """A column of a pack's table: its clean name, the original one, the profile's type and profile."""
+
+    name: str
+    original: str
+    type: str
+    profile: ColumnProfile | None
+    has_nulls: bool = False
+    examples: list[str] = field(default_factory=list)
+
+
+@dataclass
 class PackResult:
     name: str
     version: str
@@ -60,6 +73,10 @@ class PackResult:
     new: bool
     """False when the same version already existed (nothing changed upstream)."""
     files: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        """The JSON of `harvester pack build --json`."""
+        return {**self.__dict__, "path": str(self.path)}
 
 
 
@@ -92,33 +109,6 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _tables(store: Store, accepted: list[Candidate]) -> list[dict[str, Any]]:
-    """The validated tables of the accepted datasets, with their source, publisher and licence."""
-    if not accepted:
-        return []
-    keys = " OR ".join("(v.catalog_id = ? AND v.dataset_id = ?)" for _ in accepted)
-    params = [x for c in accepted for x in (c.catalog, c.remote_id)]
-    return store.query(f"""
-        SELECT v.catalog_id, v.dataset_id, d.name AS dataset, d.title AS dataset_title, v.resource_id, v.part,
-               v.encoding, v.delimiter, v.header_row, coalesce(v.table_path, f.path) AS path, v.sha256,
-               v.rows, r.name AS resource_name, r.url, f.changed_at, d.license_id, d.license_title,
-               d.organization_name, d.organization_title, d.maintainer, d.maintainer_email, d.author,
-               d.author_email
-        FROM validations v
-        JOIN resource_files f USING (catalog_id, dataset_id, resource_id)
-        JOIN datasets d ON d.catalog_id = v.catalog_id AND d.remote_id = v.dataset_id
-        JOIN resources r ON r.catalog_id = v.catalog_id AND r.dataset_id = v.dataset_id AND r.remote_id = v.resource_id
-        WHERE v.valid IS NOT NULL AND v.delimiter IS NOT NULL AND r.deleted_at IS NULL AND ({keys})
-        ORDER BY v.catalog_id, d.name, r.position, v.resource_id, v.part""", params)
-
-
-def _columns(store: Store, table: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    rows = store.query("SELECT name, type, missing_share, details FROM column_profiles WHERE catalog_id = ? AND "
-                       "dataset_id = ? AND resource_id = ? AND part = ?",
-                       [table["catalog_id"], table["dataset_id"], table["resource_id"], table["part"] or ""])
-    return {r["name"]: {**r, "details": json.loads(r["details"] or "{}")} for r in rows}
-
-
 def _typed(column: str, kind: str) -> str:
     """SQL turning a trimmed cell into the profile's type; text that does not fit becomes null."""
     v = f"CASE WHEN {_q(column)} IN ({', '.join(_lit(p) for p in PLACEHOLDER_SPELLINGS)}) THEN NULL " \
@@ -132,27 +122,28 @@ def _typed(column: str, kind: str) -> str:
     return v
 
 
-def write_parquet(con: duckdb.DuckDBPyConnection, source: Path, table: dict[str, Any],
-                  profiles: dict[str, dict[str, Any]], target: Path) -> list[dict[str, Any]]:
+def write_parquet(con: duckdb.DuckDBPyConnection, source: Path, table: PackTable,
+                  profiles: dict[str, ColumnProfile], target: Path) -> list[PackField]:
     """One table as zstd Parquet; returns its fields (name, original name, type, profile)."""
-    names = header_names(source, table["delimiter"], table["header_row"])
+    v = table.validation
+    names = header_names(source, v.delimiter, v.header_row)
     taken: set[str] = set()
     fields = []
     for position, name in enumerate(names, 1):
-        profile = profiles.get(name, {})
-        fields.append({"name": snake(name, taken, position), "original": name, "type": profile.get("type", "string"),
-                       "profile": profile})
-    select = ", ".join(f"{_typed(f['original'], f['type'])} AS {_q(f['name'])}" for f in fields)
-    con.execute(f"COPY (SELECT {select} FROM {read_csv_sql(source, table['delimiter'], table['header_row'], names)}) "
+        profile = profiles.get(name)
+        fields.append(PackField(name=snake(name, taken, position), original=name,
+                                type=profile.type if profile else "string", profile=profile))
+    select = ", ".join(f"{_typed(f.original, f.type)} AS {_q(f.name)}" for f in fields)
+    con.execute(f"COPY (SELECT {select} FROM {read_csv_sql(source, v.delimiter, v.header_row, names)}) "
                 f"TO {_lit(str(target))} (FORMAT parquet, COMPRESSION zstd)")
     return fields
 
 
-def _file_name(table: dict[str, Any], taken: set[str]) -> str:
+def _file_name(table: PackTable, taken: set[str]) -> str:
     """`<catalog>__<dataset>__<resource>[__<sheet or member>]`, each piece in snake_case, unique."""
-    pieces = [table["catalog_id"], table["dataset"], table["resource_name"] or table["resource_id"]]
-    if table["part"]:
-        pieces.append(table["part"].split(":", 1)[-1])
+    pieces = [table.validation.catalog_id, table.dataset.name, table.resource_name or table.validation.resource_id]
+    if table.validation.part:
+        pieces.append(table.validation.part.split(":", 1)[-1])
     return _unique("__".join(re.sub(r"[^a-z0-9]+", "_", normalize(str(p))).strip("_") or "x" for p in pieces), taken)
 
 
@@ -161,8 +152,8 @@ def build_pack(settings: Settings, theme: Theme) -> PackResult:
     with Store(settings.paths.database, read_only=True) as store:
         found = find_candidates(store, theme)
         accepted = [c for c in found if c.accepted]
-        tables = _tables(store, accepted)
-        profiles = [_columns(store, t) for t in tables]
+        tables = store.pack_tables([(c.catalog, c.remote_id) for c in accepted])
+        profiles = [{c.name: c for c in store.table_columns(t.validation.key, t.validation.part)} for t in tables]
     if not tables:
         raise HarvesterError(f"pack {theme.name}: no accepted dataset has a validated table "
                              f"({len(accepted)} of {len(found)} candidates pass the gates)")
@@ -191,17 +182,17 @@ def build_pack(settings: Settings, theme: Theme) -> PackResult:
     return _result(theme, found, accepted, tables, final, new=new)
 
 
-def _result(theme: Theme, found: list[Candidate], accepted: list[Candidate], tables: list[dict[str, Any]],
+def _result(theme: Theme, found: list[Candidate], accepted: list[Candidate], tables: list[PackTable],
             folder: Path, new: bool) -> PackResult:
     report = json.loads((folder / "expectations.json").read_text(encoding="utf-8"))
     return PackResult(name=theme.name, version=folder.name, path=folder, tables=len(tables),
-                      datasets=len({(t["catalog_id"], t["dataset_id"]) for t in tables}),
+                      datasets=len({(t.validation.catalog_id, t.validation.dataset_id) for t in tables}),
                       rejected=len(found) - len(accepted),
                       expectations_failed=sum(not r["success"] for r in report["tables"]), new=new,
                       files=sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file()))
 
 
-def _inputs(theme: Theme, tables: list[dict[str, Any]]) -> str:
+def _inputs(theme: Theme, tables: list[PackTable]) -> str:
     """What a pack is built from: the profile's bytes, this code's version and every source table. The same
     text means the same pack, so a nightly run with nothing changed upstream builds nothing."""
     from importlib.metadata import PackageNotFoundError, version
@@ -211,8 +202,8 @@ def _inputs(theme: Theme, tables: list[dict[str, Any]]) -> str:
     except PackageNotFoundError:
         code = "unknown"
     lines = [f"harvester {code}", f"profile {hashlib.sha256(theme.path.read_bytes()).hexdigest()}"]
-    lines += [f"table {t['catalog_id']} {t['dataset_id']} {t['resource_id']} {t['part'] or '-'} {t['sha256']}"
-              for t in tables]
+    lines += [f"table {v.catalog_id} {v.dataset_id} {v.resource_id} {v.part or '-'} {v.sha256}"
+              for v in (t.validation for t in tables)]
     return "\n".join(lines) + "\n"
 
 
@@ -234,8 +225,8 @@ def _point_latest(home: Path, version: str) -> None:
     os.replace(temporary, home / "latest")
 
 
-def _assemble(settings: Settings, theme: Theme, accepted: list[Candidate], tables: list[dict[str, Any]],
-              profiles: list[dict[str, dict[str, Any]]], staging: Path) -> str:
+def _assemble(settings: Settings, theme: Theme, accepted: list[Candidate], tables: list[PackTable],
+              profiles: list[dict[str, ColumnProfile]], staging: Path) -> str:
     import pandas as pd  # only where packs are built
 
     con = duckdb.connect()
@@ -245,24 +236,25 @@ def _assemble(settings: Settings, theme: Theme, accepted: list[Candidate], table
     taken: set[str] = set()
     try:
         for table, columns in zip(tables, profiles):
-            source = settings.paths.under_root(table["path"])
+            source = settings.paths.under_root(table.path)
             name = _file_name(table, taken)
             target = staging / "data" / f"{name}.parquet"
-            with utf8_copy(source, table["encoding"], folder=staging) as readable:
+            with utf8_copy(source, table.validation.encoding, folder=staging) as readable:
                 fields = write_parquet(con, readable, table, columns, target)
             frame = pd.read_parquet(target)
-            frame.attrs["original_names"] = {f["name"]: f["original"] for f in fields}
-            ref = f"{table['catalog_id']}/{table['dataset']}"
+            frame.attrs["original_names"] = {f.name: f.original for f in fields}
+            ref = table.dataset.ref
             results.append(run_expectations(frame, theme.expectations, ref, name))
             for f in fields:
-                values = frame[f["name"]].dropna()
-                f["has_nulls"] = len(values) < len(frame)
-                f["examples"] = [str(v) for v in values.astype(str).unique()[:3]]
+                values = frame[f.name].dropna()
+                f.has_nulls = len(values) < len(frame)
+                f.examples = [str(v) for v in values.astype(str).unique()[:3]]
             resources.append(_resource(table, name, fields, len(frame), target))
-            provenance.append({"resource": name, "catalog": table["catalog_id"], "dataset": table["dataset"],
-                               "dataset_id": table["dataset_id"], "resource_id": table["resource_id"],
-                               "part": table["part"] or None, "source_url": table["url"],
-                               "source_sha256": table["sha256"], "source_changed_at": _iso(table["changed_at"]),
+            v = table.validation
+            provenance.append({"resource": name, "catalog": v.catalog_id, "dataset": table.dataset.name,
+                               "dataset_id": v.dataset_id, "resource_id": v.resource_id,
+                               "part": v.part or None, "source_url": table.url,
+                               "source_sha256": v.sha256, "source_changed_at": _iso(table.changed_at),
                                "parquet": f"data/{name}.parquet", "parquet_sha256": _sha256(target),
                                "rows": len(frame)})
     finally:
@@ -273,12 +265,12 @@ def _assemble(settings: Settings, theme: Theme, accepted: list[Candidate], table
         "profile": "data-package", "resources": [r["descriptor"] for r in resources]})
     _write_json(staging / "provenance.json", {"theme": theme.name, "resources": provenance})
     _write_json(staging / "allies.json", {"theme": theme.name, "allies": allies})
-    _write_json(staging / "expectations.json", {"theme": theme.name, "tables": results})
+    _write_json(staging / "expectations.json", {"theme": theme.name, "tables": [r.as_dict() for r in results]})
     (staging / "README.md").write_text(_readme(theme, resources, allies, results), encoding="utf-8")
     files = sorted(p for p in staging.rglob("*") if p.is_file())
     sums = {str(p.relative_to(staging)): _sha256(p) for p in files}
     content = hashlib.sha256("".join(f"{h}  {n}\n" for n, h in sums.items()).encode()).hexdigest()
-    newest = max((t["changed_at"] for t in tables if t["changed_at"]), default=None)
+    newest = max((t.changed_at for t in tables if t.changed_at), default=None)
     version = f"{newest.date().isoformat() if newest else 'undated'}-{content[:12]}"
     (staging / "SHA256SUMS").write_text("".join(f"{h}  {n}\n" for n, h in sums.items()), encoding="utf-8")
     _zip(staging, staging / f"{theme.name}-{version}.zip")
@@ -304,15 +296,15 @@ def _zip(folder: Path, target: Path) -> None:
             archive.writestr(info, path.read_bytes())
 
 
-def _resource(table: dict[str, Any], name: str, fields: list[dict[str, Any]], rows: int,
+def _resource(table: PackTable, name: str, fields: list[PackField], rows: int,
               target: Path) -> dict[str, Any]:
-    licence = table["license_id"] or table["license_title"]
-    publisher = table["organization_title"] or table["organization_name"]
+    licence = table.licence
+    publisher = table.dataset.organization
     descriptor = {
         "name": name, "path": f"data/{name}.parquet", "format": "parquet", "mediatype": "application/vnd.apache.parquet",
-        "title": f"{table['dataset_title']}: {table['resource_name'] or table['resource_id']}"
-                 + (f" ({table['part']})" if table["part"] else ""),
-        "sources": [{"title": publisher or table["catalog_id"], "path": table["url"]}],
+        "title": f"{table.dataset.title}: {table.resource_name or table.validation.resource_id}"
+                 + (f" ({table.validation.part})" if table.validation.part else ""),
+        "sources": [{"title": publisher or table.validation.catalog_id, "path": table.url}],
         "schema": {"fields": [_field(f) for f in fields]}}
     if licence:
         descriptor["licenses"] = [{"name": str(licence)}]
@@ -320,10 +312,10 @@ def _resource(table: dict[str, Any], name: str, fields: list[dict[str, Any]], ro
             "licence": licence}
 
 
-def _field(f: dict[str, Any]) -> dict[str, Any]:
-    kind = FRICTIONLESS_TYPES.get(f["type"], "string")
-    field = {"name": f["name"], "type": kind, "title": f["original"]}
-    if kind == "integer" and f["has_nulls"]:
+def _field(f: PackField) -> dict[str, Any]:
+    kind = FRICTIONLESS_TYPES.get(f.type, "string")
+    field = {"name": f.name, "type": kind, "title": f.original}
+    if kind == "integer" and f.has_nulls:
         # Frictionless reads Parquet through pandas, where an integer column with nulls turns to floats and NaN,
         # which its integer type refuses: the column stays int64 in the file and is declared a number here.
         field["type"] = "number"
@@ -331,22 +323,22 @@ def _field(f: dict[str, Any]) -> dict[str, Any]:
     return field
 
 
-def _allies(tables: list[dict[str, Any]], accepted: list[Candidate]) -> list[dict[str, Any]]:
+def _allies(tables: list[PackTable], accepted: list[Candidate]) -> list[dict[str, Any]]:
     """The publishing organizations, with their contact points and their datasets in the pack."""
     allies: dict[str, dict[str, Any]] = {}
     for t in tables:
-        key = t["organization_name"] or t["organization_title"] or f"({t['catalog_id']}, no organization)"
-        ally = allies.setdefault(key, {"organization": t["organization_title"] or t["organization_name"],
-                                       "id": t["organization_name"], "catalogs": [], "contacts": [], "datasets": []})
-        for contact in ((t["maintainer"], t["maintainer_email"]), (t["author"], t["author_email"])):
+        d = t.dataset
+        key = d.organization_name or d.organization_title or f"({d.catalog_id}, no organization)"
+        ally = allies.setdefault(key, {"organization": d.organization,
+                                       "id": d.organization_name, "catalogs": [], "contacts": [], "datasets": []})
+        for contact in ((d.maintainer, d.maintainer_email), (d.author, d.author_email)):
             entry = {"name": contact[0], "email": contact[1]}
             if (contact[0] or contact[1]) and entry not in ally["contacts"]:
                 ally["contacts"].append(entry)
-        ref = f"{t['catalog_id']}/{t['dataset']}"
-        if ref not in ally["datasets"]:
-            ally["datasets"].append(ref)
-        if t["catalog_id"] not in ally["catalogs"]:
-            ally["catalogs"].append(t["catalog_id"])
+        if d.ref not in ally["datasets"]:
+            ally["datasets"].append(d.ref)
+        if d.catalog_id not in ally["catalogs"]:
+            ally["catalogs"].append(d.catalog_id)
     return sorted(allies.values(), key=lambda a: (a["organization"] or "", a["id"] or ""))
 
 
@@ -355,10 +347,10 @@ def _cell(text: Any) -> str:
 
 
 def _readme(theme: Theme, resources: list[dict[str, Any]], allies: list[dict[str, Any]],
-            results: list[dict[str, Any]]) -> str:
+            results: list[TableExpectations]) -> str:
     first = resources[0]["descriptor"]["path"]
     lines = [f"# {theme.title}", "", theme.problem_es, "", theme.problem_en, "",
-             f"{len(resources)} tables from {len({(r['table']['catalog_id'], r['table']['dataset']) for r in resources})}"
+             f"{len(resources)} tables from {len({r['table'].dataset.ref for r in resources})}"
              " datasets, chosen by the organizers' theme profile and its quality gates, validated and converted to "
              "Parquet. `datapackage.json` describes them (a Frictionless Data Package), `provenance.json` says where "
              "each came from, `expectations.json` holds the Great Expectations results, `allies.json` the publishers.",
@@ -369,24 +361,24 @@ def _readme(theme: Theme, resources: list[dict[str, Any]], allies: list[dict[str
         contacts = ", ".join(f"{c['name'] or ''} <{c['email']}>" if c["email"] else c["name"] for c in ally["contacts"])
         lines.append(f"- **{_cell(ally['organization'] or ally['id'])}** ({', '.join(ally['catalogs'])}): "
                      f"{contacts or 'no contact point published'}; {len(ally['datasets'])} datasets")
-    checks = {r["table"]: r for r in results}
+    checks = {r.table: r for r in results}
     lines += ["", "## Tables", ""]
     for resource in resources:
         d, t = resource["descriptor"], resource["table"]
         check = checks[d["name"]]
-        failed = [c["check"] for c in check["checks"] if not c["success"]]
+        failed = [c.check for c in check.checks if not c.success]
         lines += [f"### {_cell(d['title'])}", "", f"- File: `{d['path']}`, {resource['rows']} rows",
-                  f"- Source: {t['url']}", f"- Publisher: {_cell(resource['publisher'] or '-')}",
+                  f"- Source: {t.url}", f"- Publisher: {_cell(resource['publisher'] or '-')}",
                   f"- Licence: {_cell(resource['licence'] or 'not given')}",
-                  f"- Retrieved: {_iso(t['changed_at']) or '-'} (when this content was first fetched)",
+                  f"- Retrieved: {_iso(t.changed_at) or '-'} (when this content was first fetched)",
                   f"- Expectations: {'all met' if not failed else 'not met: ' + '; '.join(failed)}", "",
                   "| column | original name | type | missing | examples |", "|---|---|---|---:|---|"]
         for f in resource["fields"]:
-            profile = f["profile"]
-            top = [v for v, _ in (profile.get("details", {}).get("top_values") or [])[:3]]
-            examples = ", ".join(_cell(v) for v in (top or f["examples"]))
-            missing = profile.get("missing_share")
-            lines.append(f"| `{f['name']}` | {_cell(f['original'])} | {_field(f)['type']} | "
+            profile = f.profile
+            top = [v for v, _ in (profile.top_values if profile else ())[:3]]
+            examples = ", ".join(_cell(v) for v in (top or f.examples))
+            missing = profile.missing_share if profile else None
+            lines.append(f"| `{f.name}` | {_cell(f.original)} | {_field(f)['type']} | "
                          f"{'' if missing is None else f'{missing:.0%}'} | {examples} |")
         lines.append("")
     return "\n".join(lines)

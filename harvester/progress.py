@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import sys
 import time
-from typing import IO, Protocol
+from contextlib import contextmanager
+from typing import IO, Iterator, Protocol
 
 
 class Progress(Protocol):
@@ -98,3 +99,13 @@ def choose_progress(quiet: bool = False, stream: IO[str] | None = None) -> Progr
     if target.isatty():
         return BarProgress()
     return LogProgress(target)
+
+
+@contextmanager
+def progress_for(quiet: bool = False, stream: IO[str] | None = None) -> Iterator[Progress]:
+    """`choose_progress`, closed when the block ends, however it ends."""
+    progress = choose_progress(quiet, stream)
+    try:
+        yield progress
+    finally:
+        progress.close()

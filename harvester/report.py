@@ -30,7 +30,7 @@ import shutil
 import time
 import uuid
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import date
 from pathlib import Path
 from typing import Any, Iterator
@@ -41,7 +41,9 @@ import jinja2
 from harvester.clock import utcnow
 from harvester.config import Settings
 from harvester.errors import HarvesterError
-from harvester.linkstatus import FAILURES, healthy
+from harvester.linkstatus import healthy
+from harvester.model import (CatalogHealth, ColumnProfile, Dataset, DatasetColumn, NightlySummary, Scores,
+                             ShownValidation)
 from harvester.scores import all_scores
 from harvester.store import Store
 
@@ -128,32 +130,55 @@ def _environment() -> jinja2.Environment:
 
 # --- what the pages show -------------------------------------------------------------------------------
 
-def _catalog_health(store: Store, settings: Settings) -> list[dict[str, Any]]:
-    order = {cid: i for i, cid in enumerate(settings.catalogs)}
+@dataclass(frozen=True, kw_only=True)
+class CatalogPage(CatalogHealth):
+    """A catalog as the site shows it: its health, its portal's home page and its page."""
 
-    def current(alias: str) -> str:  # a resource still published (one removed upstream leaves rows behind)
-        return (f"EXISTS (SELECT 1 FROM resources r WHERE r.catalog_id = {alias}.catalog_id "
-                f"AND r.remote_id = {alias}.resource_id AND r.deleted_at IS NULL)")
-    rows = store.query(f"""
-        SELECT c.id, c.title, c.api_url, c.kind, c.last_success_at,
-               r.status AS last_status, r.error AS last_error, r.started_at AS last_run_at,
-               (SELECT count(*) FROM datasets d WHERE d.catalog_id = c.id AND d.deleted_at IS NULL) AS datasets,
-               (SELECT count(*) FROM resource_files f WHERE f.catalog_id = c.id AND {current('f')}) AS checked,
-               (SELECT count(*) FROM resource_files f WHERE f.catalog_id = c.id AND {current('f')}
-                AND f.status IN ?) AS broken,
-               (SELECT count(*) FROM validations v WHERE v.catalog_id = c.id AND {current('v')}) AS tables,
-               (SELECT count(*) FROM validations v WHERE v.catalog_id = c.id AND {current('v')} AND v.valid) AS valid
-        FROM catalogs c
-        LEFT JOIN (SELECT * FROM harvest_runs QUALIFY row_number() OVER (PARTITION BY catalog_id
-                   ORDER BY started_at DESC, run_id DESC) = 1) r ON r.catalog_id = c.id""", [sorted(FAILURES)])
-    out = []
-    for r in sorted(rows, key=lambda r: (order.get(r["id"], len(order)), r["id"])):
-        out.append({**r, "reachable": r["last_status"] not in (None, "failed"),
-                    "last_success_day": r["last_success_at"].date().isoformat() if r["last_success_at"] else None,
-                    "share_broken": r["broken"] / r["checked"] if r["checked"] else None,
-                    "share_valid": r["valid"] / r["tables"] if r["tables"] else None,
-                    "portal": _portal(r["api_url"])})
-    return out
+    portal: str | None
+    page: str
+
+
+@dataclass(frozen=True)
+class ShownColumn:
+    column: ColumnProfile
+    chart: dict[str, Any] | None
+    """What `charts.column_chart` draws (see `_column_chart`)."""
+
+
+@dataclass(frozen=True)
+class ShownTable:
+    """A profiled table of a dataset's page."""
+
+    resource_id: str
+    part: str
+    resource_name: str | None
+    rows: int
+    columns: tuple[ShownColumn, ...]
+
+
+@dataclass(frozen=True, kw_only=True)
+class DatasetPage(Dataset):
+    """A current dataset as its page shows it: its metadata, scores, validations (per table) and profiles."""
+
+    scores: Scores
+    validations: tuple[ShownValidation, ...]
+    tables: tuple[ShownTable, ...]
+    page: str
+
+    @property
+    def best_stars(self) -> int:
+        return self.scores.best_stars
+
+
+def _fields_of(record: Any) -> dict[str, Any]:
+    return {f.name: getattr(record, f.name) for f in fields(record)}
+
+
+def _catalog_health(store: Store, settings: Settings) -> list[CatalogPage]:
+    order = {cid: i for i, cid in enumerate(settings.catalogs)}
+    rows = sorted(store.catalog_health(), key=lambda c: (order.get(c.id, len(order)), c.id))
+    return [CatalogPage(**_fields_of(c), portal=_portal(c.api_url), page=f"catalogs/{page_slug(c.id)}.html")
+            for c in rows]
 
 
 def _portal(api_url: str | None) -> str | None:
@@ -163,82 +188,68 @@ def _portal(api_url: str | None) -> str | None:
     return safe_url(re.sub(r"api/3/action/?$", "", api_url))
 
 
-def _datasets(store: Store, scores: dict[tuple[str, str], dict[str, Any]]) -> list[dict[str, Any]]:
+def _datasets(store: Store, scores: dict[tuple[str, str], Scores]) -> list[DatasetPage]:
     """Every current dataset with its scores, validations (per table) and column profiles."""
-    rows = store.query("SELECT catalog_id, remote_id, name, title, notes, url, organization_title, "
-                       "organization_name, tags, groups, license_id, license_title, maintainer, maintainer_email, "
-                       "author, author_email, metadata_modified FROM datasets WHERE deleted_at IS NULL "
-                       "ORDER BY catalog_id, name")
-    validations: dict[tuple[str, str], list[dict[str, Any]]] = {}
     # only the tables of resources still published: a resource removed upstream leaves its old rows behind
-    for v in store.query("SELECT v.*, r.name AS resource_name FROM validations v JOIN resources r ON "
-                         "r.catalog_id = v.catalog_id AND r.remote_id = v.resource_id AND r.deleted_at IS NULL "
-                         "ORDER BY v.catalog_id, v.dataset_id, r.position, v.resource_id, v.part"):
-        v["errors_by_type"] = json.loads(v["errors_by_type"] or "{}")
-        v["first_errors"] = json.loads(v["first_errors"] or "[]")
-        validations.setdefault((v["catalog_id"], v["dataset_id"]), []).append(v)
-    profiles: dict[tuple[str, str], dict[tuple[str, str], list[dict[str, Any]]]] = {}
-    for c in store.query("SELECT p.*, r.name AS resource_name FROM column_profiles p JOIN resources r ON "
-                         "r.catalog_id = p.catalog_id AND r.remote_id = p.resource_id AND r.deleted_at IS NULL "
-                         "ORDER BY p.catalog_id, p.dataset_id, r.position, p.resource_id, p.part, p.position"):
-        c["details"] = json.loads(c["details"] or "{}")
-        c["chart"] = _column_chart(c)
-        tables = profiles.setdefault((c["catalog_id"], c["dataset_id"]), {})
-        tables.setdefault((c["resource_id"], c["part"] or ""), []).append(c)
+    validations: dict[tuple[str, str], list[ShownValidation]] = {}
+    for v in store.published_validations():
+        validations.setdefault((v.validation.catalog_id, v.validation.dataset_id), []).append(v)
+    profiles: dict[tuple[str, str], dict[tuple[str, str], list[DatasetColumn]]] = {}
+    for c in store.published_columns():
+        tables = profiles.setdefault((c.catalog_id, c.dataset_id), {})
+        tables.setdefault((c.resource_id, c.column.part), []).append(c)
     out = []
-    for d in rows:
-        key = (d["catalog_id"], d["remote_id"])
-        mine = scores[key]
-        tables = [{"resource_id": rid, "part": part, "resource_name": cols[0]["resource_name"],
-                   "rows": cols[0]["rows"], "columns": cols}
-                  for (rid, part), cols in profiles.get(key, {}).items()]
-        out.append({**d, "scores": mine, "validations": validations.get(key, []), "tables": tables,
-                    "best_stars": max((r["stars"] for r in mine["resources"]), default=0),
-                    "page": f"datasets/{d['catalog_id']}/{page_slug(d['name'])}.html"})
+    for d in store.current_datasets():
+        key = (d.catalog_id, d.remote_id)
+        tables = tuple(ShownTable(resource_id=rid, part=part, resource_name=cols[0].resource_name,
+                                  rows=cols[0].column.rows,
+                                  columns=tuple(ShownColumn(c.column, _column_chart(c.column)) for c in cols))
+                       for (rid, part), cols in profiles.get(key, {}).items())
+        out.append(DatasetPage(**_fields_of(d), scores=scores[key], validations=tuple(validations.get(key, [])),
+                               tables=tables, page=f"datasets/{d.catalog_id}/{page_slug(d.name)}.html"))
     return out
 
 
-def _column_chart(column: dict[str, Any]) -> dict[str, Any] | None:
+def _column_chart(column: ColumnProfile) -> dict[str, Any] | None:
     """What the small chart of a column shows: a box plot for numbers, bars of the top values otherwise."""
-    d = column["details"]
-    if column["type"] in ("integer", "number") and d.get("quartiles") and d.get("min") is not None \
-            and d.get("max") is not None:
-        low, high = float(d["min"]), float(d["max"])
-        q = [float(x) for x in d["quartiles"] if x is not None]
+    if column.type in ("integer", "number") and column.quartiles and column.min is not None \
+            and column.max is not None:
+        low, high = float(column.min), float(column.max)
+        q = [float(x) for x in column.quartiles if x is not None]
         if len(q) != 3 or not all(math.isfinite(v) for v in (low, high, *q)):
             return None  # a NaN or infinity in the column: no honest box to draw
         span = (high - low) or 1.0
         return {"kind": "box", "x": [round(100 * (v - low) / span, 1) for v in (low, *q, high)],
                 "labels": [_number(low), _number(high)]}
-    top = d.get("top_values") or []
-    if top and (column["distinct_count"] or 0) <= 50:
+    top = column.top_values
+    if top and (column.distinct_count or 0) <= 50:
         most = max(n for _, n in top) or 1
         return {"kind": "bars", "bars": [{"label": str(v), "count": n, "width": round(100 * n / most, 1)}
                                          for v, n in top[:5]]}
     return None
 
 
-def _distribution(datasets: list[dict[str, Any]], catalogs: list[dict[str, Any]],
-                  by_catalog: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
+def _distribution(datasets: list[DatasetPage], catalogs: list[CatalogPage],
+                  by_catalog: dict[str, list[DatasetPage]]) -> dict[str, Any]:
     bins = [0] * MQA_BINS
     for d in datasets:
-        bins[min(MQA_BINS - 1, int(d["scores"]["mqa"]["total"] // 45))] += 1
+        bins[min(MQA_BINS - 1, int(d.scores.mqa.total // 45))] += 1
     top = max(bins) or 1
     histogram = [{"label": f"{45 * i}–{45 * (i + 1)}", "count": n, "height": round(100 * n / top, 1)}
                  for i, n in enumerate(bins)]
     bands = []
     for c in catalogs:
-        mine = by_catalog.get(c["id"], [])
-        counts = {b: sum(1 for d in mine if d["scores"]["mqa"]["band"] == b) for b in BAND_ORDER}
-        bands.append({"catalog": c["id"], "total": len(mine), "counts": counts,
+        mine = by_catalog.get(c.id, [])
+        counts = {b: sum(1 for d in mine if d.scores.mqa.band == b) for b in BAND_ORDER}
+        bands.append({"catalog": c.id, "total": len(mine), "counts": counts,
                       "widths": {b: round(100 * n / len(mine), 2) if mine else 0 for b, n in counts.items()}})
-    stars = [sum(1 for d in datasets if d["best_stars"] == s) for s in range(6)]
+    stars = [sum(1 for d in datasets if d.best_stars == s) for s in range(6)]
     most = max(stars) or 1
     return {"histogram": histogram, "bands": bands,
             "stars": [{"label": f"{s}★", "count": n, "width": round(100 * n / most, 1)} for s, n in enumerate(stars)]}
 
 
-def _packs(settings: Settings, store: Store, scores: dict[tuple[str, str], dict[str, Any]]) -> list[dict[str, Any]]:
+def _packs(settings: Settings, store: Store, scores: dict[tuple[str, str], Scores]) -> list[dict[str, Any]]:
     """Each theme: its candidates (scores and gates) and its latest published pack, if any."""
     from harvester.candidates import find_candidates
     from harvester.themes import load_theme
@@ -264,13 +275,13 @@ def _packs(settings: Settings, store: Store, scores: dict[tuple[str, str], dict[
                     "expectations": json.loads((folder / "expectations.json").read_text(encoding="utf-8"))["tables"],
                     "provenance": json.loads((folder / "provenance.json").read_text(encoding="utf-8"))["resources"]}
         out.append({"name": theme.name, "title": theme.title, "problem_es": theme.problem_es,
-                    "problem_en": theme.problem_en, "candidates": [c.as_dict() for c in found],
+                    "problem_en": theme.problem_en, "candidates": found,
                     "accepted": sum(1 for c in found if c.accepted), "pack": pack,
                     "page": f"packs/{page_slug(theme.name)}.html"})
     return out
 
 
-def _runs(settings: Settings, current: dict[str, Any] | None) -> list[dict[str, Any]]:
+def _runs(settings: Settings, current: NightlySummary | None) -> list[dict[str, Any]]:
     """Run summaries that changed something or failed, newest first (quiet runs change no page)."""
     summaries: dict[str, dict[str, Any]] = {}
     folder = settings.paths.root / "runs"
@@ -282,7 +293,7 @@ def _runs(settings: Settings, current: dict[str, Any] | None) -> list[dict[str, 
         if isinstance(data, dict) and data.get("started_at"):
             summaries[data["started_at"]] = data
     if current:
-        summaries[current["started_at"]] = current
+        summaries[current.started_at] = current.as_dict()
     out = []
     for started, s in sorted(summaries.items(), reverse=True):
         changes = {k: v for k, v in (s.get("changes") or {}).items() if v}
@@ -294,7 +305,7 @@ def _runs(settings: Settings, current: dict[str, Any] | None) -> list[dict[str, 
 
 # --- building and publishing ---------------------------------------------------------------------------
 
-def render_site(settings: Settings, current_run: dict[str, Any] | None = None,
+def render_site(settings: Settings, current_run: NightlySummary | None = None,
                 today: date | None = None) -> tuple[dict[str, bytes], dict[str, Path]]:
     """Every page as bytes, and the downloads to copy (site path → pack file)."""
     if not settings.paths.database.exists():
@@ -306,9 +317,7 @@ def render_site(settings: Settings, current_run: dict[str, Any] | None = None,
         datasets = _datasets(store, scores)
         packs = _packs(settings, store, scores)
     runs = _runs(settings, current_run)
-    pages_by_ref = {f"{d['catalog_id']}/{d['name']}": d["page"] for d in datasets}
-    for c in catalogs:
-        c["page"] = f"catalogs/{page_slug(c['id'])}.html"
+    pages_by_ref = {d.ref: d.page for d in datasets}
     common = {"catalogs": catalogs, "packs": packs, "today": (today or utcnow().date()).isoformat(),
               "pages_by_ref": pages_by_ref}
     pages: dict[str, str] = {}
@@ -317,22 +326,22 @@ def render_site(settings: Settings, current_run: dict[str, Any] | None = None,
         root = "../" * path.count("/")
         pages[path] = env.get_template(template).render(root=root, path=path, **common, **values)
 
-    by_catalog: dict[str, list[dict[str, Any]]] = {}
+    by_catalog: dict[str, list[DatasetPage]] = {}
     for d in datasets:
-        by_catalog.setdefault(d["catalog_id"], []).append(d)
+        by_catalog.setdefault(d.catalog_id, []).append(d)
     page("index.html", "index.html", distribution=_distribution(datasets, catalogs, by_catalog),
-         totals={"datasets": len(datasets), "tables": sum(len(d["validations"]) for d in datasets),
-                 "valid": sum(1 for d in datasets for v in d["validations"] if v["valid"])},
+         totals={"datasets": len(datasets), "tables": sum(len(d.validations) for d in datasets),
+                 "valid": sum(1 for d in datasets for v in d.validations if v.validation.valid)},
          last_change=runs[0]["started_at"][:10] if runs else None)
     page("changes.html", "changes.html", runs=runs)
     for c in catalogs:
-        mine = sorted(by_catalog.get(c["id"], []), key=lambda d: (-d["scores"]["mqa"]["total"], d["name"]))
-        page(c["page"], "catalog.html", catalog=c, datasets=mine)
+        mine = sorted(by_catalog.get(c.id, []), key=lambda d: (-d.scores.mqa.total, d.name))
+        page(c.page, "catalog.html", catalog=c, datasets=mine)
     for p in packs:
         page(p["page"], "pack.html", pack=p)
-    catalog_of = {c["id"]: c for c in catalogs}
+    catalog_of = {c.id: c for c in catalogs}
     for d in datasets:
-        page(d["page"], "dataset.html", d=d, catalog=catalog_of.get(d["catalog_id"]))
+        page(d.page, "dataset.html", d=d, catalog=catalog_of.get(d.catalog_id))
     files = {path: text.encode("utf-8") for path, text in pages.items()}
     files["assets/site.css"] = (TEMPLATES / "site.css").read_bytes()
     downloads = {f"{p['pack']['base']}/{f['name']}": p["pack"]["folder"] / f["name"]
@@ -355,7 +364,7 @@ def _lock(root: Path) -> Iterator[None]:
         yield
 
 
-def build_site(settings: Settings, current_run: dict[str, Any] | None = None,
+def build_site(settings: Settings, current_run: NightlySummary | None = None,
                today: date | None = None) -> SiteResult:
     """Render the site and publish it atomically, unless it is the same as the published one."""
     begun = time.monotonic()

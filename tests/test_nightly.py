@@ -8,10 +8,10 @@ import signal
 import subprocess
 import sys
 import time
+from datetime import timedelta
 from pathlib import Path
 
-import duckdb
-
+from harvester import clock
 from harvester.config import load_settings
 from harvester.demo import BUNDLED_PROFILES
 from harvester.nightly import _Lock
@@ -69,32 +69,27 @@ def test_a_broken_link_is_checked_again_when_due(portal, make_config, run_cli):
     config = nightly_config(make_config, "cdmx")
     root = load_settings(config, env={}).paths.root
     assert run_cli("nightly", config=config).exit_code == 0
-    database = root / "catalog.duckdb"
-
-    def age_checks(hours: int, failing_days: int = 0) -> str:
-        """Move the last check back in time (and the first failure further), as if nights had passed."""
-        with duckdb.connect(str(database)) as con:
-            con.execute("UPDATE resource_files SET checked_at = checked_at - to_hours(?), first_failure_at = "
-                        "first_failure_at - to_hours(?) - to_days(?) WHERE status = 'html_page'",
-                        [hours, hours, failing_days])
-            return con.execute("SELECT url FROM resource_files WHERE status = 'html_page'").fetchone()[0]
+    with Store(root / "catalog.duckdb", read_only=True) as store:
+        (broken,) = [r["url"] for r in store.query("SELECT url FROM resource_files WHERE status = 'html_page'")]
 
     def asked(url: str) -> bool:
         return any(url.endswith(r.path) for r in portal.file_requests())
 
-    broken = age_checks(21)  # last night's check, broken since then: due again
-    portal.clear_requests()
-    result = run_cli("nightly", config=config)
+    def nightly_at(hours: int):
+        """A nightly run `hours` after the first one, as if nights had passed."""
+        portal.clear_requests()
+        with clock.shifted(timedelta(hours=hours)):
+            return run_cli("nightly", config=config)
+
+    result = nightly_at(21)  # last night's check, broken since then: due again
     assert "0 broken links not due" in result.stdout and asked(broken)
 
-    age_checks(21 + 48, failing_days=10)  # broken for 12 days, checked 3 days ago: waits up to 12 days (cap 7)
-    portal.clear_requests()
-    result = run_cli("nightly", config=config)
+    assert nightly_at(24 * 12).exit_code == 0 and asked(broken)  # broken for 12 days when checked
+    result = nightly_at(24 * 15)  # broken for 12 days, checked 3 days ago: waits up to 12 days (cap 7)
     assert "1 broken links not due" in result.stdout and not asked(broken)
 
-    age_checks(24 * 5)  # checked 8 days ago: a week is the longest wait
-    portal.clear_requests()
-    assert run_cli("nightly", config=config).exit_code == 0 and asked(broken)
+    result = nightly_at(24 * 20)  # checked 8 days ago: a week is the longest wait
+    assert result.exit_code == 0 and asked(broken)
 
 
 def test_one_failing_catalog_is_reported_and_the_others_complete(portal, make_config, run_cli):

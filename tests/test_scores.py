@@ -75,15 +75,17 @@ def test_bulk_scores_are_each_datasets_own_scores(demo):
         assert len(bulk) == current > 100
         for (catalog, remote_id), scores in bulk.items():
             alone = dataset_scores(store, catalog, remote_id)
-            assert _json.dumps(scores, sort_keys=True, default=str) == _json.dumps(alone, sort_keys=True, default=str)
+            assert _json.dumps(scores.as_dict(), sort_keys=True, default=str) == \
+                _json.dumps(alone.as_dict(), sort_keys=True, default=str)
 
 
 def test_ages_are_calendar_days_so_they_change_only_at_midnight():
     from datetime import datetime as _dt
 
+    from harvester.model import Dataset, replace
     from harvester.scores import freshness
-    dataset = {"extras": "[]", "metadata_modified": _dt(2026, 11, 22, 23, 59)}
-    assert freshness(dataset, [], _dt(2026, 11, 23, 0, 1))["age_days"] == 1
-    assert freshness(dataset, [], _dt(2026, 11, 23, 23, 58))["age_days"] == 1  # the same all day
-    assert freshness({**dataset, "metadata_modified": _dt(2026, 11, 23, 0, 1)}, [], _dt(2026, 11, 23, 23, 59))[
-        "age_days"] == 0
+    dataset = Dataset(catalog_id="cdmx", remote_id="d1", extras="[]", metadata_modified=_dt(2026, 11, 22, 23, 59))
+    assert freshness(dataset, [], _dt(2026, 11, 23, 0, 1)).age_days == 1
+    assert freshness(dataset, [], _dt(2026, 11, 23, 23, 58)).age_days == 1  # the same all day
+    assert freshness(replace(dataset, metadata_modified=_dt(2026, 11, 23, 0, 1)), [], _dt(2026, 11, 23, 23, 59)) \
+        .age_days == 0
