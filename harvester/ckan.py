@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from urllib.parse import urljoin, urlsplit
 
 import ckanapi
 from ckanapi import errors as ckan_errors
@@ -16,9 +17,26 @@ from ckanapi import errors as ckan_errors
 from harvester import http
 from harvester.config import CatalogConfig, Settings
 from harvester.errors import (ActionMissing, CkanActionError, CkanNotFound, NotCkanApi, PortalError,
-                              PortalTimeout, PortalUnavailable)
+                              PortalTimeout, PortalUnavailable, RedirectRefused)
 
 _MISSING_STATUSES = (400, 404, 405, 410, 501)
+MAX_REDIRECTS = 5
+
+
+def same_site(a: str, b: str) -> bool:
+    """Whether a redirect from `a` to `b` stays with the portal: the same host (or its www. twin) and port,
+    over http or https. An API answer is never fetched from a host nobody configured."""
+    first, second = urlsplit(a), urlsplit(b)
+    if second.scheme not in ("http", "https") or not first.hostname or not second.hostname:
+        return False
+
+    def host(parts: Any) -> str:
+        return str(parts.hostname).lower().removeprefix("www.")
+
+    def port(parts: Any) -> int:
+        return parts.port or (443 if parts.scheme == "https" else 80)
+    same_port = port(first) == port(second) or {port(first), port(second)} == {80, 443}
+    return host(first) == host(second) and same_port
 
 
 class _RemoteCKAN(ckanapi.RemoteCKAN):
@@ -33,7 +51,17 @@ class _RemoteCKAN(ckanapi.RemoteCKAN):
     def _request_fn_get(self, url: str, data_dict: dict[str, Any] | None, headers: dict[str, str],
                         requests_kwargs: dict[str, Any]) -> tuple[int, str]:
         assert self.session is not None
-        response = self.session.get(url, params=data_dict, headers=headers, **requests_kwargs)
+        response = self.session.get(url, params=data_dict, headers=headers, allow_redirects=False,
+                                    **requests_kwargs)
+        for _ in range(MAX_REDIRECTS):
+            if not (response.is_redirect and response.headers.get("Location")):
+                break
+            target = urljoin(response.url, response.headers["Location"])
+            if not same_site(url, target):
+                raise RedirectRefused(f"{response.url} redirected to {target}: another host, not followed", url)
+            response = self.session.get(target, headers=headers, allow_redirects=False, **requests_kwargs)
+        else:
+            raise NotCkanApi(f"more than {MAX_REDIRECTS} redirects from {url}", url)
         self.last_response = response
         _check_envelope(response)
         return response.status_code, response.text
@@ -88,6 +116,13 @@ class CkanClient:
                                             requests_kwargs={"timeout": self._timeout})
         except PortalError:
             raise
+        except (http.AnswerTooLarge, http.AnswerTooSlow) as exc:
+            raise PortalUnavailable(str(exc), url) from None
+        except RecursionError:
+            raise NotCkanApi(f"not a usable CKAN answer: {url} sent JSON nested too deeply to read", url) from None
+        except (ValueError, UnicodeError) as exc:  # ckanapi's JSON parsing, or text that is not UTF-8
+            raise NotCkanApi(f"not a usable CKAN answer: {url}: {type(exc).__name__}: {str(exc)[:120]}",
+                             url) from None
         except http.Timeout:
             raise PortalTimeout(f"no answer from {url} within {self.catalog.timeout:g} s "
                                 f"(connect {self.catalog.connect_timeout:g} s)", url) from None
@@ -144,8 +179,12 @@ class CkanClient:
         if not isinstance(result, dict) or "count" not in result or not isinstance(result.get("results"), list):
             raise NotCkanApi(f"blocked or not a CKAN API: {self.url('package_search')} answered without "
                              "count and results", self.url("package_search"))
+        count = result["count"]
+        if isinstance(count, bool) or not isinstance(count, int) or count < 0:
+            raise NotCkanApi(f"not a usable CKAN answer: {self.url('package_search')} gave count {str(count)[:40]!r}, "
+                             "not a number of datasets", self.url("package_search"))
         response = self._remote.last_response
-        return SearchPage(int(result["count"]), result["results"], self.last_server_time,
+        return SearchPage(count, result["results"], self.last_server_time,
                           response.text if response is not None else None)
 
     def package_list(self) -> list[str]:
@@ -171,7 +210,8 @@ def make_client(settings: Settings, catalog: CatalogConfig) -> tuple[CkanClient,
     session, stats = http.make_api_session(http.SessionOptions(
         user_agent=catalog.user_agent, timeout=catalog.timeout, connect_timeout=catalog.connect_timeout,
         retries=catalog.retries, backoff=catalog.backoff, max_retry_after=catalog.max_retry_after,
-        delay=catalog.delay, cache_path=settings.paths.http_cache, cache_seconds=catalog.cache_seconds))
+        delay=catalog.delay, cache_path=settings.paths.http_cache, cache_seconds=catalog.cache_seconds,
+        max_answer_seconds=catalog.max_answer_seconds, max_answer_bytes=catalog.max_answer_bytes))
     return CkanClient(catalog, session), stats
 
 

@@ -37,7 +37,8 @@ ENV_PREFIX = "HARVESTER_"
 GLOBAL_ENV = ("CONFIG", "DATA_DIR", "DATABASE", "PROFILES", "DUCKDB_MEMORY", "STORE_WAIT", "CHROMIUM",
               "SCREENSHOTS")
 """HARVESTER_<NAME> variables that are not catalog or fetch keys (the last two are the browser tests')."""
-POSITIVE = {"timeout", "connect_timeout", "max_seconds", "max_bytes", "max_member_bytes", "rows"}
+POSITIVE = {"timeout", "connect_timeout", "max_seconds", "max_bytes", "max_member_bytes", "rows",
+            "max_answer_seconds", "max_answer_bytes"}
 """Keys where 0 means nothing sensible (a timeout of 0 fails every request): they must be above 0."""
 AT_LEAST_ONE = {"max_ratio"}
 """A compression ratio under 1 would call every archive a bomb."""
@@ -83,6 +84,10 @@ class CatalogConfig:
     """Seconds subtracted from the last harvest window when asking for what changed."""
     cache_seconds: float = 0.0
     """How long API answers are reused from requests-cache; 0 stores them but always revalidates."""
+    max_answer_seconds: float = 300.0
+    """Longest one API answer may take, start to end (a read timeout applies to each read only)."""
+    max_answer_bytes: int = 100_000_000
+    """Largest API answer, in bytes once decompressed (a gzip bomb stops here)."""
     enabled: bool = True
     """False keeps the entry but skips it in `harvester harvest` with no arguments."""
 

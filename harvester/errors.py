@@ -34,6 +34,10 @@ class PortalError(HarvesterError):
         self.url = url
 
 
+class RedirectRefused(PortalError):
+    """The portal redirected an API call to another host: not followed."""
+
+
 class PortalTimeout(PortalError):
     """The portal did not answer within the configured timeouts."""
 

@@ -62,9 +62,8 @@ class _Stager:
                 self.skipped.add(str(dataset["id"]))
             else:
                 keep.append(dataset)
-        if isinstance(datasets, Batch) and datasets.source_json is not None:
-            self.run.stage_json(datasets.source_json, datasets.source_path, HARVEST_TYPES)
-        else:
+        if not (isinstance(datasets, Batch) and datasets.source_json is not None
+                and self.run.stage_json(datasets.source_json, datasets.source_path, HARVEST_TYPES)):
             self.run.stage(keep)
 
 
@@ -181,11 +180,12 @@ def harvest_catalog(settings: Settings, store: Store, catalog: CatalogConfig, *,
             result.unchanged, result.deleted = counts.unchanged, counts.deleted
             progress.finish(task, f"{result.added} added, {result.updated} updated, {result.unchanged} unchanged, "
                                   f"{result.deleted} deleted, {result.failed} failed ({result.requests} requests)")
-        except (HarvesterError, OSError) as exc:
+        except Exception as exc:  # noqa: BLE001 - one catalog's fault, whatever it is, never stops the others
             if isinstance(exc, StoreError):
                 raise
             result.status = "failed"
-            result.error = str(exc)
+            result.error = str(exc) if isinstance(exc, (HarvesterError, OSError)) else \
+                f"{catalog.api_url}: {type(exc).__name__}: {(str(exc).splitlines() or [''])[0][:300]}"
             result.seconds = time.monotonic() - started
             result.requests, result.retries = stats.requests, stats.retries
             result.mode = result.mode or connector.mode

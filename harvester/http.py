@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import requests
 import requests_cache
@@ -74,15 +74,43 @@ class _CountingRetry(Retry):
         return min(value, self.max_retry_after)
 
 
+class AnswerTooLarge(requests.exceptions.RequestException):
+    """An API answer went past `max_answer_bytes` (decompressed): the rest was not read."""
+
+
+class AnswerTooSlow(requests.exceptions.RequestException):
+    """An API answer took longer than `max_answer_seconds` in all (a trickle defeats read timeouts)."""
+
+
+def read_bounded(raw: Any, *, max_bytes: int, deadline: float, chunk: int = 1 << 16) -> Iterator[bytes]:
+    """The decoded body of a streamed urllib3 response, piece by piece; AnswerTooLarge past `max_bytes`,
+    AnswerTooSlow past `deadline` (time.monotonic()). Each piece is one read of the socket at most, so a
+    server sending a byte at a time cannot hold a read beyond one read timeout."""
+    size = 0
+    while True:
+        if time.monotonic() > deadline:
+            raise AnswerTooSlow(f"still receiving after the deadline ({size} bytes so far)")
+        piece = raw.read1(chunk, decode_content=True)
+        if not piece:  # the end of the body
+            return
+        size += len(piece)
+        if size > max_bytes:
+            raise AnswerTooLarge(f"more than {max_bytes} bytes")
+        yield piece
+
+
 class _PoliteAdapter(HTTPAdapter):
-    """Waits `delay` seconds between two requests and counts requests that reach the network."""
+    """Waits `delay` seconds between two requests, counts requests that reach the network, and reads every
+    answer within `max_seconds` and `max_bytes`."""
 
     def __init__(self, delay: float, stats: RequestStats, default_timeout: tuple[float, float],
-                 **kwargs: Any) -> None:
+                 max_seconds: float = 300.0, max_bytes: int = 100_000_000, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.delay = delay
         self.stats = stats
         self.default_timeout = default_timeout
+        self.max_seconds = max_seconds
+        self.max_bytes = max_bytes
         self._last = 0.0
         self._lock = threading.Lock()
 
@@ -95,8 +123,21 @@ class _PoliteAdapter(HTTPAdapter):
                 self._last = time.monotonic()
         if kwargs.get("timeout") is None:
             kwargs["timeout"] = self.default_timeout
+        deadline = time.monotonic() + self.max_seconds
+        streamed = kwargs.get("stream", False)
+        kwargs["stream"] = True
         response = super().send(request, **kwargs)
         self.stats.add(requests_=1)
+        if not streamed:  # read it here, within bounds; requests then finds the content already read
+            try:
+                response._content = b"".join(read_bounded(response.raw, max_bytes=self.max_bytes,
+                                                          deadline=deadline))
+            except (AnswerTooLarge, AnswerTooSlow) as exc:
+                response.close()
+                limit = (f"max_answer_bytes {self.max_bytes}" if isinstance(exc, AnswerTooLarge)
+                         else f"max_answer_seconds {self.max_seconds:g}")
+                raise type(exc)(f"{request.url}: answer refused: {exc} ({limit})", request=request) from None
+            response._content_consumed = True
         return response
 
 
@@ -113,6 +154,8 @@ class SessionOptions:
     delay: float = 0.0
     cache_path: Path | None = None
     cache_seconds: float = 0.0
+    max_answer_seconds: float = 300.0
+    max_answer_bytes: int = 100_000_000
 
 
 def make_api_session(options: SessionOptions) -> tuple[requests.Session, RequestStats]:
@@ -143,6 +186,7 @@ def make_api_session(options: SessionOptions) -> tuple[requests.Session, Request
         stats=stats, max_retry_after=options.max_retry_after,
     )
     adapter = _PoliteAdapter(options.delay, stats, (options.connect_timeout, options.timeout),
+                             max_seconds=options.max_answer_seconds, max_bytes=options.max_answer_bytes,
                              max_retries=retry, pool_connections=2, pool_maxsize=4)
     session.mount("http://", adapter)
     session.mount("https://", adapter)
@@ -292,7 +336,8 @@ def download(session: requests.Session, url: str, dest: Path, *, check_url: Any,
             size = 0
             try:
                 with partial.open("wb") as handle:
-                    for chunk in response.iter_content(FILE_CHUNK):
+                    # one socket read at a time (not iter_content's full 1 MiB), so a trickle meets the deadline
+                    while chunk := response.raw.read1(FILE_CHUNK, decode_content=True):
                         size += len(chunk)
                         if size > max_bytes:
                             found.status, found.reason = "too_large", f"more than {max_bytes} bytes"
@@ -302,7 +347,7 @@ def download(session: requests.Session, url: str, dest: Path, *, check_url: Any,
                             return found
                         digest.update(chunk)
                         handle.write(chunk)
-            except requests.exceptions.RequestException as exc:
+            except (requests.exceptions.RequestException, urllib3_exceptions.HTTPError) as exc:
                 if _read_timed_out(exc):  # the server went silent mid-body
                     found.status, found.reason = "timeout", f"no data for {timeout[1]:g} s after {size} bytes"
                 else:

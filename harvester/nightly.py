@@ -28,6 +28,7 @@ from harvester.errors import HarvesterError
 from harvester.exitcodes import ExitCode
 from harvester.linkstatus import FAILURES
 from harvester.model import NightlyChanges, NightlySummary, NightlyWork, ResourceKey, StageFailure
+from harvester.paths import make_folder
 from harvester.progress import Progress, SilentProgress
 from harvester.store import Store
 
@@ -49,7 +50,7 @@ class _Lock:
         self.handle: IO[str] | None = None
 
     def __enter__(self) -> _Lock:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        make_folder(self.path.parent)
         handle = self.path.open("a+", encoding="utf-8")
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -90,7 +91,7 @@ def run_nightly(settings: Settings, catalogs: list[str] | None = None,
 
     progress = progress or SilentProgress()
     selected = [c.id for c in settings.select(catalogs or [])]
-    with _Lock(settings.paths.root / ".nightly.lock"):
+    with _Lock(settings.paths.nightly_lock):
         settings.paths.ensure()
         started = utcnow()
         # milliseconds: two runs can start within one second, and each needs its own summary
@@ -173,7 +174,7 @@ def _changes(settings: Settings, started: datetime, before: dict[ResourceKey, st
 
 
 def _write_summary(settings: Settings, started: datetime, summary: NightlySummary) -> Path:
-    folder = settings.paths.root / "runs"
+    folder = settings.paths.runs
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{started.strftime('%Y%m%dT%H%M%S')}.{started.microsecond // 1000:03d}Z.json"
     summary.summary_path = str(path)

@@ -284,7 +284,7 @@ def _packs(settings: Settings, store: Store, scores: dict[tuple[str, str], Score
 def _runs(settings: Settings, current: NightlySummary | None) -> list[dict[str, Any]]:
     """Run summaries that changed something or failed, newest first (quiet runs change no page)."""
     summaries: dict[str, dict[str, Any]] = {}
-    folder = settings.paths.root / "runs"
+    folder = settings.paths.runs
     for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
@@ -371,7 +371,7 @@ def build_site(settings: Settings, current_run: NightlySummary | None = None,
     files, downloads = render_site(settings, current_run, today)
     manifest = _manifest(files, downloads)
     link = settings.paths.site
-    builds = settings.paths.root / ".site"
+    builds = settings.paths.site_builds
     with _lock(settings.paths.root):
         current = link.resolve() if link.is_symlink() else None
         if current and (current / "MANIFEST").is_file() and \

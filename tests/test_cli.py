@@ -54,8 +54,8 @@ def test_bad_config_is_a_one_line_error(tmp_path, run_cli):
     path.write_text('[catalogs.cdmx]\ntitle = "x"\napi_url = "https://x/api/3/action/"\ntimeout = "soon"\n')
     result = run_cli("harvest", config=path)
     assert result.exit_code == 1
-    assert result.stderr == (f"Error: {path}: [catalogs.cdmx] timeout: expected a non-negative number, "
-                             "got 'soon'\n")
+    assert result.stderr == (f"Error: {path}: [catalogs.cdmx] timeout: expected a number above 0, "
+                             "got 'soon'\n")  # a timeout of 0 fails every request: above 0 (issue 15)
 
 
 def test_search_is_accent_and_case_insensitive_and_ranked(portal, make_config, run_cli):

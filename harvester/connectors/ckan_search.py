@@ -77,7 +77,15 @@ class PackageSearchConnector(Connector):
                 if report is not None:
                     report.window_end = end
             results = [r for r in page.results if isinstance(r, dict) and r.get("id")]
+            held = len(unique)
             unique.update(str(r["id"]) for r in results)
+            if page.results and len(unique) == held:
+                # Keyset paging never asks for what it has: a page of nothing new is a portal repeating
+                # itself (a made-up count, `start` ignored), which would otherwise be paged forever.
+                raise IncompleteListing(
+                    f"paging {self.client.url('package_search')} stopped: page {pages} (start={ties}) added no "
+                    f"new dataset, the portal repeats its pages ({len(unique)} datasets received, count "
+                    f"{page.count})", self.client.url("package_search"))
             if on_page:
                 on_page(len(unique), page.count if pages == 1 else None)
             if results:

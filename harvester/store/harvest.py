@@ -8,6 +8,7 @@ work from the last good window.
 from __future__ import annotations
 
 import json
+import re
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Any, Iterator
@@ -94,6 +95,13 @@ class HarvestTables(StoreBase):
         self.con.execute("DELETE FROM stage_raw")
 
 
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _whole(text: str) -> str:
+    return _LONE_SURROGATE.sub("\ufffd", text)
+
+
 class HarvestRun:
     """One begun run of one catalog: stage what the listing receives, then `commit` or `fail`."""
 
@@ -109,22 +117,29 @@ class HarvestRun:
 
     # Staging -------------------------------------------------------------------------------------
 
-    def stage_json(self, text: str, path: str, skip_types: set[str]) -> None:
-        """Keep the datasets found at `path` in a JSON answer (DuckDB splits it, outside the GIL)."""
-        self.batches += 1
-        self._con.execute("""
+    def stage_json(self, text: str, path: str, skip_types: set[str]) -> bool:
+        """Keep the datasets found at `path` in a JSON answer (DuckDB splits it, outside the GIL). False
+        when DuckDB cannot read the text (a lone surrogate escape, say): stage the parsed datasets instead."""
+        try:
+            self._con.execute("""
             INSERT INTO stage_raw
             SELECT j->>'id', j::VARCHAR, $batch FROM (SELECT unnest(json_extract($text, $path)) AS j)
             WHERE j->>'id' IS NOT NULL AND NOT list_contains($skip, coalesce(j->>'type', 'dataset'))""",
-                         {"text": text, "path": path, "batch": self.batches, "skip": sorted(skip_types)})
+                         {"text": text, "path": path, "batch": self.batches + 1, "skip": sorted(skip_types)})
+        except duckdb.InvalidInputException:
+            return False
+        self.batches += 1
+        return True
 
     def stage(self, datasets: list[dict[str, Any]]) -> None:
         """Keep one batch of received datasets (raw portal JSON, as CKAN returns them) until the merge."""
         self.batches += 1
         if not datasets:
             return
-        table = pa.table({"remote_id": [str(d["id"]) for d in datasets],
-                          "raw": [json.dumps(d, ensure_ascii=False) for d in datasets],
+        # A lone surrogate (JSON allows the escape, UTF-8 cannot hold it) becomes U+FFFD, the replacement
+        # character: visible where the portal's text was broken, never a silently missing value.
+        table = pa.table({"remote_id": [_whole(str(d["id"])) for d in datasets],
+                          "raw": [_whole(json.dumps(d, ensure_ascii=False)) for d in datasets],
                           "batch": pa.array([self.batches] * len(datasets), pa.int32())})
         self._con.register("_batch", table)
         try:
