@@ -107,12 +107,13 @@ def fetch(settings: Settings, *, catalogs: list[str] | None = None, datasets: li
 
 
 def _fetch_one(settings: Settings, store: Store, session: http.Session, policy: UrlPolicy,
-               resource: ResourceToFetch) -> str:
+               item: ResourceToFetch) -> str:
     config = settings.fetch
-    previous = store.link_check(resource.key)
-    base = previous or LinkCheck(resource.catalog_id, resource.dataset_id, resource.resource_id)
-    dest = (settings.paths.raw / safe_part(resource.catalog_id) / safe_part(resource.dataset_name, resource.dataset_id)
-            / f"{safe_part(resource.resource_id)}.{_extension(resource.format, resource.url)}")
+    resource = item.resource
+    previous = store.link_check(item.key)
+    base = previous or LinkCheck(resource.catalog_id, resource.dataset_id, resource.remote_id)
+    dest = (settings.paths.raw / safe_part(resource.catalog_id) / safe_part(item.dataset_name, resource.dataset_id)
+            / f"{safe_part(resource.remote_id)}.{_extension(resource.format, resource.url)}")
     now = utcnow()
     try:
         inside(settings.paths.raw, dest)

@@ -288,19 +288,12 @@ class ColumnProfile:
 # Records of fetch, validate and profile (store/files.py, store/tables.py, fetch.py, validate.py, profile.py)
 # (appended below by those stages' owner)
 
-@dataclass(frozen=True)
-class ResourceToFetch:
-    """A resource the fetch stage is to check (`Store.resources_to_fetch`). `waiting`: its link has been
-    failing at this same URL and is not due for a re-check yet (the nightly back-off)."""
+class _OfResource:
+    """The `key` of a record that names its resource by catalog_id, dataset_id and resource_id."""
 
     catalog_id: str
     dataset_id: str
     resource_id: str
-    url: str
-    format: str | None = None
-    size: int | None = None
-    dataset_name: str | None = None
-    waiting: bool = False
 
     @property
     def key(self) -> ResourceKey:
@@ -308,7 +301,22 @@ class ResourceToFetch:
 
 
 @dataclass(frozen=True)
-class FileToValidate:
+class ResourceToFetch:
+    """A resource the fetch stage is to check (`Store.resources_to_fetch`), with its dataset's name (for
+    the folder). `waiting`: its link has been failing at this same URL and is not due for a re-check yet
+    (the nightly back-off)."""
+
+    resource: Resource
+    dataset_name: str | None = None
+    waiting: bool = False
+
+    @property
+    def key(self) -> ResourceKey:
+        return self.resource.key
+
+
+@dataclass(frozen=True)
+class FileToValidate(_OfResource):
     """A fetched file that may hold tables (`Store.files_to_validate`); `validated_sha256` is the file
     its validations were made from, None if never validated."""
 
@@ -322,16 +330,12 @@ class FileToValidate:
     validated_sha256: str | None = None
 
     @property
-    def key(self) -> ResourceKey:
-        return ResourceKey(self.catalog_id, self.dataset_id, self.resource_id)
-
-    @property
     def unchanged(self) -> bool:
         return self.validated_sha256 == self.sha256
 
 
 @dataclass(frozen=True)
-class TableToProfile:
+class TableToProfile(_OfResource):
     """A validated delimited table (`Store.tables_to_profile`): where it is and how to read it.
     `profiled_sha256` is the file its resource's profiles were made from, None if never profiled."""
 
@@ -346,10 +350,6 @@ class TableToProfile:
     delimiter: str
     header_row: int
     profiled_sha256: str | None = None
-
-    @property
-    def key(self) -> ResourceKey:
-        return ResourceKey(self.catalog_id, self.dataset_id, self.resource_id)
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,7 @@ from datetime import datetime
 from typing import Any
 
 from harvester.linkstatus import FAILURES
-from harvester.model import LinkCheck, ResourceKey, ResourceToFetch
+from harvester.model import LinkCheck, Resource, ResourceKey, ResourceToFetch
 from harvester.store.core import StoreBase
 
 _KEY = "catalog_id = ? AND dataset_id = ? AND resource_id = ?"
@@ -26,8 +26,7 @@ class FileTables(StoreBase):
         `waiting`: the resource's last check, `now` minus its checked_at ago, failed at this same URL, and
         less time has passed than the link had been failing then (bounded by the two waits)."""
         failures = sorted(FAILURES)
-        sql = [f"""SELECT r.catalog_id, r.dataset_id, r.remote_id AS resource_id, r.url, r.format, r.size,
-                   d.name AS dataset_name,
+        sql = [f"""SELECT r.*, d.name AS dataset_name,
                    EXISTS (SELECT 1 FROM resource_files f WHERE f.catalog_id = r.catalog_id
                        AND f.dataset_id = r.dataset_id AND f.resource_id = r.remote_id AND f.url = r.url
                        AND f.status IN {_in(failures)}
@@ -48,7 +47,9 @@ class FileTables(StoreBase):
             params.append(max_size)
         sql.append("ORDER BY r.catalog_id, d.name, r.position")
         cursor = self.con.execute(" ".join(sql), params)
-        return [ResourceToFetch(*row) for row in cursor.fetchall()]
+        names = [d[0] for d in cursor.description]
+        return [ResourceToFetch(Resource.from_row(row), row["dataset_name"], row["waiting"])
+                for row in (dict(zip(names, values)) for values in cursor.fetchall())]
 
     def link_check(self, key: ResourceKey) -> LinkCheck | None:
         """The last check of a resource's link, None if it was never checked."""
