@@ -14,16 +14,16 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
 
 from harvester import http
 from harvester.archives import inspect_gzip, inspect_zip
 from harvester.clock import utcnow
 from harvester.config import Settings
 from harvester.errors import PathEscape
-from harvester.linkstatus import FAILURES, healthy
+from harvester.linkstatus import LinkStatus
+from harvester.model import LinkCheck, ResourceToFetch
 from harvester.paths import inside
 from harvester.progress import Progress, SilentProgress
 from harvester.sniff import sniff
@@ -73,30 +73,11 @@ def _extension(declared: str | None, url: str) -> str:
 
 
 def select_resources(store: Store, catalogs: list[str], datasets: list[str], formats: list[str],
-                     max_size: int | None) -> list[dict[str, Any]]:
+                     max_size: int | None) -> list[ResourceToFetch]:
     """The resources to fetch; `waiting` marks a link failing at the same URL that is not due for a re-check
     yet (see the module doc)."""
-    sql = [f"""SELECT r.catalog_id, r.dataset_id, r.remote_id AS resource_id, r.url, r.format, r.size, d.name,
-               EXISTS (SELECT 1 FROM resource_files f WHERE f.catalog_id = r.catalog_id
-                   AND f.dataset_id = r.dataset_id AND f.resource_id = r.remote_id AND f.url = r.url
-                   AND f.status IN ({', '.join('?' for _ in FAILURES)})
-                   AND epoch(?) - epoch(f.checked_at) < least({BACKOFF_MAX_SECONDS}, greatest({BACKOFF_MIN_SECONDS},
-                       epoch(f.checked_at) - epoch(coalesce(f.first_failure_at, f.checked_at))))) AS waiting""",
-           "FROM resources r JOIN datasets d ON d.catalog_id = r.catalog_id AND d.remote_id = r.dataset_id",
-           "WHERE r.deleted_at IS NULL AND d.deleted_at IS NULL AND r.url IS NOT NULL"]
-    params: list[Any] = sorted(FAILURES) + [utcnow()]
-    for column, values in (("r.catalog_id", catalogs), ("d.name", datasets)):
-        if values:
-            sql.append(f"AND {column} IN ({', '.join('?' for _ in values)})")
-            params.extend(values)
-    if formats:
-        sql.append(f"AND upper(r.format) IN ({', '.join('?' for _ in formats)})")
-        params.extend(f.upper().lstrip(".") for f in formats)
-    if max_size is not None:
-        sql.append("AND coalesce(r.size, 0) <= ?")
-        params.append(max_size)
-    sql.append("ORDER BY r.catalog_id, d.name, r.position")
-    return store.query(" ".join(sql), params)
+    return store.resources_to_fetch(catalogs, datasets, formats, max_size, utcnow(),
+                                    wait_min_seconds=BACKOFF_MIN_SECONDS, wait_max_seconds=BACKOFF_MAX_SECONDS)
 
 
 def fetch(settings: Settings, *, catalogs: list[str] | None = None, datasets: list[str] | None = None,
@@ -113,7 +94,7 @@ def fetch(settings: Settings, *, catalogs: list[str] | None = None, datasets: li
     summary = FetchSummary()
     with Store(settings.paths.database) as store:
         selected = select_resources(store, catalogs or [], datasets or [], formats or [], max_size)
-        chosen = [r for r in selected if not r["waiting"]] if backoff else selected
+        chosen = [r for r in selected if not r.waiting] if backoff else selected
         summary.backed_off = len(selected) - len(chosen)
         summary.total = len(chosen)
         progress.start("fetch", len(chosen))
@@ -126,58 +107,50 @@ def fetch(settings: Settings, *, catalogs: list[str] | None = None, datasets: li
 
 
 def _fetch_one(settings: Settings, store: Store, session: http.Session, policy: UrlPolicy,
-               resource: dict[str, Any]) -> str:
+               item: ResourceToFetch) -> str:
     config = settings.fetch
-    catalog_id, dataset_id, resource_id = resource["catalog_id"], resource["dataset_id"], resource["resource_id"]
-    previous = store.resource_file(catalog_id, dataset_id, resource_id) or {}
-    dest = (settings.paths.raw / safe_part(catalog_id) / safe_part(resource["name"], dataset_id)
-            / f"{safe_part(resource_id)}.{_extension(resource['format'], resource['url'])}")
+    resource = item.resource
+    previous = store.link_check(item.key)
+    base = previous or LinkCheck(resource.catalog_id, resource.dataset_id, resource.remote_id)
+    dest = (settings.paths.raw / safe_part(resource.catalog_id) / safe_part(item.dataset_name, resource.dataset_id)
+            / f"{safe_part(resource.remote_id)}.{_extension(resource.format, resource.url)}")
+    now = utcnow()
     try:
         inside(settings.paths.raw, dest)
     except PathEscape as exc:  # a planted symlink under raw/: nothing is written through it
-        row = {"catalog_id": catalog_id, "dataset_id": dataset_id, "resource_id": resource_id, "url": resource["url"],
-               "status": "refused", "reason": str(exc), "declared_format": resource["format"],
-               "checked_at": utcnow(), "first_failure_at": previous.get("first_failure_at") or utcnow()}
-        store.record_resource_file({**previous, **row})
-        return "refused"
-    same_url = previous.get("url") == resource["url"]
-    result = http.download(session, resource["url"], dest, check_url=policy.check, max_bytes=config.max_bytes,
+        store.record_link_check(replace(base, url=resource.url, status=LinkStatus.REFUSED, reason=str(exc),
+                                        declared_format=resource.format, checked_at=now,
+                                        first_failure_at=base.first_failure_at or now))
+        return str(LinkStatus.REFUSED)
+    same_url = base.url == resource.url
+    result = http.download(session, resource.url, dest, check_url=policy.check, max_bytes=config.max_bytes,
                            timeout=(config.connect_timeout, config.timeout), max_seconds=config.max_seconds,
-                           etag=previous.get("etag") if same_url else None,
-                           last_modified=previous.get("last_modified") if same_url else None)
+                           etag=base.etag if same_url else None,
+                           last_modified=base.last_modified if same_url else None)
     now = utcnow()
-    row: dict[str, Any] = {
-        "catalog_id": catalog_id, "dataset_id": dataset_id, "resource_id": resource_id, "url": resource["url"],
-        "final_url": result.final_url, "status": result.status, "reason": result.reason,
-        "http_status": result.http_status, "declared_format": resource["format"], "checked_at": now,
-        "path": previous.get("path"), "size": previous.get("size"), "sha256": previous.get("sha256"),
-        "etag": previous.get("etag"), "last_modified": previous.get("last_modified"),
-        "content_type": previous.get("content_type"), "sniffed_format": previous.get("sniffed_format"),
-        "members": previous.get("members"), "changed_at": previous.get("changed_at"),
-        "last_success_at": previous.get("last_success_at"), "first_failure_at": previous.get("first_failure_at"),
-    }
-    if result.status == "ok":
+    # what the check found; the file's facts stay those of the last good download unless this one is good
+    check = replace(base, url=resource.url, final_url=result.final_url, status=result.status, reason=result.reason,
+                    http_status=result.http_status, declared_format=resource.format, checked_at=now)
+    if result.status == LinkStatus.OK:
         kind = sniff(dest)
-        row.update(path=str(dest.relative_to(settings.paths.root)), size=result.size, sha256=result.sha256,
-                   etag=result.etag, last_modified=result.last_modified, content_type=result.content_type,
-                   sniffed_format=kind, members=None)
-        if result.sha256 != previous.get("sha256"):
-            row["changed_at"] = now
-        if kind == "HTML" and (resource["format"] or "") not in ("HTML", "HTM"):
-            row.update(status="html_page", reason="an HTML page was served instead of the file")
+        check = replace(check, path=str(dest.relative_to(settings.paths.root)), size=result.size,
+                        sha256=result.sha256, etag=result.etag, last_modified=result.last_modified,
+                        content_type=result.content_type, sniffed_format=kind, members=None,
+                        changed_at=now if result.sha256 != base.sha256 else base.changed_at)
+        if kind == "HTML" and (resource.format or "") not in ("HTML", "HTM"):
+            check = replace(check, status=LinkStatus.HTML_PAGE, reason="an HTML page was served instead of the file")
         elif kind in ("ZIP", "XLSX", "SHP-ZIP", "GZIP"):
             inspect = inspect_gzip if kind == "GZIP" else inspect_zip
             report = inspect(dest, config.max_member_bytes, config.max_ratio)
-            row["members"] = report.members or None
+            check = replace(check, members=tuple(report.members) or None)
             if not report.ok:
                 dest.unlink(missing_ok=True)  # never leave a bomb or an escaping archive for later stages
-                row.update(status="refused", reason=report.reason, path=None)
-    if result.status == "not_modified" and previous.get("status") == "html_page":
-        row.update(status="html_page", reason=previous.get("reason"))  # the same page as last time
-    if healthy(row["status"]):
-        row["last_success_at"] = now
-        row["first_failure_at"] = None
-    elif row["first_failure_at"] is None:
-        row["first_failure_at"] = now
-    store.record_resource_file(row)
-    return str(row["status"])
+                check = replace(check, status=LinkStatus.REFUSED, reason=report.reason, path=None)
+    if result.status == LinkStatus.NOT_MODIFIED and base.status == LinkStatus.HTML_PAGE:
+        check = replace(check, status=LinkStatus.HTML_PAGE, reason=base.reason)  # the same page as last time
+    if check.healthy:
+        check = replace(check, last_success_at=now, first_failure_at=None)
+    elif check.first_failure_at is None:
+        check = replace(check, first_failure_at=now)
+    store.record_link_check(check)
+    return str(check.status)

@@ -362,6 +362,94 @@ class RunOutcome:
 # Records of fetch, validate and profile (store/files.py, store/tables.py, fetch.py, validate.py, profile.py)
 # (appended below by those stages' owner)
 
+class _OfResource:
+    """The `key` of a record that names its resource by catalog_id, dataset_id and resource_id."""
+
+    catalog_id: str
+    dataset_id: str
+    resource_id: str
+
+    @property
+    def key(self) -> ResourceKey:
+        return ResourceKey(self.catalog_id, self.dataset_id, self.resource_id)
+
+
+@dataclass(frozen=True)
+class ResourceToFetch:
+    """A resource the fetch stage is to check (`Store.resources_to_fetch`), with its dataset's name (for
+    the folder). `waiting`: its link has been failing at this same URL and is not due for a re-check yet
+    (the nightly back-off)."""
+
+    resource: Resource
+    dataset_name: str | None = None
+    waiting: bool = False
+
+    @property
+    def key(self) -> ResourceKey:
+        return self.resource.key
+
+
+@dataclass(frozen=True)
+class FileToValidate(_OfResource):
+    """A fetched file that may hold tables (`Store.files_to_validate`); `validated_sha256` is the file
+    its validations were made from, None if never validated."""
+
+    catalog_id: str
+    dataset_id: str
+    resource_id: str
+    path: str
+    """Relative to the data folder."""
+    sha256: str | None
+    sniffed_format: str
+    validated_sha256: str | None = None
+
+    @property
+    def unchanged(self) -> bool:
+        return self.validated_sha256 == self.sha256
+
+
+@dataclass(frozen=True)
+class TableToProfile(_OfResource):
+    """A validated delimited table (`Store.tables_to_profile`): where it is and how to read it.
+    `profiled_sha256` is the file its resource's profiles were made from, None if never profiled."""
+
+    catalog_id: str
+    dataset_id: str
+    resource_id: str
+    sha256: str | None
+    part: str
+    path: str
+    """The table's CSV (or the file itself), relative to the data folder."""
+    encoding: str
+    delimiter: str
+    header_row: int
+    profiled_sha256: str | None = None
+
+
+@dataclass(frozen=True)
+class ProfiledColumn:
+    """Which table a profiled column belongs to, and its name (`Store.profiled_columns`)."""
+
+    catalog_id: str
+    dataset_id: str
+    resource_id: str
+    part: str
+    name: str
+
+
+@dataclass(frozen=True)
+class SiblingFlag:
+    """A column that sibling tables of its dataset lack: `missing_in` names them ('<resource id>' or
+    '<resource id> (<part>)')."""
+
+    catalog_id: str
+    dataset_id: str
+    resource_id: str
+    part: str
+    name: str
+    missing_in: tuple[str, ...]
+
+
 
 # Records of scores, candidates, search, packs, the site and the nightly summary (store/reads.py, ...)
 # (appended below by those stages' owner)

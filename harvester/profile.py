@@ -7,21 +7,22 @@ temporary UTF-8 copy (DuckDB reads only UTF-8, UTF-16 and Latin-1 without cp1252
 """
 from __future__ import annotations
 
-import json
 import re
 import tempfile
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import duckdb
 
+from harvester.alerts import Alert
 from harvester.clock import utcnow
 from harvester.config import Settings
 from harvester.csvscan import (INTEGER_TEXT, PLACEHOLDER_SPELLINGS, dmy_date_sql, header_names, iso_date_sql,
                                read_csv_sql, utf8_copy)
 from harvester.errors import PathEscape
+from harvester.model import ColumnProfile, ResourceKey, SiblingFlag, TableToProfile
 from harvester.progress import Progress, SilentProgress
 from harvester.paths import DataPaths
 from harvester.store import Store
@@ -32,14 +33,14 @@ CATEGORY_MAX_DISTINCT = 200
 EXACT_DISTINCT_MAX = 10_000
 EXACT_QUANTILE_ROWS = 2_000_000
 MOJIBAKE = r"Ã[\x80-\xbf¡-ÿ]|Â[\x80-\xbf ]|ï»¿|â€"
+
+
 @dataclass
 class ProfileSummary:
     profiled: int = 0
     unchanged: int = 0
     failed: int = 0
     alerts: dict[str, int] = field(default_factory=dict)
-
-
 
 
 def scratch_connection(spill: Path, memory_limit: str = "512MB") -> duckdb.DuckDBPyConnection:
@@ -51,7 +52,7 @@ def scratch_connection(spill: Path, memory_limit: str = "512MB") -> duckdb.DuckD
     return con
 
 
-def profile_file(con: duckdb.DuckDBPyConnection, path: Path, delimiter: str, header_row: int) -> list[dict[str, Any]]:
+def profile_file(con: duckdb.DuckDBPyConnection, path: Path, delimiter: str, header_row: int) -> list[ColumnProfile]:
     """Column profiles of one UTF-8 delimited file. The columns are the header's, given to DuckDB rather
     than sniffed: its sniffer can fail, or return one column, on a file with ragged rows."""
     names = header_names(path, delimiter, header_row)
@@ -69,7 +70,7 @@ def profile_file(con: duckdb.DuckDBPyConnection, path: Path, delimiter: str, hea
         con.execute("DROP TABLE IF EXISTS profiled")
 
 
-def _profile_table_rows(con: duckdb.DuckDBPyConnection, names: list[str]) -> list[dict[str, Any]]:
+def _profile_table_rows(con: duckdb.DuckDBPyConnection, names: list[str]) -> list[ColumnProfile]:
     source = "profiled"
     # exact quartiles keep every value in memory (DuckDB cannot spill them): beyond EXACT_QUANTILE_ROWS
     # rows the t-digest estimate is used
@@ -120,37 +121,39 @@ def _profile_table_rows(con: duckdb.DuckDBPyConnection, names: list[str]) -> lis
         kind = _infer(present, s[f"int_{i}"], s[f"num_{i}"], s[f"comma_{i}"], s[f"iso_{i}"], s[f"dmy_{i}"])
         numeric = kind in ("integer", "number")
         dated = kind == "date"
-        profile: dict[str, Any] = {
-            "position": i, "name": name, "type": kind, "rows": rows,
-            "missing_share": round(1 - present / rows, 4) if rows else 1.0,
-            "placeholders": s[f"placeholder_{i}"], "distinct_count": s[f"distinct_{i}"],
-            "min": s[f"nmin_{i}"] if numeric else (str(s[f"dmin_{i}"]) if dated else s[f"smin_{i}"]),
-            "max": s[f"nmax_{i}"] if numeric else (str(s[f"dmax_{i}"]) if dated else s[f"smax_{i}"]),
-            "quartiles": list(s[f"q_{i}"]) if numeric and s[f"q_{i}"] else None,
-            "date_min": str(s[f"dmin_{i}"]) if dated and s[f"dmin_{i}"] else None,
-            "date_max": str(s[f"dmax_{i}"]) if dated and s[f"dmax_{i}"] else None,
-            "top_values": [], "spellings": [], "alerts": [],
-        }
-        alerts = profile["alerts"]
+        alerts: list[Alert] = []
         if present == 0:
-            alerts.append("all_missing")
+            alerts.append(Alert.ALL_MISSING)
         elif s[f"distinct_{i}"] == 1 and rows > 1:
-            alerts.append("constant")
+            alerts.append(Alert.CONSTANT)
         if s[f"placeholder_{i}"]:
-            alerts.append("placeholder_missing")
+            alerts.append(Alert.PLACEHOLDER_MISSING)
         if s[f"comma_{i}"] and s[f"comma_{i}"] >= present * TYPED_SHARE and present:
-            alerts.append("decimal_comma")
+            alerts.append(Alert.DECIMAL_COMMA)
         if s[f"iso_{i}"] and s[f"dmy_{i}"]:
-            alerts.append("mixed_date_formats")
+            alerts.append(Alert.MIXED_DATE_FORMATS)
         if s[f"mojibake_{i}"]:
-            alerts.append("mojibake")
+            alerts.append(Alert.MOJIBAKE)
         if re.search(MOJIBAKE, name):  # `ï»¿Conjunto de datos`: a BOM or accents garbled in the header itself
-            alerts.append("mojibake_name")
+            alerts.append(Alert.MOJIBAKE_NAME)
         if kind == "string" and present > 50 and s[f"distinct_{i}"] >= present * 0.95:
-            alerts.append("high_cardinality")
+            alerts.append(Alert.HIGH_CARDINALITY)
+        top_values: tuple[tuple[Any, int], ...] = ()
+        spellings: tuple[tuple[str, ...], ...] = ()
         if kind == "string" and 0 < s[f"distinct_{i}"] <= CATEGORY_MAX_DISTINCT:
-            _categories(con, source, name, profile)
-        profiles.append(profile)
+            top_values, spellings = _categories(con, source, name)
+            if spellings:
+                alerts.append(Alert.CATEGORY_SPELLINGS)
+        profiles.append(ColumnProfile(
+            position=i, name=name, type=kind, rows=rows,
+            missing_share=round(1 - present / rows, 4) if rows else 1.0,
+            placeholders=s[f"placeholder_{i}"], distinct_count=s[f"distinct_{i}"],
+            min=s[f"nmin_{i}"] if numeric else (str(s[f"dmin_{i}"]) if dated else s[f"smin_{i}"]),
+            max=s[f"nmax_{i}"] if numeric else (str(s[f"dmax_{i}"]) if dated else s[f"smax_{i}"]),
+            quartiles=tuple(s[f"q_{i}"]) if numeric and s[f"q_{i}"] else None,
+            date_min=str(s[f"dmin_{i}"]) if dated and s[f"dmin_{i}"] else None,
+            date_max=str(s[f"dmax_{i}"]) if dated and s[f"dmax_{i}"] else None,
+            top_values=top_values, spellings=spellings, alerts=tuple(alerts)))
     return profiles
 
 
@@ -163,20 +166,18 @@ def _infer(present: int, ints: int, nums: int, comma: int, iso: int, dmy: int) -
     return "string"
 
 
-def _categories(con: duckdb.DuckDBPyConnection, source: str, name: str, profile: dict[str, Any]) -> None:
-    """Top values, and one category written several ways (accents, case, punctuation)."""
+def _categories(con: duckdb.DuckDBPyConnection, source: str,
+                name: str) -> tuple[tuple[tuple[Any, int], ...], tuple[tuple[str, ...], ...]]:
+    """Top values, and the categories written several ways (accents, case, punctuation)."""
     c = _q(name)
     top = con.execute(f"SELECT {c} AS v, count(*) AS n FROM {source} WHERE {c} IS NOT NULL "
                       "GROUP BY v ORDER BY n DESC, v LIMIT 5").fetchall()
-    profile["top_values"] = [[v, n] for v, n in top]
     variants = con.execute(f"""
         SELECT list(DISTINCT v ORDER BY v) FROM (
             SELECT {c} AS v, regexp_replace(strip_accents(lower({c})), '[^a-z0-9]+', '', 'g') AS k
             FROM {source} WHERE {c} IS NOT NULL)
         GROUP BY k HAVING count(DISTINCT v) > 1 ORDER BY k LIMIT 20""").fetchall()
-    if variants:
-        profile["spellings"] = [r[0] for r in variants]
-        profile["alerts"].append("category_spellings")
+    return tuple((v, n) for v, n in top), tuple(tuple(r[0]) for r in variants)
 
 
 def profile(settings: Settings, *, catalogs: list[str] | None = None,
@@ -188,53 +189,38 @@ def profile(settings: Settings, *, catalogs: list[str] | None = None,
         settings.select(catalogs)
     summary = ProfileSummary()
     with Store(settings.paths.database) as store:
-        sql = ("SELECT v.catalog_id, v.dataset_id, v.resource_id, v.sha256, v.part, v.encoding, v.delimiter, "
-               "v.header_row, coalesce(v.table_path, f.path) AS path, "
-               "(SELECT any_value(p.sha256) FROM column_profiles p WHERE p.catalog_id = v.catalog_id AND "
-               "p.dataset_id = v.dataset_id AND p.resource_id = v.resource_id) AS profiled_sha256 "
-               "FROM validations v JOIN resource_files f USING (catalog_id, dataset_id, resource_id) "
-               "WHERE v.delimiter IS NOT NULL AND f.path IS NOT NULL")
-        params: list[Any] = []
-        if catalogs:
-            sql += f" AND v.catalog_id IN ({', '.join('?' for _ in catalogs)})"
-            params.extend(catalogs)
-        tables = store.query(sql + " ORDER BY ALL", params)
-        resources: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
-        for table in tables:
-            resources.setdefault((table["catalog_id"], table["dataset_id"], table["resource_id"]), []).append(table)
+        resources: dict[ResourceKey, list[TableToProfile]] = {}
+        for table in store.tables_to_profile(catalogs):
+            resources.setdefault(table.key, []).append(table)
         progress.start("profile", len(resources))
         with tempfile.TemporaryDirectory(prefix="harvester-profile-") as spill:
             scratch = scratch_connection(Path(spill))
-            for done, (keys, parts) in enumerate(resources.items(), 1):
+            for done, (key, parts) in enumerate(resources.items(), 1):
                 progress.update("profile", done, len(resources))
-                if parts[0]["profiled_sha256"] == parts[0]["sha256"]:
+                if parts[0].profiled_sha256 == parts[0].sha256:
                     summary.unchanged += 1
                     continue
                 columns = [c for part in parts for c in _profile_table(scratch, settings.paths, part, summary)]
-                store.record_profile(*keys, parts[0]["sha256"], columns, utcnow())
+                store.record_profile(key, parts[0].sha256, columns, utcnow())
                 summary.profiled += 1
             scratch.close()
         flag_sibling_differences(store, catalogs)
-        for (alerts,) in store.con.execute(
-                "SELECT alerts FROM column_profiles" + (f" WHERE catalog_id IN ({', '.join('?' for _ in catalogs)})"
-                                                         if catalogs else ""), catalogs or []).fetchall():
-            for alert in alerts or []:
-                summary.alerts[alert] = summary.alerts.get(alert, 0) + 1
+        summary.alerts = store.alert_counts(catalogs)
         progress.finish("profile", f"{summary.profiled} profiled, {summary.unchanged} unchanged, "
                                    f"{summary.failed} unreadable")
     return summary
 
 
-def _profile_table(con: duckdb.DuckDBPyConnection, paths: DataPaths, table: dict[str, Any],
-                   summary: ProfileSummary) -> list[dict[str, Any]]:
+def _profile_table(con: duckdb.DuckDBPyConnection, paths: DataPaths, table: TableToProfile,
+                   summary: ProfileSummary) -> list[ColumnProfile]:
     try:
-        columns = _profile_any_encoding(con, paths.under_root(table["path"]), table["encoding"], table["delimiter"],
-                                        table["header_row"])
+        columns = _profile_any_encoding(con, paths.under_root(table.path), table.encoding, table.delimiter,
+                                        table.header_row)
     except (duckdb.Error, ValueError, OSError, UnicodeDecodeError, PathEscape) as exc:
         summary.failed += 1
-        columns = [{"position": -1, "name": "", "type": "error", "rows": 0, "alerts": ["unreadable"],
-                    "error": str(exc).splitlines()[0][:300]}]
-    return [{**c, "part": table["part"] or ""} for c in columns]
+        columns = [ColumnProfile(position=-1, name="", type="error", rows=0, alerts=(Alert.UNREADABLE,),
+                                 error=str(exc).splitlines()[0][:300])]
+    return [replace(c, part=table.part or "") for c in columns]
 
 
 def _column_key(name: str) -> str:
@@ -248,15 +234,12 @@ def flag_sibling_differences(store: Store, catalogs: list[str] | None = None) ->
     lacks. Siblings are tables (resources, sheets, members) sharing at least half their columns, so a
     data file is compared with its other years, not with its data dictionary. Recomputed for every
     dataset on each run: one changed file changes its siblings' alerts."""
-    rows = store.query("SELECT catalog_id, dataset_id, resource_id, part, name FROM column_profiles "
-                       "WHERE type <> 'error'" + (f" AND catalog_id IN ({', '.join('?' for _ in catalogs)})"
-                                                  if catalogs else ""), catalogs or [])
     datasets: dict[tuple[str, str], dict[tuple[str, str], dict[str, str]]] = {}
-    for r in rows:
-        table = datasets.setdefault((r["catalog_id"], r["dataset_id"]), {}).setdefault(
-            (r["resource_id"], r["part"] or ""), {})
-        table[_column_key(r["name"])] = r["name"]
-    flagged: list[list[Any]] = []
+    for column in store.profiled_columns(catalogs):
+        table = datasets.setdefault((column.catalog_id, column.dataset_id), {}).setdefault(
+            (column.resource_id, column.part), {})
+        table[_column_key(column.name)] = column.name
+    flagged: list[SiblingFlag] = []
     for (catalog_id, dataset_id), tables in datasets.items():
         for (resource_id, part), columns in tables.items():
             missing_in: dict[str, list[str]] = {}
@@ -266,27 +249,12 @@ def flag_sibling_differences(store: Store, catalogs: list[str] | None = None) ->
                     continue
                 for key in columns.keys() - other.keys():
                     missing_in.setdefault(columns[key], []).append(other_id + (f" ({other_part})" if other_part else ""))
-            flagged += [[catalog_id, dataset_id, resource_id, part, name, json.dumps({"sibling_missing_in": where})]
+            flagged += [SiblingFlag(catalog_id, dataset_id, resource_id, part, name, tuple(where))
                         for name, where in missing_in.items()]
-    with store.transaction() as con:
-        con.execute("UPDATE column_profiles SET alerts = list_filter(alerts, lambda a: a <> 'sibling_columns_differ')"
-                    + (f" WHERE catalog_id IN ({', '.join('?' for _ in catalogs)})" if catalogs else ""),
-                    catalogs or [])
-        if not flagged:
-            return
-        con.executemany("UPDATE column_profiles SET alerts = list_append(alerts, 'sibling_columns_differ'), "
-                        "details = json_merge_patch(details, ?::JSON) WHERE catalog_id = ? AND dataset_id = ? "
-                        "AND resource_id = ? AND part = ? AND name = ?",
-                        [[f[5], *f[:5]] for f in flagged])
+    store.flag_sibling_columns(catalogs, flagged)
 
 
 def _profile_any_encoding(con: duckdb.DuckDBPyConnection, path: Path, encoding: str, delimiter: str,
-                          header_row: int) -> list[dict[str, Any]]:
+                          header_row: int) -> list[ColumnProfile]:
     with utf8_copy(path, encoding) as readable:
         return profile_file(con, readable, delimiter, header_row)
-
-
-def profile_rows_json(columns: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Columns as stored: JSON-able values only."""
-    return [json.loads(json.dumps(c, default=str)) for c in columns]
-

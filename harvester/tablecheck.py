@@ -32,6 +32,7 @@ import pyarrow.compute as pc
 
 from harvester.csvscan import read_csv_sql
 from harvester.encoding import LineCounter
+from harvester.model import ValidationError
 from harvester.sql import literal as _lit
 
 CHUNK = 1 << 22
@@ -65,7 +66,7 @@ UNCHECKED = ("string", "any")
 @dataclass
 class TableCheck:
     rows: int
-    errors: list[dict[str, Any]]
+    errors: list[ValidationError]
     """Row errors in frictionless's order (by row, then field), at most `limit` of them."""
 
 
@@ -79,11 +80,11 @@ def line_facts(path: Path) -> tuple[int, list[int]]:
 
 
 def _row_errors(cells: list[str | None], readers: list[Callable[[Any], Any]], names: list[str],
-                row: int) -> list[dict[str, Any]]:
+                row: int) -> list[ValidationError]:
     """Frictionless's errors for one row (table/row.py): type errors, extra cells, missing cells; a row
     whose every field is empty is one blank-row error instead."""
     present = [c for c in cells if c is not None] if None in cells else cells
-    errors: list[dict[str, Any]] = []
+    errors: list[ValidationError] = []
     blank = 0
     for number, (reader, name) in enumerate(zip(readers, names), 1):
         source = present[number - 1] if number <= len(present) else None
@@ -92,19 +93,18 @@ def _row_errors(cells: list[str | None], readers: list[Callable[[Any], Any]], na
         if target is None and not type_note:
             blank += 1
         if type_note:
-            errors.append({"type": "type-error", "row": row, "field": name, "field_number": number,
-                           "message": f'Type error in the cell "{source}" in row "{row}" and field "{name}" '
-                                      f'at position "{number}": {type_note}'})
+            errors.append(ValidationError("type-error", f'Type error in the cell "{source}" in row "{row}" and field '
+                                                        f'"{name}" at position "{number}": {type_note}',
+                                          row=row, field=name, field_number=number))
     for number in range(len(names) + 1, len(present) + 1):
-        errors.append({"type": "extra-cell", "row": row, "field": "", "field_number": number,
-                       "message": f'Row at position "{row}" has an extra value in field at position "{number}"'})
+        errors.append(ValidationError("extra-cell", f'Row at position "{row}" has an extra value in field at '
+                                                    f'position "{number}"', row=row, field="", field_number=number))
     for number in range(len(present) + 1, len(names) + 1):
         name = names[number - 1]
-        errors.append({"type": "missing-cell", "row": row, "field": name, "field_number": number,
-                       "message": f'Row at position "{row}" has a missing cell in field "{name}" at position "{number}"'})
+        errors.append(ValidationError("missing-cell", f'Row at position "{row}" has a missing cell in field "{name}" '
+                                                      f'at position "{number}"', row=row, field=name, field_number=number))
     if blank == len(names):
-        return [{"type": "blank-row", "row": row, "field": None, "field_number": None,
-                 "message": f'Row at position "{row}" is completely blank'}]
+        return [ValidationError("blank-row", f'Row at position "{row}" is completely blank', row=row)]
     return errors
 
 
@@ -178,7 +178,7 @@ def check_table(path: Path, *, delimiter: str, header_row: int, fields: list[Any
     # The k-th accepted record sits on the k-th line after the header that is neither empty nor rejected.
     skipped = sorted(set(empty) | set(rejected))
     shifted = [line - i for i, line in enumerate(skipped)]  # accepted lines before each skipped line, + header
-    errors: list[dict[str, Any]] = []
+    errors: list[ValidationError] = []
     for k, cells in flagged:
         line = header_row + k
         row = line + bisect.bisect_right(shifted, line)
@@ -191,5 +191,5 @@ def check_table(path: Path, *, delimiter: str, header_row: int, fields: list[Any
         errors.extend(_row_errors(cells, readers, names, line))
     for line in empty:
         errors.extend(_row_errors([], readers, names, line))
-    errors.sort(key=lambda e: (e["row"], e["field_number"] or 0))
+    errors.sort(key=lambda e: (e.row, e.field_number or 0))
     return TableCheck(rows=count - header_row, errors=errors[:limit])

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import hashlib
 import json
 import shutil
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
 from typing import Any, Iterable, Iterator
 
@@ -37,6 +38,8 @@ class Table:
     """What the table was read from, for the report: 'csv', 'xlsx sheet', 'zip member', ..."""
     delimiter: str | None = None
     """',' for the CSVs written here from sheets and JSON; None when it is for the validator to detect."""
+    note: str | None = None
+    """Said in the table's validation report: how a repeated name was told apart, or left out."""
 
 
 def tables_dir(path: Path) -> Path:
@@ -54,13 +57,15 @@ def extract_tables(path: Path, kind: str, *, max_member_bytes: int) -> list[Tabl
     folder.mkdir(parents=True)
     try:
         if kind == "XLSX":
-            return [_write_csv(folder, f"sheet:{name}", rows, "xlsx sheet") for name, rows in _xlsx_sheets(path)]
+            return _unique_parts([_write_csv(folder, f"sheet:{name}", rows, "xlsx sheet")
+                                  for name, rows in _xlsx_sheets(path)])
         if kind == "XLS":
-            return [_write_csv(folder, f"sheet:{name}", rows, "xls sheet") for name, rows in _xls_sheets(path)]
+            return _unique_parts([_write_csv(folder, f"sheet:{name}", rows, "xls sheet")
+                                  for name, rows in _xls_sheets(path)])
         if kind in ("JSON", "GEOJSON"):
             found = _json_rows(path)
             return [_write_csv(folder, found[0], found[1], found[0])] if found else []
-        return _zip_members(path, folder, max_member_bytes)
+        return _unique_parts(_zip_members(path, folder, max_member_bytes))
     except TableError:
         raise
     except Exception as exc:  # a workbook library's own exception types vary: one line, naming the file
@@ -70,6 +75,34 @@ def extract_tables(path: Path, kind: str, *, max_member_bytes: int) -> list[Tabl
 def _safe_name(part: str) -> str:
     cleaned = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in part)
     return cleaned.strip("._")[:100] or "table"
+
+
+def _target(folder: Path, part: str) -> Path:
+    """The CSV a table is written to: named after its part, with a number when two parts clean to one name
+    ('Hoja 1' and 'Hoja_1'), so that no table overwrites another."""
+    target = folder / (_safe_name(part) + ".csv")
+    number = 2
+    while target.exists():
+        target = folder / f"{_safe_name(part)}-{number}.csv"
+        number += 1
+    return target
+
+
+def _unique_parts(tables: list[Table]) -> list[Table]:
+    """Each table of a file under a part of its own (the store keeps one validation per part): a repeated
+    name, such as two members of one ZIP with the same name and different contents, gets a number."""
+    taken: set[str] = set()
+    unique = []
+    for table in tables:
+        part, number = table.part, 2
+        while part in taken:
+            part, number = f"{table.part} ({number})", number + 1
+        if part != table.part:
+            note = f"the file holds more than one table named {table.part!r}: this is number {number - 1}"
+            table = replace(table, part=part, note="; ".join(filter(None, [table.note, note])))
+        taken.add(part)
+        unique.append(table)
+    return unique
 
 
 def _text(value: Any) -> str:
@@ -89,7 +122,7 @@ def _text(value: Any) -> str:
 
 
 def _write_csv(folder: Path, part: str, rows: Iterable[Iterable[Any]], source: str) -> Table:
-    target = folder / (_safe_name(part) + ".csv")
+    target = _target(folder, part)
     with target.open("w", encoding="utf-8", newline="") as out:
         writer = csv.writer(out, lineterminator="\n")
         for row in rows:
@@ -166,22 +199,36 @@ def _json_rows(path: Path) -> tuple[str, list[list[Any]]] | None:
 
 
 def _zip_members(path: Path, folder: Path, max_member_bytes: int) -> list[Table]:
-    tables = []
+    """The delimited members, each copied out as its own bytes. A member repeating an earlier one's name
+    and bytes (an archive appended to twice) is left out, with a note on the one kept."""
+    tables: list[Table] = []
+    kept: dict[tuple[str, str], int] = {}  # (name, sha256) -> index in tables
+    repeats: dict[int, int] = {}
     with zipfile.ZipFile(path) as archive:
         for info in archive.infolist():
             name = PurePosixPath(info.filename.replace("\\", "/"))
             if info.is_dir() or name.suffix.lower() not in (".csv", ".tsv", ".txt"):
                 continue
-            target = folder / (_safe_name(str(name)) + ".csv")
+            target = _target(folder, str(name))
             written = 0
+            digest = hashlib.sha256()
             with archive.open(info) as member, target.open("wb") as out:
                 while chunk := member.read(CHUNK):
                     written += len(chunk)
                     if written > max_member_bytes:  # fetch checked it already; a bounded copy all the same
                         raise TableError(f"{path.name}: member {info.filename!r} is larger than {max_member_bytes} bytes")
+                    digest.update(chunk)
                     out.write(chunk)
-            if sniff(target) in DELIMITED:
+            same = kept.get((info.filename, digest.hexdigest()))
+            if same is not None:
+                target.unlink()
+                repeats[same] = repeats.get(same, 0) + 1
+            elif sniff(target) in DELIMITED:
+                kept[(info.filename, digest.hexdigest())] = len(tables)
                 tables.append(Table(f"member:{info.filename}", target, "zip member"))
             else:
                 target.unlink()
+    for index, count in repeats.items():
+        copies = "an identical copy" if count == 1 else f"{count} identical copies"
+        tables[index] = replace(tables[index], note=f"{copies} of this member in the archive left out")
     return tables

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import time
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +25,7 @@ from harvester.dialect import DialectError, detect_dialect
 from harvester.csvscan import utf8_copy
 from harvester.encoding import LineCounter, detect_encoding
 from harvester.errors import PathEscape
+from harvester.model import FileToValidate, TableValidation, ValidationError
 from harvester.progress import Progress, SilentProgress
 from harvester.store import Store
 from harvester.tablecheck import check_table
@@ -45,9 +46,10 @@ class ValidationSummary:
     by_error_type: dict[str, int] = field(default_factory=dict)
 
 
-def _error(e: Any) -> dict[str, Any]:
-    return {"type": e.type, "row": getattr(e, "row_number", None), "field": getattr(e, "field_name", None),
-            "field_number": getattr(e, "field_number", None), "message": e.message}
+def _error(e: Any) -> ValidationError:
+    """A frictionless error as our record."""
+    return ValidationError(e.type, e.message, row=getattr(e, "row_number", None), field=getattr(e, "field_name", None),
+                           field_number=getattr(e, "field_number", None))
 
 
 def validate_file(path: Path, engine: str = "auto", delimiter: str | None = None) -> dict[str, Any]:
@@ -97,13 +99,14 @@ def validate_file(path: Path, engine: str = "auto", delimiter: str | None = None
         rows, fields = stats.get("rows"), stats.get("fields")
         report["engine"] = "frictionless"
     return {**report, "valid": not errors, "rows": rows, "fields": fields, "error_count": len(errors),
-            "errors_by_type": dict(Counter(e["type"] for e in errors)),
-            "first_errors": errors[:FIRST_ERRORS], "errors": errors[:LISTED_ERRORS],
+            "errors_by_type": dict(Counter(e.type for e in errors)),
+            "first_errors": [e.as_dict() for e in errors[:FIRST_ERRORS]],
+            "errors": [e.as_dict() for e in errors[:LISTED_ERRORS]],
             "seconds": round(time.monotonic() - started, 3)}
 
 
 def _duckdb_checks(path: Path, resource: Any, encoding: str, dialect: Any,
-                   lines: tuple[int, list[int]] | None) -> tuple[int, int, list[dict[str, Any]]] | None:
+                   lines: tuple[int, list[int]] | None) -> tuple[int, int, list[ValidationError]] | None:
     """Frictionless's schema and header errors, then the row checks as one DuckDB scan (tablecheck.py)."""
     with resource:
         fields = list(resource.schema.fields)
@@ -123,72 +126,62 @@ def validate(settings: Settings, *, catalogs: list[str] | None = None,
     if catalogs:
         settings.select(catalogs)
     summary = ValidationSummary()
-    kinds = DELIMITED + CONTAINERS
     with Store(settings.paths.database) as store:
-        params: list[Any] = list(kinds)
-        sql = ("SELECT f.catalog_id, f.dataset_id, f.resource_id, f.path, f.sha256, f.sniffed_format, "
-               "(SELECT any_value(v.sha256) FROM validations v WHERE v.catalog_id = f.catalog_id "
-               "AND v.dataset_id = f.dataset_id AND v.resource_id = f.resource_id) AS validated_sha256 "
-               "FROM resource_files f WHERE f.status IN ('ok', 'not_modified') AND f.path IS NOT NULL "
-               f"AND f.sniffed_format IN ({', '.join('?' for _ in kinds)})")
-        if catalogs:
-            sql += f" AND f.catalog_id IN ({', '.join('?' for _ in catalogs)})"
-            params.extend(catalogs)
-        chosen = store.query(sql + " ORDER BY ALL", params)
+        chosen = store.files_to_validate(catalogs, DELIMITED + CONTAINERS)
         progress.start("validate", len(chosen))
-        for done, row in enumerate(chosen, 1):
+        for done, file in enumerate(chosen, 1):
             progress.update("validate", done, len(chosen))
-            if row["validated_sha256"] == row["sha256"]:
+            if file.unchanged:
                 summary.unchanged += 1
                 continue
-            rows = _validate_resource(settings, row)
-            store.record_validations((row["catalog_id"], row["dataset_id"], row["resource_id"]), rows)
-            for table in rows:
-                if table["valid"] is None:
+            tables = _validate_resource(settings, file)
+            store.record_validations(file.key, tables)
+            for table in tables:
+                if table.valid is None:
                     continue
                 summary.validated += 1
-                summary.valid += bool(table["valid"])
-                summary.invalid += not table["valid"]
-                for kind, count in json.loads(table["errors_by_type"]).items():
+                summary.valid += bool(table.valid)
+                summary.invalid += not table.valid
+                for kind, count in table.errors_by_type.items():
                     summary.by_error_type[kind] = summary.by_error_type.get(kind, 0) + count
         progress.finish("validate", f"{summary.validated} tables validated ({summary.valid} valid, "
                                     f"{summary.invalid} invalid), {summary.unchanged} files unchanged")
     return summary
 
 
-def _validate_resource(settings: Settings, row: dict[str, Any]) -> list[dict[str, Any]]:
-    """One validations row per table of a fetched file (a row with valid NULL when it holds none)."""
-    base = {"catalog_id": row["catalog_id"], "dataset_id": row["dataset_id"], "resource_id": row["resource_id"],
-            "sha256": row["sha256"], "validated_at": utcnow()}
+def _validate_resource(settings: Settings, file: FileToValidate) -> list[TableValidation]:
+    """One validation per table of a fetched file (one with valid None when it holds none), each of its
+    own part."""
+    base = TableValidation(file.catalog_id, file.dataset_id, file.resource_id, file.sha256, validated_at=utcnow())
+    source = file.sniffed_format.lower()
     try:
-        path = settings.paths.under_root(row["path"])
-        tables = extract_tables(path, row["sniffed_format"], max_member_bytes=settings.fetch.max_member_bytes)
+        path = settings.paths.under_root(file.path)
+        tables = extract_tables(path, file.sniffed_format, max_member_bytes=settings.fetch.max_member_bytes)
     except (TableError, PathEscape) as exc:
-        error = {"type": "table-error", "row": None, "field": None, "field_number": None, "message": str(exc)}
-        return [{**base, "part": "", "source": row["sniffed_format"].lower(), "valid": False, "error_count": 1,
-                 "errors_by_type": json.dumps({"table-error": 1}), "first_errors": json.dumps([error])}]
+        error = ValidationError("table-error", str(exc))
+        return [replace(base, source=source, valid=False, error_count=1, errors_by_type={error.type: 1},
+                        first_errors=(error,))]
     if not tables:
-        return [{**base, "part": "", "source": f"{row['sniffed_format'].lower()} without tables", "valid": None}]
-    rows = []
+        return [replace(base, source=f"{source} without tables")]
+    validations = []
     for table in tables:
         try:
             checked = validate_file(table.path, delimiter=table.delimiter)
         except Exception as exc:  # noqa: BLE001 - one table the validator cannot handle must not stop the stage
             message = f"{table.path.name}: the validator failed: {type(exc).__name__}: {str(exc).splitlines()[0][:200]}"
-            error = {"type": "validation-error", "row": None, "field": None, "field_number": None, "message": message}
+            error = ValidationError("validation-error", message).as_dict()
             checked = {"engine": "none", "valid": False, "encoding": None, "error_count": 1,
                        "errors_by_type": {"validation-error": 1}, "first_errors": [error], "errors": [error],
                        "seconds": 0.0}
-        report = {"source": table.source, "part": table.part, **checked}
+        report = {"source": table.source, "part": table.part, **({"note": table.note} if table.note else {}),
+                  **checked}
         report_path = table.path.with_name(table.path.name + ".validation.json")
         report_path.write_text(json.dumps(report, ensure_ascii=False, indent=2, default=str), encoding="utf-8")
-        rows.append({**base, "part": table.part, "source": table.source,
-                     "table_path": str(table.path.relative_to(settings.paths.root)), "engine": report["engine"],
-                     "valid": report["valid"], "encoding": report["encoding"],
-                     "delimiter": report.get("delimiter"), "header_row": report.get("header_row"),
-                     "rows": report.get("rows"), "error_count": report["error_count"],
-                     "errors_by_type": json.dumps(report["errors_by_type"], ensure_ascii=False),
-                     "first_errors": json.dumps(report["first_errors"], ensure_ascii=False, default=str),
-                     "report_path": str(report_path.relative_to(settings.paths.root)),
-                     "seconds": report["seconds"]})
-    return rows
+        validations.append(replace(
+            base, part=table.part, source=table.source, table_path=str(table.path.relative_to(settings.paths.root)),
+            engine=report["engine"], valid=report["valid"], encoding=report["encoding"],
+            delimiter=report.get("delimiter"), header_row=report.get("header_row"), rows=report.get("rows"),
+            error_count=report["error_count"], errors_by_type=dict(report["errors_by_type"]),
+            first_errors=tuple(ValidationError.from_dict(e) for e in report["first_errors"]),
+            report_path=str(report_path.relative_to(settings.paths.root)), seconds=report["seconds"]))
+    return validations

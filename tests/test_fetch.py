@@ -6,6 +6,7 @@ import hashlib
 import io
 import time
 import zipfile
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,7 @@ import pytest
 from pytest_httpserver import HTTPServer
 from werkzeug import Response
 
+from harvester import clock
 from harvester.config import load_settings
 from harvester.fetch import fetch
 from harvester.harvest import harvest
@@ -81,6 +83,32 @@ def test_failure_after_success_keeps_the_good_file_and_dates(portal, make_config
     assert bad["status"] == "server_error" and bad["sha256"] == good["sha256"]
     assert bad["last_success_at"] == good["last_success_at"] and bad["first_failure_at"] > good["last_success_at"]
     assert (load_settings(config, env={}).paths.root / good["path"]).read_bytes() == CSV
+
+
+def test_a_failing_link_waits_as_long_as_it_has_been_failing(portal, make_config, httpserver):
+    """With `backoff` (the nightly job) a link failing at the same URL is asked again only when due: after
+    at least 20 hours, then after as long as it had been failing, at most a week. The clock is moved, not
+    the stored rows."""
+    httpserver.expect_request("/roto.csv").respond_with_data("no", status=404)
+    httpserver.expect_request("/bueno.csv").respond_with_data(CSV, content_type="text/csv")
+    config = setup(portal, make_config, httpserver, [("Roto", "CSV", "/roto.csv"), ("Bueno", "CSV", "/bueno.csv")])
+
+    def nightly(hours: float) -> tuple[int, int]:
+        with clock.shifted(timedelta(hours=hours)):
+            summary = fetch(load_settings(config, env={}), datasets=["prueba-recursos"], backoff=True)
+        return summary.total, summary.backed_off
+
+    assert nightly(0) == (2, 0)
+    assert nightly(19) == (1, 1)  # broken last night: not due for 20 hours
+    assert nightly(21) == (2, 0)  # due; it has now been failing for 21 hours
+    assert nightly(21 + 20) == (1, 1)
+    assert nightly(21 + 22) == (2, 0)  # failing for 43 hours now
+    assert nightly(212) == (2, 0)  # failing for 212 hours, more than a week
+    assert nightly(212 + 24 * 7 - 1) == (1, 1)
+    assert nightly(212 + 24 * 7 + 1) == (2, 0)  # never more than a week, however long it has been failing
+    failing = results(config)["res-0"]
+    assert failing["status"] == "not_found" and failing["checked_at"] - failing["first_failure_at"] > timedelta(days=8)
+    assert fetch(load_settings(config, env={}), datasets=["prueba-recursos"]).total == 2  # without backoff: all
 
 
 def test_html_page_instead_of_a_file(portal, make_config, httpserver):

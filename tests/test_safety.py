@@ -8,6 +8,7 @@ from harvester.config import load_settings
 from harvester.errors import PathEscape
 from harvester.fetch import fetch
 from harvester.harvest import harvest
+from harvester.model import LinkCheck, replace
 from harvester.profile import profile
 from harvester.store import Store
 from harvester.validate import validate
@@ -128,8 +129,9 @@ def test_a_stored_path_leading_outside_is_refused_not_followed(portal, make_conf
     with Store(settings.paths.database) as store:
         first = store.query("SELECT * FROM resource_files WHERE status = 'ok' AND sniffed_format = 'CSV' "
                             "ORDER BY resource_id LIMIT 2")
-        store.record_resource_file({**first[0], "path": "raw/../../outside/secret.csv", "sha256": "changed-1"})
-        store.record_resource_file({**first[1], "path": "raw/planted/secret.csv", "sha256": "changed-2"})
+        checks = [LinkCheck.from_row(row) for row in first]
+        store.record_link_check(replace(checks[0], path="raw/../../outside/secret.csv", sha256="changed-1"))
+        store.record_link_check(replace(checks[1], path="raw/planted/secret.csv", sha256="changed-2"))
     validate(settings)
     with Store(settings.paths.database, read_only=True) as store:
         refused = store.query("SELECT resource_id, valid, first_errors FROM validations WHERE resource_id IN (?, ?)",

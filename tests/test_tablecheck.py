@@ -98,4 +98,4 @@ def test_suspect_cells_that_are_valid_do_not_use_up_the_error_limit(tmp_path: Pa
         fields = list(resource.schema.fields)
     assert fields[0].type == "yearmonth"
     checked = check_table(path, delimiter=",", header_row=1, fields=fields, limit=5)
-    assert checked is not None and [(e["type"], e["row"]) for e in checked.errors] == [("type-error", 202)]
+    assert checked is not None and [(e.type, e.row) for e in checked.errors] == [("type-error", 202)]

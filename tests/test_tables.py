@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 import json
+import warnings
+import zipfile
 from typing import Any
 
 import duckdb
@@ -83,6 +85,40 @@ def test_sheets_json_and_zip_members_are_validated_and_profiled(portal, make_con
                                           ensure_ascii=False)
     again = run(config)
     assert (again[0].validated, again[0].unchanged, again[1].profiled, again[1].unchanged) == (0, 3, 0, 3)
+
+
+def test_members_of_one_name_are_each_a_table_of_its_own_part(portal, make_config, httpserver):
+    """A ZIP appended to twice holds members of the same name: the store keeps one validation per part, so
+    a repeat with other contents gets a numbered part, an identical repeat is left out with a note, and two
+    names that clean to one file name ('a b.csv', 'a_b.csv') no longer overwrite each other's copy."""
+    buffer = io.BytesIO()
+    with warnings.catch_warnings(), zipfile.ZipFile(buffer, "w") as archive:
+        warnings.simplefilter("ignore")  # zipfile warns of the duplicate name: that is the point
+        archive.writestr("datos.csv", "alcaldia,total\nTlalpan,1\n")
+        archive.writestr("datos.csv", "alcaldia,total\nTlalpan,1\nCoyoacán,dos\n")
+        archive.writestr("datos.csv", "alcaldia,total\nTlalpan,1\n")  # the first one again, byte for byte
+        archive.writestr("a b.csv", "x,y\n1,2\n")
+        archive.writestr("a_b.csv", "x,y,z\n1,2,3\n")
+    httpserver.expect_request("/repetido.zip").respond_with_data(buffer.getvalue())
+    config = setup(portal, make_config, httpserver, [("Repetido", "ZIP", "/repetido.zip")])
+    validated, profiled = run(config)
+    found = tables(config)
+    assert set(found) == {("res-0", "member:datos.csv"), ("res-0", "member:datos.csv (2)"),
+                          ("res-0", "member:a b.csv"), ("res-0", "member:a_b.csv")}
+    assert validated.validated == 4 and validated.invalid == 0 and profiled.profiled == 1 and profiled.failed == 0
+    assert (found[("res-0", "member:datos.csv")]["rows"], found[("res-0", "member:datos.csv (2)")]["rows"]) == (1, 2)
+    root = load_settings(config, env={}).paths.root
+    assert len({found[k]["table_path"] for k in found}) == 4
+    reports = {k[1]: json.loads((root / found[k]["report_path"]).read_text(encoding="utf-8")) for k in found}
+    assert reports["member:datos.csv"]["note"] == "an identical copy of this member in the archive left out"
+    assert "more than one table named 'member:datos.csv'" in reports["member:datos.csv (2)"]["note"]
+    assert "note" not in reports["member:a b.csv"] and reports["member:a_b.csv"]["header"] == ["x", "y", "z"]
+    with Store(load_settings(config, env={}).paths.database, read_only=True) as store:
+        columns = store.query("SELECT part, name, type FROM column_profiles ORDER BY part, position")
+    assert [(c["part"], c["name"]) for c in columns if c["part"].startswith("member:datos")] == [
+        ("member:datos.csv", "alcaldia"), ("member:datos.csv", "total"),
+        ("member:datos.csv (2)", "alcaldia"), ("member:datos.csv (2)", "total")]
+    assert [c["type"] for c in columns if c["part"] == "member:datos.csv (2)"] == ["string", "string"]
 
 
 def test_a_broken_workbook_is_one_error_naming_the_file(portal, make_config, httpserver):

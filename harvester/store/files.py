@@ -1,28 +1,70 @@
 """The fetch stage's table, resource_files: one link check per resource (its one owner)."""
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
+from harvester.linkstatus import FAILURES
+from harvester.model import LinkCheck, Resource, ResourceKey, ResourceToFetch
 from harvester.store.core import StoreBase
+
+_KEY = "catalog_id = ? AND dataset_id = ? AND resource_id = ?"
+
+
+def _in(values: list[Any] | tuple[Any, ...]) -> str:
+    return f"({', '.join('?' for _ in values)})"
 
 
 class FileTables(StoreBase):
     """Reads and writes of the fetch stage."""
 
-    def resource_file(self, catalog_id: str, dataset_id: str, resource_id: str) -> dict[str, Any] | None:
-        rows = self.query("SELECT * FROM resource_files WHERE catalog_id = ? AND dataset_id = ? AND resource_id = ?",
-                          [catalog_id, dataset_id, resource_id])
-        return rows[0] if rows else None
+    def resources_to_fetch(self, catalogs: list[str], datasets: list[str], formats: list[str], max_size: int | None,
+                           now: datetime, *, wait_min_seconds: int, wait_max_seconds: int) -> list[ResourceToFetch]:
+        """The live resources with a URL (of these catalogs, datasets by name and formats, when given; no
+        bigger than `max_size` as the portal declares it), by catalog, dataset name and position.
 
-    def record_resource_file(self, row: dict[str, Any]) -> None:
-        self._replace_resource_row("resource_files", row)
+        `waiting`: the resource's last check, `now` minus its checked_at ago, failed at this same URL, and
+        less time has passed than the link had been failing then (bounded by the two waits)."""
+        failures = sorted(FAILURES)
+        sql = [f"""SELECT r.*, d.name AS dataset_name,
+                   EXISTS (SELECT 1 FROM resource_files f WHERE f.catalog_id = r.catalog_id
+                       AND f.dataset_id = r.dataset_id AND f.resource_id = r.remote_id AND f.url = r.url
+                       AND f.status IN {_in(failures)}
+                       AND epoch(?) - epoch(f.checked_at) < least(?, greatest(?,
+                           epoch(f.checked_at) - epoch(coalesce(f.first_failure_at, f.checked_at))))) AS waiting""",
+               "FROM resources r JOIN datasets d ON d.catalog_id = r.catalog_id AND d.remote_id = r.dataset_id",
+               "WHERE r.deleted_at IS NULL AND d.deleted_at IS NULL AND r.url IS NOT NULL"]
+        params: list[Any] = [*failures, now, wait_max_seconds, wait_min_seconds]
+        for column, values in (("r.catalog_id", catalogs), ("d.name", datasets)):
+            if values:
+                sql.append(f"AND {column} IN {_in(values)}")
+                params.extend(values)
+        if formats:
+            sql.append(f"AND upper(r.format) IN {_in(formats)}")
+            params.extend(f.upper().lstrip(".") for f in formats)
+        if max_size is not None:
+            sql.append("AND coalesce(r.size, 0) <= ?")
+            params.append(max_size)
+        sql.append("ORDER BY r.catalog_id, d.name, r.position")
+        cursor = self.con.execute(" ".join(sql), params)
+        names = [d[0] for d in cursor.description]
+        return [ResourceToFetch(Resource.from_row(row), row["dataset_name"], row["waiting"])
+                for row in (dict(zip(names, values)) for values in cursor.fetchall())]
 
-    def _replace_resource_row(self, table: str, row: dict[str, Any]) -> None:
-        """Replace the one row a resource has in `table`, in one transaction."""
-        keys = [row["catalog_id"], row["dataset_id"], row["resource_id"]]
+    def link_check(self, key: ResourceKey) -> LinkCheck | None:
+        """The last check of a resource's link, None if it was never checked."""
+        cursor = self.con.execute(f"SELECT * FROM resource_files WHERE {_KEY}",
+                                  [key.catalog_id, key.dataset_id, key.resource_id])
+        names = [d[0] for d in cursor.description]
+        row = cursor.fetchone()
+        return LinkCheck.from_row(dict(zip(names, row))) if row else None
+
+    def record_link_check(self, check: LinkCheck) -> None:
+        """Replace the one check a resource has, in one transaction."""
+        row = check.row()
         columns = list(row)
         with self.transaction() as con:
-            con.execute(f"DELETE FROM {table} WHERE catalog_id = ? AND dataset_id = ? AND resource_id = ?", keys)
-            con.execute(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' for _ in columns)})",
+            con.execute(f"DELETE FROM resource_files WHERE {_KEY}",
+                        [check.catalog_id, check.dataset_id, check.resource_id])
+            con.execute(f"INSERT INTO resource_files ({', '.join(columns)}) VALUES {_in(columns)}",
                         [row[c] for c in columns])
-
