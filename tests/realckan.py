@@ -1,0 +1,95 @@
+"""A real CKAN for a test session: CKAN 2.11 with PostgreSQL, Redis and Solr 9, on 127.0.0.1.
+
+The work is done by scripts/ckan/ (install once per machine, start and stop per session); this
+module calls them and hands back the URLs and a sysadmin's API token:
+
+    ckan = realckan.start(tmp_path_factory.mktemp("realckan"))
+    try:
+        RemoteCKAN(ckan.site_url, apikey=ckan.token).action.organization_create(name="x")
+    finally:
+        ckan.stop()
+
+start() runs scripts/ckan/install first (a few seconds when already installed, a minute or two
+on a new machine), so a test that starts CKAN needs a generous timeout; CI runs install before
+pytest. Extra ckan.ini settings go in `settings`; CKAN_ROWS_MAX in the environment sets
+ckan.search.rows_max (50 by default, so that paging is exercised).
+"""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+SCRIPTS = Path(__file__).resolve().parent.parent / "scripts" / "ckan"
+_installed = False
+
+
+class RealCkanError(RuntimeError):
+    """A script of scripts/ckan failed; the message is its own one-line account (and log tail)."""
+
+
+@dataclass
+class RealCkan:
+    api_url: str
+    site_url: str
+    token: str
+    scratch: Path
+    env: dict[str, Any] = field(repr=False, default_factory=dict)
+
+    @property
+    def ckan_ini(self) -> Path:
+        return Path(self.env["ckan_ini"])
+
+    @property
+    def logs(self) -> Path:
+        return Path(self.env["logs"])
+
+    def stop(self) -> None:
+        stop(self.scratch)
+
+    def __enter__(self) -> "RealCkan":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def _run(script: str, *args: str, timeout: float, env: Mapping[str, str] | None = None) -> None:
+    try:
+        proc = subprocess.run([str(SCRIPTS / script), *args], stdin=subprocess.DEVNULL,
+                              capture_output=True, text=True, timeout=timeout,
+                              env={**os.environ, **(env or {})})
+    except subprocess.TimeoutExpired as exc:
+        raise RealCkanError(f"scripts/ckan/{script} took more than {timeout:.0f} s") from exc
+    if proc.returncode != 0:
+        raise RealCkanError((proc.stderr or proc.stdout).strip()
+                            or f"scripts/ckan/{script} exited {proc.returncode}")
+
+
+def install(timeout: float = 1800) -> None:
+    """scripts/ckan/install, once per process (it is idempotent anyway)."""
+    global _installed
+    if not _installed:
+        _run("install", timeout=timeout)
+        _installed = True
+
+
+def start(scratch: Path, settings: Mapping[str, Any] | None = None, *,
+          rows_max: int | None = None, timeout: float = 300) -> RealCkan:
+    """Installs if needed, starts everything in `scratch` and returns once CKAN answers."""
+    install()
+    scratch = Path(scratch)
+    args = [f"{key}={value}" for key, value in (settings or {}).items()]
+    overrides = {} if rows_max is None else {"CKAN_ROWS_MAX": str(rows_max)}
+    _run("start", str(scratch), *args, timeout=timeout, env=overrides)
+    env = json.loads((scratch / "env.json").read_text())
+    return RealCkan(api_url=env["api_url"], site_url=env["site_url"], token=env["token"],
+                    scratch=scratch, env=env)
+
+
+def stop(scratch: Path, timeout: float = 120) -> None:
+    """Stops everything started in `scratch`; nothing is left running."""
+    _run("stop", str(scratch), timeout=timeout)
