@@ -16,6 +16,7 @@ ckan.search.rows_max (50 by default, so that paging is exercised).
 """
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import subprocess
@@ -84,6 +85,8 @@ def start(scratch: Path, settings: Mapping[str, Any] | None = None, *,
     scratch = Path(scratch)
     args = [f"{key}={value}" for key, value in (settings or {}).items()]
     overrides = {} if rows_max is None else {"CKAN_ROWS_MAX": str(rows_max)}
+    # Should the caller never stop it (a crash, an interrupt), nothing is left running at exit.
+    atexit.register(_stop_quietly, scratch)
     _run("start", str(scratch), *args, timeout=timeout, env=overrides)
     env = json.loads((scratch / "env.json").read_text())
     return RealCkan(api_url=env["api_url"], site_url=env["site_url"], token=env["token"],
@@ -93,3 +96,11 @@ def start(scratch: Path, settings: Mapping[str, Any] | None = None, *,
 def stop(scratch: Path, timeout: float = 120) -> None:
     """Stops everything started in `scratch`; nothing is left running."""
     _run("stop", str(scratch), timeout=timeout)
+    atexit.unregister(_stop_quietly)  # (all of them: the rest are stopped already or stop fast)
+
+
+def _stop_quietly(scratch: Path) -> None:
+    try:
+        stop(scratch)
+    except RealCkanError:
+        pass
