@@ -1,5 +1,6 @@
-"""Smoke test of the real CKAN (scripts/ckan, tests/realckan.py): CKAN 2.11 with its own
-PostgreSQL, Redis and Solr 9, seeded through the Action API as a sysadmin, read anonymously."""
+"""Smoke test of the real CKAN (scripts/ckan, tests/realckan.py): CKAN 2.11 with ckanext-dcat and
+ckanext-harvest, its own PostgreSQL, Redis and Solr 9, seeded through the Action API as a
+sysadmin and read anonymously."""
 from __future__ import annotations
 
 import os
@@ -33,8 +34,8 @@ def test_seeded_datasets_are_seen_anonymously_and_private_ones_are_not(real_ckan
     assert real_ckan.api_url == real_ckan.site_url + "/api/3/action/"
 
     status = anon.action.status_show()
-    assert status["ckan_version"].startswith("2.11.")
-    assert {"dcat", "dcat_json_interface"} <= set(status["extensions"])
+    assert status["ckan_version"].startswith(("2.11.", "2.12."))
+    assert {"dcat", "dcat_json_interface", "harvest"} <= set(status["extensions"])
 
     org = admin.action.organization_create(name="smoke-org", title="Smoke organization")
     upload = tmp_path / "tabla.csv"
@@ -48,6 +49,11 @@ def test_seeded_datasets_are_seen_anonymously_and_private_ones_are_not(real_ckan
                                                 format="CSV", upload=handle)
     admin.action.package_create(name="smoke-private", title="Conjunto privado",
                                 owner_org=org["id"], private=True)
+    # ckanext-harvest: a harvest source is a dataset of type "harvest".
+    source = admin.action.harvest_source_create(name="smoke-source", title="Fuente",
+                                                url="http://127.0.0.1:9/", source_type="ckan",
+                                                owner_org=org["id"])
+    assert source["type"] == "harvest"
 
     # Solr: the anonymous search sees the public dataset, not the private one.
     found = anon.action.package_search(q="*:*", rows=10)
@@ -61,7 +67,10 @@ def test_seeded_datasets_are_seen_anonymously_and_private_ones_are_not(real_ckan
     shown = anon.action.package_show(id="smoke-public")
     assert shown["organization"]["name"] == "smoke-org"
     assert {r["name"] for r in shown["resources"]} == {"externa", "subida"}
-    assert anon.action.package_list() == ["smoke-public"]
+    # As on real portals with ckanext-harvest: package_search leaves harvest sources out unless
+    # asked for their type, package_list does not.
+    assert anon.action.package_search(fq="dataset_type:harvest")["count"] == 1
+    assert anon.action.package_list() == ["smoke-public", "smoke-source"]
     assert anon.action.organization_list() == ["smoke-org"]
     with pytest.raises((NotAuthorized, NotFound)):
         anon.action.package_show(id="smoke-private")
