@@ -37,8 +37,15 @@ public final class CkanSolr {
             .build();
     JettySolrRunner solr = new JettySolrRunner(home, new Properties(), config);
     solr.start();
-    if (!solr.getCoreContainer().getCoreInitFailures().isEmpty() || !solr.isRunning()) {
-      System.err.println("Solr cores failed to load: " + solr.getCoreContainer().getCoreInitFailures());
+    var failures = solr.getCoreContainer().getCoreInitFailures();
+    if (!failures.isEmpty() || !solr.isRunning()) {
+      failures.forEach(
+          (core, failure) -> {
+            Throwable cause = failure.exception;
+            while (cause.getCause() != null) cause = cause.getCause();
+            System.err.println("Solr core " + core + " failed to load: " + cause);
+          });
+      if (!solr.isRunning()) System.err.println("Solr's Jetty is not running");
       solr.stop();
       System.exit(1);
     }
