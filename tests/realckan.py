@@ -51,6 +51,31 @@ class RealCkan:
     def stop(self) -> None:
         stop(self.scratch)
 
+    def reset(self) -> None:
+        """Purges every dataset (public, private, draft, deleted, harvest sources), organization
+        and group through the Action API as the sysadmin, so that a test starts on an empty
+        portal without a restart. Users and the sysadmin's token stay."""
+        from ckanapi import RemoteCKAN  # the harvester's own dependency
+
+        admin = RemoteCKAN(self.site_url, apikey=self.token)
+        # Deleted datasets leave Solr's index (ckan.search.remove_deleted_packages), so the
+        # database says what there is; the purges go through the API like any client's.
+        for dataset_id in self.sql("SELECT id FROM package"):
+            admin.action.dataset_purge(id=dataset_id)
+        for group_id, is_organization in self.sql('SELECT id, is_organization FROM "group"'):
+            purge = admin.action.organization_purge if is_organization == "t" \
+                else admin.action.group_purge
+            purge(id=group_id)
+
+    def sql(self, query: str) -> list[Any]:
+        """Runs a query on CKAN's database (psql) and returns its rows: one value each when the
+        query selects one column, else tuples of text."""
+        psql = Path((self.scratch / "run" / "pg.bin").read_text().strip()) / "psql"
+        out = subprocess.run([str(psql), self.env["sqlalchemy_url"], "-X", "-A", "-t", "-F", "\t",
+                              "-c", query], capture_output=True, text=True, check=True).stdout
+        rows = [tuple(line.split("\t")) for line in out.splitlines() if line]
+        return [row[0] if len(row) == 1 else row for row in rows]
+
     def __enter__(self) -> "RealCkan":
         return self
 

@@ -104,3 +104,23 @@ def test_package_search_rows_are_capped_by_rows_max(real_ckan: RealCkan) -> None
     rest = anon.action.package_search(fq="organization:paging-org", rows=1000, start=rows_max,
                                       sort="name asc")
     assert [d["name"] for d in rest["results"]] == [f"paging-{n:03d}" for n in range(rows_max, rows_max + 3)]
+
+
+@pytest.mark.timeout(300)
+def test_reset_leaves_an_empty_portal(real_ckan: RealCkan) -> None:
+    admin = RemoteCKAN(real_ckan.site_url, apikey=real_ckan.token)
+    org = admin.action.organization_create(name="reset-org")
+    admin.action.package_create(name="reset-private", owner_org=org["id"], private=True)
+    admin.action.package_create(name="reset-deleted", owner_org=org["id"])
+    admin.action.package_delete(id="reset-deleted")
+    admin.action.group_create(name="reset-group")
+    real_ckan.reset()
+    assert admin.action.package_search(q="*:*", fq="+dataset_type:*", include_private=True,
+                                       include_drafts=True, include_deleted=True)["count"] == 0
+    assert admin.action.package_list() == []
+    assert admin.action.organization_list() == []
+    assert admin.action.group_list() == []
+    with pytest.raises(NotFound):
+        admin.action.package_show(id="reset-deleted")
+    # The portal still works, and a name can be taken again.
+    admin.action.organization_create(name="reset-org")
