@@ -134,10 +134,12 @@ def test_demo_runs_every_stage_into_a_fresh_folder(demo):
 
 def test_ci_runs_the_readme_test_command():
     text = README.read_text(encoding="utf-8")
-    commands = re.findall(r"^((?:sh scripts/install-chromium && )?python3 -m venv .*)$", text, re.M)
+    commands = re.findall(r"^((?:sh scripts/install-chromium && bash scripts/ckan/install && )?python3 -m venv .*)$",
+                          text, re.M)
     assert len(commands) == 2 and commands[0].endswith("harvester demo") and commands[1].endswith("pytest")
     assert commands[1] in (README.parent / ".ci" / "run").read_text(encoding="utf-8").splitlines()
     assert commands[1].startswith("sh scripts/install-chromium && ")  # the browser tests' Chromium
+    assert " && bash scripts/ckan/install && " in commands[1]  # the real CKAN the real-portal tests run
 
 
 def test_deploy_examples_run_the_nightly_job_with_its_exit_codes():

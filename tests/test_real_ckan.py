@@ -12,10 +12,6 @@ from ckanapi import NotAuthorized, NotFound, RemoteCKAN
 
 from realckan import RealCkan, start
 
-pytestmark = pytest.mark.skipif(os.environ.get("HARVESTER_REAL_CKAN") == "0",
-                                reason="HARVESTER_REAL_CKAN=0: the real CKAN is switched off")
-
-
 @pytest.fixture(scope="module")
 def real_ckan(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RealCkan]:
     ckan = start(tmp_path_factory.mktemp("realckan"))
