@@ -138,6 +138,8 @@ class CkanClient:
         except ckan_errors.SearchQueryError as exc:
             raise CkanActionError(f"search query refused by {url}: {exc}", url,
                                   "Search Query Error") from None
+        except ckan_errors.SearchError as exc:  # CKAN 2.11: a filter Solr cannot run (409)
+            raise CkanActionError(f"search query refused by {url}: {str(exc)[:300]}", url, "Search Error") from None
         except ckan_errors.ValidationError as exc:
             raise CkanActionError(f"validation error from {url}: {exc}", url, "Validation Error") from None
         except ckan_errors.NotAuthorized:

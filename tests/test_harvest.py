@@ -205,7 +205,7 @@ def test_missing_package_search_does_not_drop_a_group_filter(portal, make_config
 
 
 def test_a_refused_search_query_fails_instead_of_falling_back(portal, make_config):
-    config = make_config("cdmx", cdmx={"fq": "colour:blue"})
+    config = make_config("cdmx", cdmx={"fq": 'title:"unbalanced'})  # CKAN 2.11 answers 409 Search Error
     result = run(config, "cdmx")["cdmx"]
     assert result.status == "failed" and "search query refused" in result.error
     assert portal.api_url("cdmx") in result.error

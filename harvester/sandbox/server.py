@@ -247,6 +247,7 @@ class SandboxPortal:
         fq_list = params.get("fq_list") or []
         for extra in fq_list if isinstance(fq_list, list) else [fq_list]:
             filters += solr.parse_filters(str(extra))
+        filters.append(solr.PUBLIC_ONLY)  # an anonymous client never sees private datasets
         q_clauses, terms = solr.parse_query(str(params.get("q") or ""))
         sort_text = str(params.get("sort") or solr.DEFAULT_SORT)
         sort = solr.parse_sort(sort_text)
@@ -287,7 +288,8 @@ class SandboxPortal:
     def package_list(self, state: SiteState, params: dict[str, Any]) -> list[str]:
         with state.lock:
             names = sorted(d["name"] for d in state.datasets.values()
-                           if (d.get("type") or "dataset") == "dataset" and d.get("state", "active") == "active")
+                           if (d.get("type") or "dataset") == "dataset" and d.get("state", "active") == "active"
+                           and not d.get("private"))
         offset = to_int(params.get("offset", 0), "offset")
         limit = params.get("limit")
         return names[offset:offset + to_int(limit, "limit")] if limit not in (None, "") else names[offset:]
@@ -548,9 +550,12 @@ class Handler(BaseHTTPRequestHandler):
                                                                  "message": f"JSON Error: {body_error}"})
         try:
             return self.action(state, action, params)
+        except solr.SearchError as exc:  # CKAN 2.11 with Solr 9: what Solr cannot run is a 409
+            return self.envelope(site.name, action, 409, error={"__type": "Search Error",
+                                                                 "message": f"Search error: {exc}"})
         except solr.QueryError as exc:
             return self.envelope(site.name, action, 400, error={"__type": "Search Query Error",
-                                                                 "message": f"Search Query Error: {exc}"})
+                                                                 "message": f"Search Query is invalid: {exc}"})
         except ValidationFailure as exc:
             name, _, message = str(exc).partition(": ")
             return self.envelope(site.name, action, 409, error={"__type": "Validation Error", name: [message]})
@@ -624,6 +629,10 @@ class Handler(BaseHTTPRequestHandler):
             if data is None:
                 return self.envelope(site.name, action, 404, error={"__type": "Not Found Error",
                                                                      "message": "Not found"})
+            if dataset is not None and dataset.get("private"):  # as CKAN answers an anonymous client
+                return self.envelope(site.name, action, 403, error={
+                    "__type": "Authorization Error",
+                    "message": f"Access denied: User  not authorized to read package {dataset['id']}"})
             return self.envelope(site.name, action, 200, b"[" + data + b"]" if site.flavour == "dkan" else data)
         if action == "package_list":
             return ok(portal.package_list(state, params))

@@ -29,6 +29,10 @@ class QueryError(ValueError):
     """Becomes CKAN's "Search Query Error" (HTTP 400)."""
 
 
+class SearchError(QueryError):
+    """A filter Solr cannot run (a malformed date, range or quote): CKAN answers 409 "Search Error"."""
+
+
 def fold(text: str) -> str:
     """Lower case without accents: `Género` -> `genero` (other non-ASCII letters are dropped)."""
     if text.isascii():
@@ -87,11 +91,11 @@ def parse_date(text: str) -> str:
             moment = moment.replace(hour=0, minute=0, second=0, microsecond=0)
         return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}"
     if not _DATE.fullmatch(text):
-        raise QueryError(f"Invalid Date String:'{text}'")
+        raise SearchError(f"Invalid Date String:'{text}'")
     try:
         parsed = datetime.fromisoformat(text[:19])
     except ValueError:
-        raise QueryError(f"Invalid Date String:'{text}'") from None
+        raise SearchError(f"Invalid Date String:'{text}'") from None
     fraction = (text[20:-1] if len(text) > 20 else "").ljust(3, "0")[:3]
     return parsed.strftime("%Y-%m-%dT%H:%M:%S.") + fraction
 
@@ -158,7 +162,7 @@ def split_clauses(text: str) -> list[str]:
             continue
         current.append(char)
     if quoted or depth:
-        raise QueryError(f"Cannot parse '{text}': unbalanced quotes or brackets")
+        raise SearchError(f"Cannot parse '{text}': unbalanced quotes or brackets")
     if current:
         tokens.append("".join(current))
     return tokens
@@ -174,10 +178,10 @@ def _range(name: str, negate: bool, value: str) -> Clause:
     """[LO TO HI] inclusive, {LO TO HI} exclusive; mixed forms like {LO TO HI] too, as Solr allows."""
     low_inclusive, high_inclusive = value[0] == "[", value[-1] == "]"
     if value[-1] not in "]}":
-        raise QueryError(f"Cannot parse range '{value}'")
+        raise SearchError(f"Cannot parse range '{value}'")
     parts = re.split(r"\s+TO\s+", value[1:-1].strip())
     if len(parts) != 2:
-        raise QueryError(f"Cannot parse range '{value}'")
+        raise SearchError(f"Cannot parse range '{value}'")
     if name in DATE_FIELDS:
         low, high = parse_date(parts[0].strip()), parse_date(parts[1].strip())
     else:
@@ -195,24 +199,29 @@ def _range(name: str, negate: bool, value: str) -> Clause:
     return Clause(name, negate, in_range)
 
 
+PUBLIC_ONLY = Clause("capacity", True, lambda dataset: bool(dataset.get("private")))
+"""What CKAN adds to every anonymous search: private datasets are left out."""
+
+
 def parse_clause(token: str, negate: bool = False) -> Clause:
     """One `[+-]field:value` token: value, "quoted value", [LO TO HI], {LO TO HI} or (a OR b OR "c d")."""
     if token[:1] in "+-":
         negate = negate != (token[0] == "-")
         token = token[1:]
     if ":" not in token:
-        raise QueryError(f"Cannot parse '{token}': expected field:value")
+        raise SearchError(f"Cannot parse '{token}': expected field:value")
     name, value = token.split(":", 1)
     if name not in TEXT_FIELDS and name not in DATE_FIELDS:
-        raise QueryError(f"undefined field {name}")
+        # CKAN's schema.xml indexes any field (`<dynamicField name="*">`): an unknown one matches nothing
+        return Clause(name, negate, lambda dataset: False)
     if not value:
-        raise QueryError(f"Cannot parse '{token}': empty value")
+        raise SearchError(f"Cannot parse '{token}': empty value")
     if value[0] in "[{":
         return _range(name, negate, value)
     if value.startswith("(") and value.endswith(")"):
         inner = [o for o in split_clauses(value[1:-1]) if o not in ("OR", "||")]
         if not inner:
-            raise QueryError(f"Cannot parse '{token}': empty list")
+            raise SearchError(f"Cannot parse '{token}': empty list")
         options = {_unquote(o) for o in inner}
     else:
         options = {_unquote(value)}
@@ -307,7 +316,8 @@ def parse_sort(text: str | None) -> list[tuple[str, bool]]:
             continue
         name = bits[0]
         direction = bits[1].lower() if len(bits) > 1 else ""
-        if name not in SORT_FIELDS or direction not in ("asc", "desc") or len(bits) > 2:
+        # any field name is accepted, as CKAN's schema.xml indexes every field (`<dynamicField name="*">`)
+        if direction not in ("asc", "desc") or len(bits) > 2:
             raise QueryError(f"Can't determine a Sort Order ({part.strip()}) in sort spec '{text}'")
         keys.append((name, direction == "desc"))
     if not keys:
