@@ -9,7 +9,7 @@ simply followed, since the next page starts where the last one ended.
 """
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Iterator
 
 from harvester.ckan import CkanClient
@@ -72,8 +72,11 @@ class PackageSearchConnector(Connector):
                                               q=self.q, sort=SORT, rows=self.catalog.rows, start=ties, fl=fl)
             pages += 1
             if high == "*":
+                # The Date header is cut to the second: the server's now lies within the second after it.
+                # Paging stops a second later, so nothing changed in that second is left out of this run;
+                # the next run starts from the header's own time, so nothing changed after it is missed.
                 end = page.server_time or utcnow()
-                high = solr_time(end)
+                high = solr_time(end + timedelta(seconds=1) if page.server_time else end)
                 if report is not None:
                     report.window_end = end
             results = [r for r in page.results if isinstance(r, dict) and r.get("id")]

@@ -234,6 +234,24 @@ class SandboxPortal:
             new.setdefault(key, value)
         new.setdefault("num_resources", len(new["resources"]))
         new.setdefault("num_tags", len(new["tags"]))
+        # What CKAN's package_create fills in (compared side by side with a real CKAN 2.11 in test_contract)
+        if new["license_id"] in LICENSES:
+            new.setdefault("license_title", LICENSES[new["license_id"]][0])
+            new.setdefault("isopen", LICENSES[new["license_id"]][1])
+        for tag in new["tags"]:
+            if isinstance(tag, dict) and tag.get("name"):
+                tag.setdefault("display_name", tag["name"])
+                tag.setdefault("id", str(uuid.uuid5(uuid.NAMESPACE_URL, f"tag:{tag['name']}")))
+                tag.setdefault("state", "active")
+                tag.setdefault("vocabulary_id", None)
+        for position, resource in enumerate(new["resources"]):
+            if isinstance(resource, dict):
+                for key, value in (("id", str(uuid.uuid4())), ("package_id", new["id"]), ("position", position),
+                                   ("state", "active"), ("created", new["metadata_created"]),
+                                   ("metadata_modified", new["metadata_modified"]), ("hash", ""),
+                                   ("description", None), ("mimetype", None), ("size", None), ("url_type", None),
+                                   ("last_modified", None)):
+                    resource.setdefault(key, value)
         self._state[site].insert(new)
         return copy.deepcopy(new)
 
@@ -374,6 +392,19 @@ def html(status: int, title: str, text: str = "", headers: dict[str, str] | None
 def plain_json(status: int, payload: Any) -> Answer:
     return Answer(status, json.dumps(payload, ensure_ascii=False).encode("utf-8"))
 
+
+# CKAN's default licence list: id -> (title, isopen).
+LICENSES = {
+    "cc-by": ("Creative Commons Attribution", True), "cc-by-sa": ("Creative Commons Attribution Share-Alike", True),
+    "cc-zero": ("Creative Commons CCZero", True), "cc-nc": ("Creative Commons Non-Commercial (Any)", False),
+    "gfdl": ("GNU Free Documentation License", True), "notspecified": ("License not specified", False),
+    "odc-by": ("Open Data Commons Attribution License", True),
+    "odc-odbl": ("Open Data Commons Open Database License (ODbL)", True),
+    "odc-pddl": ("Open Data Commons Public Domain Dedication and License (PDDL)", True),
+    "other-at": ("Other (Attribution)", True), "other-closed": ("Other (Not Open)", False),
+    "other-nc": ("Other (Non-Commercial)", False), "other-open": ("Other (Open)", True),
+    "other-pd": ("Other (Public Domain)", True), "uk-ogl": ("UK Open Government Licence (OGL)", True),
+}
 
 DKAN_404 = ("Página no encontrada | Datos Abiertos", "La página solicitada no pudo encontrarse. "
             "<a href=\"/user/login\">Iniciar sesión</a> · Drupal")

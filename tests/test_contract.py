@@ -1,0 +1,236 @@
+"""One contract, two portals: the same harvests against the sandbox and against a real CKAN 2.11 with Solr 9
+(scripts/ckan), both on 127.0.0.1, seeded with the same datasets. Wherever the two can be compared they must
+agree; `test_the_sandbox_and_the_real_ckan_store_the_same_rows` compares what the harvester stored from each."""
+from __future__ import annotations
+
+import copy
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+import pytest
+from ckanapi import RemoteCKAN
+
+from conftest import FAST, toml_value
+from harvester.config import load_settings
+from harvester.harvest import CatalogResult, harvest
+from harvester.store import Store
+from realckan import RealCkan, start
+
+ROWS_MAX = 5  # both portals cap package_search's rows here, so every full harvest pages
+ORGS = {"movilidad-contrato": "Movilidad (contrato)", "cuidados-contrato": "Cuidados (contrato)"}
+
+
+def _dataset(name: str, org: str, title: str, *, private: bool = False, formats: tuple[str, ...] = ("CSV",),
+             tags: tuple[str, ...] = ("contrato",)) -> dict[str, Any]:
+    return {"name": name, "title": title, "notes": f"Notas de {title}", "owner_org": org, "private": private,
+            "license_id": "cc-by", "tags": [{"name": t} for t in tags],
+            "resources": [{"name": f"{name}-{i}", "url": f"http://127.0.0.1:9/{name}-{i}.{f.lower()}", "format": f}
+                          for i, f in enumerate(formats)]}
+
+
+SEED = [
+    _dataset("mov-metro", "movilidad-contrato", "Afluencia del Metro", formats=("CSV", "XLSX"), tags=("metro", "movilidad")),
+    _dataset("mov-metrobus", "movilidad-contrato", "Afluencia de Metrobús", tags=("metrobus",)),
+    _dataset("mov-ciclovias", "movilidad-contrato", "Ciclovías", formats=("CSV", "GeoJSON")),
+    _dataset("mov-senderos", "movilidad-contrato", "Senderos seguros para mujeres", tags=("mujeres", "seguridad")),
+    _dataset("mov-privado", "movilidad-contrato", "Borrador privado", private=True),
+    _dataset("cui-caci", "cuidados-contrato", "Centros de Atención y Cuidado Infantil", tags=("cuidados",)),
+    _dataset("cui-estancias", "cuidados-contrato", "Estancias infantiles"),
+    _dataset("cui-enut", "cuidados-contrato", "Encuesta Nacional sobre Uso del Tiempo", formats=("CSV", "PDF")),
+]
+PUBLIC = sorted(d["name"] for d in SEED if not d["private"])
+
+
+@dataclass
+class Side:
+    """One portal under contract: where its Action API is, and how to seed and change it."""
+
+    name: str
+    api_url: str
+    create: Callable[[dict[str, Any]], None]
+    patch: Callable[..., None]
+    delete: Callable[[str], None]
+
+
+@pytest.fixture(scope="module")
+def real_ckan(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RealCkan]:
+    ckan = start(tmp_path_factory.mktemp("contract-ckan"), rows_max=ROWS_MAX)
+    try:
+        yield ckan
+    finally:
+        ckan.stop()
+
+
+def _sandbox_side(portal: Any) -> Side:
+    site = "veracruz"
+    for dataset in portal.datasets(site):
+        portal.delete(site, dataset["id"])
+    portal.faults(site).rows_max = ROWS_MAX
+    ids = {name: f"org-{i}-{name}" for i, name in enumerate(ORGS)}
+
+    def create(dataset: dict[str, Any]) -> None:
+        new = copy.deepcopy(dataset)
+        org = new["owner_org"]
+        new["owner_org"] = ids[org]
+        new["organization"] = {"id": ids[org], "name": org, "title": ORGS[org], "description": "",
+                               "image_url": ""}
+        portal.add(site, new)
+
+    return Side("sandbox", portal.api_url(site), create,
+                lambda name, **changes: portal.touch(site, name, **changes) and None,
+                lambda name: portal.delete(site, name))
+
+
+def _ckan_side(ckan: RealCkan) -> Side:
+    ckan.reset()
+    admin = RemoteCKAN(ckan.site_url, apikey=ckan.token)
+    for name, title in ORGS.items():
+        admin.action.organization_create(name=name, title=title)
+
+    def create(dataset: dict[str, Any]) -> None:
+        admin.action.package_create(**dataset)
+
+    return Side("ckan", ckan.api_url, create, lambda name, **changes: admin.action.package_patch(id=name, **changes)
+                and None, lambda name: admin.action.package_delete(id=name))
+
+
+@pytest.fixture(params=["sandbox", "ckan"])
+def side(request: pytest.FixtureRequest, portal: Any) -> Side:
+    chosen = _sandbox_side(portal) if request.param == "sandbox" else _ckan_side(request.getfixturevalue("real_ckan"))
+    for dataset in SEED:
+        chosen.create(dataset)
+    return chosen
+
+
+def _config(tmp_path: Path, side: Side, **catalog: Any) -> Path:
+    entry = {"title": f"contrato ({side.name})", "api_url": side.api_url, "safety_margin": 0, **FAST, **catalog}
+    lines = ["[harvester]", f"data_dir = {toml_value(str(tmp_path / ('data-' + side.name)))}", "",
+             "[catalogs.contrato]"] + [f"{k} = {toml_value(v)}" for k, v in entry.items()]
+    path = tmp_path / f"catalogs-{side.name}.toml"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def _harvest(config: Path) -> CatalogResult:
+    [result] = harvest(load_settings(config, env={}))
+    return result
+
+
+def _rows(config: Path, sql: str) -> list[dict[str, Any]]:
+    with Store(load_settings(config, env={}).paths.database, read_only=True) as store:
+        return store.query(sql)
+
+
+def _current(config: Path) -> list[str]:
+    return [r["name"] for r in _rows(config, "SELECT name FROM datasets WHERE deleted_at IS NULL ORDER BY name")]
+
+
+def test_a_full_harvest_pages_past_the_rows_cap_and_sees_only_public_datasets(side, tmp_path):
+    config = _config(tmp_path, side)
+    result = _harvest(config)
+    assert (result.status, result.mode, result.added, result.error) == ("ok", "full", len(PUBLIC), None)
+    assert result.notes.get("rows_cap") == ROWS_MAX and result.notes.get("pages", 0) >= 2
+    assert _current(config) == PUBLIC  # the private dataset is not seen anonymously
+
+
+def test_an_incremental_run_picks_up_a_patch_in_at_most_3_requests(side, tmp_path):
+    config = _config(tmp_path, side)
+    # The seed a second in the past: a run's window ends at the server's Date header, cut to the second,
+    # so what changed in the same second is asked again next time (as unchanged), by design.
+    time.sleep(1.1)
+    assert _harvest(config).status == "ok"
+    side.patch("mov-metrobus", title="Afluencia diaria de Metrobús")
+    result = _harvest(config)
+    assert (result.status, result.mode, result.updated, result.added, result.deleted) == ("ok", "incremental", 1, 0, 0)
+    assert result.requests <= 3, result.requests
+    titles = {r["name"]: r["title"] for r in _rows(config, "SELECT name, title FROM datasets")}
+    assert titles["mov-metrobus"] == "Afluencia diaria de Metrobús"
+
+
+def test_a_deleted_dataset_is_marked_and_kept_as_history(side, tmp_path):
+    config = _config(tmp_path, side)
+    assert _harvest(config).status == "ok"
+    side.delete("cui-estancias")
+    result = _harvest(config)
+    assert (result.status, result.deleted) == ("ok", 1)
+    assert _current(config) == [n for n in PUBLIC if n != "cui-estancias"]
+    kept = _rows(config, "SELECT title, deleted_at FROM datasets WHERE name = 'cui-estancias'")
+    assert len(kept) == 1 and kept[0]["title"] == "Estancias infantiles" and kept[0]["deleted_at"] is not None
+
+
+def test_an_organization_filter_harvests_that_publisher_only(side, tmp_path):
+    config = _config(tmp_path, side, organization="cuidados-contrato")
+    result = _harvest(config)
+    assert (result.status, result.added) == ("ok", 3)
+    assert _current(config) == ["cui-caci", "cui-enut", "cui-estancias"]
+
+
+def test_list_mode_sees_the_same_datasets(side, tmp_path):
+    config = _config(tmp_path, side, kind="dkan")  # package_list + package_show, as for a DKAN portal
+    result = _harvest(config)
+    assert (result.status, result.mode, result.added) == ("ok", "list", len(PUBLIC))
+    assert _current(config) == PUBLIC
+
+
+def test_catalogs_probe_reads_status_show(side, tmp_path, run_cli):
+    result = run_cli("catalogs", "--probe", "--json", config=_config(tmp_path, side))
+    assert result.exit_code == 0, result.output
+    [entry] = json.loads(result.stdout)
+    probe = entry["probe"]
+    assert probe["reachable"] is True and str(probe["ckan_version"]).startswith("2.")
+    assert probe["package_search"] is True and probe["datasets"] == len(PUBLIC)
+
+
+def test_an_uploaded_resource_is_fetched_from_ckans_own_download_url(real_ckan, tmp_path):
+    """FileStore uploads are the real CKAN's own (the sandbox has none): fetched like any link."""
+    real_ckan.reset()
+    admin = RemoteCKAN(real_ckan.site_url, apikey=real_ckan.token)
+    admin.action.organization_create(name="subidas", title="Subidas")
+    dataset = admin.action.package_create(name="con-subida", title="Con subida", owner_org="subidas")
+    data = "clave,municipio,mujeres\n001,Zapopan,12\n009,Álvaro Obregón,7\n".encode("utf-8")
+    upload = tmp_path / "tabla.csv"
+    upload.write_bytes(data)
+    with upload.open("rb") as handle:
+        admin.action.resource_create(package_id=dataset["id"], name="tabla", format="CSV", upload=handle)
+    side = Side("ckan", real_ckan.api_url, lambda d: None, lambda *a, **k: None, lambda n: None)
+    config = _config(tmp_path, side)
+    config.write_text(config.read_text(encoding="utf-8") + '\n[fetch]\nallow_hosts = ["127.0.0.1"]\n', encoding="utf-8")
+    assert _harvest(config).status == "ok"
+    from harvester.fetch import fetch
+    from harvester.validate import validate
+    summary = fetch(load_settings(config, env={}))
+    assert summary.by_status == {"ok": 1}
+    [row] = _rows(config, "SELECT f.status, f.size, f.final_url, r.url_type FROM resource_files f JOIN resources r "
+                          "ON r.catalog_id = f.catalog_id AND r.remote_id = f.resource_id")
+    assert (row["status"], row["size"], row["url_type"]) == ("ok", len(data), "upload")
+    assert row["final_url"].startswith(real_ckan.site_url + "/dataset/")
+    assert validate(load_settings(config, env={})).valid == 1
+
+
+COMPARED = ("name, title, notes, organization_name, organization_title, tags, groups, license_id, license_title, "
+            "formats, type, state, author, maintainer, url, version")
+
+
+def test_the_sandbox_and_the_real_ckan_store_the_same_rows(portal, real_ckan, tmp_path):
+    stored = {}
+    for chosen in (_sandbox_side(portal), _ckan_side(real_ckan)):
+        for dataset in SEED:
+            chosen.create(dataset)
+        config = _config(tmp_path, chosen)
+        assert _harvest(config).status == "ok"
+        datasets = _rows(config, f"SELECT {COMPARED} FROM datasets ORDER BY name")
+        resources = _rows(config, "SELECT d.name AS dataset, r.position, r.name, r.description, r.url, r.format, "
+                                  "r.mimetype, r.size, r.url_type, r.hash FROM resources r "
+                                  "JOIN datasets d ON d.catalog_id = r.catalog_id AND d.remote_id = r.dataset_id "
+                                  "ORDER BY dataset, r.position")
+        organizations = _rows(config, "SELECT name, title FROM organizations ORDER BY name")
+        stored[chosen.name] = (datasets, resources, organizations)
+    for sandbox_row, ckan_row in zip(stored["sandbox"][0], stored["ckan"][0]):
+        assert {k: v for k, v in sandbox_row.items() if v != ckan_row[k]} == \
+            {k: v for k, v in ckan_row.items() if v != sandbox_row[k]}
+    assert stored["sandbox"][0] == stored["ckan"][0]
+    assert stored["sandbox"][1] == stored["ckan"][1]
+    assert stored["sandbox"][2] == stored["ckan"][2]
