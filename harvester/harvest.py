@@ -15,7 +15,7 @@ from harvester.ckan import make_client
 from harvester.config import CatalogConfig, Settings
 from harvester.connectors import Batch, Connector, ListingReport, connector_for
 from harvester.connectors.base import Dataset
-from harvester.errors import ActionMissing, HarvesterError, StoreError
+from harvester.errors import ActionMissing, HarvesterError, IncompleteListing, StoreError
 from harvester.model import RunNotes, RunOutcome
 from harvester.progress import Progress, SilentProgress
 from harvester.store import Store
@@ -156,20 +156,28 @@ def harvest_catalog(settings: Settings, store: Store, catalog: CatalogConfig, *,
         progress.start(task)
         stager = _Stager(run)
         try:
+            short: IncompleteListing | None = None
             try:
-                _listing(connector, stager, since, report, progress, task)
-            except ActionMissing as exc:
-                instead = None if run.batches else connector.fallback()
-                if instead is None:
-                    raise
-                fallback = f"{connector.listing} unusable ({exc}); using {instead.listing}"
-                connector, report = instead, ListingReport()
-                _listing(connector, stager, since, report, progress, task)
-            deleted, id_listing = _deletions(run, connector, stager, report)
+                try:
+                    _listing(connector, stager, since, report, progress, task)
+                except ActionMissing as exc:
+                    instead = None if run.batches else connector.fallback()
+                    if instead is None:
+                        raise
+                    fallback = f"{connector.listing} unusable ({exc}); using {instead.listing}"
+                    connector, report = instead, ListingReport()
+                    _listing(connector, stager, since, report, progress, task)
+            except IncompleteListing as exc:
+                short = exc  # keep what was received; learn no deletions from it; the window stays
+            if short is None:
+                deleted, id_listing = _deletions(run, connector, stager, report)
+            else:
+                deleted, id_listing = set(), False
+                result.error = f"{short}; kept what was received, the next run asks again"
             result.mode = connector.run_mode(report)
             result.failed = len(report.failed)
             result.skipped = len(stager.skipped)
-            result.status = "partial" if result.failed else "ok"
+            result.status = "partial" if result.failed or short is not None else "ok"
             result.seconds = time.monotonic() - started
             result.requests, result.retries = stats.requests, stats.retries
             outcome = _outcome(result, connector, report, _notes(fallback, report, id_listing),

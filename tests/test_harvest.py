@@ -324,3 +324,28 @@ def test_connectors_say_how_they_fall_back_and_whether_they_confirm_deletions(ma
     assert isinstance(connector_for(zapopan, None, None), PackageListConnector)  # type: ignore[arg-type]
     grouped = load_settings(make_config("cdmx", cdmx={"groups": ["movilidad"]}), env={}).catalogs["cdmx"]
     assert connector_for(grouped, None, None).fallback() is None  # type: ignore[arg-type]
+
+
+def test_a_listing_that_ends_short_of_its_count_keeps_what_it_received(portal, make_config):
+    """The portal counts more datasets than paging gives (it skipped some): the run is partial with a warning
+    naming the URL, every dataset received is stored, no deletion is inferred, and the window does not move."""
+    config = make_config("cdmx", cdmx={"rows": 10})
+    assert run(config, "cdmx")["cdmx"].status == "ok"
+    with Store(load_settings(config, env={}).paths.database, read_only=True) as store:
+        window = store.query("SELECT last_window_end FROM catalogs WHERE id = 'cdmx'")[0]["last_window_end"]
+    portal.delete("cdmx", "linea-mujeres")  # gone upstream: must not be inferred from a short listing
+    portal.add("cdmx", {"name": "nuevo-conjunto", "title": "Nuevo conjunto"})
+    portal.faults("cdmx").count = len(portal.datasets("cdmx")) + 3
+    result = run(config, "cdmx", full=True)["cdmx"]
+    assert result.status == "partial" and result.deleted == 0 and result.added == 1
+    assert "gave" in result.error and "window holds" in result.error and portal.api_url("cdmx") in result.error
+    assert "nuevo-conjunto" in {r["name"] for r in _names(config)}
+    with Store(load_settings(config, env={}).paths.database, read_only=True) as store:
+        assert store.query("SELECT last_window_end FROM catalogs WHERE id = 'cdmx'")[0]["last_window_end"] == window
+        runs = store.query("SELECT status, error FROM harvest_runs WHERE catalog_id = 'cdmx' ORDER BY run_id")
+    assert [r["status"] for r in runs] == ["ok", "partial"] and portal.api_url("cdmx") in runs[1]["error"]
+
+
+def _names(config):
+    with Store(load_settings(config, env={}).paths.database, read_only=True) as store:
+        return store.query("SELECT name FROM datasets WHERE deleted_at IS NULL")

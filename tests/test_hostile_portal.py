@@ -34,8 +34,6 @@ def _outcome(results):
 
 @pytest.mark.parametrize("name, faults, settings, reason", [
     ("trickle", {"trickle": 0.5}, {"timeout": 2, "max_answer_seconds": 3}, "max_answer_seconds 3"),
-    ("made-up count, same page", {"count": 10 ** 15, "same_page": True, "rows_max": 2}, {"rows": 2},
-     "the portal repeats its pages"),
     ("count is a word", {"raw_body": ENVELOPE + '{"count": "lots", "results": []}}'}, {},
      "gave count 'lots', not a number of datasets"),
     ("nested too deeply", {"raw_body": ENVELOPE + '{"count": 1, "results": [' + "[" * 100_000 + "]" * 100_000 + "]}}"},
@@ -130,3 +128,19 @@ def test_a_trickled_file_stops_at_max_seconds(portal, make_config):
     with Store(settings.paths.database, read_only=True) as store:
         row = store.query("SELECT status, reason FROM resource_files WHERE resource_id = 'trickle'")[0]
     assert (row["status"], row["reason"]) == ("timeout", "download took over 3 s") and summary.total == 1
+
+
+def test_pages_that_repeat_stop_the_listing_and_keep_what_was_received(portal, make_config):
+    """A made-up count with `start` ignored was paged forever (3,825 requests in 15 s): paging stops at the
+    first page that adds nothing, and the datasets received are kept (the run is partial, the window stays)."""
+    faults = portal.faults(BAD)
+    faults.count, faults.same_page, faults.rows_max = 10 ** 15, True, 2
+    config = _config(make_config, rows=2)
+    started = time.monotonic()
+    by_id = {r.catalog_id: r for r in harvest(load_settings(config, env={}))}
+    assert time.monotonic() - started < 20
+    assert by_id[GOOD].status == "ok"
+    bad = by_id[BAD]
+    assert bad.status == "partial" and "the portal repeats its pages" in bad.error and "\n" not in bad.error
+    assert portal.api_url(BAD) in bad.error
+    assert bad.requests <= 8 and bad.added == len(portal.datasets(BAD)), bad
