@@ -6,6 +6,7 @@ appended with "&" by requests when the base already has a query string.
 """
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -157,6 +158,26 @@ class CkanClient:
     @property
     def last_server_time(self) -> datetime | None:
         return http.server_time(self._remote.last_response)
+
+    def document(self, url: str) -> Any:
+        """A JSON document the portal serves beside its API (its data.json), read like an API answer:
+        bounded, same-host redirects only. ActionMissing when the portal has none there."""
+        try:
+            status, text = self._remote._request_fn_get(url, None, {}, {"timeout": self._timeout})
+        except NotCkanApi as exc:
+            raise ActionMissing(f"no JSON document at {url}: {exc}", url) from None
+        except (http.AnswerTooLarge, http.AnswerTooSlow) as exc:
+            raise PortalUnavailable(str(exc), url) from None
+        except http.Timeout:
+            raise PortalTimeout(f"no answer from {url} within {self.catalog.timeout:g} s", url) from None
+        except http.RequestFailure as exc:
+            raise PortalUnavailable(f"request to {url} failed: {_reason(exc)}", url) from None
+        if status in _MISSING_STATUSES:
+            raise ActionMissing(f"no JSON document at {url} ({status})", url)
+        try:
+            return json.loads(text)
+        except (ValueError, RecursionError) as exc:
+            raise NotCkanApi(f"not a usable JSON document: {url}: {type(exc).__name__}", url) from None
 
     # Typed actions -------------------------------------------------------------------------
 

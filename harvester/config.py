@@ -90,6 +90,20 @@ class CatalogConfig:
     """Largest API answer, in bytes once decompressed (a gzip bomb stops here)."""
     enabled: bool = True
     """False keeps the entry but skips it in `harvester harvest` with no arguments."""
+    data_json: bool = False
+    """List the catalog from its DCAT-US `/data.json` (DKAN, Andino): the whole catalog in one request,
+    with dates and the distributions' `field` schemas; package_list + package_show when it has none."""
+
+    def data_json_url(self) -> str:
+        """Where the portal's data.json is: beside the Action API (`?q=data.json` for Drupal's `?q=` URLs)."""
+        if "?q=" in self.api_url:
+            return self.api_url.split("?q=", 1)[0] + "?q=data.json"
+        base = self.api_url.rstrip("/")
+        for suffix in ("/api/3/action", "/api/action"):
+            if base.endswith(suffix):
+                base = base[: -len(suffix)]
+                break
+        return base + "/data.json"
 
     def list_fallback_possible(self) -> bool:
         """package_list + package_show can honour `organization`, not groups, q or fq."""

@@ -1,4 +1,4 @@
-"""Catalog connectors: CKAN package_search, and the package_list/package_show fallback (DKAN).
+"""Catalog connectors: CKAN package_search, the package_list/package_show fallback (DKAN), and DCAT-US data.json.
 
 A new connector is one file here (a `Connector` subclass, see `base.py`) and one entry in `CONNECTORS`."""
 from __future__ import annotations
@@ -8,11 +8,12 @@ from harvester.config import CatalogConfig
 from harvester.connectors.base import Batch, Connector, ListingReport
 from harvester.connectors.ckan_list import PackageListConnector
 from harvester.connectors.ckan_search import PackageSearchConnector
+from harvester.connectors.datajson import DataJsonConnector
 
-__all__ = ["CONNECTORS", "Batch", "Connector", "ListingReport", "PackageListConnector", "PackageSearchConnector",
-           "connector_for"]
+__all__ = ["CONNECTORS", "Batch", "Connector", "DataJsonConnector", "ListingReport", "PackageListConnector",
+           "PackageSearchConnector", "connector_for"]
 
-CONNECTORS: tuple[type[Connector], ...] = (PackageListConnector, PackageSearchConnector)
+CONNECTORS: tuple[type[Connector], ...] = (DataJsonConnector, PackageListConnector, PackageSearchConnector)
 """In order of preference: the first that suits a catalog lists it."""
 
 

@@ -369,6 +369,36 @@ class Answer:
     """A body of unknown length, written as it is produced, then the connection closes."""
 
 
+def data_json(state: SiteState, base_url: str) -> bytes:
+    """The site's catalog as DKAN publishes it at /data.json (Project Open Data 1.1, DCAT-US): public,
+    active datasets, each with its distributions; URLs keep the `{sandbox}` placeholder."""
+    entries = []
+    with state.lock:
+        datasets = [d for d in state.datasets.values() if not d.get("private") and d.get("state", "active") == "active"
+                    and (d.get("type") or "dataset") == "dataset"]
+    for d in sorted(datasets, key=lambda d: str(d.get("name"))):
+        org = d.get("organization") or {}
+        entry: dict[str, Any] = {
+            "@type": "dcat:Dataset", "accessLevel": "public", "identifier": d["id"], "title": d.get("title"),
+            "description": d.get("notes") or "", "issued": d.get("metadata_created"),
+            "modified": d.get("metadata_modified"), "landingPage": f"{SANDBOX}/{state.site.name}/dataset/{d['name']}",
+            "keyword": [t["name"] for t in d.get("tags") or [] if isinstance(t, dict) and t.get("name")],
+            "theme": [g.get("title") or g.get("name") for g in d.get("groups") or [] if isinstance(g, dict)],
+            "publisher": {"@type": "org:Organization", "name": org.get("title") or org.get("name")} if org else None,
+            "contactPoint": {"@type": "vcard:Contact", "fn": d.get("maintainer") or "",
+                             "hasEmail": f"mailto:{d['maintainer_email']}" if d.get("maintainer_email") else ""},
+            "license": d.get("license_id") or "",
+            "distribution": [{"@type": "dcat:Distribution", "title": r.get("name"), "description": r.get("description"),
+                              "downloadURL": r.get("url"), "mediaType": r.get("mimetype"),
+                              "format": (r.get("format") or "").lower() or None}
+                             for r in d.get("resources") or [] if isinstance(r, dict)],
+        }
+        entries.append({k: v for k, v in entry.items() if v is not None})
+    catalog = {"@context": "https://project-open-data.cio.gov/v1.1/schema/catalog.jsonld", "@type": "dcat:Catalog",
+               "conformsTo": "https://project-open-data.cio.gov/v1.1/schema", "dataset": entries}
+    return json.dumps(catalog, ensure_ascii=False).encode("utf-8")
+
+
 @lru_cache(maxsize=4)
 def gzip_whitespace(size: int) -> bytes:
     """A gzip stream of about `size` bytes once decoded: an open JSON object, then spaces. Built from
@@ -529,6 +559,13 @@ class Handler(BaseHTTPRequestHandler):
         if state is None:
             sites = "".join(f"<li>{s}: {self.portal.api_url(s)}</li>" for s in self.portal.sites)
             self.send(html(200, "Sandbox CKAN portal", f"<ul>{sites}</ul>") if not parts else html(404, "Not Found"))
+            return
+        if state.site.flavour == "dkan" and (parts[1:] == ["data.json"] or (
+                state.site.drupal_q and parts[1:] == [] and query.get("q") == "data.json")):
+            answer = Answer(200, self.portal.served(data_json(state, self.portal.base_url)), JSON_TYPE)
+            self.portal.record(RequestRecord(self.command, split.path, "data.json", dict(query),
+                                             self.headers.get("User-Agent", ""), 200, time.time()))
+            self.send(answer)
             return
         action = self.action_of(state, parts[1:], query)
         params = {**query, **body}
