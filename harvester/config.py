@@ -34,9 +34,10 @@ from harvester.paths import DataPaths
 DEFAULT_USER_AGENT = "datathon-harvester/0.1 (open-data catalog harvester for civic datathons)"
 KINDS = ("ckan", "dkan")
 ENV_PREFIX = "HARVESTER_"
-GLOBAL_ENV = ("CONFIG", "DATA_DIR", "DATABASE", "PROFILES", "DUCKDB_MEMORY", "STORE_WAIT", "CHROMIUM",
-              "SCREENSHOTS")
-"""HARVESTER_<NAME> variables that are not catalog or fetch keys (the last two are the browser tests')."""
+GLOBAL_ENV = ("CONFIG", "DATA_DIR", "DATABASE", "PROFILES", "DUCKDB_MEMORY", "STORE_WAIT",
+              "CHROMIUM", "SCREENSHOTS", "REAL_FILES", "CKAN_HOME", "CKAN_PYTHON")
+"""HARVESTER_<NAME> variables that are not catalog or fetch keys (from CHROMIUM on, the test suite's:
+the browser, its screenshots, the real-files corpus, the real CKAN's home and Python)."""
 POSITIVE = {"timeout", "connect_timeout", "max_seconds", "max_bytes", "max_member_bytes", "rows",
             "max_answer_seconds", "max_answer_bytes"}
 """Keys where 0 means nothing sensible (a timeout of 0 fails every request): they must be above 0."""
