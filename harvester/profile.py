@@ -32,6 +32,8 @@ TYPED_SHARE = 0.95
 CATEGORY_MAX_DISTINCT = 200
 EXACT_DISTINCT_MAX = 10_000
 EXACT_QUANTILE_ROWS = 2_000_000
+LEADING_ZERO = "[+-]?0[0-9]+([.,][0-9]*)?"
+"""A number written with a leading zero: a code ('06470', '008'), to be kept as text."""
 MOJIBAKE = r"Ã[\x80-\xbf¡-ÿ]|Â[\x80-\xbf ]|ï»¿|â€"
 
 
@@ -92,6 +94,7 @@ def _profile_table_rows(con: duckdb.DuckDBPyConnection, names: list[str]) -> lis
             f"count({v}) FILTER (WHERE ph_v{i}) AS placeholder_{i}",
             f"approx_count_distinct({v}) AS distinct_{i}",
             f"count({v}) FILTER (WHERE regexp_full_match({v}, {_lit(INTEGER_TEXT)})) AS int_{i}",
+            f"count({v}) FILTER (WHERE regexp_full_match({v}, {_lit(LEADING_ZERO)})) AS zero_{i}",
             f"count(TRY_CAST({v} AS DOUBLE)) AS num_{i}",
             f"count(num_v{i}) FILTER (WHERE contains({v}, ',')) AS comma_{i}",
             f"count(iso_v{i}) AS iso_{i}",
@@ -118,7 +121,8 @@ def _profile_table_rows(con: duckdb.DuckDBPyConnection, names: list[str]) -> lis
     profiles = []
     for i, name in enumerate(names):
         present = s[f"present_{i}"]
-        kind = _infer(present, s[f"int_{i}"], s[f"num_{i}"], s[f"comma_{i}"], s[f"iso_{i}"], s[f"dmy_{i}"])
+        kind = _infer(present, s[f"int_{i}"], s[f"num_{i}"], s[f"comma_{i}"], s[f"iso_{i}"], s[f"dmy_{i}"],
+                      s[f"zero_{i}"])
         numeric = kind in ("integer", "number")
         dated = kind == "date"
         alerts: list[Alert] = []
@@ -157,11 +161,17 @@ def _profile_table_rows(con: duckdb.DuckDBPyConnection, names: list[str]) -> lis
     return profiles
 
 
-def _infer(present: int, ints: int, nums: int, comma: int, iso: int, dmy: int) -> str:
+def _infer(present: int, ints: int, nums: int, comma: int, iso: int, dmy: int, zeros: int = 0) -> str:
+    """The column's type: the one every value (placeholders aside) has, since a pack converts the column to
+    it and a value that does not fit would become null. A column that is mostly whole numbers with a few
+    decimals is a number; one with codes written with leading zeros (postal codes, INEGI's CVE_MUN) is
+    text, whatever else it holds."""
     if not present:
         return "empty"
+    if zeros:
+        return "string"
     for kind, count in (("integer", ints), ("number", nums), ("number", comma + nums), ("date", iso + dmy)):
-        if count >= present * TYPED_SHARE:
+        if count >= present:
             return kind
     return "string"
 
