@@ -13,7 +13,8 @@ from typing import Iterator
 from harvester.encoding import transcode_to_utf8
 from harvester.sql import literal as _lit
 
-PLACEHOLDERS = ("nan", "n/d", "na", "n/a", "-", "s/d", "null", "none")
+PLACEHOLDERS = ("nan", "n/d", "na", "n/a", "-", "s/d", "null", "none", "s/n", "sin datos", "se desconoce",
+                "no identificado", "-9999")
 PLACEHOLDER_SPELLINGS = sorted({form for p in PLACEHOLDERS for form in (p, p.upper(), p.capitalize(), p.title())}
                                | {"NaN"})
 """The cells that stand for a missing value, as spelled in the files: a pack turns only these into null."""

@@ -22,6 +22,8 @@ from harvester.sniff import sniff
 
 DELIMITED = ("CSV", "TSV")
 CONTAINERS = ("XLSX", "XLS", "JSON", "GEOJSON", "ZIP", "DBF")
+TEXT = ("TEXT",)
+"""Text with no delimiter the sniffer trusts: a one-column table (or a file of comments) for the validator."""
 CHUNK = 1 << 20
 
 
@@ -50,6 +52,8 @@ def extract_tables(path: Path, kind: str, *, max_member_bytes: int) -> list[Tabl
     """The tables of a fetched file whose sniffed format is `kind`; raises TableError for an unreadable one."""
     if kind in DELIMITED:
         return [Table("", path, kind.lower())]
+    if kind in TEXT:
+        return [Table("", path, "text", note="no delimiter found in the text: read as a one-column table")]
     folder = tables_dir(path)
     shutil.rmtree(folder, ignore_errors=True)
     if kind not in CONTAINERS:
