@@ -48,11 +48,8 @@ def corpus_dir(env: dict[str, str] | None = None) -> Path:
 
 
 def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
     with path.open("rb") as handle:
-        while chunk := handle.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
+        return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
 def load_corpus(folder: Path | None = None) -> dict[str, RealFile]:

@@ -116,6 +116,7 @@ def run(_portal: SandboxPortal, corpus: dict[str, RealFile], tmp_path_factory: p
     with pytest.MonkeyPatch.context() as patch:
         _guard(patch)
         patch.delenv("HARVESTER_CONFIG", raising=False)
+        patch.delenv("HARVESTER_REAL_FILES", raising=False)  # config.py refuses a HARVESTER_* it does not know
         patch.setattr(server, "FILES", served)
         for stage in (["harvest", CATALOG], ["fetch", CATALOG], ["validate", CATALOG], ["profile", CATALOG],
                       ["pack", "build", THEME]):
