@@ -15,6 +15,9 @@ class Alert(StrEnum):
     """Both ISO dates and day/month/year dates in one column."""
     MOJIBAKE = "mojibake"
     """Values with accents garbled by a wrong encoding ('CuauhtÃ©moc')."""
+    ACCENTS_LOST = "accents_lost"
+    """Values whose accented letters were already replaced upstream, by '?' between letters
+    ('Viaducto R?o de la Piedad') or by U+FFFD ('San Jos\ufffd de Gracia'): no decoding brings them back."""
     MOJIBAKE_NAME = "mojibake_name"
     """The column's name itself garbled (a BOM or accents read in the wrong encoding)."""
     HIGH_CARDINALITY = "high_cardinality"

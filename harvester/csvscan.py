@@ -13,7 +13,8 @@ from typing import Iterator
 from harvester.encoding import transcode_to_utf8
 from harvester.sql import literal as _lit
 
-PLACEHOLDERS = ("nan", "n/d", "na", "n/a", "-", "s/d", "null", "none")
+PLACEHOLDERS = ("nan", "n/d", "na", "n/a", "-", "s/d", "null", "none", "s/n", "sin datos", "se desconoce",
+                "no identificado", "-9999")
 PLACEHOLDER_SPELLINGS = sorted({form for p in PLACEHOLDERS for form in (p, p.upper(), p.capitalize(), p.title())}
                                | {"NaN"})
 """The cells that stand for a missing value, as spelled in the files: a pack turns only these into null."""
@@ -49,9 +50,11 @@ def read_csv_sql(path: Path, delimiter: str, header_row: int, columns: list[str]
     """SQL: `read_csv` of a UTF-8 file's rows after its header, every column VARCHAR and named by us.
 
     `lenient` pads short rows with nulls and drops malformed ones (profile, pack); the validator's scan
-    turns it off and asks for the rejects instead, in `options`."""
+    turns it off and asks for the rejects instead, in `options`. The lenient scan is not parallel: DuckDB's
+    parallel scanner refuses null padding on a file whose quoted cells hold line breaks (JSON tables, survey
+    answers), and the whole file would be unreadable."""
     spec = "{" + ", ".join(f"{_lit(c)}: 'VARCHAR'" for c in columns) + "}"
-    extra = ", null_padding=true, ignore_errors=true" if lenient else ""
+    extra = ", null_padding=true, ignore_errors=true, parallel=false" if lenient else ""
     return (f"read_csv({_lit(str(path))}, delim={_lit(delimiter)}, quote='\"', escape='\"', header=false, "
             f"skip={header_row}, auto_detect=false, columns={spec}{extra}{', ' + options if options else ''})")
 

@@ -67,10 +67,12 @@ def detect_dialect(path: Path, encoding: str, delimiter: str | None = None) -> D
         score = share * min(width, 50)
         if best is None or score > best[0]:
             best = (score, candidate, rows, width)
-    if best is None:
-        first = next(iter(_rows(text, delimiter or ",")), [])
+    if best is None:  # one column: its header is the first row that is not a comment line ('# Fuente: ...')
+        rows = _rows(text, delimiter or ",")
+        at = next((i for i, r in enumerate(rows) if r and r[0].strip() and not r[0].lstrip().startswith("#")), 0)
+        first = rows[at] if rows else []
         raise DialectError(f"{path.name}: no delimiter gives more than one column",
-                           Dialect(delimiter or ",", 1, len(first), tuple(c.strip() for c in first)))
+                           Dialect(delimiter or ",", at + 1, len(first), tuple(c.strip() for c in first)))
     _, delimiter, rows, width = best
     for index, row in enumerate(rows):
         cells = [c.strip() for c in row]

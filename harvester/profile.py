@@ -32,6 +32,10 @@ TYPED_SHARE = 0.95
 CATEGORY_MAX_DISTINCT = 200
 EXACT_DISTINCT_MAX = 10_000
 EXACT_QUANTILE_ROWS = 2_000_000
+LEADING_ZERO = "[+-]?0[0-9]+([.,][0-9]*)?"
+"""A number written with a leading zero: a code ('06470', '008'), to be kept as text."""
+ACCENTS_LOST = "\ufffd|[A-Za-zÀ-ÿ]\\?[a-zà-ÿ]"
+"""An accent replaced upstream: U+FFFD, or '?' inside a word ('R?o', 'Jos?'; not '¿Qué?', 'a?' nor a URL's query)."""
 MOJIBAKE = r"Ã[\x80-\xbf¡-ÿ]|Â[\x80-\xbf ]|ï»¿|â€"
 
 
@@ -78,22 +82,25 @@ def _profile_table_rows(con: duckdb.DuckDBPyConnection, names: list[str]) -> lis
     quantile = "quantile_cont" if count <= EXACT_QUANTILE_ROWS else "approx_quantile"
     placeholders = ", ".join(_lit(p) for p in PLACEHOLDER_SPELLINGS)
     parts = ["count(*) AS n"]
-    typed = []  # each column's text parsed once, as number and as either date form, in a subquery
+    kept, typed = [], []  # each column's text without placeholders, then parsed once as number and dates
     for i, name in enumerate(names):
         v = _q(name)
+        kept += [v, f"CASE WHEN {v} IN ({placeholders}) THEN NULL ELSE {v} END AS pv{i}"]
         # DuckDB's date parsers are slow on text that is no date: a cheap pattern decides who gets parsed
-        typed += [f"{v}", f"{iso_date_sql(v)} AS iso_v{i}", f"{dmy_date_sql(v)} AS dmy_v{i}",
+        typed += [v, f"pv{i}", f"{iso_date_sql(f'pv{i}')} AS iso_v{i}", f"{dmy_date_sql(f'pv{i}')} AS dmy_v{i}",
                   # NaN and infinity parse as doubles but are no values: they would become the max
-                  f"CASE WHEN isfinite(TRY_CAST(replace({v}, ',', '.') AS DOUBLE)) "
-                  f"THEN TRY_CAST(replace({v}, ',', '.') AS DOUBLE) END AS num_v{i}",
-                  f"{v} IN ({placeholders}) AS ph_v{i}"]
+                  f"CASE WHEN isfinite(TRY_CAST(replace(pv{i}, ',', '.') AS DOUBLE)) "
+                  f"THEN TRY_CAST(replace(pv{i}, ',', '.') AS DOUBLE) END AS num_v{i}"]
+        # every count but `placeholder` leaves placeholders out: `-9999` or `NaN` parse as numbers
+        p = f"pv{i}"
         parts += [
-            f"count({v}) FILTER (WHERE NOT ph_v{i}) AS present_{i}",
-            f"count({v}) FILTER (WHERE ph_v{i}) AS placeholder_{i}",
+            f"count({p}) AS present_{i}",
+            f"count({v}) - count({p}) AS placeholder_{i}",
             f"approx_count_distinct({v}) AS distinct_{i}",
-            f"count({v}) FILTER (WHERE regexp_full_match({v}, {_lit(INTEGER_TEXT)})) AS int_{i}",
-            f"count(TRY_CAST({v} AS DOUBLE)) AS num_{i}",
-            f"count(num_v{i}) FILTER (WHERE contains({v}, ',')) AS comma_{i}",
+            f"count({p}) FILTER (WHERE regexp_full_match({p}, {_lit(INTEGER_TEXT)})) AS int_{i}",
+            f"count({p}) FILTER (WHERE regexp_full_match({p}, {_lit(LEADING_ZERO)})) AS zero_{i}",
+            f"count(TRY_CAST({p} AS DOUBLE)) AS num_{i}",
+            f"count(num_v{i}) FILTER (WHERE contains({p}, ',')) AS comma_{i}",
             f"count(iso_v{i}) AS iso_{i}",
             f"count(dmy_v{i}) AS dmy_{i}",
             f"min(num_v{i}) AS nmin_{i}",
@@ -101,10 +108,13 @@ def _profile_table_rows(con: duckdb.DuckDBPyConnection, names: list[str]) -> lis
             f"{quantile}(num_v{i}, [0.25, 0.5, 0.75]) AS q_{i}",
             f"least(min(iso_v{i}), min(dmy_v{i})) AS dmin_{i}",
             f"greatest(max(iso_v{i}), max(dmy_v{i})) AS dmax_{i}",
-            f"min({v}) AS smin_{i}", f"max({v}) AS smax_{i}",
+            f"min({p}) AS smin_{i}", f"max({p}) AS smax_{i}",
             f"count({v}) FILTER (WHERE regexp_matches({v}, {_lit(MOJIBAKE)})) AS mojibake_{i}",
+            f"count({v}) FILTER (WHERE regexp_matches({v}, {_lit(ACCENTS_LOST)}) "
+            f"AND NOT contains({v}, '://')) AS lost_{i}",
         ]
-    stats = con.execute(f"SELECT {', '.join(parts)} FROM (SELECT {', '.join(typed)} FROM {source})").fetchone()
+    stats = con.execute(f"SELECT {', '.join(parts)} FROM (SELECT {', '.join(typed)} FROM "
+                        f"(SELECT {', '.join(kept)} FROM {source}))").fetchone()
     cols = [d[0] for d in con.description]
     s = dict(zip(cols, stats))
     rows = int(s["n"])
@@ -118,7 +128,8 @@ def _profile_table_rows(con: duckdb.DuckDBPyConnection, names: list[str]) -> lis
     profiles = []
     for i, name in enumerate(names):
         present = s[f"present_{i}"]
-        kind = _infer(present, s[f"int_{i}"], s[f"num_{i}"], s[f"comma_{i}"], s[f"iso_{i}"], s[f"dmy_{i}"])
+        kind = _infer(present, s[f"int_{i}"], s[f"num_{i}"], s[f"comma_{i}"], s[f"iso_{i}"], s[f"dmy_{i}"],
+                      s[f"zero_{i}"])
         numeric = kind in ("integer", "number")
         dated = kind == "date"
         alerts: list[Alert] = []
@@ -134,6 +145,8 @@ def _profile_table_rows(con: duckdb.DuckDBPyConnection, names: list[str]) -> lis
             alerts.append(Alert.MIXED_DATE_FORMATS)
         if s[f"mojibake_{i}"]:
             alerts.append(Alert.MOJIBAKE)
+        if s[f"lost_{i}"]:
+            alerts.append(Alert.ACCENTS_LOST)
         if re.search(MOJIBAKE, name):  # `ï»¿Conjunto de datos`: a BOM or accents garbled in the header itself
             alerts.append(Alert.MOJIBAKE_NAME)
         if kind == "string" and present > 50 and s[f"distinct_{i}"] >= present * 0.95:
@@ -157,11 +170,17 @@ def _profile_table_rows(con: duckdb.DuckDBPyConnection, names: list[str]) -> lis
     return profiles
 
 
-def _infer(present: int, ints: int, nums: int, comma: int, iso: int, dmy: int) -> str:
+def _infer(present: int, ints: int, nums: int, comma: int, iso: int, dmy: int, zeros: int = 0) -> str:
+    """The column's type: the one every value (placeholders aside) has, since a pack converts the column to
+    it and a value that does not fit would become null. A column that is mostly whole numbers with a few
+    decimals is a number; one with codes written with leading zeros (postal codes, INEGI's CVE_MUN) is
+    text, whatever else it holds."""
     if not present:
         return "empty"
+    if zeros:
+        return "string"
     for kind, count in (("integer", ints), ("number", nums), ("number", comma + nums), ("date", iso + dmy)):
-        if count >= present * TYPED_SHARE:
+        if count >= present:
             return kind
     return "string"
 

@@ -21,7 +21,9 @@ from typing import Any, Iterable, Iterator
 from harvester.sniff import sniff
 
 DELIMITED = ("CSV", "TSV")
-CONTAINERS = ("XLSX", "XLS", "JSON", "GEOJSON", "ZIP")
+CONTAINERS = ("XLSX", "XLS", "JSON", "GEOJSON", "ZIP", "DBF")
+TEXT = ("TEXT",)
+"""Text with no delimiter the sniffer trusts: a one-column table (or a file of comments) for the validator."""
 CHUNK = 1 << 20
 
 
@@ -50,6 +52,8 @@ def extract_tables(path: Path, kind: str, *, max_member_bytes: int) -> list[Tabl
     """The tables of a fetched file whose sniffed format is `kind`; raises TableError for an unreadable one."""
     if kind in DELIMITED:
         return [Table("", path, kind.lower())]
+    if kind in TEXT:
+        return [Table("", path, "text", note="no delimiter found in the text: read as a one-column table")]
     folder = tables_dir(path)
     shutil.rmtree(folder, ignore_errors=True)
     if kind not in CONTAINERS:
@@ -62,6 +66,8 @@ def extract_tables(path: Path, kind: str, *, max_member_bytes: int) -> list[Tabl
         if kind == "XLS":
             return _unique_parts([_write_csv(folder, f"sheet:{name}", rows, "xls sheet")
                                   for name, rows in _xls_sheets(path)])
+        if kind == "DBF":
+            return [_write_csv(folder, "dbf", _dbf_rows(path), "dbf table")]
         if kind in ("JSON", "GEOJSON"):
             found = _json_rows(path)
             return [_write_csv(folder, found[0], found[1], found[0])] if found else []
@@ -171,6 +177,42 @@ def _xls_value(book: Any, cell: Any) -> Any:
     if cell.ctype in (xlrd.XL_CELL_EMPTY, xlrd.XL_CELL_BLANK):
         return None
     return cell.value
+
+
+def _dbf_rows(path: Path, encoding: str | None = None) -> list[list[str]]:
+    """A dBase table's header and records, each cell as the text stored in the file (so numbers keep
+    their digits, codes their leading zeros), dates as YYYY-MM-DD, logicals as true/false. The text's
+    encoding is `encoding` (a shapefile's .cpg) when given, else UTF-8 when every text cell decodes as
+    UTF-8, else cp1252 or Latin-1 as for a text file (INEGI writes Latin-1). Deleted records are left out."""
+    from dbfread import DBF  # only where dBase tables are read
+
+    table = DBF(str(path), raw=True, load=True, ignore_missing_memofile=True)
+    kinds = [(f.name, f.type) for f in table.fields]
+    text = b"".join(record[name] for record in table.records for name, kind in kinds if kind in "CM")
+    codec = encoding or _dbf_codec(text)
+    rows: list[list[str]] = [[name for name, _ in kinds]]
+    for record in table.records:
+        rows.append([_dbf_cell(record[name], kind, codec) for name, kind in kinds])
+    return rows
+
+
+def _dbf_codec(text: bytes) -> str:
+    try:
+        text.decode("utf-8")
+        return "utf-8"
+    except UnicodeDecodeError:
+        controls = [b for b in text if 0x80 <= b <= 0x9F]
+        return "cp1252" if controls and not set(controls) & set(b"\x81\x8d\x8f\x90\x9d") else "latin-1"
+
+
+def _dbf_cell(raw: bytes, kind: str, codec: str) -> str:
+    value = raw.decode(codec).rstrip(" \x00") if kind in "CM" else raw.decode("latin-1").strip(" \x00")
+    if kind == "D" and len(value) == 8 and value.isdigit():
+        return f"{value[:4]}-{value[4:6]}-{value[6:]}"
+    if kind == "L":
+        return {"T": "true", "Y": "true", "t": "true", "y": "true", "F": "false", "N": "false", "f": "false",
+                "n": "false"}.get(value, "")
+    return value
 
 
 def _json_rows(path: Path) -> tuple[str, list[list[Any]]] | None:

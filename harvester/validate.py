@@ -29,7 +29,7 @@ from harvester.model import FileToValidate, TableValidation, ValidationError
 from harvester.progress import Progress, SilentProgress
 from harvester.store import Store
 from harvester.tablecheck import check_table
-from harvester.tables import CONTAINERS, DELIMITED, TableError, extract_tables
+from harvester.tables import CONTAINERS, DELIMITED, TEXT, TableError, extract_tables
 
 FIRST_ERRORS = 50
 LISTED_ERRORS = 1000
@@ -70,7 +70,7 @@ def validate_file(path: Path, engine: str = "auto", delimiter: str | None = None
         dialect = detect_dialect(path, encoding.name, delimiter)
     except DialectError as exc:  # no clear header: validate as frictionless would, the first row as header
         dialect = exc.fallback
-        report["dialect_note"] = f"{exc}; the first row is taken as the header"
+        report["dialect_note"] = f"{exc}; row {dialect.header_row} is taken as the header"
     report.update({"delimiter": dialect.delimiter, "header_row": dialect.header_row, "header": list(dialect.header)})
 
     def resource() -> Any:
@@ -127,7 +127,7 @@ def validate(settings: Settings, *, catalogs: list[str] | None = None,
         settings.select(catalogs)
     summary = ValidationSummary()
     with Store(settings.paths.database) as store:
-        chosen = store.files_to_validate(catalogs, DELIMITED + CONTAINERS)
+        chosen = store.files_to_validate(catalogs, DELIMITED + TEXT + CONTAINERS)
         progress.start("validate", len(chosen))
         for done, file in enumerate(chosen, 1):
             progress.update("validate", done, len(chosen))
