@@ -139,6 +139,16 @@ def write_parquet(con: duckdb.DuckDBPyConnection, source: Path, table: PackTable
     return fields
 
 
+def _left_out(source_rows: int | None, written: int) -> dict[str, Any]:
+    """What a pack must say when it holds fewer rows than the validated table: how many, and why."""
+    missing = (source_rows or 0) - written
+    if missing <= 0:
+        return {}
+    return {"rows_left_out": missing,
+            "why_left_out": "rows DuckDB could not read as the header's columns (more cells than the header, or "
+                            "broken quoting); the validation report lists them as errors"}
+
+
 def _file_name(table: PackTable, taken: set[str]) -> str:
     """`<catalog>__<dataset>__<resource>[__<sheet or member>]`, each piece in snake_case, unique."""
     pieces = [table.validation.catalog_id, table.dataset.name, table.resource_name or table.validation.resource_id]
@@ -256,7 +266,7 @@ def _assemble(settings: Settings, theme: Theme, accepted: list[Candidate], table
                                "part": v.part or None, "source_url": table.url,
                                "source_sha256": v.sha256, "source_changed_at": _iso(table.changed_at),
                                "parquet": f"data/{name}.parquet", "parquet_sha256": _sha256(target),
-                               "rows": len(frame)})
+                               "rows": len(frame), **_left_out(v.rows, len(frame))})
     finally:
         con.close()
     allies = _allies(tables, accepted)
@@ -367,7 +377,10 @@ def _readme(theme: Theme, resources: list[dict[str, Any]], allies: list[dict[str
         d, t = resource["descriptor"], resource["table"]
         check = checks[d["name"]]
         failed = [c.check for c in check.checks if not c.success]
-        lines += [f"### {_cell(d['title'])}", "", f"- File: `{d['path']}`, {resource['rows']} rows",
+        left_out = _left_out(t.validation.rows, resource["rows"])
+        rows = f"{resource['rows']} rows" + (f" ({left_out['rows_left_out']} of the source's {t.validation.rows} left "
+                                             f"out: {left_out['why_left_out']})" if left_out else "")
+        lines += [f"### {_cell(d['title'])}", "", f"- File: `{d['path']}`, {rows}",
                   f"- Source: {t.url}", f"- Publisher: {_cell(resource['publisher'] or '-')}",
                   f"- Licence: {_cell(resource['licence'] or 'not given')}",
                   f"- Retrieved: {_iso(t.changed_at) or '-'} (when this content was first fetched)",

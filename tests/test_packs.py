@@ -197,3 +197,16 @@ def test_folders_left_by_a_killed_build_are_removed_by_the_next(demo, tmp_path: 
     build_packs(load_settings(copy / "catalogs.toml", env={}), ["care-economy"])  # nothing to rebuild
     assert not stale.exists()
     assert live.is_dir()  # younger than an hour: it may be another build still running
+
+
+def test_a_pack_says_how_many_rows_it_left_out_and_why(packs: Path):
+    """The sandbox's Línea Mujeres file has a row with one cell more than its header (line 82): DuckDB cannot
+    read it as the header's columns, and the pack says so (how many, against the validated count, and why)
+    in provenance.json and the README, instead of holding one row less in silence."""
+    latest = packs / "mobility-and-women" / "latest"
+    provenance = [r for r in json.loads((latest / "provenance.json").read_text())["resources"]
+                  if r["dataset"] == "linea-mujeres"]
+    assert len(provenance) == 1 and provenance[0]["rows_left_out"] == 1, provenance
+    assert "more cells than the header" in provenance[0]["why_left_out"]
+    readme = (latest / "README.md").read_text(encoding="utf-8")
+    assert f"{provenance[0]['rows']} rows (1 of the source's {provenance[0]['rows'] + 1} left out: " in readme
