@@ -11,11 +11,14 @@ inspected the same way (an 8 KB workbook with one 1 GB shared string is a bomb).
 from __future__ import annotations
 
 import gzip
+import re
 import zipfile
 import zlib
+from array import array
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
+from typing import Any, Iterator
 
 CHUNK = 1 << 20
 SMALL = 10 * CHUNK
@@ -60,7 +63,7 @@ class _Budget:
         if self.total > self.max_total_bytes:
             return f"archive bomb: its members expand past {self.max_total_bytes} bytes in all"
         if self.total > SMALL and self.total / self.packed > self.max_ratio:
-            return (f"archive bomb: its members expand {self.total // self.packed}x the file's "
+            return (f"archive bomb: its members expand {self.total / self.packed:.0f}x the file's "
                     f"{self.packed} bytes (limit {self.max_ratio:g}x)")
         return None
 
@@ -125,3 +128,79 @@ def inspect_gzip(path: Path, max_member_bytes: int, max_ratio: float) -> Archive
     except (OSError, EOFError, zlib.error) as exc:
         return ArchiveReport(False, f"broken gzip: {exc}")
     return ArchiveReport(True, "", [path.stem])
+
+
+# XLSX: a workbook's cells can name one shared string many times, so a tiny file can expand to gigabytes
+# of table without any member being large. The cells' shared-string references are counted as a stream.
+
+_NS = rb"(?:[A-Za-z_][\w.-]*:)?"  # a namespace prefix (`x:c`)
+_ATTRS = rb"""(?:[^<>"']|"[^"<]*"|'[^'<]*')*"""  # never crosses a '<': no match start is scanned twice
+_SI = re.compile(rb"<(/?)" + _NS + rb"si\b[^<>]*?(/?)>")
+_CELL = re.compile(rb"<" + _NS + rb"c\b(" + _ATTRS + rb")>\s*(?:<" + _NS + rb"f\b" + _ATTRS + rb"(?:/>|>[^<]*</"
+                   + _NS + rb"f>)\s*)?<" + _NS + rb"v>\s*(\d{1,12})\s*<")
+_SHARED = re.compile(rb"""\bt\s*=\s*["']s["']""")
+TAG_CARRY = 1 << 20
+"""A cell's tags longer than this are not seen as one (padding a cell that much is itself a bomb)."""
+
+
+def _scan(stream: Any, pattern: re.Pattern[bytes], carry: int) -> Iterator[tuple[int, re.Match[bytes]]]:
+    """Every match of `pattern` in a stream, with the offset of the buffer it was found in; a match is
+    taken once it ends `carry` bytes before the buffer's end (or at the stream's end)."""
+    buffer, offset = b"", 0
+    while True:
+        chunk = stream.read(CHUNK)
+        buffer += chunk
+        limit = len(buffer) if not chunk else len(buffer) - carry
+        taken, pending = 0, None
+        for match in pattern.finditer(buffer):
+            if match.end() > limit:  # may be longer in the next buffer: found again there
+                pending = match.start()
+                break
+            taken = match.end()
+            yield offset, match
+        if not chunk:
+            return
+        cut = pending if pending is not None else max(taken, len(buffer) - carry)
+        offset += cut
+        buffer = buffer[cut:]
+
+
+def inspect_xlsx(path: Path, max_total_bytes: int, max_ratio: float) -> ArchiveReport:
+    """Refuse a workbook whose cells would expand (through shared strings) past `max_total_bytes`, or past
+    `max_ratio` times the file once past 10 MiB. Call it after `inspect_zip` accepted the file: every member
+    is then bounded, and so is this scan."""
+    packed = max(path.stat().st_size, 1)
+    lengths = array("q")
+    total = 0
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = archive.namelist()
+            strings = [n for n in names if n.lower() == "xl/sharedstrings.xml"]
+            if strings:
+                with archive.open(strings[0]) as stream:
+                    opened: int | None = None
+                    for offset, match in _scan(stream, _SI, 64):
+                        closing, empty = match.group(1), match.group(2)
+                        if empty and not closing:
+                            lengths.append(0)
+                        elif not closing:
+                            opened = offset + match.end()
+                        elif opened is not None:
+                            lengths.append(offset + match.start() - opened)
+                            opened = None
+            for name in names:
+                if not (name.lower().startswith("xl/worksheets/") and name.lower().endswith(".xml")):
+                    continue
+                with archive.open(name) as stream:
+                    for _, match in _scan(stream, _CELL, TAG_CARRY):
+                        if not _SHARED.search(match.group(1)):
+                            continue
+                        index = int(match.group(2))
+                        total += lengths[index] if index < len(lengths) else 0
+                        if total > max_total_bytes or (total > SMALL and total / packed > max_ratio):
+                            return ArchiveReport(False, f"workbook bomb: its cells repeat shared strings past "
+                                                        f"{total} bytes from a file of {packed} bytes (limit "
+                                                        f"{max_ratio:g}x, {max_total_bytes} bytes)", names)
+    except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError, ValueError) as exc:
+        return ArchiveReport(False, f"broken workbook: {exc}")
+    return ArchiveReport(True, "", names)

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from harvester import http
-from harvester.archives import inspect_gzip, inspect_zip
+from harvester.archives import inspect_gzip, inspect_xlsx, inspect_zip
 from harvester.clock import utcnow
 from harvester.config import Settings
 from harvester.errors import DataFolderError, PathEscape
@@ -217,6 +217,8 @@ def _judge(settings: Settings, base: LinkCheck, url: str, declared: str | None, 
             report = inspect_gzip(incoming, config.max_member_bytes, config.max_ratio)
         else:
             report = inspect_zip(incoming, config.max_member_bytes, config.max_ratio)
+        if report.ok and kind == "XLSX":
+            report = inspect_xlsx(incoming, config.max_member_bytes, config.max_ratio)
         new = replace(new, members=tuple(report.members) or None)
         if not report.ok:  # a bomb or an escaping archive never reaches the later stages
             failure = LinkStatus.REFUSED, report.reason
