@@ -398,6 +398,8 @@ def amplifiers() -> dict[str, bytes]:
         "shared-string.xlsx": workbook(["valor", "A" * (1 << 20)], header_row + rows),
         # the same workbook, its string short: an ordinary file that must pass
         "ordinary.xlsx": workbook(["valor", "Cuauhtémoc"], header_row + rows),
+        # an ordinary 3.2 MB CSV (fills a small disk)
+        "big.csv": b"a,b\n" + b"1,2\n" * 800_000,
     }
 
 
