@@ -58,17 +58,21 @@ def test_control_characters_in_portal_names_are_shown_escaped(portal, make_confi
     assert '\\u009b' in outputs[3].stdout and '"Título \\u001b[2J' in outputs[3].stdout  # still JSON
 
 
-def test_a_failure_reason_with_portal_text_stays_one_line_in_progress_output(portal, make_config):
-    """A harvest failure reason quotes the portal (here its `count`); the log lines keep it on one line."""
-    portal.faults("veracruz").raw_body = ('{"help": "", "success": true, "result": {"count": "x\\u001b[2J\\n'
-                                          '2026-01-01 00:00:00 harvest: ok", "results": []}}')
-    config = make_config("veracruz")
-    done = subprocess.run([sys.executable, "-m", "harvester", "--config", str(config), "harvest"],
-                          capture_output=True, text=True, timeout=120)
-    assert done.returncode == 4, done.stderr
-    assert "\x1b" not in done.stderr and "\\x1b[2J\\n2026-01-01" in done.stderr
-    lines = done.stderr.splitlines()
-    assert not any(line.startswith("2026-01-01 00:00:00") for line in lines), lines
+def test_progress_lines_of_the_commands_keep_portal_text_on_one_line():
+    """The commands' progress (log lines in cron and CI) goes through PrintableProgress: a failure reason
+    carrying a portal's text cannot clear the screen or start a forged line of its own."""
+    import io
+
+    from harvester.progress import LogProgress
+    from harvester.render import PrintableProgress
+    stream = io.StringIO()
+    shown = PrintableProgress(LogProgress(stream))
+    shown.start("harvest veracruz\x1b[2J")
+    shown.finish("harvest veracruz", "failed: " + FORGED)
+    lines = stream.getvalue().splitlines()
+    assert len(lines) == 2 and not any(c in stream.getvalue() for c in "\x1b\x9b\r\u202e")
+    assert lines[1].endswith("harvest veracruz: failed: \\x1b[2J\\x1b[31mrojo\\x9b0m\\nFAILED harvest cdmx: "
+                             "forged line\\r\\u202etxt.exe")
 
 
 def test_a_ten_thousand_character_name_does_not_break_the_site(portal, make_config, run_cli):
