@@ -3,8 +3,10 @@
 Each resource ends with one verdict in `resource_files`: ok, not_modified, not_found, server_error,
 http_error, timeout, too_large, refused (with the reason), unreachable, or html_page (an HTML page
 where a file was promised), plus the time of the first failure and of the last success.
-Files land in `datasets/raw/<catalog>/<dataset>/<resource-id>.<ext>`; an unchanged file is not
-downloaded again (ETag / Last-Modified), and a failed download never replaces a good file.
+Files land in `datasets/raw/<catalog>/<dataset>/<resource-id>.<ext>` (one file per resource: when cleaned
+names meet, the later resource's file name carries its key's hash); an unchanged file is not downloaded
+again (ETag / Last-Modified). A download lands under a temporary name and is inspected there: an HTML page,
+an empty answer or a refused archive never replaces or deletes the last good file, which keeps its facts.
 
 With `backoff` (the nightly job), a link that keeps failing at the same URL is not asked again every
 run: it waits as long as it has been failing, at least 20 hours and at most a week, so a link broken for

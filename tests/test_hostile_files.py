@@ -5,7 +5,6 @@ on, and time, memory and disk stay bounded."""
 from __future__ import annotations
 
 import hashlib
-import io
 import ipaddress
 import json
 import resource
@@ -22,6 +21,7 @@ from harvester.config import load_settings
 from harvester.fetch import fetch
 from harvester.harvest import harvest
 from harvester.profile import profile
+from harvester.sandbox.files import zip_bytes
 from harvester.store import Store
 from harvester.urlpolicy import Refused, UrlPolicy, address_kind
 from harvester.validate import validate
@@ -57,14 +57,6 @@ def test_public_addresses_and_their_ipv6_forms_pass(address):
 
 # 2. The last good file survives any bad download ---------------------------------------------------------
 
-def _zip(members: dict[str, bytes]) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for name, data in members.items():
-            archive.writestr(name, data)
-    return buffer.getvalue()
-
-
 def _setup(portal, make_config, resources, extra=""):
     portal.add("veracruz", {"name": "ultimo-bueno", "title": "Último bueno", "resources": [
         {"id": rid, "name": rid, "format": fmt, "url": url} for rid, fmt, url in resources]})
@@ -89,11 +81,11 @@ def _state(settings):
 def test_a_bad_download_never_replaces_the_last_good_file(portal, make_config, httpserver):
     """Before, a 200 HTML page or an empty answer replaced the good file (the rebuilt pack had 0 rows while
     provenance.json named the old hash), and a refused archive replacing a good one deleted it."""
-    bomb = _zip({"ceros.csv": b"0" * 20_000_000})
+    bomb = zip_bytes({"ceros.csv": b"0" * 20_000_000})
     answers = {"/datos.csv": [(CSV, "text/csv"), (b"<!DOCTYPE html><html><body>Mantenimiento</body></html>",
                                                   "text/html"), (b"", "text/csv"), (bomb, "application/zip"),
                               (NEWER, "text/csv")],
-               "/datos.zip": [(_zip({"datos.csv": CSV}), "application/zip"), (bomb, "application/zip")]}
+               "/datos.zip": [(zip_bytes({"datos.csv": CSV}), "application/zip"), (bomb, "application/zip")]}
 
     def answer(request):  # each path its own sequence of answers, the last one repeated
         queue = answers[request.path]
@@ -220,7 +212,7 @@ def test_archives_that_amplify_are_refused_in_bounded_time_memory_and_disk(porta
 def test_a_lying_header_is_caught_while_decompressing(tmp_path):
     """A member declaring a small size: the stream is counted, and the whole file's ratio stops it."""
     path = tmp_path / "liar.zip"
-    path.write_bytes(_zip({f"p{i}.csv": b"0" * (3 << 20) for i in range(10)}))
+    path.write_bytes(zip_bytes({f"p{i}.csv": b"0" * (3 << 20) for i in range(10)}))
     report = inspect_zip(path, max_member_bytes=2_000_000_000, max_ratio=200)
     assert not report.ok and "archive bomb" in report.reason
     assert inspect_zip(path, 2_000_000_000, 200, max_total_bytes=5 << 20).reason.startswith(

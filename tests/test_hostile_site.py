@@ -37,6 +37,16 @@ def _harvester(config: Path, *args: str, **kwargs) -> subprocess.Popen:
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kwargs)
 
 
+def _every_stage(make_config):
+    """Harvest, fetch, validate and profile the Veracruz sandbox (plus what a test added): the settings."""
+    settings = load_settings(_allow(make_config("veracruz")), env={})
+    harvest(settings)
+    fetch(settings)
+    validate(settings)
+    profile(settings)
+    return settings
+
+
 # Portal text in the terminal -----------------------------------------------------------------------------
 
 def test_control_characters_in_portal_names_are_shown_escaped(portal, make_config, run_cli):
@@ -94,12 +104,7 @@ def test_a_ten_thousand_character_name_does_not_break_the_site(portal, make_conf
 # The site ---------------------------------------------------------------------------------------------------
 
 def test_a_table_whose_profiling_failed_is_shown_with_its_reason(portal, make_config):
-    config = _allow(make_config("veracruz"))
-    settings = load_settings(config, env={})
-    harvest(settings)
-    fetch(settings)
-    validate(settings)
-    profile(settings)
+    settings = _every_stage(make_config)
     with Store(settings.paths.database) as store:
         row = store.query("SELECT catalog_id, dataset_id, resource_id, sha256 FROM column_profiles LIMIT 1")[0]
         store.record_profile(ResourceKey(row["catalog_id"], row["dataset_id"], row["resource_id"]), row["sha256"],
@@ -120,12 +125,7 @@ def test_same_name_datasets_get_a_page_each_and_tables_show_once(portal, make_co
                                 "resources": [{"id": "repetido", "name": f"recurso {suffix}", "format": "CSV",
                                                "url": url}]})
     portal.touch("veracruz", "gemelo-b", name="gemelo-a")  # a hostile portal: two datasets, one name
-    config = _allow(make_config("veracruz"))
-    settings = load_settings(config, env={})
-    harvest(settings)
-    fetch(settings)
-    validate(settings)
-    profile(settings)
+    settings = _every_stage(make_config)
     with Store(settings.paths.database, read_only=True) as store:
         assert store.query("SELECT count(*) AS n FROM datasets WHERE name = 'gemelo-a'")[0]["n"] == 2
     site = build_site(settings).path
