@@ -25,6 +25,8 @@ SMALL = 10 * CHUNK
 """Below this, a high ratio is ordinary (a column of zeros): ratios are judged past it."""
 MAX_MEMBERS = 1000
 """Members of one archive, directories included."""
+MAX_SAME_NAME = 20
+"""Entries of one name (each becomes a table of its own part, or is left out when identical)."""
 
 
 @dataclass
@@ -69,7 +71,7 @@ class _Budget:
 
 
 def inspect_zip(path: Path, max_member_bytes: int, max_ratio: float, *, max_total_bytes: int | None = None,
-                max_members: int = MAX_MEMBERS) -> ArchiveReport:
+                max_members: int = MAX_MEMBERS, max_same_name: int = MAX_SAME_NAME) -> ArchiveReport:
     """Refuse a ZIP (or XLSX) that leaves its folder or is a bomb; `max_total_bytes` defaults to
     `max_member_bytes` (the members together expand no further than one may)."""
     report = ArchiveReport()
@@ -82,10 +84,11 @@ def inspect_zip(path: Path, max_member_bytes: int, max_ratio: float, *, max_tota
             if len(infos) > max_members:
                 return ArchiveReport(False, f"{len(infos)} members, more than the limit of {max_members}",
                                      report.members)
-            twice = [(name, n) for name, n in Counter(i.filename for i in infos).items() if n > 1]
-            if twice:
-                name, n = twice[0]
-                return ArchiveReport(False, f"member {name!r} appears {n} times", report.members)
+            repeated = [(name, n) for name, n in Counter(i.filename for i in infos).items() if n > max_same_name]
+            if repeated:  # a ZIP appended to a few times repeats a name; hundreds of times is an attack
+                name, n = repeated[0]
+                return ArchiveReport(False, f"member {name!r} appears {n} times (limit {max_same_name})",
+                                     report.members)
             for info in infos:
                 if _unsafe_name(info.filename):
                     return ArchiveReport(False, f"member {info.filename!r} leaves its folder", report.members)
