@@ -1,19 +1,26 @@
 """The `harvester` command: a thin skin over the library. Errors become one line and an exit code."""
 from __future__ import annotations
 
+import errno
 import json
+import re
 import sys
 import traceback
-from typing import Any, Callable
+from contextlib import contextmanager
+from typing import Any, Callable, Iterator
 
 import click
 
 from harvester.config import Settings, load_settings
 from harvester.errors import HarvesterError
 from harvester.exitcodes import ExitCode
-from harvester.progress import progress_for
-from harvester.render import clip, fetch_table, harvest_table, render_table
+from harvester.progress import Progress, progress_for
+from harvester.render import PrintableProgress, clip, fetch_table, harvest_table, printable, render_table
 
+DISK_FULL = (errno.ENOSPC, errno.EFBIG, errno.EDQUOT)
+_DISK_FULL_TEXT = re.compile(r"No space left on device|File too large|Disk quota exceeded", re.I)
+# what JSON leaves raw with ensure_ascii=False but a terminal acts on (C1 controls, DEL, separators, bidi)
+_JSON_UNSAFE = re.compile("[\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 
 
 class Context:
@@ -35,21 +42,72 @@ def json_option(func: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def emit_json(data: Any) -> None:
-    click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+    text = json.dumps(data, ensure_ascii=False, indent=2, default=str)
+    click.echo(_JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text))  # still JSON, the same strings
+
+
+def say(text: Any, err: bool = False) -> None:
+    """One line of text that may carry a portal's strings: control characters shown escaped."""
+    click.echo(printable(text), err=err)
+
+
+@contextmanager
+def progress(obj: "Context", quiet: bool = False) -> Iterator[Progress]:
+    """The progress output of a command; messages made printable."""
+    with progress_for(obj.quiet or quiet) as shown:
+        yield PrintableProgress(shown)
+
+
+@contextmanager
+def one_writer(obj: "Context", command: str) -> Iterator[None]:
+    """Hold the nightly's lock while a writing command runs: a second writer (or a nightly) exits 5."""
+    from harvester.nightly import writer_lock
+    with writer_lock(obj.settings, command):
+        yield
+
+
+def _disk_full(exc: BaseException) -> str | None:
+    """The one line for an error that is a full disk (or a file-size limit), else None."""
+    seen: BaseException | None = exc
+    for _ in range(10):
+        if seen is None:
+            return None
+        if isinstance(seen, OSError) and seen.errno in DISK_FULL:
+            where = f"{seen.filename}: " if seen.filename else ""
+            return f"{where}cannot write: {seen.strerror or seen} (free some space and run the command again)"
+        if _DISK_FULL_TEXT.search(str(seen)):
+            reason = str(seen).strip().splitlines()[0][:300] if str(seen).strip() else type(seen).__name__
+            return f"cannot write: {reason} (free some space and run the command again)"
+        seen = seen.__cause__ or seen.__context__
+    return None
 
 
 class HarvesterGroup(click.Group):
     """Turns the library's typed errors into one line on stderr and exit status 1."""
 
     def invoke(self, ctx: click.Context) -> Any:
+        from harvester.nightly import NightlyBusy
         try:
             return super().invoke(ctx)
         except HarvesterError as exc:
-            obj = ctx.find_object(Context)
-            if obj is not None and obj.debug:
-                traceback.print_exc()
-            click.echo(f"Error: {exc}", err=True)
+            self._debug(ctx)
+            say(f"Error: {exc}", err=True)
+            ctx.exit(ExitCode.BUSY if isinstance(exc, NightlyBusy) else ExitCode.ERROR)
+        except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException, SystemExit):
+            raise
+        except Exception as exc:
+            line = _disk_full(exc)
+            if line is None:
+                raise
+            self._debug(ctx)
+            say(f"Error: {line}", err=True)
             ctx.exit(ExitCode.ERROR)
+
+    @staticmethod
+    def _debug(ctx: click.Context) -> None:
+        obj = ctx.find_object(Context)
+        if obj is not None and obj.debug:
+            traceback.print_exc()
 
 
 @click.group(cls=HarvesterGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -92,7 +150,7 @@ def catalogs(obj: Context, probe: bool, as_json: bool) -> None:
                     **({"probe": probes[c.id].as_dict()} if probe else {})} for c in entries])
         return
     if not entries:
-        click.echo(f"No catalogs configured in {settings.source or 'catalogs.toml'}.")
+        say(f"No catalogs configured in {settings.source or 'catalogs.toml'}.")
         return
     headers = ["id", "kind", "title", "api_url"]
     rows: list[list[Any]] = []
@@ -127,16 +185,16 @@ def harvest(obj: Context, catalog_ids: tuple[str, ...], full: bool, as_json: boo
     """
     from harvester.harvest import harvest as run_harvest
     settings = obj.settings
-    with progress_for(obj.quiet or as_json) as progress:
-        results = run_harvest(settings, catalog_ids, full=full, progress=progress)
+    with one_writer(obj, "harvest"), progress(obj, as_json) as shown:
+        results = run_harvest(settings, catalog_ids, full=full, progress=shown)
     if as_json:
         emit_json([r.as_dict() for r in results])
     else:
         click.echo(harvest_table(results))
         for r in results:
             if r.error:
-                click.echo(f"{r.catalog_id}: {r.error}", err=True)
-        click.echo(f"Store: {settings.paths.database}")
+                say(f"{r.catalog_id}: {r.error}", err=True)
+        say(f"Store: {settings.paths.database}")
     failed = [r for r in results if r.status == "failed"]
     if results and len(failed) == len(results):
         sys.exit(ExitCode.ALL_FAILED)
@@ -161,14 +219,14 @@ def fetch(obj: Context, catalog_ids: tuple[str, ...], datasets: tuple[str, ...],
     """
     from harvester.fetch import fetch as run_fetch
     settings = obj.settings
-    with progress_for(obj.quiet or as_json) as progress:
+    with one_writer(obj, "fetch"), progress(obj, as_json) as shown:
         summary = run_fetch(settings, catalogs=list(catalog_ids), datasets=list(datasets), formats=list(formats),
-                            max_size=max_size, progress=progress)
+                            max_size=max_size, progress=shown)
     if as_json:
         emit_json({"total": summary.total, "by_status": summary.by_status})
         return
     click.echo(fetch_table(summary))
-    click.echo(f"Files: {settings.paths.raw}")
+    say(f"Files: {settings.paths.raw}")
 
 
 @cli.command()
@@ -185,12 +243,12 @@ def validate(obj: Context, catalog_ids: tuple[str, ...], as_json: bool) -> None:
     """
     from harvester.validate import validate as run_validate
     settings = obj.settings
-    with progress_for(obj.quiet or as_json) as progress:
-        summary = run_validate(settings, catalogs=list(catalog_ids), progress=progress)
+    with one_writer(obj, "validate"), progress(obj, as_json) as shown:
+        summary = run_validate(settings, catalogs=list(catalog_ids), progress=shown)
     if as_json:
         emit_json(summary.__dict__)
         return
-    click.echo(f"{summary.validated} tables validated: {summary.valid} valid, {summary.invalid} invalid; "
+    say(f"{summary.validated} tables validated: {summary.valid} valid, {summary.invalid} invalid; "
                f"{summary.unchanged} files unchanged since the last run")
     if summary.by_error_type:
         click.echo(render_table(["error type", "count"], sorted(summary.by_error_type.items())))
@@ -209,12 +267,12 @@ def profile_command(obj: Context, catalog_ids: tuple[str, ...], as_json: bool) -
     """
     from harvester.profile import profile as run_profile
     settings = obj.settings
-    with progress_for(obj.quiet or as_json) as progress:
-        summary = run_profile(settings, catalogs=list(catalog_ids), progress=progress)
+    with one_writer(obj, "profile"), progress(obj, as_json) as shown:
+        summary = run_profile(settings, catalogs=list(catalog_ids), progress=shown)
     if as_json:
         emit_json(summary.__dict__)
         return
-    click.echo(f"{summary.profiled} profiled, {summary.unchanged} unchanged, {summary.failed} unreadable")
+    say(f"{summary.profiled} profiled, {summary.unchanged} unchanged, {summary.failed} unreadable")
     if summary.alerts:
         click.echo(render_table(["alert", "columns"], sorted(summary.alerts.items())))
 
@@ -241,19 +299,19 @@ def show(obj: Context, reference: str, as_json: bool) -> None:
         emit_json(scores.as_dict())
         return
     m = scores.mqa
-    click.echo(f"{scores.catalog}/{scores.dataset}: {scores.title}")
-    click.echo(f"Publisher: {scores.organization or '-'}" + (f"  (deleted upstream {scores.deleted_at})"
+    say(f"{scores.catalog}/{scores.dataset}: {scores.title}")
+    say(f"Publisher: {scores.organization or '-'}" + (f"  (deleted upstream {scores.deleted_at})"
                                                            if scores.deleted_at else ""))
-    click.echo(f"Metadata quality (MQA): {m.total:g}/405, {m.band}  "
+    say(f"Metadata quality (MQA): {m.total:g}/405, {m.band}  "
                + ", ".join(f"{k} {v:g}" for k, v in m.dimensions.items()))
     f = scores.freshness
-    click.echo(f"Freshness: {f.verdict} (declared {f.declared_frequency or '-'}, last change "
+    say(f"Freshness: {f.verdict} (declared {f.declared_frequency or '-'}, last change "
                f"{(f.last_change or '-')[:10]})")
     links, valid = scores.link_health, scores.validation
-    click.echo(f"Links: {links.ok}/{links.checked} reachable; validation: {valid.valid}/"
+    say(f"Links: {links.ok}/{links.checked} reachable; validation: {valid.valid}/"
                f"{valid.validated} valid")
     u = scores.usefulness
-    click.echo(f"For a datathon: by sex/gender {', '.join(u.by_sex_or_gender) or 'no'}; geography "
+    say(f"For a datathon: by sex/gender {', '.join(u.by_sex_or_gender) or 'no'}; geography "
                f"{', '.join(u.geographic_levels) or 'none'}; time "
                f"{' to '.join(u.time_coverage) if u.time_coverage else 'unknown'}")
     click.echo(render_table(["resource", "format", "sniffed", "link", "stars", "valid"],
@@ -284,7 +342,7 @@ def search(obj: Context, query: str, catalog_ids: tuple[str, ...], limit: int, a
         emit_json([h.as_dict() for h in hits])
         return
     if not hits:
-        click.echo(f"No dataset matches {query!r}.")
+        say(f"No dataset matches {query!r}.")
         return
     click.echo(render_table(
         ["catalog", "dataset", "title", "organization", "formats", "last change"],
@@ -339,7 +397,7 @@ def pack_candidates(obj: Context, name: str, as_json: bool) -> None:
     if as_json:
         emit_json({"theme": theme.name, "title": theme.title, "candidates": [c.as_dict() for c in found]})
         return
-    click.echo(f"{theme.title} ({theme.name}): {sum(c.accepted for c in found)} of {len(found)} candidates pass "
+    say(f"{theme.title} ({theme.name}): {sum(c.accepted for c in found)} of {len(found)} candidates pass "
                "every gate")
     click.echo(render_table(
         ["", "dataset", "relevance", "MQA", "stars", "errors", "why", "gates failed"],
@@ -361,15 +419,16 @@ def pack_build(obj: Context, names: tuple[str, ...], as_json: bool) -> None:
       harvester pack build mobility-and-women
     """
     from harvester.pack import build_packs
-    results = build_packs(obj.settings, list(names))
+    with one_writer(obj, "pack build"):
+        results = build_packs(obj.settings, list(names))
     if as_json:
         emit_json([r.as_dict() for r in results])
         return
     for r in results:
-        click.echo(f"{r.name} {r.version}: {r.tables} tables from {r.datasets} datasets, "
+        say(f"{r.name} {r.version}: {r.tables} tables from {r.datasets} datasets, "
                    f"{r.expectations_failed} with unmet expectations, {r.rejected} candidates rejected by the gates"
                    + ("" if r.new else " (unchanged: same inputs, same pack)"))
-        click.echo(f"  {r.path}")
+        say(f"  {r.path}")
 
 
 @cli.command()
@@ -386,13 +445,14 @@ def report(obj: Context, as_json: bool) -> None:
       harvester report
     """
     from harvester.report import build_site
-    result = build_site(obj.settings)
+    with one_writer(obj, "report"):
+        result = build_site(obj.settings)
     if as_json:
         emit_json(result.as_dict())
         return
     state = "published" if result.published else "unchanged, nothing written"
-    click.echo(f"Site: {result.pages} pages and {result.downloads} pack downloads, {state} ({result.seconds:.1f}s)")
-    click.echo(f"  {obj.settings.paths.site / 'index.html'}")
+    say(f"Site: {result.pages} pages and {result.downloads} pack downloads, {state} ({result.seconds:.1f}s)")
+    say(f"  {obj.settings.paths.site / 'index.html'}")
 
 
 @cli.command()
@@ -413,11 +473,11 @@ def nightly(obj: Context, catalog_ids: tuple[str, ...], as_json: bool) -> None:
       harvester nightly
     """
     from harvester.nightly import NightlyBusy, render_summary, run_nightly
-    with progress_for(obj.quiet or as_json) as progress:
+    with progress(obj, as_json) as shown:
         try:
-            summary = run_nightly(obj.settings, list(catalog_ids), progress=progress)
+            summary = run_nightly(obj.settings, list(catalog_ids), progress=shown)
         except NightlyBusy as exc:
-            click.echo(f"Error: {exc}", err=True)
+            say(f"Error: {exc}", err=True)
             sys.exit(ExitCode.BUSY)
     if as_json:
         emit_json(summary.as_dict())

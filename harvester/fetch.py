@@ -3,8 +3,10 @@
 Each resource ends with one verdict in `resource_files`: ok, not_modified, not_found, server_error,
 http_error, timeout, too_large, refused (with the reason), unreachable, or html_page (an HTML page
 where a file was promised), plus the time of the first failure and of the last success.
-Files land in `datasets/raw/<catalog>/<dataset>/<resource-id>.<ext>`; an unchanged file is not
-downloaded again (ETag / Last-Modified), and a failed download never replaces a good file.
+Files land in `datasets/raw/<catalog>/<dataset>/<resource-id>.<ext>` (one file per resource: when cleaned
+names meet, the later resource's file name carries its key's hash); an unchanged file is not downloaded
+again (ETag / Last-Modified). A download lands under a temporary name and is inspected there: an HTML page,
+an empty answer or a refused archive never replaces or deletes the last good file, which keeps its facts.
 
 With `backoff` (the nightly job), a link that keeps failing at the same URL is not asked again every
 run: it waits as long as it has been failing, at least 20 hours and at most a week, so a link broken for
@@ -13,17 +15,18 @@ months costs a request a week, and a link the publisher changed is checked at on
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from harvester import http
-from harvester.archives import inspect_gzip, inspect_zip
+from harvester.archives import inspect_gzip, inspect_xlsx, inspect_zip
 from harvester.clock import utcnow
 from harvester.config import Settings
-from harvester.errors import PathEscape
+from harvester.errors import DataFolderError, PathEscape
 from harvester.linkstatus import LinkStatus
-from harvester.model import LinkCheck, ResourceToFetch
+from harvester.model import LinkCheck, ResourceKey, ResourceToFetch
 from harvester.paths import inside
 from harvester.progress import Progress, SilentProgress
 from harvester.sniff import sniff
@@ -80,6 +83,25 @@ def select_resources(store: Store, catalogs: list[str], datasets: list[str], for
                                     wait_min_seconds=BACKOFF_MIN_SECONDS, wait_max_seconds=BACKOFF_MAX_SECONDS)
 
 
+def raw_destination(raw: Path, item: ResourceToFetch, claims: dict[Path, ResourceKey]) -> Path:
+    """Where a resource's file goes: `raw/<catalog>/<dataset>/<resource>.<ext>`, unique per resource.
+
+    Portal strings are cleaned (lower case, safe characters), so two resources can meet at one path: ids
+    that differ only in case (`ABC`, `abc`), or two datasets with one name. `claims` holds the path of
+    every resource that has one (the store's, and this run's): the first keeps the plain path, a later
+    one gets its key's hash in the name (`abc-<hash>.csv`), so no two resources ever share a file."""
+    resource = item.resource
+    folder = raw / safe_part(resource.catalog_id) / safe_part(item.dataset_name, resource.dataset_id)
+    stem, ext = safe_part(resource.remote_id), _extension(resource.format, resource.url)
+    dest = folder / f"{stem}.{ext}"
+    if claims.setdefault(dest, item.key) != item.key:
+        key = "\0".join((resource.catalog_id, resource.dataset_id, resource.remote_id))
+        digest = hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()[:12]
+        dest = folder / f"{stem}-{digest}.{ext}"
+        claims[dest] = item.key
+    return dest
+
+
 def fetch(settings: Settings, *, catalogs: list[str] | None = None, datasets: list[str] | None = None,
           formats: list[str] | None = None, max_size: int | None = None,
           progress: Progress | None = None, backoff: bool = False) -> FetchSummary:
@@ -97,23 +119,40 @@ def fetch(settings: Settings, *, catalogs: list[str] | None = None, datasets: li
         chosen = [r for r in selected if not r.waiting] if backoff else selected
         summary.backed_off = len(selected) - len(chosen)
         summary.total = len(chosen)
+        claims = {settings.paths.root / path: key for path, key in store.raw_paths()}
         progress.start("fetch", len(chosen))
         for done, resource in enumerate(chosen, 1):
-            status = _fetch_one(settings, store, session, policy, resource)
+            dest = raw_destination(settings.paths.raw, resource, claims)
+            status = _fetch_one(settings, store, session, policy, resource, dest)
             summary.count(status)
             progress.update("fetch", done, len(chosen))
         progress.finish("fetch", ", ".join(f"{n} {s}" for s, n in sorted(summary.by_status.items())) or "nothing")
     return summary
 
 
+def _incoming(dest: Path) -> Path:
+    """The temporary name a download lands at before it is inspected (hidden, beside `dest`)."""
+    return dest.with_name(f".{dest.name}.incoming")
+
+
+def _has_good_file(settings: Settings, check: LinkCheck) -> bool:
+    """Whether `check` names a file a good download left (kept while the link fails)."""
+    if not (check.path and check.sha256 and check.last_success_at):
+        return False
+    try:
+        return settings.paths.under_root(check.path).is_file()
+    except PathEscape:
+        return False
+
+
 def _fetch_one(settings: Settings, store: Store, session: http.Session, policy: UrlPolicy,
-               item: ResourceToFetch) -> str:
+               item: ResourceToFetch, dest: Path) -> str:
+    """Download into a temporary name, inspect it, and only then replace the file: an HTML page, an empty
+    answer or a refused archive never replaces (or deletes) the last good file, nor its results."""
     config = settings.fetch
     resource = item.resource
     previous = store.link_check(item.key)
     base = previous or LinkCheck(resource.catalog_id, resource.dataset_id, resource.remote_id)
-    dest = (settings.paths.raw / safe_part(resource.catalog_id) / safe_part(item.dataset_name, resource.dataset_id)
-            / f"{safe_part(resource.remote_id)}.{_extension(resource.format, resource.url)}")
     now = utcnow()
     try:
         inside(settings.paths.raw, dest)
@@ -123,34 +162,77 @@ def _fetch_one(settings: Settings, store: Store, session: http.Session, policy: 
                                         first_failure_at=base.first_failure_at or now))
         return str(LinkStatus.REFUSED)
     same_url = base.url == resource.url
-    result = http.download(session, resource.url, dest, check_url=policy.check, max_bytes=config.max_bytes,
-                           timeout=(config.connect_timeout, config.timeout), max_seconds=config.max_seconds,
-                           etag=base.etag if same_url else None,
-                           last_modified=base.last_modified if same_url else None)
-    now = utcnow()
-    # what the check found; the file's facts stay those of the last good download unless this one is good
-    check = replace(base, url=resource.url, final_url=result.final_url, status=result.status, reason=result.reason,
-                    http_status=result.http_status, declared_format=resource.format, checked_at=now)
-    if result.status == LinkStatus.OK:
-        kind = sniff(dest)
-        check = replace(check, path=str(dest.relative_to(settings.paths.root)), size=result.size,
-                        sha256=result.sha256, etag=result.etag, last_modified=result.last_modified,
-                        content_type=result.content_type, sniffed_format=kind, members=None,
-                        changed_at=now if result.sha256 != base.sha256 else base.changed_at)
-        if kind == "HTML" and (resource.format or "") not in ("HTML", "HTM"):
-            check = replace(check, status=LinkStatus.HTML_PAGE, reason="an HTML page was served instead of the file")
-        elif kind in ("ZIP", "XLSX", "SHP-ZIP", "GZIP"):
-            inspect = inspect_gzip if kind == "GZIP" else inspect_zip
-            report = inspect(dest, config.max_member_bytes, config.max_ratio)
-            check = replace(check, members=tuple(report.members) or None)
-            if not report.ok:
-                dest.unlink(missing_ok=True)  # never leave a bomb or an escaping archive for later stages
-                check = replace(check, status=LinkStatus.REFUSED, reason=report.reason, path=None)
-    if result.status == LinkStatus.NOT_MODIFIED and base.status == LinkStatus.HTML_PAGE:
-        check = replace(check, status=LinkStatus.HTML_PAGE, reason=base.reason)  # the same page as last time
+    incoming = _incoming(dest)
+    partial = incoming.with_name(incoming.name + ".part")
+    try:
+        incoming.unlink(missing_ok=True)  # left by a run killed here
+        if dest.is_file():
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            try:  # the same file under the temporary name, so a conditional request can be answered 304
+                os.link(dest, incoming)
+            except OSError:
+                pass
+        result = http.download(session, resource.url, incoming, check_url=policy.check, max_bytes=config.max_bytes,
+                               timeout=(config.connect_timeout, config.timeout), max_seconds=config.max_seconds,
+                               etag=base.etag if same_url and incoming.exists() else None,
+                               last_modified=base.last_modified if same_url and incoming.exists() else None)
+        check = _judge(settings, base, resource.url, resource.format, result, incoming, dest)
+    except OSError as exc:  # a full disk: one line naming the file, nothing half-written left behind
+        raise DataFolderError(f"{dest}: cannot write the download: {exc.strerror or exc}") from None
+    finally:
+        incoming.unlink(missing_ok=True)
+        partial.unlink(missing_ok=True)
     if check.healthy:
-        check = replace(check, last_success_at=now, first_failure_at=None)
+        check = replace(check, last_success_at=check.checked_at, first_failure_at=None)
     elif check.first_failure_at is None:
-        check = replace(check, first_failure_at=now)
+        check = replace(check, first_failure_at=check.checked_at)
     store.record_link_check(check)
     return str(check.status)
+
+
+def _judge(settings: Settings, base: LinkCheck, url: str, declared: str | None, result: http.Download,
+           incoming: Path, dest: Path) -> LinkCheck:
+    """What a download found; a good answer is moved from `incoming` to `dest`. The file's facts stay those
+    of the last good download unless this one is good."""
+    config = settings.fetch
+    now = utcnow()
+    check = replace(base, url=url, final_url=result.final_url, status=result.status, reason=result.reason,
+                    http_status=result.http_status, declared_format=declared, checked_at=now)
+    if result.status == LinkStatus.NOT_MODIFIED:
+        if base.status == LinkStatus.HTML_PAGE:
+            check = replace(check, status=LinkStatus.HTML_PAGE, reason=base.reason)  # the same page as last time
+        return check
+    if result.status != LinkStatus.OK:
+        return check
+    kind = sniff(incoming)
+    new = replace(check, path=str(dest.relative_to(settings.paths.root)), size=result.size,
+                  sha256=result.sha256, etag=result.etag, last_modified=result.last_modified,
+                  content_type=result.content_type, sniffed_format=kind, members=None,
+                  changed_at=now if result.sha256 != base.sha256 else base.changed_at)
+    failure: tuple[LinkStatus, str] | None = None
+    if kind == "HTML" and (declared or "") not in ("HTML", "HTM"):
+        failure = LinkStatus.HTML_PAGE, "an HTML page was served instead of the file"
+    elif kind == "EMPTY":
+        failure = LinkStatus.HTTP_ERROR, f"{result.http_status} with an empty body instead of the file"
+    elif kind in ("ZIP", "XLSX", "SHP-ZIP", "GZIP"):
+        if kind == "GZIP":
+            report = inspect_gzip(incoming, config.max_member_bytes, config.max_ratio)
+        else:
+            report = inspect_zip(incoming, config.max_member_bytes, config.max_ratio)
+        if report.ok and kind == "XLSX":
+            report = inspect_xlsx(incoming, config.max_member_bytes, config.max_ratio)
+        new = replace(new, members=tuple(report.members) or None)
+        if not report.ok:  # a bomb or an escaping archive never reaches the later stages
+            failure = LinkStatus.REFUSED, report.reason
+    if failure is None:
+        os.replace(incoming, dest)
+        return new
+    status, reason = failure
+    if _has_good_file(settings, base):
+        # the last good file stays, with its facts; no validator, so the next check asks for the whole file
+        return replace(check, status=status, reason=f"{reason}; the last good file is kept", etag=None,
+                       last_modified=None)
+    if status == LinkStatus.HTML_PAGE:  # nothing good to keep: the page itself is what the link gives
+        os.replace(incoming, dest)
+        return replace(new, status=status, reason=reason)
+    return replace(new, status=status, reason=reason, path=None, size=None, sha256=None)

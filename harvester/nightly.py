@@ -30,23 +30,29 @@ from harvester.linkstatus import FAILURES
 from harvester.model import NightlyChanges, NightlySummary, NightlyWork, ResourceKey, StageFailure
 from harvester.paths import make_folder
 from harvester.progress import Progress, SilentProgress
+from harvester.render import printable
 from harvester.store import Store
 
 if TYPE_CHECKING:
     from harvester.pack import PackResult
 
-__all__ = ["NightlyBusy", "NightlySummary", "render_summary", "run_nightly"]
+__all__ = ["NightlyBusy", "NightlySummary", "render_summary", "run_nightly", "writer_lock"]
 
 
 class NightlyBusy(HarvesterError):
-    """Another nightly run holds the lock."""
+    """Another run (a nightly, or a writing command run by hand) holds the lock."""
 
 
 class _Lock:
-    """An exclusive, non-blocking flock; released when the process ends, however it ends."""
+    """An exclusive, non-blocking flock; released when the process ends, however it ends.
 
-    def __init__(self, path: Path) -> None:
+    The nightly holds it, and so does every command that writes (harvest, fetch, validate, profile, pack
+    build, report): one writer at a time, the second exits at once (status 5) and touches nothing. The
+    file says who holds it (`<command>: pid <pid>, started <time>`)."""
+
+    def __init__(self, path: Path, command: str = "nightly") -> None:
         self.path = path
+        self.command = command
         self.handle: IO[str] | None = None
 
     def __enter__(self) -> _Lock:
@@ -56,12 +62,15 @@ class _Lock:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             handle.seek(0)
-            holder = handle.read().strip() or "unknown"
+            holder = handle.read(400).strip().splitlines()
             handle.close()
-            raise NightlyBusy(f"{self.path}: another nightly run is in progress ({holder}); nothing was done") from None
+            what, found, rest = (holder[0] if holder else "").partition(": ")
+            what, rest = (what, rest) if found else ("nightly", what)  # an older lock file: pid only
+            raise NightlyBusy(f"{self.path}: another {what} run is in progress ({rest or 'unknown'}); "
+                              "nothing was done") from None
         handle.seek(0)
         handle.truncate()
-        handle.write(f"pid {os.getpid()}, started {utcnow().isoformat(timespec='seconds')}Z\n")
+        handle.write(f"{self.command}: pid {os.getpid()}, started {utcnow().isoformat(timespec='seconds')}Z\n")
         handle.flush()
         self.handle = handle
         return self
@@ -70,6 +79,11 @@ class _Lock:
         if self.handle is not None:
             fcntl.flock(self.handle, fcntl.LOCK_UN)
             self.handle.close()
+
+
+def writer_lock(settings: Settings, command: str) -> _Lock:
+    """The one-writer lock for a command run by hand (see `_Lock`)."""
+    return _Lock(settings.paths.nightly_lock, command)
 
 
 def _link_statuses(settings: Settings) -> dict[ResourceKey, str | None]:
@@ -201,4 +215,4 @@ def render_summary(summary: NightlySummary) -> str:
     for f in summary.failures:
         lines.append(f"FAILED {f.stage} {f.what}: {f.reason}")
     lines.append(f"Summary: {summary.summary_path}")
-    return "\n".join(lines)
+    return "\n".join(printable(line) for line in lines)  # a portal's name cannot add a line of its own

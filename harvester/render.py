@@ -1,16 +1,55 @@
 """Results as text for people: the tables the CLI, the demo and the nightly log print."""
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Any, Sequence
 
 if TYPE_CHECKING:
     from harvester.fetch import FetchSummary
     from harvester.harvest import CatalogResult
+    from harvester.progress import Progress
+
+# Characters a terminal or a log reader acts on rather than shows: C0 and C1 controls (ESC starts an escape
+# sequence, a newline forges a log line), DEL, line and paragraph separators, and the bidirectional
+# overrides that reorder what is shown.
+_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+_NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def _escaped(match: re.Match[str]) -> str:
+    char = match.group()
+    return _NAMED.get(char) or (f"\\x{ord(char):02x}" if ord(char) < 0x100 else f"\\u{ord(char):04x}")
+
+
+def printable(value: Any) -> str:
+    """Text from a portal (or anywhere) made safe to print: every control character shown escaped
+    (`\\x1b`, `\\n`, `\\u202e`), so a name can neither drive the terminal nor start a line of its own."""
+    return _UNPRINTABLE.sub(_escaped, "" if value is None else str(value))
+
+
+class PrintableProgress:
+    """A Progress whose messages are `printable` (a harvest's failure reason can carry a portal's text)."""
+
+    def __init__(self, inner: "Progress") -> None:
+        self.inner = inner
+
+    def start(self, task: str, total: int | None = None) -> None:
+        self.inner.start(printable(task), total)
+
+    def update(self, task: str, done: int, total: int | None = None) -> None:
+        self.inner.update(printable(task), done, total)
+
+    def finish(self, task: str, message: str) -> None:
+        self.inner.finish(printable(task), printable(message))
+
+    def close(self) -> None:
+        self.inner.close()
 
 
 def render_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
     """A plain aligned table: readable in a terminal, a cron mail and a CI log alike."""
-    cells = [[("" if v is None else str(v)) for v in row] for row in rows]
+    headers = [printable(h) for h in headers]
+    cells = [[printable(v) for v in row] for row in rows]
     widths = [max([len(h)] + [len(r[i]) for r in cells]) for i, h in enumerate(headers)]
     lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths)).rstrip(),
              "  ".join("-" * w for w in widths)]
@@ -19,6 +58,7 @@ def render_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
 
 
 def clip(text: str, width: int) -> str:
+    text = printable(text)
     return text if len(text) <= width else text[: width - 1] + "…"
 
 

@@ -30,7 +30,7 @@ import shutil
 import time
 import uuid
 from contextlib import contextmanager
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from datetime import date
 from pathlib import Path
 from typing import Any, Iterator
@@ -189,24 +189,39 @@ def _portal(api_url: str | None) -> str | None:
 
 
 def _datasets(store: Store, scores: dict[tuple[str, str], Scores]) -> list[DatasetPage]:
-    """Every current dataset with its scores, validations (per table) and column profiles."""
-    # only the tables of resources still published: a resource removed upstream leaves its old rows behind
-    validations: dict[tuple[str, str], list[ShownValidation]] = {}
+    """Every current dataset with its scores, validations (per table) and column profiles.
+
+    Only the tables of the dataset's own current resources, each once: the store's rows join resources by
+    resource id, which a portal can repeat across datasets (each table then came once per dataset sharing
+    the id). Two datasets whose names make one page name get a page each (their ids tell them apart)."""
+    validations: dict[tuple[str, str], dict[tuple[str, str], ShownValidation]] = {}
     for v in store.published_validations():
-        validations.setdefault((v.validation.catalog_id, v.validation.dataset_id), []).append(v)
-    profiles: dict[tuple[str, str], dict[tuple[str, str], list[DatasetColumn]]] = {}
+        key = (v.validation.catalog_id, v.validation.dataset_id)
+        validations.setdefault(key, {}).setdefault((v.validation.resource_id, v.validation.part), v)
+    profiles: dict[tuple[str, str], dict[tuple[str, str], dict[int, DatasetColumn]]] = {}
     for c in store.published_columns():
         tables = profiles.setdefault((c.catalog_id, c.dataset_id), {})
-        tables.setdefault((c.resource_id, c.column.part), []).append(c)
+        tables.setdefault((c.resource_id, c.column.part), {}).setdefault(c.column.position, c)
+    current = store.current_datasets()
+    slugs: dict[tuple[str, str], int] = {}
+    for d in current:
+        slugs[(d.catalog_id, page_slug(d.name))] = slugs.get((d.catalog_id, page_slug(d.name)), 0) + 1
     out = []
-    for d in store.current_datasets():
+    for d in current:
         key = (d.catalog_id, d.remote_id)
-        tables = tuple(ShownTable(resource_id=rid, part=part, resource_name=cols[0].resource_name,
+        names = {r.id: r.name for r in scores[key].resources}
+        shown = tuple(replace(v, resource_name=names[rid]) for (rid, _), v in validations.get(key, {}).items()
+                      if rid in names)
+        tables = tuple(ShownTable(resource_id=rid, part=part, resource_name=names[rid],
                                   rows=cols[0].column.rows,
                                   columns=tuple(ShownColumn(c.column, _column_chart(c.column)) for c in cols))
-                       for (rid, part), cols in profiles.get(key, {}).items())
-        out.append(DatasetPage(**_fields_of(d), scores=scores[key], validations=tuple(validations.get(key, [])),
-                               tables=tables, page=f"datasets/{d.catalog_id}/{page_slug(d.name)}.html"))
+                       for (rid, part), by_position in profiles.get(key, {}).items() if rid in names
+                       for cols in [list(by_position.values())])
+        slug = page_slug(d.name)
+        if slugs[(d.catalog_id, slug)] > 1:
+            slug += "-" + hashlib.sha256(d.remote_id.encode("utf-8", "surrogatepass")).hexdigest()[:8]
+        out.append(DatasetPage(**_fields_of(d), scores=scores[key], validations=shown,
+                               tables=tables, page=f"datasets/{d.catalog_id}/{slug}.html"))
     return out
 
 

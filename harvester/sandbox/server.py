@@ -17,6 +17,8 @@ import sys
 import threading
 import time
 import uuid
+import struct
+import zlib
 from dataclasses import dataclass, field, fields
 from functools import lru_cache
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -353,6 +355,72 @@ def hostile_files() -> dict[str, bytes]:
             "zip-slip.zip": zip_bytes({"../../evil.csv": b"a,b\n1,2\n"}),
             "zip-absolute.zip": zip_bytes({"/etc/cron.d/evil": b"* * * * * root true\n"}),
             "gzip-bomb.csv.gz": gzip.compress(zeros, mtime=0)}
+
+
+def zip_of_one(names: list[str], data: bytes) -> bytes:
+    """A ZIP whose members (names may repeat) all hold `data`, compressed once: a 1 GB archive in 50 ms."""
+    packer = zlib.compressobj(9, zlib.DEFLATED, -15)
+    packed = packer.compress(data) + packer.flush()
+    crc = zlib.crc32(data)
+    local, central = bytearray(), bytearray()
+    for name in names:
+        encoded = name.encode("utf-8")
+        fixed = struct.pack("<HHHHHIIIH", 20, 0x800, 8, 0, 0x21, crc, len(packed), len(data), len(encoded))
+        central += b"PK\x01\x02" + struct.pack("<H", 20) + fixed + struct.pack("<HHHHII", 0, 0, 0, 0, 0, len(local))
+        central += encoded
+        local += b"PK\x03\x04" + fixed + struct.pack("<H", 0) + encoded + packed
+    end = b"PK\x05\x06" + struct.pack("<HHHHIIH", 0, 0, len(names), len(names), len(central), len(local), 0)
+    return bytes(local + central + end)
+
+
+def workbook(shared: list[str], sheet_cells: str) -> bytes:
+    """A minimal XLSX (one sheet) from its shared strings and the XML of its rows."""
+    si = "".join(f"<si><t>{text}</t></si>" for text in shared)
+    main = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+    rel = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+    package = "http://schemas.openxmlformats.org/package/2006/relationships"
+    types = "application/vnd.openxmlformats-officedocument.spreadsheetml"
+    return zip_bytes({
+        "[Content_Types].xml": (
+            '<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/'
+            'content-types"><Default Extension="rels" ContentType="application/vnd.openxmlformats-package.'
+            'relationships+xml"/><Default Extension="xml" ContentType="application/xml"/>'
+            f'<Override PartName="/xl/workbook.xml" ContentType="{types}.sheet.main+xml"/>'
+            f'<Override PartName="/xl/worksheets/sheet1.xml" ContentType="{types}.worksheet+xml"/>'
+            f'<Override PartName="/xl/sharedStrings.xml" ContentType="{types}.sharedStrings+xml"/></Types>').encode(),
+        "_rels/.rels": (f'<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="{package}"><Relationship '
+                        f'Id="rId1" Type="{rel}/officeDocument" Target="xl/workbook.xml"/></Relationships>').encode(),
+        "xl/workbook.xml": (f'<?xml version="1.0" encoding="UTF-8"?><workbook xmlns="{main}" xmlns:r="{rel}">'
+                            '<sheets><sheet name="Datos" sheetId="1" r:id="rId1"/></sheets></workbook>').encode(),
+        "xl/_rels/workbook.xml.rels": (
+            f'<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="{package}">'
+            f'<Relationship Id="rId1" Type="{rel}/worksheet" Target="worksheets/sheet1.xml"/>'
+            f'<Relationship Id="rId2" Type="{rel}/sharedStrings" Target="sharedStrings.xml"/></Relationships>').encode(),
+        "xl/sharedStrings.xml": (f'<?xml version="1.0" encoding="UTF-8"?><sst xmlns="{main}" count="{len(shared)}" '
+                                 f'uniqueCount="{len(shared)}">{si}</sst>').encode(),
+        "xl/worksheets/sheet1.xml": (f'<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="{main}"><sheetData>'
+                                     f'{sheet_cells}</sheetData></worksheet>').encode()})
+
+
+@lru_cache(maxsize=1)
+def amplifiers() -> dict[str, bytes]:
+    """Files that pass as small archives but amplify on disk (built on first request, not at start)."""
+    header_row = '<row r="1"><c r="A1" t="s"><v>0</v></c></row>'
+    rows = "".join(f'<row r="{i}"><c r="A{i}" t="s"><v>1</v></c></row>' for i in range(2, 1002))
+    return {
+        # 100 members of 10 MiB each: no member is large, together 1 GB from 1 MB
+        "many-members.zip": zip_of_one([f"parte-{i:03d}.csv" for i in range(100)], b"0" * (10 << 20)),
+        # 300 entries naming one member: 300 tables of the same name
+        "same-member.zip": zip_of_one(["datos.csv"] * 300, b"a,b\n1,2\n"),
+        # more members than any table needs
+        "many-entries.zip": zip_of_one([f"m{i:05d}.csv" for i in range(5000)], b"a,b\n1,2\n"),
+        # one 1 MiB shared string named by 1,000 cells: a few KB that a reader turns into 1 GB
+        "shared-string.xlsx": workbook(["valor", "A" * (1 << 20)], header_row + rows),
+        # the same workbook, its string short: an ordinary file that must pass
+        "ordinary.xlsx": workbook(["valor", "Cuauhtémoc"], header_row + rows),
+        # an ordinary 3.2 MB CSV (fills a small disk)
+        "big.csv": b"a,b\n" + b"1,2\n" * 800_000,
+    }
 
 
 @dataclass
@@ -807,7 +875,7 @@ class Handler(BaseHTTPRequestHandler):
                 pass
             self.close_connection = True
             return 200
-        data = hostile_files().get(name)
+        data = hostile_files().get(name) or amplifiers().get(name)
         if data is None:
             self.send(html(404, "Not Found"))
             return 404

@@ -68,3 +68,11 @@ class FileTables(StoreBase):
                         [check.catalog_id, check.dataset_id, check.resource_id])
             con.execute(f"INSERT INTO resource_files ({', '.join(columns)}) VALUES {_in(columns)}",
                         [row[c] for c in columns])
+
+    def raw_paths(self) -> list[tuple[str, ResourceKey]]:
+        """Every recorded file path (relative to the data folder) with the resource it belongs to. Where
+        an older version let two resources share one path, the one that wrote it last comes last."""
+        rows = self.con.execute("SELECT path, catalog_id, dataset_id, resource_id FROM resource_files "
+                                "WHERE path IS NOT NULL ORDER BY path, last_success_at NULLS FIRST, checked_at "
+                                "NULLS FIRST").fetchall()
+        return [(path, ResourceKey(c, d, r)) for path, c, d, r in rows]
