@@ -47,21 +47,24 @@ def test_kill_minus_nine_mid_harvest_loses_nothing_and_next_run_completes(portal
 
 
 def test_second_process_is_refused_while_the_store_is_in_use(portal, make_config, run_cli, monkeypatch):
+    """A process holding the store outside the writers' lock (a reader such as `search`, or DuckDB itself):
+    with no wait allowed, a writer is refused at once with one line. (A second writing command meets the
+    writers' lock first and exits 5: tests/test_hostile_site.py.)"""
     monkeypatch.setenv("HARVESTER_STORE_WAIT", "0")  # refused at once, not after waiting for the holder
     config = make_config("cdmx")
-    harvest(load_settings(config, env={}), ["cdmx"])
-    portal.faults("cdmx").rows_max, portal.faults("cdmx").delay = 2, 0.3
-    child = subprocess.Popen([sys.executable, "-m", "harvester", "--config", str(config), "--quiet",
-                              "harvest", "cdmx", "--full"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    settings = load_settings(config, env={})
+    harvest(settings, ["cdmx"])
+    holder = subprocess.Popen([sys.executable, "-c", "import sys, time, duckdb; c = duckdb.connect(sys.argv[1]); "
+                               "print('held', flush=True); time.sleep(30)", str(settings.paths.database)],
+                              stdout=subprocess.PIPE, text=True)
     try:
-        time.sleep(1.5)
-        assert child.poll() is None, "the first harvest finished too early"
+        assert holder.stdout.readline().strip() == "held"
         result = run_cli("harvest", "cdmx", config=config)
         assert result.exit_code == 1
         assert "in use by another harvester process" in result.stderr
     finally:
-        child.kill()
-        child.wait(10)
+        holder.kill()
+        holder.wait(10)
 
 
 def test_a_writer_waits_for_a_reader_holding_the_store_briefly(portal, make_config, run_cli):

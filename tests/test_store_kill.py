@@ -56,3 +56,29 @@ def test_kills_during_store_creation_then_a_nightly_completes(portal, make_confi
             assert store.query("SELECT count(*) AS n FROM datasets")[0]["n"] > 0
             assert store.query("SELECT count(*) AS n FROM resource_files")[0]["n"] > 0
     assert kills == 6
+
+
+def test_a_store_file_cut_short_at_its_birth_is_set_aside_and_made_anew(tmp_path):
+    """A kill right as DuckDB created the file leaves 0 or 4,096 bytes that DuckDB refuses as no database:
+    it held nothing committed, so it is moved aside (kept, named) and a new store is made."""
+    for size in (0, 4096):
+        folder = tmp_path / f"size-{size}"
+        folder.mkdir()
+        path = folder / "catalog.duckdb"
+        path.write_bytes(b"\0" * size)
+        with Store(path) as store:
+            assert store.query("SELECT max(version) AS v FROM schema_version")[0]["v"] == SCHEMA_VERSION
+        kept = [p for p in folder.iterdir() if p.name.startswith("catalog.duckdb.broken-")]
+        assert len(kept) == 1 and kept[0].stat().st_size == size
+
+
+def test_a_store_that_is_not_one_is_never_set_aside(tmp_path):
+    """Only a file too short to hold DuckDB's headers is taken for a cut-short birth: anything else is an
+    error naming the file, and the file stays as it is."""
+    import pytest
+    from harvester.errors import StoreError
+    path = tmp_path / "catalog.duckdb"
+    path.write_bytes(b"not a database " * 2000)
+    with pytest.raises(StoreError, match="catalog.duckdb: cannot open"):
+        Store(path)
+    assert [p.name for p in tmp_path.iterdir()] == ["catalog.duckdb"]

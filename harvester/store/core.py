@@ -17,6 +17,22 @@ DEFAULT_MEMORY_LIMIT = "512MB"
 DEFAULT_WAIT_SECONDS = 60.0
 
 
+DUCKDB_HEADER_BYTES = 3 * 4096
+"""A DuckDB file holds its main header and two database headers before any data: one shorter never held any."""
+
+
+def _cut_short(path: Path, error: StoreError) -> bool:
+    """Whether `path` is a store file a kill cut short at its birth: too short to hold DuckDB's headers, no
+    write-ahead log beside it, and DuckDB refusing it as no database."""
+    text = str(error)
+    refused = "not a valid DuckDB database file" in text or "Could not read enough bytes" in text
+    try:
+        short = path.stat().st_size < DUCKDB_HEADER_BYTES
+    except OSError:
+        return False
+    return refused and short and not path.with_name(path.name + ".wal").exists()
+
+
 def _wait_seconds() -> float:
     text = os.environ.get("HARVESTER_STORE_WAIT", "")
     if not text:
@@ -40,7 +56,16 @@ class StoreBase:
             raise StoreError(f"{self.path}: no store yet (run `harvester harvest` first)")
         if not read_only:
             make_folder(self.path.parent)
-        self.con = self._connect(read_only)
+        try:
+            self.con = self._connect(read_only)
+        except StoreError as exc:
+            if not _cut_short(self.path, exc):
+                raise
+            # A kill as the file was born left a few bytes and nothing committed: set it aside, start anew.
+            self.path.rename(self.path.with_name(f"{self.path.name}.broken-{time.strftime('%Y%m%dT%H%M%S')}"))
+            if read_only:
+                raise StoreError(f"{self.path}: no store yet (run `harvester harvest` first)") from None
+            self.con = self._connect(read_only)
         if not read_only:
             self._migrate()
         elif schema.stored_version(self.con) != schema.SCHEMA_VERSION:
