@@ -149,12 +149,19 @@ def _left_out(source_rows: int | None, written: int) -> dict[str, Any]:
                             "broken quoting); the validation report lists them as errors"}
 
 
+MAX_NAME = 150
+"""The longest table name (and Parquet file name, before `.parquet`): far under any file system's 255."""
+
+
 def _file_name(table: PackTable, taken: set[str]) -> str:
     """`<catalog>__<dataset>__<resource>[__<sheet or member>]`, each piece in snake_case, unique."""
     pieces = [table.validation.catalog_id, table.dataset.name, table.resource_name or table.validation.resource_id]
     if table.validation.part:
         pieces.append(table.validation.part.split(":", 1)[-1])
-    return _unique("__".join(re.sub(r"[^a-z0-9]+", "_", normalize(str(p))).strip("_") or "x" for p in pieces), taken)
+    name = "__".join(re.sub(r"[^a-z0-9]+", "_", normalize(str(p))).strip("_") or "x" for p in pieces)
+    if len(name) > MAX_NAME:  # a portal's 10,000-character name: bounded, and still one name per table
+        name = name[:MAX_NAME - 13].rstrip("_") + "__" + hashlib.sha256(name.encode()).hexdigest()[:11]
+    return _unique(name, taken)
 
 
 def build_pack(settings: Settings, theme: Theme) -> PackResult:
@@ -353,7 +360,10 @@ def _allies(tables: list[PackTable], accepted: list[Candidate]) -> list[dict[str
 
 
 def _cell(text: Any) -> str:
-    return str(text if text is not None else "").replace("|", "\\|").replace("\n", " ")
+    """Portal text as inert Markdown: no HTML (a renderer would run `<img onerror>`), no table break, one line."""
+    value = str(text if text is not None else "")
+    value = value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return re.sub(r"[\x00-\x1f\x7f]+", " ", value).replace("|", "\\|")
 
 
 def _readme(theme: Theme, resources: list[dict[str, Any]], allies: list[dict[str, Any]],
@@ -368,7 +378,8 @@ def _readme(theme: Theme, resources: list[dict[str, Any]], allies: list[dict[str
              "", "```python", "import duckdb", f"duckdb.sql(\"SELECT * FROM '{first}'\").df()", "```", "", "```r",
              f'df <- arrow::read_parquet("{first}")', "```", "", "## Allies", ""]
     for ally in allies:
-        contacts = ", ".join(f"{c['name'] or ''} <{c['email']}>" if c["email"] else c["name"] for c in ally["contacts"])
+        contacts = ", ".join(f"{_cell(c['name'])} ({_cell(c['email'])})" if c["email"] else _cell(c["name"])
+                             for c in ally["contacts"])
         lines.append(f"- **{_cell(ally['organization'] or ally['id'])}** ({', '.join(ally['catalogs'])}): "
                      f"{contacts or 'no contact point published'}; {len(ally['datasets'])} datasets")
     checks = {r.table: r for r in results}
@@ -381,7 +392,7 @@ def _readme(theme: Theme, resources: list[dict[str, Any]], allies: list[dict[str
         rows = f"{resource['rows']} rows" + (f" ({left_out['rows_left_out']} of the source's {t.validation.rows} left "
                                              f"out: {left_out['why_left_out']})" if left_out else "")
         lines += [f"### {_cell(d['title'])}", "", f"- File: `{d['path']}`, {rows}",
-                  f"- Source: {t.url}", f"- Publisher: {_cell(resource['publisher'] or '-')}",
+                  f"- Source: `{_cell(t.url).replace('`', '%60')}`", f"- Publisher: {_cell(resource['publisher'] or '-')}",
                   f"- Licence: {_cell(resource['licence'] or 'not given')}",
                   f"- Retrieved: {_iso(t.changed_at) or '-'} (when this content was first fetched)",
                   f"- Expectations: {'all met' if not failed else 'not met: ' + '; '.join(failed)}", "",

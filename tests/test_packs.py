@@ -210,3 +210,24 @@ def test_a_pack_says_how_many_rows_it_left_out_and_why(packs: Path):
     assert "more cells than the header" in provenance[0]["why_left_out"]
     readme = (latest / "README.md").read_text(encoding="utf-8")
     assert f"{provenance[0]['rows']} rows (1 of the source's {provenance[0]['rows'] + 1} left out: " in readme
+
+
+def test_portal_text_in_a_pack_readme_is_inert_and_names_are_bounded():
+    """Issue 15: raw HTML from a portal reached the pack README (a Markdown renderer then ran `<img onerror>`),
+    and a 10,000-character name broke `pack build` with "File name too long"."""
+    from harvester.model import Dataset, PackTable, TableValidation
+    from harvester.pack import MAX_NAME, _cell, _file_name
+
+    hostile = '<img src=x onerror="window.__pwned=1"> <script>alert(1)</script> | fila\nnueva'
+    shown = _cell(hostile)
+    assert "<" not in shown and ">" not in shown and "\n" not in shown and " \\| fila" in shown
+    taken: set[str] = set()
+
+    def table(name: str) -> PackTable:
+        return PackTable(dataset=Dataset(catalog_id="cdmx", remote_id=name[:36], name=name),
+                         validation=TableValidation(catalog_id="cdmx", dataset_id=name[:36], resource_id="r1",
+                                                    sha256="x"), resource_name="datos", url=None, path="raw/x.csv",
+                         changed_at=None)
+    first, second = _file_name(table("a" * 10_000), taken), _file_name(table("a" * 9_999 + "b"), taken)
+    assert len(first) <= MAX_NAME and len(second) <= MAX_NAME and first != second
+    assert _file_name(table("metro"), taken) == "cdmx__metro__datos"  # ordinary names unchanged
