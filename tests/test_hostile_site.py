@@ -176,7 +176,9 @@ def test_a_writing_command_during_a_nightly_exits_5_and_touches_nothing(portal, 
     out, err = nightly.communicate(timeout=300)
     assert nightly.returncode == 0, err[-2000:]
     after = {str(p.relative_to(root)) for p in root.rglob("*")}
-    assert set(before) - after <= {".nightly.lock"} or set(before) <= after
+    # nothing that was there is gone, but for what the running nightly itself owns while it runs (its lock,
+    # DuckDB's write-ahead log, which it checkpoints into the store when it closes it)
+    assert set(before) - after <= {".nightly.lock", "catalog.duckdb.wal"}
     assert list((root / "runs").glob("*.json"))  # the nightly wrote its summary
 
 
