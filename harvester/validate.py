@@ -31,6 +31,8 @@ from harvester.store import Store
 from harvester.tablecheck import check_table
 from harvester.tables import CONTAINERS, DELIMITED, TEXT, TableError, extract_tables
 
+MAX_COLUMNS = 2000
+"""The widest table read (real tables run to a few hundred columns; the widest real file here has 51)."""
 FIRST_ERRORS = 50
 LISTED_ERRORS = 1000
 LIMIT_ERRORS = 100_000
@@ -72,6 +74,17 @@ def validate_file(path: Path, engine: str = "auto", delimiter: str | None = None
         dialect = exc.fallback
         report["dialect_note"] = f"{exc}; row {dialect.header_row} is taken as the header"
     report.update({"delimiter": dialect.delimiter, "header_row": dialect.header_row, "header": list(dialect.header)})
+    if len(dialect.header) > MAX_COLUMNS:
+        # frictionless checks a header in time quadratic in its width (10,000 columns: minutes) and DuckDB
+        # runs out of memory on it: such a table is refused with its reason, and neither profiled nor packed
+        error = ValidationError(type="table-error", message=(
+            f"{path.name}: a header of more than {MAX_COLUMNS} columns ({len(dialect.header)} read), more than a "
+            "table may have here; "
+            "not validated, profiled or packed"))
+        return {**report, "delimiter": None, "header": list(dialect.header)[:100], "engine": "none", "valid": False,
+                "rows": None, "fields": len(dialect.header), "error_count": 1, "errors_by_type": {"table-error": 1},
+                "first_errors": [error.as_dict()], "errors": [error.as_dict()],
+                "seconds": round(time.monotonic() - started, 3)}
 
     def resource() -> Any:
         return Resource(path=path.name, basepath=str(path.parent), format="csv",

@@ -60,3 +60,31 @@ def test_non_tables_are_not_validated(portal, make_config, httpserver):
     config = setup(portal, make_config, httpserver, [("Doc", "CSV", "/doc.pdf")])
     summary, rows = run_all(config)
     assert summary.validated == 0 and rows == {}
+
+
+def test_a_csv_that_is_one_long_line_is_refused_quickly_with_its_reason(tmp_path):
+    """Issue 15: a CSV that is one long line of cells (a header thousands of columns wide) validated in
+    quadratic time (64 KiB: 48 s, 128 KiB: 196 s, 200 MB unfinished after 15 min at 2.2 GB)."""
+    import resource
+    import time
+
+    from harvester.validate import MAX_COLUMNS, validate_file
+    path = tmp_path / "una_linea.csv"
+    cells = ",".join(f"c{i}" for i in range(1_200_000))  # about 9 MB on one line
+    path.write_text(cells, encoding="utf-8")
+    started = time.monotonic()
+    report = validate_file(path)
+    assert time.monotonic() - started < 30
+    assert (report["valid"], report["engine"], report["errors_by_type"], report["delimiter"]) == \
+        (False, "none", {"table-error": 1}, None)  # no delimiter: neither profiled nor packed
+    assert f"more than {MAX_COLUMNS} columns" in report["first_errors"][0]["message"]
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss < 2_000_000  # KB: far from the 2.2 GB
+
+
+def test_a_table_as_wide_as_allowed_is_still_validated(tmp_path):
+    from harvester.validate import MAX_COLUMNS, validate_file
+    path = tmp_path / "ancha.csv"
+    header = ",".join(f"c{i}" for i in range(MAX_COLUMNS))
+    path.write_text(header + "\n" + ",".join("1" for _ in range(MAX_COLUMNS)) + "\n", encoding="utf-8")
+    report = validate_file(path)
+    assert report["valid"] is True and report["fields"] == MAX_COLUMNS and report["delimiter"] == ","
