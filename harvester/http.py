@@ -137,6 +137,12 @@ class _PoliteAdapter(HTTPAdapter):
                 limit = (f"max_answer_bytes {self.max_bytes}" if isinstance(exc, AnswerTooLarge)
                          else f"max_answer_seconds {self.max_seconds:g}")
                 raise type(exc)(f"{request.url}: answer refused: {exc} ({limit})", request=request) from None
+            except urllib3_exceptions.ReadTimeoutError as exc:  # as requests itself reports them
+                response.close()
+                raise requests.exceptions.ReadTimeout(exc, request=request) from None
+            except urllib3_exceptions.HTTPError as exc:
+                response.close()
+                raise requests.exceptions.ConnectionError(exc, request=request) from None
             response._content_consumed = True
         return response
 

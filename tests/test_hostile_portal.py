@@ -34,6 +34,7 @@ def _outcome(results):
 
 @pytest.mark.parametrize("name, faults, settings, reason", [
     ("trickle", {"trickle": 0.5}, {"timeout": 2, "max_answer_seconds": 3}, "max_answer_seconds 3"),
+    ("stalls mid-answer", {"trickle": 3.0}, {"timeout": 1, "max_answer_seconds": 60}, "no answer from "),
     ("count is a word", {"raw_body": ENVELOPE + '{"count": "lots", "results": []}}'}, {},
      "gave count 'lots', not a number of datasets"),
     ("nested too deeply", {"raw_body": ENVELOPE + '{"count": 1, "results": [' + "[" * 100_000 + "]" * 100_000 + "]}}"},
