@@ -25,6 +25,7 @@ import tempfile
 import time
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 BIN = Path(sys.executable).parent
@@ -57,13 +58,15 @@ def warm_up(base: str, datasets: int) -> None:
             answer.read()
 
 
-def measure(name: str, argv: list[str], base: str, stdout_path: str = os.devnull) -> dict[str, object]:
-    before = served(base)
+def run_child(name: str, argv: list[str], stdout_path: str | os.PathLike[str] = os.devnull,
+              cwd: str | os.PathLike[str] | None = None) -> tuple[float, Any]:
+    """Run one client as a child process: its wall time and resource usage (os.wait4: CPU, peak memory).
+    A client that fails stops the benchmark with its stderr's tail."""
     with open(stdout_path, "wb") as sink, tempfile.TemporaryFile() as errors:
         started = time.perf_counter()
         # ckanapi's dump starts its workers as `ckanapi` from PATH.
         env = dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}")
-        proc = subprocess.Popen(argv, stdout=sink, stderr=errors, env=env)
+        proc = subprocess.Popen(argv, stdout=sink, stderr=errors, env=env, cwd=cwd)
         _, status, usage = os.wait4(proc.pid, 0)
         seconds = time.perf_counter() - started
         errors.seek(0)
@@ -71,6 +74,12 @@ def measure(name: str, argv: list[str], base: str, stdout_path: str = os.devnull
     code = os.waitstatus_to_exitcode(status)
     if code != 0:
         raise SystemExit(f"{name} failed with exit {code}: {stderr[-2000:]}")
+    return seconds, usage
+
+
+def measure(name: str, argv: list[str], base: str, stdout_path: str = os.devnull) -> dict[str, object]:
+    before = served(base)
+    seconds, usage = run_child(name, argv, stdout_path)
     return {"client": name, "seconds": round(seconds, 2), "requests": served(base) - before,
             "peak_mb": round(usage.ru_maxrss / 1024, 1)}
 

@@ -36,7 +36,6 @@ import random
 import re
 import signal
 import shutil
-import subprocess
 import sys
 import tempfile
 import threading
@@ -52,7 +51,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(HERE))
 
-from bench_harvest import BIN, save_results  # noqa: E402
+from bench_harvest import BIN, run_child, save_results  # noqa: E402
 from harvester.sandbox import synthetic  # noqa: E402
 from harvester.sandbox.sites import SANDBOX  # noqa: E402
 
@@ -198,18 +197,7 @@ def breakdown(lines: list[str]) -> tuple[dict[str, int], dict[str, int]]:
 def measure(name: str, argv: list[str], log: AccessLog, stdout_path: Path) -> dict[str, Any]:
     offset = log.size()
     load_before = load()
-    with open(stdout_path, "wb") as sink, tempfile.TemporaryFile() as errors:
-        started = time.perf_counter()
-        # ckanapi's dump starts its workers as `ckanapi` from PATH.
-        env = dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}")
-        proc = subprocess.Popen(argv, stdout=sink, stderr=errors, env=env, cwd=ROOT)
-        _, status, usage = os.wait4(proc.pid, 0)
-        seconds = time.perf_counter() - started
-        errors.seek(0)
-        stderr = errors.read().decode(errors="replace")
-    code = os.waitstatus_to_exitcode(status)
-    if code != 0:
-        raise RuntimeError(f"{name} failed with exit {code}: {stderr[-2000:]}")
+    seconds, usage = run_child(name, argv, stdout_path, cwd=ROOT)
     lines = log.since(offset)
     actions, statuses = breakdown(lines)
     row: dict[str, Any] = {"client": name, "seconds": round(seconds, 2),

@@ -9,7 +9,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
 from harvester.ckan import CkanClient
 from harvester.config import CatalogConfig
@@ -26,6 +26,21 @@ class Batch(list[Dataset]):
         super().__init__(datasets)
         self.source_json = source_json
         self.source_path = source_path
+
+def batches(datasets: Iterable[Dataset], catalog: CatalogConfig, size: int) -> Iterator[Batch]:
+    """`datasets` in batches of `size`, keeping only those of the catalog's `organization` when it names
+    one (for listings that cannot ask the portal to filter)."""
+    batch: list[Dataset] = []
+    for dataset in datasets:
+        if catalog.organization and (dataset.get("organization") or {}).get("name") != catalog.organization:
+            continue
+        batch.append(dataset)
+        if len(batch) >= size:
+            yield Batch(batch)
+            batch = []
+    if batch:
+        yield Batch(batch)
+
 
 PageCallback = Callable[[int, int | None], None]
 """Called after each page with (datasets received so far, expected total or None)."""

@@ -7,7 +7,7 @@ from typing import Iterator
 
 from harvester.clock import utcnow
 from harvester.config import CatalogConfig
-from harvester.connectors.base import Batch, Connector, Dataset, ListingReport, PageCallback
+from harvester.connectors.base import Batch, Connector, Dataset, ListingReport, PageCallback, batches
 from harvester.errors import CkanNotFound, PortalError
 
 BATCH = 200
@@ -31,8 +31,10 @@ class PackageListConnector(Connector):
         report.window_start = since
         names = self.client.package_list()
         report.window_end = self.client.last_server_time or utcnow()
-        organization = self.catalog.organization
-        batch: list[Dataset] = []
+        yield from batches(self._shown(names, report, on_page), self.catalog, BATCH)
+
+    def _shown(self, names: list[str], report: ListingReport, on_page: PageCallback | None) -> Iterator[Dataset]:
+        """package_show of each name; failures are recorded (ten in a row stop the listing)."""
         consecutive = 0
         done = 0
         for name in names:
@@ -49,15 +51,8 @@ class PackageListConnector(Connector):
                     raise
                 continue
             done += 1
-            if organization and (dataset.get("organization") or {}).get("name") != organization:
-                continue
-            batch.append(dataset)
-            if len(batch) >= BATCH:
-                yield Batch(batch)
-                batch = []
+            yield dataset
             if on_page and (done % 20 == 0 or done == len(names)):
                 on_page(done, len(names))
-        if batch:
-            yield Batch(batch)
         if on_page:
             on_page(done, len(names))

@@ -6,23 +6,22 @@ A portal without a data.json falls back to package_list + package_show."""
 from __future__ import annotations
 
 import re
-import unicodedata
 import uuid
 from datetime import datetime
 from typing import Any, Iterator
 
 from harvester.clock import utcnow
 from harvester.config import CatalogConfig
-from harvester.connectors.base import Batch, Connector, Dataset, ListingReport, PageCallback
+from harvester.connectors.base import Batch, Connector, Dataset, ListingReport, PageCallback, batches
 from harvester.connectors.ckan_list import PackageListConnector
 from harvester.errors import NotCkanApi
+from harvester.text import normalize
 
 BATCH = 500
 
 
 def _slug(text: str) -> str:
-    folded = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii").lower()
-    return re.sub(r"[^a-z0-9]+", "-", folded).strip("-")
+    return re.sub(r"[^a-z0-9]+", "-", normalize(text)).strip("-")
 
 
 def _text(value: Any) -> str | None:
@@ -94,28 +93,24 @@ class DataJsonConnector(Connector):
         report.complete = True
         report.window_start = since
         report.window_end = self.client.last_server_time or utcnow()
-        organization = self.catalog.organization
-        batch: list[Dataset] = []
         seen: set[str] = set()
-        for done, entry in enumerate(entries, 1):
+        yield from batches(self._datasets(entries, url, report, seen), self.catalog, BATCH)
+        if on_page:
+            on_page(len(seen), len(entries))
+
+    @staticmethod
+    def _datasets(entries: list[Any], url: str, report: ListingReport, seen: set[str]) -> Iterator[Dataset]:
+        """Each DCAT entry once, CKAN-shaped; one without an identifier is recorded as failed."""
+        for number, entry in enumerate(entries, 1):
             dataset = ckan_shaped(entry) if isinstance(entry, dict) else None
             if dataset is None:
-                report.failed.append(f"dataset #{done}")
-                report.errors.append(f"dataset #{done}: no identifier in {url}")
+                report.failed.append(f"dataset #{number}")
+                report.errors.append(f"dataset #{number}: no identifier in {url}")
                 continue
             if dataset["id"] in seen:
                 continue  # listed twice: the first stands
             seen.add(dataset["id"])
-            if organization and (dataset.get("organization") or {}).get("name") != organization:
-                continue
-            batch.append(dataset)
-            if len(batch) >= BATCH:
-                yield Batch(batch)
-                batch = []
-        if batch:
-            yield Batch(batch)
-        if on_page:
-            on_page(len(seen), len(entries))
+            yield dataset
 
     def fallback(self) -> Connector | None:
         return PackageListConnector(self.catalog, self.client)
