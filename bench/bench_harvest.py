@@ -4,7 +4,7 @@ Run:  python bench/bench_harvest.py [--datasets 50000] [--skip-dump]
 
 Starts `python -m harvester.sandbox --synthetic N` in its own process (so the server does not share a
 core's GIL with the client being measured), then runs each client as a child process and reads its
-wall time and peak memory (ru_maxrss from wait4) and the number of API requests the sandbox served:
+wall time and own peak memory (bench/peak.py) and the number of API requests the sandbox served:
 
 1. `harvester harvest synthetic` into a fresh store (full harvest)
 2. `ckanapi search datasets` (pages package_search, rows=1000, prints JSON lines)
@@ -25,7 +25,8 @@ import tempfile
 import time
 import urllib.request
 from pathlib import Path
-from typing import Any
+
+import peak  # bench/ is the script's own folder
 
 HERE = Path(__file__).resolve().parent
 BIN = Path(sys.executable).parent
@@ -59,29 +60,23 @@ def warm_up(base: str, datasets: int) -> None:
 
 
 def run_child(name: str, argv: list[str], stdout_path: str | os.PathLike[str] = os.devnull,
-              cwd: str | os.PathLike[str] | None = None) -> tuple[float, Any]:
-    """Run one client as a child process: its wall time and resource usage (os.wait4: CPU, peak memory).
+              cwd: str | os.PathLike[str] | None = None) -> peak.Measured:
+    """Run one client as a child process: its wall time, CPU time and own peak memory (bench/peak.py).
     A client that fails stops the benchmark with its stderr's tail."""
-    with open(stdout_path, "wb") as sink, tempfile.TemporaryFile() as errors:
-        started = time.perf_counter()
+    with open(stdout_path, "wb") as sink:
         # ckanapi's dump starts its workers as `ckanapi` from PATH.
         env = dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}")
-        proc = subprocess.Popen(argv, stdout=sink, stderr=errors, env=env, cwd=cwd)
-        _, status, usage = os.wait4(proc.pid, 0)
-        seconds = time.perf_counter() - started
-        errors.seek(0)
-        stderr = errors.read().decode(errors="replace")
-    code = os.waitstatus_to_exitcode(status)
-    if code != 0:
-        raise SystemExit(f"{name} failed with exit {code}: {stderr[-2000:]}")
-    return seconds, usage
+        measured = peak.run(argv, stdout=sink, env=env, cwd=cwd)
+    if measured.returncode != 0:
+        raise SystemExit(f"{name} failed with exit {measured.returncode}: {measured.stderr[-2000:]}")
+    return measured
 
 
 def measure(name: str, argv: list[str], base: str, stdout_path: str = os.devnull) -> dict[str, object]:
     before = served(base)
-    seconds, usage = run_child(name, argv, stdout_path)
-    return {"client": name, "seconds": round(seconds, 2), "requests": served(base) - before,
-            "peak_mb": round(usage.ru_maxrss / 1024, 1)}
+    measured = run_child(name, argv, stdout_path)
+    return {"client": name, "seconds": round(measured.seconds, 2), "requests": served(base) - before,
+            "peak_mb": measured.peak_mb}
 
 
 def main() -> None:

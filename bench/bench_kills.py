@@ -30,6 +30,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 sys.path.insert(0, str(HERE))
 
+import peak  # noqa: E402
 from bench_harvest import save_results, start_sandbox  # noqa: E402
 from harvester.demo import write_demo_config  # noqa: E402
 from harvester.store import Store  # noqa: E402
@@ -76,9 +77,12 @@ def sound(root: Path) -> list[str]:
     return problems
 
 
+def nightly_argv(config: Path) -> list[str]:
+    return [sys.executable, "-m", "harvester", "--config", str(config), "--quiet", "nightly"]
+
+
 def nightly(config: Path) -> subprocess.Popen[bytes]:
-    return subprocess.Popen([sys.executable, "-m", "harvester", "--config", str(config), "--quiet", "nightly"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    return subprocess.Popen(nightly_argv(config), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
 def main() -> None:
@@ -128,12 +132,9 @@ def main() -> None:
             print(f"trial {trial:2d}: {'store creation' if creation else 'random point'} at {delay:.2f}s, "
                   f"{'killed' if landed else 'had finished'}, {'sound' if not problems else problems}", flush=True)
             trial += 1
-        started = time.perf_counter()
-        last = nightly(config)
-        _, status, usage = os.wait4(last.pid, 0)
-        code = os.waitstatus_to_exitcode(status)
-        final = {"exit": code, "seconds": round(time.perf_counter() - started, 2),
-                 "peak_mb": round(usage.ru_maxrss / 1024, 1), "problems": sound(root),
+        last = peak.run(nightly_argv(config))
+        final = {"exit": last.returncode, "seconds": round(last.seconds, 2),
+                 "peak_mb": last.peak_mb, "problems": sound(root),
                  "summaries": len(list((root / "runs").glob("*.json")))}
     finally:
         sandbox.terminate()

@@ -5,7 +5,7 @@ Run:  python bench/bench_nightly.py [--synthetic N]
 
 Starts `python -m harvester.sandbox` in its own process and writes the demo's catalogs.toml (all eight demo
 catalogs, the bundled theme profiles; with --synthetic N also a generated catalog of N datasets). Each
-command runs as a child process; the table gives its wall time, peak memory (ru_maxrss) and, for the
+command runs as a child process; the table gives its wall time, own peak memory (bench/peak.py) and, for the
 nightly runs, the time per stage from the run summary. Everything talks to 127.0.0.1 only.
 Results: a table on stdout and JSON in bench/results/.
 """
@@ -15,16 +15,15 @@ import argparse
 import json
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 sys.path.insert(0, str(HERE))
 
+import peak  # noqa: E402
 from bench_harvest import save_results, start_sandbox  # noqa: E402
 from harvester.demo import write_demo_config  # noqa: E402
 
@@ -32,19 +31,11 @@ BIN = Path(sys.executable).parent
 
 
 def run(name: str, argv: list[str], ok: tuple[int, ...] = (0,)) -> dict[str, object]:
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as errors:
-        started = time.perf_counter()
-        proc = subprocess.Popen(argv, stdout=out, stderr=errors)
-        _, status, usage = os.wait4(proc.pid, 0)
-        seconds = time.perf_counter() - started
-        out.seek(0)
-        errors.seek(0)
-        stdout, stderr = out.read().decode(), errors.read().decode(errors="replace")
-    code = os.waitstatus_to_exitcode(status)
-    if code not in ok:
-        raise SystemExit(f"{name} failed with exit {code}: {stderr[-2000:]}")
-    return {"command": name, "seconds": round(seconds, 2), "peak_mb": round(usage.ru_maxrss / 1024, 1),
-            "exit": code, "stdout": stdout}
+    measured = peak.run(argv)
+    if measured.returncode not in ok:
+        raise SystemExit(f"{name} failed with exit {measured.returncode}: {measured.stderr[-2000:]}")
+    return {"command": name, "seconds": round(measured.seconds, 2), "peak_mb": measured.peak_mb,
+            "exit": measured.returncode, "stdout": measured.stdout}
 
 
 def main() -> None:

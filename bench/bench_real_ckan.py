@@ -19,7 +19,7 @@ CKAN ships it, ckan.search.solr_commit = false while seeding), then:
 5. the harvester again with nothing changed and safety_margin = 0 (what a run sees on a portal whose
    last hour holds few changes).
 
-Each client is a child process: wall time, CPU time and peak memory (ru_maxrss) come from os.wait4.
+Each client is a child process: wall time, CPU time and its own peak memory come from bench/peak.py.
 Requests are the lines CKAN's gunicorn access log (logs/ckan-access.log) gained during the client's
 run, split by action; the harvester's own count (`requests` of its --json output) is shown beside it.
 The machine's load average (1 min) is noted before and after each client. CKAN is stopped at the end,
@@ -197,12 +197,12 @@ def breakdown(lines: list[str]) -> tuple[dict[str, int], dict[str, int]]:
 def measure(name: str, argv: list[str], log: AccessLog, stdout_path: Path) -> dict[str, Any]:
     offset = log.size()
     load_before = load()
-    seconds, usage = run_child(name, argv, stdout_path, cwd=ROOT)
+    measured = run_child(name, argv, stdout_path, cwd=ROOT)
     lines = log.since(offset)
     actions, statuses = breakdown(lines)
-    row: dict[str, Any] = {"client": name, "seconds": round(seconds, 2),
-                           "cpu_seconds": round(usage.ru_utime + usage.ru_stime, 2),
-                           "requests": len(lines), "peak_mb": round(usage.ru_maxrss / 1024, 1),
+    row: dict[str, Any] = {"client": name, "seconds": round(measured.seconds, 2),
+                           "cpu_seconds": round(measured.cpu_seconds, 2),
+                           "requests": len(lines), "peak_mb": measured.peak_mb,
                            "actions": actions, "statuses": statuses,
                            "load_before": load_before, "load_after": load()}
     print(f"  {name}: {row['seconds']} s, {row['requests']} requests, {row['peak_mb']} MB "

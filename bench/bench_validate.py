@@ -3,7 +3,7 @@
 Run:  python bench/bench_validate.py [--rows 100000 1000000] [--skip-frictionless] [--big-gb 2]
 
 Writes victimas-like CSVs (UTF-8; cp1252 whose first accent comes late; UTF-8 with errors at known
-rows) and runs each client in its own process, reading wall time and peak memory (ru_maxrss, wait4):
+rows) and runs each client in its own process, reading wall time and own peak memory (bench/peak.py):
 `harvester` validate_file and profile_file, `frictionless validate`, and pandas `read_csv`. The
 process time includes starting Python and importing; the harvester lines also show, after "in",
 the time validate_file itself took. `--big-gb N` adds a CSV of about N GB, validated and profiled by
@@ -14,15 +14,17 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import random
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+import peak  # noqa: E402
+
 BIN = Path(sys.executable).parent
 ALCALDIAS = ["Álvaro Obregón", "Azcapotzalco", "Benito Juárez", "Coyoacán", "Cuajimalpa de Morelos", "Cuauhtémoc",
              "Gustavo A. Madero", "Iztacalco", "Iztapalapa", "La Magdalena Contreras", "Miguel Hidalgo",
@@ -66,13 +68,8 @@ SNIPPETS = {
 
 
 def measure(argv: list[str]) -> tuple[float, float, str]:
-    with tempfile.TemporaryFile() as out:
-        started = time.perf_counter()
-        proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT)
-        _, status, usage = os.wait4(proc.pid, 0)
-        seconds = time.perf_counter() - started
-        out.seek(0)
-        output = out.read().decode(errors="replace")
+    measured = peak.run(argv)
+    output = measured.stdout if measured.stdout.strip() else measured.stderr
     text = output.strip().splitlines()
     summary = text[-1][:120] if text else ""
     if argv[-2:-1] == ["--json"]:  # frictionless validate --json: its verdict and error counts
@@ -84,9 +81,9 @@ def measure(argv: list[str]) -> tuple[float, float, str]:
             summary = f"{task['valid']} {task['stats'].get('errors')} {counts}"
         except (ValueError, KeyError, IndexError):
             pass
-    if os.waitstatus_to_exitcode(status) not in (0, 1):  # frictionless exits 1 on an invalid file
+    if measured.returncode not in (0, 1):  # frictionless exits 1 on an invalid file
         summary = "FAILED: " + summary
-    return round(seconds, 2), round(usage.ru_maxrss / 1024, 1), summary
+    return round(measured.seconds, 2), measured.peak_mb, summary
 
 
 def main() -> None:

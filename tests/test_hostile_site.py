@@ -4,7 +4,6 @@ and repeated resource ids on the site, two writers at once, and a full disk."""
 from __future__ import annotations
 
 import os
-import resource
 import subprocess
 import sys
 import time
@@ -12,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from bench import peak
 from harvester.clock import utcnow
 from harvester.config import load_settings
 from harvester.fetch import fetch
@@ -228,10 +228,10 @@ def test_a_full_disk_is_one_line_not_a_traceback(portal, make_config, small_disk
     _allow(config)
     assert subprocess.run([sys.executable, "-m", "harvester", "--config", str(config), "--quiet", "harvest"],
                           capture_output=True, timeout=120).returncode == 0
-    done = subprocess.run([sys.executable, "-m", "harvester", "--config", str(config), "--quiet", "fetch",
-                           "--dataset", "grande"], capture_output=True, text=True, timeout=120)
+    done = peak.run([sys.executable, "-m", "harvester", "--config", str(config), "--quiet", "fetch",
+                     "--dataset", "grande"], timeout=120)
     assert done.returncode == 1, done.stderr
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and "No space left on device" in lines[0] and "Traceback" not in done.stderr, lines
     assert not [p for p in (small_disk / "data" / "raw").rglob("*") if p.is_file()]  # nothing half-written left
-    assert resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss < 1024 * 1024
+    assert done.peak_mb < 1024, done.peak_mb
