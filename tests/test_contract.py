@@ -11,11 +11,13 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 import pytest
+import requests
 from ckanapi import RemoteCKAN
 
 from conftest import FAST, toml_value
 from harvester.config import load_settings
 from harvester.harvest import CatalogResult, harvest
+from harvester.progress import SilentProgress
 from harvester.store import Store
 from realckan import RealCkan, start
 
@@ -173,6 +175,62 @@ def test_list_mode_sees_the_same_datasets(side, tmp_path):
     result = _harvest(config)
     assert (result.status, result.mode, result.added) == ("ok", "list", len(PUBLIC))
     assert _current(config) == PUBLIC
+
+
+class _ChangeAfterFirstPage(SilentProgress):
+    """Changes the portal while a harvest pages: the listing reports each page, and after the first one
+    this waits past the second the run's window ends in and makes `change`."""
+
+    def __init__(self, change: Callable[[], None]) -> None:
+        self.change, self.pages = change, 0
+
+    def update(self, task: str, done: int, total: int | None = None) -> None:
+        self.pages += 1
+        if self.pages == 1:
+            time.sleep(1.1)
+            self.change()
+
+
+def _first_page(side: Side) -> list[str]:
+    """The names on the first page of a full harvest's listing, as the portal orders it now."""
+    answer = requests.get(side.api_url.rstrip("/") + "/package_search",
+                          params={"sort": "metadata_modified asc, id asc", "rows": ROWS_MAX}, timeout=30)
+    return [r["name"] for r in answer.json()["result"]["results"]]
+
+
+def test_datasets_changing_while_paged_are_neither_lost_nor_doubled(side, tmp_path):
+    """Pages of 5 in `metadata_modified, id` order. Between the first page and the second, one dataset
+    already received and one not yet received are patched, one already received is deleted and one is
+    created. The run keeps every dataset left alone: on the sandbox the seed shares one millisecond, and
+    skipping the received ties by offset jumped over the unread dataset on page 2 once two of them had
+    moved away. The next, incremental, run brings the store to what the portal holds now, each dataset
+    once."""
+    config = _config(tmp_path, side)
+    time.sleep(1.1)  # the seed in a past second, so the first run's window holds all of it
+    first_page = _first_page(side)
+    later = [n for n in PUBLIC if n not in first_page]
+    assert len(first_page) == ROWS_MAX and len(later) == len(PUBLIC) - ROWS_MAX == 2
+    received, deleted, patched = first_page[0], first_page[1], later[0]
+
+    def change() -> None:
+        side.patch(received, title="Título corregido")
+        side.patch(patched, title="Título nuevo")
+        side.delete(deleted)
+        side.create(_dataset("cui-nuevo", "cuidados-contrato", "Cuidados: datos nuevos"))
+
+    progress = _ChangeAfterFirstPage(change)
+    [first] = harvest(load_settings(config, env={}), progress=progress)
+    assert progress.pages >= 2 and (first.status, first.mode, first.error) == ("ok", "full", None)
+    untouched = set(PUBLIC) - {received, deleted, patched}
+    assert untouched | {received, deleted} <= set(_current(config)) <= set(PUBLIC)
+    second = _harvest(config)
+    assert (second.status, second.mode) == ("ok", "incremental")
+    now = sorted((set(PUBLIC) - {deleted}) | {"cui-nuevo"})
+    assert _current(config) == now
+    rows = _rows(config, "SELECT name, title FROM datasets WHERE deleted_at IS NULL")
+    assert len(rows) == len(now)  # each dataset once
+    titles = {r["name"]: r["title"] for r in rows}
+    assert (titles[received], titles[patched]) == ("Título corregido", "Título nuevo")
 
 
 def test_catalogs_probe_reads_status_show(side, tmp_path, run_cli):

@@ -1,11 +1,14 @@
 """package_search paging that stays correct on large catalogs that change while it pages.
 
 Keyset paging in a stable order (`metadata_modified asc, id asc`) inside a closed time window:
-each page asks `metadata_modified:[cursor TO window_end]` and skips, with `start`, only the rows
-already received that share the cursor's millisecond (Solr compares dates at millisecond precision).
-A dataset modified while we page leaves the window (the next run picks it up); it never shifts the
-rows we have not read yet, as offset paging would. Whatever cap a server applies to `rows` is
-simply followed, since the next page starts where the last one ended.
+each page asks `metadata_modified:[cursor TO window_end]` and leaves out, by id, the rows already
+received that share the cursor's millisecond (Solr compares dates at millisecond precision). A
+dataset modified while we page leaves the window (the next run picks it up); it never shifts the
+rows we have not read yet, as offset paging would. (Skipping the received ties with `start` instead
+lost a dataset whenever one of those ties was modified between two pages: the offset then jumped
+over a row not yet read.) Only a run of more than TIE_IDS equal timestamps is stepped through by
+offset. Whatever cap a server applies to `rows` is simply followed, since the next page starts where
+the last one ended.
 """
 from __future__ import annotations
 
@@ -21,6 +24,9 @@ from harvester.errors import IncompleteListing
 
 SORT = "metadata_modified asc, id asc"
 ID_CHUNK = 50
+TIE_IDS = 100
+"""Received datasets sharing the cursor's millisecond that the next page leaves out by id; beyond
+this many (a bulk import stamped in one millisecond) it steps on by offset."""
 
 
 def solr_time(value: datetime) -> str:
@@ -64,12 +70,16 @@ class PackageSearchConnector(Connector):
                on_page: PageCallback | None) -> Iterator[Batch]:
         """Keyset-page the window [low TO server-now]; fixes the window's end from the first answer."""
         high = "*"
-        cursor, ties = low, 0
+        cursor = low
+        ties: list[str] = []  # received ids at the cursor's millisecond, in the order received
         unique: set[str] = set()
         pages = 0
         while True:
-            page = self.client.package_search(fq=self._fq(f"metadata_modified:[{cursor} TO {high}]"),
-                                              q=self.q, sort=SORT, rows=self.catalog.rows, start=ties, fl=fl)
+            by_id = len(ties) <= TIE_IDS
+            left_out = ("-id:(" + " OR ".join(_quote(x) for x in ties) + ")",) if ties and by_id else ()
+            page = self.client.package_search(fq=self._fq(f"metadata_modified:[{cursor} TO {high}]", *left_out),
+                                              q=self.q, sort=SORT, rows=self.catalog.rows,
+                                              start=0 if by_id else len(ties), fl=fl)
             pages += 1
             if high == "*":
                 # The Date header is cut to the second: the server's now lies within the second after it.
@@ -86,7 +96,7 @@ class PackageSearchConnector(Connector):
                 # Keyset paging never asks for what it has: a page of nothing new is a portal repeating
                 # itself (a made-up count, `start` ignored), which would otherwise be paged forever.
                 raise IncompleteListing(
-                    f"paging {self.client.url('package_search')} stopped: page {pages} (start={ties}) added no "
+                    f"paging {self.client.url('package_search')} stopped: page {pages} added no "
                     f"new dataset, the portal repeats its pages ({len(unique)} datasets received, count "
                     f"{page.count})", self.client.url("package_search"))
             if on_page:
@@ -95,16 +105,17 @@ class PackageSearchConnector(Connector):
                 complete = len(results) == len(page.results)
                 yield Batch(results, page.text if complete else None, "$.result.results[*]")
             received = len(page.results)
-            if received == 0 or ties + received >= page.count:
+            if received == 0 or (0 if by_id else len(ties)) + received >= page.count:
                 break
             if received < self.catalog.rows:
                 self.effective_rows = received
             last = _millis(page.results[-1].get("metadata_modified"))
             if last is None or last == cursor:
-                ties += received  # no usable timestamp, or a run of equal ones: move on by offset
+                # no usable timestamp, or a run of equal ones: every row of the page is a tie
+                ties.extend(str(r.get("id")) for r in page.results)
             else:
                 cursor = last
-                ties = sum(1 for r in page.results if _millis(r.get("metadata_modified")) == last)
+                ties = [str(r["id"]) for r in results if _millis(r.get("metadata_modified")) == last]
         if pages > 1:
             # The window can only lose datasets while we page (they move past its end), never gain:
             # if we hold fewer than it counts now, the server skipped some (ignored sort or filter).

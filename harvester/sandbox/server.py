@@ -262,9 +262,9 @@ class SandboxPortal:
     def package_search(self, state: SiteState, params: dict[str, Any]) -> bytes:
         """The package_search result object, as JSON bytes (URLs with the placeholder)."""
         rows = min(to_int(params.get("rows", 10), "rows"), state.faults.rows_max)
-        start = 0 if state.faults.same_page else to_int(params.get("start", 0), "start")
-        filters = solr.parse_filters(str(params.get("fq") or ""))
-        fq_list = params.get("fq_list") or []
+        start = 0 if state.faults.same_page or state.faults.ignore_start else to_int(params.get("start", 0), "start")
+        filters = [] if state.faults.same_page else solr.parse_filters(str(params.get("fq") or ""))
+        fq_list = [] if state.faults.same_page else params.get("fq_list") or []
         for extra in fq_list if isinstance(fq_list, list) else [fq_list]:
             filters += solr.parse_filters(str(extra))
         filters.append(solr.PUBLIC_ONLY)  # an anonymous client never sees private datasets

@@ -111,7 +111,8 @@ class Faults:
     endless: bool = False  # a 200 answer without a length that does not end (cut at 4 GB, or when the client leaves)
     redirect_to: str | None = None  # a 302 to this URL
     count: Any = None  # package_search reports this count whatever it finds (10**15, "lots")
-    same_page: bool = False  # package_search answers the first page whatever `start` asks for
+    ignore_start: bool = False  # package_search answers from the first row whatever `start` asks for
+    same_page: bool = False  # package_search answers the same first page whatever `start` and `fq` ask for
 
 
 class SiteState:
