@@ -89,8 +89,7 @@ def run(_portal: SandboxPortal, corpus: dict[str, RealFile], tmp_path_factory: p
         folder = served / SITE / dataset["name"]
         folder.mkdir(parents=True)
         for resource in dataset["resources"]:
-            # on disk as the request's path spells it: the sandbox does not unquote '%20'
-            target = folder / quote(resource["name"])
+            target = folder / resource["name"]  # served at its quoted URL, as a web server would
             if resource["name"] in GENERATED:
                 target.write_bytes(GENERATED[resource["name"]])
             else:

@@ -475,6 +475,21 @@ def test_files_with_validators(portal: SandboxPortal, tmp_path: Path, monkeypatc
     assert requests.get(f"{portal.base_url}/files/cdmx/../../etc/passwd").status_code == 404
 
 
+def test_file_paths_are_unquoted_and_stay_inside(portal: SandboxPortal, tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """'Diccionario%20de%20datos.xlsx' is the file with spaces, as a web server reads it; a quoted '..' or
+    '/' does not lead out of the files folder."""
+    files = tmp_path / "files"
+    monkeypatch.setattr(server, "FILES", files)
+    (files / "cdmx" / "anvcc").mkdir(parents=True)
+    (files / "cdmx" / "anvcc" / "Diccionario de datos_3 clasi.xlsx").write_bytes(b"PK libro")
+    (tmp_path / "secreto.csv").write_text("no\n", encoding="utf-8")
+    answer = requests.get(f"{portal.base_url}/files/cdmx/anvcc/Diccionario%20de%20datos_3%20clasi.xlsx")
+    assert (answer.status_code, answer.content) == (200, b"PK libro")
+    for escape in ("cdmx/%2e%2e/%2e%2e/secreto.csv", "cdmx/anvcc/..%2F..%2F..%2Fsecreto.csv", "%2E%2E/secreto.csv"):
+        assert requests.get(f"{portal.base_url}/files/{escape}").status_code == 404, escape
+
+
 # Generated files and their mess cases (harvester/sandbox/files.py) ------------------------------------------
 
 def fetch(portal: SandboxPortal, key: str) -> bytes:

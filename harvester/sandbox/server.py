@@ -24,7 +24,7 @@ from functools import lru_cache
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, Callable, Iterator, Literal
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 from harvester.clock import utcnow
 from harvester.sandbox import solr
@@ -817,8 +817,11 @@ class Handler(BaseHTTPRequestHandler):
 
     def serve_file(self, parts: list[str]) -> int:
         """GET /files/<site>/<dataset>/<file>: a file on disk under FILES (tests place them there) wins,
-        else the snapshot's generated file (harvester/sandbox/files.py); validators and 304s either way."""
-        path = FILES.joinpath(*parts) if parts and ".." not in parts else None
+        else the snapshot's generated file (harvester/sandbox/files.py); validators and 304s either way.
+        The path is unquoted as a web server would ('Diccionario%20de%20datos.xlsx' is the file with spaces)."""
+        parts = [unquote(p) for p in parts]
+        safe = parts and not any(p in ("", ".", "..") or "/" in p or "\0" in p for p in parts)
+        path = FILES.joinpath(*parts) if safe else None
         if path is None or not path.is_file():
             generated = resource_files().get("/".join(parts)) if path is not None else None
             if generated is not None:
