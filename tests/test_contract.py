@@ -18,6 +18,7 @@ from conftest import FAST, toml_value
 from harvester.config import load_settings
 from harvester.harvest import CatalogResult, harvest
 from harvester.progress import SilentProgress
+from harvester.sandbox.server import LICENSES
 from harvester.store import Store
 from realckan import RealCkan, start
 
@@ -57,9 +58,19 @@ class Side:
     delete: Callable[[str], None]
 
 
+def _licences(folder: Path) -> Path:
+    """The sandbox's licence register as a CKAN licence file: a portal lists its own licences (datos.cdmx.gob.mx
+    adds CC BY 4.0 to CKAN's defaults), and both portals must give a licence id the same title."""
+    path = folder / "licencias.json"
+    path.write_text(json.dumps([{"id": key, "title": title, "od_conformance": "approved" if is_open else "not reviewed",
+                                 "url": ""} for key, (title, is_open) in LICENSES.items()]), encoding="utf-8")
+    return path
+
+
 @pytest.fixture(scope="module")
 def real_ckan(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RealCkan]:
-    ckan = start(tmp_path_factory.mktemp("contract-ckan"), rows_max=ROWS_MAX)
+    scratch = tmp_path_factory.mktemp("contract-ckan")
+    ckan = start(scratch, {"licenses_group_url": f"file://{_licences(scratch)}"}, rows_max=ROWS_MAX)
     try:
         yield ckan
     finally:
@@ -266,6 +277,109 @@ def test_an_uploaded_resource_is_fetched_from_ckans_own_download_url(real_ckan, 
     assert (row["status"], row["size"], row["url_type"]) == ("ok", len(data), "upload")
     assert row["final_url"].startswith(real_ckan.site_url + "/dataset/")
     assert validate(load_settings(config, env={})).valid == 1
+
+
+SNAPSHOT_SITE = "cdmx"
+SEEDED = ("name", "title", "notes", "author", "author_email", "maintainer", "maintainer_email", "license_id", "url",
+          "version")
+
+
+def _seed_snapshot(ckan: RealCkan, datasets: list[dict[str, Any]], scratch: Path) -> None:
+    """The sandbox site's datasets, created in the real CKAN through its Action API as a sysadmin: their
+    organizations and groups, each resource in order, uploads into CKAN's own FileStore with the bytes the
+    sandbox serves, and harvest sources through ckanext-harvest."""
+    ckan.reset()
+    admin = RemoteCKAN(ckan.site_url, apikey=ckan.token)
+    for org in {d["organization"]["name"]: d["organization"] for d in datasets if d.get("organization")}.values():
+        admin.action.organization_create(name=org["name"], title=org["title"], description=org.get("description", ""))
+    for group in {g["name"]: g for d in datasets for g in d["groups"]}.values():
+        admin.action.group_create(name=group["name"], title=group["title"], description=group.get("description", ""))
+    for dataset in datasets:
+        fields = {k: dataset[k] for k in SEEDED if dataset.get(k) is not None}
+        owner = (dataset.get("organization") or {}).get("name")
+        if dataset["type"] == "harvest":
+            admin.action.harvest_source_create(**fields, source_type=dataset["source_type"], owner_org=owner,
+                                               frequency=dataset["frequency"])
+            continue
+        created = admin.action.package_create(
+            **fields, owner_org=owner, private=dataset["private"], tags=[{"name": t["name"]} for t in dataset["tags"]],
+            groups=[{"name": g["name"]} for g in dataset["groups"]],
+            extras=[{"key": e["key"], "value": e["value"]} for e in dataset["extras"]])
+        for resource in dataset["resources"]:
+            described = {k: resource[k] for k in ("name", "description", "format", "mimetype")
+                         if resource.get(k) is not None}
+            if resource.get("url_type") != "upload":
+                admin.action.resource_create(package_id=created["id"], url=resource["url"], **described)
+                continue
+            upload = scratch / resource["id"] / resource["url"].rsplit("/", 1)[-1]
+            upload.parent.mkdir(parents=True)
+            upload.write_bytes(requests.get(resource["url"], timeout=30).content)
+            with upload.open("rb") as handle:
+                admin.action.resource_create(package_id=created["id"], upload=handle, **described)
+
+
+def _stored(config: Path) -> dict[str, Any]:
+    """What a harvest and a fetch stored, without what each portal makes up for itself (ids, times)."""
+    datasets = _rows(config, f"SELECT {COMPARED} FROM datasets ORDER BY name")
+    resources = _rows(config, "SELECT d.name AS dataset, r.position, r.name, r.description, r.format, r.url_type, "
+                              "f.status, f.sha256, r.url FROM resources r "
+                              "JOIN datasets d ON d.catalog_id = r.catalog_id AND d.remote_id = r.dataset_id "
+                              "LEFT JOIN resource_files f ON f.catalog_id = r.catalog_id AND f.resource_id = r.remote_id "
+                              "ORDER BY dataset, r.position")
+    organizations = _rows(config, "SELECT name, title FROM organizations ORDER BY name")
+    return {"datasets": datasets, "resources": resources, "organizations": organizations}
+
+
+def _differences(left: list[dict[str, Any]], right: list[dict[str, Any]], key: str) -> list[Any]:
+    pairs = zip(left, right)
+    return [(a.get(key), {k: (v, b.get(k)) for k, v in a.items() if v != b.get(k)}) for a, b in pairs if a != b]
+
+
+@pytest.mark.timeout(900)
+def test_the_sandbox_snapshot_seeded_into_the_real_ckan_is_harvested_and_fetched_alike(portal, real_ckan, tmp_path):
+    """The sandbox's CDMX portal (47 datasets, uploads, harvest sources), seeded into the real CKAN; both
+    harvested and fetched: the same datasets, resources, organizations and the very same bytes, uploads
+    coming from CKAN's own FileStore."""
+    snapshot = portal.datasets(SNAPSHOT_SITE)
+    _seed_snapshot(real_ckan, snapshot, tmp_path / "uploads")
+    apis = {"sandbox": RemoteCKAN(portal.api_url(SNAPSHOT_SITE).removesuffix("/api/3/action/")),
+            "ckan": RemoteCKAN(real_ckan.site_url)}
+    listed = {name: (api.action.package_list(),
+                     [(o["name"], o["package_count"]) for o in api.action.organization_list(all_fields=True)],
+                     [(g["name"], g["package_count"]) for g in api.action.group_list(all_fields=True)])
+              for name, api in apis.items()}
+    assert listed["sandbox"] == listed["ckan"]  # package_list names harvest sources; package counts do not
+    assert "cosecha-datos-gob-mx" in listed["ckan"][0]
+    from harvester.fetch import fetch
+    stored = {}
+    for side in (Side("sandbox", portal.api_url(SNAPSHOT_SITE), *(lambda *a, **k: None,) * 3),
+                 Side("ckan", real_ckan.api_url, *(lambda *a, **k: None,) * 3)):
+        config = _config(tmp_path, side, rows=1000)
+        config.write_text(config.read_text(encoding="utf-8") + '\n[fetch]\nallow_hosts = ["127.0.0.1"]\n',
+                          encoding="utf-8")
+        assert _harvest(config).status == "ok"
+        fetch(load_settings(config, env={}))
+        stored[side.name] = _stored(config)
+    sandbox, ckan = stored["sandbox"], stored["ckan"]
+    assert len(sandbox["datasets"]) == len([d for d in snapshot if d["type"] == "dataset"]) == 45
+    # CKAN guesses an empty format from the URL when a resource is created (if_empty_guess_format); the
+    # snapshot keeps one from before, as long-lived portals have them
+    differences = _differences(sandbox["datasets"], ckan["datasets"], "name")
+    assert differences == [("cetram", {"formats": ([], ["CSV"])})], differences
+    assert sandbox["organizations"] == ckan["organizations"]
+    uploads = [r for r in ckan["resources"] if r["url_type"] == "upload"]
+    assert uploads and all(r["url"].startswith(real_ckan.site_url + "/dataset/") for r in uploads)
+    for rows in (sandbox["resources"], ckan["resources"]):
+        for row in rows:
+            if row["url_type"] == "upload":
+                row["url"] = row["url"].rsplit("/", 1)[-1]  # the FileStore's URL ends in the file's name
+    differences = _differences(sandbox["resources"], ckan["resources"], "dataset")
+    assert differences == [("cetram", {"format": (None, "CSV")})], differences
+    assert sum(r["status"] == "ok" for r in ckan["resources"]) >= len(uploads)
+    for name, api_url in (("sandbox-list", portal.api_url(SNAPSHOT_SITE)), ("ckan-list", real_ckan.api_url)):
+        config = _config(tmp_path, Side(name, api_url, *(lambda *a, **k: None,) * 3), kind="dkan")
+        assert _harvest(config).mode == "list"  # package_list names the harvest sources; they are left out
+        assert _current(config) == [d["name"] for d in sandbox["datasets"]], name
 
 
 COMPARED = ("name, title, notes, organization_name, organization_title, tags, groups, license_id, license_title, "

@@ -1,5 +1,8 @@
 """The fallback for portals without a usable package_search (DKAN, disabled search):
-package_list, then package_show for each name. Always a complete listing."""
+package_list, then package_show for each name. Always a complete listing.
+
+package_list also names ckanext-harvest's sources (datasets of type `harvest`, which package_search
+leaves out by default); they are shown, and left out here too, so both listings hold the same datasets."""
 from __future__ import annotations
 
 from datetime import datetime
@@ -51,6 +54,8 @@ class PackageListConnector(Connector):
                     raise
                 continue
             done += 1
+            if isinstance(dataset, dict) and dataset.get("type") == "harvest":
+                continue  # a harvest source, not data (package_search leaves them out as well)
             yield dataset
             if on_page and (done % 20 == 0 or done == len(names)):
                 on_page(done, len(names))

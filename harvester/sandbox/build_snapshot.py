@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from harvester.sandbox.sites import DATA, SANDBOX, make_id, stamp
+from harvester.sandbox.sites import DATA, SANDBOX, in_ckan_order, make_id, stamp
 
 # organization name -> title
 ORGS = {
@@ -393,7 +393,7 @@ def expand(site: str, spec: Spec, index: int, rng: random.Random, *,
             res["update_frequency"] = FREQUENCIES[(index + position) % len(FREQUENCIES)]
         res_dicts.append(res)
     no_contact = index % 4 == 1
-    return {
+    return in_ckan_order({
         "id": dataset_id, "name": name, "title": title, "notes": notes, "type": "dataset", "state": "active",
         "private": False, "license_id": license_id, "license_title": license_title,
         "author": None if no_contact else org["title"],
@@ -412,16 +412,18 @@ def expand(site: str, spec: Spec, index: int, rng: random.Random, *,
         "resources": res_dicts, "num_resources": len(res_dicts), "num_tags": len(tags),
         "url": "", "version": None, "isopen": license_id.startswith(("cc-", "odc-")),
         "relationships_as_object": [], "relationships_as_subject": [],
-    }
+    })
 
 
 def harvest_source(site: str, name: str, title: str, source_url: str) -> dict[str, Any]:
-    """A ckanext-harvest pseudo-dataset, as such portals list them in package_search."""
+    """A ckanext-harvest pseudo-dataset, as such portals list them in package_search (owned by the portal's
+    own agency: ckanext-harvest refuses a source without an organization)."""
+    owner = organization("adip")
     return {"id": make_id(site, name), "name": name, "title": title, "type": "harvest", "state": "active",
             "private": False, "notes": "", "url": source_url, "source_type": "dcat_json", "frequency": "WEEKLY",
             "metadata_created": "2020-05-01T10:00:00.000000", "metadata_modified": "2024-03-02T08:15:00.500000",
-            "organization": None, "owner_org": None, "resources": [], "tags": [], "groups": [], "extras": [],
-            "num_resources": 0, "num_tags": 0}
+            "organization": owner, "owner_org": owner["id"], "resources": [], "tags": [], "groups": [],
+            "extras": [], "num_resources": 0, "num_tags": 0}
 
 
 def build() -> dict[str, list[dict[str, Any]]]:

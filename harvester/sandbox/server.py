@@ -29,7 +29,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 from harvester.clock import utcnow
 from harvester.sandbox import solr
 from harvester.sandbox.files import resource_files, zip_bytes
-from harvester.sandbox.sites import SANDBOX, SYNTHETIC, Faults, Site, SiteState, build_sites, stamp
+from harvester.sandbox.sites import SANDBOX, SYNTHETIC, Faults, Site, SiteState, build_sites, in_ckan_order, stamp
 from harvester.sandbox.synthetic import generate
 
 FILES = Path(__file__).parent / "files"
@@ -254,6 +254,7 @@ class SandboxPortal:
                                    ("description", None), ("mimetype", None), ("size", None), ("url_type", None),
                                    ("last_modified", None)):
                     resource.setdefault(key, value)
+        in_ckan_order(new)
         self._state[site].insert(new)
         return copy.deepcopy(new)
 
@@ -306,10 +307,10 @@ class SandboxPortal:
             state.update(first, {"metadata_modified": now_stamp()})
 
     def package_list(self, state: SiteState, params: dict[str, Any]) -> list[str]:
+        """Every active public dataset's name, harvest sources included, as CKAN 2.11 lists them."""
         with state.lock:
             names = sorted(d["name"] for d in state.datasets.values()
-                           if (d.get("type") or "dataset") == "dataset" and d.get("state", "active") == "active"
-                           and not d.get("private"))
+                           if d.get("state", "active") == "active" and not d.get("private"))
         offset = to_int(params.get("offset", 0), "offset")
         limit = params.get("limit")
         return names[offset:offset + to_int(limit, "limit")] if limit not in (None, "") else names[offset:]
@@ -319,6 +320,7 @@ class SandboxPortal:
         with state.lock:
             for d in state.datasets.values():
                 items = [d.get("organization")] if organizations else d.get("groups") or []
+                counted = (d.get("type") or "dataset") == "dataset" and not d.get("private")  # CKAN's search facets
                 for item in items:
                     if isinstance(item, dict) and item.get("name"):
                         entry = found.setdefault(item["name"], {
@@ -326,9 +328,11 @@ class SandboxPortal:
                             "display_name": item.get("title") or item["name"], "image_url": item.get("image_url", ""),
                             "type": "organization" if organizations else "group",
                             "is_organization": organizations, "state": "active", "package_count": 0})
-                        entry["package_count"] += 1
+                        entry["package_count"] += counted
         all_fields = str(params.get("all_fields", "")).lower() in ("true", "1", "yes")
-        return [found[n] for n in sorted(found)] if all_fields else sorted(found)
+        # CKAN sorts by ckan.default_group_sort, `title` (in SQL); the name breaks ties
+        ordered = sorted(found, key=lambda n: (str(found[n].get("title") or ""), n))
+        return [found[n] for n in ordered] if all_fields else ordered
 
 
 class ValidationFailure(ValueError):
@@ -492,8 +496,8 @@ def plain_json(status: int, payload: Any) -> Answer:
 
 
 # CKAN's default licence list: id -> (title, isopen).
-LICENSES = {
-    "cc-by": ("Creative Commons Attribution", True), "cc-by-sa": ("Creative Commons Attribution Share-Alike", True),
+LICENSES = {  # CKAN 2.11's default register, plus the CC BY 4.0 that Mexican portals add to theirs
+    "cc-by": ("Creative Commons Attribution", True), "cc-by-4.0": ("Creative Commons Attribution 4.0", True), "cc-by-sa": ("Creative Commons Attribution Share-Alike", True),
     "cc-zero": ("Creative Commons CCZero", True), "cc-nc": ("Creative Commons Non-Commercial (Any)", False),
     "gfdl": ("GNU Free Documentation License", True), "notspecified": ("License not specified", False),
     "odc-by": ("Open Data Commons Attribution License", True),

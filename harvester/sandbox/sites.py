@@ -69,6 +69,22 @@ def make_id(site: str, name: str) -> str:
     return str(uuid.uuid5(NAMESPACE, f"{site}/{name}"))
 
 
+def in_ckan_order(dataset: dict[str, Any]) -> dict[str, Any]:
+    """A dataset's lists in the order CKAN 2.11's package_show gives them (compared with a real CKAN in
+    tests/test_contract.py): tags by name, groups by display name, extras by key (code point order)."""
+    def key(field: str) -> Any:
+        return lambda item: str(item.get(field) or "") if isinstance(item, dict) else ""
+
+    for name, field_name in (("tags", "name"), ("extras", "key")):
+        if isinstance(dataset.get(name), list):
+            dataset[name] = sorted(dataset[name], key=key(field_name))
+    if isinstance(dataset.get("groups"), list):
+        dataset["groups"] = sorted(dataset["groups"], key=lambda g: str(g.get("display_name") or g.get("title") or
+                                                                        g.get("name") or "")
+                                   if isinstance(g, dict) else "")
+    return dataset
+
+
 def load_snapshot(site: str, data: Path = DATA) -> list[dict[str, Any]]:
     """The bundled datasets of one site (an empty list when the site has no snapshot file)."""
     path = data / f"{site}.json"
