@@ -146,7 +146,7 @@ TAG_CARRY = 1 << 20
 """A cell's tags longer than this are not seen as one (padding a cell that much is itself a bomb)."""
 
 
-def _scan(stream: Any, pattern: re.Pattern[bytes], carry: int) -> Iterator[tuple[int, re.Match[bytes]]]:
+def scan(stream: Any, pattern: re.Pattern[bytes], carry: int) -> Iterator[tuple[int, re.Match[bytes]]]:
     """Every match of `pattern` in a stream, with the offset of the buffer it was found in; a match is
     taken once it ends `carry` bytes before the buffer's end (or at the stream's end)."""
     buffer, offset = b"", 0
@@ -182,7 +182,7 @@ def inspect_xlsx(path: Path, max_total_bytes: int, max_ratio: float) -> ArchiveR
             if strings:
                 with archive.open(strings[0]) as stream:
                     opened: int | None = None
-                    for offset, match in _scan(stream, _SI, 64):
+                    for offset, match in scan(stream, _SI, 64):
                         closing, empty = match.group(1), match.group(2)
                         if empty and not closing:
                             lengths.append(0)
@@ -195,7 +195,7 @@ def inspect_xlsx(path: Path, max_total_bytes: int, max_ratio: float) -> ArchiveR
                 if not (name.lower().startswith("xl/worksheets/") and name.lower().endswith(".xml")):
                     continue
                 with archive.open(name) as stream:
-                    for _, match in _scan(stream, _CELL, TAG_CARRY):
+                    for _, match in scan(stream, _CELL, TAG_CARRY):
                         if not _SHARED.search(match.group(1)):
                             continue
                         index = int(match.group(2))

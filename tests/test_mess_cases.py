@@ -12,6 +12,7 @@ import pytest
 from click.testing import Result
 
 from harvester.sandbox.files import MESS_CASES
+from harvester.tables import schema_path
 
 
 class Found:
@@ -172,7 +173,12 @@ def zip_with_csv(f: Found) -> None:
 
 
 def shapefile_zip(f: Found) -> None:
-    assert f.file["sniffed_format"] == "SHP-ZIP" and f.tables == {}
+    # the layer's attribute table (a real dBase III file), its cp1252 text read as its language driver byte says
+    assert f.file["sniffed_format"] == "SHP-ZIP" and set(f.tables) == {"layer:ciclovias"}
+    table = f.tables["layer:ciclovias"]
+    assert table["valid"] and table["rows"] == 30 and table["source"] == "shapefile attribute table"
+    assert f.column("ALCALDIA", "layer:ciclovias")["max"] == "Álvaro Obregón"
+    assert f.column("NOMBRE", "layer:ciclovias")["distinct_count"] == 30
 
 
 def geojson(f: Found) -> None:
@@ -214,3 +220,22 @@ def test_sibling_resources_whose_columns_differ(store: duckdb.DuckDBPyConnection
     assert "sibling_columns_differ" in linea["alerts"]
     assert json.loads(linea["details"])["sibling_missing_in"] == [tren_ligero.file["resource_id"]]
     assert not any("sibling_columns_differ" in c["alerts"] for c in tren_ligero.columns.values())
+
+
+def test_declared_types_are_written_beside_the_tables(demo: tuple[Path, Result],
+                                                     store: duckdb.DuckDBPyConnection) -> None:
+    """The Table Schema sidecar of the shapefile's attribute table (its dBase field types: CVE_MUN is a
+    character field of zero-padded codes) and of a workbook's sheet (its cells' types)."""
+    out, _ = demo
+
+    def declared(key: str, part: str) -> list[tuple[str, str]]:
+        table = Found(store, key).tables[part]
+        schema = json.loads(schema_path(out / table["table_path"]).read_text(encoding="utf-8"))
+        return [(f["name"], f["type"]) for f in schema["fields"]]
+
+    assert declared(MESS_CASES["shapefile_zip"], "layer:ciclovias") == [
+        ("ID", "integer"), ("NOMBRE", "string"), ("ALCALDIA", "string"), ("CVE_MUN", "string"),
+        ("LONG_KM", "number"), ("INAUGURA", "date"), ("CONFINADA", "boolean")]
+    assert declared(MESS_CASES["xlsx_several_sheets"], "sheet:2024") == [
+        ("fecha", "date"), ("hora", "time"), ("alcaldia", "string"), ("tipo_evento", "string"),
+        ("lesionados", "integer"), ("latitud", "number"), ("longitud", "number")]

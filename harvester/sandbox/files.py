@@ -11,6 +11,7 @@ import io
 import json
 import random
 import re
+import struct
 import zipfile
 from functools import lru_cache
 from typing import Callable
@@ -387,9 +388,54 @@ def _geojson(rng: random.Random) -> bytes:
     return json.dumps({"type": "FeatureCollection", "features": features}, ensure_ascii=False).encode()
 
 
-def _shapefile_zip(stem: str) -> bytes:
-    return zip_bytes({f"{stem}.shp": bytes(100), f"{stem}.shx": bytes(100), f"{stem}.dbf": bytes(33),
-                      f"{stem}.prj": b'GEOGCS["WGS 84"]'})
+DbfField = tuple[str, str, int, int]
+"""A dBase field: name (up to 10 ASCII letters), type (C, N, D or L), length, decimals."""
+
+
+def _dbf_value(value: object, kind: str, length: int, decimals: int, encoding: str) -> bytes:
+    if value is None:
+        return b" " * length
+    if kind == "C":
+        return str(value).encode(encoding).ljust(length)[:length]
+    if kind == "N":
+        return (f"{value:.{decimals}f}" if decimals else str(value)).encode().rjust(length)[:length]
+    if kind == "D":
+        return value.strftime("%Y%m%d").encode() if isinstance(value, datetime.date) else b" " * 8
+    return b"T" if value else b"F"
+
+
+def dbf_bytes(fields: list[DbfField], records: list[list[object]], encoding: str = "cp1252",
+              language_driver: int = 0x57) -> bytes:
+    """A dBase III table as shapefile writers write it: a 32-byte header (version 3, last update 2024-01-01,
+    record count, header and record lengths, the language driver byte at offset 29: 0x57 is ANSI, cp1252),
+    32 bytes per field, 0x0D, the records (each after a ' ': not deleted), 0x1A."""
+    header_length = 32 + 32 * len(fields) + 1
+    record_length = 1 + sum(length for _, _, length, _ in fields)
+    header = bytearray(struct.pack("<BBBBIHH20x", 0x03, 124, 1, 1, len(records), header_length, record_length))
+    header[29] = language_driver
+    descriptors = b"".join(struct.pack("<11sc4xBB14x", name.encode("ascii"), kind.encode("ascii"), length, decimals)
+                           for name, kind, length, decimals in fields)
+    body = b"".join(b" " + b"".join(_dbf_value(value, kind, length, decimals, encoding)
+                                    for value, (_, kind, length, decimals) in zip(record, fields))
+                    for record in records)
+    return bytes(header) + descriptors + b"\r" + body + b"\x1a"
+
+
+CICLOVIA_FIELDS: list[DbfField] = [("ID", "N", 4, 0), ("NOMBRE", "C", 40, 0), ("ALCALDIA", "C", 30, 0),
+                                   ("CVE_MUN", "C", 3, 0), ("LONG_KM", "N", 6, 2), ("INAUGURA", "D", 8, 0),
+                                   ("CONFINADA", "L", 1, 0)]
+
+
+def _shapefile_zip(stem: str, rng: random.Random) -> bytes:
+    """A shapefile's members: the geometry files are placeholders (never read as tables), the attribute table
+    a real dBase III file in cp1252 as its language driver byte says, with INEGI's zero-padded municipal key
+    (CVE_MUN '003') in a character field."""
+    records: list[list[object]] = [
+        [i + 1, f"Ciclovía {['Reforma', 'Insurgentes', 'Tlalpan', 'Río Churubusco'][i % 4]} tramo {i + 1}",
+         ALCALDIAS[i % 16], f"{(i % 16) + 2:03d}", round(rng.uniform(0.3, 12), 2),
+         datetime.date(2010 + i % 14, i % 12 + 1, i % 28 + 1), i % 3 != 0] for i in range(30)]
+    return zip_bytes({f"{stem}.shp": bytes(100), f"{stem}.shx": bytes(100),
+                      f"{stem}.dbf": dbf_bytes(CICLOVIA_FIELDS, records), f"{stem}.prj": b'GEOGCS["WGS 84"]'})
 
 
 FIXED_BODIES = {
@@ -413,7 +459,7 @@ def _by_extension(key: str, fmt: str, rng: random.Random) -> bytes:
     if extension == "xlsx":
         return _generic_workbook(rng)
     if extension == "zip":
-        return _shapefile_zip(stem) if fmt.upper() == "SHP" else zip_bytes({f"{stem}.csv": _generic(rng, "zip")})
+        return _shapefile_zip(stem, rng) if fmt.upper() == "SHP" else zip_bytes({f"{stem}.csv": _generic(rng, "zip")})
     return _generic(rng, key.rsplit("/", 2)[-2])
 
 
