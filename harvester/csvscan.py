@@ -49,6 +49,8 @@ PLACEHOLDERS = ("nan", "n/d", "na", "n/a", "-", "s/d", "null", "none", "s/n", "s
 PLACEHOLDER_SPELLINGS = sorted({form for p in PLACEHOLDERS for form in (p, p.upper(), p.capitalize(), p.title())}
                                | {"NaN"})
 """The cells that stand for a missing value, as spelled in the files: a pack turns only these into null."""
+PLACEHOLDER_LIST = "[" + ", ".join(_lit(p) for p in PLACEHOLDER_SPELLINGS) + "]"
+"""SQL: the spellings as one list (DuckDB binds one list faster than a long IN)."""
 INTEGER_TEXT = "[+-]?[0-9]{1,18}"
 """What a cell must look like to count (and be converted) as an integer: DuckDB casts 19.4 to BIGINT."""
 UTF8 = ("utf-8", "utf-8-sig")
@@ -156,8 +158,7 @@ CONVERTED = ("integer", "number", "date", "timestamp", "time")
 
 def kept_sql(v: str) -> str:
     """SQL: the trimmed cell, NULL when empty or a declared placeholder."""
-    placeholders = ", ".join(_lit(p) for p in PLACEHOLDER_SPELLINGS)
-    return f"CASE WHEN trim({v}) IN ({placeholders}) THEN NULL ELSE nullif(trim({v}), '') END"
+    return f"CASE WHEN list_contains({PLACEHOLDER_LIST}, trim({v})) THEN NULL ELSE nullif(trim({v}), '') END"
 
 
 def _match(v: str, pattern: str) -> str:
@@ -197,13 +198,24 @@ def _year(y: str) -> str:
            f"ELSE {y}::INT END)"
 
 
+def _let(value: str, name: str, body: str) -> str:
+    """SQL: `body` with `name` bound to `value`, computed once (a one-element list's lambda): DuckDB would
+    otherwise plan, and compile the patterns of, every repetition of a long expression."""
+    return f"list_transform([{value}], lambda {name}: {body})[1]"
+
+
+def _extracted(low: str, pattern: str, groups: list[str], body: str) -> str:
+    """SQL: `body` over `_rr_x`, the struct of `pattern`'s groups in `low`, when `low` matches it."""
+    names = "[" + ", ".join(_lit(g) for g in groups) + "]"
+    inner = _let(f"regexp_extract(_rr_l, {_lit(pattern)}, {names})", "_rr_x", body)
+    return _let(low, "_rr_l", f"CASE WHEN {_match('_rr_l', pattern)} THEN {inner} END")
+
+
 def spanish_date_sql(v: str) -> str:
     """SQL: `30-Abr-07`, `01/Ene/2019`, `5 de junio de 2020` as a DATE."""
-    low = _lower(v)
-    month = f"list_position({list(MONTHS)!r}, replace(left({_group(low, SPANISH_DATE, 2)}, 3), 'set', 'sep'))"
-    iso = (f"printf('%04d-%02d-%02d', {_year(_group(low, SPANISH_DATE, 3))}, {month}, "
-           f"{_group(low, SPANISH_DATE, 1)}::INT)")
-    return f"CASE WHEN {_match(low, SPANISH_DATE)} THEN TRY_CAST({iso} AS DATE) END"
+    month = f"list_position({list(MONTHS)!r}, replace(left(_rr_x.m, 3), 'set', 'sep'))"
+    iso = f"printf('%04d-%02d-%02d', {_year('_rr_x.y')}, {month}, _rr_x.d::INT)"
+    return _extracted(_lower(v), SPANISH_DATE, ["d", "m", "y"], f"TRY_CAST({iso} AS DATE)")
 
 
 def _hour24(hour: str, meridiem: str) -> str:
@@ -213,20 +225,17 @@ def _hour24(hour: str, meridiem: str) -> str:
             f"+ (CASE WHEN {meridiem} = 'p' THEN 12 ELSE 0 END) END)")
 
 
-def _clock(low: str, pattern: str, first: int) -> str:
-    """SQL: 'HH:MM:SS[.ffffff]' from the clock groups starting at `first` (then the meridiem's)."""
-    g = [_group(low, pattern, first + k) for k in range(5)]
-    return (f"printf('%02d:%s:%s%s', {_hour24(g[0], g[4])}, {g[1]}, coalesce(nullif({g[2]}, ''), '00'), {g[3]})")
+CLOCK_GROUPS = ["h", "mi", "s", "f", "mer"]
+CLOCK_TEXT = (f"printf('%02d:%s:%s%s', {_hour24('_rr_x.h', '_rr_x.mer')}, _rr_x.mi, "
+              f"coalesce(nullif(_rr_x.s, ''), '00'), _rr_x.f)")
+"""SQL: 'HH:MM:SS[.ffffff]' from the clock's groups (hour, minutes, seconds, fraction, meridiem)."""
 
 
 def numeric_timestamp_sql(v: str, order: str) -> str:
     """SQL: `1/13/2014 12:00:00 AM`, `13/01/2014 19:30` as a TIMESTAMP, day or month first."""
-    low = _lower(v)
-    day, month = (1, 2) if order == "dmy" else (2, 1)
-    date = f"{_group(low, NUMERIC_TIMESTAMP, 3)} || '-' || {_group(low, NUMERIC_TIMESTAMP, month)} || '-' || " \
-           f"{_group(low, NUMERIC_TIMESTAMP, day)}"
-    return (f"CASE WHEN {_match(low, NUMERIC_TIMESTAMP)} THEN TRY_CAST({date} || ' ' || "
-            f"{_clock(low, NUMERIC_TIMESTAMP, 4)} AS TIMESTAMP) END")
+    day, month = ("a", "b") if order == "dmy" else ("b", "a")
+    text = f"_rr_x.y || '-' || _rr_x.{month} || '-' || _rr_x.{day} || ' ' || {CLOCK_TEXT}"
+    return _extracted(_lower(v), NUMERIC_TIMESTAMP, ["a", "b", "y", *CLOCK_GROUPS], f"TRY_CAST({text} AS TIMESTAMP)")
 
 
 def iso_timestamp_sql(v: str) -> str:
@@ -242,8 +251,7 @@ def compact_timestamp_sql(v: str) -> str:
 
 def time_of_day_sql(v: str) -> str:
     """SQL: `7:05 p. m.`, `12:00:00 AM` as a TIME."""
-    low = _lower(v)
-    return f"CASE WHEN {_match(low, TIME_OF_DAY)} THEN TRY_CAST({_clock(low, TIME_OF_DAY, 1)} AS TIME) END"
+    return _extracted(_lower(v), TIME_OF_DAY, CLOCK_GROUPS, f"TRY_CAST({CLOCK_TEXT} AS TIME)")
 
 
 def geojson_sql(v: str) -> str:
@@ -255,9 +263,10 @@ def geojson_sql(v: str) -> str:
 
 def _point_parts(v: str, pattern: str) -> tuple[str, str]:
     """SQL: a point's first and second number, NULL unless both are within ±180 and one within ±90."""
-    a, b = (f"TRY_CAST({_group(v, pattern, n)} AS DOUBLE)" for n in (1, 2))
-    ok = f"{_match(v, pattern)} AND abs({a}) <= 180 AND abs({b}) <= 180 AND least(abs({a}), abs({b})) <= 90"
-    return f"CASE WHEN {ok} THEN {a} END", f"CASE WHEN {ok} THEN {b} END"
+    a, b = "TRY_CAST(_rr_x.a AS DOUBLE)", "TRY_CAST(_rr_x.b AS DOUBLE)"
+    ok = f"abs({a}) <= 180 AND abs({b}) <= 180 AND least(abs({a}), abs({b})) <= 90"
+    first, second = (_extracted(v, pattern, ["a", "b"], f"CASE WHEN {ok} THEN {n} END") for n in (a, b))
+    return first, second
 
 
 NUMBERISH = r"[-+0-9.,eE ]+"
@@ -304,39 +313,53 @@ def _family_sql(g: str, family: str) -> dict[str, str]:
             "tod": f"count({time_of_day_sql(g)})"}
 
 
-def _first_pass(con: duckdb.DuckDBPyConnection, relation: str, columns: list[str]) -> list[dict[str, int]]:
-    """Per column, cheaply: cells kept, and those that start as a form, look like numbers, '{' or '['."""
+FIRST_PASS = ("present", "gated", "numberish", "braces", "brackets")
+
+
+def first_pass_sql(k: str, i: int) -> list[str]:
+    """SQL aggregates over a column's kept cells `k`: cells kept, and those that start as a form does, look
+    like numbers, or start with '{' or '[' (named `<count>_<i>`; the profile adds them to its own scan)."""
     starts = ", ".join(_lit(ch) for ch in FORM_STARTS)
-    parts = []
-    for i, c in enumerate(columns):
-        k = kept_sql(_ident(c))
-        parts += [f"count({k}) AS present_{i}", f"count(*) FILTER (WHERE left({k}, 1) IN ({starts})) AS gated_{i}",
-                  f"count(*) FILTER (WHERE {_match(k, NUMBERISH)}) AS numberish_{i}",
-                  f"count(*) FILTER (WHERE starts_with({k}, '{{')) AS braces_{i}",
-                  f"count(*) FILTER (WHERE starts_with({k}, '[')) AS brackets_{i}"]
+    return [f"count({k}) AS present_{i}", f"count(*) FILTER (WHERE left({k}, 1) IN ({starts})) AS gated_{i}",
+            f"count(*) FILTER (WHERE {_match(k, NUMBERISH)}) AS numberish_{i}",
+            f"count(*) FILTER (WHERE starts_with({k}, '{{')) AS braces_{i}",
+            f"count(*) FILTER (WHERE starts_with({k}, '[')) AS brackets_{i}"]
+
+
+def first_counts(row: dict[str, int], columns: int) -> list[dict[str, int]]:
+    """The first pass's counts per column, from a result row holding `first_pass_sql`'s columns."""
+    return [{name: int(row[f"{name}_{i}"] or 0) for name in FIRST_PASS} for i in range(columns)]
+
+
+def _first_pass(con: duckdb.DuckDBPyConnection, relation: str, columns: list[str]) -> list[dict[str, int]]:
+    parts = [sql for i, c in enumerate(columns) for sql in first_pass_sql(kept_sql(_ident(c)), i)]
     row = con.execute(f"SELECT {', '.join(parts)} FROM {relation}").fetchone()
-    flat = dict(zip((d[0] for d in con.description), row))
-    return [{name: int(flat[f"{name}_{i}"] or 0) for name in ("present", "gated", "numberish", "braces", "brackets")}
-            for i in range(len(columns))]
+    return first_counts(dict(zip((d[0] for d in con.description), row)), len(columns))
 
 
-def reading_counts(con: duckdb.DuckDBPyConnection, relation: str, columns: list[str]) -> list[dict[str, int]]:
+FAMILY_BATCH = 8
+"""Columns counted in one query: DuckDB takes long to plan one query holding the forms of many columns."""
+
+
+def reading_counts(con: duckdb.DuckDBPyConnection, relation: str, columns: list[str],
+                   first: list[dict[str, int]] | None = None) -> list[dict[str, int]]:
     """Per column of `relation` (SQL: a table or a `read_csv`), how many cells each form reads (COUNTS).
-    A first scan says which family of forms could read every cell of a column (numbers, dates and times,
-    GeoJSON, point arrays); only that family's forms are counted, one column at a time (DuckDB takes long
-    to plan one query holding every form of many columns)."""
+    A first scan (or `first`, when the caller's own scan counted it) says which family of forms could read
+    every cell of a column (numbers, dates and times, GeoJSON, point arrays); only that family's forms are
+    counted, a few columns at a time."""
     if not columns:
         return []
-    counts = []
-    for column, first in zip(columns, _first_pass(con, relation, columns)):
-        c = dict.fromkeys(COUNTS, 0) | {"present": first["present"]}
-        family = _family(first)
-        if family:
-            forms = _family_sql("g", family)
-            row = con.execute(f"SELECT {', '.join(f'{sql} AS {name}' for name, sql in forms.items())} FROM "
-                              f"(SELECT {kept_sql(_ident(column))} AS g FROM {relation})").fetchone()
-            c |= {name: int(n or 0) for name, n in zip(forms, row)}
-        counts.append(c)
+    first = first or _first_pass(con, relation, columns)
+    counts = [dict.fromkeys(COUNTS, 0) | {"present": f["present"]} for f in first]
+    typed = [(i, _family(f)) for i, f in enumerate(first) if _family(f)]
+    for start in range(0, len(typed), FAMILY_BATCH):
+        batch = typed[start:start + FAMILY_BATCH]
+        forms = [(i, name, sql) for i, family in batch for name, sql in _family_sql(f"g{i}", family).items()]
+        kept = ", ".join(f"{kept_sql(_ident(columns[i]))} AS g{i}" for i, _ in batch)
+        row = con.execute(f"SELECT {', '.join(f'{sql} AS {name}_{i}' for i, name, sql in forms)} FROM "
+                          f"(SELECT {kept} FROM {relation})").fetchone()
+        for (i, name, _), n in zip(forms, row):
+            counts[i][name] = int(n or 0)
     return counts
 
 
@@ -423,12 +446,21 @@ def unconverted(con: duckdb.DuckDBPyConnection, relation: str, columns: list[str
                 readings: list[Reading]) -> set[int]:
     """The columns where a kept cell does not convert under its reading (none, if the counts and the
     conversions agree): the safety net that keeps such a column text rather than lose a value."""
-    typed = [(i, c, r) for i, (c, r) in enumerate(zip(columns, readings)) if r.type in CONVERTED]
+    typed = [i for i, r in enumerate(readings) if r.type in CONVERTED]
     if not typed:
         return set()
-    parts = [f"count({kept_sql(_ident(c))}) - count({typed_sql(kept_sql(_ident(c)), r)})" for _, c, r in typed]
-    row = con.execute(f"SELECT {', '.join(parts)} FROM {relation}").fetchone()
-    return {i for (i, _, _), missed in zip(typed, row) if missed}
+    row = con.execute(f"SELECT {', '.join(f'count(k{i}) - count(t{i})' for i in typed)} FROM "
+                      f"{typed_columns_sql(relation, columns, readings)}").fetchone()
+    return {i for i, missed in zip(typed, row) if missed}
+
+
+def typed_columns_sql(relation: str, columns: list[str], readings: list[Reading]) -> str:
+    """SQL: a subquery of the converted columns' kept cells `k<i>` and their values `t<i>` (each kept cell
+    computed once: DuckDB plans a query slowly when the same long expression is repeated)."""
+    typed = [i for i, r in enumerate(readings) if r.type in CONVERTED]
+    kept = ", ".join(f"{kept_sql(_ident(columns[i]))} AS k{i}" for i in typed)
+    values = ", ".join(f"k{i}, {typed_sql(f'k{i}', readings[i])} AS t{i}" for i in typed)
+    return f"(SELECT {values} FROM (SELECT {kept} FROM {relation}))"
 
 
 def typed_sql(v: str, reading: Reading) -> str:

@@ -24,6 +24,7 @@ import json
 import os
 import re
 import shutil
+import tempfile
 import uuid
 import zipfile
 from dataclasses import dataclass, field
@@ -38,7 +39,7 @@ from harvester.config import Settings
 from harvester.model import ColumnProfile, PackTable, TableExpectations
 from harvester.errors import HarvesterError
 from harvester.expectations import run_expectations
-from harvester.csvscan import (PLACEHOLDER_SPELLINGS, Reading, decide_readings, declared_strings, header_names,
+from harvester.csvscan import (PLACEHOLDER_LIST, Reading, decide_readings, declared_strings, header_names,
                                kept_sql, read_csv_sql, reading_counts, typed_sql, unconverted, utf8_copy)
 from harvester.text import normalize
 from harvester.store import Store
@@ -131,7 +132,17 @@ def write_table(con: duckdb.DuckDBPyConnection, source: Path, delimiter: str, he
     """One UTF-8 delimited table as zstd Parquet, each column converted to its profile's type with the rule
     the profile read it by (csvscan's reading rules); returns its fields."""
     names = header_names(source, delimiter, header_row)
-    relation = read_csv_sql(source, delimiter, header_row, names)
+    # parsed once: the rules' counts, the safety net, the copy and the placeholders all read this table
+    con.execute("DROP TABLE IF EXISTS packing")
+    con.execute(f"CREATE TEMP TABLE packing AS SELECT * FROM {read_csv_sql(source, delimiter, header_row, names)}")
+    try:
+        return _write_table(con, "packing", names, profiles, target, declared)
+    finally:
+        con.execute("DROP TABLE IF EXISTS packing")
+
+
+def _write_table(con: duckdb.DuckDBPyConnection, relation: str, names: list[str],
+                 profiles: dict[str, ColumnProfile], target: Path, declared: frozenset[str]) -> list[PackField]:
     counts = reading_counts(con, relation, names)
     found = decide_readings(counts, [n in declared for n in names])
     found = [Reading("string") if i in unconverted(con, relation, names, found) else r for i, r in enumerate(found)]
@@ -153,8 +164,7 @@ def write_table(con: duckdb.DuckDBPyConnection, source: Path, delimiter: str, he
 def _placeholders_found(con: duckdb.DuckDBPyConnection, relation: str, names: list[str]) -> list[dict[str, int]]:
     """Per column, each placeholder spelling the source holds and how many times (the data dictionary
     names them: they are the only cells a pack turns into nulls)."""
-    spellings = ", ".join(_lit(p) for p in PLACEHOLDER_SPELLINGS)
-    parts = [f"histogram(trim({_q(n)})) FILTER (WHERE trim({_q(n)}) IN ({spellings}))" for n in names]
+    parts = [f"histogram(trim({_q(n)})) FILTER (WHERE list_contains({PLACEHOLDER_LIST}, trim({_q(n)})))" for n in names]
     row = con.execute(f"SELECT {', '.join(parts)} FROM {relation}").fetchone() if names else ()
     return [dict(sorted((h or {}).items(), key=lambda kv: (-kv[1], kv[0]))) for h in row]
 
@@ -274,9 +284,11 @@ def _assemble(settings: Settings, theme: Theme, accepted: list[Candidate], table
               profiles: list[dict[str, ColumnProfile]], staging: Path) -> str:
     import pandas as pd  # only where packs are built
 
+    spill = tempfile.TemporaryDirectory(prefix="harvester-pack-")
     con = duckdb.connect()
     con.execute("SET threads = 1")  # one writer, rows in file order: the same bytes every time
     con.execute("SET enable_progress_bar = false")
+    con.execute(f"SET temp_directory = {_lit(spill.name)}")  # a table bigger than memory spills there
     resources, provenance, results = [], [], []
     taken: set[str] = set()
     try:
@@ -305,6 +317,7 @@ def _assemble(settings: Settings, theme: Theme, accepted: list[Candidate], table
                                "rows": len(frame), **_left_out(v.rows, len(frame))})
     finally:
         con.close()
+        spill.cleanup()
     allies = _allies(tables, accepted)
     _write_json(staging / "datapackage.json", {
         "name": theme.name, "title": theme.title, "description": f"{theme.problem_es}\n\n{theme.problem_en}",

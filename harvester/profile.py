@@ -19,8 +19,9 @@ import duckdb
 from harvester.alerts import Alert
 from harvester.clock import utcnow
 from harvester.config import Settings
-from harvester.csvscan import (PLACEHOLDER_SPELLINGS, Reading, decide_readings, declared_strings, header_names,
-                               kept_sql, read_csv_sql, reading_counts, typed_sql, unconverted, utf8_copy)
+from harvester.csvscan import (PLACEHOLDER_LIST, Reading, decide_readings, declared_strings, first_counts,
+                               first_pass_sql, header_names, read_csv_sql, reading_counts, typed_columns_sql,
+                               utf8_copy)
 from harvester.errors import PathEscape
 from harvester.model import ColumnProfile, ResourceKey, SiblingFlag, TableToProfile
 from harvester.progress import Progress, SilentProgress
@@ -81,26 +82,26 @@ def profile_file(con: duckdb.DuckDBPyConnection, path: Path, delimiter: str, hea
 def _text_stats(con: duckdb.DuckDBPyConnection, source: str, names: list[str]) -> dict[str, Any]:
     """One scan: rows, and per column the cells present, placeholders, distinct values, the text's min and
     max, and the cells with mojibake or accents lost."""
-    placeholders = ", ".join(_lit(p) for p in PLACEHOLDER_SPELLINGS)
-    parts = ["count(*) AS n"]
+    parts, kept = ["count(*) AS n"], []
     for i, name in enumerate(names):
-        v = _q(name)
-        p = f"CASE WHEN {v} IN ({placeholders}) THEN NULL ELSE {v} END"
+        v, p = _q(name), f"pv{i}"
+        kept += [v, f"CASE WHEN list_contains({PLACEHOLDER_LIST}, {v}) THEN NULL ELSE {v} END AS {p}"]
         # every count but `placeholder` leaves placeholders out: `-9999` or `NaN` parse as numbers
         parts += [
             f"count({p}) AS present_{i}", f"count({v}) - count({p}) AS placeholder_{i}",
             f"approx_count_distinct({v}) AS distinct_{i}", f"min({p}) AS smin_{i}", f"max({p}) AS smax_{i}",
+            *first_pass_sql(p, i)[1:],  # which reading rules could apply (csvscan)
             f"count({v}) FILTER (WHERE regexp_matches({v}, {_lit(MOJIBAKE)})) AS mojibake_{i}",
             f"count({v}) FILTER (WHERE regexp_matches({v}, {_lit(ACCENTS_LOST)}) "
             f"AND NOT contains({v}, '://')) AS lost_{i}",
         ]
-    stats = con.execute(f"SELECT {', '.join(parts)} FROM {source}").fetchone()
+    stats = con.execute(f"SELECT {', '.join(parts)} FROM (SELECT {', '.join(kept)} FROM {source})").fetchone()
     s = dict(zip((d[0] for d in con.description), stats))
     # HyperLogLog is off by a few even on 16 values: count exactly where that is cheap
     few = [i for i in range(len(names)) if s[f"distinct_{i}"] <= EXACT_DISTINCT_MAX]
     if few:
         exact = con.execute("SELECT " + ", ".join(f"count(DISTINCT {_q(names[i])}) FILTER (WHERE "
-                                                  f"{_q(names[i])} NOT IN ({placeholders}))"
+                                                  f"NOT list_contains({PLACEHOLDER_LIST}, {_q(names[i])}))"
                                                   for i in few) + f" FROM {source}").fetchone()
         s.update({f"distinct_{i}": n for i, n in zip(few, exact)})
     return s
@@ -108,21 +109,21 @@ def _text_stats(con: duckdb.DuckDBPyConnection, source: str, names: list[str]) -
 
 def _ranges(con: duckdb.DuckDBPyConnection, source: str, names: list[str], readings: list[Reading],
             rows: int) -> dict[str, Any]:
-    """One scan of the typed columns, read as decided: min, max, and quartiles of the numbers."""
+    """One scan of the typed columns, read as decided: min, max, quartiles of the numbers, and the kept
+    cells that did not convert (`missed_<i>`, 0 unless the counts and the conversion disagree)."""
     # exact quartiles keep every value in memory (DuckDB cannot spill them): beyond EXACT_QUANTILE_ROWS
     # rows the t-digest estimate is used
     quantile = "quantile_cont" if rows <= EXACT_QUANTILE_ROWS else "approx_quantile"
     parts = []
-    for i, (name, reading) in enumerate(zip(names, readings)):
+    for i, reading in enumerate(readings):
         if reading.type not in RANGED:
             continue
-        value = typed_sql(kept_sql(_q(name)), reading)
-        parts += [f"min({value}) AS min_{i}", f"max({value}) AS max_{i}"]
+        parts += [f"min(t{i}) AS min_{i}", f"max(t{i}) AS max_{i}", f"count(k{i}) - count(t{i}) AS missed_{i}"]
         if reading.type in NUMERIC:
-            parts.append(f"{quantile}({value}::DOUBLE, [0.25, 0.5, 0.75]) AS q_{i}")
+            parts.append(f"{quantile}(t{i}::DOUBLE, [0.25, 0.5, 0.75]) AS q_{i}")
     if not parts:
         return {}
-    stats = con.execute(f"SELECT {', '.join(parts)} FROM {source}").fetchone()
+    stats = con.execute(f"SELECT {', '.join(parts)} FROM {typed_columns_sql(source, names, readings)}").fetchone()
     return dict(zip((d[0] for d in con.description), stats))
 
 
@@ -130,12 +131,13 @@ def _profile_table_rows(con: duckdb.DuckDBPyConnection, names: list[str],
                         declared: frozenset[str] = frozenset()) -> list[ColumnProfile]:
     source = "profiled"
     s = _text_stats(con, source, names)
-    counts = reading_counts(con, source, names)
+    counts = reading_counts(con, source, names, first_counts(s, len(names)))
     readings = decide_readings(counts, [n in declared for n in names])
-    missed = unconverted(con, source, names, readings)
-    readings = [Reading("string") if i in missed else r for i, r in enumerate(readings)]
     rows = int(s["n"])
     r = _ranges(con, source, names, readings, rows)
+    # the safety net (csvscan.unconverted), in the same scan: a kept cell that did not convert keeps the
+    # column text
+    readings = [Reading("string") if r.get(f"missed_{i}") else reading for i, reading in enumerate(readings)]
     profiles = []
     for i, name in enumerate(names):
         present, kind, c = s[f"present_{i}"], readings[i].type, counts[i]
