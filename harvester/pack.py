@@ -24,6 +24,7 @@ import json
 import os
 import re
 import shutil
+import tempfile
 import uuid
 import zipfile
 from dataclasses import dataclass, field
@@ -38,14 +39,18 @@ from harvester.config import Settings
 from harvester.model import ColumnProfile, PackTable, TableExpectations
 from harvester.errors import HarvesterError
 from harvester.expectations import run_expectations
-from harvester.csvscan import (INTEGER_TEXT, PLACEHOLDER_SPELLINGS, dmy_date_sql, header_names, iso_date_sql,
-                               read_csv_sql, utf8_copy)
+from harvester.csvscan import (PLACEHOLDER_LIST, Reading, decide_readings, declared_strings, header_names,
+                               kept_sql, read_csv_sql, reading_counts, typed_sql, unconverted, utf8_copy)
 from harvester.text import normalize
 from harvester.store import Store
 from harvester.themes import Theme, load_theme, theme_path
 from harvester.sql import ident as _q, literal as _lit
 
-FRICTIONLESS_TYPES = {"integer": "integer", "number": "number", "date": "date"}
+FRICTIONLESS_TYPES = {"integer": "integer", "number": "number", "date": "date", "timestamp": "datetime",
+                      "time": "time", "geojson": "geojson"}
+FORMS = {"thousands": "con separador de miles / thousands separators", "decimal_comma": "coma decimal / decimal comma",
+         "dmy": "día primero / day first", "mdy": "mes primero / month first"}
+"""How the source wrote a converted column, as the data dictionary says it."""
 ZIP_TIME = (2024, 1, 1, 0, 0, 0)
 
 
@@ -57,8 +62,12 @@ class PackField:
     original: str
     type: str
     profile: ColumnProfile | None
+    form: str = ""
+    """How the source writes it (csvscan.Reading.form): `thousands`, `dmy`, `lat_lon`, ..."""
     has_nulls: bool = False
     examples: list[str] = field(default_factory=list)
+    placeholders: dict[str, int] = field(default_factory=dict)
+    """The placeholder spellings in the source column (now nulls), with how many times each."""
 
 
 @dataclass
@@ -109,34 +118,63 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _typed(column: str, kind: str) -> str:
-    """SQL turning a trimmed cell into the profile's type; text that does not fit becomes null."""
-    v = f"CASE WHEN {_q(column)} IN ({', '.join(_lit(p) for p in PLACEHOLDER_SPELLINGS)}) THEN NULL " \
-        f"ELSE nullif(trim({_q(column)}), '') END"
-    if kind == "integer":  # the profile's own tests: a column is converted as it was inferred
-        return f"CASE WHEN regexp_full_match({v}, {_lit(INTEGER_TEXT)}) THEN CAST({v} AS BIGINT) END"
-    if kind == "number":
-        return f"TRY_CAST(replace({v}, ',', '.') AS DOUBLE)"
-    if kind == "date":
-        return f"coalesce({iso_date_sql(v)}, {dmy_date_sql(v)})"
-    return v
+def _reading(profile: ColumnProfile | None, found: Reading) -> Reading:
+    """The reading a column is converted with: the one found again in the source when its type is the
+    profile's (the profile decided from the same bytes), else text, so no value can become null."""
+    if profile is None or found.type != profile.type:
+        return Reading("string")
+    return found
+
+
+def write_table(con: duckdb.DuckDBPyConnection, source: Path, delimiter: str, header_row: int,
+                profiles: dict[str, ColumnProfile], target: Path,
+                declared: frozenset[str] = frozenset()) -> list[PackField]:
+    """One UTF-8 delimited table as zstd Parquet, each column converted to its profile's type with the rule
+    the profile read it by (csvscan's reading rules); returns its fields."""
+    names = header_names(source, delimiter, header_row)
+    # parsed once: the rules' counts, the safety net, the copy and the placeholders all read this table
+    con.execute("DROP TABLE IF EXISTS packing")
+    con.execute(f"CREATE TEMP TABLE packing AS SELECT * FROM {read_csv_sql(source, delimiter, header_row, names)}")
+    try:
+        return _write_table(con, "packing", names, profiles, target, declared)
+    finally:
+        con.execute("DROP TABLE IF EXISTS packing")
+
+
+def _write_table(con: duckdb.DuckDBPyConnection, relation: str, names: list[str],
+                 profiles: dict[str, ColumnProfile], target: Path, declared: frozenset[str]) -> list[PackField]:
+    counts = reading_counts(con, relation, names)
+    found = decide_readings(counts, [n in declared for n in names])
+    found = [Reading("string") if i in unconverted(con, relation, names, found) else r for i, r in enumerate(found)]
+    taken: set[str] = set()
+    fields = []
+    for position, (name, reading) in enumerate(zip(names, found), 1):
+        profile = profiles.get(name)
+        reading = _reading(profile, reading)
+        fields.append(PackField(name=snake(name, taken, position), original=name, type=reading.type,
+                                profile=profile, form=reading.form))
+    select = ", ".join(f"{typed_sql(kept_sql(_q(f.original)), Reading(f.type, f.form))} AS {_q(f.name)}"
+                       for f in fields)
+    con.execute(f"COPY (SELECT {select} FROM {relation}) TO {_lit(str(target))} (FORMAT parquet, COMPRESSION zstd)")
+    for f, spelled in zip(fields, _placeholders_found(con, relation, names)):
+        f.placeholders = spelled
+    return fields
+
+
+def _placeholders_found(con: duckdb.DuckDBPyConnection, relation: str, names: list[str]) -> list[dict[str, int]]:
+    """Per column, each placeholder spelling the source holds and how many times (the data dictionary
+    names them: they are the only cells a pack turns into nulls)."""
+    parts = [f"histogram(trim({_q(n)})) FILTER (WHERE list_contains({PLACEHOLDER_LIST}, trim({_q(n)})))" for n in names]
+    row = con.execute(f"SELECT {', '.join(parts)} FROM {relation}").fetchone() if names else ()
+    return [dict(sorted((h or {}).items(), key=lambda kv: (-kv[1], kv[0]))) for h in row]
 
 
 def write_parquet(con: duckdb.DuckDBPyConnection, source: Path, table: PackTable,
-                  profiles: dict[str, ColumnProfile], target: Path) -> list[PackField]:
+                  profiles: dict[str, ColumnProfile], target: Path,
+                  declared: frozenset[str] = frozenset()) -> list[PackField]:
     """One table as zstd Parquet; returns its fields (name, original name, type, profile)."""
     v = table.validation
-    names = header_names(source, v.delimiter, v.header_row)
-    taken: set[str] = set()
-    fields = []
-    for position, name in enumerate(names, 1):
-        profile = profiles.get(name)
-        fields.append(PackField(name=snake(name, taken, position), original=name,
-                                type=profile.type if profile else "string", profile=profile))
-    select = ", ".join(f"{_typed(f.original, f.type)} AS {_q(f.name)}" for f in fields)
-    con.execute(f"COPY (SELECT {select} FROM {read_csv_sql(source, v.delimiter, v.header_row, names)}) "
-                f"TO {_lit(str(target))} (FORMAT parquet, COMPRESSION zstd)")
-    return fields
+    return write_table(con, source, v.delimiter, v.header_row, profiles, target, declared)
 
 
 def _left_out(source_rows: int | None, written: int) -> dict[str, Any]:
@@ -246,9 +284,11 @@ def _assemble(settings: Settings, theme: Theme, accepted: list[Candidate], table
               profiles: list[dict[str, ColumnProfile]], staging: Path) -> str:
     import pandas as pd  # only where packs are built
 
+    spill = tempfile.TemporaryDirectory(prefix="harvester-pack-")
     con = duckdb.connect()
     con.execute("SET threads = 1")  # one writer, rows in file order: the same bytes every time
     con.execute("SET enable_progress_bar = false")
+    con.execute(f"SET temp_directory = {_lit(spill.name)}")  # a table bigger than memory spills there
     resources, provenance, results = [], [], []
     taken: set[str] = set()
     try:
@@ -256,8 +296,9 @@ def _assemble(settings: Settings, theme: Theme, accepted: list[Candidate], table
             source = settings.paths.under_root(table.path)
             name = _file_name(table, taken)
             target = staging / "data" / f"{name}.parquet"
+            declared = _declared(source)
             with utf8_copy(source, table.validation.encoding, folder=staging) as readable:
-                fields = write_parquet(con, readable, table, columns, target)
+                fields = write_parquet(con, readable, table, columns, target, declared)
             frame = pd.read_parquet(target)
             frame.attrs["original_names"] = {f.name: f.original for f in fields}
             ref = table.dataset.ref
@@ -276,6 +317,7 @@ def _assemble(settings: Settings, theme: Theme, accepted: list[Candidate], table
                                "rows": len(frame), **_left_out(v.rows, len(frame))})
     finally:
         con.close()
+        spill.cleanup()
     allies = _allies(tables, accepted)
     _write_json(staging / "datapackage.json", {
         "name": theme.name, "title": theme.title, "description": f"{theme.problem_es}\n\n{theme.problem_en}",
@@ -292,6 +334,14 @@ def _assemble(settings: Settings, theme: Theme, accepted: list[Candidate], table
     (staging / "SHA256SUMS").write_text("".join(f"{h}  {n}\n" for n, h in sums.items()), encoding="utf-8")
     _zip(staging, staging / f"{theme.name}-{version}.zip")
     return version
+
+
+def _declared(source: Path) -> frozenset[str]:
+    """The columns the table's Table Schema beside it declares text; a broken one stops the build."""
+    try:
+        return declared_strings(source)
+    except ValueError as exc:
+        raise HarvesterError(str(exc)) from None
 
 
 def _iso(moment: datetime | None) -> str | None:
@@ -329,9 +379,31 @@ def _resource(table: PackTable, name: str, fields: list[PackField], rows: int,
             "licence": licence}
 
 
+def _geopoint(f: PackField) -> dict[str, Any]:
+    """A column of points, kept as the source's text. Frictionless's geopoint is longitude first ('lon, lat',
+    or [lon, lat] with format 'array'); the portals' "lat,lon" points stay a string that says so."""
+    array = f.form.endswith("_array")
+    order = f.form.removesuffix("_array")
+    if order == "lon_lat":
+        return {"type": "geopoint", "format": "array"} if array else {"type": "geopoint"}
+    written = "[lat, lon]" if array else "lat,lon"
+    if order == "lat_lon":
+        return {"type": "string", "description": f"punto geográfico «{written}»: latitud primero (Frictionless "
+                                                 f"geopoint pide longitud primero) / geographic point, latitude first"}
+    return {"type": "string", "description": "punto geográfico; no se sabe si latitud o longitud va primero / "
+                                             "geographic point, order of latitude and longitude unknown"}
+
+
 def _field(f: PackField) -> dict[str, Any]:
     kind = FRICTIONLESS_TYPES.get(f.type, "string")
     field = {"name": f.name, "type": kind, "title": f.original}
+    if f.type == "geopoint":
+        field.update(_geopoint(f))
+    if f.type == "geojson" and f.form == "3d":
+        # RFC 7946 allows an altitude in a position; the GeoJSON profile Frictionless validates with does not
+        field.update({"type": "string", "description": "geometría GeoJSON con altitud en sus posiciones (Frictionless "
+                                                       "solo acepta posiciones de 2 números) / GeoJSON geometry with "
+                                                       "altitudes"})
     if kind == "integer" and f.has_nulls:
         # Frictionless reads Parquet through pandas, where an integer column with nulls turns to floats and NaN,
         # which its integer type refuses: the column stays int64 in the file and is declared a number here.
@@ -396,16 +468,28 @@ def _readme(theme: Theme, resources: list[dict[str, Any]], allies: list[dict[str
                   f"- Licence: {_cell(resource['licence'] or 'not given')}",
                   f"- Retrieved: {_iso(t.changed_at) or '-'} (when this content was first fetched)",
                   f"- Expectations: {'all met' if not failed else 'not met: ' + '; '.join(failed)}", "",
-                  "| column | original name | type | missing | examples |", "|---|---|---|---:|---|"]
+                  "| column | original name | type | missing | placeholders (now null) | examples |",
+                  "|---|---|---|---:|---|---|"]
         for f in resource["fields"]:
             profile = f.profile
             top = [v for v, _ in (profile.top_values if profile else ())[:3]]
             examples = ", ".join(_cell(v) for v in (top or f.examples))
             missing = profile.missing_share if profile else None
-            lines.append(f"| `{f.name}` | {_cell(f.original)} | {_field(f)['type']} | "
-                         f"{'' if missing is None else f'{missing:.0%}'} | {examples} |")
+            spelled = ", ".join(f"`{_cell(p).replace('`', '')}` ×{n:,}" for p, n in f.placeholders.items())
+            lines.append(f"| `{f.name}` | {_cell(f.original)} | {_dictionary_type(f)} | "
+                         f"{'' if missing is None else f'{missing:.0%}'} | {spelled} | {examples} |")
         lines.append("")
     return "\n".join(lines)
+
+
+def _dictionary_type(f: PackField) -> str:
+    """The type the data dictionary shows: the datapackage's, with how the source wrote it."""
+    kind = _field(f)["type"]
+    if f.type == "geopoint":
+        return f"geopoint ({f.form.replace('_array', ', array').replace('_', ',')})"
+    if f.type == "geojson":
+        return "geojson (3D)" if f.form == "3d" else "geojson"
+    return f"{kind} ({FORMS[f.form]})" if f.form in FORMS else kind
 
 
 def build_packs(settings: Settings, names: list[str] | None = None) -> list[PackResult]:

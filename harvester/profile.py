@@ -19,8 +19,9 @@ import duckdb
 from harvester.alerts import Alert
 from harvester.clock import utcnow
 from harvester.config import Settings
-from harvester.csvscan import (INTEGER_TEXT, PLACEHOLDER_SPELLINGS, dmy_date_sql, header_names, iso_date_sql,
-                               read_csv_sql, utf8_copy)
+from harvester.csvscan import (PLACEHOLDER_LIST, Reading, decide_readings, declared_strings, first_counts,
+                               first_pass_sql, header_names, read_csv_sql, reading_counts, typed_columns_sql,
+                               utf8_copy)
 from harvester.errors import PathEscape
 from harvester.model import ColumnProfile, ResourceKey, SiblingFlag, TableToProfile
 from harvester.progress import Progress, SilentProgress
@@ -32,8 +33,10 @@ TYPED_SHARE = 0.95
 CATEGORY_MAX_DISTINCT = 200
 EXACT_DISTINCT_MAX = 10_000
 EXACT_QUANTILE_ROWS = 2_000_000
-LEADING_ZERO = "[+-]?0[0-9]+([.,][0-9]*)?"
-"""A number written with a leading zero: a code ('06470', '008'), to be kept as text."""
+NUMERIC = ("integer", "number")
+DATED = ("date", "timestamp")
+RANGED = NUMERIC + DATED + ("time",)
+"""The types whose min and max are values, not text."""
 ACCENTS_LOST = "\ufffd|[A-Za-zÀ-ÿ]\\?[a-zà-ÿ]"
 """An accent replaced upstream: U+FFFD, or '?' inside a word ('R?o', 'Jos?'; not '¿Qué?', 'a?' nor a URL's query)."""
 MOJIBAKE = r"Ã[\x80-\xbf¡-ÿ]|Â[\x80-\xbf ]|ï»¿|â€"
@@ -56,9 +59,11 @@ def scratch_connection(spill: Path, memory_limit: str = "512MB") -> duckdb.DuckD
     return con
 
 
-def profile_file(con: duckdb.DuckDBPyConnection, path: Path, delimiter: str, header_row: int) -> list[ColumnProfile]:
+def profile_file(con: duckdb.DuckDBPyConnection, path: Path, delimiter: str, header_row: int,
+                 declared: frozenset[str] = frozenset()) -> list[ColumnProfile]:
     """Column profiles of one UTF-8 delimited file. The columns are the header's, given to DuckDB rather
-    than sniffed: its sniffer can fail, or return one column, on a file with ragged rows."""
+    than sniffed: its sniffer can fail, or return one column, on a file with ragged rows. A column named in
+    `declared` (the table's Table Schema says `string`) is text whatever it holds."""
     names = header_names(path, delimiter, header_row)
     if not names:
         raise ValueError(f"{path.name}: no header at row {header_row}")
@@ -69,120 +74,119 @@ def profile_file(con: duckdb.DuckDBPyConnection, path: Path, delimiter: str, hea
                                                                       for n in names) +
                 " FROM " + read_csv_sql(path, delimiter, header_row, names))
     try:
-        return _profile_table_rows(con, names)
+        return _profile_table_rows(con, names, declared)
     finally:
         con.execute("DROP TABLE IF EXISTS profiled")
 
 
-def _profile_table_rows(con: duckdb.DuckDBPyConnection, names: list[str]) -> list[ColumnProfile]:
-    source = "profiled"
-    # exact quartiles keep every value in memory (DuckDB cannot spill them): beyond EXACT_QUANTILE_ROWS
-    # rows the t-digest estimate is used
-    (count,) = con.execute(f"SELECT count(*) FROM {source}").fetchone()
-    quantile = "quantile_cont" if count <= EXACT_QUANTILE_ROWS else "approx_quantile"
-    placeholders = ", ".join(_lit(p) for p in PLACEHOLDER_SPELLINGS)
-    parts = ["count(*) AS n"]
-    kept, typed = [], []  # each column's text without placeholders, then parsed once as number and dates
+def _text_stats(con: duckdb.DuckDBPyConnection, source: str, names: list[str]) -> dict[str, Any]:
+    """One scan: rows, and per column the cells present, placeholders, distinct values, the text's min and
+    max, and the cells with mojibake or accents lost."""
+    parts, kept = ["count(*) AS n"], []
     for i, name in enumerate(names):
-        v = _q(name)
-        kept += [v, f"CASE WHEN {v} IN ({placeholders}) THEN NULL ELSE {v} END AS pv{i}"]
-        # DuckDB's date parsers are slow on text that is no date: a cheap pattern decides who gets parsed
-        typed += [v, f"pv{i}", f"{iso_date_sql(f'pv{i}')} AS iso_v{i}", f"{dmy_date_sql(f'pv{i}')} AS dmy_v{i}",
-                  # NaN and infinity parse as doubles but are no values: they would become the max
-                  f"CASE WHEN isfinite(TRY_CAST(replace(pv{i}, ',', '.') AS DOUBLE)) "
-                  f"THEN TRY_CAST(replace(pv{i}, ',', '.') AS DOUBLE) END AS num_v{i}"]
+        v, p = _q(name), f"pv{i}"
+        kept += [v, f"CASE WHEN list_contains({PLACEHOLDER_LIST}, {v}) THEN NULL ELSE {v} END AS {p}"]
         # every count but `placeholder` leaves placeholders out: `-9999` or `NaN` parse as numbers
-        p = f"pv{i}"
         parts += [
-            f"count({p}) AS present_{i}",
-            f"count({v}) - count({p}) AS placeholder_{i}",
-            f"approx_count_distinct({v}) AS distinct_{i}",
-            f"count({p}) FILTER (WHERE regexp_full_match({p}, {_lit(INTEGER_TEXT)})) AS int_{i}",
-            f"count({p}) FILTER (WHERE regexp_full_match({p}, {_lit(LEADING_ZERO)})) AS zero_{i}",
-            f"count(TRY_CAST({p} AS DOUBLE)) AS num_{i}",
-            f"count(num_v{i}) FILTER (WHERE contains({p}, ',')) AS comma_{i}",
-            f"count(iso_v{i}) AS iso_{i}",
-            f"count(dmy_v{i}) AS dmy_{i}",
-            f"min(num_v{i}) AS nmin_{i}",
-            f"max(num_v{i}) AS nmax_{i}",
-            f"{quantile}(num_v{i}, [0.25, 0.5, 0.75]) AS q_{i}",
-            f"least(min(iso_v{i}), min(dmy_v{i})) AS dmin_{i}",
-            f"greatest(max(iso_v{i}), max(dmy_v{i})) AS dmax_{i}",
-            f"min({p}) AS smin_{i}", f"max({p}) AS smax_{i}",
+            f"count({p}) AS present_{i}", f"count({v}) - count({p}) AS placeholder_{i}",
+            f"approx_count_distinct({v}) AS distinct_{i}", f"min({p}) AS smin_{i}", f"max({p}) AS smax_{i}",
+            *first_pass_sql(p, i)[1:],  # which reading rules could apply (csvscan)
             f"count({v}) FILTER (WHERE regexp_matches({v}, {_lit(MOJIBAKE)})) AS mojibake_{i}",
             f"count({v}) FILTER (WHERE regexp_matches({v}, {_lit(ACCENTS_LOST)}) "
             f"AND NOT contains({v}, '://')) AS lost_{i}",
         ]
-    stats = con.execute(f"SELECT {', '.join(parts)} FROM (SELECT {', '.join(typed)} FROM "
-                        f"(SELECT {', '.join(kept)} FROM {source}))").fetchone()
-    cols = [d[0] for d in con.description]
-    s = dict(zip(cols, stats))
-    rows = int(s["n"])
+    stats = con.execute(f"SELECT {', '.join(parts)} FROM (SELECT {', '.join(kept)} FROM {source})").fetchone()
+    s = dict(zip((d[0] for d in con.description), stats))
     # HyperLogLog is off by a few even on 16 values: count exactly where that is cheap
     few = [i for i in range(len(names)) if s[f"distinct_{i}"] <= EXACT_DISTINCT_MAX]
     if few:
         exact = con.execute("SELECT " + ", ".join(f"count(DISTINCT {_q(names[i])}) FILTER (WHERE "
-                                                  f"{_q(names[i])} NOT IN ({placeholders}))"
+                                                  f"NOT list_contains({PLACEHOLDER_LIST}, {_q(names[i])}))"
                                                   for i in few) + f" FROM {source}").fetchone()
         s.update({f"distinct_{i}": n for i, n in zip(few, exact)})
+    return s
+
+
+def _ranges(con: duckdb.DuckDBPyConnection, source: str, names: list[str], readings: list[Reading],
+            rows: int) -> dict[str, Any]:
+    """One scan of the typed columns, read as decided: min, max, quartiles of the numbers, and the kept
+    cells that did not convert (`missed_<i>`, 0 unless the counts and the conversion disagree)."""
+    # exact quartiles keep every value in memory (DuckDB cannot spill them): beyond EXACT_QUANTILE_ROWS
+    # rows the t-digest estimate is used
+    quantile = "quantile_cont" if rows <= EXACT_QUANTILE_ROWS else "approx_quantile"
+    parts = []
+    for i, reading in enumerate(readings):
+        if reading.type not in RANGED:
+            continue
+        parts += [f"min(t{i}) AS min_{i}", f"max(t{i}) AS max_{i}", f"count(k{i}) - count(t{i}) AS missed_{i}"]
+        if reading.type in NUMERIC:
+            parts.append(f"{quantile}(t{i}::DOUBLE, [0.25, 0.5, 0.75]) AS q_{i}")
+    if not parts:
+        return {}
+    stats = con.execute(f"SELECT {', '.join(parts)} FROM {typed_columns_sql(source, names, readings)}").fetchone()
+    return dict(zip((d[0] for d in con.description), stats))
+
+
+def _profile_table_rows(con: duckdb.DuckDBPyConnection, names: list[str],
+                        declared: frozenset[str] = frozenset()) -> list[ColumnProfile]:
+    source = "profiled"
+    s = _text_stats(con, source, names)
+    counts = reading_counts(con, source, names, first_counts(s, len(names)))
+    readings = decide_readings(counts, [n in declared for n in names])
+    rows = int(s["n"])
+    r = _ranges(con, source, names, readings, rows)
+    # the safety net (csvscan.unconverted), in the same scan: a kept cell that did not convert keeps the
+    # column text
+    readings = [Reading("string") if r.get(f"missed_{i}") else reading for i, reading in enumerate(readings)]
     profiles = []
     for i, name in enumerate(names):
-        present = s[f"present_{i}"]
-        kind = _infer(present, s[f"int_{i}"], s[f"num_{i}"], s[f"comma_{i}"], s[f"iso_{i}"], s[f"dmy_{i}"],
-                      s[f"zero_{i}"])
-        numeric = kind in ("integer", "number")
-        dated = kind == "date"
-        alerts: list[Alert] = []
-        if present == 0:
-            alerts.append(Alert.ALL_MISSING)
-        elif s[f"distinct_{i}"] == 1 and rows > 1:
-            alerts.append(Alert.CONSTANT)
-        if s[f"placeholder_{i}"]:
-            alerts.append(Alert.PLACEHOLDER_MISSING)
-        if s[f"comma_{i}"] and s[f"comma_{i}"] >= present * TYPED_SHARE and present:
-            alerts.append(Alert.DECIMAL_COMMA)
-        if s[f"iso_{i}"] and s[f"dmy_{i}"]:
-            alerts.append(Alert.MIXED_DATE_FORMATS)
-        if s[f"mojibake_{i}"]:
-            alerts.append(Alert.MOJIBAKE)
-        if s[f"lost_{i}"]:
-            alerts.append(Alert.ACCENTS_LOST)
-        if re.search(MOJIBAKE, name):  # `ï»¿Conjunto de datos`: a BOM or accents garbled in the header itself
-            alerts.append(Alert.MOJIBAKE_NAME)
-        if kind == "string" and present > 50 and s[f"distinct_{i}"] >= present * 0.95:
-            alerts.append(Alert.HIGH_CARDINALITY)
+        present, kind, c = s[f"present_{i}"], readings[i].type, counts[i]
+        numeric, dated = kind in NUMERIC, kind in DATED
+        alerts = _alerts(s, i, name, rows, readings[i], c)
         top_values: tuple[tuple[Any, int], ...] = ()
         spellings: tuple[tuple[str, ...], ...] = ()
         if kind == "string" and 0 < s[f"distinct_{i}"] <= CATEGORY_MAX_DISTINCT:
             top_values, spellings = _categories(con, source, name)
             if spellings:
                 alerts.append(Alert.CATEGORY_SPELLINGS)
+        if kind == "string" and present > 50 and s[f"distinct_{i}"] >= present * 0.95:
+            alerts.append(Alert.HIGH_CARDINALITY)
+        low, high = (r.get(f"min_{i}"), r.get(f"max_{i}")) if kind in RANGED else (s[f"smin_{i}"], s[f"smax_{i}"])
         profiles.append(ColumnProfile(
             position=i, name=name, type=kind, rows=rows,
             missing_share=round(1 - present / rows, 4) if rows else 1.0,
             placeholders=s[f"placeholder_{i}"], distinct_count=s[f"distinct_{i}"],
-            min=s[f"nmin_{i}"] if numeric else (str(s[f"dmin_{i}"]) if dated else s[f"smin_{i}"]),
-            max=s[f"nmax_{i}"] if numeric else (str(s[f"dmax_{i}"]) if dated else s[f"smax_{i}"]),
-            quartiles=tuple(s[f"q_{i}"]) if numeric and s[f"q_{i}"] else None,
-            date_min=str(s[f"dmin_{i}"]) if dated and s[f"dmin_{i}"] else None,
-            date_max=str(s[f"dmax_{i}"]) if dated and s[f"dmax_{i}"] else None,
+            min=low if numeric or low is None or kind not in RANGED else str(low),
+            max=high if numeric or high is None or kind not in RANGED else str(high),
+            quartiles=tuple(r[f"q_{i}"]) if numeric and r.get(f"q_{i}") else None,
+            date_min=str(low) if dated and low is not None else None,
+            date_max=str(high) if dated and high is not None else None,
             top_values=top_values, spellings=spellings, alerts=tuple(alerts)))
     return profiles
 
 
-def _infer(present: int, ints: int, nums: int, comma: int, iso: int, dmy: int, zeros: int = 0) -> str:
-    """The column's type: the one every value (placeholders aside) has, since a pack converts the column to
-    it and a value that does not fit would become null. A column that is mostly whole numbers with a few
-    decimals is a number; one with codes written with leading zeros (postal codes, INEGI's CVE_MUN) is
-    text, whatever else it holds."""
-    if not present:
-        return "empty"
-    if zeros:
-        return "string"
-    for kind, count in (("integer", ints), ("number", nums), ("number", comma + nums), ("date", iso + dmy)):
-        if count >= present:
-            return kind
-    return "string"
+def _alerts(s: dict[str, Any], i: int, name: str, rows: int, reading: Reading, c: dict[str, int]) -> list[Alert]:
+    """A column's alerts from its counts (the category ones come later)."""
+    present = s[f"present_{i}"]
+    alerts: list[Alert] = []
+    if present == 0:
+        alerts.append(Alert.ALL_MISSING)
+    elif s[f"distinct_{i}"] == 1 and rows > 1:
+        alerts.append(Alert.CONSTANT)
+    if s[f"placeholder_{i}"]:
+        alerts.append(Alert.PLACEHOLDER_MISSING)
+    commas = c["donly"] + (c["either"] if reading.form != "thousands" else 0)
+    if reading.form == "decimal_comma" or (c["donly"] and commas >= present * TYPED_SHARE):
+        alerts.append(Alert.DECIMAL_COMMA)
+    if sum(bool(n) for n in (c["iso"], c["dmy"] or c["mdy"], c["es"])) > 1:
+        alerts.append(Alert.MIXED_DATE_FORMATS)
+    if s[f"mojibake_{i}"]:
+        alerts.append(Alert.MOJIBAKE)
+    if s[f"lost_{i}"]:
+        alerts.append(Alert.ACCENTS_LOST)
+    if re.search(MOJIBAKE, name):  # `ï»¿Conjunto de datos`: a BOM or accents garbled in the header itself
+        alerts.append(Alert.MOJIBAKE_NAME)
+    return alerts
 
 
 def _categories(con: duckdb.DuckDBPyConnection, source: str,
@@ -275,5 +279,6 @@ def flag_sibling_differences(store: Store, catalogs: list[str] | None = None) ->
 
 def _profile_any_encoding(con: duckdb.DuckDBPyConnection, path: Path, encoding: str, delimiter: str,
                           header_row: int) -> list[ColumnProfile]:
+    declared = declared_strings(path)
     with utf8_copy(path, encoding) as readable:
-        return profile_file(con, readable, delimiter, header_row)
+        return profile_file(con, readable, delimiter, header_row, declared)

@@ -13,8 +13,10 @@ import csv
 import datetime as dt
 import json
 import math
+import re
 import shutil
 import time
+import unicodedata
 from pathlib import Path
 from typing import Any, Iterator
 from urllib.parse import quote
@@ -123,8 +125,22 @@ def run(_portal: SandboxPortal, corpus: dict[str, RealFile], tmp_path_factory: p
             result = CliRunner().invoke(cli, ["--config", str(config), "--quiet", *stage], catch_exceptions=False)
             print(f"{' '.join(stage)}: {time.monotonic() - started:.1f} s")
             assert result.exit_code == 0, f"{' '.join(stage)}: {result.output}"
+            if stage[0] == "validate":
+                _declare_text(home / "data", DECLARED_DBF, "CVEGEO")
     _portal.reset()
     return home / "data"
+
+
+DECLARED_DBF = "inegi-censo2010-jalisco__jal_cpv2010_municipal_discapacidad.dbf"
+
+
+def _declare_text(data: Path, file: str, column: str) -> None:
+    """The Table Schema the extractor writes beside a DBF's table for its character fields, written here by
+    hand (when the extractor has not): `column` is declared a string."""
+    (v,) = [v for v in _validations(data, _fetched(data, file)) if v["table_path"]]
+    sidecar = data / f"{v['table_path']}.schema.json"
+    if not sidecar.exists():
+        sidecar.write_text(json.dumps({"fields": [{"name": column, "type": "string"}]}), encoding="utf-8")
 
 
 def _query(data: Path, sql: str, params: list[Any] | None = None) -> list[dict[str, Any]]:
@@ -161,32 +177,135 @@ def _source_rows(path: Path, encoding: str, delimiter: str, header_row: int) -> 
     return rows[header_row - 1], rows[header_row:]
 
 
-def _same(source: str, value: Any) -> bool:
-    """Whether a Parquet cell holds the source cell's value (the pack trims the spaces around a cell)."""
-    text = source.strip(" ")
-    if isinstance(value, str):
-        return value == text
-    if isinstance(value, bool):
-        return False
-    if isinstance(value, int):
-        return str(value) == text.lstrip("+") or (text.startswith("+") and str(value) == text[1:])
-    if isinstance(value, float):
-        try:
-            return math.isclose(float(text.replace(",", ".")), value, rel_tol=1e-15, abs_tol=0.0)
-        except ValueError:
-            return False
-    if isinstance(value, dt.date):
-        return value.isoformat() == text or value.strftime("%d/%m/%Y") == text or \
-            value == _dmy(text)
-    return False
+# How a source cell may read as a Parquet value, written here apart from harvester's SQL: a cell matches
+# under a set of conventions (how the column writes numbers: plain point, decimal comma or thousands
+# separators; and dates: day or month first), and every cell of a column must match under one of them.
+NUMBERS = frozenset({"point", "comma", "thousands"})
+ORDERS = frozenset({"dmy", "mdy"})
+ANY = NUMBERS | ORDERS
+NONE: frozenset[str] = frozenset()
+PLAIN_INT = re.compile(r"[+-]?[0-9]+")
+PLAIN_NUMBER = re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?")
+COMMA_NUMBER = re.compile(r"[+-]?[0-9]*,[0-9]+")
+GROUPED = re.compile(r"[+-]?[1-9][0-9]{0,2}(,[0-9]{3})+(\.[0-9]+)?")
+SPANISH_MONTHS = {"enero": 1, "ene": 1, "febrero": 2, "feb": 2, "marzo": 3, "mar": 3, "abril": 4, "abr": 4,
+                  "mayo": 5, "may": 5, "junio": 6, "jun": 6, "julio": 7, "jul": 7, "agosto": 8, "ago": 8,
+                  "septiembre": 9, "setiembre": 9, "sept": 9, "sep": 9, "set": 9, "octubre": 10, "oct": 10,
+                  "noviembre": 11, "nov": 11, "diciembre": 12, "dic": 12}
+SPANISH_DATE = re.compile(r"(\d{1,2})(?:[-/ ]|\s+de\s+)([a-z]+)\.?(?:[-/ ]|\s+del?\s+)(\d{4}|\d{2})")
+MONTH_DAY = re.compile(r"(\d{1,2})([/-])(\d{1,2})\2(\d{4})")
+CLOCK = r"(\d{1,2}):(\d{2})(?::(\d{2})(?:\.(\d{1,6}))?)?"
+AMPM = r"\s*([ap])\.?\s*m\.?"
+US_TIMESTAMP = re.compile(rf"(\d{{1,2}})[/-](\d{{1,2}})[/-](\d{{4}})[ T]+{CLOCK}(?:{AMPM})?")
+COMPACT = re.compile(r"(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})?")
+ISO_TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?")
 
 
-def _dmy(text: str) -> dt.date | None:
+def _folded(text: str) -> str:
+    text = unicodedata.normalize("NFKD", text.replace("\xa0", " ").lower())
+    return "".join(ch for ch in text if not unicodedata.combining(ch))
+
+
+def _hour(hour: str, meridiem: str | None) -> int | None:
+    h = int(hour)
+    if meridiem is None:
+        return h if h <= 23 else None
+    return (h % 12) + (12 if meridiem == "p" else 0) if 1 <= h <= 12 else None
+
+
+def _clock(groups: tuple[str | None, ...]) -> dt.time | None:
+    """(hour, minute, second, fraction, meridiem) as a time of day."""
+    hour, minute, second, fraction, meridiem = groups
+    h = _hour(hour or "", meridiem)
     try:
-        day, month, year = (int(p) for p in text.split("/"))
+        return None if h is None else dt.time(h, int(minute or 0), int(second or 0),
+                                               int((fraction or "0").ljust(6, "0")))
+    except ValueError:
+        return None
+
+
+def _date(year: int, month: int, day: int) -> dt.date | None:
+    try:
         return dt.date(year, month, day)
     except ValueError:
         return None
+
+
+def _number_conventions(text: str, value: float) -> frozenset[str]:
+    found = NONE
+    close = lambda x: math.isclose(float(x), value, rel_tol=1e-15, abs_tol=0.0)  # noqa: E731
+    if PLAIN_NUMBER.fullmatch(text) and close(text):
+        found |= (NUMBERS - {"comma"} if "." in text else NUMBERS) | ORDERS
+    if COMMA_NUMBER.fullmatch(text) and close(text.replace(",", ".")):
+        found |= {"comma"} | ORDERS
+    if GROUPED.fullmatch(text) and close(text.replace(",", "")):
+        found |= {"thousands"} | ORDERS
+    return found
+
+
+def _integer_conventions(text: str, value: int) -> frozenset[str]:
+    if PLAIN_INT.fullmatch(text) and int(text) == value:
+        return ANY
+    if GROUPED.fullmatch(text) and "." not in text and int(text.replace(",", "")) == value:
+        return frozenset({"thousands"}) | ORDERS
+    return NONE
+
+
+def _orders(day_first: Any, month_first: Any, value: Any) -> frozenset[str]:
+    return frozenset(o for o, v in (("dmy", day_first), ("mdy", month_first)) if v is not None and v == value)
+
+
+def _date_conventions(text: str, value: dt.date) -> frozenset[str]:
+    folded = _folded(text)
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text) and _date(*map(int, text.split("-"))) == value:
+        return ANY
+    if (m := SPANISH_DATE.fullmatch(folded)) and m.group(2) in SPANISH_MONTHS:
+        year = int(m.group(3))
+        year += (2000 if year <= 68 else 1900) if len(m.group(3)) == 2 else 0
+        return ANY if _date(year, SPANISH_MONTHS[m.group(2)], int(m.group(1))) == value else NONE
+    if m := MONTH_DAY.fullmatch(text):
+        a, b, year = int(m.group(1)), int(m.group(3)), int(m.group(4))
+        return _orders(_date(year, b, a), _date(year, a, b), value) | NUMBERS
+    return NONE
+
+
+def _timestamp_conventions(text: str, value: dt.datetime) -> frozenset[str]:
+    if ISO_TIMESTAMP.fullmatch(text):
+        return ANY if dt.datetime.fromisoformat(text) == value else NONE
+    if m := COMPACT.fullmatch(text):
+        y, mo, d, h, mi, sec = (int(g or 0) for g in m.groups())
+        return ANY if h <= 23 and dt.datetime(y, mo, d, h, mi, sec) == value else NONE
+    if m := US_TIMESTAMP.fullmatch(_folded(text)):
+        a, b, year = int(m.group(1)), int(m.group(2)), int(m.group(3))
+        clock = _clock(m.groups()[3:])
+        if clock is None:
+            return NONE
+        day_first, month_first = (_date(year, b, a), _date(year, a, b))
+        return _orders(day_first and dt.datetime.combine(day_first, clock),
+                       month_first and dt.datetime.combine(month_first, clock), value) | NUMBERS
+    return NONE
+
+
+def conventions(source: str, value: Any) -> frozenset[str]:
+    """The conventions under which the source cell reads as the Parquet cell's value; none: it does not
+    (the pack trims the spaces around a cell)."""
+    text = source.strip(" ")
+    if isinstance(value, str):
+        return ANY if value == text else NONE
+    if isinstance(value, bool):
+        return NONE
+    if isinstance(value, int):
+        return _integer_conventions(text, value)
+    if isinstance(value, float):
+        return _number_conventions(text, value)
+    if isinstance(value, dt.datetime):
+        return _timestamp_conventions(text, value)
+    if isinstance(value, dt.date):
+        return _date_conventions(text, value)
+    if isinstance(value, dt.time):
+        m = re.fullmatch(CLOCK + AMPM, _folded(text))
+        return ANY if m and _clock(m.groups()) == value else NONE
+    return NONE
 
 
 def lost_values(source: Path, encoding: str, delimiter: str, header_row: int, parquet: Path) -> dict[str, Any]:
@@ -200,16 +319,21 @@ def lost_values(source: Path, encoding: str, delimiter: str, header_row: int, pa
     rows = [r for r in rows if r]  # an empty line is no record (csv gives []); a blank row of commas is one
     lost: dict[str, tuple[int, list[str]]] = {}
     for position, original in enumerate(header):
-        count, examples = 0, []
+        count, examples, shared = 0, [], ANY
         for index, row in enumerate(rows):
             cell = row[position] if position < len(row) else ""
             if not cell.strip(" ") or cell.strip(" ") in PLACEHOLDERS:
                 continue
             value = table[index][position] if index < len(table) and position < width else None
-            if value is None or not _same(cell, value):
-                count += 1
-                if len(examples) < 3:
-                    examples.append(f"row {header_row + index + 1}: {cell[:40]!r} -> {value!r}"[:120])
+            found = conventions(cell, value) if value is not None else NONE
+            if found and found & shared:
+                shared &= found
+                continue
+            # no match, or a match under another convention than the column's other cells ('1,5' read as
+            # 1.5 beside '1,234' read as 1234)
+            count += 1
+            if len(examples) < 3:
+                examples.append(f"row {header_row + index + 1}: {cell[:40]!r} -> {value!r}"[:120])
         if count:
             lost[f"{position + 1}:{original.strip()[:30]}"] = (count, examples)
     return {"rows_in": len(rows), "rows_out": len(table), "columns": len(columns), "lost": lost}
@@ -353,3 +477,96 @@ def test_the_real_files_placeholders_are_declared(run: Path) -> None:
     assert all(c["type"] == "string" and c["min"] != "-9999" for c in inecc), inecc
     values = _parquet_column(run, "inecc-anvcc__Diccionario de datos_3 clasi.xlsx", "ClasVAHINU", "sheet:1448")
     assert "-9999" not in values and None in values and "Alto" in values
+
+
+# The portals' conventions, read as such ---------------------------------------------------------------
+
+PARQUIMETROS = "cdmx-movilidad__mapa_ingresos_parquimetros.csv"
+
+
+def _descriptor_field(data: Path, file: str, column: str, part: str = "") -> dict[str, Any]:
+    fetched = _fetched(data, file)
+    (entry,) = [p for p in _provenance(data) if p["resource_id"] == fetched["resource_id"] and (p["part"] or "") == part]
+    package = json.loads((entry["path"].parent.parent / "datapackage.json").read_text(encoding="utf-8"))
+    (descriptor,) = [r for r in package["resources"] if r["path"] == entry["parquet"]]
+    (field,) = [f for f in descriptor["schema"]["fields"] if f["title"] == column]
+    return field
+
+
+def test_money_with_thousands_separators_is_numbers_and_the_dashes_are_placeholders(run: Path) -> None:
+    for column in ("Ingreso po", "Contrapres", "Ingreso _1", "70% Inmovi", "Pago al GC"):
+        assert _profile(run, PARQUIMETROS, column)["type"] == "number", column
+        assert _descriptor_field(run, PARQUIMETROS, column)["type"] == "number", column
+    assert 1306521.0 in _parquet_column(run, PARQUIMETROS, "Ingreso po")
+    profiles = _query(run, "SELECT name, CAST(details->>'placeholders' AS INTEGER) AS placeholders, alerts "
+                           "FROM column_profiles WHERE catalog_id = ? AND "
+                           "resource_id = ?", [CATALOG, _fetched(run, PARQUIMETROS)["resource_id"]])
+    assert sum(p["placeholders"] for p in profiles) == 2670  # every '-' of the file, counted
+    dashed = [p for p in profiles if p["placeholders"]]
+    assert dashed and all("placeholder_missing" in p["alerts"] for p in dashed)
+    assert all("decimal_comma" not in p["alerts"] for p in profiles)
+    readme = (run / "packs" / THEME / "latest" / "README.md").read_text(encoding="utf-8")
+    assert "| `ingreso_1` | Ingreso _1 | number (con separador de miles / thousands separators) |" in readme
+    assert "`-` ×" in readme
+
+
+def test_decimal_commas_of_the_argentine_census_stay_decimals(run: Path) -> None:
+    file = "ar-pba-censo-agro__base_censo.csv"
+    column = "Superficie en manos de Empresas"
+    assert _profile(run, file, column)["type"] == "number"
+    assert "decimal_comma" in _profile(run, file, column)["alerts"]
+    assert 11657123.2 in _parquet_column(run, file, column)
+
+
+def test_us_and_compact_timestamps_are_timestamps_and_durations_stay_text(run: Path) -> None:
+    temperaturas = "zapopan__TemperaturasEneMar2014.csv"
+    assert _profile(run, temperaturas, "Fecha")["type"] == "timestamp"
+    assert _descriptor_field(run, temperaturas, "Fecha")["type"] == "datetime"
+    assert dt.datetime(2014, 1, 13) in _parquet_column(run, temperaturas, "Fecha")  # '1/13/2014 12:00:00 AM'
+    vista = "xalapa-limpia__VistaViajePorVehiculoResumenAbr2016.csv"
+    assert _profile(run, vista, "ULTIMA FECHA CONOCIDA ODOMETRO")["type"] == "timestamp"
+    assert dt.datetime(2016, 5, 13, 19, 41) in _parquet_column(run, vista, "ULTIMA FECHA CONOCIDA ODOMETRO")
+    assert _profile(run, vista, "DURACION TOTAL")["type"] == "string"
+    resumen = "xalapa-limpia__ResumenDeActividadPorVehiculoAbr2016.csv"
+    assert _profile(run, resumen, "DURACION DE VIAJE")["type"] == "string"
+    assert "294:25:32" in _parquet_column(run, resumen, "DURACION DE VIAJE")
+
+
+@pytest.mark.parametrize(("file", "shape", "point"), [
+    ("cdmx-bici__ciclovias.csv", "Geo Shape", "Geo Point"),
+    ("cdmx-gtfs__rutas-gtfs-general-transit-feed.csv", "Geo Shape", "Geo Point"),
+    ("cdmx-movilidad__vialidades-de-la-ciudad-de-mexico.csv", "Geo Shape", "Geo Point"),
+    ("cdmx-transito__fotocivicas.csv", "Geo Shape", "Geo Point"),
+    (PARQUIMETROS, "Geo Shape", "Geo Point"),
+    ("cdmx-ecobici__estaciones-de-ecobici.csv", None, "punto_geo"),
+    ("gee-chirps-inegi-mun__mex_chirps_pr_mm_mun_year_2020.csv", ".geo", None),
+])
+def test_geojson_and_points_in_cells_are_declared_and_kept_as_text(run: Path, file: str, shape: str | None,
+                                                                   point: str | None) -> None:
+    from frictionless import fields as ff
+
+    if shape:
+        assert _profile(run, file, shape)["type"] == "geojson"
+        field = _descriptor_field(run, file, shape)
+        cells = [c for c in _parquet_column(run, file, shape) if c is not None]
+        assert cells and all(isinstance(c, str) for c in cells)
+        if file == "cdmx-bici__ciclovias.csv":
+            # positions with an altitude ([-99.18, 19.42, 0.0]): GeoJSON, but not to Frictionless's profile
+            assert field["type"] == "string" and "altitud" in field["description"], field
+        else:
+            assert field["type"] == "geojson", field
+            reader = ff.GeojsonField(name="g").create_value_reader()
+            assert all(reader(c) is not None for c in cells)
+    if point:
+        assert _profile(run, file, point)["type"] == "geopoint"
+        field = _descriptor_field(run, file, point)
+        # '19.43,-99.15' is latitude first: Frictionless's geopoint would read a latitude of -99.15
+        assert field["type"] == "string" and "latitud primero" in field["description"], field
+        assert all(isinstance(c, str) for c in _parquet_column(run, file, point) if c is not None)
+
+
+def test_a_column_the_extractor_declares_text_stays_a_code(run: Path) -> None:
+    """INEGI's CVEGEO '14001' (a dBase character field) looks like a number: declared, it is a string."""
+    assert _profile(run, DECLARED_DBF, "CVEGEO", "dbf")["type"] == "string"
+    assert "14001" in _parquet_column(run, DECLARED_DBF, "CVEGEO", "dbf")
+    assert _descriptor_field(run, DECLARED_DBF, "CVEGEO", "dbf")["type"] == "string"
