@@ -94,6 +94,20 @@ class CatalogConfig:
     data_json: bool = False
     """List the catalog from its DCAT-US `/data.json` (DKAN, Andino): the whole catalog in one request,
     with dates and the distributions' `field` schemas; package_list + package_show when it has none."""
+    dcat: str = ""
+    """List the catalog from ckanext-dcat's paged Turtle catalog: `true` (set as "true") for `/catalog.ttl`
+    beside the Action API, or the catalog's URL; "" (false) for off. package_search when the portal has none."""
+
+    def dcat_url(self) -> str:
+        """The Turtle catalog to page: the configured URL, else `/catalog.ttl` at the portal's root."""
+        if self.dcat and self.dcat != "true":
+            return self.dcat
+        base = self.api_url.rstrip("/")
+        for suffix in ("/api/3/action", "/api/action"):
+            if base.endswith(suffix):
+                base = base[: -len(suffix)]
+                break
+        return base + "/catalog.ttl"
 
     def data_json_url(self) -> str:
         """Where the portal's data.json is: beside the Action API (`?q=data.json` for Drupal's `?q=` URLs)."""
@@ -174,6 +188,8 @@ _ID_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 
 def _coerce(value: Any, name: str, where: str) -> Any:
     """Check and convert one catalog value to its field's type."""
+    if name == "dcat":
+        return _dcat_value(value, where)
     expected = (_FETCH_FIELDS if name in _FETCH_ONLY else _CATALOG_FIELDS)[name].type
     try:
         if expected == "str":
@@ -222,6 +238,22 @@ def _coerce(value: Any, name: str, where: str) -> Any:
     raise AssertionError(f"unhandled field type {expected}")
 
 
+def _dcat_value(value: Any, where: str) -> str:
+    """`dcat`: true or false (also as text, from the environment), or the http(s) URL of a Turtle catalog."""
+    if isinstance(value, bool):
+        return "true" if value else ""
+    if isinstance(value, str):
+        lowered = value.strip().lower()
+        if lowered in ("1", "true", "yes", "on"):
+            return "true"
+        if lowered in ("", "0", "false", "no", "off"):
+            return ""
+        if re.fullmatch(r"https?://[^/?#\s]+/[^?#\s]*\.ttl", value.strip()):
+            return value.strip()
+    raise ConfigError(f"{where} dcat: expected true, false or the URL of the portal's Turtle catalog "
+                      f"(https://.../catalog.ttl), got {value!r}")
+
+
 def _check_api_url(url: str, where: str) -> str:
     if not re.match(r"^https?://[^/?#\s]+", url):
         raise ConfigError(f"{where} api_url: expected an http(s) URL, got {url!r}")
@@ -253,6 +285,12 @@ def _build_catalog(cid: str, raw: dict[str, Any], defaults: dict[str, Any], name
             if values.get(key):
                 raise ConfigError(f"{where} {key}: a dkan catalog has no package_search; "
                                   "only organization can filter it")
+    if values.get("dcat"):
+        clash = [k for k in ("groups", "q", "fq") if values.get(k)] + \
+            [k for k in ("data_json",) if values.get(k)] + (["kind"] if values.get("kind") == "dkan" else [])
+        if clash:
+            raise ConfigError(f"{where} dcat: cannot be combined with {clash[0]} (the DCAT catalog can only be "
+                              "sliced by organization; ckanext-dcat is a CKAN extension)")
     return CatalogConfig(**values)
 
 

@@ -70,7 +70,8 @@ def _licences(folder: Path) -> Path:
 @pytest.fixture(scope="module")
 def real_ckan(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RealCkan]:
     scratch = tmp_path_factory.mktemp("contract-ckan")
-    ckan = start(scratch, {"licenses_group_url": f"file://{_licences(scratch)}"}, rows_max=ROWS_MAX)
+    ckan = start(scratch, {"licenses_group_url": f"file://{_licences(scratch)}",
+                           "ckanext.dcat.datasets_per_page": DCAT_PER_PAGE}, rows_max=ROWS_MAX)
     try:
         yield ckan
     finally:
@@ -406,3 +407,95 @@ def test_the_sandbox_and_the_real_ckan_store_the_same_rows(portal, real_ckan, tm
     assert stored["sandbox"][0] == stored["ckan"][0]
     assert stored["sandbox"][1] == stored["ckan"][1]
     assert stored["sandbox"][2] == stored["ckan"][2]
+
+
+# DCAT (harvester/connectors/dcat.py): ckanext-dcat's paged Turtle catalog -------------------------------------
+
+DCAT_PER_PAGE = 3  # ckanext.dcat.datasets_per_page on both portals (set on the real one where it starts): 3 pages
+DCAT_COMPARED = ("SELECT d.remote_id, d.title, d.notes, d.metadata_created, d.metadata_modified, d.organization_id, "
+                 "d.organization_title, d.tags, list_sort(d.formats) AS formats, list_sort(list(r.url)) AS urls, "
+                 "list_sort(list(r.remote_id)) AS resource_ids FROM datasets d LEFT JOIN resources r "
+                 "ON r.catalog_id = d.catalog_id AND r.dataset_id = d.remote_id AND r.deleted_at IS NULL "
+                 "WHERE d.deleted_at IS NULL GROUP BY ALL ORDER BY d.remote_id")
+
+
+def _dcat_side(side: Side, portal: Any) -> None:
+    if side.name == "sandbox":
+        portal.dcat_per_page["veracruz"] = DCAT_PER_PAGE
+
+
+def test_a_dcat_harvest_pages_and_stores_what_package_search_stores(side, portal, tmp_path):
+    _dcat_side(side, portal)
+    (tmp_path / "search").mkdir()
+    (tmp_path / "dcat").mkdir()
+    searched = _config(tmp_path / "search", side)
+    assert _harvest(searched).status == "ok"
+    config = _config(tmp_path / "dcat", side, dcat=True)
+    result = _harvest(config)
+    assert (result.status, result.mode, result.added, result.error) == ("ok", "dcat", len(PUBLIC), None)
+    assert result.notes["pages"] == result.requests == -(-len(PUBLIC) // DCAT_PER_PAGE) == 3
+    by_dcat, by_search = _rows(config, DCAT_COMPARED), _rows(searched, DCAT_COMPARED)
+    assert len(by_dcat) == len(PUBLIC) and by_dcat == by_search  # ids, titles, dates, resource URLs, ...
+    names = _rows(config, "SELECT DISTINCT organization_name FROM datasets ORDER BY 1")
+    assert [r["organization_name"] for r in names] == sorted(ORGS)  # the slug of each title stands in
+
+
+def test_an_incremental_dcat_run_sees_a_patch_and_a_deletion(side, portal, tmp_path):
+    _dcat_side(side, portal)
+    config = _config(tmp_path, side, dcat=True)
+    time.sleep(1.1)  # as in test_an_incremental_run_picks_up_a_patch_in_at_most_3_requests
+    assert _harvest(config).status == "ok"
+    side.patch("mov-metrobus", title="Afluencia diaria de Metrobús")
+    side.delete("cui-estancias")
+    result = _harvest(config)
+    assert (result.status, result.mode, result.updated, result.deleted, result.added) == \
+        ("ok", "dcat-incremental", 1, 1, 0)
+    rows = {r["title"]: r["deleted_at"] for r in _rows(config, "SELECT title, deleted_at FROM datasets")}
+    assert rows["Afluencia diaria de Metrobús"] is None and rows["Estancias infantiles"] is not None
+    assert len([t for t, gone in rows.items() if gone is None]) == len(PUBLIC) - 1
+
+
+def test_dcat_gives_resource_urls_as_ckanext_dcat_cleans_them(side, portal, tmp_path):
+    _dcat_side(side, portal)
+    odd = _dataset("cui-url-rara", "cuidados-contrato", "URL con espacios")
+    odd["resources"][0]["url"] = "http://127.0.0.1:9/datos abiertos (2024),v1.csv"
+    side.create(odd)
+    (tmp_path / "search").mkdir()
+    searched = _config(tmp_path / "search", side)
+    assert _harvest(searched).status == "ok"
+    config = _config(tmp_path, side, dcat=True)
+    assert _harvest(config).status == "ok"
+    sql = "SELECT r.url FROM resources r JOIN datasets d ON d.remote_id = r.dataset_id WHERE d.title = 'URL con espacios'"
+    assert _rows(searched, sql) == [{"url": "http://127.0.0.1:9/datos abiertos (2024),v1.csv"}]
+    assert _rows(config, sql) == [{"url": "http://127.0.0.1:9/datos%20abiertos%20%282024%29%2Cv1.csv"}]
+
+
+def _turtle_shape(url: str) -> tuple[str, list[str], set[tuple[str, str, str]]]:
+    """A catalog page's content type, prefix lines and shape: (subject's type, predicate, object's kind)."""
+    import requests
+    from rdflib import RDF, BNode, Graph, Literal
+    answer = requests.get(url, timeout=30)
+    graph = Graph().parse(data=answer.content, format="turtle")
+    shape = set()
+    for subject, predicate, obj in graph:
+        kind = "bnode" if isinstance(obj, BNode) else str(obj.datatype or "literal") if isinstance(obj, Literal) \
+            else str(obj) if predicate == RDF.type else "uri"
+        types = sorted(str(t) for t in graph.objects(subject, RDF.type)) or ["untyped"]
+        shape.add((types[0], str(predicate), kind))
+    prefixes = [line for line in answer.text.splitlines() if line.startswith("@prefix")]
+    return answer.headers["Content-Type"], prefixes, shape
+
+
+def test_the_sandbox_serves_the_dcat_catalog_in_the_real_ckans_shape(portal, real_ckan):
+    shapes = {}
+    for chosen, site_url in ((_sandbox_side(portal), f"{portal.base_url}/veracruz"),
+                             (_ckan_side(real_ckan), real_ckan.site_url)):
+        _dcat_side(chosen, portal)
+        for dataset in SEED:
+            chosen.create(dataset)
+        shapes[chosen.name] = [_turtle_shape(f"{site_url}/catalog.ttl?page={n}") for n in (1, 2, 3)]
+    catalog = "http://www.w3.org/ns/dcat#Catalog"
+    for sandbox_page, ckan_page in zip(shapes["sandbox"], shapes["ckan"]):
+        assert sandbox_page[:2] == ckan_page[:2]  # Content-Type, prefixes
+        # the catalog's own description and language are the site's settings; everything else is the same
+        assert {s for s in sandbox_page[2] if s[0] != catalog} == {s for s in ckan_page[2] if s[0] != catalog}

@@ -1,4 +1,5 @@
-"""Catalog connectors: CKAN package_search, the package_list/package_show fallback (DKAN), and DCAT-US data.json.
+"""Catalog connectors: CKAN package_search, the package_list/package_show fallback (DKAN), DCAT-US data.json,
+and ckanext-dcat's paged Turtle catalog.
 
 A new connector is one file here (a `Connector` subclass, see `base.py`) and one entry in `CONNECTORS`."""
 from __future__ import annotations
@@ -9,11 +10,13 @@ from harvester.connectors.base import Batch, Connector, ListingReport
 from harvester.connectors.ckan_list import PackageListConnector
 from harvester.connectors.ckan_search import PackageSearchConnector
 from harvester.connectors.datajson import DataJsonConnector
+from harvester.connectors.dcat import DcatConnector
 
-__all__ = ["CONNECTORS", "Batch", "Connector", "DataJsonConnector", "ListingReport", "PackageListConnector",
-           "PackageSearchConnector", "connector_for"]
+__all__ = ["CONNECTORS", "Batch", "Connector", "DataJsonConnector", "DcatConnector", "ListingReport",
+           "PackageListConnector", "PackageSearchConnector", "connector_for"]
 
-CONNECTORS: tuple[type[Connector], ...] = (DataJsonConnector, PackageListConnector, PackageSearchConnector)
+CONNECTORS: tuple[type[Connector], ...] = (DcatConnector, DataJsonConnector, PackageListConnector,
+                                          PackageSearchConnector)
 """In order of preference: the first that suits a catalog lists it."""
 
 

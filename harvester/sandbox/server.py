@@ -20,11 +20,17 @@ import uuid
 import struct
 import zlib
 from dataclasses import dataclass, field, fields
+from datetime import datetime
+from decimal import Decimal, DecimalException
 from functools import lru_cache
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, Callable, Iterator, Literal
 from urllib.parse import parse_qs, unquote, urlsplit
+
+from rdflib import RDF, BNode, Graph, Namespace, URIRef
+from rdflib import Literal as RDFLiteral
+from rdflib.namespace import DCTERMS as DCT, FOAF, OWL, RDFS, XSD
 
 from harvester.clock import utcnow
 from harvester.sandbox import solr
@@ -75,6 +81,8 @@ class SandboxPortal:
         self._state = {name: SiteState(site) for name, site in self._sites.items()}
         self._log: list[RequestRecord] = []
         self._file_log: list[RequestRecord] = []
+        self.dcat_per_page: dict[str, int] = {}
+        """ckanext.dcat.datasets_per_page per site (DCAT_PER_PAGE unless set); reset() forgets it."""
         self._log_lock = threading.Lock()
         self.stopping = threading.Event()
         self._server: ThreadingHTTPServer | None = None
@@ -168,6 +176,7 @@ class SandboxPortal:
         """Faults off, request log empty, every site back to its snapshot."""
         for state in self._state.values():
             state.restore()
+        self.dcat_per_page.clear()
         self.clear_requests()
 
     def requests(self, site: str | None = None) -> list[RequestRecord]:
@@ -471,6 +480,267 @@ def data_json(state: SiteState, base_url: str) -> bytes:
     return json.dumps(catalog, ensure_ascii=False).encode("utf-8")
 
 
+# ckanext-dcat (2.4.4, profile euro_dcat_ap_3) -------------------------------------------------------
+# What a CKAN with the dcat plugin serves, built and serialized with rdflib as ckanext-dcat itself does, from
+# the same package_search: compared byte for byte with a real CKAN 2.11 in tests/test_contract.py.
+
+DCAT_PER_PAGE = 100  # ckanext.dcat.datasets_per_page's default
+DCAT_TYPES = {"ttl": ("turtle", "text/turtle"), "jsonld": ("json-ld", "application/ld+json"),
+              "rdf": ("pretty-xml", "application/rdf+xml"), "xml": ("pretty-xml", "application/rdf+xml"),
+              "n3": ("n3", "text/n3")}
+DCAT_NS = Namespace("http://www.w3.org/ns/dcat#")
+HYDRA_NS = Namespace("http://www.w3.org/ns/hydra/core#")
+VCARD_NS = Namespace("http://www.w3.org/2006/vcard/ns#")
+SPDX_NS = Namespace("http://spdx.org/rdf/terms#")
+_DCAT_QUOTED = " !\"$'()*,;<>[]{|}\\^`"
+
+
+def dcat_route(site: Site, rest: list[str]) -> tuple[str, str, str | None] | None:
+    """(action, format, dataset id or None) when `rest` is one of ckanext-dcat's paths on a site that has it."""
+    if site.flavour != "ckan" or "dcat" not in site.extensions:
+        return None
+    if len(rest) == 1 and rest[0].startswith("catalog.") and rest[0][len("catalog."):] in DCAT_TYPES:
+        return "dcat_catalog_show", rest[0][len("catalog."):], None
+    if len(rest) == 2 and rest[0] == "dataset" and "." in rest[1]:
+        dataset, fmt = rest[1].rsplit(".", 1)
+        if fmt in DCAT_TYPES and fmt != "xml" and dataset:
+            return "dcat_dataset_show", fmt, dataset
+    return None
+
+
+def _cleaned_uri(value: str) -> URIRef:
+    """ckanext-dcat's CleanedURIRef: stripped, a few characters percent-encoded."""
+    value = value.strip()
+    for c in _DCAT_QUOTED:
+        value = value.replace(c, "%{:02X}".format(ord(c)))
+    return URIRef(value)
+
+
+def _uri_or_literal(value: str) -> Any:
+    if value.strip().startswith(("http://", "https://")):
+        try:
+            uri = _cleaned_uri(value)
+            uri.n3()
+            return uri
+        except Exception:  # noqa: BLE001 - as ckanext-dcat: anything odd becomes a literal
+            pass
+    return RDFLiteral(value)
+
+
+def _dcat_date(value: Any) -> RDFLiteral:
+    """ckanext-dcat's _add_date_triple for CKAN's timestamps: dateutil-parsed, isoformat, xsd:dateTime."""
+    from rdflib.namespace import XSD
+    text = str(value)
+    if re.fullmatch(r"\d{4}", text):
+        return RDFLiteral(text, datatype=XSD.gYear)
+    if re.fullmatch(r"\d{4}-\d{2}", text):
+        return RDFLiteral(text, datatype=XSD.gYearMonth)
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+        return RDFLiteral(text, datatype=XSD.date)
+    try:
+        return RDFLiteral(datetime.fromisoformat(text.replace("Z", "+00:00")).isoformat(), datatype=XSD.dateTime)
+    except ValueError:
+        return RDFLiteral(text)
+
+
+def _value(dataset: dict[str, Any], key: str) -> Any:
+    """A dataset's field, else its extra of that name (ckanext-dcat's _get_dataset_value)."""
+    if dataset.get(key):
+        return dataset[key]
+    for extra in dataset.get("extras") or []:
+        if isinstance(extra, dict) and extra.get("key") == key:
+            return extra.get("value")
+    return None
+
+
+def dcat_graph() -> Graph:
+    graph = Graph()
+    for prefix, namespace in (("dct", DCT), ("dcat", DCAT_NS), ("adms", Namespace("http://www.w3.org/ns/adms#")),
+                              ("vcard", VCARD_NS), ("foaf", FOAF), ("schema", Namespace("http://schema.org/")),
+                              ("owl", OWL), ("spdx", SPDX_NS)):
+        graph.bind(prefix, namespace)
+    return graph
+
+
+def dcat_add_dataset(graph: Graph, site_url: str, d: dict[str, Any]) -> URIRef:
+    """The triples ckanext-dcat's euro_dcat_ap_3 profile writes for a plain CKAN dataset dict."""
+    dcat, vcard, spdx = DCAT_NS, VCARD_NS, SPDX_NS
+    uri = _value(d, "uri")
+    ref = _cleaned_uri(uri) if uri and uri != "None" else URIRef(f"{site_url}/dataset/{d['id']}")
+    add = graph.add
+    add((ref, RDF.type, dcat.Dataset))
+    contact = {k: _value(d, k) for k in ("contact_uri", "contact_name", "contact_email", "maintainer",
+                                         "maintainer_email", "author", "author_email")}
+    if any(contact.values()):
+        node = _cleaned_uri(contact["contact_uri"]) if contact["contact_uri"] else BNode()
+        add((node, RDF.type, vcard.Organization))
+        add((ref, dcat.contactPoint, node))
+        name = contact["contact_name"] or contact["maintainer"] or contact["author"]
+        if name:
+            add((node, vcard.fn, RDFLiteral(name)))
+        email = contact["contact_email"] or contact["maintainer_email"] or contact["author_email"]
+        if email:
+            add((node, vcard.hasEmail, _cleaned_uri("mailto:" + str(email).removeprefix("mailto:"))))
+    org = d.get("organization")
+    if isinstance(org, dict) and org.get("id"):
+        publisher = _cleaned_uri(f"{site_url}/organization/{org['id']}")
+        add((publisher, RDF.type, FOAF.Agent))
+        add((ref, DCT.publisher, publisher))
+        if org.get("title"):
+            add((publisher, FOAF.name, RDFLiteral(org["title"])))
+    for key, predicate, maker in (("title", DCT.title, RDFLiteral), ("notes", DCT.description, RDFLiteral),
+                                  ("url", dcat.landingPage, _cleaned_uri), ("version", OWL.versionInfo, RDFLiteral)):
+        if d.get(key):
+            node = maker(d[key])
+            add((ref, predicate, node))
+            if key == "url":
+                add((node, RDF.type, FOAF.Document))
+    identifier = _value(d, "identifier") or _value(d, "guid") or d.get("id")
+    if identifier:
+        add((ref, DCT.identifier, _uri_or_literal(str(identifier))))
+    for tag in d.get("tags") or []:
+        if isinstance(tag, dict) and tag.get("name"):
+            add((ref, dcat.keyword, RDFLiteral(tag["name"])))
+    for key, predicate in (("metadata_created", DCT.issued), ("metadata_modified", DCT.modified)):
+        if d.get(key):
+            add((ref, predicate, _dcat_date(d[key])))
+    for r in d.get("resources") or []:
+        if not isinstance(r, dict) or not r.get("id"):
+            continue
+        dist = _cleaned_uri(r["uri"]) if r.get("uri") and r["uri"] != "None" else \
+            URIRef(f"{site_url}/dataset/{r.get('package_id') or d['id']}/resource/{r['id']}")
+        add((ref, dcat.distribution, dist))
+        add((dist, RDF.type, dcat.Distribution))
+        for key, predicate, maker in (("name", DCT.title, RDFLiteral), ("description", DCT.description, RDFLiteral),
+                                      ("license", DCT.license, _uri_or_literal),
+                                      ("access_url", dcat.accessURL, _cleaned_uri),
+                                      ("download_url", dcat.downloadURL, _cleaned_uri)):
+            if r.get(key):
+                node = maker(r[key])
+                add((dist, predicate, node))
+                if key == "license":
+                    add((node, DCT.type, URIRef("http://purl.org/adms/licencetype/UnknownIPR")))
+                elif key in ("access_url", "download_url"):
+                    add((node, RDF.type, RDFS.Resource))
+        mimetype, fmt = r.get("mimetype"), r.get("format")
+        if fmt and (not mimetype or mimetype == fmt):
+            if "iana.org/assignments/media-types" in fmt or (not fmt.startswith("http") and "/" in fmt):
+                mimetype, fmt = fmt, None
+            else:
+                mimetype = None
+        if mimetype:
+            add((dist, dcat.mediaType, _uri_or_literal(mimetype)))
+        if fmt:
+            add((dist, DCT["format"], _uri_or_literal(fmt)))
+        url = r.get("url")
+        if url and not r.get("access_url") and (not r.get("download_url") or url != r.get("download_url")):
+            node = _cleaned_uri(url)
+            add((dist, dcat.accessURL, node))
+        for key, predicate in (("created", DCT.issued), ("metadata_modified", DCT.modified)):
+            if r.get(key):
+                add((dist, predicate, _dcat_date(r[key])))
+        if r.get("size"):
+            try:
+                add((dist, dcat.byteSize, RDFLiteral(Decimal(r["size"]), datatype=XSD.decimal)))
+            except (ValueError, TypeError, DecimalException):
+                add((dist, dcat.byteSize, RDFLiteral(r["size"])))
+        if r.get("hash"):
+            checksum = BNode()
+            add((checksum, RDF.type, spdx.Checksum))
+            add((checksum, spdx.checksumValue, RDFLiteral(r["hash"], datatype=XSD.hexBinary)))
+            add((dist, spdx.checksum, checksum))
+    return ref
+
+
+def _dcat_error(status: int, message: str) -> Answer:
+    return html(status, {403: "Forbidden", 404: "Dataset not found", 409: "Conflict",
+                         500: "Internal Server Error"}.get(status, "Error"), message)
+
+
+def dcat_answer(portal: SandboxPortal, state: SiteState, fmt: str, dataset_id: str | None,
+                query: dict[str, Any]) -> Answer:
+    """The answer ckanext-dcat gives: a catalog page (paged like its dcat_catalog_show), or one dataset."""
+    dcat, hydra = DCAT_NS, HYDRA_NS
+    site = state.site
+    site_url = f"{portal.base_url}/{site.name}"
+    rdf_format, ctype = DCAT_TYPES[fmt]
+    graph = dcat_graph()
+    if dataset_id is not None:
+        with state.lock:
+            found = state.find(dataset_id)
+            data = state.json_of(found["id"]) if found else None
+        if found is None or data is None:
+            return _dcat_error(404, "Dataset not found or you have no permission to view it")
+        if found.get("private"):
+            return _dcat_error(403, "Unauthorized to read dataset")
+        dcat_add_dataset(graph, site_url, json.loads(portal.served(data)))
+    else:
+        per_page = portal.dcat_per_page.get(site.name, DCAT_PER_PAGE)
+        wrong_page = "Page param must be a positive integer starting in 1"
+        try:
+            page = int(query.get("page") or 1)
+        except ValueError:
+            return _dcat_error(409, wrong_page)
+        if page < 1:
+            return _dcat_error(409, wrong_page)
+        fq_list = ["-dataset_type:harvest", "-dataset_type:showcase"]
+        since = query.get("modified_since")
+        if since:
+            try:
+                # dateutil's isoformat + "Z": a date with an offset makes a date Solr refuses (a 500)
+                parsed = datetime.fromisoformat(str(since))
+            except ValueError:
+                return _dcat_error(409, "Wrong modified date format. Use ISO-8601 format")
+            if parsed.tzinfo is not None:
+                return _dcat_error(500, "Solr cannot parse the date " + parsed.isoformat() + "Z")
+            fq_list.append(f"metadata_modified:[{parsed.isoformat()}Z TO NOW]")
+        params = {"q": query.get("q") or "*:*", "fq": query.get("fq") or "", "fq_list": fq_list,
+                  "sort": "metadata_modified desc", "rows": per_page, "start": per_page * (page - 1)}
+        try:
+            found_page = json.loads(portal.served(portal.package_search(state, params)))
+            newest = json.loads(portal.served(portal.package_search(
+                state, {"q": "*:*", "sort": "metadata_modified desc", "rows": 1})))
+        except (solr.QueryError, ValidationFailure) as exc:
+            return _dcat_error(409, f"Search error: {exc}")
+        catalog = URIRef(site_url)
+        graph.add((catalog, RDF.type, dcat.Catalog))
+        graph.add((catalog, DCT.title, RDFLiteral(site.title)))
+        if site.description:
+            graph.add((catalog, DCT.description, RDFLiteral(site.description)))
+        graph.add((catalog, FOAF.homepage, URIRef(site_url)))
+        graph.add((catalog, DCT.language, RDFLiteral("es")))
+        if newest["results"]:
+            graph.add((catalog, DCT.modified, _dcat_date(newest["results"][0]["metadata_modified"])))
+        for d in found_page["results"]:
+            graph.add((catalog, dcat.dataset, dcat_add_dataset(graph, site_url, d)))
+        count = found_page["count"]
+        if count:
+            kept = [(k, v) for k, v in query.items() if k != "page" and k in ("modified_since", "profiles", "q", "fq")]
+
+            def page_url(number: int) -> str:
+                extra = "".join(f"{k}={v}&" for k, v in kept)
+                return f"{site_url}/catalog.{fmt}?{extra}page={number}"
+            last = -(-count // per_page) or 1
+            graph.bind("hydra", hydra)
+            paging = URIRef(page_url(page))
+            graph.add((paging, RDF.type, hydra.PagedCollection))
+            links = {"first": 1, "last": last}
+            if page > 1:
+                links["previous"] = page - 1 if (page - 1) * per_page + len(found_page["results"]) <= count else last
+            if page * per_page < count:
+                links["next"] = page + 1
+            for key, number in links.items():
+                for predicate in (hydra[key + "Page"], hydra[key]):
+                    graph.add((paging, predicate, RDFLiteral(page_url(number))))
+            graph.add((paging, hydra.totalItems, RDFLiteral(count)))
+            graph.add((paging, hydra.itemsPerPage, RDFLiteral(per_page)))
+    try:
+        body = graph.serialize(format=rdf_format)
+    except Exception as exc:  # noqa: BLE001 - rdflib refusing a URI: ckanext-dcat's 500
+        return _dcat_error(500, f"Exception: {exc}")
+    return Answer(200, body.encode("utf-8"), ctype)
+
+
 @lru_cache(maxsize=4)
 def gzip_whitespace(size: int) -> bytes:
     """A gzip stream of about `size` bytes once decoded: an open JSON object, then spaces. Built from
@@ -639,6 +909,10 @@ class Handler(BaseHTTPRequestHandler):
                                              self.headers.get("User-Agent", ""), 200, time.time()))
             self.send(answer)
             return
+        dcat = dcat_route(state.site, parts[1:])
+        if dcat is not None:
+            self.serve_dcat(state, dcat, split.path, query)
+            return
         action = self.action_of(state, parts[1:], query)
         params = {**query, **body}
         agent = self.headers.get("User-Agent", "")
@@ -646,6 +920,29 @@ class Handler(BaseHTTPRequestHandler):
         self.portal.record(RequestRecord(self.command, split.path, action or "", params, agent,
                                          answer.status if answer else 0, time.time()))
         if answer is None:  # dropped, or the portal stopped while hanging
+            self.close_connection = True
+            return
+        if state.faults.trickle and (state.faults.actions is None or action in state.faults.actions):
+            answer.trickle = state.faults.trickle
+        self.send(answer)
+
+    def serve_dcat(self, state: SiteState, route: tuple[str, str, str | None], path: str,
+                   query: dict[str, Any]) -> None:
+        """ckanext-dcat's /catalog.<format> and /dataset/<id>.<format>, with the site's WAF and faults (the
+        action names for `Faults.actions`: dcat_catalog_show, dcat_dataset_show)."""
+        action, fmt, dataset = route
+        agent = self.headers.get("User-Agent", "")
+        answer: Answer | None
+        if state.site.waf and (not agent.strip() or agent.lower().startswith(BLOCKED_AGENTS)):
+            answer = html(403, "403 Forbidden", "Request blocked by the web application firewall.")
+        else:
+            faulty = state.faults.actions is None or action in state.faults.actions
+            answer = self.misbehave(state, action) if faulty else False
+            if answer is False:
+                answer = dcat_answer(self.portal, state, fmt, dataset, query)
+        self.portal.record(RequestRecord(self.command, path, action, dict(query), agent,
+                                         answer.status if answer else 0, time.time()))
+        if answer is None:
             self.close_connection = True
             return
         if state.faults.trickle and (state.faults.actions is None or action in state.faults.actions):
