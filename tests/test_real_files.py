@@ -125,22 +125,12 @@ def run(_portal: SandboxPortal, corpus: dict[str, RealFile], tmp_path_factory: p
             result = CliRunner().invoke(cli, ["--config", str(config), "--quiet", *stage], catch_exceptions=False)
             print(f"{' '.join(stage)}: {time.monotonic() - started:.1f} s")
             assert result.exit_code == 0, f"{' '.join(stage)}: {result.output}"
-            if stage[0] == "validate":
-                _declare_text(home / "data", DECLARED_DBF, "CVEGEO")
     _portal.reset()
     return home / "data"
 
 
-DECLARED_DBF = "inegi-censo2010-jalisco__jal_cpv2010_municipal_discapacidad.dbf"
-
-
-def _declare_text(data: Path, file: str, column: str) -> None:
-    """The Table Schema the extractor writes beside a DBF's table for its character fields, written here by
-    hand (when the extractor has not): `column` is declared a string."""
-    (v,) = [v for v in _validations(data, _fetched(data, file)) if v["table_path"]]
-    sidecar = data / f"{v['table_path']}.schema.json"
-    if not sidecar.exists():
-        sidecar.write_text(json.dumps({"fields": [{"name": column, "type": "string"}]}), encoding="utf-8")
+DECLARED_DBFS = ("inegi-censo2010-jalisco__jal_cpv2010_municipal_discapacidad.dbf",
+                 "inegi-censo2010-jalisco__jal_cpv2010_municipal_hogares_censales.dbf")
 
 
 def _query(data: Path, sql: str, params: list[Any] | None = None) -> list[dict[str, Any]]:
@@ -565,8 +555,13 @@ def test_geojson_and_points_in_cells_are_declared_and_kept_as_text(run: Path, fi
         assert all(isinstance(c, str) for c in _parquet_column(run, file, point) if c is not None)
 
 
-def test_a_column_the_extractor_declares_text_stays_a_code(run: Path) -> None:
-    """INEGI's CVEGEO '14001' (a dBase character field) looks like a number: declared, it is a string."""
-    assert _profile(run, DECLARED_DBF, "CVEGEO", "dbf")["type"] == "string"
-    assert "14001" in _parquet_column(run, DECLARED_DBF, "CVEGEO", "dbf")
-    assert _descriptor_field(run, DECLARED_DBF, "CVEGEO", "dbf")["type"] == "string"
+@pytest.mark.parametrize("dbf", DECLARED_DBFS)
+def test_a_column_the_extractor_declares_text_stays_a_code(run: Path, dbf: str) -> None:
+    """INEGI's CVEGEO '14001' (a dBase character field, C5) looks like a number: the extractor's Table Schema
+    (tables.py) declares it a string, and profile and pack keep it one."""
+    (v,) = [v for v in _validations(run, _fetched(run, dbf)) if v["table_path"]]
+    schema = json.loads((run / f"{v['table_path']}.schema.json").read_text(encoding="utf-8"))
+    assert {"name": "CVEGEO", "type": "string"} in schema["fields"]
+    assert _profile(run, dbf, "CVEGEO", "dbf")["type"] == "string"
+    assert "14001" in _parquet_column(run, dbf, "CVEGEO", "dbf")
+    assert _descriptor_field(run, dbf, "CVEGEO", "dbf")["type"] == "string"
