@@ -33,69 +33,13 @@ sys.path.insert(0, str(HERE.parent))
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent / "tests"))  # tests/test_real_files.py imports conftest and real_files
 
-import pytest  # noqa: E402  (MonkeyPatch only, as the fixture uses it)
 from bench_harvest import save_results  # noqa: E402
-from click.testing import CliRunner  # noqa: E402
-from conftest import FAST, _guard, toml_value  # noqa: E402
-from harvester.cli import cli  # noqa: E402
 from harvester.model import ResourceKey  # noqa: E402
-from harvester.sandbox import SandboxPortal, server  # noqa: E402
+from harvester.sandbox import SandboxPortal  # noqa: E402
 from harvester.store import Store  # noqa: E402
-from real_files import RealFile, load_corpus, names  # noqa: E402
-from test_real_files import (CATALOG, GENERATED, MAY_BE_TABLES, ORG, SITE, THEME, _datasets,  # noqa: E402
-                             _fetched, _provenance, _validations, lost_values)
-
-STAGES = (["harvest", CATALOG], ["fetch", CATALOG], ["validate", CATALOG], ["profile", CATALOG],
-          ["pack", "build", THEME])
-
-
-def run_stages(portal: SandboxPortal, corpus: dict[str, RealFile], home: Path) -> tuple[Path, dict[str, float]]:
-    """The body of tests/test_real_files.py's `run` fixture, timing each stage: the data folder and the
-    seconds per stage."""
-    served = home / "served"
-    for dataset in _datasets(corpus):
-        folder = served / SITE / dataset["name"]
-        folder.mkdir(parents=True)
-        for resource in dataset["resources"]:
-            target = folder / resource["name"]  # served at its quoted URL, as a web server would
-            if resource["name"] in GENERATED:
-                target.write_bytes(GENERATED[resource["name"]])
-            else:
-                shutil.copyfile(corpus[resource["name"]].path, target)
-    profiles = home / "profiles"
-    profiles.mkdir()
-    datasets = list(_datasets(corpus))
-    include = toml_value([f"{CATALOG}/{d['name']}" for d in datasets])
-    (profiles / f"{THEME}.toml").write_text(
-        f'[theme]\nname = "{THEME}"\ntitle = "Archivos reales"\nproblem_es = "Archivos reales de portales."\n'
-        f'problem_en = "Real portal files."\n\n[match]\nterms = ["archivos reales"]\n'
-        f"include = {include}\n", encoding="utf-8")
-    config = home / "catalogs.toml"
-    config.write_text("\n".join([
-        "[harvester]", f"data_dir = {toml_value(str(home / 'data'))}", f"profiles = {toml_value(str(profiles))}", "",
-        "[defaults]", *(f"{k} = {toml_value(v)}" for k, v in FAST.items()), "",
-        f"[catalogs.{CATALOG}]", 'title = "Archivos reales"', f"api_url = {toml_value(portal.api_url(SITE))}",
-        'kind = "ckan"', f"organization = {toml_value(ORG)}", "",
-        "[fetch]", 'allow_hosts = ["127.0.0.1"]', ""]), encoding="utf-8")
-    portal.reset()
-    for dataset in datasets:
-        portal.add(SITE, dataset)
-    seconds: dict[str, float] = {}
-    with pytest.MonkeyPatch.context() as patch:
-        _guard(patch)  # loopback only
-        patch.delenv("HARVESTER_CONFIG", raising=False)
-        patch.delenv("HARVESTER_REAL_FILES", raising=False)  # config.py refuses a HARVESTER_* it does not know
-        patch.setattr(server, "FILES", served)
-        for stage in STAGES:
-            name = " ".join(stage)
-            print(f"{name} ...", file=sys.stderr, flush=True)
-            started = time.monotonic()
-            result = CliRunner().invoke(cli, ["--config", str(config), "--quiet", *stage], catch_exceptions=False)
-            seconds[name] = round(time.monotonic() - started, 2)
-            if result.exit_code != 0:
-                raise SystemExit(f"{name} failed with exit {result.exit_code}: {result.output[-2000:]}")
-    portal.reset()
-    return home / "data", seconds
+from real_files import load_corpus, names  # noqa: E402
+from test_real_files import (GENERATED, MAY_BE_TABLES, _fetched, _provenance, _validations, lost_values,  # noqa: E402
+                             run_stages)
 
 
 def _alerts(store: Store, v: dict[str, Any]) -> dict[str, int]:

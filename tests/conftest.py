@@ -9,6 +9,9 @@ import pytest
 from click.testing import CliRunner, Result
 
 from harvester.cli import cli
+from harvester.config import load_settings
+from harvester.harvest import CatalogResult, harvest
+from harvester.store import Store
 from harvester.sandbox import SandboxPortal
 
 SITE_OF = {"xalapa": "federal"}
@@ -130,3 +133,26 @@ def hostile_site(portal: SandboxPortal, make_config: Callable[..., Path], run_cl
     result = run_cli("--quiet", "nightly", config=config)
     assert result.exit_code == 0, result.output
     return config.parent / "data"
+
+
+@pytest.fixture(scope="session")
+def corpus() -> dict[str, Any]:
+    """The real-file corpus (tests/real_files.py), checked against its manifest; a missing or changed
+    corpus fails the test that needs it with one line."""
+    from real_files import CorpusError, load_corpus
+    try:
+        return load_corpus()
+    except CorpusError as exc:
+        pytest.fail(str(exc), pytrace=False)
+
+
+def harvest_one(config: Path) -> CatalogResult:
+    """Harvest the one catalog of `config`: its result."""
+    [result] = harvest(load_settings(config, env={}))
+    return result
+
+
+def query_store(config: Path, sql: str) -> list[dict[str, Any]]:
+    """Rows of a read query on the store of `config`."""
+    with Store(load_settings(config, env={}).paths.database, read_only=True) as store:
+        return store.query(sql)

@@ -11,21 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from harvester.config import load_settings
-from harvester.harvest import harvest
-from harvester.store import Store
+from conftest import harvest_one, query_store
 
 REAL_FILES = Path(os.environ.get("HARVESTER_REAL_FILES") or Path(__file__).resolve().parents[2] / "shared" / "real-files")
-
-
-def _one(config):
-    [result] = harvest(load_settings(config, env={}))
-    return result
-
-
-def _query(config, sql):
-    with Store(load_settings(config, env={}).paths.database, read_only=True) as store:
-        return store.query(sql)
 
 
 COMPARED = ("SELECT d.name, d.title, d.organization_title, d.tags, d.metadata_modified, "
@@ -37,31 +25,31 @@ COMPARED = ("SELECT d.name, d.title, d.organization_title, d.tags, d.metadata_mo
 @pytest.mark.parametrize("site", ["zapopan", "mardelplata"])  # clean URLs, and Drupal's ?q= form
 def test_data_json_lists_a_dkan_catalog_in_one_request_with_the_same_datasets(portal, make_config, tmp_path, site):
     listed = make_config(site, data_dir=tmp_path / "list")
-    by_list = _one(listed)
+    by_list = harvest_one(listed)
     config = make_config(site, data_dir=tmp_path / "datajson", **{site: {"data_json": True}})
-    result = _one(config)
+    result = harvest_one(config)
     assert (result.status, result.mode, result.requests) == ("ok", "data.json", 1)
     assert result.added == by_list.added == len(portal.datasets(site)) and by_list.requests > 1
-    assert _query(config, COMPARED) == _query(listed, COMPARED)
+    assert query_store(config, COMPARED) == query_store(listed, COMPARED)
 
 
 def test_data_json_sees_changes_and_deletions_on_the_next_run(portal, make_config):
     config = make_config("puebla", puebla={"data_json": True})
-    first = _one(config)
+    first = harvest_one(config)
     gone = portal.datasets("puebla")[0]["name"]
     portal.delete("puebla", gone)
     changed = portal.datasets("puebla")[0]["name"]
     portal.touch("puebla", changed, title="Título nuevo")
-    second = _one(config)
+    second = harvest_one(config)
     assert (second.status, second.requests, second.deleted, second.updated) == ("ok", 1, 1, 1)
     assert second.unchanged == first.added - 2
-    titles = {r["name"]: (r["title"], r["deleted_at"]) for r in _query(config, "SELECT name, title, deleted_at FROM datasets")}
+    titles = {r["name"]: (r["title"], r["deleted_at"]) for r in query_store(config, "SELECT name, title, deleted_at FROM datasets")}
     assert titles[changed][0] == "Título nuevo" and titles[gone][1] is not None
 
 
 def test_a_portal_without_data_json_falls_back_to_package_list(portal, make_config):
     config = make_config("veracruz", veracruz={"data_json": True})  # a CKAN: no /data.json there
-    result = _one(config)
+    result = harvest_one(config)
     assert (result.status, result.mode) == ("ok", "list") and result.added == len(portal.datasets("veracruz"))
     assert result.notes["fallback"].startswith("data.json unusable (action not available (404) at ")
     assert "/veracruz/data.json" in result.notes["fallback"]
@@ -97,11 +85,11 @@ def test_an_andino_data_json_keeps_its_field_schemas(tmp_path):
         config.write_text(f'[harvester]\ndata_dir = "{tmp_path / "data"}"\n\n[catalogs.justicia]\ntitle = "Justicia"\n'
                           f'api_url = "http://127.0.0.1:{server.server_address[1]}/api/3/action/"\n'
                           "data_json = true\ntimeout = 5\nretries = 0\n", encoding="utf-8")
-        result = _one(config)
+        result = harvest_one(config)
     finally:
         server.shutdown()
     assert (result.status, result.mode, result.added, result.requests) == ("ok", "data.json", len(document["dataset"]), 1)
-    stored = _query(config, "SELECT remote_id, title, organization_title, raw FROM datasets ORDER BY remote_id")
+    stored = query_store(config, "SELECT remote_id, title, organization_title, raw FROM datasets ORDER BY remote_id")
     by_id = {d["identifier"]: d for d in document["dataset"]}
     assert [r["remote_id"] for r in stored] == sorted(by_id)
     fields = 0
@@ -112,5 +100,5 @@ def test_an_andino_data_json_keeps_its_field_schemas(tmp_path):
         assert kept == original  # the DCAT dataset whole, with every distribution's `field` schema
         fields += sum(len(d.get("field") or []) for d in kept["distribution"])
     assert fields == sum(len(d.get("field") or []) for ds in document["dataset"] for d in ds["distribution"]) > 0
-    resources = _query(config, "SELECT count(*) AS n FROM resources")[0]["n"]
+    resources = query_store(config, "SELECT count(*) AS n FROM resources")[0]["n"]
     assert resources == sum(len(ds["distribution"]) for ds in document["dataset"])

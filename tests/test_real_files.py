@@ -74,18 +74,13 @@ def _dataset(name: str, files: list[tuple[str, str, str]]) -> dict[str, Any]:
                            "url": f"{SANDBOX}/files/{SITE}/{name}/{quote(file)}"} for i, (file, kind, _) in enumerate(files)]}
 
 
-@pytest.fixture(scope="module")
-def corpus() -> dict[str, RealFile]:
-    try:
-        return load_corpus()
-    except CorpusError as exc:
-        pytest.fail(str(exc), pytrace=False)
+STAGES = (["harvest", CATALOG], ["fetch", CATALOG], ["validate", CATALOG], ["profile", CATALOG],
+          ["pack", "build", THEME])
 
 
-@pytest.fixture(scope="module")
-def run(_portal: SandboxPortal, corpus: dict[str, RealFile], tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Every stage over the corpus, once for the module: the data folder."""
-    home = tmp_path_factory.mktemp("real-files")
+def run_stages(portal: SandboxPortal, corpus: dict[str, RealFile], home: Path) -> tuple[Path, dict[str, float]]:
+    """Every stage over the corpus, as a user runs them, in `home`: the data folder and the seconds per
+    stage (also bench/real_files.py's run). A stage that fails stops with its output."""
     served = home / "served"
     for dataset in _datasets(corpus):
         folder = served / SITE / dataset["name"]
@@ -108,25 +103,33 @@ def run(_portal: SandboxPortal, corpus: dict[str, RealFile], tmp_path_factory: p
     config.write_text("\n".join([
         "[harvester]", f"data_dir = {toml_value(str(home / 'data'))}", f"profiles = {toml_value(str(profiles))}", "",
         "[defaults]", *(f"{k} = {toml_value(v)}" for k, v in FAST.items()), "",
-        f"[catalogs.{CATALOG}]", 'title = "Archivos reales"', f"api_url = {toml_value(_portal.api_url(SITE))}",
+        f"[catalogs.{CATALOG}]", 'title = "Archivos reales"', f"api_url = {toml_value(portal.api_url(SITE))}",
         'kind = "ckan"', f"organization = {toml_value(ORG)}", "",
         "[fetch]", 'allow_hosts = ["127.0.0.1"]', ""]), encoding="utf-8")
-    _portal.reset()
+    portal.reset()
     for dataset in datasets:
-        _portal.add(SITE, dataset)
+        portal.add(SITE, dataset)
+    seconds: dict[str, float] = {}
     with pytest.MonkeyPatch.context() as patch:
-        _guard(patch)
+        _guard(patch)  # loopback only
         patch.delenv("HARVESTER_CONFIG", raising=False)
         patch.delenv("HARVESTER_REAL_FILES", raising=False)  # config.py refuses a HARVESTER_* it does not know
         patch.setattr(server, "FILES", served)
-        for stage in (["harvest", CATALOG], ["fetch", CATALOG], ["validate", CATALOG], ["profile", CATALOG],
-                      ["pack", "build", THEME]):
+        for stage in STAGES:
+            name = " ".join(stage)
             started = time.monotonic()
             result = CliRunner().invoke(cli, ["--config", str(config), "--quiet", *stage], catch_exceptions=False)
-            print(f"{' '.join(stage)}: {time.monotonic() - started:.1f} s")
-            assert result.exit_code == 0, f"{' '.join(stage)}: {result.output}"
-    _portal.reset()
-    return home / "data"
+            seconds[name] = round(time.monotonic() - started, 2)
+            print(f"{name}: {seconds[name]:.1f} s")
+            assert result.exit_code == 0, f"{name}: {result.output[-2000:]}"
+    portal.reset()
+    return home / "data", seconds
+
+
+@pytest.fixture(scope="module")
+def run(_portal: SandboxPortal, corpus: dict[str, RealFile], tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Every stage over the corpus, once for the module: the data folder."""
+    return run_stages(_portal, corpus, tmp_path_factory.mktemp("real-files"))[0]
 
 
 DECLARED_DBFS = ("inegi-censo2010-jalisco__jal_cpv2010_municipal_discapacidad.dbf",

@@ -16,7 +16,7 @@ from harvester.archives import inspect_zip
 from harvester.sandbox.files import dbf_bytes, zip_bytes
 from harvester.sniff import sniff
 from harvester.tables import Table, TableError, _cpg_codec, extract_tables, schema_path
-from real_files import CorpusError, RealFile, load_corpus
+from real_files import RealFile
 
 LIMIT = 50 << 20
 FIELDS = [("CVE_MUN", "C", 3, 0), ("NOMGEO", "C", 30, 0), ("POB", "N", 8, 0), ("TASA", "N", 5, 1),
@@ -24,14 +24,6 @@ FIELDS = [("CVE_MUN", "C", 3, 0), ("NOMGEO", "C", 30, 0), ("POB", "N", 8, 0), ("
 RECORDS: list[list[object]] = [["003", "Coyoacán", 614447, 12.5, dt.date(1928, 12, 31), True],
                                ["013", "Xochimilco “Sur”", 442178, 7.0, None, False],
                                ["012", "Tláhuac", 392313, None, dt.date(1970, 1, 1), None]]
-
-
-@pytest.fixture(scope="module")
-def corpus() -> dict[str, RealFile]:
-    try:
-        return load_corpus()
-    except CorpusError as exc:
-        pytest.fail(str(exc), pytrace=False)
 
 
 def extract(tmp_path: Path, members: dict[str, bytes], name: str = "capa.zip") -> list[Table]:
