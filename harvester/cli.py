@@ -1,6 +1,7 @@
 """The `harvester` command: a thin skin over the library. Errors become one line and an exit code."""
 from __future__ import annotations
 
+import dataclasses
 import errno
 import json
 import re
@@ -39,6 +40,19 @@ class Context:
 
 def json_option(func: Callable[..., Any]) -> Callable[..., Any]:
     return click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts instead of a table.")(func)
+
+
+def dask_option(func: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option("--dask", "dask", metavar="ADDRESS", default=None,
+                        help="Run the per-file work as Dask distributed tasks: a scheduler's address "
+                             "(tcp://host:8786), or 'local' for a LocalCluster here ([scale] in catalogs.toml).")(func)
+
+
+def scaled(settings: Settings, dask: str | None) -> Settings:
+    """The settings with `--dask` (when given) in place of `[scale] dask`."""
+    if dask is None:
+        return settings
+    return dataclasses.replace(settings, scale=dataclasses.replace(settings.scale, dask=dask.strip() or None))
 
 
 def emit_json(data: Any) -> None:
@@ -232,8 +246,9 @@ def fetch(obj: Context, catalog_ids: tuple[str, ...], datasets: tuple[str, ...],
 @cli.command()
 @click.argument("catalog_ids", nargs=-1, metavar="[CATALOG]...")
 @json_option
+@dask_option
 @click.pass_obj
-def validate(obj: Context, catalog_ids: tuple[str, ...], as_json: bool) -> None:
+def validate(obj: Context, catalog_ids: tuple[str, ...], as_json: bool, dask: str | None) -> None:
     """Validate every table of the fetched files (CSV/TSV, XLSX and XLS sheets, JSON tables, CSVs in ZIPs)
     as `frictionless validate` does, with encoding and header decided first and the row checks in DuckDB.
 
@@ -242,7 +257,7 @@ def validate(obj: Context, catalog_ids: tuple[str, ...], as_json: bool) -> None:
       harvester validate cdmx
     """
     from harvester.validate import validate as run_validate
-    settings = obj.settings
+    settings = scaled(obj.settings, dask)
     with one_writer(obj, "validate"), progress(obj, as_json) as shown:
         summary = run_validate(settings, catalogs=list(catalog_ids), progress=shown)
     if as_json:
@@ -257,8 +272,9 @@ def validate(obj: Context, catalog_ids: tuple[str, ...], as_json: bool) -> None:
 @cli.command(name="profile")
 @click.argument("catalog_ids", nargs=-1, metavar="[CATALOG]...")
 @json_option
+@dask_option
 @click.pass_obj
-def profile_command(obj: Context, catalog_ids: tuple[str, ...], as_json: bool) -> None:
+def profile_command(obj: Context, catalog_ids: tuple[str, ...], as_json: bool, dask: str | None) -> None:
     """Profile every validated table per column (types, missing, ranges, top values) and raise alerts.
 
     \b
@@ -266,7 +282,7 @@ def profile_command(obj: Context, catalog_ids: tuple[str, ...], as_json: bool) -
       harvester profile cdmx
     """
     from harvester.profile import profile as run_profile
-    settings = obj.settings
+    settings = scaled(obj.settings, dask)
     with one_writer(obj, "profile"), progress(obj, as_json) as shown:
         summary = run_profile(settings, catalogs=list(catalog_ids), progress=shown)
     if as_json:
@@ -458,8 +474,9 @@ def report(obj: Context, as_json: bool) -> None:
 @cli.command()
 @click.argument("catalog_ids", nargs=-1, metavar="[CATALOG]...")
 @json_option
+@dask_option
 @click.pass_obj
-def nightly(obj: Context, catalog_ids: tuple[str, ...], as_json: bool) -> None:
+def nightly(obj: Context, catalog_ids: tuple[str, ...], as_json: bool, dask: str | None) -> None:
     """Run every stage incrementally: harvest, fetch, validate, profile, pack build, report (for cron, systemd, CI).
 
     One run at a time; a failing catalog is reported and the others complete. The summary (what changed,
@@ -475,7 +492,7 @@ def nightly(obj: Context, catalog_ids: tuple[str, ...], as_json: bool) -> None:
     from harvester.nightly import NightlyBusy, render_summary, run_nightly
     with progress(obj, as_json) as shown:
         try:
-            summary = run_nightly(obj.settings, list(catalog_ids), progress=shown)
+            summary = run_nightly(scaled(obj.settings, dask), list(catalog_ids), progress=shown)
         except NightlyBusy as exc:
             say(f"Error: {exc}", err=True)
             sys.exit(ExitCode.BUSY)

@@ -30,6 +30,7 @@ from typing import Any
 
 from harvester.errors import ConfigError
 from harvester.paths import DataPaths
+from harvester.scale import ScaleConfig, parse_scale
 
 DEFAULT_USER_AGENT = "datathon-harvester/0.1 (open-data catalog harvester for civic datathons)"
 KINDS = ("ckan", "dkan")
@@ -168,6 +169,8 @@ class Settings:
     fetch: FetchConfig = field(default_factory=FetchConfig)
     profiles: Path = Path("profiles")
     """The folder of theme profiles (`[harvester] profiles`, relative to the config file)."""
+    scale: ScaleConfig = field(default_factory=ScaleConfig)
+    """Where validate and profile run their per-file work (`[scale]`, harvester/scale.py)."""
 
     def select(self, ids: tuple[str, ...] | list[str] = ()) -> list[CatalogConfig]:
         """Catalogs named by id (in that order), or every enabled one."""
@@ -358,7 +361,7 @@ def load_settings(path: str | Path | None = None, env: dict[str, str] | None = N
     name = str(source) if source else "<no config file>"
     base = source.parent if source else Path.cwd()
 
-    top_known = {"harvester", "defaults", "catalogs", "fetch"}
+    top_known = {"harvester", "defaults", "catalogs", "fetch", "scale"}
     for key in data:
         if key not in top_known:
             raise ConfigError(f"{name}: unknown section [{key}] (known: {', '.join(sorted(top_known))})")
@@ -393,7 +396,7 @@ def load_settings(path: str | Path | None = None, env: dict[str, str] | None = N
                       resolve(database, "database") if database else None)
     profiles = resolve(env.get(f"{ENV_PREFIX}PROFILES") or general.get("profiles", "profiles"), "profiles")
     return Settings(source=source, paths=paths, catalogs=catalogs, fetch=_fetch_config(data, env, name),
-                    profiles=profiles)
+                    profiles=profiles, scale=parse_scale(data.get("scale"), name))
 
 
 def _fetch_config(data: dict[str, Any], env: dict[str, str], name: str) -> FetchConfig:

@@ -11,6 +11,7 @@ import re
 import tempfile
 import unicodedata
 from dataclasses import dataclass, field, replace
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,7 @@ from harvester.csvscan import (PLACEHOLDER_LIST, Reading, decide_readings, decla
 from harvester.errors import PathEscape
 from harvester.model import ColumnProfile, ResourceKey, SiblingFlag, TableToProfile
 from harvester.progress import Progress, SilentProgress
+from harvester.scale import WORKER_DUCKDB_MEMORY, WORKER_DUCKDB_THREADS, run_tasks
 from harvester.paths import DataPaths
 from harvester.store import Store
 from harvester.sql import ident as _q, literal as _lit
@@ -216,17 +218,22 @@ def profile(settings: Settings, *, catalogs: list[str] | None = None,
         for table in store.tables_to_profile(catalogs):
             resources.setdefault(table.key, []).append(table)
         progress.start("profile", len(resources))
+        changed = [parts for parts in resources.values() if parts[0].profiled_sha256 != parts[0].sha256]
+        summary.unchanged = done = len(resources) - len(changed)
         with tempfile.TemporaryDirectory(prefix="harvester-profile-") as spill:
-            scratch = scratch_connection(Path(spill))
-            for done, (key, parts) in enumerate(resources.items(), 1):
+            if settings.scale.dask is None:  # here: one scratch DuckDB for every file
+                scratch = scratch_connection(Path(spill))
+                task = partial(_profile_resource, settings.paths, con=scratch)
+            else:  # on Dask workers (harvester/scale.py): a capped scratch DuckDB per task
+                scratch, task = None, partial(_profile_resource_on_worker, settings.paths)
+            for parts, (columns, failed) in run_tasks(settings.scale, task, changed):
+                done += 1
                 progress.update("profile", done, len(resources))
-                if parts[0].profiled_sha256 == parts[0].sha256:
-                    summary.unchanged += 1
-                    continue
-                columns = [c for part in parts for c in _profile_table(scratch, settings.paths, part, summary)]
-                store.record_profile(key, parts[0].sha256, columns, utcnow())
+                store.record_profile(parts[0].key, parts[0].sha256, columns, utcnow())
                 summary.profiled += 1
-            scratch.close()
+                summary.failed += failed
+            if scratch is not None:
+                scratch.close()
         flag_sibling_differences(store, catalogs)
         summary.alerts = store.alert_counts(catalogs)
         progress.finish("profile", f"{summary.profiled} profiled, {summary.unchanged} unchanged, "
@@ -234,16 +241,40 @@ def profile(settings: Settings, *, catalogs: list[str] | None = None,
     return summary
 
 
-def _profile_table(con: duckdb.DuckDBPyConnection, paths: DataPaths, table: TableToProfile,
-                   summary: ProfileSummary) -> list[ColumnProfile]:
+def _profile_resource(paths: DataPaths, parts: list[TableToProfile], *,
+                      con: duckdb.DuckDBPyConnection) -> tuple[list[ColumnProfile], int]:
+    """The column profiles of one fetched file's tables, and how many of them could not be read."""
+    columns: list[ColumnProfile] = []
+    failed = 0
+    for table in parts:
+        found, unreadable = _profile_table(con, paths, table)
+        columns += found
+        failed += unreadable
+    return columns, failed
+
+
+def _profile_resource_on_worker(paths: DataPaths, parts: list[TableToProfile]) -> tuple[list[ColumnProfile], int]:
+    """_profile_resource in a Dask task: its own scratch DuckDB, capped in threads and memory."""
+    with tempfile.TemporaryDirectory(prefix="harvester-profile-") as spill:
+        con = scratch_connection(Path(spill), WORKER_DUCKDB_MEMORY)
+        try:
+            con.execute(f"SET threads = {WORKER_DUCKDB_THREADS}")
+            return _profile_resource(paths, parts, con=con)
+        finally:
+            con.close()
+
+
+def _profile_table(con: duckdb.DuckDBPyConnection, paths: DataPaths,
+                   table: TableToProfile) -> tuple[list[ColumnProfile], int]:
     try:
         columns = _profile_any_encoding(con, paths.under_root(table.path), table.encoding, table.delimiter,
                                         table.header_row)
+        unreadable = 0
     except (duckdb.Error, ValueError, OSError, UnicodeDecodeError, PathEscape) as exc:
-        summary.failed += 1
+        unreadable = 1
         columns = [ColumnProfile(position=-1, name="", type="error", rows=0, alerts=(Alert.UNREADABLE,),
                                  error=str(exc).splitlines()[0][:300])]
-    return [replace(c, part=table.part or "") for c in columns]
+    return [replace(c, part=table.part or "") for c in columns], unreadable
 
 
 def _column_key(name: str) -> str:

@@ -14,6 +14,7 @@ import json
 import time
 from collections import Counter
 from dataclasses import dataclass, field, replace
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,7 @@ from harvester.encoding import LineCounter, detect_encoding
 from harvester.errors import PathEscape
 from harvester.model import FileToValidate, TableValidation, ValidationError
 from harvester.progress import Progress, SilentProgress
+from harvester.scale import run_tasks
 from harvester.store import Store
 from harvester.tablecheck import check_table
 from harvester.tables import CONTAINERS, DELIMITED, TEXT, TableError, extract_tables
@@ -142,12 +144,13 @@ def validate(settings: Settings, *, catalogs: list[str] | None = None,
     with Store(settings.paths.database) as store:
         chosen = store.files_to_validate(catalogs, DELIMITED + TEXT + CONTAINERS)
         progress.start("validate", len(chosen))
-        for done, file in enumerate(chosen, 1):
+        changed = [file for file in chosen if not file.unchanged]
+        summary.unchanged = done = len(chosen) - len(changed)
+        # each file's tables are checked here or on Dask workers (harvester/scale.py); only this process
+        # writes the store, one file's validations as each comes back
+        for file, tables in run_tasks(settings.scale, partial(_validate_resource, settings), changed):
+            done += 1
             progress.update("validate", done, len(chosen))
-            if file.unchanged:
-                summary.unchanged += 1
-                continue
-            tables = _validate_resource(settings, file)
             store.record_validations(file.key, tables)
             for table in tables:
                 if table.valid is None:

@@ -1,0 +1,100 @@
+"""Where the per-file work of a stage runs: here, one file after another, or as tasks on Dask distributed.
+
+A stage hands `run_tasks` a function and the items to apply it to; the function reads and writes only the
+shared data folder (never the store) and returns a typed record. The stage, on the driver, records each
+result in the store as it comes back, so only the driver writes the store and a task is recorded once,
+whichever worker ran it. Dask reruns the task of a worker that died elsewhere (up to its
+`distributed.scheduler.allowed-failures`), so a killed worker loses nothing.
+
+    [scale]
+    dask = "tcp://10.0.0.5:8786"   # an existing scheduler; "local" starts a LocalCluster on this machine
+    local_workers = 2              # the LocalCluster's worker processes
+
+or `--dask ADDRESS` on `validate`, `profile` and `nightly`. Workers must see the data folder at the same
+path as the driver (a shared filesystem), and import the same harvester version.
+"""
+from __future__ import annotations
+
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any, Callable, Iterable, Iterator, TypeVar
+
+from harvester.errors import ConfigError
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+WORKER_DUCKDB_THREADS = 1
+"""DuckDB threads inside a task: a worker process runs one task per thread it has."""
+WORKER_DUCKDB_MEMORY = "512MB"
+
+
+@dataclass(frozen=True)
+class ScaleConfig:
+    dask: str | None = None
+    """None: run here; 'local': a LocalCluster of `local_workers` processes; else a scheduler's address."""
+    local_workers: int = 2
+
+    def describe(self) -> str:
+        if self.dask is None:
+            return "here"
+        if self.dask == "local":
+            return f"a local Dask cluster of {self.local_workers} worker processes"
+        return f"the Dask scheduler at {self.dask}"
+
+
+def parse_scale(table: Any, source: str) -> ScaleConfig:
+    """The `[scale]` table of catalogs.toml; unknown keys and wrong types are one-line errors."""
+    if table is None:
+        return ScaleConfig()
+    if not isinstance(table, dict):
+        raise ConfigError(f"{source}: [scale] must be a table")
+    unknown = sorted(set(table) - {"dask", "local_workers"})
+    if unknown:
+        raise ConfigError(f"{source}: [scale]: unknown key {unknown[0]!r} (expected dask, local_workers)")
+    dask = table.get("dask")
+    if dask is not None and (not isinstance(dask, str) or not dask.strip()):
+        raise ConfigError(f"{source}: [scale] dask: expected an address like 'tcp://host:8786' or 'local', "
+                          f"got {dask!r}")
+    workers = table.get("local_workers", 2)
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise ConfigError(f"{source}: [scale] local_workers: expected a whole number of at least 1, got {workers!r}")
+    return ScaleConfig(dask=dask.strip() if isinstance(dask, str) else None, local_workers=workers)
+
+
+@contextmanager
+def _client(config: ScaleConfig) -> Iterator[Any]:
+    try:
+        from distributed import Client, LocalCluster
+    except ImportError as exc:  # pragma: no cover - a dependency of the package
+        raise ConfigError(f"[scale] dask is set but Dask distributed does not import: {exc}") from None
+    if config.dask == "local":
+        with LocalCluster(n_workers=config.local_workers, threads_per_worker=1, processes=True,
+                          host="127.0.0.1", dashboard_address=None) as cluster, Client(cluster) as client:
+            yield client
+        return
+    try:
+        client = Client(config.dask, timeout=30)
+    except (OSError, TimeoutError, ValueError) as exc:
+        raise ConfigError(f"[scale] dask: cannot reach the Dask scheduler at {config.dask}: "
+                          f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from None
+    try:
+        yield client
+    finally:
+        client.close()
+
+
+def run_tasks(config: ScaleConfig, function: Callable[[T], R], items: Iterable[T]) -> Iterator[tuple[T, R]]:
+    """(item, function(item)) for each item, in the order the results come back: here one by one, or as
+    Dask tasks. A task's own exception is raised here, on the driver, naming nothing new: `function` is
+    expected to turn a file's faults into its record and raise only for the machine's."""
+    chosen = list(items)
+    if config.dask is None or not chosen:
+        for item in chosen:
+            yield item, function(item)
+        return
+    from distributed import as_completed
+    with _client(config) as client:
+        futures = {client.submit(function, item, pure=False): item for item in chosen}
+        for future in as_completed(futures):
+            yield futures[future], future.result()
