@@ -113,7 +113,7 @@ def test_read_commands_answer_at_once_from_the_read_copy_while_a_harvest_writes(
     config, database = _harvested(make_config)
     copy = read_copy_of(database)
     assert copy == database.parent / "cache" / "catalog.read.duckdb" and copy.is_file()
-    portal.faults("cdmx").delay = 8.0  # a real `harvester harvest` that holds the store for a while
+    portal.faults("cdmx").hang = True  # a real `harvester harvest`, holding the store until the portal answers
     writer = subprocess.Popen([sys.executable, "-m", "harvester", "--config", str(config), "--quiet", "harvest",
                                "cdmx", "--full"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                               env=_env())
@@ -150,7 +150,7 @@ def test_read_commands_answer_at_once_from_the_read_copy_while_a_harvest_writes(
             assert seconds < QUICK
         assert writer.poll() is None and _held(database), "the readers did not run while the harvest wrote"
     finally:
-        portal.faults("cdmx").delay = 0.0
+        portal.faults("cdmx").hang = False
         writer.communicate(timeout=120)
     assert writer.returncode == 0
     after, _ = _cli(config, "search", "mujeres", "--json")
