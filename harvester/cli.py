@@ -80,6 +80,29 @@ def one_writer(obj: "Context", command: str) -> Iterator[None]:
         yield
 
 
+@contextmanager
+def reading(obj: "Context") -> Iterator[Any]:
+    """The store for a read command, never waited for: the store itself when no writer holds it, else at
+    once the read copy the last writer published (one line on stderr says so, and when it was published);
+    exit 5 (busy) when a writer holds it and there is no copy to read."""
+    from harvester.store import Store, StoreBusy
+    try:
+        store = Store(obj.settings.paths.database, read_only=True)
+    except StoreBusy as exc:
+        if obj.debug:
+            traceback.print_exc()
+        say(f"Error: {exc}", err=True)
+        sys.exit(ExitCode.BUSY)
+    with store:
+        if store.published_copy is not None and store.published_at is not None:
+            when = store.published_at
+            shown = when.strftime("%H:%M UTC") if when.date() == when.now(when.tzinfo).date() \
+                else when.strftime("%Y-%m-%d %H:%M UTC")
+            say(f"Aviso: leyendo la última copia publicada ({shown}) mientras otro proceso escribe / reading the "
+                f"last published copy ({shown}) while another process writes", err=True)
+        yield store
+
+
 def _disk_full(exc: BaseException) -> str | None:
     """The one line for an error that is a full disk (or a file-size limit), else None."""
     seen: BaseException | None = exc
@@ -305,11 +328,10 @@ def show(obj: Context, reference: str, as_json: bool) -> None:
       harvester show cdmx/victimas-en-carpetas-de-investigacion-fgj
     """
     from harvester.scores import dataset_scores
-    from harvester.store import Store
     if "/" not in reference:
         raise click.BadParameter("expected CATALOG/DATASET, e.g. cdmx/linea-mujeres", param_hint="CATALOG/DATASET")
     catalog_id, name = reference.split("/", 1)
-    with Store(obj.settings.paths.database, read_only=True) as store:
+    with reading(obj) as store:
         scores = dataset_scores(store, catalog_id, name)
     if as_json:
         emit_json(scores.as_dict())
@@ -351,8 +373,7 @@ def search(obj: Context, query: str, catalog_ids: tuple[str, ...], limit: int, a
       harvester search genero --catalog cdmx --json
     """
     from harvester.search import search as run_search
-    from harvester.store import Store
-    with Store(obj.settings.paths.database, read_only=True) as store:
+    with reading(obj) as store:
         hits = run_search(store, query, catalogs=list(catalog_ids) or None, limit=limit)
     if as_json:
         emit_json([h.as_dict() for h in hits])
@@ -404,11 +425,10 @@ def pack_candidates(obj: Context, name: str, as_json: bool) -> None:
       harvester pack candidates mobility-and-women
     """
     from harvester.candidates import find_candidates
-    from harvester.store import Store
     from harvester.themes import load_theme, theme_path
     settings = obj.settings
     theme = load_theme(theme_path(settings.profiles, name))
-    with Store(settings.paths.database, read_only=True) as store:
+    with reading(obj) as store:
         found = find_candidates(store, theme)
     if as_json:
         emit_json({"theme": theme.name, "title": theme.title, "candidates": [c.as_dict() for c in found]})

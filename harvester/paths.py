@@ -28,6 +28,11 @@ class DataPaths:
         return self.database_override or self.root / "catalog.duckdb"
 
     @property
+    def read_copy(self) -> Path:
+        """The store's published read copy (see `read_copy_of`)."""
+        return read_copy_of(self.database)
+
+    @property
     def http_cache(self) -> Path:
         return self.root / "cache" / "http-api.sqlite"
 
@@ -67,6 +72,13 @@ class DataPaths:
         """Create the folders outputs go to; a one-line error when one cannot be a folder."""
         for folder in (self.root, self.database.parent, self.http_cache.parent):
             make_folder(folder)
+
+
+def read_copy_of(database: Path) -> Path:
+    """Where a writer publishes the store's read copy: `cache/<stem>.read.duckdb` beside the store
+    (`datasets/cache/catalog.read.duckdb`). Readers open it while a writer holds the store; it can be
+    deleted at any time (the next writer to close the store publishes it again)."""
+    return database.parent / "cache" / f"{database.stem}.read.duckdb"
 
 
 def make_folder(folder: Path) -> Path:

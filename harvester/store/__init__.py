@@ -2,7 +2,8 @@
 
 `Store` is one open database; its methods come from one part per owner of tables (see `schema.py`):
 
-- `store/core.py`: opening, migrating, transactions;
+- `store/core.py`: opening, migrating, transactions, and the read copy a writer publishes when it closes
+  the store (`<data_dir>/cache/catalog.read.duckdb`), which readers open while a writer holds the store;
 - `store/schema.py`: each table's shape and key, and the numbered migrations;
 - `store/harvest.py` (+ `records.py`): the harvest run, staging and merge: catalogs, harvest_runs, datasets,
   resources, organizations;

@@ -1,20 +1,42 @@
-"""The open DuckDB connection under every part of the store: opening, migrating, transactions."""
+"""The open DuckDB connection under every part of the store: opening, migrating, transactions, and the
+read copy a writer publishes for readers.
+
+DuckDB lets one process write a database file, or several processes read it, never both. So that readers
+(`search`, `show`, `pack candidates`, the site) are never locked out by a long stage, a writer publishes a
+read copy of the file whenever it closes the store after committing (and every `PUBLISH_EVERY_SECONDS`
+while it keeps committing): CHECKPOINT (every commit in the file, the write-ahead log empty), then the
+file copied to a temporary name beside the copy, fsync'd, and renamed over it (`paths.read_copy_of`). A
+reader opens the store itself when it is free; while a writer holds it, it opens the read copy at once
+(`Store.published_copy` says so), and never waits.
+"""
 from __future__ import annotations
 
+import errno
 import os
 import time
 from contextlib import contextmanager
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterator
 
 import duckdb
 
 from harvester.errors import StoreBusy, StoreError
-from harvester.paths import make_folder
+from harvester.paths import make_folder, read_copy_of
 from harvester.store import schema
 
 DEFAULT_MEMORY_LIMIT = "512MB"
 DEFAULT_WAIT_SECONDS = 60.0
+PUBLISH_EVERY_SECONDS = 60.0
+"""While a writer keeps committing (a long fetch), it publishes a read copy at most this often."""
+
+
+class NoReadCopy(StoreBusy):
+    """A writer holds the store and no read copy of it has been published yet."""
+
+
+class StaleReadCopy(StoreBusy):
+    """A writer holds the store and its read copy is of an older schema than this harvester reads."""
 
 
 DUCKDB_HEADER_BYTES = 3 * 4096
@@ -46,18 +68,59 @@ def _wait_seconds() -> float:
     return value
 
 
+def _copy_file(source: int, target: int, size: int) -> None:
+    """The first `size` bytes of open file `source` into open file `target`, then fsync'd. By descriptor:
+    closing any descriptor of the store file would drop the lock DuckDB holds on it (POSIX record locks
+    belong to the process, not to the descriptor)."""
+    copied = 0
+    try:
+        while copied < size:
+            done = os.copy_file_range(source, target, size - copied, copied, copied)
+            if done == 0:
+                break
+            copied += done
+    except OSError as exc:
+        if exc.errno not in (errno.EXDEV, errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP, errno.EPERM):
+            raise
+    while copied < size:  # a file system without copy_file_range
+        chunk = os.pread(source, min(1 << 22, size - copied), copied)
+        if not chunk:
+            break
+        copied += os.pwrite(target, chunk, copied)
+    if copied != size:
+        raise StoreError(f"the store file ended after {copied} of {size} bytes while it was copied")
+    os.fsync(target)
+
+
+def _fsync_folder(folder: Path) -> None:
+    handle = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(handle)
+    finally:
+        os.close(handle)
+
+
 class StoreBase:
     """One open DuckDB database file."""
+
+    publish_every: float = PUBLISH_EVERY_SECONDS
 
     def __init__(self, path: Path, read_only: bool = False) -> None:
         self.path = Path(path)
         self.read_only = read_only
+        self.published_copy: Path | None = None
+        """Set when a reader, finding the store held by a writer, opened its read copy instead."""
+        self.published_at: datetime | None = None
+        """When that copy was published (UTC)."""
+        self._committed = False
+        self._last_publish = time.monotonic()
+        self._source: int | None = None  # the store file, open for copying until the connection closes
         if read_only and not self.path.exists():
             raise StoreError(f"{self.path}: no store yet (run `harvester harvest` first)")
         if not read_only:
             make_folder(self.path.parent)
         try:
-            self.con = self._connect(read_only)
+            self.con = self._open_reader() if read_only else self._connect(False)
         except StoreError as exc:
             if not _cut_short(self.path, exc):
                 raise
@@ -68,21 +131,64 @@ class StoreBase:
             self.con = self._connect(read_only)
         if not read_only:
             self._migrate()
-        elif schema.stored_version(self.con) != schema.SCHEMA_VERSION:
+        elif self.published_copy is None and schema.stored_version(self.con) != schema.SCHEMA_VERSION:
             # An older store, or one whose creation a kill cut short: a reader would find tables missing.
-            # Bring it up to date once, then read as asked.
+            # Bring it up to date once, then read as asked; should a writer take it meanwhile, the writer
+            # migrates it, and this reader reads the read copy.
             self.con.close()
-            self.con = self._connect(False)
+            try:
+                self.con = self._connect(False, wait=0.0)
+            except StoreBusy:
+                self.con = self._open_copy()
+                return
             try:
                 self._migrate()
             finally:
                 self.con.close()
-            self.con = self._connect(True)
+            self.con = self._open_reader()
 
-    def _connect(self, read_only: bool) -> duckdb.DuckDBPyConnection:
+    def _open_reader(self) -> duckdb.DuckDBPyConnection:
+        """The store read-only when no writer holds it; else, at once, its read copy."""
+        try:
+            return self._connect(True, wait=0.0)
+        except StoreBusy:
+            return self._open_copy()
+
+    def _open_copy(self) -> duckdb.DuckDBPyConnection:
+        copy = read_copy_of(self.path)
+        try:
+            con = duckdb.connect(str(copy), read_only=True)
+        except duckdb.IOException as exc:
+            if copy.exists():
+                raise StoreError(f"{copy}: cannot open the read copy: {str(exc).splitlines()[0]}") from None
+            raise NoReadCopy(f"{self.path}: otro proceso escribe en el almacén y aún no hay copia publicada "
+                             "para leer / another process is writing the store and no read copy has been "
+                             "published yet; try again when it finishes") from None
+        except duckdb.Error as exc:
+            raise StoreError(f"{copy}: not a readable DuckDB store: {str(exc).splitlines()[0]}") from None
+        try:
+            stamp = os.stat(copy).st_mtime
+            version = schema.stored_version(con)
+        except (OSError, duckdb.Error) as exc:
+            con.close()
+            raise StoreError(f"{copy}: not a readable read copy: {str(exc).splitlines()[0]}") from None
+        if version != schema.SCHEMA_VERSION:
+            con.close()
+            if version is not None and version > schema.SCHEMA_VERSION:
+                raise StoreError(f"{copy}: store schema {version} is newer than this harvester "
+                                 f"({schema.SCHEMA_VERSION}); upgrade the harvester")
+            raise StaleReadCopy(f"{copy}: la copia publicada es del esquema {version} y esta versión lee el "
+                                f"{schema.SCHEMA_VERSION} / the read copy has schema {version}, this harvester "
+                                f"reads {schema.SCHEMA_VERSION}: the writer replaces it when it finishes")
+        self._configure(con)
+        self.published_copy = copy
+        self.published_at = datetime.fromtimestamp(stamp, timezone.utc)
+        return con
+
+    def _connect(self, read_only: bool, wait: float | None = None) -> duckdb.DuckDBPyConnection:
         """Open the file; while another process holds it (DuckDB allows one writer, or readers), wait for
-        it up to HARVESTER_STORE_WAIT seconds (default 60) before saying the store is busy."""
-        wait = _wait_seconds()
+        it up to `wait` seconds (default HARVESTER_STORE_WAIT, 60) before saying the store is busy."""
+        wait = _wait_seconds() if wait is None else wait
         deadline = time.monotonic() + wait
         pause = 0.05
         while True:
@@ -99,6 +205,11 @@ class StoreBase:
                 pause = min(pause * 2, 1.0)
             except duckdb.Error as exc:
                 raise StoreError(f"{self.path}: not a readable DuckDB store: {str(exc).splitlines()[0]}") from None
+        self._configure(con)
+        return con
+
+    @staticmethod
+    def _configure(con: duckdb.DuckDBPyConnection) -> None:
         # Bounded memory: DuckDB spills to disk past the limit. Insertion order is never relied on.
         memory = os.environ.get("HARVESTER_DUCKDB_MEMORY", DEFAULT_MEMORY_LIMIT)
         try:
@@ -107,10 +218,58 @@ class StoreBase:
             con.close()
             raise StoreError(f"HARVESTER_DUCKDB_MEMORY: not a memory size DuckDB understands: {memory!r}") from None
         con.execute("SET preserve_insertion_order = false")
-        return con
 
     def close(self) -> None:
-        self.con.close()
+        """Close the store; a writer that committed (or finds no read copy yet) publishes one first."""
+        failure: StoreError | None = None
+        try:
+            if not self.read_only and (self._committed or not read_copy_of(self.path).exists()):
+                self.publish()
+        except StoreError as exc:
+            failure = exc
+        finally:
+            self.con.close()
+            if self._source is not None:  # only now: DuckDB's lock on the file went with the connection
+                os.close(self._source)
+                self._source = None
+        if failure is not None:
+            raise failure
+
+    def publish(self) -> Path:
+        """Publish the read copy: CHECKPOINT, copy the file to a temporary name beside the copy, fsync, and
+        rename it over the copy. Killed at any moment, the previous copy stays whole (a leftover temporary
+        file is removed by the next publish). One line (StoreError) when it cannot be done."""
+        if self.read_only:
+            raise StoreError(f"{self.path}: opened read-only: a reader publishes no read copy")
+        target = read_copy_of(self.path)
+        temporary = target.with_name(f".{target.name}.{os.getpid()}.part")
+        try:
+            self.con.execute("CHECKPOINT")
+            wal = self.path.with_name(self.path.name + ".wal")
+            if wal.exists() and wal.stat().st_size:
+                raise StoreError("the checkpoint left a write-ahead log behind")
+            make_folder(target.parent)
+            for stale in target.parent.glob(f".{target.name}.*.part"):
+                stale.unlink(missing_ok=True)  # left by a kill: this process holds the store, no one else writes
+            if self._source is None:
+                self._source = os.open(self.path, os.O_RDONLY)
+            handle = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+            try:
+                _copy_file(self._source, handle, os.fstat(self._source).st_size)
+            finally:
+                os.close(handle)
+            os.replace(temporary, target)
+            _fsync_folder(target.parent)
+        except (OSError, duckdb.Error, StoreError) as exc:
+            try:
+                temporary.unlink(missing_ok=True)
+            except OSError:
+                pass
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc).splitlines()[0]
+            raise StoreError(f"{target}: cannot publish the read copy: {reason}") from exc
+        self._committed = False
+        self._last_publish = time.monotonic()
+        return target
 
     def __enter__(self) -> "StoreBase":
         return self
@@ -127,6 +286,12 @@ class StoreBase:
             self.con.rollback()
             raise
         self.con.commit()
+        self._committed = True
+        if time.monotonic() - self._last_publish >= self.publish_every:
+            try:
+                self.publish()  # a long stage: readers see its work so far
+            except StoreError:
+                self._last_publish = time.monotonic()  # not again at once; closing the store says why
 
     def _migrate(self) -> None:
         """Create the store, or bring an older one to the current schema, in one transaction."""
