@@ -249,8 +249,9 @@ def _dataset_batches(store: Store, now: datetime, batch: int = BATCH) -> Iterato
     resource id, which a portal can repeat across datasets (each table then came once per dataset sharing
     the id). Two datasets whose names make one page name get a page each (their ids tell them apart).
 
-    The page's record leaves out what would change it every day without changing what it shows: ages in
-    days (the catalog's page shows them) and when a table was validated."""
+    The page's record leaves out what would change it every night without changing what it shows: ages in
+    days (the catalog's page shows them), when a table was validated, and whether a working link answered
+    200 or 304."""
     refs = store.current_dataset_refs()
     slugs: dict[tuple[str, str], int] = {}
     for catalog_id, _, name in refs:
@@ -292,7 +293,11 @@ def _dataset_batches(store: Store, now: datetime, batch: int = BATCH) -> Iterato
             if slugs[(d.catalog_id, slug)] > 1:
                 slug += "-" + hashlib.sha256(d.remote_id.encode("utf-8", "surrogatepass")).hexdigest()[:8]
             path = f"datasets/{d.catalog_id}/{slug}.html"
-            timeless = replace(scores, freshness=replace(scores.freshness, age_days=None, overdue_days=None))
+            # a link that answered 304 this time and 200 the last shows as working both times
+            resources_shown = tuple(replace(r, link_status="ok", link_reason=None) if healthy(r.link_status) else r
+                                    for r in scores.resources)
+            timeless = replace(scores, resources=resources_shown,
+                               freshness=replace(scores.freshness, age_days=None, overdue_days=None))
             page = DatasetPage(**{f: getattr(d, f) for f in SHOWN_FIELDS}, scores=timeless, validations=shown,
                                tables=tables, page=path)
             row = DatasetRow(
@@ -392,7 +397,8 @@ def _runs(settings: Settings, current: NightlySummary | None) -> list[dict[str, 
         if isinstance(data, dict) and data.get("started_at"):
             summaries[data["started_at"]] = data
     if current:
-        summaries[current.started_at] = current.as_dict()
+        # as its JSON file will read (lists, not tuples): the next build's inputs are then the same
+        summaries[current.started_at] = json.loads(json.dumps(current.as_dict(), ensure_ascii=False))
     out = []
     for started, s in sorted(summaries.items(), reverse=True):
         changes = {k: v for k, v in (s.get("changes") or {}).items() if v}
