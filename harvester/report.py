@@ -10,8 +10,16 @@ Pages (plain HTML and one stylesheet; no script, no CDN, no web font, so it work
 - `changes.html`: what each nightly run changed (`<data_dir>/runs/*.json`).
 
 Every string from a portal goes through Jinja's autoescaping, and a link taken from a portal is only made a
-link when it is http(s). The pages depend on the store, the packs, the run summaries and today's date (ages
-are in days), never on the time of the build, so with nothing changed the same bytes come out.
+link when it is http(s). The pages depend on the store, the packs, the run summaries and (the aggregate
+pages: ages are in days) today's date, never on the time of the build, so with nothing changed the same
+bytes come out. A dataset's page shows no age and no date of the build: it changes when its data does.
+
+Incremental: each page is rendered from values given to it alone, and the sha256 of those values, its
+template and the code (`_code_version`) is its inputs hash, kept in the build's `INPUTS`. A page whose
+hash is the published build's is carried over (a hard link) instead of rendered; the aggregate pages
+(index, catalogs, packs, changes) hash every row they show, so they are rendered when any of it changed.
+The datasets are read, scored and rendered `BATCH` at a time; what the aggregates keep of each is a
+`DatasetRow`. `build_site(full=True)` renders every page: the same bytes (tests/test_report_scale.py).
 
 Publishing is atomic: the site is assembled in `<data_dir>/.site/.build-*`, moved to
 `<data_dir>/.site/<id>`, and `<data_dir>/site` (a symlink) is switched to it with one `os.replace`. A reader
@@ -22,18 +30,21 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
+import io
 import json
 import math
 import os
+import pickle
 import re
 import shutil
+import sys
 import time
 import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass, field, fields, replace
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterable, Iterator
 from urllib.parse import quote, urlsplit
 
 import jinja2
@@ -43,14 +54,16 @@ from harvester.config import Settings
 from harvester.errors import HarvesterError
 from harvester.linkstatus import healthy
 from harvester.model import (CatalogHealth, ColumnProfile, Dataset, DatasetColumn, NightlySummary, Scores,
-                             ShownValidation)
-from harvester.scores import all_scores
+                             ScoredResource, ShownValidation)
+from harvester.scores import score
 from harvester.store import Store
 
 BAND_ORDER = ("excellent", "good", "sufficient", "bad")
 MQA_BINS = 9  # 45-point bins over 0..405
 KEEP_BUILDS = 2  # the published site and the one before, for readers still on it
 TEMPLATES = Path(__file__).with_name("templates")
+BATCH = 1000  # datasets read, scored and rendered at a time
+INPUTS = "INPUTS"  # a build's page → sha256 of the page's inputs (see `_Build`)
 
 
 @dataclass
@@ -63,10 +76,14 @@ class SiteResult:
     """False when the pages were the same as the published ones, so nothing was written."""
     seconds: float
     notes: list[str] = field(default_factory=list)
+    rendered: list[str] = field(default_factory=list)
+    """The files rendered (or copied) this time; every other one was carried over from the published build."""
+    carried: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         return {"path": str(self.path), "pages": self.pages, "downloads": self.downloads,
-                "published": self.published, "seconds": self.seconds, "notes": self.notes}
+                "published": self.published, "seconds": self.seconds, "notes": self.notes,
+                "rendered": len(self.rendered), "carried": self.carried}
 
 
 # --- small helpers the templates use -------------------------------------------------------------------
@@ -158,7 +175,8 @@ class ShownTable:
 
 @dataclass(frozen=True, kw_only=True)
 class DatasetPage(Dataset):
-    """A current dataset as its page shows it: its metadata, scores, validations (per table) and profiles."""
+    """A current dataset as its page shows it: its metadata (`SHOWN_FIELDS` only), scores (without ages),
+    validations (per table) and profiles. Everything here goes into the page's inputs hash."""
 
     scores: Scores
     validations: tuple[ShownValidation, ...]
@@ -177,7 +195,11 @@ def _fields_of(record: Any) -> dict[str, Any]:
 def _catalog_health(store: Store, settings: Settings) -> list[CatalogPage]:
     order = {cid: i for i, cid in enumerate(settings.catalogs)}
     rows = sorted(store.catalog_health(), key=lambda c: (order.get(c.id, len(order)), c.id))
-    return [CatalogPage(**_fields_of(c), portal=_portal(c.api_url), page=f"catalogs/{page_slug(c.id)}.html")
+    # What the pages show of the harvest runs: the day of the last success, not the times of each run (a
+    # nightly with nothing new upstream must not change the pages' inputs).
+    return [CatalogPage(**_fields_of(replace(c, last_run_at=None, last_success_at=c.last_success_at.replace(
+                hour=0, minute=0, second=0, microsecond=0) if c.last_success_at else None)),
+                        portal=_portal(c.api_url), page=f"catalogs/{page_slug(c.id)}.html")
             for c in rows]
 
 
@@ -188,41 +210,106 @@ def _portal(api_url: str | None) -> str | None:
     return safe_url(re.sub(r"api/3/action/?$", "", api_url))
 
 
-def _datasets(store: Store, scores: dict[tuple[str, str], Scores]) -> list[DatasetPage]:
-    """Every current dataset with its scores, validations (per table) and column profiles.
+SHOWN_FIELDS = ("catalog_id", "remote_id", "name", "title", "notes", "url", "organization_name",
+                "organization_title", "tags", "license_id", "license_title", "author", "author_email",
+                "maintainer", "maintainer_email")
+"""The fields of a dataset its page shows: the page's record carries these only, so a field a harvest
+touches without changing the page (`last_seen`, the portal's raw JSON) re-renders nothing."""
+
+
+@dataclass(frozen=True, slots=True)
+class DatasetRow:
+    """What the aggregate pages (the index, a catalog's page) keep of a dataset: a few fields, so a store
+    of 50,000 datasets is 50,000 small rows in memory, not 50,000 pages' records."""
+
+    catalog_id: str
+    ref: str
+    name: str | None
+    title: str | None
+    organization: str | None
+    page: str
+    mqa_total: float
+    mqa_band: str
+    best_stars: int
+    share_ok: float | None
+    validated: int
+    valid: int
+    verdict: str
+    age_days: int | None
+    tables: int
+    """Validated tables shown on the dataset's page, and how many are valid."""
+    valid_tables: int
+
+
+def _dataset_batches(store: Store, now: datetime, batch: int = BATCH) -> Iterator[list[tuple[DatasetPage, DatasetRow]]]:
+    """Every current dataset with its scores, validations (per table) and column profiles, `batch`
+    datasets at a time (a few queries per batch; never every dataset's rows at once), by catalog and name.
 
     Only the tables of the dataset's own current resources, each once: the store's rows join resources by
     resource id, which a portal can repeat across datasets (each table then came once per dataset sharing
-    the id). Two datasets whose names make one page name get a page each (their ids tell them apart)."""
-    validations: dict[tuple[str, str], dict[tuple[str, str], ShownValidation]] = {}
-    for v in store.published_validations():
-        key = (v.validation.catalog_id, v.validation.dataset_id)
-        validations.setdefault(key, {}).setdefault((v.validation.resource_id, v.validation.part), v)
-    profiles: dict[tuple[str, str], dict[tuple[str, str], dict[int, DatasetColumn]]] = {}
-    for c in store.published_columns():
-        tables = profiles.setdefault((c.catalog_id, c.dataset_id), {})
-        tables.setdefault((c.resource_id, c.column.part), {}).setdefault(c.column.position, c)
-    current = store.current_datasets()
+    the id). Two datasets whose names make one page name get a page each (their ids tell them apart).
+
+    The page's record leaves out what would change it every night without changing what it shows: ages in
+    days (the catalog's page shows them), when a table was validated, and whether a working link answered
+    200 or 304."""
+    refs = store.current_dataset_refs()
     slugs: dict[tuple[str, str], int] = {}
-    for d in current:
-        slugs[(d.catalog_id, page_slug(d.name))] = slugs.get((d.catalog_id, page_slug(d.name)), 0) + 1
-    out = []
-    for d in current:
-        key = (d.catalog_id, d.remote_id)
-        names = {r.id: r.name for r in scores[key].resources}
-        shown = tuple(replace(v, resource_name=names[rid]) for (rid, _), v in validations.get(key, {}).items()
-                      if rid in names)
-        tables = tuple(ShownTable(resource_id=rid, part=part, resource_name=names[rid],
-                                  rows=cols[0].column.rows,
-                                  columns=tuple(ShownColumn(c.column, _column_chart(c.column)) for c in cols))
-                       for (rid, part), by_position in profiles.get(key, {}).items() if rid in names
-                       for cols in [list(by_position.values())])
-        slug = page_slug(d.name)
-        if slugs[(d.catalog_id, slug)] > 1:
-            slug += "-" + hashlib.sha256(d.remote_id.encode("utf-8", "surrogatepass")).hexdigest()[:8]
-        out.append(DatasetPage(**_fields_of(d), scores=scores[key], validations=shown,
-                               tables=tables, page=f"datasets/{d.catalog_id}/{slug}.html"))
-    return out
+    for catalog_id, _, name in refs:
+        slugs[(catalog_id, page_slug(name))] = slugs.get((catalog_id, page_slug(name)), 0) + 1
+    for start in range(0, len(refs), batch):
+        chunk = refs[start:start + batch]
+        keys = [(c, d) for c, d, _ in chunk]
+        resources: dict[tuple[str, str], list[ScoredResource]] = {}
+        for r in store.scored_resources(keys):
+            resources.setdefault((r.resource.catalog_id, r.resource.dataset_id), []).append(r)
+        columns: dict[tuple[str, str], list[ColumnProfile]] = {}
+        for c in store.dataset_columns(keys):
+            columns.setdefault((c.catalog_id, c.dataset_id), []).append(c.column)
+        validations: dict[tuple[str, str], dict[tuple[str, str], ShownValidation]] = {}
+        for v in store.published_validations_of(keys):
+            key = (v.validation.catalog_id, v.validation.dataset_id)
+            validations.setdefault(key, {}).setdefault((v.validation.resource_id, v.validation.part), v)
+        profiles: dict[tuple[str, str], dict[tuple[str, str], dict[int, DatasetColumn]]] = {}
+        for c in store.published_columns_of(keys):
+            tables = profiles.setdefault((c.catalog_id, c.dataset_id), {})
+            tables.setdefault((c.resource_id, c.column.part), {}).setdefault(c.column.position, c)
+        found = {(d.catalog_id, d.remote_id): d for d in store.current_datasets(keys)}
+        out = []
+        for key in keys:
+            d = found.get(key)
+            if d is None:
+                continue
+            scores = score(d, resources.get(key, []), columns.get(key, []), now)
+            names = {r.id: r.name for r in scores.resources}
+            shown = tuple(replace(v, validation=replace(v.validation, seconds=None, validated_at=None),
+                                  resource_name=names[rid])
+                          for (rid, _), v in validations.get(key, {}).items() if rid in names)
+            tables = tuple(ShownTable(resource_id=rid, part=part, resource_name=names[rid],
+                                      rows=cols[0].column.rows,
+                                      columns=tuple(ShownColumn(c.column, _column_chart(c.column)) for c in cols))
+                           for (rid, part), by_position in profiles.get(key, {}).items() if rid in names
+                           for cols in [list(by_position.values())])
+            slug = page_slug(d.name)
+            if slugs[(d.catalog_id, slug)] > 1:
+                slug += "-" + hashlib.sha256(d.remote_id.encode("utf-8", "surrogatepass")).hexdigest()[:8]
+            path = f"datasets/{d.catalog_id}/{slug}.html"
+            # a link that answered 304 this time and 200 the last shows as working both times
+            resources_shown = tuple(replace(r, link_status="ok", link_reason=None) if healthy(r.link_status) else r
+                                    for r in scores.resources)
+            timeless = replace(scores, resources=resources_shown,
+                               freshness=replace(scores.freshness, age_days=None, overdue_days=None))
+            page = DatasetPage(**{f: getattr(d, f) for f in SHOWN_FIELDS}, scores=timeless, validations=shown,
+                               tables=tables, page=path)
+            row = DatasetRow(
+                catalog_id=d.catalog_id, ref=d.ref, name=d.name, title=d.title,
+                organization=d.organization_title or d.organization_name, page=path,
+                mqa_total=scores.mqa.total, mqa_band=scores.mqa.band, best_stars=scores.best_stars,
+                share_ok=scores.link_health.share_ok, validated=scores.validation.validated,
+                valid=scores.validation.valid, verdict=scores.freshness.verdict,
+                age_days=scores.freshness.age_days, tables=len(shown),
+                valid_tables=sum(1 for v in shown if v.validation.valid))
+            out.append((page, row))
+        yield out
 
 
 def _column_chart(column: ColumnProfile) -> dict[str, Any] | None:
@@ -244,27 +331,29 @@ def _column_chart(column: ColumnProfile) -> dict[str, Any] | None:
     return None
 
 
-def _distribution(datasets: list[DatasetPage], catalogs: list[CatalogPage],
-                  by_catalog: dict[str, list[DatasetPage]]) -> dict[str, Any]:
+def _distribution(rows: Iterable[DatasetRow], catalogs: list[CatalogPage],
+                  by_catalog: dict[str, list[DatasetRow]]) -> dict[str, Any]:
     bins = [0] * MQA_BINS
-    for d in datasets:
-        bins[min(MQA_BINS - 1, int(d.scores.mqa.total // 45))] += 1
+    stars = [0] * 6
+    for d in rows:
+        bins[min(MQA_BINS - 1, int(d.mqa_total // 45))] += 1
+        if 0 <= d.best_stars < len(stars):
+            stars[d.best_stars] += 1
     top = max(bins) or 1
     histogram = [{"label": f"{45 * i}–{45 * (i + 1)}", "count": n, "height": round(100 * n / top, 1)}
                  for i, n in enumerate(bins)]
     bands = []
     for c in catalogs:
         mine = by_catalog.get(c.id, [])
-        counts = {b: sum(1 for d in mine if d.scores.mqa.band == b) for b in BAND_ORDER}
+        counts = {b: sum(1 for d in mine if d.mqa_band == b) for b in BAND_ORDER}
         bands.append({"catalog": c.id, "total": len(mine), "counts": counts,
                       "widths": {b: round(100 * n / len(mine), 2) if mine else 0 for b, n in counts.items()}})
-    stars = [sum(1 for d in datasets if d.best_stars == s) for s in range(6)]
     most = max(stars) or 1
     return {"histogram": histogram, "bands": bands,
             "stars": [{"label": f"{s}★", "count": n, "width": round(100 * n / most, 1)} for s, n in enumerate(stars)]}
 
 
-def _packs(settings: Settings, store: Store, scores: dict[tuple[str, str], Scores]) -> list[dict[str, Any]]:
+def _packs(settings: Settings, store: Store) -> list[dict[str, Any]]:
     """Each theme: its candidates (scores and gates) and its latest published pack, if any."""
     from harvester.candidates import find_candidates
     from harvester.themes import load_theme
@@ -274,7 +363,7 @@ def _packs(settings: Settings, store: Store, scores: dict[tuple[str, str], Score
     out = []
     for path in sorted(settings.profiles.glob("*.toml")):
         theme = load_theme(path)
-        found = find_candidates(store, theme, scores)
+        found = find_candidates(store, theme)  # scores of its matches only
         latest = settings.paths.packs / theme.name / "latest"
         pack: dict[str, Any] | None = None
         if latest.is_dir() and (latest / "SHA256SUMS").is_file():
@@ -308,7 +397,8 @@ def _runs(settings: Settings, current: NightlySummary | None) -> list[dict[str, 
         if isinstance(data, dict) and data.get("started_at"):
             summaries[data["started_at"]] = data
     if current:
-        summaries[current.started_at] = current.as_dict()
+        # as its JSON file will read (lists, not tuples): the next build's inputs are then the same
+        summaries[current.started_at] = json.loads(json.dumps(current.as_dict(), ensure_ascii=False))
     out = []
     for started, s in sorted(summaries.items(), reverse=True):
         changes = {k: v for k, v in (s.get("changes") or {}).items() if v}
@@ -320,55 +410,135 @@ def _runs(settings: Settings, current: NightlySummary | None) -> list[dict[str, 
 
 # --- building and publishing ---------------------------------------------------------------------------
 
-def render_site(settings: Settings, current_run: NightlySummary | None = None,
-                today: date | None = None) -> tuple[dict[str, bytes], dict[str, Path]]:
-    """Every page as bytes, and the downloads to copy (site path → pack file)."""
-    if not settings.paths.database.exists():
-        raise HarvesterError(f"{settings.paths.database}: no store yet; run `harvester harvest` first")
-    env = _environment()
-    with Store(settings.paths.database, read_only=True) as store:
-        catalogs = _catalog_health(store, settings)
-        scores = all_scores(store)
-        datasets = _datasets(store, scores)
-        packs = _packs(settings, store, scores)
-    runs = _runs(settings, current_run)
-    pages_by_ref = {d.ref: d.page for d in datasets}
-    common = {"catalogs": catalogs, "packs": packs, "today": (today or utcnow().date()).isoformat(),
-              "pages_by_ref": pages_by_ref}
-    pages: dict[str, str] = {}
-
-    def page(path: str, template: str, **values: Any) -> None:
-        root = "../" * path.count("/")
-        pages[path] = env.get_template(template).render(root=root, path=path, **common, **values)
-
-    by_catalog: dict[str, list[DatasetPage]] = {}
-    for d in datasets:
-        by_catalog.setdefault(d.catalog_id, []).append(d)
-    page("index.html", "index.html", distribution=_distribution(datasets, catalogs, by_catalog),
-         totals={"datasets": len(datasets), "tables": sum(len(d.validations) for d in datasets),
-                 "valid": sum(1 for d in datasets for v in d.validations if v.validation.valid)},
-         last_change=runs[0]["started_at"][:10] if runs else None)
-    page("changes.html", "changes.html", runs=runs)
-    for c in catalogs:
-        mine = sorted(by_catalog.get(c.id, []), key=lambda d: (-d.scores.mqa.total, d.name))
-        page(c.page, "catalog.html", catalog=c, datasets=mine)
-    for p in packs:
-        page(p["page"], "pack.html", pack=p)
-    catalog_of = {c.id: c for c in catalogs}
-    for d in datasets:
-        page(d.page, "dataset.html", d=d, catalog=catalog_of.get(d.catalog_id))
-    files = {path: text.encode("utf-8") for path, text in pages.items()}
-    files["assets/site.css"] = (TEMPLATES / "site.css").read_bytes()
-    downloads = {f"{p['pack']['base']}/{f['name']}": p["pack"]["folder"] / f["name"]
-                 for p in packs if p["pack"] for f in p["pack"]["downloads"]}
-    return files, downloads
+def _code_version() -> str:
+    """What renders the pages: the package's code, the templates, Jinja and Python. A change to any of them
+    changes every page's inputs, so the next build renders every page again."""
+    digest = hashlib.sha256(f"{sys.version_info[:2]} jinja2 {jinja2.__version__}".encode())
+    package = Path(__file__).parent
+    for path in sorted(package.rglob("*.py")) + sorted(TEMPLATES.iterdir()):
+        digest.update(path.relative_to(package).as_posix().encode("utf-8") + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
 
 
-def _manifest(files: dict[str, bytes], downloads: dict[str, Path]) -> str:
-    """What a site is: the sha256 of every page, and every download by its (content-named) pack path."""
-    lines = [f"{hashlib.sha256(data).hexdigest()}  {path}" for path, data in sorted(files.items())]
+def _inputs_hash(version: str, template: str, path: str, values: dict[str, Any]) -> str:
+    """The sha256 of everything a page is rendered from. Pickled without its memo (`fast`), so the bytes
+    depend on the values only, never on which of them happen to be one object."""
+    buffer = io.BytesIO()
+    pickler = pickle.Pickler(buffer, protocol=5)
+    pickler.fast = True
+    pickler.dump((version, template, path, sorted(values.items())))
+    return hashlib.sha256(buffer.getbuffer()).hexdigest()
+
+
+def _listing(path: Path) -> dict[str, str]:
+    """A `MANIFEST` or `INPUTS` file as {site path: hash} (a download's hash is `pack`); {} when missing."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return {}
+    out = {}
+    for line in text.splitlines():
+        digest, found, name = line.partition("  ")
+        if found:
+            out[name] = digest
+    return out
+
+
+def _listing_text(hashes: dict[str, str], downloads: Iterable[str] = ()) -> str:
+    lines = [f"{digest}  {path}" for path, digest in sorted(hashes.items())]
     lines += [f"pack  {path}" for path in sorted(downloads)]
     return "\n".join(lines) + "\n"
+
+
+class _Build:
+    """A site being assembled next to the published one (`current`): a page whose inputs hash is the one
+    the published build recorded (`INPUTS`) is carried over from it (a hard link: builds are never
+    changed in place), any other is rendered. The staging folder is made when the first file is written,
+    so a build that finds everything the same writes nothing."""
+
+    def __init__(self, env: jinja2.Environment, builds: Path, current: Path | None, full: bool) -> None:
+        self.env = env
+        self.builds = builds
+        self.current = current
+        self.version = _code_version()
+        self.published_inputs = {} if current is None else _listing(current / INPUTS)
+        self.before_inputs = {} if full else self.published_inputs
+        self.before = {} if current is None else {p: d for p, d in _listing(current / "MANIFEST").items()
+                                                   if d != "pack"}
+        self.inputs: dict[str, str] = {}
+        self.digests: dict[str, str] = {}
+        self.carried: list[str] = []
+        self.rendered: list[str] = []
+        self.staging: Path | None = None
+        self._folders: set[Path] = set()
+
+    def page(self, path: str, template: str, **values: Any) -> None:
+        """The page at `path`, from `template` with these values and nothing else (no shared context:
+        what a page's inputs hash covers is what it is rendered from)."""
+        values.update(root="../" * path.count("/"), path=path)
+        key = _inputs_hash(self.version, template, path, values)
+        self.inputs[path] = key
+        if not self._carry(path, key):
+            self._write(path, self.env.get_template(template).render(**values).encode("utf-8"))
+
+    def file(self, path: str, data: bytes) -> None:
+        key = hashlib.sha256(data).hexdigest()
+        self.inputs[path] = key
+        if not self._carry(path, key):
+            self._write(path, data)
+
+    def _carry(self, path: str, key: str) -> bool:
+        if self.current is None or self.before_inputs.get(path) != key or path not in self.before \
+                or not (self.current / path).is_file():
+            return False
+        self.digests[path] = self.before[path]
+        self.carried.append(path)
+        return True
+
+    def _write(self, path: str, data: bytes) -> None:
+        target = self._staging() / path
+        if target.parent not in self._folders:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            self._folders.add(target.parent)
+        target.write_bytes(data)
+        self.digests[path] = hashlib.sha256(data).hexdigest()
+        self.rendered.append(path)
+
+    def _staging(self) -> Path:
+        if self.staging is None:
+            self.staging = self.builds / f".build-{uuid.uuid4().hex[:12]}"
+            self.staging.mkdir(parents=True)
+        return self.staging
+
+    def publish(self, link: Path, manifest: str, downloads: dict[str, Path]) -> Path:
+        """Carry the unchanged pages over, copy the downloads, and switch `link` to the finished build."""
+        staging = self._staging()
+        for path in self.carried:
+            _link_or_copy(self.current / path, staging / path, self._folders)  # type: ignore[operator]
+        for path, source in downloads.items():
+            _link_or_copy(source, staging / path, self._folders)  # packs are never modified in place
+        (staging / INPUTS).write_text(_listing_text(self.inputs), encoding="utf-8")
+        (staging / "MANIFEST").write_text(manifest, encoding="utf-8")
+        final = self.builds / f"{utcnow().strftime('%Y%m%dT%H%M%S')}-{hashlib.sha256(manifest.encode()).hexdigest()[:8]}"
+        os.rename(staging, final)
+        self.staging = None
+        _point(link, final)
+        return final
+
+    def discard(self) -> None:
+        if self.staging is not None:
+            shutil.rmtree(self.staging, ignore_errors=True)
+            self.staging = None
+
+
+def _link_or_copy(source: Path, target: Path, folders: set[Path]) -> None:
+    if target.parent not in folders:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        folders.add(target.parent)
+    try:
+        os.link(source, target)  # a hard link is a copy of a file nobody changes in place
+    except OSError:
+        shutil.copy2(source, target)
 
 
 @contextmanager
@@ -379,41 +549,95 @@ def _lock(root: Path) -> Iterator[None]:
         yield
 
 
+def _render(build: _Build, settings: Settings, current_run: NightlySummary | None, today: date | None,
+            batch: int) -> dict[str, Path]:
+    """Every page through `build` (rendered or carried over), the dataset pages a batch at a time; returns
+    the downloads to copy (site path → pack file)."""
+    day = (today or utcnow().date()).isoformat()
+    with Store(settings.paths.database, read_only=True) as store:
+        catalogs = _catalog_health(store, settings)
+        packs = _packs(settings, store)
+        downloads = {f"{p['pack']['base']}/{f['name']}": p["pack"]["folder"] / f["name"]
+                     for p in packs if p["pack"] for f in p["pack"]["downloads"]}
+        for p in packs:  # where the data folder is is no input of a page (a copied folder renders nothing)
+            if p["pack"]:
+                p["pack"] = {k: v for k, v in p["pack"].items() if k != "folder"}
+        nav = [{"page": p["page"], "title": p["title"]} for p in packs]
+        links = {c.id: {"id": c.id, "title": c.title, "page": c.page, "portal": c.portal, "kind": c.kind}
+                 for c in catalogs}
+        by_catalog: dict[str, list[DatasetRow]] = {}
+        pages_by_ref: dict[str, str] = {}
+        now = utcnow()
+        for pages in _dataset_batches(store, now, batch):
+            for page, row in pages:
+                # no date in a dataset page's footer: it changes when its dataset does, not every midnight
+                build.page(page.page, "dataset.html", d=page, catalog=links.get(page.catalog_id), packs=nav,
+                           today=None)
+                by_catalog.setdefault(row.catalog_id, []).append(row)
+                pages_by_ref[row.ref] = row.page
+    runs = _runs(settings, current_run)
+    rows = [r for mine in by_catalog.values() for r in mine]
+    build.page("index.html", "index.html", catalogs=catalogs, packs=packs, today=day,
+               distribution=_distribution(rows, catalogs, by_catalog),
+               totals={"datasets": len(rows), "tables": sum(r.tables for r in rows),
+                       "valid": sum(r.valid_tables for r in rows)},
+               last_change=runs[0]["started_at"][:10] if runs else None)
+    del rows
+
+    def refs(wanted: Iterable[str]) -> dict[str, str]:  # the pages a page links to, of all the datasets'
+        return {ref: pages_by_ref[ref] for ref in wanted if ref in pages_by_ref}
+    build.page("changes.html", "changes.html", runs=runs, packs=nav, today=day,
+               pages_by_ref=refs(entry.split(" ")[0] for run in runs for entries in run["changes"].values()
+                                 for entry in entries))
+    for c in catalogs:
+        mine = sorted(by_catalog.pop(c.id, []), key=lambda d: (-d.mqa_total, d.name))
+        build.page(c.page, "catalog.html", catalog=c, datasets=mine, packs=nav, today=day)
+    for p in packs:
+        wanted = [c.ref for c in p["candidates"]] + [ref for a in (p["pack"] or {}).get("allies", [])
+                                                     for ref in a["datasets"]]
+        build.page(p["page"], "pack.html", pack=p, packs=nav, today=day, pages_by_ref=refs(wanted))
+    build.file("assets/site.css", (TEMPLATES / "site.css").read_bytes())
+    return downloads
+
+
 def build_site(settings: Settings, current_run: NightlySummary | None = None,
-               today: date | None = None) -> SiteResult:
-    """Render the site and publish it atomically, unless it is the same as the published one."""
+               today: date | None = None, *, full: bool = False, batch: int = BATCH) -> SiteResult:
+    """Build the site and publish it atomically, unless it is the same as the published one.
+
+    Each page whose inputs are those of the published build is carried over from it, the others are
+    rendered (`full`: every page rendered, as from scratch). The result is the same bytes either way."""
     begun = time.monotonic()
-    files, downloads = render_site(settings, current_run, today)
-    manifest = _manifest(files, downloads)
+    if not settings.paths.database.exists():
+        raise HarvesterError(f"{settings.paths.database}: no store yet; run `harvester harvest` first")
     link = settings.paths.site
     builds = settings.paths.site_builds
     with _lock(settings.paths.root):
-        current = link.resolve() if link.is_symlink() else None
-        if current and (current / "MANIFEST").is_file() and \
-                (current / "MANIFEST").read_text(encoding="utf-8") == manifest:
-            return SiteResult(current, len(files) - 1, len(downloads), False, round(time.monotonic() - begun, 2))
-        staging = builds / f".build-{uuid.uuid4().hex[:12]}"
+        published = link.resolve() if link.is_symlink() else None
+        current = published if published is not None and (published / "MANIFEST").is_file() else None
+        build = _Build(_environment(), builds, current, full)
         try:
-            for path, data in files.items():
-                target = staging / path
-                target.parent.mkdir(parents=True, exist_ok=True)
-                target.write_bytes(data)
-            for path, source in downloads.items():
-                target = staging / path
-                target.parent.mkdir(parents=True, exist_ok=True)
-                try:
-                    os.link(source, target)  # packs are never modified in place: a hard link is a copy
-                except OSError:
-                    shutil.copy2(source, target)
-            (staging / "MANIFEST").write_text(manifest, encoding="utf-8")
-            final = builds / f"{utcnow().strftime('%Y%m%dT%H%M%S')}-{hashlib.sha256(manifest.encode()).hexdigest()[:8]}"
-            os.rename(staging, final)
-            _point(link, final)
+            downloads = _render(build, settings, current_run, today, batch)
+            manifest = _listing_text(build.digests, downloads)
+            pages = len(build.digests) - 1
+            if current is not None and (current / "MANIFEST").read_text(encoding="utf-8") == manifest:
+                build.discard()
+                if build.inputs != build.published_inputs:  # the same pages from other inputs (new code)
+                    _replace_text(current / INPUTS, _listing_text(build.inputs))
+                return SiteResult(current, pages, len(downloads), False, round(time.monotonic() - begun, 2),
+                                  rendered=build.rendered, carried=len(build.carried))
+            final = build.publish(link, manifest, downloads)
         except BaseException:
-            shutil.rmtree(staging, ignore_errors=True)
+            build.discard()
             raise
-        _prune(builds, keep={final.name, current.name if current else ""})
-    return SiteResult(final, len(files) - 1, len(downloads), True, round(time.monotonic() - begun, 2))
+        _prune(builds, keep={final.name, published.name if published else ""})
+    return SiteResult(final, pages, len(downloads), True, round(time.monotonic() - begun, 2),
+                      rendered=build.rendered, carried=len(build.carried))
+
+
+def _replace_text(path: Path, text: str) -> None:
+    temporary = path.with_name(path.name + f".{uuid.uuid4().hex[:8]}.part")
+    temporary.write_text(text, encoding="utf-8")
+    os.replace(temporary, path)
 
 
 def _point(link: Path, target: Path) -> None:

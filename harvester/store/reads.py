@@ -231,3 +231,35 @@ class Reads(StoreBase):
                        ORDER BY started_at DESC, run_id DESC) = 1) r ON r.catalog_id = c.id
             ORDER BY c.id""", [sorted(FAILURES)])
         return [CatalogHealth(**r) for r in rows]
+
+    # The site, in batches -----------------------------------------------------------------------------
+
+    def current_dataset_refs(self) -> list[tuple[str, str, str | None]]:
+        """(catalog, dataset id, name) of every current dataset, by catalog, name and id: what the site
+        needs to name every page before it reads the datasets a batch at a time."""
+        return [tuple(r) for r in self.con.execute(  # type: ignore[misc]
+            "SELECT catalog_id, remote_id, name FROM datasets WHERE deleted_at IS NULL "
+            "ORDER BY catalog_id, name, remote_id").fetchall()]
+
+    def published_columns_of(self, keys: Sequence[DatasetKey]) -> list[DatasetColumn]:
+        """`published_columns`, of these datasets only."""
+        if not keys:
+            return []
+        pairs, params = _pairs(keys)
+        return [_column(r) for r in self.query(f"""
+            SELECT p.*, r.name AS resource_name FROM column_profiles p
+            JOIN resources r ON r.catalog_id = p.catalog_id AND r.remote_id = p.resource_id AND r.deleted_at IS NULL
+            WHERE (p.catalog_id, p.dataset_id) IN {pairs}
+            ORDER BY p.catalog_id, p.dataset_id, r.position, p.resource_id, p.part, p.position""", params)]
+
+    def published_validations_of(self, keys: Sequence[DatasetKey]) -> list[ShownValidation]:
+        """`published_validations`, of these datasets only."""
+        if not keys:
+            return []
+        pairs, params = _pairs(keys)
+        rows = self.query(f"""
+            SELECT v.*, r.name AS resource_name FROM validations v JOIN resources r ON
+            r.catalog_id = v.catalog_id AND r.remote_id = v.resource_id AND r.deleted_at IS NULL
+            WHERE (v.catalog_id, v.dataset_id) IN {pairs}
+            ORDER BY v.catalog_id, v.dataset_id, r.position, v.resource_id, v.part""", params)
+        return [ShownValidation(_validation(r), r["resource_name"]) for r in rows]

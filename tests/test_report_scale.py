@@ -1,0 +1,161 @@
+"""The site at scale (issue 12): a page is rendered only when its inputs changed, else carried over from the
+published build; the result is byte for byte a from-scratch render; the datasets are read a batch at a time;
+a build stopped midway publishes nothing. The 50,000-dataset figures: bench/bench_site.py."""
+from __future__ import annotations
+
+import re
+import shutil
+from dataclasses import replace
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+import harvester.report as report
+from harvester import clock
+from harvester.config import Settings, load_settings
+from harvester.model import ResourceKey
+from harvester.report import build_site, page_slug
+from harvester.scores import all_scores
+from harvester.store import Store
+from harvester.store.reads import Reads
+
+
+def copy_of(folder: Path, tmp_path: Path, name: str) -> Settings:
+    copy = tmp_path / name
+    shutil.copytree(folder, copy, symlinks=True)
+    return load_settings(copy / "catalogs.toml", env={})
+
+
+def tree(site: Path) -> dict[str, bytes]:
+    root = site.resolve()
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def every_file(settings: Settings) -> set[str]:
+    """The site's pages and stylesheet (what a build renders or carries over), by its manifest."""
+    site = settings.paths.site.resolve()
+    return {line.split("  ", 1)[1] for line in (site / "MANIFEST").read_text(encoding="utf-8").splitlines()
+            if not line.startswith("pack  ")}
+
+
+def break_one_link(settings: Settings) -> tuple[str, str]:
+    """A working link of a dataset no theme lists turns 404 (a real write through the store): the dataset's
+    catalog and page."""
+    site = settings.paths.site.resolve()
+    packs = " ".join(p.read_text(encoding="utf-8") for p in (site / "packs").glob("*.html"))
+    with Store(settings.paths.database) as store:
+        rows = store.query("SELECT d.catalog_id, d.name, f.dataset_id, f.resource_id FROM resource_files f "
+                           "JOIN datasets d ON d.catalog_id = f.catalog_id AND d.remote_id = f.dataset_id "
+                           "WHERE f.status = 'ok' AND d.deleted_at IS NULL ORDER BY ALL")
+        row = next(r for r in rows if f">{r['catalog_id']}/{r['name']}<" not in packs
+                   and (site / "datasets" / r["catalog_id"] / f"{page_slug(r['name'])}.html").is_file())
+        key = ResourceKey(row["catalog_id"], row["dataset_id"], row["resource_id"])
+        check = store.link_check(key)
+        assert check is not None
+        store.record_link_check(replace(check, status="not_found", reason="HTTP 404", http_status=404))
+    return row["catalog_id"], f"datasets/{row['catalog_id']}/{page_slug(row['name'])}.html"
+
+
+def test_with_nothing_changed_no_page_is_rendered_and_nothing_written(demo, tmp_path: Path):
+    settings = copy_of(demo[0], tmp_path, "a")
+    site = settings.paths.site.resolve()
+    stamps = {p: p.stat().st_mtime_ns for p in site.parent.rglob("*")}
+    result = build_site(settings)
+    assert not result.published and result.path == site
+    assert result.rendered == [] and result.carried == len(every_file(settings)) == result.pages + 1
+    assert {p: p.stat().st_mtime_ns for p in site.parent.rglob("*")} == stamps
+
+
+def test_one_changed_dataset_renders_its_page_and_the_aggregates_only_and_matches_a_full_render(demo, tmp_path):
+    settings = copy_of(demo[0], tmp_path, "a")
+    before = settings.paths.site.resolve()
+    catalog, page = break_one_link(settings)
+    same_store = copy_of(settings.paths.root, tmp_path, "b")  # the changed store, its site not yet rebuilt
+
+    result = build_site(settings)
+    assert result.published
+    assert sorted(result.rendered) == sorted([page, "index.html", f"catalogs/{catalog}.html"])
+    assert result.carried == len(every_file(settings)) - 3
+    site = settings.paths.site.resolve()
+    assert "not_found" in (site / page).read_text(encoding="utf-8")
+    # a carried page is the published one's file (a hard link), not a copy
+    carried = next(p for p in every_file(settings) if p.startswith("datasets/") and p != page)
+    assert (site / carried).stat().st_ino == (before / carried).stat().st_ino
+
+    shutil.rmtree(same_store.paths.site_builds)  # from scratch: no build to carry anything from
+    same_store.paths.site.unlink()
+    scratch = build_site(same_store)
+    assert scratch.published and scratch.carried == 0 and len(scratch.rendered) == len(every_file(same_store))
+    assert tree(site) == tree(same_store.paths.site)  # pages, stylesheet, downloads, MANIFEST and INPUTS
+
+
+def test_a_build_stopped_midway_publishes_nothing(demo, tmp_path: Path, monkeypatch):
+    settings = copy_of(demo[0], tmp_path, "a")
+    published = settings.paths.site.resolve()
+    before = tree(published)
+    break_one_link(settings)
+    write = report._Build._write
+    written: list[str] = []
+
+    def interrupted(self, path: str, data: bytes) -> None:
+        if len(written) == 40:
+            raise KeyboardInterrupt  # Ctrl-C (or the nightly's timeout) with 40 pages of the new site written
+        written.append(path)
+        write(self, path, data)
+    monkeypatch.setattr(report._Build, "_write", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        build_site(settings, full=True)
+    monkeypatch.undo()
+    assert len(written) == 40
+    assert settings.paths.site.resolve() == published and tree(published) == before
+    assert not list(settings.paths.site_builds.glob(".build-*"))
+    result = build_site(settings)  # the next build publishes the change, from the untouched published site
+    assert result.published and len(result.rendered) == 3
+
+
+def test_the_datasets_are_read_a_batch_at_a_time(demo, tmp_path: Path, monkeypatch):
+    settings = copy_of(demo[0], tmp_path, "a")
+    asked: list[int] = []
+    for name in ("published_columns_of", "published_validations_of"):
+        read = getattr(Reads, name)
+        monkeypatch.setattr(Reads, name, lambda self, keys, read=read: (asked.append(len(keys)), read(self, keys))[1])
+    result = build_site(settings, full=True, batch=7)
+    with Store(settings.paths.database, read_only=True) as store:
+        datasets = len(store.current_dataset_keys())
+    assert asked and max(asked) <= 7 and sum(asked) == 2 * datasets  # each dataset in one batch, once per read
+    assert len(result.rendered) == len(every_file(settings))
+    assert not result.published  # rendered 7 at a time, the very bytes of the published site
+
+
+def test_new_code_renders_every_page_once(demo, tmp_path: Path, monkeypatch):
+    settings = copy_of(demo[0], tmp_path, "a")
+    site = settings.paths.site.resolve()
+    inputs = (site / "INPUTS").read_text(encoding="utf-8")
+    monkeypatch.setattr(report, "_code_version", lambda: "a template or the code changed")
+    first = build_site(settings)
+    assert not first.published  # the same bytes: nothing published
+    assert sorted(first.rendered) == sorted(every_file(settings) - {"assets/site.css"})  # every page, once
+    assert first.carried == 1  # the stylesheet is its own input
+    assert (site / "INPUTS").read_text(encoding="utf-8") != inputs  # but the new inputs are remembered
+    second = build_site(settings)
+    assert second.rendered == [] and not second.published
+
+
+def test_a_day_later_only_the_pages_that_show_ages_are_rendered(demo, tmp_path: Path):
+    settings = copy_of(demo[0], tmp_path, "a")
+    with Store(settings.paths.database, read_only=True) as store:
+        today = all_scores(store)
+        with clock.shifted(timedelta(days=1)):
+            tomorrow = all_scores(store)
+    flipped = {f"datasets/{s.catalog}/{page_slug(s.dataset)}" for k, s in today.items()
+               if s.freshness.verdict != tomorrow[k].freshness.verdict}  # fresh → stale overnight
+    with clock.shifted(timedelta(days=1)):
+        result = build_site(settings)
+    assert result.published
+    aggregates = {p for p in every_file(settings) if not p.startswith(("datasets/", "assets/"))}
+    assert aggregates <= set(result.rendered)  # index, catalogs, packs, changes: ages and the date
+    shown = [p for p in result.rendered if p.startswith("datasets/")]
+    assert all(any(p == f"{f}.html" or re.fullmatch(re.escape(f) + r"-[0-9a-f]{8}\.html", p) for f in flipped)
+               for p in shown), shown
+    assert len(result.rendered) == len(aggregates) + len(shown)
