@@ -47,6 +47,13 @@ def body_of(path: str) -> bytes:
     return f"ruta,valor\n{path},{len(path)}\n".encode()
 
 
+class _QuietServer(ThreadingHTTPServer):
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client closing a kept-alive connection is no server error."""
+        if not isinstance(sys.exc_info()[1], (ConnectionResetError, BrokenPipeError)):
+            super().handle_error(request, client_address)
+
+
 class FileHost:
     """A file server on one loopback address, HTTP/1.1 with keep-alive.
 
@@ -79,7 +86,7 @@ class FileHost:
             def do_GET(self) -> None:  # noqa: N802
                 host.answer(self)
 
-        self._server = ThreadingHTTPServer((self.address, 0), Handler)
+        self._server = _QuietServer((self.address, 0), Handler)
         self._server.daemon_threads = True
         threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
         return self

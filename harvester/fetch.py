@@ -8,6 +8,11 @@ names meet, the later resource's file name carries its key's hash); an unchanged
 again (ETag / Last-Modified). A download lands under a temporary name and is inspected there: an HTML page,
 an empty answer or a refused archive never replaces or deletes the last good file, which keeps its facts.
 
+Downloads run `workers` at once in threads, each host on its own queue with its own politeness
+(harvester/hosts.py: per_host connections, delay, robots.txt, Retry-After); the driver thread alone
+schedules and writes the store, `batch_size` results (or `batch_seconds`) per transaction, with every
+previous check read once up front. A run killed mid-way loses at most the batch in flight.
+
 With `backoff` (the nightly job), a link that keeps failing at the same URL is not asked again every
 run: it waits as long as it has been failing, at least 20 hours and at most a week, so a link broken for
 months costs a request a week, and a link the publisher changed is checked at once.
@@ -159,6 +164,8 @@ class _Outcome:
     """Seconds the host asked to wait (a 429 or 503 with Retry-After; a 429 without: RETRY_429_SECONDS)."""
 
 
+POOLS = 256
+"""Hosts whose connections are kept open between requests (the least recently used beyond that close)."""
 RETRY_429_SECONDS = 60.0
 """How long a host answering 429 without Retry-After is left alone."""
 RETRY_TRIES = 3
@@ -173,7 +180,7 @@ class _Run:
         self.settings, self.store, self.progress, self.summary = settings, store, progress, summary
         self.config = config
         self.policy = UrlPolicy(frozenset(config.allow_hosts))
-        self.session = http.make_file_session(config.user_agent, hosts=max(16, 2 * config.workers),
+        self.session = http.make_file_session(config.user_agent, hosts=POOLS,
                                               per_host=max([config.per_host, *(h.per_host or 1 for _, h in config.hosts)]))
         self.robots = RobotsCache(self.session, check_url=self.policy.check, token=product_token(config.user_agent),
                                   timeout=(config.connect_timeout, config.timeout), max_wait=config.max_wait)
@@ -227,7 +234,7 @@ class _Run:
                         break
                     waits = [self.flushed_at + self.config.batch_seconds - now]
                     start = self.scheduler.next_start()
-                    if start is not None and failure is None:
+                    if start is not None and failure is None and len(running) < self.config.workers:
                         waits.append(start - now)
                     if self.deadline is not None and self.scheduler.pending():
                         waits.append(self.deadline - now)
