@@ -33,6 +33,10 @@ from harvester.paths import DataPaths
 from harvester.scale import ScaleConfig, parse_scale
 
 DEFAULT_USER_AGENT = "datathon-harvester/0.1 (open-data catalog harvester for civic datathons)"
+FETCH_USER_AGENT = ("datathon-harvester/0.1 (open-data catalog harvester for civic datathons; "
+                    "contact: datos@infocdmx.org.mx)")
+"""The downloads' User-Agent: robots.txt rules are matched on its product token, and a publisher who
+sees the requests can write to the contact (set your own in [fetch] user_agent)."""
 KINDS = ("ckan", "dkan")
 ENV_PREFIX = "HARVESTER_"
 GLOBAL_ENV = ("CONFIG", "DATA_DIR", "DATABASE", "PROFILES", "DUCKDB_MEMORY", "STORE_WAIT",
@@ -40,7 +44,8 @@ GLOBAL_ENV = ("CONFIG", "DATA_DIR", "DATABASE", "PROFILES", "DUCKDB_MEMORY", "ST
 """HARVESTER_<NAME> variables that are not catalog or fetch keys (from CHROMIUM on, the test suite's:
 the browser, its screenshots, the real-files corpus, the real CKAN's home and Python)."""
 POSITIVE = {"timeout", "connect_timeout", "max_seconds", "max_bytes", "max_member_bytes", "rows",
-            "max_answer_seconds", "max_answer_bytes"}
+            "max_answer_seconds", "max_answer_bytes", "workers", "per_host", "max_wait", "batch_size",
+            "batch_seconds"}
 """Keys where 0 means nothing sensible (a timeout of 0 fails every request): they must be above 0."""
 AT_LEAST_ONE = {"max_ratio"}
 """A compression ratio under 1 would call every archive a bomb."""
@@ -155,8 +160,41 @@ class FetchConfig:
     """Connect timeout in seconds."""
     max_seconds: float = 1800.0
     """Longest a single download may take."""
-    user_agent: str = DEFAULT_USER_AGENT
-    """User-Agent for downloads."""
+    user_agent: str = FETCH_USER_AGENT
+    """User-Agent for downloads (and the product token robots.txt rules are matched against)."""
+    workers: int = 8
+    """Downloads at once, over all hosts."""
+    per_host: int = 1
+    """Connections at once to one host."""
+    delay: float = 0.0
+    """Seconds between the end of one request to a host and the start of the next (robots.txt Crawl-delay
+    raises it for that host)."""
+    max_wait: float = 300.0
+    """Longest a host is made to wait: caps Crawl-delay and Retry-After."""
+    max_run_seconds: float = 0.0
+    """The whole run's deadline (0: none): resources not started by then are left for the next run."""
+    batch_size: int = 50
+    """Results recorded in one store transaction..."""
+    batch_seconds: float = 2.0
+    """...or after this many seconds, whichever comes first (a killed run loses at most one batch)."""
+    hosts: tuple[tuple[str, "HostLimits"], ...] = ()
+    """`[fetch.hosts."<host>"]`: per-host `delay` and `per_host`."""
+
+    def host_limits(self, host: str) -> tuple[float, int]:
+        """The delay and connection limit for `host` (its own table's values, else the [fetch] ones)."""
+        for name, limits in self.hosts:
+            if name == host:
+                return (self.delay if limits.delay is None else limits.delay,
+                        self.per_host if limits.per_host is None else limits.per_host)
+        return self.delay, self.per_host
+
+
+@dataclass(frozen=True)
+class HostLimits:
+    """`[fetch.hosts."<host>"]`: what differs for one host (None: the [fetch] value)."""
+
+    delay: float | None = None
+    per_host: int | None = None
 
 
 @dataclass(frozen=True)
@@ -186,6 +224,9 @@ class Settings:
 _CATALOG_FIELDS = {f.name: f for f in fields(CatalogConfig)}
 _FETCH_FIELDS = {f.name: f for f in fields(FetchConfig)}
 _FETCH_ONLY = set(_FETCH_FIELDS) - set(_CATALOG_FIELDS)
+_FETCH_ENV = [k for k in _FETCH_FIELDS if k != "hosts"]
+"""[fetch] keys an environment variable can set (per-host tables only come from the file)."""
+_HOST_KEYS = ("delay", "per_host")
 _ID_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 
 
@@ -322,7 +363,7 @@ def _known_variable(name: str, by_env_name: dict[str, str]) -> bool:
     """Whether HARVESTER_<name> is a global, a [fetch] key or a key of a configured catalog."""
     if name in GLOBAL_ENV:
         return True
-    if name.startswith("FETCH_") and name[len("FETCH_"):].lower() in _FETCH_FIELDS:
+    if name.startswith("FETCH_") and name[len("FETCH_"):].lower() in _FETCH_ENV:
         return True
     return any(name.startswith(prefix + "_") and name[len(prefix) + 1:].lower() in _CATALOG_FIELDS
                and name[len(prefix) + 1:].lower() != "id" for prefix in by_env_name)
@@ -404,7 +445,7 @@ def _fetch_config(data: dict[str, Any], env: dict[str, str], name: str) -> Fetch
     if not isinstance(raw, dict):
         raise ConfigError(f"{name}: [fetch] must be a table")
     raw = dict(raw)
-    for key in _FETCH_FIELDS:
+    for key in _FETCH_ENV:
         value = env.get(f"{ENV_PREFIX}FETCH_{key.upper()}")
         if value is not None:
             raw[key] = value
@@ -414,9 +455,29 @@ def _fetch_config(data: dict[str, Any], env: dict[str, str], name: str) -> Fetch
             raise ConfigError(f"{name}: [fetch] {key}: unknown key (known: {', '.join(_FETCH_FIELDS)})")
         if key == "allow_hosts":
             values[key] = tuple(h.lower() for h in _coerce(value, "groups", f"{name}: [fetch]"))
+        elif key == "hosts":
+            values[key] = _host_tables(value, name)
         else:
             values[key] = _coerce(value, key, f"{name}: [fetch]")
     return FetchConfig(**values)
+
+
+def _host_tables(raw: Any, name: str) -> tuple[tuple[str, HostLimits], ...]:
+    """`[fetch.hosts."<host>"]` tables: each a host name (as in URLs, lower case) with delay and per_host."""
+    if not isinstance(raw, dict):
+        raise ConfigError(f'{name}: [fetch] hosts: expected tables [fetch.hosts."<host>"], got {raw!r}')
+    tables: list[tuple[str, HostLimits]] = []
+    for host, table in raw.items():
+        where = f'{name}: [fetch.hosts."{host}"]'
+        if not isinstance(table, dict):
+            raise ConfigError(f"{where}: must be a table (delay, per_host), got {table!r}")
+        if not re.fullmatch(r"[^\s/@?#\[\]]+|\[[0-9a-fA-F:.]+\]", host) or re.fullmatch(r"[^:\[]+:\d+", host):
+            raise ConfigError(f"{where}: expected a host name as in a URL (no scheme, port or path)")
+        for key in table:
+            if key not in _HOST_KEYS:
+                raise ConfigError(f"{where} {key}: unknown key (known: {', '.join(_HOST_KEYS)})")
+        tables.append((host.lower().strip("[]"), HostLimits(**{k: _coerce(v, k, where) for k, v in table.items()})))
+    return tuple(tables)
 
 
 def with_catalogs(settings: Settings, catalogs: list[CatalogConfig]) -> Settings:

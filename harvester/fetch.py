@@ -8,6 +8,11 @@ names meet, the later resource's file name carries its key's hash); an unchanged
 again (ETag / Last-Modified). A download lands under a temporary name and is inspected there: an HTML page,
 an empty answer or a refused archive never replaces or deletes the last good file, which keeps its facts.
 
+Downloads run `workers` at once in threads, each host on its own queue with its own politeness
+(harvester/hosts.py: per_host connections, delay, robots.txt, Retry-After); the driver thread alone
+schedules and writes the store, `batch_size` results (or `batch_seconds`) per transaction, with every
+previous check read once up front. A run killed mid-way loses at most the batch in flight.
+
 With `backoff` (the nightly job), a link that keeps failing at the same URL is not asked again every
 run: it waits as long as it has been failing, at least 20 hours and at most a week, so a link broken for
 months costs a request a week, and a link the publisher changed is checked at once.
@@ -17,14 +22,18 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import time
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 from harvester import http
 from harvester.archives import inspect_gzip, inspect_xlsx, inspect_zip
 from harvester.clock import utcnow
 from harvester.config import Settings
 from harvester.errors import DataFolderError, PathEscape
+from harvester.hosts import Host, Robots, RobotsCache, RobotsRefusal, Scheduler, host_of, origin_of, product_token
 from harvester.linkstatus import LinkStatus
 from harvester.model import LinkCheck, ResourceKey, ResourceToFetch
 from harvester.paths import inside
@@ -45,6 +54,10 @@ class FetchSummary:
     downloaded_bytes: int = 0
     backed_off: int = 0
     """Failing links not asked again this time (`backoff`)."""
+    deferred: int = 0
+    """Resources left for the next run: their host asked to wait past the deadline or past max_wait."""
+    notes: list[str] = field(default_factory=list)
+    """What the run found about hosts: robots.txt read or not, resources left for the next run and why."""
 
     def count(self, status: str) -> None:
         self.by_status[status] = self.by_status.get(status, 0) + 1
@@ -106,13 +119,11 @@ def fetch(settings: Settings, *, catalogs: list[str] | None = None, datasets: li
           formats: list[str] | None = None, max_size: int | None = None,
           progress: Progress | None = None, backoff: bool = False) -> FetchSummary:
     """Fetch every selected resource (with `backoff`, failing links only when due); one bad file never stops
-    the run."""
+    the run. Downloads run `workers` at once, each host politely on its own queue (harvester/hosts.py);
+    this thread alone writes the store, a batch at a time."""
     progress = progress or SilentProgress()
-    config = settings.fetch
     if catalogs:
         settings.select(catalogs)  # unknown ids are a one-line error
-    policy = UrlPolicy(frozenset(config.allow_hosts))
-    session = http.make_file_session(config.user_agent)
     summary = FetchSummary()
     with Store(settings.paths.database) as store:
         selected = select_resources(store, catalogs or [], datasets or [], formats or [], max_size)
@@ -120,14 +131,257 @@ def fetch(settings: Settings, *, catalogs: list[str] | None = None, datasets: li
         summary.backed_off = len(selected) - len(chosen)
         summary.total = len(chosen)
         claims = {settings.paths.root / path: key for path, key in store.raw_paths()}
+        previous = store.link_checks()  # read once: no query per resource
+        jobs = [_Job(item, raw_destination(settings.paths.raw, item, claims), previous.get(item.key))
+                for item in chosen]
         progress.start("fetch", len(chosen))
-        for done, resource in enumerate(chosen, 1):
-            dest = raw_destination(settings.paths.raw, resource, claims)
-            status = _fetch_one(settings, store, session, policy, resource, dest)
-            summary.count(status)
-            progress.update("fetch", done, len(chosen))
-        progress.finish("fetch", ", ".join(f"{n} {s}" for s, n in sorted(summary.by_status.items())) or "nothing")
+        _Run(settings, store, progress, summary).run(jobs)
+        done = ", ".join(f"{n} {s}" for s, n in sorted(summary.by_status.items())) or "nothing"
+        if summary.deferred:
+            done += f"; {summary.deferred} left for the next run"
+        progress.finish("fetch", done)
     return summary
+
+
+@dataclass
+class _Job:
+    """One resource to check: where its file goes and its last check (None: never checked)."""
+
+    item: ResourceToFetch
+    dest: Path
+    previous: LinkCheck | None
+    tries: int = 0
+
+    @property
+    def url(self) -> str:
+        return self.item.resource.url or ""
+
+
+@dataclass
+class _Outcome:
+    check: LinkCheck
+    retry_after: float | None = None
+    """Seconds the host asked to wait (a 429 or 503 with Retry-After; a 429 without: RETRY_429_SECONDS)."""
+
+
+POOLS = 256
+"""Hosts whose connections are kept open between requests (the least recently used beyond that close)."""
+RETRY_429_SECONDS = 60.0
+"""How long a host answering 429 without Retry-After is left alone."""
+RETRY_TRIES = 3
+"""Times one resource is asked in a run when its host keeps answering 429/503 with Retry-After."""
+
+
+class _Run:
+    """The driver of one fetch run: it alone schedules, and it alone writes the store."""
+
+    def __init__(self, settings: Settings, store: Store, progress: Progress, summary: FetchSummary) -> None:
+        config = settings.fetch
+        self.settings, self.store, self.progress, self.summary = settings, store, progress, summary
+        self.config = config
+        self.policy = UrlPolicy(frozenset(config.allow_hosts))
+        self.session = http.make_file_session(config.user_agent, hosts=POOLS,
+                                              per_host=max([config.per_host, *(h.per_host or 1 for _, h in config.hosts)]))
+        self.robots = RobotsCache(self.session, check_url=self.policy.check, token=product_token(config.user_agent),
+                                  timeout=(config.connect_timeout, config.timeout), max_wait=config.max_wait)
+        self.scheduler = Scheduler(config.host_limits)
+        self.batch: list[LinkCheck] = []
+        self.flushed_at = time.monotonic()
+        self.done = 0
+        self.deadline = time.monotonic() + config.max_run_seconds if config.max_run_seconds else None
+
+    # Writing ---------------------------------------------------------------------------------
+
+    def record(self, check: LinkCheck) -> None:
+        self.batch.append(check)
+        self.summary.count(str(check.status))
+        self.done += 1
+        self.progress.update("fetch", self.done, self.summary.total)
+        if len(self.batch) >= self.config.batch_size:
+            self.flush()
+
+    def flush(self) -> None:
+        """Write the results so far in one transaction."""
+        if self.batch:
+            self.store.record_link_checks(self.batch)
+            self.batch = []
+        self.flushed_at = time.monotonic()
+
+    def defer(self, host: Host, reason: str, job: _Job | None = None) -> None:
+        """Leave the host's remaining resources (and `job`) for the next run."""
+        left = ([job] if job else []) + list(host.queue)
+        host.queue.clear()
+        if left:
+            self.summary.deferred += len(left)
+            self.summary.notes.append(f"{host.name}: {len(left)} resources left for the next run: {reason}")
+
+    # Driving ---------------------------------------------------------------------------------
+
+    def run(self, jobs: list[_Job]) -> None:
+        for job in jobs:
+            self.scheduler.add(host_of(job.url), job)
+        running: dict[Future[Any], tuple[str, Host, Any, float]] = {}
+        failure: BaseException | None = None
+        with ThreadPoolExecutor(max_workers=self.config.workers, thread_name_prefix="fetch") as pool:
+            try:
+                while self.scheduler.pending() or running:
+                    now = time.monotonic()
+                    if failure is None:
+                        self.start_ready(pool, running, now)
+                    if not running and not self.scheduler.pending():
+                        break
+                    if not running and failure is not None:
+                        break
+                    waits = [self.flushed_at + self.config.batch_seconds - now]
+                    start = self.scheduler.next_start()
+                    if start is not None and failure is None and len(running) < self.config.workers:
+                        waits.append(start - now)
+                    if self.deadline is not None and self.scheduler.pending():
+                        waits.append(self.deadline - now)
+                    timeout = max(0.0, min(waits))
+                    if running:
+                        finished, _ = wait(running, timeout=timeout, return_when=FIRST_COMPLETED)
+                    else:
+                        time.sleep(timeout)
+                        finished = set()
+                    for future in finished:
+                        kind, host, payload, began = running.pop(future)
+                        ended = time.monotonic()
+                        try:
+                            result = future.result()
+                        except BaseException as exc:  # a full disk: stop starting, finish, write, raise
+                            self.scheduler.ended(host, ended)
+                            if kind == "robots":
+                                host.loading = None
+                            failure = failure or exc
+                            continue
+                        if kind == "robots":
+                            self.robots_read(host, result, ended)
+                        else:
+                            self.scheduler.ended(host, ended, ended - began)
+                            self.finished(host, payload, result, ended)
+                    if time.monotonic() - self.flushed_at >= self.config.batch_seconds:
+                        self.flush()
+                    if failure is not None and not running:
+                        break
+            finally:
+                for future in running:
+                    future.cancel()
+                self.flush()
+        if failure is not None:
+            raise failure
+
+    def start_ready(self, pool: ThreadPoolExecutor, running: dict[Future[Any], tuple[str, Host, Any, float]],
+                    now: float) -> None:
+        """Start what may start: a host's robots.txt before its first file, then its files."""
+        if self.deadline is not None and now >= self.deadline:
+            for host in self.scheduler.hosts.values():
+                self.defer(host, f"the run's deadline (max_run_seconds {self.config.max_run_seconds:g}) passed")
+            return
+        for host in self.scheduler.ready(now):
+            while host.queue and host.active < host.per_host and host.loading is None \
+                    and len(running) < self.config.workers and host.next_at <= now:
+                job = host.queue[0]
+                origin = origin_of(job.url)
+                if origin is not None and self.robots.known(origin) is None:
+                    host.loading = origin
+                    self.scheduler.started(host, now)
+                    running[pool.submit(self.robots.load, origin)] = ("robots", host, origin, now)
+                    break
+                host.queue.popleft()
+                self.scheduler.started(host, now)
+                running[pool.submit(self.download, job)] = ("file", host, job, now)
+            if len(running) >= self.config.workers:
+                return
+
+    def robots_read(self, host: Host, robots: Robots, now: float) -> None:
+        host.loading = None
+        if robots.crawl_delay > host.delay:
+            host.delay = robots.crawl_delay
+        self.scheduler.ended(host, now)
+        if robots.note:
+            self.summary.notes.append(robots.note)
+
+    def finished(self, host: Host, job: _Job, outcome: _Outcome, now: float) -> None:
+        """A download ended: record it, or, when the host asked us to wait, wait and ask again."""
+        asked = outcome.retry_after
+        if asked is None or job.tries + 1 >= RETRY_TRIES:
+            self.record(outcome.check)
+            return
+        job.tries += 1
+        if asked > self.config.max_wait:
+            self.defer(host, f"it asked to wait {asked:g} s (Retry-After), more than max_wait "
+                             f"{self.config.max_wait:g}", job)
+        elif self.deadline is not None and now + asked > self.deadline:
+            self.defer(host, f"it asked to wait {asked:g} s (Retry-After), past the run's deadline "
+                             f"(max_run_seconds {self.config.max_run_seconds:g})", job)
+        else:
+            self.scheduler.cool(host, now, asked)
+            host.queue.appendleft(job)
+
+    # One download (in a worker thread) ---------------------------------------------------------
+
+    def check_url(self, url: str) -> None:
+        """The address policy, then robots.txt (also for each redirect)."""
+        self.policy.check(url)
+        verdict = self.robots.verdict(url)
+        if verdict is not None:
+            raise RobotsRefusal(verdict[1])
+
+    def download(self, job: _Job) -> _Outcome:
+        """Download into a temporary name, inspect it, and only then replace the file: an HTML page, an empty
+        answer or a refused archive never replaces (or deletes) the last good file, nor its results."""
+        settings, config = self.settings, self.config
+        resource, dest = job.item.resource, job.dest
+        base = job.previous or LinkCheck(resource.catalog_id, resource.dataset_id, resource.remote_id)
+        now = utcnow()
+
+        def refused(status: str, reason: str) -> _Outcome:
+            check = replace(base, url=resource.url, status=status, reason=reason,
+                            declared_format=resource.format, checked_at=now,
+                            first_failure_at=base.first_failure_at or now)
+            return _Outcome(check)
+        try:
+            inside(settings.paths.raw, dest)
+        except PathEscape as exc:  # a planted symlink under raw/: nothing is written through it
+            return refused(str(LinkStatus.REFUSED), str(exc))
+        origin = origin_of(resource.url or "")
+        robots = self.robots.known(origin) if origin else None
+        verdict = robots.verdict(resource.url or "", self.robots.token) if robots else None
+        if verdict is not None:
+            return refused(*verdict)
+        same_url = base.url == resource.url
+        incoming = _incoming(dest)
+        partial = incoming.with_name(incoming.name + ".part")
+        try:
+            incoming.unlink(missing_ok=True)  # left by a run killed here
+            if dest.is_file():
+                dest.parent.mkdir(parents=True, exist_ok=True)
+                try:  # the same file under the temporary name, so a conditional request can be answered 304
+                    os.link(dest, incoming)
+                except OSError:
+                    pass
+            result = http.download(self.session, resource.url, incoming, check_url=self.check_url,
+                                   max_bytes=config.max_bytes, timeout=(config.connect_timeout, config.timeout),
+                                   max_seconds=config.max_seconds,
+                                   etag=base.etag if same_url and incoming.exists() else None,
+                                   last_modified=base.last_modified if same_url and incoming.exists() else None)
+            check = _judge(settings, base, resource.url, resource.format, result, incoming, dest)
+        except OSError as exc:  # a full disk: one line naming the file, nothing half-written left behind
+            raise DataFolderError(f"{dest}: cannot write the download: {exc.strerror or exc}") from None
+        finally:
+            incoming.unlink(missing_ok=True)
+            partial.unlink(missing_ok=True)
+        if check.healthy:
+            check = replace(check, last_success_at=check.checked_at, first_failure_at=None)
+        elif check.first_failure_at is None:
+            check = replace(check, first_failure_at=check.checked_at)
+        asked = result.retry_after
+        if asked is None and result.http_status == 429:
+            asked = RETRY_429_SECONDS
+        if asked is not None:
+            check = replace(check, reason=f"{check.reason} (Retry-After {asked:g} s)")
+        return _Outcome(check, asked)
 
 
 def _incoming(dest: Path) -> Path:
@@ -143,51 +397,6 @@ def _has_good_file(settings: Settings, check: LinkCheck) -> bool:
         return settings.paths.under_root(check.path).is_file()
     except PathEscape:
         return False
-
-
-def _fetch_one(settings: Settings, store: Store, session: http.Session, policy: UrlPolicy,
-               item: ResourceToFetch, dest: Path) -> str:
-    """Download into a temporary name, inspect it, and only then replace the file: an HTML page, an empty
-    answer or a refused archive never replaces (or deletes) the last good file, nor its results."""
-    config = settings.fetch
-    resource = item.resource
-    previous = store.link_check(item.key)
-    base = previous or LinkCheck(resource.catalog_id, resource.dataset_id, resource.remote_id)
-    now = utcnow()
-    try:
-        inside(settings.paths.raw, dest)
-    except PathEscape as exc:  # a planted symlink under raw/: nothing is written through it
-        store.record_link_check(replace(base, url=resource.url, status=LinkStatus.REFUSED, reason=str(exc),
-                                        declared_format=resource.format, checked_at=now,
-                                        first_failure_at=base.first_failure_at or now))
-        return str(LinkStatus.REFUSED)
-    same_url = base.url == resource.url
-    incoming = _incoming(dest)
-    partial = incoming.with_name(incoming.name + ".part")
-    try:
-        incoming.unlink(missing_ok=True)  # left by a run killed here
-        if dest.is_file():
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            try:  # the same file under the temporary name, so a conditional request can be answered 304
-                os.link(dest, incoming)
-            except OSError:
-                pass
-        result = http.download(session, resource.url, incoming, check_url=policy.check, max_bytes=config.max_bytes,
-                               timeout=(config.connect_timeout, config.timeout), max_seconds=config.max_seconds,
-                               etag=base.etag if same_url and incoming.exists() else None,
-                               last_modified=base.last_modified if same_url and incoming.exists() else None)
-        check = _judge(settings, base, resource.url, resource.format, result, incoming, dest)
-    except OSError as exc:  # a full disk: one line naming the file, nothing half-written left behind
-        raise DataFolderError(f"{dest}: cannot write the download: {exc.strerror or exc}") from None
-    finally:
-        incoming.unlink(missing_ok=True)
-        partial.unlink(missing_ok=True)
-    if check.healthy:
-        check = replace(check, last_success_at=check.checked_at, first_failure_at=None)
-    elif check.first_failure_at is None:
-        check = replace(check, first_failure_at=check.checked_at)
-    store.record_link_check(check)
-    return str(check.status)
 
 
 def _judge(settings: Settings, base: LinkCheck, url: str, declared: str | None, result: http.Download,

@@ -268,13 +268,34 @@ class Download:
     etag: str | None = None
     last_modified: str | None = None
     content_type: str | None = None
+    retry_after: float | None = None
+    """Seconds the server asked to wait (Retry-After on a 429 or 503), None when it did not say."""
 
 
-def make_file_session(user_agent: str, retries: int = 1) -> requests.Session:
+def retry_after_seconds(value: str | None, now: datetime | None = None) -> float | None:
+    """A Retry-After header as seconds from now: delay-seconds or an HTTP-date (RFC 9110 10.2.3); None
+    when absent or not understood."""
+    text = (value or "").strip()
+    if not text:
+        return None
+    if text.isdigit():
+        return float(int(text))
+    try:
+        when = parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    return max(0.0, (when - (now or datetime.now(timezone.utc))).total_seconds())
+
+
+def make_file_session(user_agent: str, retries: int = 1, hosts: int = 4, per_host: int = 4) -> requests.Session:
+    """The session downloads share: `hosts` pools kept open (one per host in flight, so keep-alive
+    survives many hosts), each of up to `per_host` connections."""
     session = requests.Session()
     retry = Retry(total=retries, connect=retries, read=retries, status=0, other=0, backoff_factor=0.5,
                   allowed_methods=frozenset({"GET"}), raise_on_status=False, raise_on_redirect=False)
-    adapter = HTTPAdapter(max_retries=retry, pool_connections=4, pool_maxsize=4)
+    adapter = HTTPAdapter(max_retries=retry, pool_connections=hosts, pool_maxsize=per_host)
     session.mount("http://", adapter)
     session.mount("https://", adapter)
     session.headers["User-Agent"] = user_agent
@@ -326,6 +347,8 @@ def download(session: requests.Session, url: str, dest: Path, *, check_url: Any,
             if response.status_code in (404, 410):
                 found.status, found.reason = "not_found", f"{response.status_code} {response.reason}"
                 return found
+            if response.status_code in (429, 503):
+                found.retry_after = retry_after_seconds(response.headers.get("Retry-After"))
             if response.status_code >= 500:
                 found.status, found.reason = "server_error", f"{response.status_code} {response.reason}"
                 return found
@@ -367,3 +390,63 @@ def download(session: requests.Session, url: str, dest: Path, *, check_url: Any,
             found.status, found.size, found.sha256 = "ok", size, digest.hexdigest()
             return found
     return Download("http_error", f"more than {max_redirects} redirects", final_url=current)
+
+
+@dataclass
+class SmallAnswer:
+    """A small text answer (robots.txt): `status` ok, http (any other status: see http_status), refused,
+    timeout or unreachable; `body` at most max_bytes (the rest is not read)."""
+
+    status: str
+    http_status: int | None = None
+    body: bytes = b""
+    reason: str = ""
+    final_url: str = ""
+    redirects_exhausted: bool = False
+
+
+def get_small(session: requests.Session, url: str, *, check_url: Any, max_bytes: int,
+              timeout: tuple[float, float], max_seconds: float, max_redirects: int = 5) -> SmallAnswer:
+    """GET a small document, following up to `max_redirects` redirects to URLs `check_url` accepts; the
+    body is cut at `max_bytes` and the whole answer bounded by `max_seconds`."""
+    current = url
+    deadline = time.monotonic() + max_seconds
+    for _ in range(max_redirects + 1):
+        try:
+            check_url(current)
+        except Exception as exc:  # noqa: BLE001 - the policy's reason is the verdict
+            return SmallAnswer("refused", reason=str(exc), final_url=current)
+        try:
+            response = session.get(current, stream=True, allow_redirects=False, timeout=timeout)
+        except requests.exceptions.RequestException as exc:
+            if isinstance(exc, requests.exceptions.Timeout) or _read_timed_out(exc):
+                return SmallAnswer("timeout", reason=f"no answer within {timeout[1]:g} s", final_url=current)
+            return SmallAnswer("unreachable", reason=str(exc).split("(Caused by")[0].strip()[:200], final_url=current)
+        with response:
+            if response.is_redirect and response.headers.get("Location"):
+                current = requests.compat.urljoin(current, response.headers["Location"])
+                continue
+            answer = SmallAnswer("ok" if response.status_code == 200 else "http", http_status=response.status_code,
+                                 reason=f"{response.status_code} {response.reason}", final_url=current)
+            if response.status_code != 200:
+                return answer
+            pieces: list[bytes] = []
+            size = 0
+            try:
+                while size < max_bytes:
+                    if time.monotonic() > deadline:
+                        return SmallAnswer("timeout", http_status=200, final_url=current,
+                                           reason=f"still receiving after {max_seconds:g} s")
+                    piece = response.raw.read1(min(1 << 14, max_bytes - size), decode_content=True)
+                    if not piece:
+                        break
+                    pieces.append(piece)
+                    size += len(piece)
+            except (requests.exceptions.RequestException, urllib3_exceptions.HTTPError) as exc:
+                kind = "timeout" if _read_timed_out(exc) else "unreachable"
+                return SmallAnswer(kind, http_status=200, final_url=current,
+                                   reason=f"connection broke after {size} bytes: {type(exc).__name__}")
+            answer.body = b"".join(pieces)[:max_bytes]
+            return answer
+    return SmallAnswer("http", reason=f"more than {max_redirects} redirects", final_url=current,
+                       redirects_exhausted=True)

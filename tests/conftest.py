@@ -40,6 +40,26 @@ def _guard(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(socket.socket, "connect", guarded)
 
 
+@pytest.fixture
+def httpserver(make_httpserver: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """pytest-httpserver's server, answering `/robots.txt` 404 as a web server without one does (unless a
+    test registers a handler for it). Its own answer to a request it has no handler for is a 500, which
+    RFC 9309 reads as "disallow everything": the fetch stage reads robots.txt before any file of a host."""
+    from werkzeug import Response
+
+    server = make_httpserver
+    server.clear()
+    dispatch = server.dispatch
+
+    def answer(request: Any) -> Any:
+        registered = [*server.ordered_handlers[:1], *server.oneshot_handlers, *server.handlers]
+        if request.path == "/robots.txt" and not any(h.matcher.match(request) for h in registered):
+            return Response("no robots.txt here", status=404, content_type="text/plain")
+        return dispatch(request)
+    monkeypatch.setattr(server, "dispatch", answer)
+    return server
+
+
 @pytest.fixture(scope="session")
 def _portal() -> Iterator[SandboxPortal]:
     with SandboxPortal() as portal:

@@ -9,6 +9,8 @@ from harvester.model import LinkCheck, Resource, ResourceKey, ResourceToFetch
 from harvester.store.core import StoreBase
 
 _KEY = "catalog_id = ? AND dataset_id = ? AND resource_id = ?"
+BATCH_ROWS = 100
+"""Rows per statement of a batched write (one statement's parameters stay bounded)."""
 
 
 def _in(values: list[Any] | tuple[Any, ...]) -> str:
@@ -58,6 +60,31 @@ class FileTables(StoreBase):
         names = [d[0] for d in cursor.description]
         row = cursor.fetchone()
         return LinkCheck.from_row(dict(zip(names, row))) if row else None
+
+    def link_checks(self) -> dict[ResourceKey, LinkCheck]:
+        """Every resource's last check, by resource (one read for a whole fetch run)."""
+        cursor = self.con.execute("SELECT * FROM resource_files")
+        names = [d[0] for d in cursor.description]
+        checks = (LinkCheck.from_row(dict(zip(names, row))) for row in cursor.fetchall())
+        return {check.key: check for check in checks}
+
+    def record_link_checks(self, checks: list[LinkCheck]) -> None:
+        """Replace the one check each of these resources has, all in one transaction (a resource given twice:
+        its last check)."""
+        latest = list({check.key: check for check in checks}.values())
+        if not latest:
+            return
+        rows = [check.row() for check in latest]
+        columns = list(rows[0])
+        with self.transaction() as con:
+            for start in range(0, len(rows), BATCH_ROWS):
+                part = rows[start:start + BATCH_ROWS]
+                keys = ", ".join("(?, ?, ?)" for _ in part)
+                con.execute(f"DELETE FROM resource_files USING (VALUES {keys}) AS k(c, d, r) "
+                            "WHERE catalog_id = k.c AND dataset_id = k.d AND resource_id = k.r",
+                            [v for row in part for v in (row["catalog_id"], row["dataset_id"], row["resource_id"])])
+                con.execute(f"INSERT INTO resource_files ({', '.join(columns)}) VALUES "
+                            + ", ".join(_in(columns) for _ in part), [row[c] for row in part for c in columns])
 
     def record_link_check(self, check: LinkCheck) -> None:
         """Replace the one check a resource has, in one transaction."""
