@@ -260,9 +260,14 @@ def fetch(obj: Context, catalog_ids: tuple[str, ...], datasets: tuple[str, ...],
         summary = run_fetch(settings, catalogs=list(catalog_ids), datasets=list(datasets), formats=list(formats),
                             max_size=max_size, progress=shown)
     if as_json:
-        emit_json({"total": summary.total, "by_status": summary.by_status})
+        emit_json({"total": summary.total, "by_status": summary.by_status, "deferred": summary.deferred,
+                   "backed_off": summary.backed_off, "notes": summary.notes})
         return
     click.echo(fetch_table(summary))
+    if summary.deferred:
+        say(f"{summary.deferred} resources left for the next run (their hosts asked to wait)")
+    for note in summary.notes:
+        say(f"  {note}")
     say(f"Files: {settings.paths.raw}")
 
 

@@ -4,6 +4,7 @@ results written in batches by one thread. Every host is a real HTTP server on it
 (bench/bench_fetch.py's FileHost on 127.0.0.2, 127.0.0.3, ...), which logs and counts what it serves."""
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -202,6 +203,20 @@ def test_a_retry_after_too_long_leaves_that_host_for_the_next_run(portal, make_c
     assert [n for n in summary.notes if n.startswith(ADDRESSES[0])] == \
         [f"{ADDRESSES[0]}: 3 resources left for the next run: {said}"]
     assert len(busy.files()) == 1  # asked once, then left alone
+
+
+def test_the_fetch_command_says_what_it_left_for_the_next_run(portal, make_config, run_cli):
+    """`harvester fetch` prints (and --json gives) the resources left for the next run and why."""
+    with FileHost(ADDRESSES[0], busy=lambda path: (503, "3600")) as busy, FileHost(ADDRESSES[1]) as other:
+        busy_urls = [busy.url(f"/a/{i}.csv") for i in range(2)]
+        config = setup(portal, make_config, busy_urls + [other.url("/b/0.csv")])
+        shown = run_cli("fetch", "--dataset", DATASET, "--json", config=config)
+        assert shown.exit_code == 0, shown.output
+        answer = json.loads(shown.stdout)
+        assert (answer["by_status"], answer["deferred"]) == ({"ok": 1}, 2)
+        assert any(n.startswith(f"{ADDRESSES[0]}: 2 resources left for the next run") for n in answer["notes"])
+        table = run_cli("fetch", "--dataset", DATASET, config=config)
+    assert "2 resources left for the next run" in table.output and f"{ADDRESSES[0]}: 2 resources" in table.output
 
 
 def _comparable(rows: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
