@@ -38,6 +38,17 @@ def run(name: str, argv: list[str], ok: tuple[int, ...] = (0,)) -> dict[str, obj
             "exit": measured.returncode, "stdout": measured.stdout}
 
 
+def demo_harvester(work: Path, base: str, synthetic: int) -> list[str]:
+    """The demo's catalogs.toml in `work`, pointing at the sandbox at `base` (with `synthetic` generated
+    datasets): the `harvester` command line that uses it."""
+    config = work / "catalogs.toml"
+
+    def api_url(site: str) -> str:
+        return f"{base}/{site}/?q=api/3/action/" if site == "mardelplata" else f"{base}/{site}/api/3/action/"
+    write_demo_config(config, api_url, Path("data"), synthetic)
+    return [str(BIN / "harvester"), "--config", str(config), "--quiet"]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--synthetic", type=int, default=0, help="add a generated catalog of N datasets")
@@ -45,12 +56,7 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="bench-nightly-"))
     sandbox, base = start_sandbox(args.synthetic)
     try:
-        config = work / "catalogs.toml"
-
-        def api_url(site: str) -> str:
-            return f"{base}/{site}/?q=api/3/action/" if site == "mardelplata" else f"{base}/{site}/api/3/action/"
-        write_demo_config(config, api_url, Path("data"), args.synthetic)
-        harvester = [str(BIN / "harvester"), "--config", str(config), "--quiet"]
+        harvester = demo_harvester(work, base, args.synthetic)
         rows = []
         for name in ("nightly (full)", "nightly (no change)"):
             row = run(name, harvester + ["nightly", "--json"], ok=(0, 3))

@@ -32,7 +32,7 @@ sys.path.insert(0, str(HERE))
 
 import peak  # noqa: E402
 from bench_harvest import save_results, start_sandbox  # noqa: E402
-from harvester.demo import write_demo_config  # noqa: E402
+from bench_nightly import demo_harvester  # noqa: E402
 
 BIN = Path(sys.executable).parent
 
@@ -62,12 +62,7 @@ def main() -> None:
     sandbox, base = start_sandbox(args.synthetic)
     rows = []
     try:
-        config = work / "catalogs.toml"
-
-        def api_url(site: str) -> str:
-            return f"{base}/{site}/?q=api/3/action/" if site == "mardelplata" else f"{base}/{site}/api/3/action/"
-        write_demo_config(config, api_url, Path("data"), args.synthetic)
-        harvester = [str(BIN / "harvester"), "--config", str(config), "--quiet"]
+        harvester = demo_harvester(work, base, args.synthetic)
         harvested = run("harvest synthetic (once, not the site)", harvester + ["harvest", "synthetic"])
         harvested.pop("stdout")
 

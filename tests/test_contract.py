@@ -14,12 +14,11 @@ import pytest
 import requests
 from ckanapi import RemoteCKAN
 
-from conftest import FAST, toml_value
+from conftest import FAST, harvest_one, query_store, toml_value
 from harvester.config import load_settings
-from harvester.harvest import CatalogResult, harvest
+from harvester.harvest import harvest
 from harvester.progress import SilentProgress
 from harvester.sandbox.server import LICENSES
-from harvester.store import Store
 from realckan import RealCkan, start
 
 ROWS_MAX = 5  # both portals cap package_search's rows here, so every full harvest pages
@@ -128,23 +127,13 @@ def _config(tmp_path: Path, side: Side, **catalog: Any) -> Path:
     return path
 
 
-def _harvest(config: Path) -> CatalogResult:
-    [result] = harvest(load_settings(config, env={}))
-    return result
-
-
-def _rows(config: Path, sql: str) -> list[dict[str, Any]]:
-    with Store(load_settings(config, env={}).paths.database, read_only=True) as store:
-        return store.query(sql)
-
-
 def _current(config: Path) -> list[str]:
-    return [r["name"] for r in _rows(config, "SELECT name FROM datasets WHERE deleted_at IS NULL ORDER BY name")]
+    return [r["name"] for r in query_store(config, "SELECT name FROM datasets WHERE deleted_at IS NULL ORDER BY name")]
 
 
 def test_a_full_harvest_pages_past_the_rows_cap_and_sees_only_public_datasets(side, tmp_path):
     config = _config(tmp_path, side)
-    result = _harvest(config)
+    result = harvest_one(config)
     assert (result.status, result.mode, result.added, result.error) == ("ok", "full", len(PUBLIC), None)
     assert result.notes.get("rows_cap") == ROWS_MAX and result.notes.get("pages", 0) >= 2
     assert _current(config) == PUBLIC  # the private dataset is not seen anonymously
@@ -155,36 +144,36 @@ def test_an_incremental_run_picks_up_a_patch_in_at_most_3_requests(side, tmp_pat
     # The seed a second in the past: a run's window ends at the server's Date header, cut to the second,
     # so what changed in the same second is asked again next time (as unchanged), by design.
     time.sleep(1.1)
-    assert _harvest(config).status == "ok"
+    assert harvest_one(config).status == "ok"
     side.patch("mov-metrobus", title="Afluencia diaria de Metrobús")
-    result = _harvest(config)
+    result = harvest_one(config)
     assert (result.status, result.mode, result.updated, result.added, result.deleted) == ("ok", "incremental", 1, 0, 0)
     assert result.requests <= 3, result.requests
-    titles = {r["name"]: r["title"] for r in _rows(config, "SELECT name, title FROM datasets")}
+    titles = {r["name"]: r["title"] for r in query_store(config, "SELECT name, title FROM datasets")}
     assert titles["mov-metrobus"] == "Afluencia diaria de Metrobús"
 
 
 def test_a_deleted_dataset_is_marked_and_kept_as_history(side, tmp_path):
     config = _config(tmp_path, side)
-    assert _harvest(config).status == "ok"
+    assert harvest_one(config).status == "ok"
     side.delete("cui-estancias")
-    result = _harvest(config)
+    result = harvest_one(config)
     assert (result.status, result.deleted) == ("ok", 1)
     assert _current(config) == [n for n in PUBLIC if n != "cui-estancias"]
-    kept = _rows(config, "SELECT title, deleted_at FROM datasets WHERE name = 'cui-estancias'")
+    kept = query_store(config, "SELECT title, deleted_at FROM datasets WHERE name = 'cui-estancias'")
     assert len(kept) == 1 and kept[0]["title"] == "Estancias infantiles" and kept[0]["deleted_at"] is not None
 
 
 def test_an_organization_filter_harvests_that_publisher_only(side, tmp_path):
     config = _config(tmp_path, side, organization="cuidados-contrato")
-    result = _harvest(config)
+    result = harvest_one(config)
     assert (result.status, result.added) == ("ok", 3)
     assert _current(config) == ["cui-caci", "cui-enut", "cui-estancias"]
 
 
 def test_list_mode_sees_the_same_datasets(side, tmp_path):
     config = _config(tmp_path, side, kind="dkan")  # package_list + package_show, as for a DKAN portal
-    result = _harvest(config)
+    result = harvest_one(config)
     assert (result.status, result.mode, result.added) == ("ok", "list", len(PUBLIC))
     assert _current(config) == PUBLIC
 
@@ -235,11 +224,11 @@ def test_datasets_changing_while_paged_are_neither_lost_nor_doubled(side, tmp_pa
     assert progress.pages >= 2 and (first.status, first.mode, first.error) == ("ok", "full", None)
     untouched = set(PUBLIC) - {received, deleted, patched}
     assert untouched | {received, deleted} <= set(_current(config)) <= set(PUBLIC)
-    second = _harvest(config)
+    second = harvest_one(config)
     assert (second.status, second.mode) == ("ok", "incremental")
     now = sorted((set(PUBLIC) - {deleted}) | {"cui-nuevo"})
     assert _current(config) == now
-    rows = _rows(config, "SELECT name, title FROM datasets WHERE deleted_at IS NULL")
+    rows = query_store(config, "SELECT name, title FROM datasets WHERE deleted_at IS NULL")
     assert len(rows) == len(now)  # each dataset once
     titles = {r["name"]: r["title"] for r in rows}
     assert (titles[received], titles[patched]) == ("Título corregido", "Título nuevo")
@@ -268,12 +257,12 @@ def test_an_uploaded_resource_is_fetched_from_ckans_own_download_url(real_ckan, 
     side = Side("ckan", real_ckan.api_url, lambda d: None, lambda *a, **k: None, lambda n: None)
     config = _config(tmp_path, side)
     config.write_text(config.read_text(encoding="utf-8") + '\n[fetch]\nallow_hosts = ["127.0.0.1"]\n', encoding="utf-8")
-    assert _harvest(config).status == "ok"
+    assert harvest_one(config).status == "ok"
     from harvester.fetch import fetch
     from harvester.validate import validate
     summary = fetch(load_settings(config, env={}))
     assert summary.by_status == {"ok": 1}
-    [row] = _rows(config, "SELECT f.status, f.size, f.final_url, r.url_type FROM resource_files f JOIN resources r "
+    [row] = query_store(config, "SELECT f.status, f.size, f.final_url, r.url_type FROM resource_files f JOIN resources r "
                           "ON r.catalog_id = f.catalog_id AND r.remote_id = f.resource_id")
     assert (row["status"], row["size"], row["url_type"]) == ("ok", len(data), "upload")
     assert row["final_url"].startswith(real_ckan.site_url + "/dataset/")
@@ -321,13 +310,13 @@ def _seed_snapshot(ckan: RealCkan, datasets: list[dict[str, Any]], scratch: Path
 
 def _stored(config: Path) -> dict[str, Any]:
     """What a harvest and a fetch stored, without what each portal makes up for itself (ids, times)."""
-    datasets = _rows(config, f"SELECT {COMPARED} FROM datasets ORDER BY name")
-    resources = _rows(config, "SELECT d.name AS dataset, r.position, r.name, r.description, r.format, r.url_type, "
+    datasets = query_store(config, f"SELECT {COMPARED} FROM datasets ORDER BY name")
+    resources = query_store(config, "SELECT d.name AS dataset, r.position, r.name, r.description, r.format, r.url_type, "
                               "f.status, f.sha256, r.url FROM resources r "
                               "JOIN datasets d ON d.catalog_id = r.catalog_id AND d.remote_id = r.dataset_id "
                               "LEFT JOIN resource_files f ON f.catalog_id = r.catalog_id AND f.resource_id = r.remote_id "
                               "ORDER BY dataset, r.position")
-    organizations = _rows(config, "SELECT name, title FROM organizations ORDER BY name")
+    organizations = query_store(config, "SELECT name, title FROM organizations ORDER BY name")
     return {"datasets": datasets, "resources": resources, "organizations": organizations}
 
 
@@ -360,7 +349,7 @@ def test_the_sandbox_snapshot_seeded_into_the_real_ckan_is_harvested_and_fetched
         # from one host would take 8 minutes here
         config.write_text(config.read_text(encoding="utf-8") + '\n[fetch]\nallow_hosts = ["127.0.0.1"]\n'
                           'max_wait = 0.2\n', encoding="utf-8")
-        assert _harvest(config).status == "ok"
+        assert harvest_one(config).status == "ok"
         fetch(load_settings(config, env={}))
         stored[side.name] = _stored(config)
     sandbox, ckan = stored["sandbox"], stored["ckan"]
@@ -381,7 +370,7 @@ def test_the_sandbox_snapshot_seeded_into_the_real_ckan_is_harvested_and_fetched
     assert sum(r["status"] == "ok" for r in ckan["resources"]) >= len(uploads)
     for name, api_url in (("sandbox-list", portal.api_url(SNAPSHOT_SITE)), ("ckan-list", real_ckan.api_url)):
         config = _config(tmp_path, Side(name, api_url, *(lambda *a, **k: None,) * 3), kind="dkan")
-        assert _harvest(config).mode == "list"  # package_list names the harvest sources; they are left out
+        assert harvest_one(config).mode == "list"  # package_list names the harvest sources; they are left out
         assert _current(config) == [d["name"] for d in sandbox["datasets"]], name
 
 
@@ -395,13 +384,13 @@ def test_the_sandbox_and_the_real_ckan_store_the_same_rows(portal, real_ckan, tm
         for dataset in SEED:
             chosen.create(dataset)
         config = _config(tmp_path, chosen)
-        assert _harvest(config).status == "ok"
-        datasets = _rows(config, f"SELECT {COMPARED} FROM datasets ORDER BY name")
-        resources = _rows(config, "SELECT d.name AS dataset, r.position, r.name, r.description, r.url, r.format, "
+        assert harvest_one(config).status == "ok"
+        datasets = query_store(config, f"SELECT {COMPARED} FROM datasets ORDER BY name")
+        resources = query_store(config, "SELECT d.name AS dataset, r.position, r.name, r.description, r.url, r.format, "
                                   "r.mimetype, r.size, r.url_type, r.hash FROM resources r "
                                   "JOIN datasets d ON d.catalog_id = r.catalog_id AND d.remote_id = r.dataset_id "
                                   "ORDER BY dataset, r.position")
-        organizations = _rows(config, "SELECT name, title FROM organizations ORDER BY name")
+        organizations = query_store(config, "SELECT name, title FROM organizations ORDER BY name")
         stored[chosen.name] = (datasets, resources, organizations)
     for sandbox_row, ckan_row in zip(stored["sandbox"][0], stored["ckan"][0]):
         assert {k: v for k, v in sandbox_row.items() if v != ckan_row[k]} == \
@@ -431,14 +420,14 @@ def test_a_dcat_harvest_pages_and_stores_what_package_search_stores(side, portal
     (tmp_path / "search").mkdir()
     (tmp_path / "dcat").mkdir()
     searched = _config(tmp_path / "search", side)
-    assert _harvest(searched).status == "ok"
+    assert harvest_one(searched).status == "ok"
     config = _config(tmp_path / "dcat", side, dcat=True)
-    result = _harvest(config)
+    result = harvest_one(config)
     assert (result.status, result.mode, result.added, result.error) == ("ok", "dcat", len(PUBLIC), None)
     assert result.notes["pages"] == result.requests == -(-len(PUBLIC) // DCAT_PER_PAGE) == 3
-    by_dcat, by_search = _rows(config, DCAT_COMPARED), _rows(searched, DCAT_COMPARED)
+    by_dcat, by_search = query_store(config, DCAT_COMPARED), query_store(searched, DCAT_COMPARED)
     assert len(by_dcat) == len(PUBLIC) and by_dcat == by_search  # ids, titles, dates, resource URLs, ...
-    names = _rows(config, "SELECT DISTINCT organization_name FROM datasets ORDER BY 1")
+    names = query_store(config, "SELECT DISTINCT organization_name FROM datasets ORDER BY 1")
     assert [r["organization_name"] for r in names] == sorted(ORGS)  # the slug of each title stands in
 
 
@@ -446,13 +435,13 @@ def test_an_incremental_dcat_run_sees_a_patch_and_a_deletion(side, portal, tmp_p
     _dcat_side(side, portal)
     config = _config(tmp_path, side, dcat=True)
     time.sleep(1.1)  # as in test_an_incremental_run_picks_up_a_patch_in_at_most_3_requests
-    assert _harvest(config).status == "ok"
+    assert harvest_one(config).status == "ok"
     side.patch("mov-metrobus", title="Afluencia diaria de Metrobús")
     side.delete("cui-estancias")
-    result = _harvest(config)
+    result = harvest_one(config)
     assert (result.status, result.mode, result.updated, result.deleted, result.added) == \
         ("ok", "dcat-incremental", 1, 1, 0)
-    rows = {r["title"]: r["deleted_at"] for r in _rows(config, "SELECT title, deleted_at FROM datasets")}
+    rows = {r["title"]: r["deleted_at"] for r in query_store(config, "SELECT title, deleted_at FROM datasets")}
     assert rows["Afluencia diaria de Metrobús"] is None and rows["Estancias infantiles"] is not None
     assert len([t for t, gone in rows.items() if gone is None]) == len(PUBLIC) - 1
 
@@ -464,12 +453,12 @@ def test_dcat_gives_resource_urls_as_ckanext_dcat_cleans_them(side, portal, tmp_
     side.create(odd)
     (tmp_path / "search").mkdir()
     searched = _config(tmp_path / "search", side)
-    assert _harvest(searched).status == "ok"
+    assert harvest_one(searched).status == "ok"
     config = _config(tmp_path, side, dcat=True)
-    assert _harvest(config).status == "ok"
+    assert harvest_one(config).status == "ok"
     sql = "SELECT r.url FROM resources r JOIN datasets d ON d.remote_id = r.dataset_id WHERE d.title = 'URL con espacios'"
-    assert _rows(searched, sql) == [{"url": "http://127.0.0.1:9/datos abiertos (2024),v1.csv"}]
-    assert _rows(config, sql) == [{"url": "http://127.0.0.1:9/datos%20abiertos%20%282024%29%2Cv1.csv"}]
+    assert query_store(searched, sql) == [{"url": "http://127.0.0.1:9/datos abiertos (2024),v1.csv"}]
+    assert query_store(config, sql) == [{"url": "http://127.0.0.1:9/datos%20abiertos%20%282024%29%2Cv1.csv"}]
 
 
 def _turtle_shape(url: str) -> tuple[str, list[str], set[tuple[str, str, str]]]:
