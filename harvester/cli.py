@@ -48,6 +48,28 @@ def dask_option(func: Callable[..., Any]) -> Callable[..., Any]:
                              "(tcp://host:8786), or 'local' for a LocalCluster here ([scale] in catalogs.toml).")(func)
 
 
+class Duration(click.ParamType):
+    """Seconds, or a number with s, m or h (`90`, `45m`, `2h`, `1.5h`)."""
+
+    name = "duration"
+    _UNITS = {"": 1, "s": 1, "m": 60, "h": 3600}
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> float:
+        if isinstance(value, (int, float)):
+            return float(value)
+        found = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smh]?)\s*", str(value).lower())
+        seconds = float(found.group(1)) * self._UNITS[found.group(2)] if found else 0.0
+        if not found or seconds <= 0:
+            self.fail(f"expected a duration above 0 like 90, 45m or 2h, got {value!r}", param, ctx)
+        return seconds
+
+
+def max_duration_option(func: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option("--max-duration", "max_duration", type=Duration(), default=None, metavar="DURATION",
+                        help="End the run on time (90, 45m, 2h): nothing starts after it; the next run "
+                             "continues where this one stopped, the oldest checks first.")(func)
+
+
 def scaled(settings: Settings, dask: str | None) -> Settings:
     """The settings with `--dask` (when given) in place of `[scale] dask`."""
     if dask is None:
@@ -244,28 +266,39 @@ def harvest(obj: Context, catalog_ids: tuple[str, ...], full: bool, as_json: boo
 @click.option("--dataset", "datasets", multiple=True, help="Only this dataset name (repeatable).")
 @click.option("--format", "formats", multiple=True, help="Only resources declaring this format (repeatable).")
 @click.option("--max-size", type=click.IntRange(0), help="Skip resources declaring more bytes than this.")
+@click.option("--due", is_flag=True, help="Only links due for a re-check, as the nightly does (broken links and "
+                                          "unchanged files are asked less often the longer they stay so).")
+@max_duration_option
 @json_option
+@dask_option
 @click.pass_obj
 def fetch(obj: Context, catalog_ids: tuple[str, ...], datasets: tuple[str, ...], formats: tuple[str, ...],
-          max_size: int | None, as_json: bool) -> None:
+          max_size: int | None, due: bool, max_duration: float | None, as_json: bool, dask: str | None) -> None:
     """Download the resources of harvested datasets and record each one's link status.
+
+    Every selected link is asked (conditionally: an unchanged file is not sent again), the oldest checks
+    first; with --due only those due, as the nightly does.
 
     \b
     Example:
       harvester fetch cdmx --format CSV
+      harvester fetch --due --max-duration 2h
     """
     from harvester.fetch import fetch as run_fetch
-    settings = obj.settings
+    settings = scaled(obj.settings, dask)
     with one_writer(obj, "fetch"), progress(obj, as_json) as shown:
         summary = run_fetch(settings, catalogs=list(catalog_ids), datasets=list(datasets), formats=list(formats),
-                            max_size=max_size, progress=shown)
+                            max_size=max_size, progress=shown, backoff=due, max_seconds=max_duration)
     if as_json:
         emit_json({"total": summary.total, "by_status": summary.by_status, "deferred": summary.deferred,
-                   "backed_off": summary.backed_off, "notes": summary.notes})
+                   "backed_off": summary.backed_off, "not_due": summary.not_due, "notes": summary.notes})
         return
     click.echo(fetch_table(summary))
+    if due:
+        say(f"Not due for a re-check yet: {summary.backed_off} broken links, {summary.not_due} unchanged files")
     if summary.deferred:
-        say(f"{summary.deferred} resources left for the next run (their hosts asked to wait)")
+        say(f"{summary.deferred} resources left for the next run (the run's deadline, or their hosts asked "
+            "to wait)")
     for note in summary.notes:
         say(f"  {note}")
     say(f"Files: {settings.paths.raw}")
@@ -498,10 +531,12 @@ def report(obj: Context, as_json: bool) -> None:
 
 @cli.command()
 @click.argument("catalog_ids", nargs=-1, metavar="[CATALOG]...")
+@max_duration_option
 @json_option
 @dask_option
 @click.pass_obj
-def nightly(obj: Context, catalog_ids: tuple[str, ...], as_json: bool, dask: str | None) -> None:
+def nightly(obj: Context, catalog_ids: tuple[str, ...], max_duration: float | None, as_json: bool,
+            dask: str | None) -> None:
     """Run every stage incrementally: harvest, fetch, validate, profile, pack build, report (for cron, systemd, CI).
 
     One run at a time; a failing catalog is reported and the others complete. The summary (what changed,
@@ -513,11 +548,13 @@ def nightly(obj: Context, catalog_ids: tuple[str, ...], as_json: bool, dask: str
     \b
     Example:
       harvester nightly
+      harvester nightly --max-duration 6h --dask tcp://10.0.0.5:8786
     """
     from harvester.nightly import NightlyBusy, render_summary, run_nightly
     with progress(obj, as_json) as shown:
         try:
-            summary = run_nightly(scaled(obj.settings, dask), list(catalog_ids), progress=shown)
+            summary = run_nightly(scaled(obj.settings, dask), list(catalog_ids), progress=shown,
+                                  max_seconds=max_duration)
         except NightlyBusy as exc:
             say(f"Error: {exc}", err=True)
             sys.exit(ExitCode.BUSY)

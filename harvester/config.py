@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from harvester.errors import ConfigError
+from harvester.model import RecheckRule
 from harvester.paths import DataPaths
 from harvester.scale import ScaleConfig, parse_scale
 
@@ -173,12 +174,22 @@ class FetchConfig:
     """Longest a host is made to wait: caps Crawl-delay and Retry-After."""
     max_run_seconds: float = 0.0
     """The whole run's deadline (0: none): resources not started by then are left for the next run."""
+    recheck_min_hours: float = 20.0
+    """The nightly asks a link it checked before again after at least this long (a broken link waits as long
+    as it has been failing, an unchanged file a quarter of the time it has been unchanged)..."""
+    recheck_max_days: float = 7.0
+    """...and at most this long; a changed URL or dataset is asked at once (harvester/model.py RecheckRule)."""
     batch_size: int = 50
     """Results recorded in one store transaction..."""
     batch_seconds: float = 2.0
     """...or after this many seconds, whichever comes first (a killed run loses at most one batch)."""
     hosts: tuple[tuple[str, "HostLimits"], ...] = ()
     """`[fetch.hosts."<host>"]`: per-host `delay` and `per_host`."""
+
+    @property
+    def recheck(self) -> RecheckRule:
+        return RecheckRule(min_seconds=self.recheck_min_hours * 3600,
+                           max_seconds=max(self.recheck_max_days * 86400, self.recheck_min_hours * 3600))
 
     def host_limits(self, host: str) -> tuple[float, int]:
         """The delay and connection limit for `host` (its own table's values, else the [fetch] ones)."""

@@ -13,20 +13,26 @@ Downloads run `workers` at once in threads, each host on its own queue with its 
 schedules and writes the store, `batch_size` results (or `batch_seconds`) per transaction, with every
 previous check read once up front. A run killed mid-way loses at most the batch in flight.
 
-With `backoff` (the nightly job), a link that keeps failing at the same URL is not asked again every
-run: it waits as long as it has been failing, at least 20 hours and at most a week, so a link broken for
-months costs a request a week, and a link the publisher changed is checked at once.
+With `backoff` (the nightly job, `fetch --due`), a link checked before is asked again only when due
+(`RecheckRule`, `[fetch] recheck_min_hours` and `recheck_max_days`): a link that keeps failing at the same
+URL waits as long as it has been failing, an unchanged file a quarter of the time it has been unchanged,
+at least 20 hours and at most a week either way; so a link broken for months, or a file unchanged for
+months, costs a request a week, and a link or dataset the publisher changed is checked at once. The oldest
+checks go first, so a run ended by its deadline (`max_run_seconds`, `--max-duration`) is continued by the
+next one where it stopped, and nothing it recorded is asked again before it is due.
 """
 from __future__ import annotations
 
 import hashlib
 import os
 import re
+import threading
 import time
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Executor, Future, ThreadPoolExecutor, wait
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, Iterator
 
 from harvester import http
 from harvester.archives import inspect_gzip, inspect_xlsx, inspect_zip
@@ -35,15 +41,14 @@ from harvester.config import Settings
 from harvester.errors import DataFolderError, PathEscape
 from harvester.hosts import Host, Robots, RobotsCache, RobotsRefusal, Scheduler, host_of, origin_of, product_token
 from harvester.linkstatus import LinkStatus
-from harvester.model import LinkCheck, ResourceKey, ResourceToFetch
+from harvester.model import LinkCheck, RecheckRule, ResourceKey, ResourceToFetch
 from harvester.paths import inside
 from harvester.progress import Progress, SilentProgress
+from harvester.scale import client as scale_client
 from harvester.sniff import sniff
 from harvester.store import Store
 from harvester.urlpolicy import UrlPolicy
 
-BACKOFF_MIN_SECONDS = 20 * 3600  # a nightly job re-checks a link that broke last night
-BACKOFF_MAX_SECONDS = 7 * 86400
 _SAFE = re.compile(r"[^a-z0-9_.-]+")
 
 
@@ -53,7 +58,9 @@ class FetchSummary:
     by_status: dict[str, int] = field(default_factory=dict)
     downloaded_bytes: int = 0
     backed_off: int = 0
-    """Failing links not asked again this time (`backoff`)."""
+    """Failing links not asked again this time (`backoff`): not due yet."""
+    not_due: int = 0
+    """Unchanged files not asked again this time (`backoff`): not due yet."""
     deferred: int = 0
     """Resources left for the next run: their host asked to wait past the deadline or past max_wait."""
     notes: list[str] = field(default_factory=list)
@@ -89,11 +96,9 @@ def _extension(declared: str | None, url: str) -> str:
 
 
 def select_resources(store: Store, catalogs: list[str], datasets: list[str], formats: list[str],
-                     max_size: int | None) -> list[ResourceToFetch]:
-    """The resources to fetch; `waiting` marks a link failing at the same URL that is not due for a re-check
-    yet (see the module doc)."""
-    return store.resources_to_fetch(catalogs, datasets, formats, max_size, utcnow(),
-                                    wait_min_seconds=BACKOFF_MIN_SECONDS, wait_max_seconds=BACKOFF_MAX_SECONDS)
+                     max_size: int | None, rule: RecheckRule) -> list[ResourceToFetch]:
+    """The resources to fetch, oldest checks first; each says whether it is due (see the module doc)."""
+    return store.resources_to_fetch(catalogs, datasets, formats, max_size, utcnow(), rule)
 
 
 def raw_destination(raw: Path, item: ResourceToFetch, claims: dict[Path, ResourceKey]) -> Path:
@@ -117,25 +122,32 @@ def raw_destination(raw: Path, item: ResourceToFetch, claims: dict[Path, Resourc
 
 def fetch(settings: Settings, *, catalogs: list[str] | None = None, datasets: list[str] | None = None,
           formats: list[str] | None = None, max_size: int | None = None,
-          progress: Progress | None = None, backoff: bool = False) -> FetchSummary:
-    """Fetch every selected resource (with `backoff`, failing links only when due); one bad file never stops
-    the run. Downloads run `workers` at once, each host politely on its own queue (harvester/hosts.py);
+          progress: Progress | None = None, backoff: bool = False,
+          max_seconds: float | None = None) -> FetchSummary:
+    """Fetch every selected resource (with `backoff`, only those due); one bad file never stops the run;
+    `max_seconds` (`--max-duration`; else `[fetch] max_run_seconds`) ends it on time, the rest left for the
+    next run. Downloads run `workers` at once, each host politely on its own queue (harvester/hosts.py);
     this thread alone writes the store, a batch at a time."""
     progress = progress or SilentProgress()
     if catalogs:
         settings.select(catalogs)  # unknown ids are a one-line error
     summary = FetchSummary()
     with Store(settings.paths.database) as store:
-        selected = select_resources(store, catalogs or [], datasets or [], formats or [], max_size)
-        chosen = [r for r in selected if not r.waiting] if backoff else selected
-        summary.backed_off = len(selected) - len(chosen)
+        selected = select_resources(store, catalogs or [], datasets or [], formats or [], max_size,
+                                    settings.fetch.recheck)
+        chosen = [r for r in selected if r.due] if backoff else selected
+        if backoff:
+            summary.backed_off = sum(r.waiting for r in selected)
+            summary.not_due = sum(r.resting for r in selected)
         summary.total = len(chosen)
         claims = {settings.paths.root / path: key for path, key in store.raw_paths()}
         previous = store.link_checks()  # read once: no query per resource
         jobs = [_Job(item, raw_destination(settings.paths.raw, item, claims), previous.get(item.key))
                 for item in chosen]
         progress.start("fetch", len(chosen))
-        _Run(settings, store, progress, summary).run(jobs)
+        limit = (settings.fetch.max_run_seconds, "max_run_seconds {:g}") if max_seconds is None \
+            else (max_seconds, "--max-duration {:g} s")
+        _Run(settings, store, progress, summary, limit).run(jobs)
         done = ", ".join(f"{n} {s}" for s, n in sorted(summary.by_status.items())) or "nothing"
         if summary.deferred:
             done += f"; {summary.deferred} left for the next run"
@@ -175,20 +187,21 @@ RETRY_TRIES = 3
 class _Run:
     """The driver of one fetch run: it alone schedules, and it alone writes the store."""
 
-    def __init__(self, settings: Settings, store: Store, progress: Progress, summary: FetchSummary) -> None:
+    def __init__(self, settings: Settings, store: Store, progress: Progress, summary: FetchSummary,
+                 limit: tuple[float, str] = (0.0, "")) -> None:
         config = settings.fetch
         self.settings, self.store, self.progress, self.summary = settings, store, progress, summary
         self.config = config
-        self.policy = UrlPolicy(frozenset(config.allow_hosts))
-        self.session = http.make_file_session(config.user_agent, hosts=POOLS,
-                                              per_host=max([config.per_host, *(h.per_host or 1 for _, h in config.hosts)]))
-        self.robots = RobotsCache(self.session, check_url=self.policy.check, token=product_token(config.user_agent),
-                                  timeout=(config.connect_timeout, config.timeout), max_wait=config.max_wait)
+        self.downloader = Downloader(settings)
+        self.robots = self.downloader.robots
         self.scheduler = Scheduler(config.host_limits)
         self.batch: list[LinkCheck] = []
         self.flushed_at = time.monotonic()
         self.done = 0
-        self.deadline = time.monotonic() + config.max_run_seconds if config.max_run_seconds else None
+        seconds, label = limit
+        self.limit = label.format(seconds)
+        """What set the run's deadline, as the notes name it."""
+        self.deadline = time.monotonic() + seconds if seconds else None
 
     # Writing ---------------------------------------------------------------------------------
 
@@ -217,17 +230,30 @@ class _Run:
 
     # Driving ---------------------------------------------------------------------------------
 
+    @contextmanager
+    def pools(self) -> Iterator[tuple[Executor, Callable[[_Job], Future[_Outcome]]]]:
+        """Where robots.txt is read (here, always) and how a download is started: in this process's threads,
+        or as a Dask task (`[scale] dask`, `--dask`), which only downloads and returns its outcome."""
+        with ThreadPoolExecutor(max_workers=self.config.workers, thread_name_prefix="fetch") as pool:
+            if self.settings.scale.dask is None:
+                yield pool, lambda job: pool.submit(self.downloader.download, job)
+                return
+            with scale_client(self.settings.scale) as dask:
+                tasks = dask.get_executor(pure=False)
+                yield pool, lambda job: tasks.submit(download_on_worker, self.settings, job,
+                                                     self.robots.known(origin_of(job.url) or ""))
+
     def run(self, jobs: list[_Job]) -> None:
         for job in jobs:
             self.scheduler.add(host_of(job.url), job)
         running: dict[Future[Any], tuple[str, Host, Any, float]] = {}
         failure: BaseException | None = None
-        with ThreadPoolExecutor(max_workers=self.config.workers, thread_name_prefix="fetch") as pool:
+        with self.pools() as (pool, begin):
             try:
                 while self.scheduler.pending() or running:
                     now = time.monotonic()
                     if failure is None:
-                        self.start_ready(pool, running, now)
+                        self.start_ready(pool, begin, running, now)
                     if not running and not self.scheduler.pending():
                         break
                     if not running and failure is not None:
@@ -249,6 +275,11 @@ class _Run:
                         ended = time.monotonic()
                         try:
                             result = future.result()
+                        except _lost_tasks() as exc:  # every worker that ran it died: the next run asks again
+                            self.scheduler.ended(host, ended)
+                            self.defer(host, f"its download was lost with the Dask workers that ran it "
+                                             f"({type(exc).__name__})", payload)
+                            continue
                         except BaseException as exc:  # a full disk: stop starting, finish, write, raise
                             self.scheduler.ended(host, ended)
                             if kind == "robots":
@@ -271,12 +302,12 @@ class _Run:
         if failure is not None:
             raise failure
 
-    def start_ready(self, pool: ThreadPoolExecutor, running: dict[Future[Any], tuple[str, Host, Any, float]],
-                    now: float) -> None:
+    def start_ready(self, pool: Executor, begin: Callable[[_Job], Future[_Outcome]],
+                    running: dict[Future[Any], tuple[str, Host, Any, float]], now: float) -> None:
         """Start what may start: a host's robots.txt before its first file, then its files."""
         if self.deadline is not None and now >= self.deadline:
             for host in self.scheduler.hosts.values():
-                self.defer(host, f"the run's deadline (max_run_seconds {self.config.max_run_seconds:g}) passed")
+                self.defer(host, f"the run's deadline ({self.limit}) passed")
             return
         for host in self.scheduler.ready(now):
             while host.queue and host.active < host.per_host and host.loading is None \
@@ -290,7 +321,7 @@ class _Run:
                     break
                 host.queue.popleft()
                 self.scheduler.started(host, now)
-                running[pool.submit(self.download, job)] = ("file", host, job, now)
+                running[begin(job)] = ("file", host, job, now)
             if len(running) >= self.config.workers:
                 return
 
@@ -314,12 +345,24 @@ class _Run:
                              f"{self.config.max_wait:g}", job)
         elif self.deadline is not None and now + asked > self.deadline:
             self.defer(host, f"it asked to wait {asked:g} s (Retry-After), past the run's deadline "
-                             f"(max_run_seconds {self.config.max_run_seconds:g})", job)
+                             f"({self.limit})", job)
         else:
             self.scheduler.cool(host, now, asked)
             host.queue.appendleft(job)
 
-    # One download (in a worker thread) ---------------------------------------------------------
+class Downloader:
+    """What one download needs, in the process that runs it: an HTTP session, the address policy and the
+    robots.txt rules. The driver's threads share one; each Dask worker process makes its own
+    (`download_on_worker`) and is handed the rules the driver read for the file's origin."""
+
+    def __init__(self, settings: Settings) -> None:
+        config = settings.fetch
+        self.settings = settings
+        self.policy = UrlPolicy(frozenset(config.allow_hosts))
+        self.session = http.make_file_session(config.user_agent, hosts=POOLS,
+                                              per_host=max([config.per_host, *(h.per_host or 1 for _, h in config.hosts)]))
+        self.robots = RobotsCache(self.session, check_url=self.policy.check, token=product_token(config.user_agent),
+                                  timeout=(config.connect_timeout, config.timeout), max_wait=config.max_wait)
 
     def check_url(self, url: str) -> None:
         """The address policy, then robots.txt (also for each redirect)."""
@@ -331,7 +374,7 @@ class _Run:
     def download(self, job: _Job) -> _Outcome:
         """Download into a temporary name, inspect it, and only then replace the file: an HTML page, an empty
         answer or a refused archive never replaces (or deletes) the last good file, nor its results."""
-        settings, config = self.settings, self.config
+        settings, config = self.settings, self.settings.fetch
         resource, dest = job.item.resource, job.dest
         base = job.previous or LinkCheck(resource.catalog_id, resource.dataset_id, resource.remote_id)
         now = utcnow()
@@ -382,6 +425,34 @@ class _Run:
         if asked is not None:
             check = replace(check, reason=f"{check.reason} (Retry-After {asked:g} s)")
         return _Outcome(check, asked)
+
+
+
+
+_WORKER_DOWNLOADERS: dict[tuple[Path, Any], Downloader] = {}
+_WORKER_LOCK = threading.Lock()
+
+
+def download_on_worker(settings: Settings, job: _Job, robots: Robots | None) -> _Outcome:
+    """One download as a Dask task: this worker process's Downloader for these settings (made once), the
+    origin's robots.txt as the driver read it. Only the data folder is written, never the store."""
+    key = (settings.paths.root, settings.fetch)
+    with _WORKER_LOCK:
+        downloader = _WORKER_DOWNLOADERS.get(key)
+        if downloader is None:
+            downloader = _WORKER_DOWNLOADERS[key] = Downloader(settings)
+    if robots is not None:
+        downloader.robots.seed(robots)
+    return downloader.download(job)
+
+
+def _lost_tasks() -> tuple[type[BaseException], ...]:
+    """The errors of a Dask task whose workers all died (none when Dask is not in use)."""
+    try:
+        from distributed.scheduler import KilledWorker
+    except ImportError:  # pragma: no cover - a dependency of the package
+        return ()
+    return (KilledWorker,)
 
 
 def _incoming(dest: Path) -> Path:

@@ -161,6 +161,11 @@ class RobotsCache:
                     self._known[origin] = found
             return found
 
+    def seed(self, robots: Robots) -> None:
+        """What an origin's robots.txt says, as read elsewhere (by the driver, for a worker's cache)."""
+        with self._lock:
+            self._known.setdefault(robots.origin, robots)
+
     def verdict(self, url: str) -> tuple[str, str] | None:
         """None when robots.txt lets us fetch `url` (reading that origin's robots.txt if need be)."""
         origin = origin_of(url)

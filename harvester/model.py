@@ -375,14 +375,31 @@ class _OfResource:
 
 
 @dataclass(frozen=True)
+class RecheckRule:
+    """When a link checked before is due again, as link checkers do: the longer a link has been failing,
+    or its file unchanged, the less often it is asked (never sooner than `min_seconds`, a nightly, nor later
+    than `max_seconds`). A failing link waits as long as it has been failing; an unchanged file waits
+    `unchanged_share` of the time it has been unchanged (unchanged for four weeks: asked once a week)."""
+
+    min_seconds: float = 20 * 3600
+    max_seconds: float = 7 * 86400
+    unchanged_share: float = 0.25
+
+
+@dataclass(frozen=True)
 class ResourceToFetch:
     """A resource the fetch stage is to check (`Store.resources_to_fetch`), with its dataset's name (for
-    the folder). `waiting`: its link has been failing at this same URL and is not due for a re-check yet
-    (the nightly back-off)."""
+    the folder). Not due for a re-check yet (the nightly asks neither; see `RecheckRule`): `waiting`, its
+    link has been failing at this same URL; `resting`, its file has been fine and unchanged."""
 
     resource: Resource
     dataset_name: str | None = None
     waiting: bool = False
+    resting: bool = False
+
+    @property
+    def due(self) -> bool:
+        return not (self.waiting or self.resting)
 
     @property
     def key(self) -> ResourceKey:
@@ -747,6 +764,10 @@ class NightlyWork:
     downloaded: int | None = None
     not_modified: int | None = None
     broken_not_rechecked: int | None = None
+    unchanged_not_rechecked: int | None = None
+    """Files fine and unchanged when last checked, not due for a re-check yet."""
+    left_for_next_run: int | None = None
+    """Resources and files the run's `--max-duration` left for the next run (fetch, validate, profile)."""
     validated_tables: int | None = None
     profiled_files: int | None = None
     site_published: bool | None = None

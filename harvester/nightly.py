@@ -94,8 +94,12 @@ def _link_statuses(settings: Settings) -> dict[ResourceKey, str | None]:
 
 
 def run_nightly(settings: Settings, catalogs: list[str] | None = None,
-                progress: Progress | None = None) -> NightlySummary:
-    """One nightly run (see the module doc); raises NightlyBusy when another one is running."""
+                progress: Progress | None = None, max_seconds: float | None = None) -> NightlySummary:
+    """One nightly run (see the module doc); raises NightlyBusy when another one is running.
+
+    `max_seconds` (`--max-duration`): no download, validation or profile starts after that many seconds
+    from the start; what is left is the next run's first work (the oldest checks first). The packs and
+    the site are still built from what was done."""
     from harvester.fetch import fetch
     from harvester.harvest import harvest
     from harvester.pack import build_packs
@@ -106,6 +110,7 @@ def run_nightly(settings: Settings, catalogs: list[str] | None = None,
     progress = progress or SilentProgress()
     selected = [c.id for c in settings.select(catalogs or [])]
     with _Lock(settings.paths.nightly_lock):
+        deadline = time.monotonic() + max_seconds if max_seconds else None
         settings.paths.ensure()
         started = utcnow()
         # milliseconds: two runs can start within one second, and each needs its own summary
@@ -132,14 +137,21 @@ def run_nightly(settings: Settings, catalogs: list[str] | None = None,
                 summary.failures.append(StageFailure("harvest", r.catalog_id, r.error or "failed"))
         healthy = [r.catalog_id for r in results if r.status != "failed"]
         if healthy:
-            fetched = stage("fetch", lambda: fetch(settings, catalogs=healthy, progress=progress, backoff=True))
-            validated = stage("validate", lambda: validate(settings, catalogs=healthy, progress=progress))
-            profiled = stage("profile", lambda: profile(settings, catalogs=healthy, progress=progress))
+            fetched = stage("fetch", lambda: fetch(
+                settings, catalogs=healthy, progress=progress, backoff=True,
+                max_seconds=None if deadline is None else max(deadline - time.monotonic(), 0.001)))
+            validated = stage("validate", lambda: validate(settings, catalogs=healthy, progress=progress,
+                                                           deadline=deadline))
+            profiled = stage("profile", lambda: profile(settings, catalogs=healthy, progress=progress,
+                                                        deadline=deadline))
             packs = stage("packs", lambda: build_packs(settings)) if settings.profiles.is_dir() else []
             summary.work = NightlyWork(
                 downloaded=fetched.by_status.get("ok", 0) if fetched else 0,
                 not_modified=fetched.by_status.get("not_modified", 0) if fetched else 0,
                 broken_not_rechecked=fetched.backed_off if fetched else 0,
+                unchanged_not_rechecked=fetched.not_due if fetched else 0,
+                left_for_next_run=((fetched.deferred if fetched else 0) + (validated.left if validated else 0)
+                                   + (profiled.left if profiled else 0)) if deadline is not None else None,
                 validated_tables=validated.validated if validated else 0,
                 profiled_files=profiled.profiled if profiled else 0)
             summary.changes = _changes(settings, started, before, packs or [])
@@ -204,8 +216,10 @@ def render_summary(summary: NightlySummary) -> str:
              "Time: " + ", ".join(f"{k} {v:g}s" for k, v in summary.seconds.items()),
              f"Work: {w.downloaded or 0} downloaded, {w.not_modified or 0} not modified, "
              f"{w.broken_not_rechecked or 0} broken links not due for a re-check, "
+             f"{w.unchanged_not_rechecked or 0} unchanged files not due yet, "
              f"{w.validated_tables or 0} tables validated, {w.profiled_files or 0} files profiled, "
-             f"site {'published' if w.site_published else 'unchanged'}"]
+             f"site {'published' if w.site_published else 'unchanged'}"
+             + (f"; {w.left_for_next_run} left for the next run (--max-duration)" if w.left_for_next_run else "")]
     for key, label in (("new_datasets", "New datasets"), ("updated_datasets", "Updated datasets"),
                        ("removed_datasets", "Removed datasets"), ("newly_broken_links", "Newly broken links"),
                        ("repaired_links", "Repaired links"), ("packs_rebuilt", "Packs rebuilt")):

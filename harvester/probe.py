@@ -56,11 +56,13 @@ def probe_catalog(settings: Settings, catalog: CatalogConfig) -> ProbeResult:
 
 
 def _remember_version(settings: Settings, catalog: CatalogConfig, version: str) -> None:
-    """Into an existing store only: a probe creates no store, and one in use (or newer) is left alone."""
+    """Into an existing store only, and only when no one else writes it: a probe creates no store, never
+    waits for a writer (a nightly, a long fetch: the next probe remembers it), and leaves a newer store alone."""
+    from harvester.nightly import NightlyBusy, writer_lock
     if not settings.paths.database.exists():
         return
     try:
-        with Store(settings.paths.database) as store:
+        with writer_lock(settings, "catalogs --probe"), Store(settings.paths.database, wait=0.0) as store:
             store.record_ckan_version(catalog.id, version)
-    except StoreError:
+    except (NightlyBusy, StoreError):
         pass

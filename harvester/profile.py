@@ -49,6 +49,8 @@ class ProfileSummary:
     profiled: int = 0
     unchanged: int = 0
     failed: int = 0
+    left: int = 0
+    """Files not profiled because the run's deadline passed (the next run profiles them)."""
     alerts: dict[str, int] = field(default_factory=dict)
 
 
@@ -206,9 +208,9 @@ def _categories(con: duckdb.DuckDBPyConnection, source: str,
 
 
 def profile(settings: Settings, *, catalogs: list[str] | None = None,
-            progress: Progress | None = None) -> ProfileSummary:
+            progress: Progress | None = None, deadline: float | None = None) -> ProfileSummary:
     """Profile every validated table whose file changed since it was last profiled, then compare the
-    columns of sibling tables in each dataset."""
+    columns of sibling tables in each dataset. No file is started after `deadline` (time.monotonic())."""
     progress = progress or SilentProgress()
     if catalogs:
         settings.select(catalogs)
@@ -226,7 +228,7 @@ def profile(settings: Settings, *, catalogs: list[str] | None = None,
                 task = partial(_profile_resource, settings.paths, con=scratch)
             else:  # on Dask workers (harvester/scale.py): a capped scratch DuckDB per task
                 scratch, task = None, partial(_profile_resource_on_worker, settings.paths)
-            for parts, (columns, failed) in run_tasks(settings.scale, task, changed):
+            for parts, (columns, failed) in run_tasks(settings.scale, task, changed, deadline=deadline):
                 done += 1
                 progress.update("profile", done, len(resources))
                 store.record_profile(parts[0].key, parts[0].sha256, columns, utcnow())
@@ -234,10 +236,12 @@ def profile(settings: Settings, *, catalogs: list[str] | None = None,
                 summary.failed += failed
             if scratch is not None:
                 scratch.close()
+        summary.left = len(resources) - done
         flag_sibling_differences(store, catalogs)
         summary.alerts = store.alert_counts(catalogs)
         progress.finish("profile", f"{summary.profiled} profiled, {summary.unchanged} unchanged, "
-                                   f"{summary.failed} unreadable")
+                                   f"{summary.failed} unreadable"
+                                   + (f", {summary.left} left for the next run (deadline)" if summary.left else ""))
     return summary
 
 

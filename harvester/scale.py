@@ -15,6 +15,7 @@ path as the driver (a shared filesystem), and import the same harvester version.
 """
 from __future__ import annotations
 
+import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Iterator, TypeVar
@@ -27,6 +28,8 @@ R = TypeVar("R")
 WORKER_DUCKDB_THREADS = 1
 """DuckDB threads inside a task: a worker process runs one task per thread it has."""
 WORKER_DUCKDB_MEMORY = "512MB"
+IN_FLIGHT_PER_WORKER = 2
+"""Tasks submitted per worker thread at a time (one running, one queued)."""
 
 
 @dataclass(frozen=True)
@@ -63,38 +66,67 @@ def parse_scale(table: Any, source: str) -> ScaleConfig:
 
 
 @contextmanager
-def _client(config: ScaleConfig) -> Iterator[Any]:
+def client(config: ScaleConfig) -> Iterator[Any]:
+    """A Dask client for `config` (a LocalCluster started here for 'local'); one-line error when unreachable."""
     try:
         from distributed import Client, LocalCluster
     except ImportError as exc:  # pragma: no cover - a dependency of the package
         raise ConfigError(f"[scale] dask is set but Dask distributed does not import: {exc}") from None
     if config.dask == "local":
         with LocalCluster(n_workers=config.local_workers, threads_per_worker=1, processes=True,
-                          host="127.0.0.1", dashboard_address=None) as cluster, Client(cluster) as client:
-            yield client
+                          host="127.0.0.1", dashboard_address=None) as cluster, Client(cluster) as local:
+            yield local
         return
     try:
-        client = Client(config.dask, timeout=30)
+        remote = Client(config.dask, timeout=30)
     except (OSError, TimeoutError, ValueError) as exc:
         raise ConfigError(f"[scale] dask: cannot reach the Dask scheduler at {config.dask}: "
                           f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from None
     try:
-        yield client
+        yield remote
     finally:
-        client.close()
+        remote.close()
 
 
-def run_tasks(config: ScaleConfig, function: Callable[[T], R], items: Iterable[T]) -> Iterator[tuple[T, R]]:
+def run_tasks(config: ScaleConfig, function: Callable[[T], R], items: Iterable[T], *,
+              deadline: float | None = None) -> Iterator[tuple[T, R]]:
     """(item, function(item)) for each item, in the order the results come back: here one by one, or as
     Dask tasks. A task's own exception is raised here, on the driver, naming nothing new: `function` is
-    expected to turn a file's faults into its record and raise only for the machine's."""
+    expected to turn a file's faults into its record and raise only for the machine's.
+
+    `deadline` (a time.monotonic() value): no item is started after it; the items not started are simply
+    not yielded (the caller counts them as left for the next run). On Dask at most `IN_FLIGHT_PER_WORKER`
+    tasks per worker thread are submitted at a time, so a deadline is kept within one task's time and the
+    scheduler never holds a whole nightly's tasks."""
     chosen = list(items)
     if config.dask is None or not chosen:
         for item in chosen:
+            if deadline is not None and time.monotonic() >= deadline:
+                return
             yield item, function(item)
         return
     from distributed import as_completed
-    with _client(config) as client:
-        futures = {client.submit(function, item, pure=False): item for item in chosen}
-        for future in as_completed(futures):
-            yield futures[future], future.result()
+    with client(config) as dask:
+        threads = sum(dask.nthreads().values()) or 1
+        waiting = iter(chosen)
+        futures: dict[Any, T] = {}
+
+        def submit(count: int) -> list[Any]:
+            started = []
+            for item in waiting:
+                if deadline is not None and time.monotonic() >= deadline:
+                    break
+                future = dask.submit(function, item, pure=False)
+                futures[future] = item
+                started.append(future)
+                if len(started) >= count:
+                    break
+            return started
+
+        running = as_completed(submit(threads * IN_FLIGHT_PER_WORKER))
+        for future in running:
+            item = futures.pop(future)
+            result = future.result()
+            for more in submit(1):
+                running.add(more)
+            yield item, result

@@ -47,6 +47,8 @@ class ValidationSummary:
     valid: int = 0
     invalid: int = 0
     unchanged: int = 0
+    left: int = 0
+    """Files not validated because the run's deadline passed (the next run validates them)."""
     by_error_type: dict[str, int] = field(default_factory=dict)
 
 
@@ -135,8 +137,9 @@ def _duckdb_checks(path: Path, resource: Any, encoding: str, dialect: Any,
 
 
 def validate(settings: Settings, *, catalogs: list[str] | None = None,
-             progress: Progress | None = None) -> ValidationSummary:
-    """Validate every table of every fetched file that changed since it was last validated."""
+             progress: Progress | None = None, deadline: float | None = None) -> ValidationSummary:
+    """Validate every table of every fetched file that changed since it was last validated; no file is
+    started after `deadline` (time.monotonic())."""
     progress = progress or SilentProgress()
     if catalogs:
         settings.select(catalogs)
@@ -148,7 +151,8 @@ def validate(settings: Settings, *, catalogs: list[str] | None = None,
         summary.unchanged = done = len(chosen) - len(changed)
         # each file's tables are checked here or on Dask workers (harvester/scale.py); only this process
         # writes the store, one file's validations as each comes back
-        for file, tables in run_tasks(settings.scale, partial(_validate_resource, settings), changed):
+        for file, tables in run_tasks(settings.scale, partial(_validate_resource, settings), changed,
+                                      deadline=deadline):
             done += 1
             progress.update("validate", done, len(chosen))
             store.record_validations(file.key, tables)
@@ -160,8 +164,10 @@ def validate(settings: Settings, *, catalogs: list[str] | None = None,
                 summary.invalid += not table.valid
                 for kind, count in table.errors_by_type.items():
                     summary.by_error_type[kind] = summary.by_error_type.get(kind, 0) + count
+        summary.left = len(chosen) - done
         progress.finish("validate", f"{summary.validated} tables validated ({summary.valid} valid, "
-                                    f"{summary.invalid} invalid), {summary.unchanged} files unchanged")
+                                    f"{summary.invalid} invalid), {summary.unchanged} files unchanged"
+                                    + (f", {summary.left} left for the next run (deadline)" if summary.left else ""))
     return summary
 
 

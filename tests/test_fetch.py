@@ -85,30 +85,111 @@ def test_failure_after_success_keeps_the_good_file_and_dates(portal, make_config
     assert (load_settings(config, env={}).paths.root / good["path"]).read_bytes() == CSV
 
 
+def nightly_fetch(config: Path, hours: float, **options: Any) -> tuple[int, int, int]:
+    """A fetch as the nightly runs it (`backoff`: only what is due), `hours` from now: how many resources
+    it asked, how many broken links and how many unchanged files were not due."""
+    with clock.shifted(timedelta(hours=hours)):
+        summary = fetch(load_settings(config, env={}), datasets=["prueba-recursos"], backoff=True, **options)
+    return summary.total, summary.backed_off, summary.not_due
+
+
 def test_a_failing_link_waits_as_long_as_it_has_been_failing(portal, make_config, httpserver):
     """With `backoff` (the nightly job) a link failing at the same URL is asked again only when due: after
     at least 20 hours, then after as long as it had been failing, at most a week. The clock is moved, not
-    the stored rows."""
+    the stored rows. (The good file beside it rests on its own schedule, the next test's.)"""
     httpserver.expect_request("/roto.csv").respond_with_data("no", status=404)
     httpserver.expect_request("/bueno.csv").respond_with_data(CSV, content_type="text/csv")
     config = setup(portal, make_config, httpserver, [("Roto", "CSV", "/roto.csv"), ("Bueno", "CSV", "/bueno.csv")])
 
-    def nightly(hours: float) -> tuple[int, int]:
-        with clock.shifted(timedelta(hours=hours)):
-            summary = fetch(load_settings(config, env={}), datasets=["prueba-recursos"], backoff=True)
-        return summary.total, summary.backed_off
+    def broken_asked(hours: float) -> bool:
+        asked, broken_waiting, _ = nightly_fetch(config, hours)
+        assert asked + broken_waiting + _ == 2
+        return not broken_waiting
 
-    assert nightly(0) == (2, 0)
-    assert nightly(19) == (1, 1)  # broken last night: not due for 20 hours
-    assert nightly(21) == (2, 0)  # due; it has now been failing for 21 hours
-    assert nightly(21 + 20) == (1, 1)
-    assert nightly(21 + 22) == (2, 0)  # failing for 43 hours now
-    assert nightly(212) == (2, 0)  # failing for 212 hours, more than a week
-    assert nightly(212 + 24 * 7 - 1) == (1, 1)
-    assert nightly(212 + 24 * 7 + 1) == (2, 0)  # never more than a week, however long it has been failing
+    assert nightly_fetch(config, 0) == (2, 0, 0)
+    assert not broken_asked(19)  # broken last night: not due for 20 hours
+    assert broken_asked(21)  # due; it has now been failing for 21 hours
+    assert not broken_asked(21 + 20)
+    assert broken_asked(21 + 22)  # failing for 43 hours now
+    assert broken_asked(212)  # failing for 212 hours, more than a week
+    assert not broken_asked(212 + 24 * 7 - 1)
+    assert broken_asked(212 + 24 * 7 + 1)  # never more than a week, however long it has been failing
     failing = results(config)["res-0"]
     assert failing["status"] == "not_found" and failing["checked_at"] - failing["first_failure_at"] > timedelta(days=8)
     assert fetch(load_settings(config, env={}), datasets=["prueba-recursos"]).total == 2  # without backoff: all
+
+
+def test_an_unchanged_file_is_asked_less_often_the_longer_it_stays_unchanged(portal, make_config, httpserver):
+    """A file fine and unchanged when last checked is asked again after a quarter of the time it has been
+    unchanged (at least 20 hours, at most a week); a changed dataset or URL is asked at once."""
+    httpserver.expect_request("/v.csv", headers={"If-None-Match": '"v1"'}).respond_with_data(
+        "", status=304, headers={"ETag": '"v1"'})
+    httpserver.expect_request("/v.csv").respond_with_data(CSV, content_type="text/csv", headers={"ETag": '"v1"'})
+    httpserver.expect_request("/w.csv").respond_with_data(CSV + b"Tlalpan,4\n", content_type="text/csv")
+    config = setup(portal, make_config, httpserver, [("Víctimas", "CSV", "/v.csv")])
+    asked, resting = (1, 0, 0), (0, 0, 1)
+    assert nightly_fetch(config, 0) == asked
+    first = results(config)["res-0"]
+    assert nightly_fetch(config, 19) == resting  # checked last night
+    assert nightly_fetch(config, 21) == asked  # unchanged for 21 hours: due after 20
+    assert results(config)["res-0"]["status"] == "not_modified"
+    assert nightly_fetch(config, 21 + 19) == resting
+    assert nightly_fetch(config, 24 * 8) == asked  # unchanged for 8 days when checked: waits 2 days
+    assert nightly_fetch(config, 24 * 10 - 1) == resting
+    assert nightly_fetch(config, 24 * 10 + 1) == asked  # unchanged for 10 days: waits 2.5 days
+    assert nightly_fetch(config, 24 * 12.5 - 1) == resting
+    assert nightly_fetch(config, 24 * 40) == asked  # unchanged for 40 days: a week, the longest wait
+    assert nightly_fetch(config, 24 * 47 - 1) == resting
+    assert nightly_fetch(config, 24 * 47 + 1) == asked
+    row = results(config)["res-0"]
+    assert row["changed_at"] == first["changed_at"] and row["sha256"] == first["sha256"]  # never changed
+    assert fetch(load_settings(config, env={}), datasets=["prueba-recursos"]).total == 1  # without backoff: asked
+
+    # the publisher edits the dataset: harvested, its file is asked at once, however long it rested
+    portal.touch("veracruz", "prueba-recursos", title="Prueba de recursos (corregida)")
+    with clock.shifted(timedelta(hours=24 * 47 + 2)):
+        assert harvest(load_settings(config, env={}), ["veracruz"], full=True)[0].updated == 1
+    assert nightly_fetch(config, 24 * 47 + 3) == asked
+    assert nightly_fetch(config, 24 * 47 + 4) == resting
+    # a new URL: asked at once, and its new file is a change
+    dataset = portal.datasets("veracruz")[-1]
+    portal.touch("veracruz", "prueba-recursos", resources=[{**dataset["resources"][0],
+                                                            "url": httpserver.url_for("/w.csv")}])
+    with clock.shifted(timedelta(hours=24 * 47 + 5)):
+        assert harvest(load_settings(config, env={}), ["veracruz"], full=True)[0].updated == 1
+    assert nightly_fetch(config, 24 * 47 + 6) == asked
+    moved = results(config)["res-0"]
+    assert moved["status"] == "ok" and moved["changed_at"] > row["changed_at"] and moved["sha256"] != row["sha256"]
+
+
+def test_a_run_ended_by_its_deadline_is_continued_by_the_next_oldest_first(portal, make_config, httpserver):
+    """`max_seconds` (--max-duration) ends a run on time; the next run asks the resources left, never
+    checked first, then the oldest checks; nothing recorded is asked again before it is due."""
+    def slow(request: Any) -> Response:
+        time.sleep(0.3)
+        return Response(CSV, content_type="text/csv")
+
+    paths = [f"/f{i}.csv" for i in range(8)]
+    for path in paths:
+        httpserver.expect_request(path).respond_with_handler(slow)
+    config = setup(portal, make_config, httpserver, [(path, "CSV", path) for path in paths])
+
+    def asked_since(count: int) -> list[str]:
+        return [request.path for request, _ in httpserver.log[count:] if request.path != "/robots.txt"]
+
+    total, _, _ = nightly_fetch(config, 0, max_seconds=1.0)
+    first = asked_since(0)
+    assert 2 <= len(first) <= 5 and total == 8
+    assert sorted(results(config)) == sorted(f"res-{paths.index(p)}" for p in first)  # each asked is recorded
+    seen = len(httpserver.log)
+    nightly_fetch(config, 0.1)  # no deadline: the rest, and none of the first run's (not due)
+    second = asked_since(seen)
+    assert sorted(first + second) == sorted(paths) and not set(first) & set(second)
+    assert nightly_fetch(config, 0.2) == (0, 0, 8)  # everything checked: nothing due
+    # a run that asks everything starts with the oldest checks: the first run's
+    seen = len(httpserver.log)
+    fetch(load_settings(config, env={}), datasets=["prueba-recursos"], max_seconds=0.5)
+    assert asked_since(seen) and set(asked_since(seen)) <= set(first)
 
 
 def test_html_page_instead_of_a_file(portal, make_config, httpserver):

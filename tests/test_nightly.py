@@ -54,15 +54,63 @@ def test_a_second_nightly_with_no_upstream_change_does_no_work(portal, make_conf
     assert "Work: 0 downloaded" in second.stdout and "0 tables validated, 0 files profiled" in second.stdout
     assert "Packs rebuilt: 0" in second.stdout and "New datasets: 0" in second.stdout
     assert "site unchanged" in second.stdout
-    assert {r.status for r in portal.file_requests()} == {304}  # every file asked for conditionally, none sent
+    with Store(root / "catalog.duckdb", read_only=True) as store:
+        (broken,) = [r["url"] for r in store.query("SELECT url FROM resource_files WHERE status = 'html_page'")]
+        (fine,) = store.query("SELECT count(*) AS n FROM resource_files WHERE status IN ('ok', 'not_modified')")
+    # every link was checked minutes ago: none is due, so no file is asked for, not even conditionally; the one
+    # broken link (an HTML page behind a CSV link) included
+    assert portal.file_requests() == []
+    assert "1 broken links not due for a re-check" in second.stdout
+    assert f"{fine['n']} unchanged files not due yet" in second.stdout and fine["n"] > 80
     assert len(portal.requests()) <= 6  # at most 3 API requests per catalog
     assert files(root) == before  # nothing rewritten: store aside, not a pack, not a page of the site
     assert len(list((root / "runs").glob("*.json"))) == 2
-    # the one broken link (an HTML page behind a CSV link) was checked last night: not asked again yet
-    assert "1 broken links not due for a re-check" in second.stdout
+
+    portal.clear_requests()
+    with clock.shifted(timedelta(hours=21)):  # the next night: each file due, asked for conditionally
+        third = run_cli("nightly", config=config)
+    assert third.exit_code == 0, third.output
+    assert "Work: 0 downloaded" in third.stdout and "0 tables validated, 0 files profiled" in third.stdout
+    asked = [r for r in portal.file_requests() if not broken.endswith(r.path)]
+    assert {r.status for r in asked} == {304} and len(asked) == fine["n"]  # none sent again
+    assert "0 unchanged files not due yet" in third.stdout and "0 broken links not due" in third.stdout
+
+
+def test_max_duration_ends_a_nightly_on_time_and_the_next_one_continues(portal, make_config, run_cli):
+    """With --max-duration nothing is started after it; the packs and the site are still built from what
+    was done, and the next run downloads what was left, and nothing twice."""
+    config = nightly_config(make_config, "cdmx")
+    root = load_settings(config, env={}).paths.root
+    first = run_cli("nightly", "--json", "--max-duration", "0.5", config=config)
+    done = json.loads(first.stdout)
+    # the deadline passed during the fetch: nothing validated, so a pack has no table yet (said, exit 3)
+    assert first.exit_code == 3, first.output
+    assert [(f["stage"], "no accepted dataset has a validated table" in f["reason"]) for f in done["failures"]] \
+        == [("packs", True)]
+    work = done["work"]
+    assert work["left_for_next_run"] > 20 and work["validated_tables"] == work["profiled_files"] == 0
+    assert work["site_published"] and (root / "site" / "index.html").is_file()
+    downloaded = {r.path for r in portal.file_requests() if r.status == 200}
+    portal.clear_requests()
+    second = run_cli("nightly", "--json", config=config)
+    assert second.exit_code == 0, second.output
+    rest = json.loads(second.stdout)["work"]
+    assert "left_for_next_run" not in rest and rest["validated_tables"] > 40
+    again = {r.path for r in portal.file_requests()}
+    assert not again & downloaded  # what the first run recorded is not due yet
     with Store(root / "catalog.duckdb", read_only=True) as store:
-        (broken,) = [r["url"] for r in store.query("SELECT url FROM resource_files WHERE status = 'html_page'")]
-    assert not [r for r in portal.file_requests() if broken.endswith(r.path)]
+        (unchecked,) = store.query("SELECT count(*) AS n FROM resources r WHERE NOT EXISTS (SELECT 1 FROM "
+                                   "resource_files f WHERE f.resource_id = r.remote_id AND f.catalog_id = r.catalog_id)"
+                                   " AND r.url IS NOT NULL AND r.deleted_at IS NULL")
+    assert unchecked["n"] == 0
+
+
+def test_max_duration_must_be_a_duration(portal, make_config, run_cli):
+    config = nightly_config(make_config, "cdmx")
+    for bad in ("0", "-5", "soon", "2d"):
+        result = run_cli("nightly", "--max-duration", bad, config=config)
+        assert result.exit_code == 2 and "expected a duration above 0 like 90, 45m or 2h" in result.output, bad
+    assert portal.requests() == []
 
 
 def test_a_broken_link_is_checked_again_when_due(portal, make_config, run_cli):

@@ -281,3 +281,32 @@ def test_the_copy_holds_each_stage_once_it_closes(portal, make_config):
     with duckdb.connect(str(database), read_only=True) as con:
         assert con.execute(counts).fetchone() == published
     assert published[1] > 0
+
+
+def test_a_probe_answers_at_once_while_a_writer_holds_the_store_and_remembers_the_version_later(portal,
+                                                                                                make_config):
+    """`catalogs --probe` remembers a catalog's CKAN version in the store, but never waits for a writer to
+    do it: while a nightly (its lock) or another process (the store file) writes, it answers at once."""
+    from harvester.nightly import _Lock
+
+    config, database = _harvested(make_config)
+
+    def version() -> str | None:
+        with Store(database, read_only=True) as store:
+            return store.query("SELECT ckan_version FROM catalogs WHERE id = 'cdmx'")[0]["ckan_version"]
+
+    holder = _start(HOLDER, str(database), "OTRO TÍTULO", "600")
+    try:
+        _expect(holder, "held")
+        probed, seconds = _cli(config, "catalogs", "--probe", "--json")
+        assert probed.returncode == 0 and seconds < QUICK, probed.stderr
+        assert json.loads(probed.stdout)[0]["probe"]["ckan_version"].startswith("2.10")
+    finally:
+        _stop(holder)
+    assert version() is None  # the holder had the store: nothing was written, nothing waited for
+    with _Lock(database.parent / ".nightly.lock"):  # a nightly runs
+        probed, seconds = _cli(config, "catalogs", "--probe", "--json")
+        assert probed.returncode == 0 and seconds < QUICK, probed.stderr
+    assert version() is None
+    probed, _ = _cli(config, "catalogs", "--probe", "--json")  # no writer: remembered
+    assert probed.returncode == 0 and version() == json.loads(probed.stdout)[0]["probe"]["ckan_version"]

@@ -3,11 +3,16 @@ worker processes, against the sandbox: the same store as a run here; a worker ki
 run again elsewhere, and each result comes back once."""
 from __future__ import annotations
 
+import hashlib
 import os
+import signal
+import threading
+import time
 from pathlib import Path
 
 import pytest
 
+from bench.bench_fetch import FileHost
 from conftest import query_store
 from harvester.config import load_settings
 from harvester.errors import ConfigError
@@ -89,3 +94,92 @@ def test_an_unreachable_scheduler_is_one_line_naming_it(portal, make_config, tmp
     assert done.exit_code != 0
     lines = [line for line in done.output.strip().splitlines() if line]
     assert "cannot reach the Dask scheduler at tcp://127.0.0.1:9" in lines[-1] and "Traceback" not in done.output
+
+
+# Fetch as Dask tasks -------------------------------------------------------------------------------------
+
+FILES = "SELECT resource_id, url, status, http_status, path, size, sha256, sniffed_format FROM resource_files ORDER BY ALL"
+
+
+def test_fetch_on_a_local_cluster_stores_what_a_run_here_stores(portal, make_config, tmp_path, run_cli):
+    stores = []
+    for name, extra in (("here", ()), ("cluster", ("--dask", "local"))):
+        config = make_config("cdmx", data_dir=tmp_path / name)
+        config.write_text(config.read_text(encoding="utf-8") + '\n[fetch]\nallow_hosts = ["127.0.0.1"]\n',
+                          encoding="utf-8")
+        assert run_cli("harvest", config=config).exit_code == 0
+        done = run_cli("fetch", "--json", *extra, config=config)
+        assert done.exit_code == 0, done.output
+        stores.append(query_store(config, FILES))
+        root = load_settings(config, env={}).paths.root
+        assert not [p for p in (root / "raw").rglob("*") if p.name.endswith((".incoming", ".part"))]
+    here, cluster = stores
+    assert len([r for r in here if r["status"] == "ok"]) > 20
+    for row in here + cluster:  # the data folders differ; the paths inside them must not
+        row["url"] = row["url"].split("/", 3)[-1]
+    assert cluster == here
+
+
+def _fetch_config(portal, make_config, data: Path, urls: list[str], keys: str) -> Path:
+    portal.add("veracruz", {"name": "en-cluster", "title": "En el clúster", "resources": [
+        {"id": f"r{i:03d}", "name": f"r{i}", "format": "CSV", "url": url} for i, url in enumerate(urls)]})
+    config = make_config("veracruz", data_dir=data)
+    config.write_text(config.read_text(encoding="utf-8") + '\n[fetch]\nallow_hosts = ["127.0.0.2", "127.0.0.3"]\n'
+                      f'timeout = 5\n{keys}\n', encoding="utf-8")
+    assert harvest(load_settings(config, env={}), ["veracruz"])[0].status == "ok"
+    return config
+
+
+def test_per_host_politeness_holds_across_the_whole_cluster(portal, make_config, tmp_path):
+    """Only the driver schedules: with two worker processes downloading, a host still gets one connection at a
+    time and its delay between requests."""
+    with FileHost("127.0.0.2", latency=0.1) as polite, FileHost("127.0.0.3", latency=0.1) as other:
+        urls = [u for i in range(6) for u in (polite.url(f"/p/{i}.csv"), other.url(f"/o/{i}.csv"))]
+        config = _fetch_config(portal, make_config, tmp_path / "data", urls,
+                               'workers = 8\n\n[fetch.hosts."127.0.0.2"]\ndelay = 0.3\n\n[scale]\ndask = "local"\n')
+        summary = fetch(load_settings(config, env={}), datasets=["en-cluster"])
+    assert summary.by_status == {"ok": 12}
+    assert polite.most_at_once == 1 and other.most_at_once == 1
+    served = polite.files()
+    gaps = [later.start - earlier.end for earlier, later in zip(served, served[1:])]
+    assert len(served) == 6 and min(gaps) >= 0.3 - 0.01, gaps
+    agents = {s.user_agent for s in served + other.files()}
+    assert len(agents) == 1 and "contact: " in agents.pop()  # the workers speak as the product too
+
+
+def test_a_worker_killed_in_mid_download_loses_nothing(portal, make_config, tmp_path):
+    """A download task whose worker dies is run again on another worker: every file fetched and recorded
+    once, no half-written file left."""
+    from distributed import Client, LocalCluster
+
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+                      dashboard_address=None) as cluster, Client(cluster) as client, \
+            FileHost("127.0.0.2", latency=0.4) as first, FileHost("127.0.0.3", latency=0.4) as second:
+        urls = [u for i in range(6) for u in (first.url(f"/a/{i}.csv"), second.url(f"/b/{i}.csv"))]
+        config = _fetch_config(portal, make_config, tmp_path / "data", urls,
+                               f'\n[scale]\ndask = "{cluster.scheduler_address}"\n')
+        settings = load_settings(config, env={})
+        killed: list[int] = []
+
+        def kill_a_busy_worker() -> None:
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline and not killed:
+                busy = [worker for worker, keys in client.processing().items() if keys]
+                if busy and len(first.files()) + len(second.files()) >= 2:
+                    pid = client.run(os.getpid, workers=[busy[0]])[busy[0]]
+                    os.kill(pid, signal.SIGKILL)
+                    killed.append(pid)
+                time.sleep(0.05)
+
+        killer = threading.Thread(target=kill_a_busy_worker)
+        killer.start()
+        summary = fetch(settings, datasets=["en-cluster"])
+        killer.join()
+    assert killed, "no worker was killed while downloading"
+    assert summary.total == 12 and summary.by_status == {"ok": 12} and summary.deferred == 0
+    rows = query_store(config, FILES)
+    assert len(rows) == 12 and {r["status"] for r in rows} == {"ok"}
+    for row in rows:
+        path = settings.paths.root / row["path"]
+        assert hashlib.sha256(path.read_bytes()).hexdigest() == row["sha256"]
+    assert not [p for p in settings.paths.raw.rglob("*") if p.name.endswith((".incoming", ".part"))]

@@ -105,7 +105,9 @@ class StoreBase:
 
     publish_every: float = PUBLISH_EVERY_SECONDS
 
-    def __init__(self, path: Path, read_only: bool = False) -> None:
+    def __init__(self, path: Path, read_only: bool = False, *, wait: float | None = None) -> None:
+        """`wait`: for a writer, the seconds to wait while another process holds the file (default
+        HARVESTER_STORE_WAIT, 60); 0 is StoreBusy at once."""
         self.path = Path(path)
         self.read_only = read_only
         self.published_copy: Path | None = None
@@ -120,7 +122,7 @@ class StoreBase:
         if not read_only:
             make_folder(self.path.parent)
         try:
-            self.con = self._open_reader() if read_only else self._connect(False)
+            self.con = self._open_reader() if read_only else self._connect(False, wait=wait)
         except StoreError as exc:
             if not _cut_short(self.path, exc):
                 raise

@@ -4,8 +4,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from harvester.linkstatus import FAILURES
-from harvester.model import LinkCheck, Resource, ResourceKey, ResourceToFetch
+from harvester.linkstatus import FAILURES, HEALTHY
+from harvester.model import LinkCheck, RecheckRule, Resource, ResourceKey, ResourceToFetch
 from harvester.store.core import StoreBase
 
 _KEY = "catalog_id = ? AND dataset_id = ? AND resource_id = ?"
@@ -21,22 +21,33 @@ class FileTables(StoreBase):
     """Reads and writes of the fetch stage."""
 
     def resources_to_fetch(self, catalogs: list[str], datasets: list[str], formats: list[str], max_size: int | None,
-                           now: datetime, *, wait_min_seconds: int, wait_max_seconds: int) -> list[ResourceToFetch]:
+                           now: datetime, due: RecheckRule) -> list[ResourceToFetch]:
         """The live resources with a URL (of these catalogs, datasets by name and formats, when given; no
-        bigger than `max_size` as the portal declares it), by catalog, dataset name and position.
+        bigger than `max_size` as the portal declares it), the oldest checks first (never checked first,
+        then by catalog, dataset name and position).
 
-        `waiting`: the resource's last check, `now` minus its checked_at ago, failed at this same URL, and
-        less time has passed than the link had been failing then (bounded by the two waits)."""
-        failures = sorted(FAILURES)
+        Each is marked by `due` (see `RecheckRule`): `waiting`, a link that failed at this same URL and is not
+        due yet; `resting`, a file that was fine at this same URL, unchanged, and is not due yet. Neither is
+        marked when the URL changed, or when the dataset changed (as harvested) or the resource's declared
+        last_modified is later than the check: those are asked at once."""
+        failures, healthy = sorted(FAILURES), sorted(HEALTHY)
+        age = "epoch(?) - epoch(f.checked_at)"
+        bounded = "least(?, greatest(?, {}))"
+        same = ("f.url = r.url AND d.last_changed <= f.checked_at "
+                "AND coalesce(r.last_modified <= f.checked_at, true)")
         sql = [f"""SELECT r.*, d.name AS dataset_name,
-                   EXISTS (SELECT 1 FROM resource_files f WHERE f.catalog_id = r.catalog_id
-                       AND f.dataset_id = r.dataset_id AND f.resource_id = r.remote_id AND f.url = r.url
-                       AND f.status IN {_in(failures)}
-                       AND epoch(?) - epoch(f.checked_at) < least(?, greatest(?,
-                           epoch(f.checked_at) - epoch(coalesce(f.first_failure_at, f.checked_at))))) AS waiting""",
+                   coalesce(f.status IN {_in(failures)} AND {same} AND {age} < {bounded.format(
+                       "epoch(f.checked_at) - epoch(coalesce(f.first_failure_at, f.checked_at))")}, false)
+                       AS waiting,
+                   coalesce(f.status IN {_in(healthy)} AND {same} AND {age} < {bounded.format(
+                       "? * (epoch(f.checked_at) - epoch(coalesce(f.changed_at, f.checked_at)))")}, false)
+                       AS resting""",
                "FROM resources r JOIN datasets d ON d.catalog_id = r.catalog_id AND d.remote_id = r.dataset_id",
+               "LEFT JOIN resource_files f ON f.catalog_id = r.catalog_id AND f.dataset_id = r.dataset_id",
+               "AND f.resource_id = r.remote_id",
                "WHERE r.deleted_at IS NULL AND d.deleted_at IS NULL AND r.url IS NOT NULL"]
-        params: list[Any] = [*failures, now, wait_max_seconds, wait_min_seconds]
+        params: list[Any] = [*failures, now, due.max_seconds, due.min_seconds,
+                             *healthy, now, due.max_seconds, due.min_seconds, due.unchanged_share]
         for column, values in (("r.catalog_id", catalogs), ("d.name", datasets)):
             if values:
                 sql.append(f"AND {column} IN {_in(values)}")
@@ -47,10 +58,10 @@ class FileTables(StoreBase):
         if max_size is not None:
             sql.append("AND coalesce(r.size, 0) <= ?")
             params.append(max_size)
-        sql.append("ORDER BY r.catalog_id, d.name, r.position")
+        sql.append("ORDER BY f.checked_at NULLS FIRST, r.catalog_id, d.name, r.position, r.remote_id")
         cursor = self.con.execute(" ".join(sql), params)
         names = [d[0] for d in cursor.description]
-        return [ResourceToFetch(Resource.from_row(row), row["dataset_name"], row["waiting"])
+        return [ResourceToFetch(Resource.from_row(row), row["dataset_name"], row["waiting"], row["resting"])
                 for row in (dict(zip(names, values)) for values in cursor.fetchall())]
 
     def link_check(self, key: ResourceKey) -> LinkCheck | None:
