@@ -366,18 +366,26 @@ def show(obj: Context, reference: str, as_json: bool) -> None:
       harvester show cdmx/victimas-en-carpetas-de-investigacion-fgj
     """
     from harvester.scores import dataset_scores
+    from harvester.search import publication
     if "/" not in reference:
         raise click.BadParameter("expected CATALOG/DATASET, e.g. cdmx/linea-mujeres", param_hint="CATALOG/DATASET")
     catalog_id, name = reference.split("/", 1)
     with reading(obj) as store:
         scores = dataset_scores(store, catalog_id, name)
+        found = store.dataset_named(catalog_id, name)
+        published = publication(store, catalog_id, found.remote_id) if found else None
     if as_json:
-        emit_json(scores.as_dict())
+        emit_json({**scores.as_dict(),
+                   **({"copy_of": published.copy_of.of_ref if published.copy_of else None,
+                       "also_published_at": [c.ref for c in published.copies],
+                       "possibly_the_same_as": published.similar_refs} if published else {})})
         return
     m = scores.mqa
     say(f"{scores.catalog}/{scores.dataset}: {scores.title}")
     say(f"Publisher: {scores.organization or '-'}" + (f"  (deleted upstream {scores.deleted_at})"
                                                            if scores.deleted_at else ""))
+    for line in published.lines() if published else []:
+        say(line)
     say(f"Metadata quality (MQA): {m.total:g}/405, {m.band}  "
                + ", ".join(f"{k} {v:g}" for k, v in m.dimensions.items()))
     f = scores.freshness
@@ -419,10 +427,12 @@ def search(obj: Context, query: str, catalog_ids: tuple[str, ...], limit: int, a
     if not hits:
         say(f"No dataset matches {query!r}.")
         return
+    elsewhere = any(h.also_in for h in hits)
     click.echo(render_table(
-        ["catalog", "dataset", "title", "organization", "formats", "last change"],
+        ["catalog", "dataset", "title", "organization", "formats", "last change"] + (["also in"] if elsewhere else []),
         [[h.catalog_id, h.name, clip(h.title, 60), clip(h.organization or "", 40), ",".join(h.formats),
-          h.metadata_modified.date().isoformat() if h.metadata_modified else ""] for h in hits]))
+          h.metadata_modified.date().isoformat() if h.metadata_modified else ""]
+         + ([clip(", ".join(h.also_in), 40)] if elsewhere else []) for h in hits]))
 
 
 @cli.command()

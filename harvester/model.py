@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass, field, fields, replace
 from datetime import datetime
-from typing import Any
+from typing import Any, Iterable
 
 from harvester.exitcodes import ExitCode
 from harvester.linkstatus import healthy
@@ -574,6 +574,38 @@ class CatalogHealth:
     @property
     def share_valid(self) -> float | None:
         return self.valid / self.tables if self.tables else None
+
+
+@dataclass(frozen=True)
+class DatasetCopy:
+    """A current dataset that is a copy of another (`Store.dataset_copies`): counted, listed and packed once,
+    as the one kept (`of_*`). reason: `same_portal` (one portal harvested as two catalogs, the same remote
+    id), `same_files` (exactly the same files, republished), or `similar_metadata` (a hint only: the same
+    title and publisher elsewhere; never left out)."""
+
+    catalog_id: str
+    dataset_id: str
+    name: str | None
+    of_catalog_id: str
+    of_dataset_id: str
+    of_name: str | None
+    reason: str
+
+    @property
+    def ref(self) -> str:
+        return f"{self.catalog_id}/{self.name or self.dataset_id}"
+
+    @property
+    def of_ref(self) -> str:
+        return f"{self.of_catalog_id}/{self.of_name or self.of_dataset_id}"
+
+
+def published_elsewhere(copies: Iterable[DatasetCopy]) -> dict[tuple[str, str], list[DatasetCopy]]:
+    """For each kept dataset (catalog id, remote id), its copies: where else it is published."""
+    found: dict[tuple[str, str], list[DatasetCopy]] = {}
+    for copy in copies:
+        found.setdefault((copy.of_catalog_id, copy.of_dataset_id), []).append(copy)
+    return found
 
 
 @dataclass(frozen=True)

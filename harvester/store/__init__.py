@@ -9,13 +9,15 @@
   resources, organizations;
 - `store/files.py`: resource_files (fetch);
 - `store/tables.py`: validations and column_profiles (validate, profile);
-- `store/reads.py`: the reads of the stages that only read (scores, candidates, search, packs, site, nightly).
+- `store/reads.py`: the reads of the stages that only read (scores, candidates, search, packs, site, nightly);
+- `store/copies.py`: which datasets and files are copies of others (one dataset, once).
 """
 from __future__ import annotations
 
 from typing import Any
 
 from harvester.errors import StoreBusy, StoreError
+from harvester.store.copies import CopyReads
 from harvester.store.core import DEFAULT_MEMORY_LIMIT
 from harvester.store.files import FileTables
 from harvester.store.harvest import CatalogState, HarvestTables, MergeCounts
@@ -27,7 +29,7 @@ __all__ = ["DEFAULT_MEMORY_LIMIT", "SCHEMA_VERSION", "CatalogState", "MergeCount
            "StoreError"]
 
 
-class Store(HarvestTables, FileTables, TableTables, Reads):
+class Store(HarvestTables, FileTables, TableTables, Reads, CopyReads):
     """One open DuckDB database file, with every part's reads and writes."""
 
     def __enter__(self) -> "Store":

@@ -123,7 +123,8 @@ class Reads(StoreBase):
     def search_datasets(self, terms: Sequence[str], catalogs: Sequence[str] = (),
                         limit: int = 20) -> list[SearchMatch]:
         """Current datasets matching any of the (folded) `terms`: each with how many terms it matched and a
-        score (3 per term in the title, 2 in the tags or organization, 1 anywhere), best first."""
+        score (3 per term in the title, 2 in the tags or organization, 1 anywhere), best first. A copy of
+        another dataset (store/copies.py) is not listed: the one kept is."""
         matched_sql = " + ".join("contains(search_text, ?)::INT" for _ in terms)
         score_sql = " + ".join(
             "3 * contains(strip_accents(lower(coalesce(title, ''))), ?)::INT"
@@ -132,7 +133,9 @@ class Reads(StoreBase):
         params: list[Any] = list(terms)
         for t in terms:
             params.extend([t, t, t])
-        where = "deleted_at IS NULL"
+        not_a_copy, copy_params = self.copy_filter("datasets", catalogs)  # type: ignore[attr-defined]
+        where = f"deleted_at IS NULL AND {not_a_copy}"
+        params.extend(copy_params)
         if catalogs:
             where += f" AND catalog_id IN {_in(catalogs)}"
             params.extend(catalogs)

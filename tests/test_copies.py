@@ -1,0 +1,100 @@
+"""Issue 13, one dataset once: the Xalapa catalog is a slice of the federal portal (the same datasets, the same
+remote ids), and a file republished on another portal is the same bytes. Copies are found (store/copies.py),
+left out of search, and named where the kept dataset is shown. Real sandbox portal, real store."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from conftest import query_store
+from harvester.config import load_settings
+from harvester.fetch import fetch
+from harvester.harvest import harvest
+from harvester.search import search
+from harvester.store import Store
+from harvester.validate import validate
+
+ALLOW = '\n[fetch]\nallow_hosts = ["127.0.0.1"]\n'
+
+
+def _store(make_config, *catalogs: str, fetched: bool = False) -> Path:
+    config = make_config(*catalogs)
+    config.write_text(config.read_text(encoding="utf-8") + ALLOW, encoding="utf-8")
+    settings = load_settings(config, env={})
+    assert {r.status for r in harvest(settings)} == {"ok"}
+    if fetched:
+        fetch(settings)
+        validate(settings)
+    return config
+
+
+def test_a_catalog_that_is_a_slice_of_another_is_counted_once(portal, make_config):
+    config = _store(make_config, "federal", "xalapa")
+    xalapa = {r["remote_id"]: r["name"] for r in query_store(config, "SELECT remote_id, name FROM datasets "
+                                                                     "WHERE catalog_id = 'xalapa'")}
+    assert len(xalapa) >= 5
+    with Store(load_settings(config, env={}).paths.database, read_only=True) as store:
+        copies = store.dataset_copies()
+    # every Xalapa dataset is the federal portal's own, under the same id: the federal one is kept
+    assert {(c.catalog_id, c.dataset_id) for c in copies} == {("xalapa", i) for i in xalapa}
+    assert {c.reason for c in copies} == {"same_portal"}
+    assert all(c.of_catalog_id == "federal" and c.of_dataset_id == c.dataset_id for c in copies)
+
+
+def test_search_lists_each_dataset_once_and_names_where_else_it_is_published(portal, make_config, run_cli):
+    config = _store(make_config, "federal", "xalapa")
+    with Store(load_settings(config, env={}).paths.database, read_only=True) as store:
+        hits = search(store, "xalapa", limit=100)
+        only_xalapa = search(store, "xalapa", catalogs=["xalapa"], limit=100)
+    names = [h.name for h in hits]
+    assert names and len(names) == len(set(names))  # before: each Xalapa dataset twice
+    assert {h.catalog_id for h in hits if h.name.startswith("xalapa-")} == {"federal"}
+    mercados = next(h for h in hits if h.name == "xalapa-mercados")
+    assert mercados.also_in == ("xalapa/xalapa-mercados",)
+    # a search of the slice alone still finds its datasets
+    assert {h.catalog_id for h in only_xalapa} == {"xalapa"} and "xalapa-mercados" in [h.name for h in only_xalapa]
+
+    shown = run_cli("search", "mercados xalapa", "--json", config=config)
+    assert shown.exit_code == 0, shown.output
+    found = [h for h in json.loads(shown.stdout) if h["name"] == "xalapa-mercados"]
+    assert len(found) == 1 and found[0]["also_in"] == ["xalapa/xalapa-mercados"]
+
+    kept = run_cli("show", "federal/xalapa-mercados", config=config)
+    assert "También publicado en / also published at: xalapa/xalapa-mercados (el mismo portal" in kept.stdout
+    copy = run_cli("show", "xalapa/xalapa-mercados", "--json", config=config)
+    assert json.loads(copy.stdout)["copy_of"] == "federal/xalapa-mercados"
+
+
+def test_a_dataset_republished_with_the_same_files_is_a_copy_and_a_shared_file_is_one_file(portal, make_config,
+                                                                                            run_cli):
+    """The same table republished on another portal (byte-identical files): one dataset, kept where it was
+    harvested first; a single file shared with another dataset is a file copy."""
+    federal = next(d for d in portal.datasets("federal") if d["name"] == "xalapa-mercados")
+    portal.add("veracruz", {"name": "mercados-de-xalapa", "title": "Mercados municipales (Xalapa)",
+                            "resources": [{**r, "id": f"v-{r['id']}"} for r in federal["resources"]]})
+    config = _store(make_config, "federal", "veracruz", fetched=True)
+    with Store(load_settings(config, env={}).paths.database, read_only=True) as store:
+        copies = {c.ref: c for c in store.dataset_copies()}
+        files = store.file_copies()
+    copy = copies["veracruz/mercados-de-xalapa"]
+    assert copy.reason == "same_files" and copy.of_ref == "federal/xalapa-mercados"
+    assert {k.catalog_id for k in files} >= {"veracruz"}
+    assert all(files[k].catalog_id == "federal" for k in files if k.catalog_id == "veracruz")
+    hits = json.loads(run_cli("search", "mercados", "--json", config=config).stdout)
+    assert [h["name"] for h in hits].count("mercados-de-xalapa") == 0
+    assert next(h for h in hits if h["name"] == "xalapa-mercados")["also_in"] == ["veracruz/mercados-de-xalapa"]
+
+
+def test_the_same_title_and_publisher_elsewhere_is_only_a_hint(portal, make_config, run_cli):
+    cdmx = next(d for d in portal.datasets("cdmx") if d["name"] == "linea-mujeres")
+    portal.add("veracruz", {"name": "linea-mujeres-copia", "title": cdmx["title"],
+                            "organization": cdmx["organization"], "resources": []})
+    config = _store(make_config, "cdmx", "veracruz")
+    with Store(load_settings(config, env={}).paths.database, read_only=True) as store:
+        assert not [c for c in store.dataset_copies() if c.catalog_id == "veracruz"]  # not left out
+        similar = [(c.ref, c.of_ref) for c in store.similar_datasets()]
+    assert similar == [("veracruz/linea-mujeres-copia", "cdmx/linea-mujeres")]
+    shown = run_cli("show", "cdmx/linea-mujeres", config=config)
+    assert "Posible duplicado / possibly the same as: veracruz/linea-mujeres-copia" in shown.stdout
+    hits = [h["name"] for h in json.loads(run_cli("search", "linea mujeres", "--json", config=config).stdout)]
+    assert "linea-mujeres" in hits and "linea-mujeres-copia" in hits
