@@ -244,6 +244,7 @@ def harvest(obj: Context, catalog_ids: tuple[str, ...], full: bool, as_json: boo
     """
     from harvester.harvest import harvest as run_harvest
     settings = obj.settings
+    settings.harvestable(catalog_ids)  # nothing to harvest: one line, before the lock makes a data folder
     with one_writer(obj, "harvest"), progress(obj, as_json) as shown:
         results = run_harvest(settings, catalog_ids, full=full, progress=shown)
     if as_json:

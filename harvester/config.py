@@ -232,6 +232,21 @@ class Settings:
         return [self.catalogs[i] for i in ids]
 
 
+    def harvestable(self, ids: tuple[str, ...] | list[str] = ()) -> list[CatalogConfig]:
+        """`select`, but none at all is a one-line error: no catalogs.toml found, none in it, all disabled."""
+        chosen = self.select(ids)
+        if chosen:
+            return chosen
+        if self.source is None:
+            raise ConfigError(f"no hay catalogs.toml en {Path.cwd()} / no catalogs.toml in {Path.cwd()}: give "
+                              "--config FILE (or HARVESTER_CONFIG), or try `harvester demo`")
+        if not self.catalogs:
+            raise ConfigError(f"{self.source}: ningún catálogo / no catalogs configured ([catalogs.<id>] with an "
+                              "api_url)")
+        raise ConfigError(f"{self.source}: todos los catálogos están desactivados / every catalog is disabled "
+                          "(enabled = false)")
+
+
 _CATALOG_FIELDS = {f.name: f for f in fields(CatalogConfig)}
 _FETCH_FIELDS = {f.name: f for f in fields(FetchConfig)}
 _FETCH_ONLY = set(_FETCH_FIELDS) - set(_CATALOG_FIELDS)

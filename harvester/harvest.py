@@ -215,8 +215,9 @@ def _outcome(result: CatalogResult, connector: Connector, report: ListingReport,
 
 def harvest(settings: Settings, catalog_ids: tuple[str, ...] | list[str] = (), *, full: bool = False,
             progress: Progress | None = None) -> list[CatalogResult]:
-    """Harvest the chosen catalogs (every enabled one by default), one after another."""
-    catalogs = settings.select(catalog_ids)
+    """Harvest the chosen catalogs (every enabled one by default), one after another. With none to harvest
+    (no catalogs.toml found, none in it, all disabled) it is a one-line error and no store is made."""
+    catalogs = settings.harvestable(catalog_ids)
     settings.paths.ensure()
     results = []
     with Store(settings.paths.database) as store:

@@ -108,7 +108,7 @@ def run_nightly(settings: Settings, catalogs: list[str] | None = None,
     from harvester.validate import validate
 
     progress = progress or SilentProgress()
-    selected = [c.id for c in settings.select(catalogs or [])]
+    selected = [c.id for c in settings.harvestable(catalogs or [])]
     with _Lock(settings.paths.nightly_lock):
         deadline = time.monotonic() + max_seconds if max_seconds else None
         settings.paths.ensure()
@@ -189,7 +189,7 @@ def _changes(settings: Settings, started: datetime, before: dict[ResourceKey, st
         previous = before.get(key)
         name = names.get((key.catalog_id, key.dataset_id), key.dataset_id)
         entry = f"{key.catalog_id}/{name} {key.resource_id}: {status}"
-        if status in FAILURES and previous is not None and previous not in FAILURES:
+        if status in FAILURES and previous not in FAILURES:  # a new dataset's broken link is a new one too
             broken.append(entry)
         elif previous in FAILURES and status not in FAILURES:
             repaired.append(entry)

@@ -46,6 +46,10 @@ def test_a_second_nightly_with_no_upstream_change_does_no_work(portal, make_conf
     assert sorted(p.split()[0] for p in done["changes"]["packs_rebuilt"]) == ["care-economy", "mobility-and-women"]
     assert set(done["seconds"]) == {"harvest", "fetch", "validate", "profile", "packs", "report", "total"}
     assert done["work"]["site_published"] and (root / "site" / "index.html").is_file()
+    # the broken links of the datasets harvested for the first time are newly broken links too
+    with Store(root / "catalog.duckdb", read_only=True) as store:
+        failing = store.query("SELECT count(*) AS n FROM resource_files WHERE status NOT IN ('ok', 'not_modified')")
+    assert failing[0]["n"] >= 1 and len(done["changes"]["newly_broken_links"]) == failing[0]["n"]
     before = files(root)
     portal.clear_requests()
 
@@ -219,3 +223,19 @@ def test_runs_started_within_one_second_keep_their_own_summaries(tmp_path: Path)
         _write_summary(settings, started, NightlySummary(started_at=started.isoformat(timespec="milliseconds") + "Z"))
     assert sorted(p.name for p in (tmp_path / "runs").iterdir()) == ["20261123T105151.100Z.json",
                                                                       "20261123T105151.900Z.json"]
+
+
+def test_with_no_catalogs_toml_harvest_and_nightly_are_one_line_errors(tmp_path, monkeypatch, run_cli):
+    """Before, `harvester harvest` in a folder with no catalogs.toml made an empty store and said nothing."""
+    monkeypatch.chdir(tmp_path)
+    for command in ("harvest", "nightly"):
+        result = run_cli(command)
+        assert result.exit_code == 1, result.output  # a bad configuration
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1 and "no catalogs.toml in" in lines[0] and "--config" in lines[0], lines
+    assert list(tmp_path.iterdir()) == []  # no store, no data folder
+    empty = tmp_path / "vacio.toml"
+    empty.write_text("[harvester]\ndata_dir = \"datos\"\n", encoding="utf-8")
+    result = run_cli("harvest", config=empty)
+    assert result.exit_code == 1 and "no catalogs configured" in result.stderr
+    assert not (tmp_path / "datos").exists()
