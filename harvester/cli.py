@@ -141,8 +141,34 @@ def _disk_full(exc: BaseException) -> str | None:
     return None
 
 
+GLOBAL_FLAGS = ("--quiet", "-q", "--debug")
+"""The group's flags, also taken after the command's name (`harvester search x --quiet`)."""
+COMMAND_FLAGS = ("--json",)
+"""The commands' flags, also taken before the command's name (`harvester --json search x`)."""
+_GROUP_VALUES = ("--config", "-c")
+
+
+def placed_flags(args: list[str], commands: set[str]) -> list[str]:
+    """`args` with the global flags moved before the command's name and `--json` after it, so either order
+    works; nothing after `--` moves."""
+    at = 0
+    while at < len(args) and args[at] not in commands:
+        at += 2 if args[at] in _GROUP_VALUES else 1
+    if at >= len(args):
+        return args
+    end = args.index("--") if "--" in args[at:] else len(args)
+    before, command, after, rest = args[:at], args[at], args[at + 1:end], args[end:]
+    moved_in = [a for a in after if a in GLOBAL_FLAGS]
+    moved_out = [a for a in before if a in COMMAND_FLAGS]
+    return ([a for a in before if a not in COMMAND_FLAGS] + moved_in + [command]
+            + [a for a in after if a not in GLOBAL_FLAGS] + moved_out + rest)
+
+
 class HarvesterGroup(click.Group):
     """Turns the library's typed errors into one line on stderr and exit status 1."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        return super().parse_args(ctx, placed_flags(list(args), set(self.commands)))
 
     def invoke(self, ctx: click.Context) -> Any:
         from harvester.nightly import NightlyBusy

@@ -84,6 +84,23 @@ def test_search_is_accent_and_case_insensitive_and_ranked(portal, make_config, r
                                                     "last", "change"]
 
 
+def test_quiet_and_json_work_before_or_after_the_command_name(portal, make_config, run_cli):
+    config = make_config("cdmx")
+    quiet = run_cli("harvest", "--quiet", config=config)  # before, "no such option: --quiet"
+    assert quiet.exit_code == 0, quiet.output
+    assert quiet.stderr == "" and "cdmx" in quiet.stdout  # no progress lines, the summary still printed
+    orders = [("search", "movilidad", "--json"), ("--json", "search", "movilidad"),
+              ("--quiet", "search", "movilidad", "--json"), ("search", "movilidad", "--json", "--quiet")]
+    answers = []
+    for args in orders:
+        result = run_cli(*args, config=config)
+        assert result.exit_code == 0, (args, result.output)
+        answers.append(json.loads(result.stdout))
+    assert answers[0] and all(a == answers[0] for a in answers)
+    literal = run_cli("search", "--", "--quiet", config=config)  # after --, a word, not a flag
+    assert literal.exit_code == 0 and "No dataset matches '--quiet'" in literal.stdout
+
+
 def test_search_before_any_harvest_says_what_to_do(make_config, run_cli):
     result = run_cli("search", "metro", config=make_config("cdmx"))
     assert result.exit_code == 1
