@@ -27,6 +27,7 @@ import tomllib
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from harvester.errors import ConfigError
 from harvester.model import RecheckRule
@@ -221,6 +222,16 @@ class Settings:
     scale: ScaleConfig = field(default_factory=ScaleConfig)
     """Where validate and profile run their per-file work (`[scale]`, harvester/scale.py)."""
 
+    def host_limits(self, host: str) -> tuple[float, int]:
+        """The fetch delay and connection limit for `host`: its `[fetch.hosts."<host>"]` table when it has
+        one; else the [fetch] values, the delay raised to that of a catalog whose API is on this host (a
+        portal that asks for 10 s between requests asks it of its files too)."""
+        delay, per_host = self.fetch.host_limits(host)
+        if any(name == host for name, _ in self.fetch.hosts):
+            return delay, per_host
+        own = [c.delay for c in self.catalogs.values() if _host(c.api_url) == host]
+        return max([delay, *own]), per_host
+
     def select(self, ids: tuple[str, ...] | list[str] = ()) -> list[CatalogConfig]:
         """Catalogs named by id (in that order), or every enabled one."""
         if not ids:
@@ -245,6 +256,13 @@ class Settings:
                               "api_url)")
         raise ConfigError(f"{self.source}: todos los catálogos están desactivados / every catalog is disabled "
                           "(enabled = false)")
+
+
+def _host(url: str) -> str:
+    try:
+        return (urlsplit(url.strip()).hostname or "").lower()
+    except ValueError:
+        return ""
 
 
 _CATALOG_FIELDS = {f.name: f for f in fields(CatalogConfig)}

@@ -194,7 +194,7 @@ class _Run:
         self.config = config
         self.downloader = Downloader(settings)
         self.robots = self.downloader.robots
-        self.scheduler = Scheduler(config.host_limits)
+        self.scheduler = Scheduler(settings.host_limits)
         self.batch: list[LinkCheck] = []
         self.flushed_at = time.monotonic()
         self.done = 0

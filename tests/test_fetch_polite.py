@@ -168,6 +168,31 @@ def test_crawl_delay_and_host_delay_are_respected(portal, make_config):
     assert any("Crawl-delay 0.6 s" in note for note in summary.notes)
 
 
+def test_a_catalogs_delay_holds_for_the_files_on_its_own_host(portal, make_config):
+    """A portal asking for 10 s between requests (datos.gob.mx) asks it of its files too: the delay of a
+    catalog whose API is on a host is that host's fetch delay, unless [fetch.hosts] says otherwise."""
+    with FileHost(ADDRESSES[0]) as portal_host, FileHost(ADDRESSES[1]) as other:
+        urls = [u for i in range(4) for u in (portal_host.url(f"/p/{i}.csv"), other.url(f"/o/{i}.csv"))]
+        config = setup(portal, make_config, urls, "workers = 4\ndelay = 0\n")
+        own = (f'\n[catalogs.portal-propio]\ntitle = "Su propio portal"\napi_url = "{portal_host.base}/api/3/action/"\n'
+               'kind = "ckan"\nenabled = false\ndelay = 0.4\n')
+        config.write_text(config.read_text(encoding="utf-8") + own, encoding="utf-8")
+        assert run(config).by_status == {"ok": 8}
+        served = portal_host.files()
+        gaps = [b.start - a.end for a, b in zip(served, served[1:])]
+        assert len(gaps) == 3 and min(gaps) >= 0.4 - 0.02, gaps
+        others = other.files()
+        assert max(b.start - a.end for a, b in zip(others, others[1:])) < 0.3  # the other host is not held
+        # a host table says otherwise: its own delay wins
+        config.write_text(config.read_text(encoding="utf-8").replace(
+            "[catalogs.portal-propio]", f'[fetch.hosts."{ADDRESSES[0]}"]\ndelay = 0\n\n[catalogs.portal-propio]'),
+            encoding="utf-8")
+        portal_host.served.clear()
+        fetch(load_settings(config, env={}), datasets=[DATASET])
+        served = portal_host.files()
+        assert len(served) == 4 and min(b.start - a.end for a, b in zip(served, served[1:])) < 0.3
+
+
 def test_retry_after_cools_off_that_host_only(portal, make_config):
     asked: list[str] = []
 
