@@ -244,6 +244,8 @@ class _Run:
                                                      self.robots.known(origin_of(job.url) or ""))
 
     def run(self, jobs: list[_Job]) -> None:
+        if not jobs:  # nothing to ask: no pool, no cluster
+            return
         for job in jobs:
             self.scheduler.add(host_of(job.url), job)
         running: dict[Future[Any], tuple[str, Host, Any, float]] = {}

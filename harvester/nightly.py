@@ -31,6 +31,7 @@ from harvester.model import NightlyChanges, NightlySummary, NightlyWork, Resourc
 from harvester.paths import make_folder
 from harvester.progress import Progress, SilentProgress
 from harvester.render import printable
+from harvester.scale import shared as shared_cluster
 from harvester.store import Store
 
 if TYPE_CHECKING:
@@ -137,13 +138,14 @@ def run_nightly(settings: Settings, catalogs: list[str] | None = None,
                 summary.failures.append(StageFailure("harvest", r.catalog_id, r.error or "failed"))
         healthy = [r.catalog_id for r in results if r.status != "failed"]
         if healthy:
-            fetched = stage("fetch", lambda: fetch(
-                settings, catalogs=healthy, progress=progress, backoff=True,
-                max_seconds=None if deadline is None else max(deadline - time.monotonic(), 0.001)))
-            validated = stage("validate", lambda: validate(settings, catalogs=healthy, progress=progress,
-                                                           deadline=deadline))
-            profiled = stage("profile", lambda: profile(settings, catalogs=healthy, progress=progress,
-                                                        deadline=deadline))
+            with shared_cluster(settings.scale):  # one Dask cluster for the three stages, when they use one
+                fetched = stage("fetch", lambda: fetch(
+                    settings, catalogs=healthy, progress=progress, backoff=True,
+                    max_seconds=None if deadline is None else max(deadline - time.monotonic(), 0.001)))
+                validated = stage("validate", lambda: validate(settings, catalogs=healthy, progress=progress,
+                                                               deadline=deadline))
+                profiled = stage("profile", lambda: profile(settings, catalogs=healthy, progress=progress,
+                                                            deadline=deadline))
             packs = stage("packs", lambda: build_packs(settings)) if settings.profiles.is_dir() else []
             summary.work = NightlyWork(
                 downloaded=fetched.by_status.get("ok", 0) if fetched else 0,

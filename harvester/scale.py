@@ -65,9 +65,38 @@ def parse_scale(table: Any, source: str) -> ScaleConfig:
     return ScaleConfig(dask=dask.strip() if isinstance(dask, str) else None, local_workers=workers)
 
 
+_shared: list[tuple[ScaleConfig, Any]] = []
+"""The client `shared` holds open, for every stage inside it."""
+
+
+@contextmanager
+def shared(config: ScaleConfig) -> Iterator[None]:
+    """One Dask client (one LocalCluster) for every stage run inside (the nightly's fetch, validate and
+    profile), instead of one per stage; nothing when the work runs here."""
+    if config.dask is None:
+        yield
+        return
+    try:
+        opened = client(config)
+        dask = opened.__enter__()
+    except ConfigError:  # an unreachable scheduler: each stage then tries on its own and fails with the reason
+        yield
+        return
+    _shared.append((config, dask))
+    try:
+        yield
+    finally:
+        _shared.pop()
+        opened.__exit__(None, None, None)
+
+
 @contextmanager
 def client(config: ScaleConfig) -> Iterator[Any]:
-    """A Dask client for `config` (a LocalCluster started here for 'local'); one-line error when unreachable."""
+    """A Dask client for `config` (a LocalCluster started here for 'local'; the one `shared` holds, when it
+    holds one for this config); a one-line error when unreachable."""
+    if _shared and _shared[-1][0] == config:
+        yield _shared[-1][1]
+        return
     try:
         from distributed import Client, LocalCluster
     except ImportError as exc:  # pragma: no cover - a dependency of the package

@@ -4,6 +4,7 @@ run again elsewhere, and each result comes back once."""
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import signal
 import threading
@@ -183,3 +184,34 @@ def test_a_worker_killed_in_mid_download_loses_nothing(portal, make_config, tmp_
         path = settings.paths.root / row["path"]
         assert hashlib.sha256(path.read_bytes()).hexdigest() == row["sha256"]
     assert not [p for p in settings.paths.raw.rglob("*") if p.name.endswith((".incoming", ".part"))]
+
+
+def test_a_nightly_on_a_local_cluster_stores_what_a_nightly_here_stores(portal, make_config, tmp_path, run_cli):
+    """Fetch, validate and profile of the nightly on one LocalCluster (shared by the three stages)."""
+    stored = []
+    for name, extra in (("here", ()), ("cluster", ("--dask", "local"))):
+        config = make_config("cdmx", data_dir=tmp_path / name)
+        config.write_text(config.read_text(encoding="utf-8") + '\n[fetch]\nallow_hosts = ["127.0.0.1"]\n',
+                          encoding="utf-8")
+        done = run_cli("nightly", "--json", *extra, config=config)
+        assert done.exit_code == 0, done.output
+        stored.append([query_store(config, sql) for sql in (FILES, VALIDATIONS, COLUMNS)])
+    for row in stored[0][0] + stored[1][0]:
+        row["url"] = row["url"].split("/", 3)[-1]
+    assert len(stored[0][1]) > 20 and stored[1] == stored[0]
+
+
+def test_a_nightly_whose_scheduler_is_unreachable_reports_the_stage_that_needed_it(portal, make_config, run_cli):
+    """The files were fetched by hand; the nightly finds none due, so its fetch needs no cluster, and its
+    validate, which does, fails with the reason while the run goes on to the site."""
+    config = make_config("cdmx")
+    config.write_text(config.read_text(encoding="utf-8") + '\n[fetch]\nallow_hosts = ["127.0.0.1"]\n',
+                      encoding="utf-8")
+    assert run_cli("harvest", config=config).exit_code == 0 and run_cli("fetch", config=config).exit_code == 0
+    result = run_cli("nightly", "--json", "--dask", "tcp://127.0.0.1:9", config=config)
+    assert result.exit_code == 3, result.output
+    summary = json.loads(result.stdout)
+    failures = {f["stage"]: f["reason"] for f in summary["failures"]}
+    assert set(failures) == {"validate"}, failures
+    assert "cannot reach the Dask scheduler at tcp://127.0.0.1:9" in failures["validate"]
+    assert summary["work"]["site_published"]
