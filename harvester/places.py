@@ -41,7 +41,7 @@ import pyarrow as pa
 
 from harvester.csvscan import PLACEHOLDER_SPELLINGS
 from harvester.errors import HarvesterError
-from harvester.sql import ident as _q, literal as _lit
+from harvester.sql import ident as _q
 
 LISTED = 20
 """How many ambiguous, unmatched and approximate values a keying lists (the most frequent first)."""
@@ -477,6 +477,8 @@ def _match(con: duckdb.DuckDBPyConnection, inputs: list[_Input | None]) -> list[
     _ensure_tables(con)
     table = f"__places_inputs_{uuid.uuid4().hex[:12]}"
     kept = [(i, x) for i, x in enumerate(inputs) if x is not None]
+    if not kept:
+        return [None for _ in inputs]
     data = pa.table({
         "id": pa.array([i for i, _ in kept], pa.int64()),
         "level": pa.array([str(x.level) for _, x in kept], pa.string()),
@@ -534,8 +536,7 @@ def _text(column: str) -> str:
     return f"CAST({_q(column)} AS VARCHAR)"
 
 
-def _value_counts(con: duckdb.DuckDBPyConnection, relation: str, column: str,
-                  state: str | None = None) -> list[tuple[str | None, str | None, int]]:
+def _value_counts(con: duckdb.DuckDBPyConnection, relation: str, column: str, state: str | None = None) -> Counts:
     """(state value, value, rows) of each distinct pair, as text."""
     st = _text(state) if state else "NULL::VARCHAR"
     return [(s, v, n) for s, v, n in con.execute(
@@ -551,68 +552,110 @@ def _sample(con: duckdb.DuckDBPyConnection, relation: str) -> str:
     return table
 
 
-def _has_value(value: str | None) -> bool:
-    return value is not None and value.strip() not in NO_VALUE
+Counts = list[tuple[str | None, str | None, int]]
+"""(state value, value, rows) of each distinct pair of a column (and the table's state column)."""
 
 
-def _place_shares(con: duckdb.DuckDBPyConnection, counts: list[tuple[str | None, str | None, int]],
-                  kind: PlaceKind, levels: list[PlaceLevel], geo: bool, hint: str | None) -> list[float]:
-    """Per level, the share of the rows with a value that name or key a place (matched or ambiguous)."""
-    values = [(v, n) for _, v, n in counts if _has_value(v)]
-    total = sum(n for _, n in values)
-    if not total:
-        return [0.0 for _ in levels]
+def _valued(counts: Counts) -> list[tuple[str | None, str, int]]:
+    """The pairs whose value is a value: not null, not empty, not a placeholder ('NA', 'N/D', '-', ...)."""
+    return [(s, v, n) for s, v, n in counts if v is not None and v.strip() not in NO_VALUE]
+
+
+class _Batch:
+    """Inputs of several columns gathered for one `_match` query."""
+
+    def __init__(self) -> None:
+        self.inputs: list[_Input | None] = []
+        self.matches: list[_Match | None] = []
+
+    def add(self, inputs: list[_Input | None]) -> slice:
+        start = len(self.inputs)
+        self.inputs += inputs
+        return slice(start, len(self.inputs))
+
+    def run(self, con: duckdb.DuckDBPyConnection) -> None:
+        self.matches = _match(con, self.inputs)
+
+
+@dataclass(frozen=True)
+class _Trial:
+    """A column's sampled values tried as places of one or more levels (their inputs are in a batch)."""
+
+    column: str
+    kind: PlaceKind
+    levels: tuple[PlaceLevel, ...]
+    geo: bool
+    values: tuple[tuple[str, int], ...]
+    span: slice
+
+
+def _trial(batch: _Batch, column: str, counts: Counts, kind: PlaceKind, levels: tuple[PlaceLevel, ...],
+           geo: bool, hint: str | None) -> _Trial:
+    values = tuple((v, n) for _, v, n in _valued(counts))
     inputs: list[_Input | None] = []
     for level in levels:
         if kind == PlaceKind.KEY:
             inputs += [_key_input(v, level, geo, hint) for v, _ in values]
         else:
             inputs += [_name_input(parse_place(v), level, None, hint) for v, _ in values]
-    matches = _match(con, inputs)
-    counted = [n for _, n in values] * len(levels)
-    hits = [n if m is not None and m.candidates else 0 for n, m in zip(counted, matches)]
-    if kind == PlaceKind.KEY and not geo and hint is None:
+    return _Trial(column, kind, levels, geo, values, batch.add(inputs))
+
+
+def _shares(trial: _Trial, batch: _Batch, hint: str | None) -> list[float]:
+    """Per level, the share of the rows with a value that name or key a place (matched or ambiguous)."""
+    total = sum(n for _, n in trial.values)
+    if not total:
+        return [0.0 for _ in trial.levels]
+    matches = batch.matches[trial.span]
+    counted = list(trial.values) * len(trial.levels)
+    hits = [n if m is not None and m.candidates else 0 for (_, n), m in zip(counted, matches)]
+    if trial.kind == PlaceKind.KEY and not trial.geo and hint is None:
         # a municipio's own three digits ('9', '015') need the row's state: a place if some state has it
         local = _local_keys()
         hits = [h or (n if (d := _digits(v)) is not None and len(d) <= 3 and d.zfill(3) in local else 0)
-                for h, (v, n) in zip(hits, values * len(levels))]
-    return [sum(hits[i * len(values):(i + 1) * len(values)]) / total for i in range(len(levels))]
+                for h, (v, n) in zip(hits, counted)]
+    size = len(trial.values)
+    return [sum(hits[i * size:(i + 1) * size]) / total for i in range(len(trial.levels))]
 
 
-def _looks_named(counts: list[tuple[str | None, str | None, int]]) -> bool:
+def _looks_named(counts: Counts) -> bool:
     """Whether a column without a place word in its name may name places: a few thousand distinct
     values at most, most rows with letters."""
-    values = [(v, n) for _, v, n in counts if _has_value(v)]
+    values = [(v, n) for _, v, n in _valued(counts)]
     lettered = sum(n for v, n in values if re.search("[A-Za-z]", v))
     return 3 <= len(values) <= 5000 and lettered >= 0.9 * sum(n for _, n in values)
 
 
-def _is_keys(counts: list[tuple[str | None, str | None, int]]) -> bool:
-    values = [(v, n) for _, v, n in counts if _has_value(v)]
+def _is_keys(counts: Counts) -> bool:
+    """Whether nine rows in ten with a value hold a key ('9', '09015', 20453.0)."""
+    values = [(v, n) for _, v, n in _valued(counts)]
     keys = sum(n for v, n in values if _digits(v) is not None)
     return bool(values) and keys >= 0.9 * sum(n for _, n in values)
 
 
-def _classify(con: duckdb.DuckDBPyConnection, sample: str, column: str, hint: str | None,
-              signal: PlaceLevel | str | None) -> tuple[PlaceKind, PlaceLevel, bool, float] | None:
-    """(kind, level, geo, share) of a column from its name's signal and the `sample` of its values."""
-    counts = _value_counts(con, sample, column)
+def _classify(batch: _Batch, column: str, counts: Counts, hint: str | None,
+              signal: PlaceLevel | str | None) -> _Trial | None:
+    """How a column is tried, from its name's signal and a sample of its values (None: not a place)."""
     if _is_keys(counts):
         if signal is None:
             return None  # numbers are too common to be keys by their values alone
         geo = signal == "geo"
-        values = [v for _, v, _ in counts if _has_value(v)]
+        values = [v for _, v, _ in _valued(counts)]
         level = PlaceLevel(signal) if not geo else (
             PlaceLevel.MUNICIPIO if any(len((_digits(v) or "").lstrip("0")) >= 3 for v in values)
             else PlaceLevel.ENTIDAD)
-        [share] = _place_shares(con, counts, PlaceKind.KEY, [level], geo, hint)
-        return PlaceKind.KEY, level, geo, share
+        return _trial(batch, column, counts, PlaceKind.KEY, (level,), geo, hint)
     if signal is None and not _looks_named(counts):
         return None
-    levels = [PlaceLevel(signal)] if isinstance(signal, PlaceLevel) else [PlaceLevel.MUNICIPIO, PlaceLevel.ENTIDAD]
-    shares = _place_shares(con, counts, PlaceKind.MUNICIPIO, levels, False, hint)
-    share, level = max(zip(shares, levels), key=lambda t: t[0])  # the first level wins a tie: municipio
-    return _kind(level), level, False, share
+    levels = (PlaceLevel(signal),) if isinstance(signal, PlaceLevel) else (PlaceLevel.MUNICIPIO, PlaceLevel.ENTIDAD)
+    return _trial(batch, column, counts, PlaceKind.MUNICIPIO, levels, False, hint)
+
+
+def _decided(trial: _Trial, batch: _Batch, hint: str | None) -> tuple[PlaceKind, PlaceLevel, bool, float]:
+    """(kind, level, geo, share): the level whose share is highest (a tie: municipio)."""
+    share, level = max(zip(_shares(trial, batch, hint), trial.levels), key=lambda t: t[0])
+    kind = trial.kind if trial.kind == PlaceKind.KEY else _kind(level)
+    return kind, level, trial.geo, share
 
 
 def _kind(level: PlaceLevel) -> PlaceKind:
@@ -636,17 +679,20 @@ def _detect(con: duckdb.DuckDBPyConnection, relation: str, sample: str, hint: st
             asked: list[str] | None = None) -> list[PlaceColumn]:
     """Detection over every column, or only over the `asked` ones and those whose name says place (the
     state column)."""
-    found = []
+    batch, trials = _Batch(), []
     for name, type_ in _columns(con, relation):
         signal = _signal(name)
         if (signal is None and type_ != "VARCHAR") or (asked is not None and signal is None and name not in asked):
             continue
-        decided = _classify(con, sample, name, hint, signal)
-        if decided is None:
-            continue
-        kind, level, _, share = decided
+        trial = _classify(batch, name, _value_counts(con, sample, name), hint, signal)
+        if trial is not None:
+            trials.append((trial, signal))
+    batch.run(con)
+    found = []
+    for trial, signal in trials:
+        kind, level, _, share = _decided(trial, batch, hint)
         if share >= (0.5 if signal is not None else 0.9):
-            found.append(PlaceColumn(name, kind, level, round(share, 4)))
+            found.append(PlaceColumn(trial.column, kind, level, round(share, 4)))
     return found
 
 
@@ -679,12 +725,14 @@ def _unique(base: str, taken: set[str]) -> str:
 
 def key_places(con: duckdb.DuckDBPyConnection, relation: str, columns: list[str] | None = None,
                state_hint: str | None = None, *, target: str | None = None, state_column: str | None = None,
-               listed: int = LISTED) -> list[PlaceKeying]:
+               view: bool = False, listed: int = LISTED) -> list[PlaceKeying]:
     """Key the place columns of `relation` (a table or view of `con`): `columns`, or those that
     `detect_place_columns` finds when None. Creates (or replaces) the temporary table `target` (default
     `<relation>_lugares`): every column of `relation` unchanged, in the same row order, then the two
     companions of each keyed column. `state_hint` is the state the dataset is about (its portal: 'CDMX',
     '09'); `state_column` names the table's state column (default: the one detected, a key column first).
+    `view=True` makes `target` a temporary view instead (nothing copied: a COPY from it does the joins),
+    over small temporary tables `__places_<target>_<n>` that live with the connection.
     Returns one PlaceKeying per keyed column, in `columns` order."""
     hint = state_key(state_hint)
     present = _columns(con, relation)
@@ -701,18 +749,25 @@ def key_places(con: duckdb.DuckDBPyConnection, relation: str, columns: list[str]
         con.execute(f"DROP TABLE IF EXISTS {sample}")
     states = _state_keys(con, relation, state_col, hint) if state_col else {}
     keyings, maps = [], []
+    stem = re.sub(r"\W", "_", target)
+    batch, pending = _Batch(), []
+    for plan in plans:
+        uses_state = (state_col is not None and plan.level == PlaceLevel.MUNICIPIO and not plan.geo
+                      and plan.column != state_col)
+        pending.append((plan, uses_state, *_key_inputs(con, relation, plan, state_col if uses_state else None,
+                                                       states, hint, batch)))
+    batch.run(con)
     try:
-        for plan in plans:
-            uses_state = (state_col is not None and plan.level == PlaceLevel.MUNICIPIO and not plan.geo
-                          and plan.column != state_col)
-            keying, mapping = _key_column(con, relation, plan, state_col if uses_state else None, states, hint,
-                                          target, listed)
-            keyings.append(keying)
+        for n, (plan, uses_state, counts, span) in enumerate(pending):
+            mapping = f"__places_{stem}_{n}" if view else f"__places_map_{uuid.uuid4().hex[:12]}"
             maps.append((plan, mapping, uses_state))
-        _write(con, relation, target, maps, state_col)
+            keyings.append(_key_column(con, plan, state_col if uses_state else None, counts, batch, span,
+                                       hint, target, listed, mapping))
+        _write(con, relation, target, maps, state_col, view)
     finally:
-        for _, mapping, _ in maps:
-            con.execute(f"DROP TABLE IF EXISTS {mapping}")
+        if not view:
+            for _, mapping, _ in maps:
+                con.execute(f"DROP TABLE IF EXISTS {mapping}")
     return keyings
 
 
@@ -723,16 +778,21 @@ def _plans(con: duckdb.DuckDBPyConnection, sample: str, names: list[str], column
     by_name = {c.name: c for c in detected}
     state_col = state_column or _state_column(detected)
     taken = {n.lower() for n in names}
+    asked = columns if columns is not None else [c.name for c in detected]
+    batch = _Batch()
+    trials = {c: _classify(batch, c, _value_counts(con, sample, c), hint, _signal(c) or "geo")
+              for c in asked if c not in by_name}
+    batch.run(con)
     plans = []
-    for column in (columns if columns is not None else [c.name for c in detected]):
+    for column in asked:
         signal = _signal(column)
         if column in by_name:
             c = by_name[column]
             kind, level, geo = c.kind, c.level, signal == "geo" and c.kind == PlaceKind.KEY
         else:
-            decided = _classify(con, sample, column, hint, signal or "geo")
-            assert decided is not None
-            kind, level, geo, _ = decided
+            trial = trials[column]
+            assert trial is not None  # tried as 'geo', a column is always names or keys
+            kind, level, geo, _ = _decided(trial, batch, hint)
         suffix = {PlaceKind.MUNICIPIO: "cve_mun", PlaceKind.ENTIDAD: "cve_ent"}.get(kind) or (
             "cvegeo" if level == PlaceLevel.MUNICIPIO else "cve_ent")
         plans.append(_Plan(column, kind, level, geo, _unique(f"{column}_{suffix}", taken),
@@ -743,28 +803,35 @@ def _plans(con: duckdb.DuckDBPyConnection, sample: str, names: list[str], column
 def _state_keys(con: duckdb.DuckDBPyConnection, relation: str, column: str, hint: str | None) -> dict[str, str]:
     """Each value of the state column -> its cve_ent (values that match no single state are left out)."""
     counts = _value_counts(con, relation, column)
-    values = [v for _, v, _ in counts if _has_value(v)]
+    values = [v for _, v, _ in _valued(counts)]
     keys = _is_keys(counts)
     inputs = [_key_input(v, PlaceLevel.ENTIDAD, False, None) if keys
               else _name_input(parse_place(v), PlaceLevel.ENTIDAD, None, hint) for v in values]
     return {v: m.cvegeo for v, m in zip(values, _match(con, inputs)) if m is not None and m.cvegeo}
 
 
-def _key_column(con: duckdb.DuckDBPyConnection, relation: str, plan: _Plan, state_col: str | None,
-                states: dict[str, str], hint: str | None, target: str, listed: int) -> tuple[PlaceKeying, str]:
-    """Match one column's distinct values; returns its keying and the temporary table (state value, value,
-    key, name) the output joins."""
+def _key_inputs(con: duckdb.DuckDBPyConnection, relation: str, plan: _Plan, state_col: str | None,
+                states: dict[str, str], hint: str | None, batch: _Batch) -> tuple[Counts, slice]:
+    """A column's distinct values (with the row's state value) and where their inputs are in `batch`."""
     counts = _value_counts(con, relation, plan.column, state_col)
-    rows = sum(c for _, _, c in counts)
-    valued = [(s, v, c) for s, v, c in counts if _has_value(v)]
     inputs: list[_Input | None] = []
-    for s, v, _ in valued:
+    for s, v, _ in _valued(counts):
         state = states.get(s) if s is not None else None
         if plan.kind == PlaceKind.KEY:
             inputs.append(_key_input(v, plan.level, plan.geo, state or hint))
         else:
             inputs.append(_name_input(parse_place(v), plan.level, state, hint))
-    matches = _match(con, inputs)
+    return counts, batch.add(inputs)
+
+
+def _key_column(con: duckdb.DuckDBPyConnection, plan: _Plan, state_col: str | None, counts: Counts,
+                batch: _Batch, span: slice, hint: str | None, target: str, listed: int,
+                mapping: str) -> PlaceKeying:
+    """One column's matches into the temporary table `mapping` (state value, value, key, name) that the
+    output joins; returns its keying."""
+    rows = sum(c for _, _, c in counts)
+    valued = _valued(counts)
+    inputs, matches = batch.inputs[span], batch.matches[span]
     keys, matched, ambiguous, unmatched, approximate = [], [], [], [], []
     for (s, v, c), i, m in zip(valued, inputs, matches):
         key = m.cvegeo if m is not None else None
@@ -778,14 +845,13 @@ def _key_column(con: duckdb.DuckDBPyConnection, relation: str, plan: _Plan, stat
             ambiguous.append(PlaceValue(v, c, value.state, m.candidates))
         else:
             unmatched.append(value)
-    mapping = f"__places_map_{uuid.uuid4().hex[:12]}"
     data = pa.table({"s": pa.array([k[0] for k in keys], pa.string()), "v": pa.array([k[1] for k in keys], pa.string()),
                      "cvegeo": pa.array([k[2] for k in keys], pa.string())})
     view = mapping + "_arrow"
     con.register(view, data)
     try:
         key_sql = "p.cve_ent" if plan.level == PlaceLevel.ENTIDAD and plan.kind != PlaceKind.KEY else "p.cvegeo"
-        con.execute(f"CREATE TEMP TABLE {mapping} AS SELECT m.s, m.v, {key_sql} AS k, p.nombre AS nombre "
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {mapping} AS SELECT m.s, m.v, {key_sql} AS k, p.nombre AS nombre "
                     f"FROM {view} m JOIN {PLACES_TABLE} p ON p.cvegeo = m.cvegeo")
     finally:
         con.unregister(view)
@@ -794,7 +860,7 @@ def _key_column(con: duckdb.DuckDBPyConnection, relation: str, plan: _Plan, stat
     def top(values: list[PlaceValue]) -> tuple[PlaceValue, ...]:
         return tuple(sorted(values, key=lambda x: (-x.rows, x.value, x.state or ""))[:listed])
 
-    keying = PlaceKeying(
+    return PlaceKeying(
         column=plan.column, kind=plan.kind, level=plan.level, relation=target, key_column=plan.key_column,
         name_column=plan.name_column, state_column=state_col, state_hint=hint, rows=rows,
         rows_with_value=with_value, rows_matched=sum(matched), rows_ambiguous=sum(a.rows for a in ambiguous),
@@ -802,14 +868,21 @@ def _key_column(con: duckdb.DuckDBPyConnection, relation: str, plan: _Plan, stat
         distinct_matched=len(keys), ambiguous=top(ambiguous), ambiguous_count=len(ambiguous),
         unmatched=top(unmatched), unmatched_count=len(unmatched), approximate=top(approximate),
         approximate_count=len(approximate))
-    return keying, mapping
+
+
+def _kind_of(con: duckdb.DuckDBPyConnection, name: str) -> str | None:
+    """'table', 'view' or None: what `name` is in this connection."""
+    for kind, catalog in (("table", "duckdb_tables()"), ("view", "duckdb_views()")):
+        if con.execute(f"SELECT count(*) FROM {catalog} WHERE {kind}_name = ?", [name.strip('"')]).fetchall()[0][0]:
+            return kind
+    return None
 
 
 def _write(con: duckdb.DuckDBPyConnection, relation: str, target: str,
-           maps: list[tuple[_Plan, str, bool]], state_col: str | None) -> None:
-    """The target table: the relation's rows in their order, each keyed column's companions beside."""
-    is_table = con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = ?",
-                           [relation.strip('"')]).fetchone()[0] > 0
+           maps: list[tuple[_Plan, str, bool]], state_col: str | None, view: bool) -> None:
+    """The target table (or view): the relation's rows in their order, each keyed column's companions
+    beside."""
+    is_table = _kind_of(con, relation) == "table"
     order = "rowid" if is_table else "row_number() OVER ()"
     select, joins = ["r.* EXCLUDE (__places_row)"], []
     for n, (plan, mapping, uses_state) in enumerate(maps):
@@ -818,7 +891,10 @@ def _write(con: duckdb.DuckDBPyConnection, relation: str, target: str,
             on += f" AND m{n}.s IS NOT DISTINCT FROM CAST(r.{_q(state_col)} AS VARCHAR)"
         joins.append(f"LEFT JOIN {mapping} m{n} ON {on}")
         select += [f"m{n}.k AS {_q(plan.key_column)}", f"m{n}.nombre AS {_q(plan.name_column)}"]
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {_q(target)} AS SELECT {', '.join(select)} "
+    existing = _kind_of(con, target)
+    if existing and existing != ("view" if view else "table"):
+        con.execute(f"DROP {existing.upper()} {_q(target)}")
+    con.execute(f"CREATE OR REPLACE TEMP {'VIEW' if view else 'TABLE'} {_q(target)} AS SELECT {', '.join(select)} "
                 f"FROM (SELECT *, {order} AS __places_row FROM {relation}) r {' '.join(joins)} "
                 f"ORDER BY r.__places_row")
 

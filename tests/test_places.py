@@ -13,6 +13,7 @@ import subprocess
 import sys
 import tomllib
 import unicodedata
+from dataclasses import replace
 from pathlib import Path
 
 import duckdb
@@ -371,3 +372,23 @@ def test_a_companion_name_never_overwrites_a_column(alcaldias):
     [k] = key_places(con, "t", ["nomgeo"], "CDMX", target="keyed")
     assert k.key_column == "nomgeo_cve_mun_2"
     assert con.execute("SELECT count(*) FROM keyed WHERE nomgeo_cve_mun <> nomgeo_cve_mun_2").fetchone() == (0,)
+
+
+def test_as_a_view_the_keying_copies_nothing_and_a_parquet_copy_keeps_rows_zeros_and_companions(corpus, tmp_path):
+    con = duckdb.connect()
+    _load(con, "chirps", corpus[CHIRPS].path)
+    table = key_places(con, "chirps", ["NOMGEO", "CVE_MUN"], None, target="as_table")
+    view = key_places(con, "chirps", ["NOMGEO", "CVE_MUN"], None, target="as_view", view=True)
+    assert view == [replace(k, relation="as_view") for k in table]
+    assert con.execute("SELECT table_type FROM information_schema.tables WHERE table_name = 'as_view'"
+                       ).fetchone() == ("VIEW",)
+    _unchanged(con, "chirps", "as_view")
+    out = tmp_path / "chirps.parquet"
+    con.execute(f"COPY (SELECT * FROM as_view) TO '{out}' (FORMAT parquet)")
+    assert con.execute(f"SELECT * FROM '{out}'").fetchall() == con.execute("SELECT * FROM as_table").fetchall()
+    assert con.execute(f"SELECT CVE_MUN, CVE_MUN_cvegeo, NOMGEO_nombre_oficial FROM '{out}' WHERE CVEGEO = '09015'"
+                       ).fetchone() == ("015", "09015", "Cuauhtémoc")
+    # keyed again under the same name, as a table this time: the view is replaced
+    key_places(con, "chirps", ["NOMGEO"], None, target="as_view")
+    assert con.execute("SELECT table_type FROM information_schema.tables WHERE table_name = 'as_view'"
+                       ).fetchone() == ("LOCAL TEMPORARY",)
