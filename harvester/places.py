@@ -6,8 +6,8 @@ The facts come from `harvester/data/inegi_places.csv` (INEGI, Marco Geoestadíst
 
     keyings = key_places(con, "packing", None, state_hint="09", target="packing_places")
 
-on a DuckDB relation and gets a new temporary table `packing_places` with every original column as it
-was, in the same row order, plus per keyed column `<col>_cve_mun` (names of municipios: five digits with
+on a DuckDB relation and gets a new temporary table `packing_places` (a view with `view=True`) with every
+original column as it was, in the same row order, plus per keyed column `<col>_cve_mun` (names of municipios: five digits with
 the state, `09015`), `<col>_cve_ent` (states) or `<col>_cvegeo` (key columns, padded), and
 `<col>_nombre_oficial`; and one `PlaceKeying` per keyed column: rows, rows matched, share matched, the
 ambiguous values (with the places they could be) and the unmatched ones (bounded lists with counts).
@@ -741,6 +741,9 @@ def key_places(con: duckdb.DuckDBPyConnection, relation: str, columns: list[str]
         if asked not in names:
             raise PlacesError(f"{relation}: no hay columna / no column {asked!r}")
     target = target or f"{relation.strip(chr(34))}_lugares"
+    if target.strip('"') == relation.strip('"'):
+        raise PlacesError(f"{relation}: el resultado no puede reemplazar la tabla que se lee / the target "
+                          "cannot replace the relation it reads")
     sample = _sample(con, relation)
     try:
         detected = _detect(con, relation, sample, hint, columns)

@@ -392,3 +392,18 @@ def test_as_a_view_the_keying_copies_nothing_and_a_parquet_copy_keeps_rows_zeros
     key_places(con, "chirps", ["NOMGEO"], None, target="as_view")
     assert con.execute("SELECT table_type FROM information_schema.tables WHERE table_name = 'as_view'"
                        ).fetchone() == ("LOCAL TEMPORARY",)
+
+
+def test_an_exact_official_name_wins_over_a_short_one_but_the_states_own_portal_means_its_own():
+    con = duckdb.connect()
+    con.execute("CREATE TABLE t AS SELECT * FROM (VALUES ('Tlalnepantla'), ('Cuajimalpa'), ('La Paz'), ('Paz')) v(municipio)")
+    [national] = key_places(con, "t", ["municipio"], None, target="national")
+    assert con.execute("SELECT municipio_cve_mun FROM national").fetchall() == [("17023",), ("09004",), (None,), (None,)]
+    assert place("17023").name == "Tlalnepantla" and place("15104").name == "Tlalnepantla de Baz"
+    assert {(v.value, v.candidates) for v in national.ambiguous} == {("La Paz", ("03003", "15070")),
+                                                                     ("Paz", ("03003", "15070"))}
+    [edomex] = key_places(con, "t", ["municipio"], "Estado de México", target="edomex")
+    assert con.execute("SELECT municipio_cve_mun FROM edomex").fetchall() == [("15104",), ("09004",), ("15070",), ("15070",)]
+    assert edomex.state_hint == "15" and edomex.share_matched == 1.0
+    with pytest.raises(PlacesError, match="the target cannot replace the relation it reads"):
+        key_places(con, "t", ["municipio"], None, target="t")
