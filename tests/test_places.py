@@ -407,3 +407,17 @@ def test_an_exact_official_name_wins_over_a_short_one_but_the_states_own_portal_
     assert edomex.state_hint == "15" and edomex.share_matched == 1.0
     with pytest.raises(PlacesError, match="the target cannot replace the relation it reads"):
         key_places(con, "t", ["municipio"], None, target="t")
+
+
+def test_a_loose_match_is_taken_only_when_no_other_place_came_up():
+    """'Salto' is El Salto (Jalisco) without its article and Salto de Agua (Chiapas) by its short name."""
+    assert (place("14070").name, place("07077").name) == ("El Salto", "Salto de Agua")
+    con = duckdb.connect()
+    con.execute("CREATE TABLE t AS SELECT * FROM (VALUES ('Salto', NULL), ('Salto', 'Jalisco'), ('Salto', 'Chis.'), "
+                "('Vigas', NULL), ('El Salto', NULL)) v(municipio, entidad)")
+    [k] = key_places(con, "t", ["municipio"], None, target="keyed")
+    assert k.state_column == "entidad"
+    assert con.execute("SELECT municipio_cve_mun FROM keyed").fetchall() == [
+        (None,), ("14070",), ("07077",), (None,), ("14070",)]
+    assert [(v.value, v.candidates) for v in k.ambiguous] == [("Salto", ("07077", "14070")),
+                                                              ("Vigas", ("12082", "30132"))]
