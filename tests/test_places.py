@@ -421,3 +421,40 @@ def test_a_loose_match_is_taken_only_when_no_other_place_came_up():
         (None,), ("14070",), ("07077",), (None,), ("14070",)]
     assert [(v.value, v.candidates) for v in k.ambiguous] == [("Salto", ("07077", "14070")),
                                                               ("Vigas", ("12082", "30132"))]
+
+
+PARQUIMETROS = "cdmx-movilidad__mapa_ingresos_parquimetros.csv"
+CICLOVIAS = "cdmx-bici__ciclovias.csv"
+
+
+def test_the_parking_meters_alcaldias_need_the_cdmx_hint_for_the_names_other_states_share(corpus):
+    con = duckdb.connect()
+    _load(con, "parquimetros", corpus[PARQUIMETROS].path)
+    assert [c.name for c in detect_place_columns(con, "parquimetros", "CDMX")] == ["Alcaldía"]
+    [hinted] = key_places(con, "parquimetros", None, "CDMX", target="hinted")
+    assert (hinted.column, hinted.rows, hinted.rows_matched, hinted.share_matched) == ("Alcaldía", 2426, 2426, 1.0)
+    assert sorted(con.execute('SELECT DISTINCT "Alcaldía", "Alcaldía_cve_mun", "Alcaldía_nombre_oficial" '
+                              "FROM hinted").fetchall()) == [
+        ("Alvaro Obregón", "09010", "Álvaro Obregón"), ("Benito Juárez", "09014", "Benito Juárez"),
+        ("Cuauhtémoc", "09015", "Cuauhtémoc"), ("Miguel Hidalgo", "09016", "Miguel Hidalgo")]
+    _unchanged(con, "parquimetros", "hinted")
+    [bare] = key_places(con, "parquimetros", ["Alcaldía"], None, target="bare")
+    # Álvaro Obregón is also in Michoacán; Miguel Hidalgo only in the CDMX
+    def named(name: str) -> tuple[str, ...]:
+        return tuple(p.cvegeo for p in places() if p.cve_mun and p.name == name)
+
+    assert [(v.value, v.rows, v.candidates) for v in bare.ambiguous] == [
+        ("Benito Juárez", 620, named("Benito Juárez")), ("Cuauhtémoc", 369, named("Cuauhtémoc")),
+        ("Alvaro Obregón", 81, ("09010", "16003"))]
+    assert len(named("Benito Juárez")) == 7 and len(named("Cuauhtémoc")) == 4
+    assert (bare.rows_matched, bare.rows_ambiguous, bare.unmatched) == (1356, 620 + 369 + 81, ())
+
+
+def test_a_status_column_called_estado_is_not_a_state(corpus):
+    con = duckdb.connect()
+    _load(con, "ciclovias", corpus[CICLOVIAS].path)
+    assert con.execute("SELECT DISTINCT ESTADO FROM ciclovias ORDER BY 1").fetchall() == [
+        ("Activa",), ("En construccion",), ("Fuera de servicio",)]
+    assert detect_place_columns(con, "ciclovias", "CDMX") == []
+    [estado] = key_places(con, "ciclovias", ["ESTADO"], "CDMX", target="keyed")
+    assert (estado.kind, estado.rows_matched, estado.unmatched_count) == (PlaceKind.ENTIDAD, 0, 3)
