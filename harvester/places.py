@@ -28,10 +28,11 @@ from __future__ import annotations
 import csv
 import functools
 import io
+import json
 import re
 import unicodedata
 import uuid
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from enum import StrEnum
 from importlib import resources
 from typing import Iterable
@@ -158,6 +159,10 @@ class PlaceKeying:
     @property
     def companion_columns(self) -> tuple[str, str]:
         return self.key_column, self.name_column
+
+    def as_dict(self) -> dict[str, object]:
+        """The keying as JSON (a pack's datapackage.json or `--json`): lists as lists, kinds as text."""
+        return json.loads(json.dumps(asdict(self)))
 
     def describe(self) -> str:
         """One paragraph for a data dictionary, Spanish first, English after."""

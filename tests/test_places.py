@@ -236,6 +236,11 @@ def test_every_spelling_of_the_real_alcaldia_names_gets_its_key_and_the_rest_is_
     assert text.startswith("«AlcaldiaHechos» (municipio / alcaldía): AlcaldiaHechos_cve_mun y "
                            "AlcaldiaHechos_nombre_oficial según INEGI")
     assert "Sin coincidencia / no match: 'Cuahutemoc' (2); 'FUERA DE LA CDMX' (1)." in text
+    data = k.as_dict()
+    assert (data["kind"], data["key_column"], data["share_matched"]) == ("municipio", "AlcaldiaHechos_cve_mun",
+                                                                        k.share_matched)
+    assert data["unmatched"] == [{"value": "Cuahutemoc", "rows": 2, "state": None, "candidates": []},
+                                 {"value": "FUERA DE LA CDMX", "rows": 1, "state": None, "candidates": []}]
 
 
 def test_a_name_several_states_share_is_ambiguous_never_guessed_unless_a_state_says_which(alcaldias):
