@@ -324,6 +324,12 @@ def test_conapo_state_keys_without_zeros_are_padded_and_the_national_total_is_li
     assert rows[5][2:] == ("Coahuila", "05", "Coahuila de Zaragoza")
     assert con.execute("SELECT typeof(CVE_GEO_cve_ent) FROM keyed LIMIT 1").fetchone() == ("VARCHAR",)
     _unchanged(con, "conapo", "keyed")
+    # the same keys as floats, as a workbook reader gives them (9.0): the same companions
+    con.execute("CREATE TABLE floats AS SELECT CAST(CVE_GEO AS DOUBLE) AS CVE_GEO FROM conapo")
+    [floats] = key_places(con, "floats", None, None, target="floats_keyed")
+    assert (floats.kind, floats.level, floats.rows_matched) == (PlaceKind.KEY, PlaceLevel.ENTIDAD, 10059 - 363)
+    assert con.execute("SELECT list(CVE_GEO_cve_ent) FROM floats_keyed").fetchone() == con.execute(
+        "SELECT list(CVE_GEO_cve_ent) FROM keyed").fetchone()
 
 
 INECC_UNMATCHED = {"Ahualulco", "Celestén", "Dzidzantén", "Heroica Ciudad de Juchitán de Zaragoza", "Hoctén",
