@@ -1,0 +1,912 @@
+"""Places that join: a column naming an alcaldía, a municipio or a state gets companion columns with its
+INEGI key and official name, whatever the spelling.
+
+The facts come from `harvester/data/inegi_places.csv` (INEGI, Marco Geoestadístico 2023: 32 states and
+2,475 municipios; `scripts/derive-inegi-places` derives it from INEGI's DBFs). A pack builder calls
+
+    keyings = key_places(con, "packing", None, state_hint="09", target="packing_places")
+
+on a DuckDB relation and gets a new temporary table `packing_places` (a view with `view=True`) with every
+original column as it was, in the same row order, plus per keyed column `<col>_cve_mun` (names of municipios: five digits with
+the state, `09015`), `<col>_cve_ent` (states) or `<col>_cvegeo` (key columns, padded), and
+`<col>_nombre_oficial`; and one `PlaceKeying` per keyed column: rows, rows matched, share matched, the
+ambiguous values (with the places they could be) and the unmatched ones (bounded lists with counts).
+
+How a value is matched, distinct values only (never row by row), in DuckDB:
+- folded in Python (`parse_place`): case, accents, punctuation, abbreviations (Gral., Cd., Sta., Sn.,
+  Gpe., Ma., ...), prefixes (Alcaldía, Delegación, Del., Municipio de), a state suffix ('Cuauhtémoc,
+  CDMX'), a mojibake repaired, and '?' or U+FFFD where an accent was lost (a one-letter wildcard);
+- joined against the places' names: exact (tier 0), without a leading article or by a known alias such as
+  'CDMX' (tier 1), by the short name of an 'X de Y' name such as 'Cuajimalpa' or 'Coahuila' (tier 2);
+- a state column in the same table (or the value's own suffix) restricts the candidates to that state;
+  else the state hint (the dataset's portal) is preferred when the name exists there;
+- matched when one place is left at the best tier and, for a loose tier, no other place came up at all;
+  several places left is *ambiguous*: no key is given, the candidates are listed. Never a guess.
+"""
+from __future__ import annotations
+
+import csv
+import functools
+import io
+import json
+import re
+import unicodedata
+import uuid
+from dataclasses import asdict, dataclass
+from enum import StrEnum
+from importlib import resources
+from typing import Iterable
+
+import duckdb
+import pyarrow as pa
+
+from harvester.csvscan import PLACEHOLDER_SPELLINGS
+from harvester.errors import HarvesterError
+from harvester.sql import ident as _q
+
+LISTED = 20
+"""How many ambiguous, unmatched and approximate values a keying lists (the most frequent first)."""
+SAMPLE_ROWS = 20_000
+"""Rows sampled per relation to detect place columns."""
+PLACES_TABLE = "__inegi_places"
+ALIASES_TABLE = "__inegi_place_names"
+NO_VALUE = frozenset(PLACEHOLDER_SPELLINGS) | {""}
+
+
+class PlacesError(HarvesterError):
+    """A place keying cannot be done as asked (unknown column, unknown state hint)."""
+
+
+class PlaceKind(StrEnum):
+    """What a column holds: names of municipios (alcaldías), names of states, or INEGI keys."""
+
+    MUNICIPIO = "municipio"
+    ENTIDAD = "entidad"
+    KEY = "key"
+
+
+class PlaceLevel(StrEnum):
+    """Which places a column's values are: municipios (keys of five digits) or states (two)."""
+
+    MUNICIPIO = "municipio"
+    ENTIDAD = "entidad"
+
+
+@dataclass(frozen=True)
+class Place:
+    """A state (cve_mun '') or a municipio, as INEGI names it."""
+
+    cvegeo: str
+    """'09' for a state, '09015' for a municipio."""
+    cve_ent: str
+    cve_mun: str
+    name: str
+    state_name: str
+
+
+@dataclass(frozen=True)
+class PlaceName:
+    """A value folded for matching: `key` is lower-case ASCII words, '_' where a letter was lost."""
+
+    key: str
+    state: str | None = None
+    """The cve_ent of a state named in the value itself ('Cuauhtémoc, CDMX' -> '09')."""
+
+    @property
+    def lost_letters(self) -> bool:
+        return "_" in self.key
+
+
+@dataclass(frozen=True)
+class PlaceColumn:
+    """A column found to name or key places (`detect_place_columns`)."""
+
+    name: str
+    kind: PlaceKind
+    level: PlaceLevel
+    share: float
+    """The share of the sampled rows with a value whose value is a place (matched or ambiguous)."""
+
+
+@dataclass(frozen=True)
+class PlaceValue:
+    """A distinct value of a keyed column, with the rows holding it."""
+
+    value: str
+    rows: int
+    state: str | None = None
+    """The value of the row's state column, when the table has one."""
+    candidates: tuple[str, ...] = ()
+    """Ambiguous: the cvegeo of every place it could be. Approximate: the one key it was given."""
+
+
+@dataclass(frozen=True)
+class PlaceKeying:
+    """What `key_places` did to one column."""
+
+    column: str
+    kind: PlaceKind
+    level: PlaceLevel
+    relation: str
+    """The table holding the original columns and the companions."""
+    key_column: str
+    """`<col>_cve_mun`, `<col>_cve_ent` or `<col>_cvegeo`: the INEGI key as text, leading zeros kept."""
+    name_column: str
+    """`<col>_nombre_oficial`: INEGI's name of the place."""
+    state_column: str | None
+    """The table's state column used to tell same-named municipios apart, if any."""
+    state_hint: str | None
+    """The cve_ent of the hint that was given (the dataset's portal), if any."""
+    rows: int
+    rows_with_value: int
+    """Rows whose cell is not empty nor a placeholder ('NA', 'N/D', ...)."""
+    rows_matched: int
+    rows_ambiguous: int
+    share_matched: float | None
+    """rows_matched / rows_with_value; None when no row has a value."""
+    distinct_values: int
+    distinct_matched: int
+    ambiguous: tuple[PlaceValue, ...]
+    ambiguous_count: int
+    """Distinct ambiguous values (the list holds at most LISTED of them)."""
+    unmatched: tuple[PlaceValue, ...]
+    unmatched_count: int
+    approximate: tuple[PlaceValue, ...]
+    """Matched values that were not spelled as INEGI spells them nor a key (a lost accent, a short name,
+    no article): the data dictionary can show them."""
+    approximate_count: int
+
+    @property
+    def companion_columns(self) -> tuple[str, str]:
+        return self.key_column, self.name_column
+
+    def as_dict(self) -> dict[str, object]:
+        """The keying as JSON (a pack's datapackage.json or `--json`): lists as lists, kinds as text."""
+        return json.loads(json.dumps(asdict(self)))
+
+    def describe(self) -> str:
+        """One paragraph for a data dictionary, Spanish first, English after."""
+        what = {PlaceKind.MUNICIPIO: "municipio / alcaldía", PlaceKind.ENTIDAD: "entidad / state",
+                PlaceKind.KEY: f"clave de {self.level} / {self.level} key"}[self.kind]
+        share = "—" if self.share_matched is None else f"{self.share_matched:.1%}"
+        text = (f"«{self.column}» ({what}): {self.key_column} y {self.name_column} según INEGI (Marco "
+                f"Geoestadístico 2023); {self.rows_matched} de {self.rows_with_value} filas con valor "
+                f"coinciden / rows with a value match ({share}).")
+        if self.ambiguous_count:
+            text += " Ambiguos, sin clave / ambiguous, no key: " + _listed(self.ambiguous, self.ambiguous_count, True)
+        if self.unmatched_count:
+            text += " Sin coincidencia / no match: " + _listed(self.unmatched, self.unmatched_count, False)
+        return text
+
+
+def _listed(values: tuple[PlaceValue, ...], count: int, candidates: bool) -> str:
+    parts = [f"{v.value!r}" + (f" [{v.state}]" if v.state else "") + f" ({v.rows}"
+             + (": " + ", ".join(v.candidates) if candidates and v.candidates else "") + ")" for v in values]
+    more = count - len(values)
+    return "; ".join(parts) + (f"; y {more} más / and {more} more." if more > 0 else ".")
+
+
+# The facts ---------------------------------------------------------------------------------------------
+
+@functools.cache
+def places() -> tuple[Place, ...]:
+    """The 32 states and 2,475 municipios, sorted by cvegeo (the package's `data/inegi_places.csv`)."""
+    text = resources.files("harvester").joinpath("data/inegi_places.csv").read_text(encoding="utf-8")
+    rows = csv.DictReader(line for line in io.StringIO(text) if not line.startswith("#"))
+    return tuple(Place(r["cvegeo"], r["cve_ent"], r["cve_mun"], r["nomgeo"], r["nom_ent"]) for r in rows)
+
+
+@functools.cache
+def _local_keys() -> frozenset[str]:
+    """Every cve_mun some state has ('001' ... '570')."""
+    return frozenset(p.cve_mun for p in places() if p.cve_mun)
+
+
+@functools.cache
+def _by_key() -> dict[str, Place]:
+    return {p.cvegeo: p for p in places()}
+
+
+def place(cvegeo: str) -> Place | None:
+    """The state ('09') or municipio ('09015') of a key."""
+    return _by_key().get(cvegeo)
+
+
+STATE_ALIASES = {
+    "01": ["ags"], "02": ["bc"], "03": ["bcs"], "04": ["camp"], "05": ["coah"], "06": ["col"],
+    "07": ["chis"], "08": ["chih"],
+    "09": ["cdmx", "cd mx", "df", "d f", "distrito federal", "mexico df", "mexico d f", "ciudad de mexico cdmx"],
+    "10": ["dgo"], "11": ["gto"], "12": ["gro"], "13": ["hgo"], "14": ["jal"],
+    "15": ["edomex", "edo mex", "estado de mexico", "edo de mexico", "mex", "mexico estado"],
+    "16": ["mich"], "17": ["mor"], "18": ["nay"], "19": ["nl"], "20": ["oax"], "21": ["pue"],
+    "22": ["qro", "queretaro de arteaga"], "23": ["q roo", "qroo", "qr"], "24": ["slp"], "25": ["sin"],
+    "26": ["son"], "27": ["tab"], "28": ["tamps", "tamp"], "29": ["tlax"], "30": ["ver", "veracruz llave"],
+    "31": ["yuc"], "32": ["zac"],
+}
+"""Other names of the states: INEGI's abbreviations (Ags., Coah., Q. Roo, ...) and the usual ones (CDMX,
+D.F., Edomex), folded as `parse_place` folds."""
+MUNICIPIO_ALIASES = {"09005": ["gam"]}
+"""Other names of municipios in common use that no folding rule finds."""
+
+ABBREVIATIONS = {"gral": "general", "cd": "ciudad", "sta": "santa", "sto": "santo", "sn": "san",
+                 "gpe": "guadalupe", "ma": "maria", "dr": "doctor", "ing": "ingeniero", "lic": "licenciado",
+                 "sgo": "santiago", "stgo": "santiago", "nvo": "nuevo", "cnel": "coronel", "pdte": "presidente",
+                 "hca": "heroica", "fco": "francisco", "jose": "jose", "mtz": "martinez"}
+"""Abbreviations of words in place names, expanded in values and official names alike."""
+ARTICLES = ("la ", "el ", "los ", "las ")
+PREFIX = re.compile(r"^(?:alcaldia|delegacion|deleg\.?|del\.|demarcacion(?: territorial)?|municipio(?: de)?"
+                    r"|mpio\.?(?: de)?|mun\.|h\.? ayuntamiento(?: de)?|ayuntamiento(?: de)?)\s+(?=\S)")
+"""Words before the name ('Alcaldía Cuauhtémoc', 'Del. Cuauhtémoc'); 'Del' without its dot is a name
+('Del Nayar')."""
+SUFFIX = re.compile(r"^(.+?)\s*(?:,|\(|\s-\s)\s*([^,()]+?)\s*\)?\s*$")
+"""A name followed by ', <state>', '(<state>)' or ' - <state>'."""
+MOJIBAKE = re.compile("[\u00c2\u00c3][\u0080-\u00bf]")
+"""UTF-8 read as Latin-1 or cp1252: 'JosÃ©' for 'José'."""
+LOST = re.compile(r"(?<=[a-z])[?\ufffd]+|[?\ufffd]+(?=[a-z])")
+"""Letters lost upstream: 'R?o', 'San Jos\ufffd', 'Nu\ufffd\ufffd'."""
+
+
+def _unmojibake(match: re.Match[str]) -> str:
+    try:
+        return match.group(0).encode("latin-1").decode("utf-8")
+    except UnicodeError:
+        return match.group(0)
+
+
+
+def _fold(text: str) -> str:
+    """Lower case, accents off, lost letters as '_', punctuation as spaces (dots kept for the prefixes)."""
+    text = MOJIBAKE.sub(_unmojibake, text)
+    text = unicodedata.normalize("NFKD", text.replace("_", " ").lower())
+    text = "".join(c for c in text if not unicodedata.combining(c))
+    text = LOST.sub(lambda m: "_" * len(m.group(0)), text)
+    text = re.sub(r"[^a-z0-9_.,()\s-]+", " ", text)
+    return " ".join(text.split())
+
+
+def _words(text: str) -> str:
+    """Folded text as the words matched: punctuation gone, abbreviations expanded."""
+    words = re.sub(r"[^a-z0-9_]+", " ", text).split()
+    return " ".join(ABBREVIATIONS.get(w, w) for w in words)
+
+
+def _unarticled(key: str) -> str:
+    for article in ARTICLES:
+        if key.startswith(article) and len(key) > len(article):
+            return key[len(article):]
+    return key
+
+
+GENERIC = frozenset({"ciudad", "villa", "heroica", "san", "santa", "santo", "santiago", "general", "la", "el",
+                     "los", "las", "nuevo", "nueva", "real", "valle", "pueblo"})
+"""Words a short name may not end with: 'Ciudad de México' is not 'Ciudad', 'Villa de Álvarez' not 'Villa'."""
+
+
+def _short(key: str) -> str | None:
+    """The short name of an 'X de Y' name: 'cuajimalpa de morelos' -> 'cuajimalpa', 'coahuila de
+    zaragoza' -> 'coahuila'."""
+    head, sep, _ = key.partition(" de ")
+    return head if sep and head and head.split()[-1] not in GENERIC else None
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def parse_place(text: str) -> PlaceName | None:
+    """A value as matched ('GUSTAVO A. MADERO' -> 'gustavo a madero'; 'Alcaldía Cuauhtémoc, CDMX' ->
+    'cuauhtemoc' in '09'; 'R?o Bravo' -> 'r_o bravo'), None when it holds no name."""
+    folded = _fold(text)
+    state = None
+    suffix = SUFFIX.match(folded)
+    if suffix:
+        state = _state_names().get(_words(suffix.group(2)))
+        if state:
+            folded = suffix.group(1)
+    folded = PREFIX.sub("", folded)
+    key = _words(folded)
+    return PlaceName(key, state) if re.search("[a-z]", key) else None
+
+
+def normalize_place(text: str) -> str:
+    """The matched form of a place name ('' when it holds none)."""
+    parsed = parse_place(text)
+    return parsed.key if parsed else ""
+
+
+@functools.cache
+def _state_names() -> dict[str, str]:
+    """Folded names, short names and aliases of the states -> cve_ent."""
+    found: dict[str, str] = {}
+    for p in places():
+        if not p.cve_mun:
+            key = _words(_fold(p.name))
+            found[key] = p.cve_ent
+            short = _short(key)
+            if short:
+                found.setdefault(short, p.cve_ent)
+    for ent, aliases in STATE_ALIASES.items():
+        for alias in aliases:
+            found[alias] = ent
+    return found
+
+
+def state_key(hint: str | None) -> str | None:
+    """The cve_ent of a state hint: '09', '9', 9, 'CDMX', 'Ciudad de México', 'Coahuila'; None for None.
+    Raises PlacesError for anything else."""
+    if hint is None:
+        return None
+    text = str(hint).strip()
+    digits = _digits(text)
+    if digits and len(digits) <= 2 and place(digits.zfill(2)):
+        return digits.zfill(2)
+    found = _state_names().get(_words(_fold(text)))
+    if found is None:
+        raise PlacesError(f"entidad desconocida / unknown state: {hint!r} (una clave '01'-'32' o un nombre / "
+                          "a key '01'-'32' or a name)")
+    return found
+
+
+def _digits(text: str) -> str | None:
+    """A key's digits ('9', '09015', '20453.0', ' 9 ') or None when the text is not a key."""
+    match = re.fullmatch(r"\s*0*([0-9]{1,5})(?:\.0*)?\s*", text)
+    if not match:
+        return None
+    whole = text.strip().split(".")[0]
+    return whole if len(whole) <= 5 else match.group(1)
+
+
+@functools.cache
+def _name_rows() -> pa.Table:
+    """Every name a place is matched by: (level, cvegeo, cve_ent, key, tier)."""
+    rows: list[tuple[str, str, str, str, int]] = []
+    for p in places():
+        level = PlaceLevel.MUNICIPIO if p.cve_mun else PlaceLevel.ENTIDAD
+        key = _words(_fold(p.name))
+        names = {(key, 0), (_unarticled(key), 1)}
+        short = _short(_unarticled(key))
+        if short:
+            names.add((short, 2))
+        aliases = STATE_ALIASES.get(p.cvegeo, []) if level == PlaceLevel.ENTIDAD else MUNICIPIO_ALIASES.get(p.cvegeo, [])
+        names |= {(alias, 1) for alias in aliases}
+        rows += [(str(level), p.cvegeo, p.cve_ent, k, tier) for k, tier in sorted(names)]
+    columns = list(zip(*rows))
+    return pa.table({"level": columns[0], "cvegeo": columns[1], "cve_ent": columns[2], "key": columns[3],
+                     "tier": pa.array(columns[4], pa.int8())})
+
+
+def _ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
+    """The places and their names as temporary tables of this connection (once)."""
+    present = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables() WHERE temporary").fetchall()}
+    if PLACES_TABLE in present and ALIASES_TABLE in present:
+        return
+    facts = pa.table({"cvegeo": [p.cvegeo for p in places()], "cve_ent": [p.cve_ent for p in places()],
+                      "cve_mun": [p.cve_mun for p in places()], "nombre": [p.name for p in places()]})
+    for table, data in ((PLACES_TABLE, facts), (ALIASES_TABLE, _name_rows())):
+        view = f"{table}_arrow"
+        con.register(view, data)
+        try:
+            con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT * FROM {view}")
+        finally:
+            con.unregister(view)
+
+
+# Matching ----------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class _Input:
+    """One distinct value (with its row's state) to match."""
+
+    level: PlaceLevel
+    state: str | None
+    hint: str | None
+    p0: str | None = None
+    p1: str | None = None
+    wild: bool = False
+    key: str | None = None
+    """For key columns: the cvegeo the value stands for, to be checked."""
+
+
+@dataclass(frozen=True)
+class _Match:
+    cvegeo: str | None
+    candidates: tuple[str, ...]
+    tier: int | None
+
+
+def _name_input(parsed: PlaceName | None, level: PlaceLevel, state: str | None, hint: str | None) -> _Input | None:
+    if parsed is None:
+        return None
+    state = parsed.state or state
+    if level == PlaceLevel.ENTIDAD:
+        state = None
+    return _Input(level, state, hint, parsed.key, _unarticled(parsed.key), parsed.lost_letters)
+
+
+def _key_input(text: str, level: PlaceLevel, geo: bool, state: str | None) -> _Input | None:
+    """The cvegeo a key stands for: 'cvegeo' columns hold states (two digits or less) and municipios (four
+    or five); municipio columns municipios, with the row's state when three digits or less; state columns
+    states."""
+    digits = _digits(text)
+    if digits is None:
+        return None
+    n = len(digits.lstrip("0") or "0")
+    if level == PlaceLevel.ENTIDAD or (geo and n <= 2 and len(digits) <= 2):
+        key = digits.zfill(2) if n <= 2 else None
+    elif n >= 4 or len(digits) == 5:
+        key = digits.zfill(5)
+    elif geo:
+        key = None
+    else:
+        key = state + digits.zfill(3) if state else None
+    return _Input(level, None, None, key=key or "")
+
+
+MATCH_SQL = """
+WITH cand AS (
+    SELECT i.id, a.cvegeo, a.cve_ent, a.tier FROM {inputs} i JOIN {names} a
+      ON a.level = i.level AND a.tier = 0 AND NOT i.wild AND a.key = i.p0
+    UNION ALL
+    SELECT i.id, a.cvegeo, a.cve_ent, a.tier FROM {inputs} i JOIN {names} a
+      ON a.level = i.level AND a.tier > 0 AND NOT i.wild AND a.key = i.p1
+    UNION ALL
+    SELECT i.id, a.cvegeo, a.cve_ent, a.tier FROM {inputs} i JOIN {names} a
+      ON a.level = i.level AND a.tier = 0 AND i.wild AND length(a.key) = length(i.p0) AND a.key LIKE i.p0
+    UNION ALL
+    SELECT i.id, a.cvegeo, a.cve_ent, a.tier FROM {inputs} i JOIN {names} a
+      ON a.level = i.level AND a.tier > 0 AND i.wild AND length(a.key) = length(i.p1) AND a.key LIKE i.p1
+    UNION ALL
+    SELECT i.id, p.cvegeo, p.cve_ent, 0::TINYINT FROM {inputs} i JOIN {places} p ON p.cvegeo = i.key
+),
+scoped AS (
+    SELECT c.id, c.cvegeo, min(c.tier) AS tier, any_value(c.cve_ent = i.hint) AS in_hint
+    FROM cand c JOIN {inputs} i ON i.id = c.id
+    WHERE i.state IS NULL OR c.cve_ent = i.state
+    GROUP BY c.id, c.cvegeo
+),
+hinted AS (
+    SELECT *, coalesce(bool_or(in_hint) OVER (PARTITION BY id), false) AS any_hint FROM scoped
+),
+ranked AS (
+    SELECT id, cvegeo, tier, min(tier) OVER (PARTITION BY id) AS best, count(*) OVER (PARTITION BY id) AS n_all
+    FROM hinted WHERE NOT any_hint OR in_hint
+)
+SELECT id,
+       CASE WHEN count(*) FILTER (WHERE tier = best) = 1 AND (min(best) = 0 OR min(n_all) = 1)
+            THEN min(cvegeo) FILTER (WHERE tier = best) END AS cvegeo,
+       list(cvegeo ORDER BY cvegeo) AS candidates,
+       min(best) AS tier
+FROM ranked GROUP BY id
+"""
+
+
+def _match(con: duckdb.DuckDBPyConnection, inputs: list[_Input | None]) -> list[_Match | None]:
+    """Each input's place (None for a None input), matched in DuckDB in one query."""
+    _ensure_tables(con)
+    table = f"__places_inputs_{uuid.uuid4().hex[:12]}"
+    kept = [(i, x) for i, x in enumerate(inputs) if x is not None]
+    if not kept:
+        return [None for _ in inputs]
+    data = pa.table({
+        "id": pa.array([i for i, _ in kept], pa.int64()),
+        "level": pa.array([str(x.level) for _, x in kept], pa.string()),
+        "state": pa.array([x.state for _, x in kept], pa.string()),
+        "hint": pa.array([x.hint for _, x in kept], pa.string()),
+        "p0": pa.array([x.p0 for _, x in kept], pa.string()),
+        "p1": pa.array([x.p1 for _, x in kept], pa.string()),
+        "wild": pa.array([x.wild for _, x in kept], pa.bool_()),
+        "key": pa.array([x.key for _, x in kept], pa.string())})
+    con.register(table, data)
+    try:
+        found = con.execute(MATCH_SQL.format(inputs=table, names=ALIASES_TABLE, places=PLACES_TABLE)).fetchall()
+    finally:
+        con.unregister(table)
+    matches: list[_Match | None] = [None if x is None else _Match(None, (), None) for x in inputs]
+    for id_, cvegeo, candidates, tier in found:
+        matches[id_] = _Match(cvegeo, tuple(candidates), tier)
+    return matches
+
+
+# Columns -----------------------------------------------------------------------------------------------
+
+ENTIDAD_WORDS = frozenset({"entidad", "entidades", "estado", "edo", "ent", "state", "federativa"})
+MUNICIPIO_WORDS = frozenset({"municipio", "municipios", "mun", "mpio", "alcaldia", "alcaldias", "delegacion",
+                             "delegaciones", "demarcacion", "municipality", "nom_mun", "cve_mun"})
+GEO_WORDS = frozenset({"cvegeo", "cve_geo", "clave_geo", "geocodigo", "cve_inegi", "clave_inegi", "nomgeo",
+                       "inegi", "cvegeo_mun"})
+
+
+def _name_words(name: str) -> set[str]:
+    """A column name's words and word pairs: 'AlcaldiaHechos' -> {alcaldia, hechos, alcaldia_hechos}."""
+    split = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name)
+    words = re.sub(r"[^a-z0-9]+", " ", _fold(split).replace("_", " ")).split()
+    return set(words) | {f"{a}_{b}" for a, b in zip(words, words[1:])} | {"".join(words)}
+
+
+def _signal(name: str) -> PlaceLevel | str | None:
+    """What a column's name says: a level, 'geo' (an INEGI key or name of either level) or nothing."""
+    words = _name_words(name)
+    ent, mun = bool(words & ENTIDAD_WORDS), bool(words & MUNICIPIO_WORDS)
+    if words & GEO_WORDS or (ent and mun):
+        return "geo"
+    if mun:
+        return PlaceLevel.MUNICIPIO
+    if ent:
+        return PlaceLevel.ENTIDAD
+    return None
+
+
+def _columns(con: duckdb.DuckDBPyConnection, relation: str) -> list[tuple[str, str]]:
+    return [(r[0], r[1]) for r in con.execute(f"DESCRIBE SELECT * FROM {relation}").fetchall()]
+
+
+def _text(column: str) -> str:
+    return f"CAST({_q(column)} AS VARCHAR)"
+
+
+def _value_counts(con: duckdb.DuckDBPyConnection, relation: str, column: str, state: str | None = None) -> Counts:
+    """(state value, value, rows) of each distinct pair, as text."""
+    st = _text(state) if state else "NULL::VARCHAR"
+    return [(s, v, n) for s, v, n in con.execute(
+        f"SELECT {st} AS s, {_text(column)} AS v, count(*) FROM {relation} GROUP BY ALL").fetchall()]
+
+
+def _sample(con: duckdb.DuckDBPyConnection, relation: str) -> str:
+    """A temporary table of SAMPLE_ROWS rows of `relation` (all of them when fewer): one scan for every
+    column's detection."""
+    table = f"__places_sample_{uuid.uuid4().hex[:12]}"
+    con.execute(f"CREATE TEMP TABLE {table} AS SELECT * FROM {relation} "
+                f"USING SAMPLE reservoir({SAMPLE_ROWS} ROWS) REPEATABLE (13)")
+    return table
+
+
+Counts = list[tuple[str | None, str | None, int]]
+"""(state value, value, rows) of each distinct pair of a column (and the table's state column)."""
+
+
+def _valued(counts: Counts) -> list[tuple[str | None, str, int]]:
+    """The pairs whose value is a value: not null, not empty, not a placeholder ('NA', 'N/D', '-', ...)."""
+    return [(s, v, n) for s, v, n in counts if v is not None and v.strip() not in NO_VALUE]
+
+
+class _Batch:
+    """Inputs of several columns gathered for one `_match` query."""
+
+    def __init__(self) -> None:
+        self.inputs: list[_Input | None] = []
+        self.matches: list[_Match | None] = []
+
+    def add(self, inputs: list[_Input | None]) -> slice:
+        start = len(self.inputs)
+        self.inputs += inputs
+        return slice(start, len(self.inputs))
+
+    def run(self, con: duckdb.DuckDBPyConnection) -> None:
+        self.matches = _match(con, self.inputs)
+
+
+@dataclass(frozen=True)
+class _Trial:
+    """A column's sampled values tried as places of one or more levels (their inputs are in a batch)."""
+
+    column: str
+    kind: PlaceKind
+    levels: tuple[PlaceLevel, ...]
+    geo: bool
+    values: tuple[tuple[str, int], ...]
+    span: slice
+
+
+def _trial(batch: _Batch, column: str, counts: Counts, kind: PlaceKind, levels: tuple[PlaceLevel, ...],
+           geo: bool, hint: str | None) -> _Trial:
+    values = tuple((v, n) for _, v, n in _valued(counts))
+    inputs: list[_Input | None] = []
+    for level in levels:
+        if kind == PlaceKind.KEY:
+            inputs += [_key_input(v, level, geo, hint) for v, _ in values]
+        else:
+            inputs += [_name_input(parse_place(v), level, None, hint) for v, _ in values]
+    return _Trial(column, kind, levels, geo, values, batch.add(inputs))
+
+
+def _shares(trial: _Trial, batch: _Batch, hint: str | None) -> list[float]:
+    """Per level, the share of the rows with a value that name or key a place (matched or ambiguous)."""
+    total = sum(n for _, n in trial.values)
+    if not total:
+        return [0.0 for _ in trial.levels]
+    matches = batch.matches[trial.span]
+    counted = list(trial.values) * len(trial.levels)
+    hits = [n if m is not None and m.candidates else 0 for (_, n), m in zip(counted, matches)]
+    if trial.kind == PlaceKind.KEY and not trial.geo and hint is None:
+        # a municipio's own three digits ('9', '015') need the row's state: a place if some state has it
+        local = _local_keys()
+        hits = [h or (n if (d := _digits(v)) is not None and len(d) <= 3 and d.zfill(3) in local else 0)
+                for h, (v, n) in zip(hits, counted)]
+    size = len(trial.values)
+    return [sum(hits[i * size:(i + 1) * size]) / total for i in range(len(trial.levels))]
+
+
+def _looks_named(counts: Counts) -> bool:
+    """Whether a column without a place word in its name may name places: a few thousand distinct
+    values at most, most rows with letters."""
+    values = [(v, n) for _, v, n in _valued(counts)]
+    lettered = sum(n for v, n in values if re.search("[A-Za-z]", v))
+    return 3 <= len(values) <= 5000 and lettered >= 0.9 * sum(n for _, n in values)
+
+
+def _is_keys(counts: Counts) -> bool:
+    """Whether nine rows in ten with a value hold a key ('9', '09015', 20453.0)."""
+    values = [(v, n) for _, v, n in _valued(counts)]
+    keys = sum(n for v, n in values if _digits(v) is not None)
+    return bool(values) and keys >= 0.9 * sum(n for _, n in values)
+
+
+def _classify(batch: _Batch, column: str, counts: Counts, hint: str | None,
+              signal: PlaceLevel | str | None) -> _Trial | None:
+    """How a column is tried, from its name's signal and a sample of its values (None: not a place)."""
+    if _is_keys(counts):
+        if signal is None:
+            return None  # numbers are too common to be keys by their values alone
+        geo = signal == "geo"
+        values = [v for _, v, _ in _valued(counts)]
+        level = PlaceLevel(signal) if not geo else (
+            PlaceLevel.MUNICIPIO if any(len((_digits(v) or "").lstrip("0")) >= 3 for v in values)
+            else PlaceLevel.ENTIDAD)
+        return _trial(batch, column, counts, PlaceKind.KEY, (level,), geo, hint)
+    if signal is None and not _looks_named(counts):
+        return None
+    levels = (PlaceLevel(signal),) if isinstance(signal, PlaceLevel) else (PlaceLevel.MUNICIPIO, PlaceLevel.ENTIDAD)
+    return _trial(batch, column, counts, PlaceKind.MUNICIPIO, levels, False, hint)
+
+
+def _decided(trial: _Trial, batch: _Batch, hint: str | None) -> tuple[PlaceKind, PlaceLevel, bool, float]:
+    """(kind, level, geo, share): the level whose share is highest (a tie: municipio)."""
+    share, level = max(zip(_shares(trial, batch, hint), trial.levels), key=lambda t: t[0])
+    kind = trial.kind if trial.kind == PlaceKind.KEY else _kind(level)
+    return kind, level, trial.geo, share
+
+
+def _kind(level: PlaceLevel) -> PlaceKind:
+    return PlaceKind.MUNICIPIO if level == PlaceLevel.MUNICIPIO else PlaceKind.ENTIDAD
+
+
+def detect_place_columns(con: duckdb.DuckDBPyConnection, relation: str,
+                         state_hint: str | None = None) -> list[PlaceColumn]:
+    """The columns of `relation` that name or key places: by name (alcaldia, municipio, mun, nom_mun,
+    delegacion, entidad, estado, cve_ent, cve_mun, cvegeo, ...) when half their sampled rows are places,
+    or by their text values alone when 90% are; numbers are keys only under such a name."""
+    hint = state_key(state_hint)
+    sample = _sample(con, relation)
+    try:
+        return _detect(con, relation, sample, hint)
+    finally:
+        con.execute(f"DROP TABLE IF EXISTS {sample}")
+
+
+def _detect(con: duckdb.DuckDBPyConnection, relation: str, sample: str, hint: str | None,
+            asked: list[str] | None = None) -> list[PlaceColumn]:
+    """Detection over every column, or only over the `asked` ones and those whose name says place (the
+    state column)."""
+    batch, trials = _Batch(), []
+    for name, type_ in _columns(con, relation):
+        signal = _signal(name)
+        if (signal is None and type_ != "VARCHAR") or (asked is not None and signal is None and name not in asked):
+            continue
+        trial = _classify(batch, name, _value_counts(con, sample, name), hint, signal)
+        if trial is not None:
+            trials.append((trial, signal))
+    batch.run(con)
+    found = []
+    for trial, signal in trials:
+        kind, level, _, share = _decided(trial, batch, hint)
+        if share >= (0.5 if signal is not None else 0.9):
+            found.append(PlaceColumn(trial.column, kind, level, round(share, 4)))
+    return found
+
+
+def _state_column(columns: list[PlaceColumn]) -> str | None:
+    """The state column of a table: a key column first (keys are exact), else names."""
+    states = [c for c in columns if c.level == PlaceLevel.ENTIDAD]
+    states.sort(key=lambda c: (c.kind != PlaceKind.KEY, -c.share))
+    return states[0].name if states else None
+
+
+# Keying ------------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class _Plan:
+    column: str
+    kind: PlaceKind
+    level: PlaceLevel
+    geo: bool
+    key_column: str
+    name_column: str
+
+
+def _unique(base: str, taken: set[str]) -> str:
+    name, n = base, 2
+    while name.lower() in taken:
+        name, n = f"{base}_{n}", n + 1
+    taken.add(name.lower())
+    return name
+
+
+def key_places(con: duckdb.DuckDBPyConnection, relation: str, columns: list[str] | None = None,
+               state_hint: str | None = None, *, target: str | None = None, state_column: str | None = None,
+               view: bool = False, listed: int = LISTED) -> list[PlaceKeying]:
+    """Key the place columns of `relation` (a table or view of `con`): `columns`, or those that
+    `detect_place_columns` finds when None. Creates (or replaces) the temporary table `target` (default
+    `<relation>_lugares`): every column of `relation` unchanged, in the same row order, then the two
+    companions of each keyed column. `state_hint` is the state the dataset is about (its portal: 'CDMX',
+    '09'); `state_column` names the table's state column (default: the one detected, a key column first).
+    `view=True` makes `target` a temporary view instead (nothing copied: a COPY from it does the joins),
+    over small temporary tables `__places_<target>_<n>` that live with the connection.
+    Returns one PlaceKeying per keyed column, in `columns` order."""
+    hint = state_key(state_hint)
+    present = _columns(con, relation)
+    names = [n for n, _ in present]
+    for asked in (columns or []) + ([state_column] if state_column else []):
+        if asked not in names:
+            raise PlacesError(f"{relation}: no hay columna / no column {asked!r}")
+    target = target or f"{relation.strip(chr(34))}_lugares"
+    if target.strip('"') == relation.strip('"'):
+        raise PlacesError(f"{relation}: el resultado no puede reemplazar la tabla que se lee / the target "
+                          "cannot replace the relation it reads")
+    sample = _sample(con, relation)
+    try:
+        detected = _detect(con, relation, sample, hint, columns)
+        plans, state_col = _plans(con, sample, names, columns, detected, state_column, hint)
+    finally:
+        con.execute(f"DROP TABLE IF EXISTS {sample}")
+    states = _state_keys(con, relation, state_col, hint) if state_col else {}
+    keyings, maps = [], []
+    stem = re.sub(r"\W", "_", target)
+    batch, pending = _Batch(), []
+    for plan in plans:
+        uses_state = (state_col is not None and plan.level == PlaceLevel.MUNICIPIO and not plan.geo
+                      and plan.column != state_col)
+        pending.append((plan, uses_state, *_key_inputs(con, relation, plan, state_col if uses_state else None,
+                                                       states, hint, batch)))
+    batch.run(con)
+    try:
+        for n, (plan, uses_state, counts, span) in enumerate(pending):
+            mapping = f"__places_{stem}_{n}" if view else f"__places_map_{uuid.uuid4().hex[:12]}"
+            maps.append((plan, mapping, uses_state))
+            keyings.append(_key_column(con, plan, state_col if uses_state else None, counts, batch, span,
+                                       hint, target, listed, mapping))
+        _write(con, relation, target, maps, state_col, view)
+    finally:
+        if not view:
+            for _, mapping, _ in maps:
+                con.execute(f"DROP TABLE IF EXISTS {mapping}")
+    return keyings
+
+
+def _plans(con: duckdb.DuckDBPyConnection, sample: str, names: list[str], columns: list[str] | None,
+           detected: list[PlaceColumn], state_column: str | None,
+           hint: str | None) -> tuple[list[_Plan], str | None]:
+    """What to do with each column asked for, and the state column."""
+    by_name = {c.name: c for c in detected}
+    state_col = state_column or _state_column(detected)
+    taken = {n.lower() for n in names}
+    asked = columns if columns is not None else [c.name for c in detected]
+    batch = _Batch()
+    trials = {c: _classify(batch, c, _value_counts(con, sample, c), hint, _signal(c) or "geo")
+              for c in asked if c not in by_name}
+    batch.run(con)
+    plans = []
+    for column in asked:
+        signal = _signal(column)
+        if column in by_name:
+            c = by_name[column]
+            kind, level, geo = c.kind, c.level, signal == "geo" and c.kind == PlaceKind.KEY
+        else:
+            trial = trials[column]
+            assert trial is not None  # tried as 'geo', a column is always names or keys
+            kind, level, geo, _ = _decided(trial, batch, hint)
+        suffix = {PlaceKind.MUNICIPIO: "cve_mun", PlaceKind.ENTIDAD: "cve_ent"}.get(kind) or (
+            "cvegeo" if level == PlaceLevel.MUNICIPIO else "cve_ent")
+        plans.append(_Plan(column, kind, level, geo, _unique(f"{column}_{suffix}", taken),
+                           _unique(f"{column}_nombre_oficial", taken)))
+    return plans, state_col
+
+
+def _state_keys(con: duckdb.DuckDBPyConnection, relation: str, column: str, hint: str | None) -> dict[str, str]:
+    """Each value of the state column -> its cve_ent (values that match no single state are left out)."""
+    counts = _value_counts(con, relation, column)
+    values = [v for _, v, _ in _valued(counts)]
+    keys = _is_keys(counts)
+    inputs = [_key_input(v, PlaceLevel.ENTIDAD, False, None) if keys
+              else _name_input(parse_place(v), PlaceLevel.ENTIDAD, None, hint) for v in values]
+    return {v: m.cvegeo for v, m in zip(values, _match(con, inputs)) if m is not None and m.cvegeo}
+
+
+def _key_inputs(con: duckdb.DuckDBPyConnection, relation: str, plan: _Plan, state_col: str | None,
+                states: dict[str, str], hint: str | None, batch: _Batch) -> tuple[Counts, slice]:
+    """A column's distinct values (with the row's state value) and where their inputs are in `batch`."""
+    counts = _value_counts(con, relation, plan.column, state_col)
+    inputs: list[_Input | None] = []
+    for s, v, _ in _valued(counts):
+        state = states.get(s) if s is not None else None
+        if plan.kind == PlaceKind.KEY:
+            inputs.append(_key_input(v, plan.level, plan.geo, state or hint))
+        else:
+            inputs.append(_name_input(parse_place(v), plan.level, state, hint))
+    return counts, batch.add(inputs)
+
+
+def _key_column(con: duckdb.DuckDBPyConnection, plan: _Plan, state_col: str | None, counts: Counts,
+                batch: _Batch, span: slice, hint: str | None, target: str, listed: int,
+                mapping: str) -> PlaceKeying:
+    """One column's matches into the temporary table `mapping` (state value, value, key, name) that the
+    output joins; returns its keying."""
+    rows = sum(c for _, _, c in counts)
+    valued = _valued(counts)
+    inputs, matches = batch.inputs[span], batch.matches[span]
+    keys, matched, ambiguous, unmatched, approximate = [], [], [], [], []
+    for (s, v, c), i, m in zip(valued, inputs, matches):
+        key = m.cvegeo if m is not None else None
+        value = PlaceValue(v, c, s if state_col else None)
+        if key and i is not None and m is not None:
+            keys.append((s, v, key))
+            matched.append(c)
+            if m.tier or i.wild:
+                approximate.append(PlaceValue(v, c, value.state, (key,)))
+        elif m is not None and len(m.candidates) > 1:
+            ambiguous.append(PlaceValue(v, c, value.state, m.candidates))
+        else:
+            unmatched.append(value)
+    data = pa.table({"s": pa.array([k[0] for k in keys], pa.string()), "v": pa.array([k[1] for k in keys], pa.string()),
+                     "cvegeo": pa.array([k[2] for k in keys], pa.string())})
+    view = mapping + "_arrow"
+    con.register(view, data)
+    try:
+        key_sql = "p.cve_ent" if plan.level == PlaceLevel.ENTIDAD and plan.kind != PlaceKind.KEY else "p.cvegeo"
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {mapping} AS SELECT m.s, m.v, {key_sql} AS k, p.nombre AS nombre "
+                    f"FROM {view} m JOIN {PLACES_TABLE} p ON p.cvegeo = m.cvegeo")
+    finally:
+        con.unregister(view)
+    with_value = sum(c for _, _, c in valued)
+
+    def top(values: list[PlaceValue]) -> tuple[PlaceValue, ...]:
+        return tuple(sorted(values, key=lambda x: (-x.rows, x.value, x.state or ""))[:listed])
+
+    return PlaceKeying(
+        column=plan.column, kind=plan.kind, level=plan.level, relation=target, key_column=plan.key_column,
+        name_column=plan.name_column, state_column=state_col, state_hint=hint, rows=rows,
+        rows_with_value=with_value, rows_matched=sum(matched), rows_ambiguous=sum(a.rows for a in ambiguous),
+        share_matched=(sum(matched) / with_value) if with_value else None, distinct_values=len(valued),
+        distinct_matched=len(keys), ambiguous=top(ambiguous), ambiguous_count=len(ambiguous),
+        unmatched=top(unmatched), unmatched_count=len(unmatched), approximate=top(approximate),
+        approximate_count=len(approximate))
+
+
+def _kind_of(con: duckdb.DuckDBPyConnection, name: str) -> str | None:
+    """'table', 'view' or None: what `name` is in this connection."""
+    for kind, catalog in (("table", "duckdb_tables()"), ("view", "duckdb_views()")):
+        if con.execute(f"SELECT count(*) FROM {catalog} WHERE {kind}_name = ?", [name.strip('"')]).fetchall()[0][0]:
+            return kind
+    return None
+
+
+def _write(con: duckdb.DuckDBPyConnection, relation: str, target: str,
+           maps: list[tuple[_Plan, str, bool]], state_col: str | None, view: bool) -> None:
+    """The target table (or view): the relation's rows in their order, each keyed column's companions
+    beside."""
+    is_table = _kind_of(con, relation) == "table"
+    order = "rowid" if is_table else "row_number() OVER ()"
+    select, joins = ["r.* EXCLUDE (__places_row)"], []
+    for n, (plan, mapping, uses_state) in enumerate(maps):
+        on = f"m{n}.v = CAST(r.{_q(plan.column)} AS VARCHAR)"
+        if uses_state and state_col:
+            on += f" AND m{n}.s IS NOT DISTINCT FROM CAST(r.{_q(state_col)} AS VARCHAR)"
+        joins.append(f"LEFT JOIN {mapping} m{n} ON {on}")
+        select += [f"m{n}.k AS {_q(plan.key_column)}", f"m{n}.nombre AS {_q(plan.name_column)}"]
+    existing = _kind_of(con, target)
+    if existing and existing != ("view" if view else "table"):
+        con.execute(f"DROP {existing.upper()} {_q(target)}")
+    con.execute(f"CREATE OR REPLACE TEMP {'VIEW' if view else 'TABLE'} {_q(target)} AS SELECT {', '.join(select)} "
+                f"FROM (SELECT *, {order} AS __places_row FROM {relation}) r {' '.join(joins)} "
+                f"ORDER BY r.__places_row")
+
+
+def companions(keyings: Iterable[PlaceKeying]) -> list[str]:
+    """The companion columns the keyings added, in table order."""
+    return [name for k in keyings for name in k.companion_columns]
