@@ -164,8 +164,9 @@ class FetchConfig:
     """Longest a single download may take."""
     user_agent: str = FETCH_USER_AGENT
     """User-Agent for downloads (and the product token robots.txt rules are matched against)."""
-    workers: int = 8
-    """Downloads at once, over all hosts."""
+    workers: int = 32
+    """Downloads at once, over all hosts (each host still gets `per_host` at most): threads here, or tasks in
+    flight on a Dask cluster."""
     per_host: int = 1
     """Connections at once to one host."""
     delay: float = 0.0
