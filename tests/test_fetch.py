@@ -4,6 +4,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import io
+import threading
 import time
 import zipfile
 from datetime import timedelta
@@ -232,12 +233,19 @@ def test_too_large_by_header_and_by_stream(portal, make_config, httpserver):
 
 
 def test_timeout(portal, make_config, httpserver):
+    answer = threading.Event()
+
     def slow(_request: Any) -> Response:
-        time.sleep(3)
+        answer.wait(10)  # past the 1 s read timeout
         return Response(CSV)
     httpserver.expect_request("/lento.csv").respond_with_handler(slow)
     config = setup(portal, make_config, httpserver, [("Lento", "CSV", "/lento.csv")])
     assert run(config)["res-0"]["status"] in ("timeout",)
+    answer.set()  # the server's slow answers end here, not in the next test's log
+    seen = -1
+    while seen != len(httpserver.log):
+        seen = len(httpserver.log)
+        time.sleep(0.3)
 
 
 def test_refusals_scheme_and_internal_addresses(portal, make_config, httpserver):
