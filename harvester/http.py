@@ -5,6 +5,8 @@ Nothing else in the package imports `requests` directly. Resource files do not g
 """
 from __future__ import annotations
 
+import hashlib
+import os
 import threading
 import time
 from dataclasses import dataclass, field
@@ -302,6 +304,43 @@ def make_file_session(user_agent: str, retries: int = 1, hosts: int = 4, per_hos
     return session
 
 
+@dataclass
+class _Answered:
+    """Where walking the redirects ended: the first answer that is not a redirect (the caller reads and closes
+    it), or why there is none (`failure`: refused, timeout, unreachable, or redirects when there were more than
+    allowed) at `url`."""
+
+    url: str
+    response: requests.Response | None = None
+    failure: str = ""
+    reason: str = ""
+
+
+def _follow(session: requests.Session, url: str, *, check_url: Any, timeout: tuple[float, float],
+            max_redirects: int, headers: dict[str, str] | None = None) -> _Answered:
+    """GET `url` (streamed), following up to `max_redirects` redirects; every URL, the first one too, is
+    asked only when `check_url(url)` accepts it (it raises an exception whose message is the refusal
+    reason)."""
+    current = url
+    for _ in range(max_redirects + 1):
+        try:
+            check_url(current)
+        except Exception as exc:  # noqa: BLE001 - the policy's reason is the verdict
+            return _Answered(current, failure="refused", reason=str(exc))
+        try:
+            response = session.get(current, headers=headers, stream=True, allow_redirects=False, timeout=timeout)
+        except requests.exceptions.RequestException as exc:
+            if isinstance(exc, requests.exceptions.Timeout) or _read_timed_out(exc):
+                return _Answered(current, failure="timeout", reason=f"no answer within {timeout[1]:g} s")
+            return _Answered(current, failure="unreachable", reason=str(exc).split("(Caused by")[0].strip()[:200])
+        if response.is_redirect and response.headers.get("Location"):
+            response.close()
+            current = requests.compat.urljoin(current, response.headers["Location"])
+            continue
+        return _Answered(current, response)
+    return _Answered(current, failure="redirects", reason=f"more than {max_redirects} redirects")
+
+
 def download(session: requests.Session, url: str, dest: Path, *, check_url: Any, max_bytes: int,
              timeout: tuple[float, float], max_seconds: float, etag: str | None = None,
              last_modified: str | None = None, max_redirects: int = 5) -> Download:
@@ -310,86 +349,71 @@ def download(session: requests.Session, url: str, dest: Path, *, check_url: Any,
     `check_url(url)` raises an exception whose message is the refusal reason. Conditional headers are
     sent only when `dest` already exists, so a 304 always has a file behind it.
     """
-    import hashlib
-    import os
-
     headers: dict[str, str] = {}
     if dest.exists():
         if etag:
             headers["If-None-Match"] = etag
         if last_modified:
             headers["If-Modified-Since"] = last_modified
-    current = url
     deadline = time.monotonic() + max_seconds
-    for _ in range(max_redirects + 1):
-        try:
-            check_url(current)
-        except Exception as exc:  # noqa: BLE001 - the policy's reason is the verdict
-            return Download("refused", str(exc), final_url=current)
-        try:
-            response = session.get(current, headers=headers, stream=True, allow_redirects=False, timeout=timeout)
-        except requests.exceptions.Timeout:
-            return Download("timeout", f"no answer within {timeout[1]:g} s", final_url=current)
-        except requests.exceptions.RequestException as exc:
-            if _read_timed_out(exc):
-                return Download("timeout", f"no answer within {timeout[1]:g} s", final_url=current)
-            return Download("unreachable", str(exc).split("(Caused by")[0].strip()[:200], final_url=current)
-        with response:
-            if response.is_redirect and response.headers.get("Location"):
-                current = requests.compat.urljoin(current, response.headers["Location"])
-                continue
-            found = Download("", http_status=response.status_code, final_url=current,
-                             etag=response.headers.get("ETag"), last_modified=response.headers.get("Last-Modified"),
-                             content_type=response.headers.get("Content-Type"))
-            if response.status_code == 304:
-                found.status, found.reason = "not_modified", "304 Not Modified"
-                return found
-            if response.status_code in (404, 410):
-                found.status, found.reason = "not_found", f"{response.status_code} {response.reason}"
-                return found
-            if response.status_code in (429, 503):
-                found.retry_after = retry_after_seconds(response.headers.get("Retry-After"))
-            if response.status_code >= 500:
-                found.status, found.reason = "server_error", f"{response.status_code} {response.reason}"
-                return found
-            if response.status_code != 200:
-                found.status, found.reason = "http_error", f"{response.status_code} {response.reason}"
-                return found
-            declared = response.headers.get("Content-Length", "")
-            if declared.isdigit() and int(declared) > max_bytes:
-                found.status, found.reason = "too_large", f"Content-Length {declared} > limit {max_bytes}"
-                return found
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            partial = dest.with_name(dest.name + ".part")
-            digest = hashlib.sha256()
-            size = 0
-            try:
-                with partial.open("wb") as handle:
-                    # one socket read at a time (not iter_content's full 1 MiB), so a trickle meets the deadline
-                    while chunk := response.raw.read1(FILE_CHUNK, decode_content=True):
-                        size += len(chunk)
-                        if size > max_bytes:
-                            found.status, found.reason = "too_large", f"more than {max_bytes} bytes"
-                            return found
-                        if time.monotonic() > deadline:
-                            found.status, found.reason = "timeout", f"download took over {max_seconds:g} s"
-                            return found
-                        digest.update(chunk)
-                        handle.write(chunk)
-            except (requests.exceptions.RequestException, urllib3_exceptions.HTTPError) as exc:
-                if _read_timed_out(exc):  # the server went silent mid-body
-                    found.status, found.reason = "timeout", f"no data for {timeout[1]:g} s after {size} bytes"
-                else:
-                    found.status, found.reason = ("unreachable",
-                                                  f"connection broke after {size} bytes: {type(exc).__name__}")
-                return found
-            finally:
-                if found.status:
-                    partial.unlink(missing_ok=True)
-            os.replace(partial, dest)
-            found.status, found.size, found.sha256 = "ok", size, digest.hexdigest()
+    answered = _follow(session, url, check_url=check_url, timeout=timeout, max_redirects=max_redirects,
+                       headers=headers)
+    current, response = answered.url, answered.response
+    if response is None:
+        status = "http_error" if answered.failure == "redirects" else answered.failure
+        return Download(status, answered.reason, final_url=current)
+    with response:
+        found = Download("", http_status=response.status_code, final_url=current,
+                         etag=response.headers.get("ETag"), last_modified=response.headers.get("Last-Modified"),
+                         content_type=response.headers.get("Content-Type"))
+        if response.status_code == 304:
+            found.status, found.reason = "not_modified", "304 Not Modified"
             return found
-    return Download("http_error", f"more than {max_redirects} redirects", final_url=current)
+        if response.status_code in (404, 410):
+            found.status, found.reason = "not_found", f"{response.status_code} {response.reason}"
+            return found
+        if response.status_code in (429, 503):
+            found.retry_after = retry_after_seconds(response.headers.get("Retry-After"))
+        if response.status_code >= 500:
+            found.status, found.reason = "server_error", f"{response.status_code} {response.reason}"
+            return found
+        if response.status_code != 200:
+            found.status, found.reason = "http_error", f"{response.status_code} {response.reason}"
+            return found
+        declared = response.headers.get("Content-Length", "")
+        if declared.isdigit() and int(declared) > max_bytes:
+            found.status, found.reason = "too_large", f"Content-Length {declared} > limit {max_bytes}"
+            return found
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        partial = dest.with_name(dest.name + ".part")
+        digest = hashlib.sha256()
+        size = 0
+        try:
+            with partial.open("wb") as handle:
+                # one socket read at a time (not iter_content's full 1 MiB), so a trickle meets the deadline
+                while chunk := response.raw.read1(FILE_CHUNK, decode_content=True):
+                    size += len(chunk)
+                    if size > max_bytes:
+                        found.status, found.reason = "too_large", f"more than {max_bytes} bytes"
+                        return found
+                    if time.monotonic() > deadline:
+                        found.status, found.reason = "timeout", f"download took over {max_seconds:g} s"
+                        return found
+                    digest.update(chunk)
+                    handle.write(chunk)
+        except (requests.exceptions.RequestException, urllib3_exceptions.HTTPError) as exc:
+            if _read_timed_out(exc):  # the server went silent mid-body
+                found.status, found.reason = "timeout", f"no data for {timeout[1]:g} s after {size} bytes"
+            else:
+                found.status, found.reason = ("unreachable",
+                                              f"connection broke after {size} bytes: {type(exc).__name__}")
+            return found
+        finally:
+            if found.status:
+                partial.unlink(missing_ok=True)
+        os.replace(partial, dest)
+        found.status, found.size, found.sha256 = "ok", size, digest.hexdigest()
+        return found
 
 
 @dataclass
@@ -409,44 +433,33 @@ def get_small(session: requests.Session, url: str, *, check_url: Any, max_bytes:
               timeout: tuple[float, float], max_seconds: float, max_redirects: int = 5) -> SmallAnswer:
     """GET a small document, following up to `max_redirects` redirects to URLs `check_url` accepts; the
     body is cut at `max_bytes` and the whole answer bounded by `max_seconds`."""
-    current = url
     deadline = time.monotonic() + max_seconds
-    for _ in range(max_redirects + 1):
-        try:
-            check_url(current)
-        except Exception as exc:  # noqa: BLE001 - the policy's reason is the verdict
-            return SmallAnswer("refused", reason=str(exc), final_url=current)
-        try:
-            response = session.get(current, stream=True, allow_redirects=False, timeout=timeout)
-        except requests.exceptions.RequestException as exc:
-            if isinstance(exc, requests.exceptions.Timeout) or _read_timed_out(exc):
-                return SmallAnswer("timeout", reason=f"no answer within {timeout[1]:g} s", final_url=current)
-            return SmallAnswer("unreachable", reason=str(exc).split("(Caused by")[0].strip()[:200], final_url=current)
-        with response:
-            if response.is_redirect and response.headers.get("Location"):
-                current = requests.compat.urljoin(current, response.headers["Location"])
-                continue
-            answer = SmallAnswer("ok" if response.status_code == 200 else "http", http_status=response.status_code,
-                                 reason=f"{response.status_code} {response.reason}", final_url=current)
-            if response.status_code != 200:
-                return answer
-            pieces: list[bytes] = []
-            size = 0
-            try:
-                while size < max_bytes:
-                    if time.monotonic() > deadline:
-                        return SmallAnswer("timeout", http_status=200, final_url=current,
-                                           reason=f"still receiving after {max_seconds:g} s")
-                    piece = response.raw.read1(min(1 << 14, max_bytes - size), decode_content=True)
-                    if not piece:
-                        break
-                    pieces.append(piece)
-                    size += len(piece)
-            except (requests.exceptions.RequestException, urllib3_exceptions.HTTPError) as exc:
-                kind = "timeout" if _read_timed_out(exc) else "unreachable"
-                return SmallAnswer(kind, http_status=200, final_url=current,
-                                   reason=f"connection broke after {size} bytes: {type(exc).__name__}")
-            answer.body = b"".join(pieces)[:max_bytes]
+    answered = _follow(session, url, check_url=check_url, timeout=timeout, max_redirects=max_redirects)
+    current, response = answered.url, answered.response
+    if response is None:
+        if answered.failure == "redirects":
+            return SmallAnswer("http", reason=answered.reason, final_url=current, redirects_exhausted=True)
+        return SmallAnswer(answered.failure, reason=answered.reason, final_url=current)
+    with response:
+        answer = SmallAnswer("ok" if response.status_code == 200 else "http", http_status=response.status_code,
+                             reason=f"{response.status_code} {response.reason}", final_url=current)
+        if response.status_code != 200:
             return answer
-    return SmallAnswer("http", reason=f"more than {max_redirects} redirects", final_url=current,
-                       redirects_exhausted=True)
+        pieces: list[bytes] = []
+        size = 0
+        try:
+            while size < max_bytes:
+                if time.monotonic() > deadline:
+                    return SmallAnswer("timeout", http_status=200, final_url=current,
+                                       reason=f"still receiving after {max_seconds:g} s")
+                piece = response.raw.read1(min(1 << 14, max_bytes - size), decode_content=True)
+                if not piece:
+                    break
+                pieces.append(piece)
+                size += len(piece)
+        except (requests.exceptions.RequestException, urllib3_exceptions.HTTPError) as exc:
+            kind = "timeout" if _read_timed_out(exc) else "unreachable"
+            return SmallAnswer(kind, http_status=200, final_url=current,
+                               reason=f"connection broke after {size} bytes: {type(exc).__name__}")
+        answer.body = b"".join(pieces)[:max_bytes]
+        return answer

@@ -1,0 +1,63 @@
+"""harvester.http's downloads over real HTTP on loopback: downloads and robots.txt walk redirects the same
+way (every hop checked first, at most max_redirects)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from harvester import http
+
+
+def redirect_chain(httpserver, hops: int) -> list[str]:
+    """/hop0 -> /hop1 -> ... -> /hop<hops-1> -> /robots.txt-like /end.txt (relative and absolute Locations)."""
+    urls = [httpserver.url_for(f"/hop{i}") for i in range(hops)] + [httpserver.url_for("/end.txt")]
+    for i in range(hops):
+        target = urls[i + 1] if i % 2 else urls[i + 1].removeprefix(httpserver.url_for("/")[:-1])
+        httpserver.expect_request(f"/hop{i}").respond_with_data("", status=302, headers={"Location": target})
+    httpserver.expect_request("/end.txt").respond_with_data("User-agent: *\nDisallow: /x\n", content_type="text/plain")
+    return urls
+
+
+def both(url: str, tmp_path: Path, checked: list[str],
+         refuse: str | None = None) -> tuple[http.Download, http.SmallAnswer]:
+    """The same URL through download and get_small, each with a check_url that logs (and refuses `refuse`)."""
+    def check(u: str) -> None:
+        checked.append(u)
+        if u == refuse:
+            raise ValueError(f"{u} is not allowed")
+    session = http.make_file_session("test")
+    fetched = http.download(session, url, tmp_path / "end.txt", check_url=check, max_bytes=1 << 20,
+                            timeout=(5, 5), max_seconds=60)
+    small = http.get_small(session, url, check_url=check, max_bytes=1 << 20, timeout=(5, 5), max_seconds=60)
+    return fetched, small
+
+
+def test_five_redirects_are_followed_each_checked_first(httpserver, tmp_path):
+    urls = redirect_chain(httpserver, 5)
+    checked: list[str] = []
+    fetched, small = both(urls[0], tmp_path, checked)
+    assert (fetched.status, fetched.final_url, fetched.http_status) == ("ok", urls[-1], 200)
+    assert (small.status, small.final_url, small.body) == ("ok", urls[-1], b"User-agent: *\nDisallow: /x\n")
+    assert checked == urls + urls
+
+
+def test_past_max_redirects_the_next_url_is_neither_checked_nor_asked(httpserver, tmp_path):
+    urls = redirect_chain(httpserver, 6)
+    checked: list[str] = []
+    fetched, small = both(urls[0], tmp_path, checked)
+    assert (fetched.status, fetched.reason, fetched.final_url) == ("http_error", "more than 5 redirects", urls[-1])
+    assert (small.status, small.reason, small.final_url, small.redirects_exhausted) == \
+        ("http", "more than 5 redirects", urls[-1], True)
+    assert checked == urls[:-1] + urls[:-1]
+    assert "/end.txt" not in [request.path for request, _ in httpserver.log]
+    assert not (tmp_path / "end.txt").exists()
+
+
+def test_a_refused_hop_stops_the_walk_before_it_is_asked(httpserver, tmp_path):
+    urls = redirect_chain(httpserver, 4)
+    checked: list[str] = []
+    fetched, small = both(urls[0], tmp_path, checked, refuse=urls[2])
+    reason = f"{urls[2]} is not allowed"
+    assert (fetched.status, fetched.reason, fetched.final_url) == ("refused", reason, urls[2])
+    assert (small.status, small.reason, small.final_url) == ("refused", reason, urls[2])
+    assert checked == urls[:3] + urls[:3]
+    assert [request.path for request, _ in httpserver.log] == ["/hop0", "/hop1"] * 2
