@@ -1,9 +1,12 @@
 """harvester.http's downloads over real HTTP on loopback: downloads and robots.txt walk redirects the same
-way (every hop checked first, at most max_redirects)."""
+way (every hop checked first, at most max_redirects), and the proxy environment, read once per host, is still
+honoured."""
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
+from bench.bench_fetch import FileHost, body_of
 from harvester import http
 
 
@@ -61,3 +64,26 @@ def test_a_refused_hop_stops_the_walk_before_it_is_asked(httpserver, tmp_path):
     assert (small.status, small.reason, small.final_url) == ("refused", reason, urls[2])
     assert checked == urls[:3] + urls[:3]
     assert [request.path for request, _ in httpserver.log] == ["/hop0", "/hop1"] * 2
+
+
+def test_the_proxy_environment_is_still_honoured(tmp_path, monkeypatch):
+    """The session reads *_proxy once per host: a host behind the proxy goes through it every time, and a
+    host in no_proxy, asked in between by the same session, goes straight."""
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY", "https_proxy", "all_proxy", "REQUEST_METHOD"):
+        monkeypatch.delenv(name, raising=False)
+    with FileHost("127.0.0.2") as proxy, FileHost("127.0.0.3") as direct:
+        monkeypatch.setenv("http_proxy", proxy.base)
+        monkeypatch.setenv("no_proxy", "127.0.0.3")
+        session = http.make_file_session("test")
+        outside = ["http://datos.example.invalid/a.csv", "http://datos.example.invalid/b.csv"]
+        results = [http.download(session, url, tmp_path / f"{i}.csv", check_url=lambda u: None, max_bytes=1 << 20,
+                                 timeout=(5, 5), max_seconds=60)
+                   for i, url in enumerate([outside[0], direct.url("/c.csv"), outside[1]])]
+        assert [r.status for r in results] == ["ok", "ok", "ok"]
+        deadline = time.monotonic() + 5  # a FileHost logs a request just after answering it
+        while len(proxy.files()) + len(direct.files()) < 3 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert [p.path for p in proxy.files()] == outside
+        assert [p.path for p in direct.files()] == ["/c.csv"]
+        assert (tmp_path / "0.csv").read_bytes() == body_of(outside[0])
+        assert (tmp_path / "1.csv").read_bytes() == body_of("/c.csv")
