@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import queue
 import threading
 import time
 from dataclasses import dataclass, field
@@ -365,6 +366,71 @@ def _follow(session: requests.Session, url: str, *, check_url: Any, timeout: tup
     return _Answered(current, failure="redirects", reason=f"more than {max_redirects} redirects")
 
 
+PIPELINE_AFTER = 8 << 20
+"""Bytes of a body after which hashing and writing move off the reading thread (see _Sink)."""
+PIPELINE_DEPTH = 4
+"""Pieces (of at most FILE_CHUNK) waiting for the hasher or the writer: memory per download in flight."""
+
+
+class _Sink:
+    """Where a download's body goes: its sha256 and the file, piece by piece, in order.
+
+    A small body is hashed and written by the thread that reads the socket. Past PIPELINE_AFTER bytes, a
+    hashing thread and a writing thread take the pieces (hashlib and file writes release the GIL): on a large
+    file reading, hashing and writing each cost about as much, and on two cores they overlap instead of adding
+    up. A failed write is raised by the next `add` or by `close`, as the write itself would have."""
+
+    def __init__(self, handle: Any) -> None:
+        self.handle = handle
+        self.digest = hashlib.sha256()
+        self.size = 0
+        self._queues: list[queue.Queue[bytes | None]] = []
+        self._threads: list[threading.Thread] = []
+        self._errors: list[BaseException] = []
+
+    def add(self, piece: bytes) -> None:
+        self.size += len(piece)
+        if self._errors:
+            raise self._errors[0]
+        if not self._threads and self.size > PIPELINE_AFTER:
+            self._start()
+        if self._threads:
+            for pending in self._queues:
+                pending.put(piece)
+        else:
+            self.digest.update(piece)
+            self.handle.write(piece)
+
+    def _start(self) -> None:
+        for work in (self.digest.update, self.handle.write):
+            pending: queue.Queue[bytes | None] = queue.Queue(PIPELINE_DEPTH)
+            thread = threading.Thread(target=self._drain, args=(pending, work), daemon=True,
+                                      name=f"{threading.current_thread().name}-{work.__name__}")
+            self._queues.append(pending)
+            self._threads.append(thread)
+            thread.start()
+
+    def _drain(self, pending: "queue.Queue[bytes | None]", work: Any) -> None:
+        failed = False
+        while (piece := pending.get()) is not None:
+            if not failed:  # after a failure, only empty the queue so that `add` never blocks on it
+                try:
+                    work(piece)
+                except BaseException as exc:  # noqa: BLE001 - handed to the reading thread
+                    self._errors.append(exc)
+                    failed = True
+
+    def close(self) -> None:
+        """Wait for the hashing and writing to finish (always call it); raise a write's failure."""
+        for pending in self._queues:
+            pending.put(None)
+        for thread in self._threads:
+            thread.join()
+        self._queues, self._threads = [], []
+        if self._errors:
+            raise self._errors[0]
+
+
 def download(session: requests.Session, url: str, dest: Path, *, check_url: Any, max_bytes: int,
              timeout: tuple[float, float], max_seconds: float, etag: str | None = None,
              last_modified: str | None = None, max_redirects: int = 5) -> Download:
@@ -410,34 +476,46 @@ def download(session: requests.Session, url: str, dest: Path, *, check_url: Any,
             return found
         dest.parent.mkdir(parents=True, exist_ok=True)
         partial = dest.with_name(dest.name + ".part")
-        digest = hashlib.sha256()
-        size = 0
+        landed = False
         try:
             with partial.open("wb") as handle:
-                # one socket read at a time (not iter_content's full 1 MiB), so a trickle meets the deadline
-                while chunk := response.raw.read1(FILE_CHUNK, decode_content=True):
-                    size += len(chunk)
-                    if size > max_bytes:
-                        found.status, found.reason = "too_large", f"more than {max_bytes} bytes"
-                        return found
-                    if time.monotonic() > deadline:
-                        found.status, found.reason = "timeout", f"download took over {max_seconds:g} s"
-                        return found
-                    digest.update(chunk)
-                    handle.write(chunk)
-        except (requests.exceptions.RequestException, urllib3_exceptions.HTTPError) as exc:
-            if _read_timed_out(exc):  # the server went silent mid-body
-                found.status, found.reason = "timeout", f"no data for {timeout[1]:g} s after {size} bytes"
-            else:
-                found.status, found.reason = ("unreachable",
-                                              f"connection broke after {size} bytes: {type(exc).__name__}")
-            return found
-        finally:
+                sink = _Sink(handle)
+                try:
+                    _receive(response, sink, found, max_bytes=max_bytes, deadline=deadline, max_seconds=max_seconds,
+                             timeout=timeout)
+                finally:
+                    sink.close()
             if found.status:
+                return found
+            os.replace(partial, dest)
+            landed = True
+        finally:
+            if not landed:
                 partial.unlink(missing_ok=True)
-        os.replace(partial, dest)
-        found.status, found.size, found.sha256 = "ok", size, digest.hexdigest()
+        found.status, found.size, found.sha256 = "ok", sink.size, sink.digest.hexdigest()
         return found
+
+
+def _receive(response: requests.Response, sink: _Sink, found: Download, *, max_bytes: int, deadline: float,
+             max_seconds: float, timeout: tuple[float, float]) -> None:
+    """Read the body into `sink` within `max_bytes` and the `deadline`; a failure is set on `found`."""
+    size = 0
+    try:
+        # one socket read at a time (not iter_content's full 1 MiB), so a trickle meets the deadline
+        while chunk := response.raw.read1(FILE_CHUNK, decode_content=True):
+            size += len(chunk)
+            if size > max_bytes:
+                found.status, found.reason = "too_large", f"more than {max_bytes} bytes"
+                return
+            if time.monotonic() > deadline:
+                found.status, found.reason = "timeout", f"download took over {max_seconds:g} s"
+                return
+            sink.add(chunk)
+    except (requests.exceptions.RequestException, urllib3_exceptions.HTTPError) as exc:
+        if _read_timed_out(exc):  # the server went silent mid-body
+            found.status, found.reason = "timeout", f"no data for {timeout[1]:g} s after {size} bytes"
+        else:
+            found.status, found.reason = ("unreachable", f"connection broke after {size} bytes: {type(exc).__name__}")
 
 
 @dataclass

@@ -1,13 +1,94 @@
-"""harvester.http's downloads over real HTTP on loopback: downloads and robots.txt walk redirects the same
-way (every hop checked first, at most max_redirects), and the proxy environment, read once per host, is still
-honoured."""
+"""harvester.http's downloads over real HTTP on loopback: a large body goes through the hashing and writing
+threads intact, the limits hold there too, a failed write still reaches the caller, both downloads and
+robots.txt walk redirects the same way (every hop checked first, at most max_redirects), and the proxy
+environment, read once per host, is still honoured."""
 from __future__ import annotations
 
+import errno
+import hashlib
+import json
+import random
+import subprocess
+import sys
 import time
 from pathlib import Path
+from typing import Any
+
+import pytest
+from werkzeug import Response
 
 from bench.bench_fetch import FileHost, body_of
 from harvester import http
+
+ROOT = Path(__file__).resolve().parent.parent
+BIG = random.Random(12).randbytes(3 * http.PIPELINE_AFTER + 12_345)  # varied bytes: a piece out of order shows
+
+
+def get(url: str, dest: Path, *, max_bytes: int = 1 << 30, check_url: Any = None) -> http.Download:
+    return http.download(http.make_file_session("test"), url, dest, check_url=check_url or (lambda u: None),
+                         max_bytes=max_bytes, timeout=(5, 5), max_seconds=60)
+
+
+def pieces(data: bytes, size: int = 700_001) -> Any:
+    """The body in uneven pieces, chunked (no Content-Length)."""
+    return Response((data[i:i + size] for i in range(0, len(data), size)), content_type="text/csv")
+
+
+@pytest.mark.parametrize("chunked", [False, True], ids=["content-length", "chunked"])
+def test_a_large_body_is_hashed_and_written_intact(httpserver, tmp_path, chunked):
+    assert len(BIG) > 2 * http.PIPELINE_AFTER  # past the point where hashing and writing leave the reading thread
+    if chunked:
+        httpserver.expect_request("/big.csv").respond_with_handler(lambda _request: pieces(BIG))
+    else:
+        httpserver.expect_request("/big.csv").respond_with_data(BIG, content_type="text/csv")
+    dest = tmp_path / "big.csv"
+    result = get(httpserver.url_for("/big.csv"), dest)
+    assert (result.status, result.size, result.sha256) == ("ok", len(BIG), hashlib.sha256(BIG).hexdigest())
+    assert dest.read_bytes() == BIG
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["big.csv"]
+
+
+def test_past_max_bytes_while_the_threads_write_nothing_lands(httpserver, tmp_path):
+    httpserver.expect_request("/big.csv").respond_with_handler(lambda _request: pieces(BIG))
+    dest = tmp_path / "big.csv"
+    dest.write_bytes(b"the last good file\n")
+    limit = 2 * http.PIPELINE_AFTER
+    result = get(httpserver.url_for("/big.csv"), dest, max_bytes=limit)
+    assert (result.status, result.reason) == ("too_large", f"more than {limit} bytes")
+    assert dest.read_bytes() == b"the last good file\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["big.csv"]  # no .part left
+
+
+WRITE_LIMITED = """
+import json, resource, signal, sys
+from pathlib import Path
+sys.path.insert(0, sys.argv[1])
+from harvester import http
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # past the limit a write fails with EFBIG instead of killing us
+limit = int(sys.argv[4])
+resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+dest = Path(sys.argv[3])
+try:
+    http.download(http.make_file_session("test"), sys.argv[2], dest, check_url=lambda u: None, max_bytes=1 << 30,
+                  timeout=(5, 5), max_seconds=60)
+    print(json.dumps({"error": None}))
+except OSError as exc:
+    print(json.dumps({"error": type(exc).__name__, "errno": exc.errno,
+                      "left": sorted(p.name for p in dest.parent.iterdir())}))
+"""
+
+
+@pytest.mark.parametrize("limit", [1 << 20, http.PIPELINE_AFTER + (4 << 20)], ids=["reading-thread", "writing-thread"])
+def test_a_failed_write_reaches_the_caller(httpserver, tmp_path, limit):
+    """A write that fails (here the file-size limit; a full disk alike) is raised to the caller, whichever
+    thread wrote, and leaves no temporary file."""
+    httpserver.expect_request("/big.csv").respond_with_data(BIG, content_type="text/csv")
+    folder = tmp_path / "out"
+    folder.mkdir()
+    done = subprocess.run([sys.executable, "-c", WRITE_LIMITED, str(ROOT), httpserver.url_for("/big.csv"),
+                           str(folder / "big.csv"), str(limit)], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == {"error": "OSError", "errno": errno.EFBIG, "left": []}
 
 
 def redirect_chain(httpserver, hops: int) -> list[str]:
