@@ -19,8 +19,9 @@ to the same runs (an older commit: a before/after from one run, alternating with
 
 The large files are CSVs generated into a temporary folder and served by `SendfileHost` (socket.sendfile
 from a thread per connection): the line `curl -o /dev/null` is that server's ceiling, so it is not the
-bottleneck of the lines below it. Every client's output is deleted before the next run, and each client
-runs `--repeat` times, alternating; the table shows the best run of each.
+bottleneck of the lines below it. Every client's output is deleted before the next run; after one warm-up
+round that is not kept, each client runs `--repeat` times, in an order that turns each round, and the table
+shows the best run of each (bench/results/ has them all).
 
 `FileHost` is also the server of tests/test_fetch_polite.py.
 """
@@ -354,26 +355,42 @@ def keep(kind: str, results: dict[str, list[Timing]]) -> list[Timing]:
     return [best(runs) for runs in results.values()]
 
 
+def rounds(clients: list[tuple[str, Callable[[], Timing]]], repeat: int) -> dict[str, list[Timing]]:
+    """Each client `repeat` times, after one warm-up round that is not kept (the page cache, the server's
+    first connections); the order turns each round, so no client always runs first or after the same one."""
+    results: dict[str, list[Timing]] = {name: [] for name, _ in clients}
+    for number in range(repeat + 1):
+        turn = number % len(clients)
+        for name, run in clients[turn:] + clients[:turn]:
+            timing = run()
+            if number:
+                results[name].append(timing)
+    return results
+
+
 def small_files(portal: Any, tmp: Path, count: int, repeat: int, roots: dict[str, Path]) -> list[Timing]:
     """`count` small files on one fast host: harvester fetch (defaults) against sequential curl -K."""
     curl = shutil.which("curl")
-    results: dict[str, list[Timing]] = {}
     with FileHost("127.0.0.22") as fast:
         urls = [fast.url(f"/s/{i:06d}.csv") for i in range(count)]
         names = add_resources(portal, urls, name="small")
         out = tmp / "small-curl"
         listing = curl_listing(tmp / "small.curl", urls, [f"{out}/{i}.csv" for i in range(count)])
-        for _ in range(repeat):
-            for client, root in roots.items():
+
+        def harvester(client: str, root: Path) -> Callable[[], Timing]:
+            def run() -> Timing:
                 config = fresh_fetch_config(tmp, "small", portal.api_url("veracruz"), {"allow_hosts": [fast.address]})
-                timing = fetch_in_process(root, config, names, client)
-                results.setdefault(timing.client, []).append(timing)
-            if curl:
-                shutil.rmtree(out, ignore_errors=True)
-                out.mkdir()
-                timing = curl_run(curl, listing, "curl -K (sequential, one process)")
-                results.setdefault(timing.client, []).append(timing)
-    return keep("small", results)
+                return fetch_in_process(root, config, names, client)
+            return run
+
+        def curl_k() -> Timing:
+            assert curl is not None
+            shutil.rmtree(out, ignore_errors=True)
+            out.mkdir()
+            return curl_run(curl, listing, "curl -K (sequential, one process)")
+        clients = [(client, harvester(client, root)) for client, root in roots.items()]
+        clients += [("curl -K (sequential, one process)", curl_k)] if curl else []
+        return keep("small", rounds(clients, repeat))
 
 
 def write_large_csv(path: Path, megabytes: int, seed: int) -> int:
@@ -399,28 +416,39 @@ def large_files(portal: Any, tmp: Path, files: int, megabytes: int, repeat: int,
     source = tmp / "large-source"
     source.mkdir()
     total = sum(write_large_csv(source / f"big{i}.csv", megabytes, i) for i in range(files))
-    results: dict[str, list[Timing]] = {}
+    os.sync()  # the generated files' write-back is not left to slow down the first run
     with SendfileHost(source) as server:
         urls = [server.url(f"/big{i}.csv") for i in range(files)]
         names = add_resources(portal, urls, name="large")
         out = tmp / "large-curl"
         to_files = curl_listing(tmp / "large.curl", urls, [f"{out}/big{i}.csv" for i in range(files)])
         to_null = curl_listing(tmp / "large-null.curl", urls, ["/dev/null"] * files)
-        for _ in range(repeat):
-            for client, root in roots.items():
+
+        def harvester(client: str, root: Path) -> Callable[[], Timing]:
+            def run() -> Timing:
                 config = fresh_fetch_config(tmp, "large", portal.api_url("veracruz"), {"allow_hosts": [server.address]})
-                timing = fetch_in_process(root, config, names, client)
-                results.setdefault(timing.client, []).append(timing)
-                shutil.rmtree(tmp / "large", ignore_errors=True)
-            if curl:
+                try:
+                    return fetch_in_process(root, config, names, client)
+                finally:  # the next client does not pay for this one's dirty pages
+                    shutil.rmtree(tmp / "large", ignore_errors=True)
+            return run
+
+        def curl_file() -> Timing:
+            assert curl is not None
+            out.mkdir()
+            try:
+                return curl_run(curl, to_files, "curl -K -o file (sequential)")
+            finally:
                 shutil.rmtree(out, ignore_errors=True)
-                out.mkdir()
-                timing = curl_run(curl, to_files, "curl -K -o file (sequential)")
-                results.setdefault(timing.client, []).append(timing)
-                shutil.rmtree(out, ignore_errors=True)
-                timing = curl_run(curl, to_null, "curl -K -o /dev/null (the server's ceiling)")
-                results.setdefault(timing.client, []).append(timing)
-    return total, keep("large", results)
+
+        def curl_null() -> Timing:
+            assert curl is not None
+            return curl_run(curl, to_null, "curl -K -o /dev/null (the server's ceiling)")
+        clients = [(client, harvester(client, root)) for client, root in roots.items()]
+        if curl:
+            clients += [("curl -K -o file (sequential)", curl_file),
+                        ("curl -K -o /dev/null (the server's ceiling)", curl_null)]
+        return total, keep("large", rounds(clients, repeat))
 
 
 def many_hosts(portal: Any, tmp: Path, resources: int, host_count: int) -> None:
