@@ -293,15 +293,28 @@ def retry_after_seconds(value: str | None, now: datetime | None = None) -> float
 
 
 class _FileSession(requests.Session):
-    """The downloads' session: requests.Session, reading the proxy environment once per origin.
+    """The downloads' session: requests.Session, reading the proxy environment and ~/.netrc once per origin.
 
     requests scans the whole of os.environ two or three times per request for *_proxy variables (under cProfile,
-    a quarter of the time a small file spends in requests); a fetch run's environment does not change while it
-    runs, so the settings merged for one (scheme, host, port) are kept and handed out again."""
+    a quarter of the time a small file spends in requests) and looks for a netrc file on every request; a fetch
+    run's environment does not change while it runs, so what was found for one (scheme, host, port) is kept and
+    handed out again."""
 
     def __init__(self) -> None:
         super().__init__()
         self._environment: dict[tuple[Any, ...], dict[str, Any]] = {}
+        self._netrc: dict[tuple[str, str], tuple[str, str] | None] = {}
+
+    def prepare_request(self, request: requests.Request) -> requests.PreparedRequest:
+        if self.trust_env and not request.auth and not self.auth and isinstance(request.url, str):
+            parts = requests.compat.urlparse(request.url)
+            key = (parts.scheme, parts.netloc)
+            if key not in self._netrc:
+                self._netrc[key] = requests.utils.get_netrc_auth(request.url)
+            # the netrc credentials as requests would find them, or an auth that adds nothing (so requests does
+            # not look again)
+            request.auth = self._netrc[key] or _no_auth
+        return super().prepare_request(request)
 
     def merge_environment_settings(self, url: str | bytes | None, proxies: Any, stream: Any, verify: Any,
                                    cert: Any) -> dict[str, Any]:
@@ -314,6 +327,10 @@ class _FileSession(requests.Session):
             merged = super().merge_environment_settings(url, {}, stream, verify, cert)
             self._environment[key] = merged
         return {**merged, "proxies": dict(merged["proxies"])}
+
+
+def _no_auth(request: requests.PreparedRequest) -> requests.PreparedRequest:
+    return request
 
 
 def make_file_session(user_agent: str, retries: int = 1, hosts: int = 4, per_host: int = 4) -> requests.Session:

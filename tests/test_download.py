@@ -4,6 +4,7 @@ robots.txt walk redirects the same way (every hop checked first, at most max_red
 environment, read once per host, is still honoured."""
 from __future__ import annotations
 
+import base64
 import errno
 import hashlib
 import json
@@ -168,3 +169,23 @@ def test_the_proxy_environment_is_still_honoured(tmp_path, monkeypatch):
         assert [p.path for p in direct.files()] == ["/c.csv"]
         assert (tmp_path / "0.csv").read_bytes() == body_of(outside[0])
         assert (tmp_path / "1.csv").read_bytes() == body_of("/c.csv")
+
+
+def test_netrc_credentials_still_go_to_their_host_only(httpserver, tmp_path, monkeypatch):
+    """The session reads the netrc file once per host: its host gets the credentials every time, another host
+    asked in between by the same session never does."""
+    netrc = tmp_path / "netrc"
+    netrc.write_text("machine localhost login ana password secreto\n", encoding="utf-8")
+    netrc.chmod(0o600)
+    monkeypatch.setenv("NETRC", str(netrc))
+    httpserver.expect_request("/f.csv").respond_with_data("a,b\n1,2\n", content_type="text/csv")
+    named = httpserver.url_for("/f.csv")
+    assert named.startswith("http://localhost:")
+    other = named.replace("http://localhost:", "http://127.0.0.1:")
+    session = http.make_file_session("test")
+    results = [http.download(session, url, tmp_path / f"{i}.csv", check_url=lambda u: None, max_bytes=1 << 20,
+                             timeout=(5, 5), max_seconds=60)
+               for i, url in enumerate([named, other, named, other])]
+    assert [r.status for r in results] == ["ok"] * 4
+    basic = "Basic " + base64.b64encode(b"ana:secreto").decode()
+    assert [request.headers.get("Authorization") for request, _ in httpserver.log] == [basic, None, basic, None]
