@@ -5,6 +5,9 @@ Nothing else in the package imports `requests` directly. Resource files do not g
 """
 from __future__ import annotations
 
+import hashlib
+import os
+import queue
 import threading
 import time
 from dataclasses import dataclass, field
@@ -289,10 +292,51 @@ def retry_after_seconds(value: str | None, now: datetime | None = None) -> float
     return max(0.0, (when - (now or datetime.now(timezone.utc))).total_seconds())
 
 
+class _FileSession(requests.Session):
+    """The downloads' session: requests.Session, reading the proxy environment and ~/.netrc once per origin.
+
+    requests scans the whole of os.environ two or three times per request for *_proxy variables (under cProfile,
+    a quarter of the time a small file spends in requests) and looks for a netrc file on every request; a fetch
+    run's environment does not change while it runs, so what was found for one (scheme, host, port) is kept and
+    handed out again."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._environment: dict[tuple[Any, ...], dict[str, Any]] = {}
+        self._netrc: dict[tuple[str, str], tuple[str, str] | None] = {}
+
+    def prepare_request(self, request: requests.Request) -> requests.PreparedRequest:
+        if self.trust_env and not request.auth and not self.auth and isinstance(request.url, str):
+            parts = requests.compat.urlparse(request.url)
+            key = (parts.scheme, parts.netloc)
+            if key not in self._netrc:
+                self._netrc[key] = requests.utils.get_netrc_auth(request.url)
+            # the netrc credentials as requests would find them, or an auth that adds nothing (so requests does
+            # not look again)
+            request.auth = self._netrc[key] or _no_auth
+        return super().prepare_request(request)
+
+    def merge_environment_settings(self, url: str | bytes | None, proxies: Any, stream: Any, verify: Any,
+                                   cert: Any) -> dict[str, Any]:
+        if proxies or not isinstance(url, str):  # proxies given for this request: requests' own way
+            return super().merge_environment_settings(url, proxies, stream, verify, cert)
+        parts = requests.compat.urlparse(url)
+        key = (parts.scheme, parts.netloc, self.trust_env, stream, verify, cert)
+        merged = self._environment.get(key)
+        if merged is None:
+            merged = super().merge_environment_settings(url, {}, stream, verify, cert)
+            self._environment[key] = merged
+        return {**merged, "proxies": dict(merged["proxies"])}
+
+
+def _no_auth(request: requests.PreparedRequest) -> requests.PreparedRequest:
+    return request
+
+
 def make_file_session(user_agent: str, retries: int = 1, hosts: int = 4, per_host: int = 4) -> requests.Session:
     """The session downloads share: `hosts` pools kept open (one per host in flight, so keep-alive
     survives many hosts), each of up to `per_host` connections."""
-    session = requests.Session()
+    session = _FileSession()
     retry = Retry(total=retries, connect=retries, read=retries, status=0, other=0, backoff_factor=0.5,
                   allowed_methods=frozenset({"GET"}), raise_on_status=False, raise_on_redirect=False)
     adapter = HTTPAdapter(max_retries=retry, pool_connections=hosts, pool_maxsize=per_host)
@@ -300,6 +344,108 @@ def make_file_session(user_agent: str, retries: int = 1, hosts: int = 4, per_hos
     session.mount("https://", adapter)
     session.headers["User-Agent"] = user_agent
     return session
+
+
+@dataclass
+class _Answered:
+    """Where walking the redirects ended: the first answer that is not a redirect (the caller reads and closes
+    it), or why there is none (`failure`: refused, timeout, unreachable, or redirects when there were more than
+    allowed) at `url`."""
+
+    url: str
+    response: requests.Response | None = None
+    failure: str = ""
+    reason: str = ""
+
+
+def _follow(session: requests.Session, url: str, *, check_url: Any, timeout: tuple[float, float],
+            max_redirects: int, headers: dict[str, str] | None = None) -> _Answered:
+    """GET `url` (streamed), following up to `max_redirects` redirects; every URL, the first one too, is
+    asked only when `check_url(url)` accepts it (it raises an exception whose message is the refusal
+    reason)."""
+    current = url
+    for _ in range(max_redirects + 1):
+        try:
+            check_url(current)
+        except Exception as exc:  # noqa: BLE001 - the policy's reason is the verdict
+            return _Answered(current, failure="refused", reason=str(exc))
+        try:
+            response = session.get(current, headers=headers, stream=True, allow_redirects=False, timeout=timeout)
+        except requests.exceptions.RequestException as exc:
+            if isinstance(exc, requests.exceptions.Timeout) or _read_timed_out(exc):
+                return _Answered(current, failure="timeout", reason=f"no answer within {timeout[1]:g} s")
+            return _Answered(current, failure="unreachable", reason=str(exc).split("(Caused by")[0].strip()[:200])
+        if response.is_redirect and response.headers.get("Location"):
+            response.close()
+            current = requests.compat.urljoin(current, response.headers["Location"])
+            continue
+        return _Answered(current, response)
+    return _Answered(current, failure="redirects", reason=f"more than {max_redirects} redirects")
+
+
+PIPELINE_AFTER = 8 << 20
+"""Bytes of a body after which hashing and writing move off the reading thread (see _Sink)."""
+PIPELINE_DEPTH = 4
+"""Pieces (of at most FILE_CHUNK) waiting for the hasher or the writer: memory per download in flight."""
+
+
+class _Sink:
+    """Where a download's body goes: its sha256 and the file, piece by piece, in order.
+
+    A small body is hashed and written by the thread that reads the socket. Past PIPELINE_AFTER bytes, a
+    hashing thread and a writing thread take the pieces (hashlib and file writes release the GIL): on a large
+    file reading, hashing and writing each cost about as much, and on two cores they overlap instead of adding
+    up. A failed write is raised by the next `add` or by `close`, as the write itself would have."""
+
+    def __init__(self, handle: Any) -> None:
+        self.handle = handle
+        self.digest = hashlib.sha256()
+        self.size = 0
+        self._queues: list[queue.Queue[bytes | None]] = []
+        self._threads: list[threading.Thread] = []
+        self._errors: list[BaseException] = []
+
+    def add(self, piece: bytes) -> None:
+        self.size += len(piece)
+        if self._errors:
+            raise self._errors[0]
+        if not self._threads and self.size > PIPELINE_AFTER:
+            self._start()
+        if self._threads:
+            for pending in self._queues:
+                pending.put(piece)
+        else:
+            self.digest.update(piece)
+            self.handle.write(piece)
+
+    def _start(self) -> None:
+        for work in (self.digest.update, self.handle.write):
+            pending: queue.Queue[bytes | None] = queue.Queue(PIPELINE_DEPTH)
+            thread = threading.Thread(target=self._drain, args=(pending, work), daemon=True,
+                                      name=f"{threading.current_thread().name}-{work.__name__}")
+            self._queues.append(pending)
+            self._threads.append(thread)
+            thread.start()
+
+    def _drain(self, pending: "queue.Queue[bytes | None]", work: Any) -> None:
+        failed = False
+        while (piece := pending.get()) is not None:
+            if not failed:  # after a failure, only empty the queue so that `add` never blocks on it
+                try:
+                    work(piece)
+                except BaseException as exc:  # noqa: BLE001 - handed to the reading thread
+                    self._errors.append(exc)
+                    failed = True
+
+    def close(self) -> None:
+        """Wait for the hashing and writing to finish (always call it); raise a write's failure."""
+        for pending in self._queues:
+            pending.put(None)
+        for thread in self._threads:
+            thread.join()
+        self._queues, self._threads = [], []
+        if self._errors:
+            raise self._errors[0]
 
 
 def download(session: requests.Session, url: str, dest: Path, *, check_url: Any, max_bytes: int,
@@ -310,86 +456,83 @@ def download(session: requests.Session, url: str, dest: Path, *, check_url: Any,
     `check_url(url)` raises an exception whose message is the refusal reason. Conditional headers are
     sent only when `dest` already exists, so a 304 always has a file behind it.
     """
-    import hashlib
-    import os
-
     headers: dict[str, str] = {}
     if dest.exists():
         if etag:
             headers["If-None-Match"] = etag
         if last_modified:
             headers["If-Modified-Since"] = last_modified
-    current = url
     deadline = time.monotonic() + max_seconds
-    for _ in range(max_redirects + 1):
-        try:
-            check_url(current)
-        except Exception as exc:  # noqa: BLE001 - the policy's reason is the verdict
-            return Download("refused", str(exc), final_url=current)
-        try:
-            response = session.get(current, headers=headers, stream=True, allow_redirects=False, timeout=timeout)
-        except requests.exceptions.Timeout:
-            return Download("timeout", f"no answer within {timeout[1]:g} s", final_url=current)
-        except requests.exceptions.RequestException as exc:
-            if _read_timed_out(exc):
-                return Download("timeout", f"no answer within {timeout[1]:g} s", final_url=current)
-            return Download("unreachable", str(exc).split("(Caused by")[0].strip()[:200], final_url=current)
-        with response:
-            if response.is_redirect and response.headers.get("Location"):
-                current = requests.compat.urljoin(current, response.headers["Location"])
-                continue
-            found = Download("", http_status=response.status_code, final_url=current,
-                             etag=response.headers.get("ETag"), last_modified=response.headers.get("Last-Modified"),
-                             content_type=response.headers.get("Content-Type"))
-            if response.status_code == 304:
-                found.status, found.reason = "not_modified", "304 Not Modified"
-                return found
-            if response.status_code in (404, 410):
-                found.status, found.reason = "not_found", f"{response.status_code} {response.reason}"
-                return found
-            if response.status_code in (429, 503):
-                found.retry_after = retry_after_seconds(response.headers.get("Retry-After"))
-            if response.status_code >= 500:
-                found.status, found.reason = "server_error", f"{response.status_code} {response.reason}"
-                return found
-            if response.status_code != 200:
-                found.status, found.reason = "http_error", f"{response.status_code} {response.reason}"
-                return found
-            declared = response.headers.get("Content-Length", "")
-            if declared.isdigit() and int(declared) > max_bytes:
-                found.status, found.reason = "too_large", f"Content-Length {declared} > limit {max_bytes}"
-                return found
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            partial = dest.with_name(dest.name + ".part")
-            digest = hashlib.sha256()
-            size = 0
-            try:
-                with partial.open("wb") as handle:
-                    # one socket read at a time (not iter_content's full 1 MiB), so a trickle meets the deadline
-                    while chunk := response.raw.read1(FILE_CHUNK, decode_content=True):
-                        size += len(chunk)
-                        if size > max_bytes:
-                            found.status, found.reason = "too_large", f"more than {max_bytes} bytes"
-                            return found
-                        if time.monotonic() > deadline:
-                            found.status, found.reason = "timeout", f"download took over {max_seconds:g} s"
-                            return found
-                        digest.update(chunk)
-                        handle.write(chunk)
-            except (requests.exceptions.RequestException, urllib3_exceptions.HTTPError) as exc:
-                if _read_timed_out(exc):  # the server went silent mid-body
-                    found.status, found.reason = "timeout", f"no data for {timeout[1]:g} s after {size} bytes"
-                else:
-                    found.status, found.reason = ("unreachable",
-                                                  f"connection broke after {size} bytes: {type(exc).__name__}")
-                return found
-            finally:
-                if found.status:
-                    partial.unlink(missing_ok=True)
-            os.replace(partial, dest)
-            found.status, found.size, found.sha256 = "ok", size, digest.hexdigest()
+    answered = _follow(session, url, check_url=check_url, timeout=timeout, max_redirects=max_redirects,
+                       headers=headers)
+    current, response = answered.url, answered.response
+    if response is None:
+        status = "http_error" if answered.failure == "redirects" else answered.failure
+        return Download(status, answered.reason, final_url=current)
+    with response:
+        found = Download("", http_status=response.status_code, final_url=current,
+                         etag=response.headers.get("ETag"), last_modified=response.headers.get("Last-Modified"),
+                         content_type=response.headers.get("Content-Type"))
+        if response.status_code == 304:
+            found.status, found.reason = "not_modified", "304 Not Modified"
             return found
-    return Download("http_error", f"more than {max_redirects} redirects", final_url=current)
+        if response.status_code in (404, 410):
+            found.status, found.reason = "not_found", f"{response.status_code} {response.reason}"
+            return found
+        if response.status_code in (429, 503):
+            found.retry_after = retry_after_seconds(response.headers.get("Retry-After"))
+        if response.status_code >= 500:
+            found.status, found.reason = "server_error", f"{response.status_code} {response.reason}"
+            return found
+        if response.status_code != 200:
+            found.status, found.reason = "http_error", f"{response.status_code} {response.reason}"
+            return found
+        declared = response.headers.get("Content-Length", "")
+        if declared.isdigit() and int(declared) > max_bytes:
+            found.status, found.reason = "too_large", f"Content-Length {declared} > limit {max_bytes}"
+            return found
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        partial = dest.with_name(dest.name + ".part")
+        landed = False
+        try:
+            with partial.open("wb") as handle:
+                sink = _Sink(handle)
+                try:
+                    _receive(response, sink, found, max_bytes=max_bytes, deadline=deadline, max_seconds=max_seconds,
+                             timeout=timeout)
+                finally:
+                    sink.close()
+            if found.status:
+                return found
+            os.replace(partial, dest)
+            landed = True
+        finally:
+            if not landed:
+                partial.unlink(missing_ok=True)
+        found.status, found.size, found.sha256 = "ok", sink.size, sink.digest.hexdigest()
+        return found
+
+
+def _receive(response: requests.Response, sink: _Sink, found: Download, *, max_bytes: int, deadline: float,
+             max_seconds: float, timeout: tuple[float, float]) -> None:
+    """Read the body into `sink` within `max_bytes` and the `deadline`; a failure is set on `found`."""
+    size = 0
+    try:
+        # one socket read at a time (not iter_content's full 1 MiB), so a trickle meets the deadline
+        while chunk := response.raw.read1(FILE_CHUNK, decode_content=True):
+            size += len(chunk)
+            if size > max_bytes:
+                found.status, found.reason = "too_large", f"more than {max_bytes} bytes"
+                return
+            if time.monotonic() > deadline:
+                found.status, found.reason = "timeout", f"download took over {max_seconds:g} s"
+                return
+            sink.add(chunk)
+    except (requests.exceptions.RequestException, urllib3_exceptions.HTTPError) as exc:
+        if _read_timed_out(exc):  # the server went silent mid-body
+            found.status, found.reason = "timeout", f"no data for {timeout[1]:g} s after {size} bytes"
+        else:
+            found.status, found.reason = ("unreachable", f"connection broke after {size} bytes: {type(exc).__name__}")
 
 
 @dataclass
@@ -409,44 +552,33 @@ def get_small(session: requests.Session, url: str, *, check_url: Any, max_bytes:
               timeout: tuple[float, float], max_seconds: float, max_redirects: int = 5) -> SmallAnswer:
     """GET a small document, following up to `max_redirects` redirects to URLs `check_url` accepts; the
     body is cut at `max_bytes` and the whole answer bounded by `max_seconds`."""
-    current = url
     deadline = time.monotonic() + max_seconds
-    for _ in range(max_redirects + 1):
-        try:
-            check_url(current)
-        except Exception as exc:  # noqa: BLE001 - the policy's reason is the verdict
-            return SmallAnswer("refused", reason=str(exc), final_url=current)
-        try:
-            response = session.get(current, stream=True, allow_redirects=False, timeout=timeout)
-        except requests.exceptions.RequestException as exc:
-            if isinstance(exc, requests.exceptions.Timeout) or _read_timed_out(exc):
-                return SmallAnswer("timeout", reason=f"no answer within {timeout[1]:g} s", final_url=current)
-            return SmallAnswer("unreachable", reason=str(exc).split("(Caused by")[0].strip()[:200], final_url=current)
-        with response:
-            if response.is_redirect and response.headers.get("Location"):
-                current = requests.compat.urljoin(current, response.headers["Location"])
-                continue
-            answer = SmallAnswer("ok" if response.status_code == 200 else "http", http_status=response.status_code,
-                                 reason=f"{response.status_code} {response.reason}", final_url=current)
-            if response.status_code != 200:
-                return answer
-            pieces: list[bytes] = []
-            size = 0
-            try:
-                while size < max_bytes:
-                    if time.monotonic() > deadline:
-                        return SmallAnswer("timeout", http_status=200, final_url=current,
-                                           reason=f"still receiving after {max_seconds:g} s")
-                    piece = response.raw.read1(min(1 << 14, max_bytes - size), decode_content=True)
-                    if not piece:
-                        break
-                    pieces.append(piece)
-                    size += len(piece)
-            except (requests.exceptions.RequestException, urllib3_exceptions.HTTPError) as exc:
-                kind = "timeout" if _read_timed_out(exc) else "unreachable"
-                return SmallAnswer(kind, http_status=200, final_url=current,
-                                   reason=f"connection broke after {size} bytes: {type(exc).__name__}")
-            answer.body = b"".join(pieces)[:max_bytes]
+    answered = _follow(session, url, check_url=check_url, timeout=timeout, max_redirects=max_redirects)
+    current, response = answered.url, answered.response
+    if response is None:
+        if answered.failure == "redirects":
+            return SmallAnswer("http", reason=answered.reason, final_url=current, redirects_exhausted=True)
+        return SmallAnswer(answered.failure, reason=answered.reason, final_url=current)
+    with response:
+        answer = SmallAnswer("ok" if response.status_code == 200 else "http", http_status=response.status_code,
+                             reason=f"{response.status_code} {response.reason}", final_url=current)
+        if response.status_code != 200:
             return answer
-    return SmallAnswer("http", reason=f"more than {max_redirects} redirects", final_url=current,
-                       redirects_exhausted=True)
+        pieces: list[bytes] = []
+        size = 0
+        try:
+            while size < max_bytes:
+                if time.monotonic() > deadline:
+                    return SmallAnswer("timeout", http_status=200, final_url=current,
+                                       reason=f"still receiving after {max_seconds:g} s")
+                piece = response.raw.read1(min(1 << 14, max_bytes - size), decode_content=True)
+                if not piece:
+                    break
+                pieces.append(piece)
+                size += len(piece)
+        except (requests.exceptions.RequestException, urllib3_exceptions.HTTPError) as exc:
+            kind = "timeout" if _read_timed_out(exc) else "unreachable"
+            return SmallAnswer(kind, http_status=200, final_url=current,
+                               reason=f"connection broke after {size} bytes: {type(exc).__name__}")
+        answer.body = b"".join(pieces)[:max_bytes]
+        return answer
