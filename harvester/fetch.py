@@ -210,8 +210,6 @@ class _Run:
         self.summary.count(str(check.status))
         self.done += 1
         self.progress.update("fetch", self.done, self.summary.total)
-        if len(self.batch) >= self.config.batch_size:
-            self.flush()
 
     def flush(self) -> None:
         """Write the results so far in one transaction."""
@@ -293,7 +291,10 @@ class _Run:
                         else:
                             self.scheduler.ended(host, ended, ended - began)
                             self.finished(host, payload, result, ended)
-                    if time.monotonic() - self.flushed_at >= self.config.batch_seconds:
+                    if failure is None and finished:  # the next downloads run while this thread writes
+                        self.start_ready(pool, begin, running, time.monotonic())
+                    if len(self.batch) >= self.config.batch_size \
+                            or time.monotonic() - self.flushed_at >= self.config.batch_seconds:
                         self.flush()
                     if failure is not None and not running:
                         break

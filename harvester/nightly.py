@@ -33,6 +33,7 @@ from harvester.progress import Progress, SilentProgress
 from harvester.render import printable
 from harvester.scale import shared as shared_cluster
 from harvester.store import Store
+from harvester.store.core import NoStoreYet
 
 if TYPE_CHECKING:
     from harvester.pack import PackResult
@@ -88,10 +89,11 @@ def writer_lock(settings: Settings, command: str) -> _Lock:
 
 
 def _link_statuses(settings: Settings) -> dict[ResourceKey, str | None]:
-    if not settings.paths.database.exists():
+    try:
+        with Store(settings.paths.database, read_only=True) as store:
+            return store.link_statuses()
+    except NoStoreYet:  # none yet, or one a kill cut short at its birth (set aside): the harvest makes it
         return {}
-    with Store(settings.paths.database, read_only=True) as store:
-        return store.link_statuses()
 
 
 def run_nightly(settings: Settings, catalogs: list[str] | None = None,

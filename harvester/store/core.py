@@ -31,6 +31,10 @@ PUBLISH_EVERY_SECONDS = 60.0
 """While a writer keeps committing (a long fetch), it publishes a read copy at most this often."""
 
 
+class NoStoreYet(StoreError):
+    """A reader found no store: none was made, or a kill cut its birth short (the file is set aside)."""
+
+
 class NoReadCopy(StoreBusy):
     """A writer holds the store and no read copy of it has been published yet."""
 
@@ -118,7 +122,7 @@ class StoreBase:
         self._last_publish = time.monotonic()
         self._source: int | None = None  # the store file, open for copying until the connection closes
         if read_only and not self.path.exists():
-            raise StoreError(f"{self.path}: no store yet (run `harvester harvest` first)")
+            raise NoStoreYet(f"{self.path}: no store yet (run `harvester harvest` first)")
         if not read_only:
             make_folder(self.path.parent)
         try:
@@ -129,7 +133,7 @@ class StoreBase:
             # A kill as the file was born left a few bytes and nothing committed: set it aside, start anew.
             self.path.rename(self.path.with_name(f"{self.path.name}.broken-{time.strftime('%Y%m%dT%H%M%S')}"))
             if read_only:
-                raise StoreError(f"{self.path}: no store yet (run `harvester harvest` first)") from None
+                raise NoStoreYet(f"{self.path}: no store yet (run `harvester harvest` first)") from None
             self.con = self._connect(read_only)
         if not read_only:
             self._migrate()
