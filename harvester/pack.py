@@ -35,6 +35,7 @@ from typing import Any
 import duckdb
 
 from harvester.candidates import Candidate, find_candidates
+from harvester.colnames import snake, unique as _unique
 from harvester.config import Settings
 from harvester.model import ColumnProfile, PackTable, TableExpectations
 from harvester.errors import HarvesterError
@@ -88,26 +89,6 @@ class PackResult:
         return {**self.__dict__, "path": str(self.path)}
 
 
-
-
-def snake(name: str, taken: set[str], position: int) -> str:
-    """A clean, unique snake_case column name: `Año_inicio` -> `ano_inicio`, `idCarpeta` -> `id_carpeta`,
-    `ï»¿Conjunto de datos` -> `conjunto_de_datos`."""
-    split = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name.replace("ï»¿", "").replace("\ufeff", ""))  # camelCase
-    text = re.sub(r"[^a-z0-9]+", "_", normalize(split)).strip("_")
-    text = text or f"column_{position}"
-    if text[0].isdigit():
-        text = f"c_{text}"
-    return _unique(text, taken)
-
-
-def _unique(base: str, taken: set[str]) -> str:
-    """`base`, or `base_2`, `base_3`, ... whichever is not taken yet; it is taken then."""
-    unique, n = base, 2
-    while unique in taken:
-        unique, n = f"{base}_{n}", n + 1
-    taken.add(unique)
-    return unique
 
 
 def _sha256(path: Path) -> str:

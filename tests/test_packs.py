@@ -159,7 +159,14 @@ def test_pack_build_cli(demo, run_cli, tmp_path: Path):
 
 
 @pytest.mark.parametrize("names, expected", [
-    (["idCarpeta", "Año_inicio", "AlcaldiaHechos"], ["id_carpeta", "ano_inicio", "alcaldia_hechos"]),
+    (["idCarpeta", "Año_inicio", "AlcaldiaHechos"], ["id_carpeta", "anio_inicio", "alcaldia_hechos"]),
+    # issue 13: readable in Spanish, nothing silently dropped
+    (["año", "ano", "% mujeres", "Número", "AÃ±o_hechos"], ["anio", "ano", "pct_mujeres", "numero", "anio_hechos"]),
+    (["N° de casos", "Temperatura °C", "Monto ($)", "Hombres + Mujeres", "CalleAlumbrado%", "# folio"],
+     ["num_de_casos", "temperatura_grados_c", "monto_pesos", "hombres_mas_mujeres", "calle_alumbrado_pct",
+      "num_folio"]),
+    (["Straße", "a☃b", "DISTANCIA DE VIAJE (km)", "location/lat"],
+     ["straße", "a_u2603_b", "distancia_de_viaje_km", "location_lat"]),
     (["ï»¿Conjunto de datos", "EDAD_V", "Ciclo_EstacionArribo"], ["conjunto_de_datos", "edad_v", "ciclo_estacion_arribo"]),
     (["total", "Total", "", "2020"], ["total", "total_2", "column_3", "c_2020"]),
 ])
