@@ -35,7 +35,8 @@ from typing import Any
 import duckdb
 
 from harvester.candidates import Candidate, find_candidates
-from harvester.colnames import snake, unique as _unique
+from harvester.colnames import repair_mojibake, snake, unique as _unique
+from harvester.packnotes import Note, note, rows_where
 from harvester.config import Settings
 from harvester.model import ColumnProfile, PackTable, TableExpectations
 from harvester.errors import HarvesterError
@@ -288,7 +289,10 @@ def _assemble(settings: Settings, theme: Theme, accepted: list[Candidate], table
                 values = frame[f.name].dropna()
                 f.has_nulls = len(values) < len(frame)
                 f.examples = [str(v) for v in values.astype(str).unique()[:3]]
-            resources.append(_resource(table, name, fields, len(frame), target))
+            resource = _resource(table, name, fields, len(frame), target)
+            resource["notes"] = table_notes(table, fields, len(frame))
+            resource["descriptor"].update(_notes_json(resource["notes"]))
+            resources.append(resource)
             v = table.validation
             provenance.append({"resource": name, "catalog": v.catalog_id, "dataset": table.dataset.name,
                                "dataset_id": v.dataset_id, "resource_id": v.resource_id,
@@ -315,6 +319,68 @@ def _assemble(settings: Settings, theme: Theme, accepted: list[Candidate], table
     (staging / "SHA256SUMS").write_text("".join(f"{h}  {n}\n" for n, h in sums.items()), encoding="utf-8")
     _zip(staging, staging / f"{theme.name}-{version}.zip")
     return version
+
+
+FORM_CHANGES = {"decimal_comma": "decimal_comma", "thousands": "thousands", "dmy": "day_first", "mdy": "month_first"}
+
+
+def table_notes(table: PackTable, fields: list[PackField], rows: int) -> list[Note]:
+    """What a team should know about one table: what the pack changed, the validation errors that remain in
+    the source, and the profiler's alerts, each one explained sentence (harvester/packnotes.py)."""
+    notes: list[Note] = []
+    for f in fields:
+        if f.placeholders:
+            spelled = ", ".join(f"`{p}` ({n:,})" for p, n in f.placeholders.items())
+            notes.append(note("change", "placeholders_null", f.name, sum(f.placeholders.values()), spelled=spelled))
+        if f.form in FORM_CHANGES:
+            notes.append(note("change", FORM_CHANGES[f.form], f.name))
+        if repair_mojibake(f.original) != f.original.replace("ï»¿", "").replace("\ufeff", ""):
+            notes.append(note("change", "name_repaired", f.name, original=f.original))
+    renamed = [f for f in fields if f.name != f.original.lower()]
+    if renamed:
+        notes.append(note("change", "names_normalized", None, len(renamed),
+                          renames=", ".join(f"«{f.original}» → `{f.name}`" for f in renamed)))
+    left_out = _left_out(table.validation.rows, rows)
+    if left_out:
+        notes.append(note("change", "rows_left_out", None, left_out["rows_left_out"]))
+    notes += validation_notes(table)
+    for f in fields:
+        for alert in (f.profile.alerts if f.profile else ()):
+            notes.append(note("alert", alert, f.name, detail=_alert_detail(alert, f), original=f.original))
+    return notes
+
+
+def validation_notes(table: PackTable) -> list[Note]:
+    """The validation errors that remain in a table's source, one note per error type."""
+    v = table.validation
+    notes = []
+    for code, count in sorted(v.errors_by_type.items()):
+        seen = [e for e in v.first_errors if e.type == code]
+        where, where_en = rows_where([e.row for e in seen if e.row], [e.field or "" for e in seen])
+        notes.append(note("validation", code, None, count, where=where, where_en=where_en))
+    return notes
+
+
+def _alert_detail(alert: str, f: PackField) -> str:
+    """The part of an alert's sentence that names values: the placeholders, the spellings, the siblings."""
+    p = f.profile
+    if p is None:
+        return ""
+    if alert == "placeholder_missing":
+        return ", ".join(f"`{k}`" for k in f.placeholders) or f"{p.placeholders or 0:,}"
+    if alert == "category_spellings" and p.spellings:
+        return ": " + "; ".join(" / ".join(f"«{s}»" for s in group) for group in p.spellings[:3])
+    if alert == "constant" and p.top_values:
+        return f" («{p.top_values[0][0]}»)"
+    if alert == "sibling_columns_differ" and p.sibling_missing_in:
+        return " (" + ", ".join(p.sibling_missing_in[:3]) + ")"
+    return ""
+
+
+def _notes_json(notes: list[Note]) -> dict[str, Any]:
+    """A datapackage resource's `changes`, `validation_errors` and `alerts`."""
+    return {key: [n.as_dict() for n in notes if n.kind == kind]
+            for key, kind in (("changes", "change"), ("validation_errors", "validation"), ("alerts", "alert"))}
 
 
 def _declared(source: Path) -> frozenset[str]:
@@ -448,7 +514,9 @@ def _readme(theme: Theme, resources: list[dict[str, Any]], allies: list[dict[str
                   f"- Source: `{_cell(t.url).replace('`', '%60')}`", f"- Publisher: {_cell(resource['publisher'] or '-')}",
                   f"- Licence: {_cell(resource['licence'] or 'not given')}",
                   f"- Retrieved: {_iso(t.changed_at) or '-'} (when this content was first fetched)",
-                  f"- Expectations: {'all met' if not failed else 'not met: ' + '; '.join(failed)}", "",
+                  f"- Expectations: {'all met' if not failed else 'not met: ' + '; '.join(failed)}", ""]
+        lines += _notes_markdown(resource["notes"])
+        lines += ["#### Diccionario de datos / Data dictionary", "",
                   "| column | original name | type | missing | placeholders (now null) | examples |",
                   "|---|---|---|---:|---|---|"]
         for f in resource["fields"]:
@@ -461,6 +529,25 @@ def _readme(theme: Theme, resources: list[dict[str, Any]], allies: list[dict[str
                          f"{'' if missing is None else f'{missing:.0%}'} | {spelled} | {examples} |")
         lines.append("")
     return "\n".join(lines)
+
+
+NOTE_HEADINGS = {"change": "Qué se cambió / What was changed",
+                 "validation": "Errores de validación que quedan en la fuente / Validation errors left in the source",
+                 "alert": "Alertas del perfil / Profile alerts"}
+
+
+def _notes_markdown(notes: list[Note]) -> list[str]:
+    """A table's notes in its README section: each kind under its heading, Spanish then English."""
+    lines: list[str] = []
+    for kind, heading in NOTE_HEADINGS.items():
+        chosen = [n for n in notes if n.kind == kind]
+        lines += [f"#### {heading}", ""]
+        for n in chosen:
+            lines += [f"- {_cell(n.es)}", f"  _{_cell(n.en)}_"]
+        if not chosen:
+            lines.append("- Ninguno / None")
+        lines.append("")
+    return lines
 
 
 def _dictionary_type(f: PackField) -> str:
