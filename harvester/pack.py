@@ -27,16 +27,17 @@ import shutil
 import tempfile
 import uuid
 import zipfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import duckdb
 
 from harvester.candidates import Candidate, find_candidates
 from harvester.colnames import repair_mojibake, snake, unique as _unique
 from harvester.packnotes import Note, note, rows_where
+from harvester.packstack import ORIGIN_COLUMNS, WHY, Alignment, Period, align, needed, period_of, too_different
 from harvester.config import Settings
 from harvester.model import ColumnProfile, PackTable, TableExpectations
 from harvester.errors import HarvesterError
@@ -110,21 +111,30 @@ def _reading(profile: ColumnProfile | None, found: Reading) -> Reading:
 
 def write_table(con: duckdb.DuckDBPyConnection, source: Path, delimiter: str, header_row: int,
                 profiles: dict[str, ColumnProfile], target: Path,
-                declared: frozenset[str] = frozenset()) -> list[PackField]:
+                declared: frozenset[str] = frozenset(), text: frozenset[str] = frozenset()) -> list[PackField]:
     """One UTF-8 delimited table as zstd Parquet, each column converted to its profile's type with the rule
-    the profile read it by (csvscan's reading rules); returns its fields."""
+    the profile read it by (csvscan's reading rules), the columns named in `text` kept as the source's text;
+    returns its fields."""
     names = header_names(source, delimiter, header_row)
     # parsed once: the rules' counts, the safety net, the copy and the placeholders all read this table
     con.execute("DROP TABLE IF EXISTS packing")
     con.execute(f"CREATE TEMP TABLE packing AS SELECT * FROM {read_csv_sql(source, delimiter, header_row, names)}")
     try:
-        return _write_table(con, "packing", names, profiles, target, declared)
+        return _write_table(con, "packing", names, profiles, target, declared, text)
     finally:
         con.execute("DROP TABLE IF EXISTS packing")
 
 
+TableStep = Callable[[duckdb.DuckDBPyConnection, str, list["PackField"]], list[tuple[str, "PackField"]]]
+"""A per-table step run on the parsed source (`relation`) before its Parquet file is written: it returns more
+columns to write, each a SQL expression over the relation and its PackField (say, a place key beside an
+alcaldía column). harvester/places.py's keying step goes in TABLE_STEPS."""
+TABLE_STEPS: list[TableStep] = []
+
+
 def _write_table(con: duckdb.DuckDBPyConnection, relation: str, names: list[str],
-                 profiles: dict[str, ColumnProfile], target: Path, declared: frozenset[str]) -> list[PackField]:
+                 profiles: dict[str, ColumnProfile], target: Path, declared: frozenset[str],
+                 text: frozenset[str] = frozenset()) -> list[PackField]:
     counts = reading_counts(con, relation, names)
     found = decide_readings(counts, [n in declared for n in names])
     found = [Reading("string") if i in unconverted(con, relation, names, found) else r for i, r in enumerate(found)]
@@ -132,15 +142,17 @@ def _write_table(con: duckdb.DuckDBPyConnection, relation: str, names: list[str]
     fields = []
     for position, (name, reading) in enumerate(zip(names, found), 1):
         profile = profiles.get(name)
-        reading = _reading(profile, reading)
+        reading = Reading("string") if name in text else _reading(profile, reading)
         fields.append(PackField(name=snake(name, taken, position), original=name, type=reading.type,
                                 profile=profile, form=reading.form))
-    select = ", ".join(f"{typed_sql(kept_sql(_q(f.original)), Reading(f.type, f.form))} AS {_q(f.name)}"
-                       for f in fields)
+    columns = [(typed_sql(kept_sql(_q(f.original)), Reading(f.type, f.form)), f) for f in fields]
+    for step in TABLE_STEPS:  # the keying steps' companion columns, after the source's own
+        columns += step(con, relation, fields)
+    select = ", ".join(f"{sql} AS {_q(f.name)}" for sql, f in columns)
     con.execute(f"COPY (SELECT {select} FROM {relation}) TO {_lit(str(target))} (FORMAT parquet, COMPRESSION zstd)")
     for f, spelled in zip(fields, _placeholders_found(con, relation, names)):
         f.placeholders = spelled
-    return fields
+    return [f for _, f in columns]
 
 
 def _placeholders_found(con: duckdb.DuckDBPyConnection, relation: str, names: list[str]) -> list[dict[str, int]]:
@@ -153,10 +165,10 @@ def _placeholders_found(con: duckdb.DuckDBPyConnection, relation: str, names: li
 
 def write_parquet(con: duckdb.DuckDBPyConnection, source: Path, table: PackTable,
                   profiles: dict[str, ColumnProfile], target: Path,
-                  declared: frozenset[str] = frozenset()) -> list[PackField]:
+                  declared: frozenset[str] = frozenset(), text: frozenset[str] = frozenset()) -> list[PackField]:
     """One table as zstd Parquet; returns its fields (name, original name, type, profile)."""
     v = table.validation
-    return write_table(con, source, v.delimiter, v.header_row, profiles, target, declared)
+    return write_table(con, source, v.delimiter, v.header_row, profiles, target, declared, text)
 
 
 def _left_out(source_rows: int | None, written: int) -> dict[str, Any]:
@@ -173,10 +185,11 @@ MAX_NAME = 150
 """The longest table name (and Parquet file name, before `.parquet`): far under any file system's 255."""
 
 
-def _file_name(table: PackTable, taken: set[str]) -> str:
-    """`<catalog>__<dataset>__<resource>[__<sheet or member>]`, each piece in snake_case, unique."""
-    pieces = [table.validation.catalog_id, table.dataset.name, table.resource_name or table.validation.resource_id]
-    if table.validation.part:
+def _file_name(table: PackTable, taken: set[str], stack: str | None = None) -> str:
+    """`<catalog>__<dataset>__<resource>[__<sheet or member>]`, each piece in snake_case, unique; a stack of
+    files is `<catalog>__<dataset>__<their name without the periods>`."""
+    pieces = [table.validation.catalog_id, table.dataset.name, stack or table.resource_name or table.validation.resource_id]
+    if table.validation.part and not stack:
         pieces.append(table.validation.part.split(":", 1)[-1])
     name = "__".join(re.sub(r"[^a-z0-9]+", "_", normalize(str(p))).strip("_") or "x" for p in pieces)
     if len(name) > MAX_NAME:  # a portal's 10,000-character name: bounded, and still one name per table
@@ -222,7 +235,8 @@ def build_pack(settings: Settings, theme: Theme) -> PackResult:
 def _result(theme: Theme, found: list[Candidate], accepted: list[Candidate], tables: list[PackTable],
             folder: Path, new: bool) -> PackResult:
     report = json.loads((folder / "expectations.json").read_text(encoding="utf-8"))
-    return PackResult(name=theme.name, version=folder.name, path=folder, tables=len(tables),
+    packed = json.loads((folder / "provenance.json").read_text(encoding="utf-8"))["resources"]
+    return PackResult(name=theme.name, version=folder.name, path=folder, tables=len(packed),
                       datasets=len({(t.validation.catalog_id, t.validation.dataset_id) for t in tables}),
                       rejected=len(found) - len(accepted),
                       expectations_failed=sum(not r["success"] for r in report["tables"]), new=new,
@@ -274,32 +288,31 @@ def _assemble(settings: Settings, theme: Theme, accepted: list[Candidate], table
     resources, provenance, results = [], [], []
     taken: set[str] = set()
     try:
-        for table, columns in zip(tables, profiles):
-            source = settings.paths.under_root(table.path)
-            name = _file_name(table, taken)
+        for unit in plan_units(tables, profiles):
+            table = unit.tables[0]
+            name = _file_name(table, taken, unit.label if len(unit.tables) > 1 else None)
             target = staging / "data" / f"{name}.parquet"
-            declared = _declared(source)
-            with utf8_copy(source, table.validation.encoding, folder=staging) as readable:
-                fields = write_parquet(con, readable, table, columns, target, declared)
+            if len(unit.tables) == 1:
+                fields = _write_one(con, settings, table, unit.profiles[0], target, staging)
+                rows = _rows(con, target)
+                notes = table_notes(table, fields, rows) + unit.apart
+                entry = _provenance(table, name, target, rows)
+            else:
+                fields, notes, entry = _write_stack(con, settings, unit, name, target, Path(spill.name), staging)
+                rows = entry["rows"]
             frame = pd.read_parquet(target)
+            assert len(frame) == rows, (name, len(frame), rows)
             frame.attrs["original_names"] = {f.name: f.original for f in fields}
-            ref = table.dataset.ref
-            results.append(run_expectations(frame, theme.expectations, ref, name))
+            results.append(run_expectations(frame, theme.expectations, table.dataset.ref, name))
             for f in fields:
                 values = frame[f.name].dropna()
                 f.has_nulls = len(values) < len(frame)
                 f.examples = [str(v) for v in values.astype(str).unique()[:3]]
-            resource = _resource(table, name, fields, len(frame), target)
-            resource["notes"] = table_notes(table, fields, len(frame))
-            resource["descriptor"].update(_notes_json(resource["notes"]))
+            resource = _resource(unit, name, fields, rows, entry)
+            resource["notes"] = notes
+            resource["descriptor"].update(_notes_json(notes))
             resources.append(resource)
-            v = table.validation
-            provenance.append({"resource": name, "catalog": v.catalog_id, "dataset": table.dataset.name,
-                               "dataset_id": v.dataset_id, "resource_id": v.resource_id,
-                               "part": v.part or None, "source_url": table.url,
-                               "source_sha256": v.sha256, "source_changed_at": _iso(table.changed_at),
-                               "parquet": f"data/{name}.parquet", "parquet_sha256": _sha256(target),
-                               "rows": len(frame), **_left_out(v.rows, len(frame))})
+            provenance.append(entry)
     finally:
         con.close()
         spill.cleanup()
@@ -319,6 +332,203 @@ def _assemble(settings: Settings, theme: Theme, accepted: list[Candidate], table
     (staging / "SHA256SUMS").write_text("".join(f"{h}  {n}\n" for n, h in sums.items()), encoding="utf-8")
     _zip(staging, staging / f"{theme.name}-{version}.zip")
     return version
+
+
+def _write_one(con: duckdb.DuckDBPyConnection, settings: Settings, table: PackTable,
+               columns: dict[str, ColumnProfile], target: Path, scratch: Path,
+               text: frozenset[str] = frozenset()) -> list[PackField]:
+    """One source table as a Parquet file (through a UTF-8 copy when the source is not UTF-8)."""
+    source = settings.paths.under_root(table.path)
+    declared = _declared(source)
+    with utf8_copy(source, table.validation.encoding, folder=scratch) as readable:
+        return write_parquet(con, readable, table, columns, target, declared, text)
+
+
+def _rows(con: duckdb.DuckDBPyConnection, parquet: Path) -> int:
+    ((count,),) = con.execute(f"SELECT count(*) FROM read_parquet({_lit(str(parquet))})").fetchall()
+    return int(count)
+
+
+def _provenance(table: PackTable, name: str, target: Path | None, rows: int) -> dict[str, Any]:
+    """A source table's entry in provenance.json (a stacked table lists one per file under `stacked_from`)."""
+    v = table.validation
+    entry = {"resource": name, "catalog": v.catalog_id, "dataset": table.dataset.name, "dataset_id": v.dataset_id,
+             "resource_id": v.resource_id, "part": v.part or None, "source_url": table.url, "source_sha256": v.sha256,
+             "source_changed_at": _iso(table.changed_at)}
+    if target is not None:
+        entry.update({"parquet": f"data/{name}.parquet", "parquet_sha256": _sha256(target)})
+    return {**entry, "rows": rows, **_left_out(v.rows, rows)}
+
+
+@dataclass
+class Unit:
+    """One table of a pack: a source table, or sibling files of one dataset stacked (harvester/packstack.py)."""
+
+    tables: list[PackTable]
+    profiles: list[dict[str, ColumnProfile]]
+    alignments: list[Alignment]
+    """How each file's columns line up with the first's (the first: with itself)."""
+    apart: list[Note] = field(default_factory=list)
+    """Why a file stays apart from a sibling of its dataset (`not_stacked`)."""
+
+    @property
+    def label(self) -> str:
+        """The stack's name: the files' names without their periods."""
+        names = {re.sub(r"[-_ ]+$|^[-_ ]+", "", _STRIP_PERIOD.sub(" ", _label(t))).strip() for t in self.tables}
+        return names.pop() if len(names) == 1 and "" not in names else "serie"
+
+
+_STRIP_PERIOD = re.compile(r"(?<![0-9])(?:19|20)[0-9]{2}(?:\s*[-_./ ]\s*(?:(?:19|20)[0-9]{2}|[01][0-9]))?(?![0-9])|"
+                           r"\.(csv|tsv|txt|xlsx?|json|zip)$", re.IGNORECASE)
+
+
+def _label(table: PackTable) -> str:
+    """How a team recognises a source file: its resource name (and sheet or member)."""
+    name = table.resource_name or table.validation.resource_id
+    return f"{name} ({table.validation.part})" if table.validation.part else name
+
+
+def _kind(table: PackTable) -> str:
+    """A whole file, or a sheet, member, layer... of one: only tables of one kind are stacked."""
+    return table.validation.part.split(":", 1)[0] if table.validation.part else ""
+
+
+def _period(table: PackTable) -> Period | None:
+    return period_of(table.resource_name, Path(table.path).name, table.url)
+
+
+def _names(columns: dict[str, ColumnProfile]) -> list[str]:
+    return [c.name for c in sorted(columns.values(), key=lambda c: c.position)]
+
+
+def plan_units(tables: list[PackTable], profiles: list[dict[str, ColumnProfile]]) -> list[Unit]:
+    """The pack's tables: each source table, except sibling files of one dataset whose columns line up, which
+    are stacked into one (the first file's columns, in order, are the stack's)."""
+    units: list[Unit] = []
+    for table, columns in zip(tables, profiles):
+        names = _names(columns)
+        apart: list[Note] = []
+        for unit in units:
+            base = unit.tables[0]
+            if base.dataset.ref != table.dataset.ref or not names or _kind(base) != _kind(table) or \
+                    any(t.validation.resource_id == table.validation.resource_id for t in unit.tables):
+                continue  # another dataset, a sheet or member of a file already in, or another format
+            base_names = _names(unit.profiles[0])
+            alignment = align(base_names, names)
+            share = needed(_period(base), _period(table))
+            if alignment.share(base_names, names) >= share and len(alignment.matches) >= 2:
+                unit.tables.append(table)
+                unit.profiles.append(columns)
+                unit.alignments.append(alignment)
+                break
+            why, why_en = too_different(base_names, names, alignment, share)
+            apart.append(note("change", "not_stacked", None, other=_label(base), why=why, why_en=why_en))
+        else:
+            units.append(Unit([table], [columns], [align(names, names)], apart))
+    return units
+
+
+ORIGIN_TITLES = {"origen_archivo": "archivo de origen / source file",
+                 "origen_periodo": "periodo del archivo / the file's period",
+                 "origen_anio": "año del archivo (el primero, si cubre varios) / the file's (first) year",
+                 "origen_anio_hasta": "último año del archivo / the file's last year",
+                 "origen_mes": "mes del archivo / the file's month"}
+
+
+def _write_stack(con: duckdb.DuckDBPyConnection, settings: Settings, unit: Unit, name: str, target: Path,
+                 spill: Path, staging: Path) -> tuple[list[PackField], list[Note], dict[str, Any]]:
+    """Sibling files as one Parquet table: each file converted as on its own, its columns renamed to the
+    first file's, the ones it lacks null, and the origin columns; a column the files convert to different
+    types is kept as text in all of them. Its row count is the sum of the files' (checked)."""
+    parts = [spill / f"{name}.part{i}.parquet" for i in range(len(unit.tables))]
+    written = [_write_one(con, settings, t, c, p, staging) for t, c, p in zip(unit.tables, unit.profiles, parts)]
+    # the stack's columns: the first file's, then what later files add
+    taken: set[str] = set()
+    canonical: list[PackField] = []
+    by_original: list[dict[str, str]] = []  # per file: its original name -> the stack's column
+    for i, (fields, alignment) in enumerate(zip(written, unit.alignments)):
+        mapping = {m.other: m.base for m in alignment.matches}
+        own: dict[str, str] = {}
+        for f in fields:
+            if i and f.original in mapping:
+                own[f.original] = by_original[0][mapping[f.original]]
+            else:
+                canonical.append(replace(f, name=_unique(f.name, taken)))
+                own[f.original] = canonical[-1].name
+        by_original.append(own)
+    types: dict[str, set[str]] = {}
+    for fields, own in zip(written, by_original):
+        for f in fields:
+            types.setdefault(own[f.original], set()).add(f.type)
+    widened = {column for column, kinds in types.items() if len(kinds) > 1}
+    for i, (fields, own) in enumerate(zip(written, by_original)):
+        text = frozenset(f.original for f in fields if own[f.original] in widened and f.type != "string")
+        if text:
+            written[i] = _write_one(con, settings, unit.tables[i], unit.profiles[i], parts[i], staging, text)
+    first_of = {}
+    for fields, own in zip(written, by_original):
+        for f in fields:
+            first_of.setdefault(own[f.original], f)
+    canonical = [replace(first_of[c.name], name=c.name, placeholders={}) for c in canonical]
+    for fields, own in zip(written, by_original):
+        for f in fields:
+            target_field = next(c for c in canonical if c.name == own[f.original])
+            for spelling, count in f.placeholders.items():
+                target_field.placeholders[spelling] = target_field.placeholders.get(spelling, 0) + count
+    kinds: dict[str, str] = {}  # the stack's column -> its DuckDB type, for the files that lack it
+    for part, fields, own in zip(parts, written, by_original):
+        stacked = {f.name: own[f.original] for f in fields}
+        for column, kind in con.execute(f"SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM "
+                                        f"read_parquet({_lit(str(part))}))").fetchall():
+            kinds.setdefault(stacked[column], kind)
+    selects, counts, periods = [], [], []
+    for i, (table, part, fields, own) in enumerate(zip(unit.tables, parts, written, by_original)):
+        period = _period(table)
+        periods.append(period)
+        present = {own[f.original]: f.name for f in fields}
+        columns = [f"{_q(present[c.name])} AS {_q(c.name)}" if c.name in present
+                   else f"CAST(NULL AS {kinds[c.name]}) AS {_q(c.name)}" for c in canonical]
+        origin = [_lit(_label(table)), _lit(period.text) if period else "NULL::VARCHAR",
+                  str(period.year) if period else "NULL::INTEGER", str(period.year_to) if period else "NULL::INTEGER",
+                  str(period.month) if period and period.month else "NULL::INTEGER"]
+        columns += [f"{value} AS {_q(column)}" for value, column in zip(origin, ORIGIN_COLUMNS)]
+        selects.append(f"SELECT {', '.join(columns)} FROM read_parquet({_lit(str(part))})")
+        counts.append(_rows(con, part))
+    con.execute(f"COPY ({' UNION ALL '.join(selects)}) TO {_lit(str(target))} (FORMAT parquet, COMPRESSION zstd)")
+    rows = _rows(con, target)
+    if rows != sum(counts):  # no value lost: every row of every file is in the stack
+        raise HarvesterError(f"{name}: the stacked table has {rows} rows, its files {sum(counts)}")
+    origin_fields = [PackField(name=c, original=ORIGIN_TITLES[c], type="integer" if c.startswith(("origen_anio",
+                     "origen_mes")) else "string", profile=None) for c in ORIGIN_COLUMNS]
+    for f in canonical + origin_fields:
+        f.has_nulls = False
+    labels = [_label(t) for t in unit.tables]
+    notes = [note("change", "stacked", None, len(unit.tables), files=", ".join(f"«{x}»" for x in labels))]
+    for i, (alignment, own) in enumerate(zip(unit.alignments, by_original)):
+        for m in alignment.matches if i else ():
+            if m.how != "same":
+                why, why_en = WHY[m.how]
+                notes.append(replace(note("change", "column_mapped", own[m.other], file=labels[i], original=m.other,
+                                          why=why, why_en=why_en), file=labels[i]))
+        for c in canonical:
+            if c.name not in own.values():
+                notes.append(replace(note("change", "column_absent", c.name, file=labels[i]), file=labels[i]))
+    notes += [note("change", "type_widened", c) for c in sorted(widened)]
+    for i, (table, fields) in enumerate(zip(unit.tables, written)):
+        notes += [replace(n, file=labels[i]) for n in table_notes(table, fields, counts[i]) + (unit.apart if i == 0 else [])]
+    files = []
+    for i, (table, period) in enumerate(zip(unit.tables, periods)):
+        mapping = {f.original: by_original[i][f.original] for f in written[i]}
+        files.append({**_provenance(table, name, None, counts[i]), "file": labels[i],
+                      "period": period.text if period else None, "columns": mapping})
+        del files[-1]["resource"]
+    entry = {"resource": name, "catalog": unit.tables[0].validation.catalog_id, "dataset": unit.tables[0].dataset.name,
+             "dataset_id": unit.tables[0].validation.dataset_id, "resource_id": None, "part": None,
+             "parquet": f"data/{name}.parquet", "parquet_sha256": _sha256(target), "rows": rows,
+             "stacked_from": files}
+    for part in parts:
+        part.unlink()
+    return canonical + origin_fields, notes, entry
 
 
 FORM_CHANGES = {"decimal_comma": "decimal_comma", "thousands": "thousands", "dmy": "day_first", "mdy": "month_first"}
@@ -410,20 +620,22 @@ def _zip(folder: Path, target: Path) -> None:
             archive.writestr(info, path.read_bytes())
 
 
-def _resource(table: PackTable, name: str, fields: list[PackField], rows: int,
-              target: Path) -> dict[str, Any]:
+def _resource(unit: Unit, name: str, fields: list[PackField], rows: int, entry: dict[str, Any]) -> dict[str, Any]:
+    table = unit.tables[0]
     licence = table.licence
     publisher = table.dataset.organization
+    what = unit.label if len(unit.tables) > 1 else _label(table)
     descriptor = {
         "name": name, "path": f"data/{name}.parquet", "format": "parquet", "mediatype": "application/vnd.apache.parquet",
-        "title": f"{table.dataset.title}: {table.resource_name or table.validation.resource_id}"
-                 + (f" ({table.validation.part})" if table.validation.part else ""),
-        "sources": [{"title": publisher or table.validation.catalog_id, "path": table.url}],
+        "title": f"{table.dataset.title}: {what}",
+        "sources": [{"title": publisher or table.validation.catalog_id, "path": t.url} for t in unit.tables],
         "schema": {"fields": [_field(f) for f in fields]}}
     if licence:
         descriptor["licenses"] = [{"name": str(licence)}]
-    return {"descriptor": descriptor, "table": table, "fields": fields, "rows": rows, "publisher": publisher,
-            "licence": licence}
+    if len(unit.tables) > 1:
+        descriptor["stacked_from"] = [{k: f[k] for k in ("file", "period", "rows", "columns")} for f in entry["stacked_from"]]
+    return {"descriptor": descriptor, "table": table, "unit": unit, "entry": entry, "fields": fields, "rows": rows,
+            "publisher": publisher, "licence": licence}
 
 
 def _geopoint(f: PackField) -> dict[str, Any]:
@@ -507,13 +719,32 @@ def _readme(theme: Theme, resources: list[dict[str, Any]], allies: list[dict[str
         d, t = resource["descriptor"], resource["table"]
         check = checks[d["name"]]
         failed = [c.check for c in check.checks if not c.success]
-        left_out = _left_out(t.validation.rows, resource["rows"])
-        rows = f"{resource['rows']} rows" + (f" ({left_out['rows_left_out']} of the source's {t.validation.rows} left "
-                                             f"out: {left_out['why_left_out']})" if left_out else "")
-        lines += [f"### {_cell(d['title'])}", "", f"- File: `{d['path']}`, {rows}",
-                  f"- Source: `{_cell(t.url).replace('`', '%60')}`", f"- Publisher: {_cell(resource['publisher'] or '-')}",
+        entry = resource["entry"]
+        sources = [entry] if "stacked_from" not in entry else entry["stacked_from"]
+        left_out = {"rows_left_out": sum(e.get("rows_left_out", 0) for e in sources)} if any(
+            e.get("rows_left_out") for e in sources) else {}
+        source_rows = sum((e["rows"] + e.get("rows_left_out", 0)) for e in sources)
+        rows = f"{resource['rows']} rows" + (f" ({left_out['rows_left_out']} of the source's {source_rows} left "
+                                             f"out: {_left_out(source_rows, resource['rows'])['why_left_out']})"
+                                             if left_out else "")
+        lines += [f"### {_cell(d['title'])}", "", f"- File: `{d['path']}`, {rows}"]
+        if "stacked_from" in entry:
+            lines += [f"- Archivos unidos / Stacked files ({len(sources)}):"]
+            lines += [f"  - «{_cell(e['file'])}», {_cell(e['period'] or 'sin periodo / no period')}, {e['rows']} rows, "
+                      f"`{_cell(e['source_url']).replace('`', '%60')}`, retrieved {e['source_changed_at'] or '-'}"
+                      for e in sources]
+            lines += ["", "| " + " | ".join(f"«{_cell(e['file'])}»" for e in sources) + " | column in the pack |",
+                      "|" + "---|" * (len(sources) + 1)]
+            stacked = [f.name for f in resource["fields"] if f.name not in ORIGIN_COLUMNS]
+            for column in stacked:
+                cells = [next((_cell(o) for o, c in e["columns"].items() if c == column), "—") for e in sources]
+                lines.append("| " + " | ".join(cells) + f" | `{column}` |")
+            lines.append("")
+        else:
+            lines += [f"- Source: `{_cell(t.url).replace('`', '%60')}`",
+                      f"- Retrieved: {_iso(t.changed_at) or '-'} (when this content was first fetched)"]
+        lines += [f"- Publisher: {_cell(resource['publisher'] or '-')}",
                   f"- Licence: {_cell(resource['licence'] or 'not given')}",
-                  f"- Retrieved: {_iso(t.changed_at) or '-'} (when this content was first fetched)",
                   f"- Expectations: {'all met' if not failed else 'not met: ' + '; '.join(failed)}", ""]
         lines += _notes_markdown(resource["notes"])
         lines += ["#### Diccionario de datos / Data dictionary", "",
@@ -543,7 +774,8 @@ def _notes_markdown(notes: list[Note]) -> list[str]:
         chosen = [n for n in notes if n.kind == kind]
         lines += [f"#### {heading}", ""]
         for n in chosen:
-            lines += [f"- {_cell(n.es)}", f"  _{_cell(n.en)}_"]
+            where = f"«{_cell(n.file)}»: " if n.file and n.code not in ("column_mapped", "column_absent") else ""
+            lines += [f"- {where}{_cell(n.es)}", f"  _{where}{_cell(n.en)}_"]
         if not chosen:
             lines.append("- Ninguno / None")
         lines.append("")

@@ -3,12 +3,17 @@ as in tests/test_real_files.py, and what a team reads in the pack is held agains
 placeholders and errors."""
 from __future__ import annotations
 
+import csv
+import io
 import json
+import zipfile
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import pytest
 
+import test_real_files
 from harvester.sandbox import SandboxPortal
 from real_files import RealFile
 from test_real_files import THEME, _fetched, _provenance, run_stages
@@ -16,10 +21,34 @@ from test_real_files import THEME, _fetched, _provenance, run_stages
 pytestmark = pytest.mark.timeout(600)
 
 
+ECOBICI = "cdmx-ecobici-viajes__2010-02.csv.zip"
+CAMEL = {"Genero_Usuario": "GeneroUsuario", "Edad_Usuario": "EdadUsuario", "Ciclo_Estacion_Retiro": "CicloEstacionRetiro",
+         "Ciclo_Estacion_Arribo": "Ciclo_EstacionArribo", "Fecha_Retiro": "fecha_retiro"}
+
+
+def monthly_files(corpus: dict[str, RealFile]) -> dict[str, bytes]:
+    """Two monthly trip files made at test time from the real Ecobici file: February as published, and the same
+    trips as a "March" file the way later files are written: camelCase headers, the `Ciclo_EstacionArribo` typo,
+    and one bike id written as text (so the column cannot stay a number in both)."""
+    with zipfile.ZipFile(corpus[ECOBICI].path) as archive:
+        (member,) = archive.namelist()
+        february = archive.read(member)
+    header, rest = february.split(b"\n", 1)
+    for old, new in CAMEL.items():
+        header = header.replace(f'"{old}"'.encode(), f'"{new}"'.encode())
+    first, others = rest.split(b"\n", 1)
+    cells = first.split(b",")
+    cells[2] = b'"' + cells[2] + b'-A"'
+    return {"ecobici_2010-02.csv": february, "ecobici_2010-03.csv": header + b"\n" + b",".join(cells) + b"\n" + others}
+
+
 @pytest.fixture(scope="module")
 def run(_portal: SandboxPortal, corpus: dict[str, RealFile], tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Every stage over the corpus, once for the module: the data folder."""
-    return run_stages(_portal, corpus, tmp_path_factory.mktemp("pack-real-files"))[0]
+    """Every stage over the corpus (with the two monthly files beside the generated ones), once for the module:
+    the data folder."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(test_real_files, "GENERATED", {**test_real_files.GENERATED, **monthly_files(corpus)})
+        return run_stages(_portal, corpus, tmp_path_factory.mktemp("pack-real-files"))[0]
 
 
 def _latest(data: Path) -> Path:
@@ -28,8 +57,8 @@ def _latest(data: Path) -> Path:
 
 def _descriptor(data: Path, file: str, part: str = "") -> dict[str, Any]:
     fetched = _fetched(data, file)
-    (entry,) = [p for p in _provenance(data) if p["resource_id"] == fetched["resource_id"]
-                and (p["part"] or "") == part]
+    (entry,) = [p for p in _provenance(data) for source in [p, *p.get("stacked_from", [])]
+                if source["resource_id"] == fetched["resource_id"] and (source["part"] or "") == part]
     package = json.loads((_latest(data) / "datapackage.json").read_text(encoding="utf-8"))
     (descriptor,) = [r for r in package["resources"] if r["path"] == entry["parquet"]]
     return descriptor
@@ -71,3 +100,43 @@ def test_real_files_tables_say_what_was_changed_and_what_is_wrong_in_plain_sente
     assert any(a["code"] == "accents_lost" and "perdió los acentos" in a["es"] for a in cameras["alerts"])
     readme = (_latest(run) / "README.md").read_text(encoding="utf-8")
     assert numero["es"] in readme and typed["es"] in readme
+
+
+def test_real_monthly_trip_files_are_one_table_and_no_value_is_lost(run: Path, corpus: dict[str, RealFile]) -> None:
+    latest = _latest(run)
+    (entry,) = [e for e in json.loads((latest / "provenance.json").read_text())["resources"] if "stacked_from" in e]
+    files = entry["stacked_from"]
+    assert [(f["file"], f["period"]) for f in files] == [("ecobici_2010-02.csv", "2010-02"),
+                                                         ("ecobici_2010-03.csv", "2010-03")]
+    sources = monthly_files(corpus)
+    parsed = {name: list(csv.DictReader(io.StringIO(data.decode()))) for name, data in sources.items()}
+    assert [f["rows"] for f in files] == [len(parsed[f["file"]]) for f in files] == [1057, 1057]
+    assert entry["rows"] == 2 * 1057
+    # camelCase and the header typo line up with the published names; the mapping is in both documents
+    march = files[1]["columns"]
+    assert march["GeneroUsuario"] == "genero_usuario" and march["Ciclo_EstacionArribo"] == "ciclo_estacion_arribo"
+    assert march["fecha_retiro"] == "fecha_retiro" and march["Bici"] == "bici"
+    descriptor = _descriptor(run, "ecobici_2010-02.csv")
+    assert descriptor["stacked_from"][1]["columns"] == march
+    readme = (latest / "README.md").read_text(encoding="utf-8")
+    assert "| Genero_Usuario | GeneroUsuario | `genero_usuario` |" in readme
+    # a bike id written as text in one file: the column is the source's text in both, every value kept
+    assert any(c["code"] == "type_widened" and c["column"] == "bici" for c in descriptor["changes"])
+    parquet = latest / entry["parquet"]
+    for f in files:
+        rows = duckdb.sql(f"SELECT bici, edad_usuario, fecha_retiro, hora_arribo FROM read_parquet('{parquet}') "
+                          f"WHERE origen_archivo = '{f['file']}'").fetchall()
+        source = parsed[f["file"]]
+        assert [r[0] for r in rows] == [s["Bici"] for s in source]
+        assert [str(r[1]) for r in rows] == [s.get("Edad_Usuario") or s["EdadUsuario"] for s in source]
+        assert [str(r[2]) for r in rows] == [s.get("Fecha_Retiro") or s["fecha_retiro"] for s in source]
+        assert [r[3] for r in rows] == [s["Hora_Arribo"] for s in source]
+
+
+def test_real_sibling_tables_that_differ_stay_apart_with_the_reason(run: Path) -> None:
+    states, municipios = (_descriptor(run, f"inegi-mg__00{x}.dbf", "dbf") for x in ("ent", "mun"))
+    assert not any(c["code"] == "not_stacked" for c in states["changes"])
+    (why,) = [c for c in municipios["changes"] if c["code"] == "not_stacked"]
+    assert "comparten 3 de 4 columnas" in why["es"] and "80%" in why["es"] and "they share 3 of 4 columns" in why["en"]
+    one_column = _descriptor(run, "con_comentarios.csv")
+    assert any(c["code"] == "not_stacked" for c in one_column["changes"])

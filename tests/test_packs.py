@@ -77,7 +77,7 @@ def test_parquet_reads_back_with_pandas_and_duckdb(packs: Path):
         assert len(frame) == count == entry["rows"] and count > 0, name
         assert hashlib.sha256(path.read_bytes()).hexdigest() == entry["parquet_sha256"]
         assert all(c == c.lower() and " " not in c for c in frame.columns), frame.columns
-    victims = "cdmx__victimas_en_carpetas_de_investigacion_fgj__victimas_2019_2022"
+    victims = "cdmx__victimas_en_carpetas_de_investigacion_fgj__victimas"  # the yearly files, stacked
     frame = pd.read_parquet(latest / provenance[victims]["parquet"])
     # snake_case names, the profile's types, and text decoded from cp1252
     assert {"id_carpeta", "ano_inicio", "fecha_inicio", "alcaldia_hechos", "latitud"} <= set(frame.columns)
