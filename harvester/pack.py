@@ -36,10 +36,11 @@ import duckdb
 
 from harvester.candidates import Candidate, find_candidates
 from harvester.colnames import repair_mojibake, snake, unique as _unique
+from harvester.packdict import Dictionary, dcat_fields, named_dictionary, read_dictionary
 from harvester.packnotes import Note, note, rows_where
 from harvester.packstack import ORIGIN_COLUMNS, WHY, Alignment, Period, align, needed, period_of, too_different
 from harvester.config import Settings
-from harvester.model import ColumnProfile, PackTable, TableExpectations
+from harvester.model import ColumnProfile, PackTable, ResourceKey, TableExpectations
 from harvester.errors import HarvesterError
 from harvester.expectations import run_expectations
 from harvester.csvscan import (PLACEHOLDER_LIST, Reading, decide_readings, declared_strings, header_names,
@@ -71,6 +72,11 @@ class PackField:
     examples: list[str] = field(default_factory=list)
     placeholders: dict[str, int] = field(default_factory=dict)
     """The placeholder spellings in the source column (now nulls), with how many times each."""
+    description: str | None = None
+    """What the portal's dictionary (or DCAT `field` metadata) says the column is."""
+    value_labels: dict[str, str] = field(default_factory=dict)
+    """A coded column's values and what each means, from the dictionary."""
+    described_by: str | None = None
 
 
 @dataclass
@@ -204,13 +210,14 @@ def build_pack(settings: Settings, theme: Theme) -> PackResult:
         accepted = [c for c in found if c.accepted]
         tables = store.pack_tables([(c.catalog, c.remote_id) for c in accepted])
         profiles = [{c.name: c for c in store.table_columns(t.validation.key, t.validation.part)} for t in tables]
+        docs = _docs(store, [(c.catalog, c.remote_id) for c in accepted], tables)
     if not tables:
         raise HarvesterError(f"pack {theme.name}: no accepted dataset has a validated table "
                              f"({len(accepted)} of {len(found)} candidates pass the gates)")
     home = settings.paths.packs / theme.name
     home.mkdir(parents=True, exist_ok=True)
     _remove_leftovers(home)
-    inputs = _inputs(theme, tables)
+    inputs = _inputs(theme, tables, docs)
     latest = home / "latest"
     if latest.is_dir() and (latest / "INPUTS").is_file() and (latest / "INPUTS").read_text(encoding="utf-8") == inputs:
         return _result(theme, found, accepted, tables, latest.resolve(), new=False)  # nothing changed: no work
@@ -218,7 +225,7 @@ def build_pack(settings: Settings, theme: Theme) -> PackResult:
     try:
         (staging / "data").mkdir(parents=True)
         (staging / "INPUTS").write_text(inputs, encoding="utf-8")
-        version = _assemble(settings, theme, accepted, tables, profiles, staging)
+        version = _assemble(settings, theme, accepted, tables, profiles, staging, docs)
         final = home / version
         new = not final.exists()
         if new:
@@ -243,7 +250,7 @@ def _result(theme: Theme, found: list[Candidate], accepted: list[Candidate], tab
                       files=sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file()))
 
 
-def _inputs(theme: Theme, tables: list[PackTable]) -> str:
+def _inputs(theme: Theme, tables: list[PackTable], docs: list[PackDoc]) -> str:
     """What a pack is built from: the profile's bytes, this code's version and every source table. The same
     text means the same pack, so a nightly run with nothing changed upstream builds nothing."""
     from importlib.metadata import PackageNotFoundError, version
@@ -255,6 +262,7 @@ def _inputs(theme: Theme, tables: list[PackTable]) -> str:
     lines = [f"harvester {code}", f"profile {hashlib.sha256(theme.path.read_bytes()).hexdigest()}"]
     lines += [f"table {v.catalog_id} {v.dataset_id} {v.resource_id} {v.part or '-'} {v.sha256}"
               for v in (t.validation for t in tables)]
+    lines += [f"doc {d.name} {d.sha256}" for d in docs]
     return "\n".join(lines) + "\n"
 
 
@@ -277,7 +285,7 @@ def _point_latest(home: Path, version: str) -> None:
 
 
 def _assemble(settings: Settings, theme: Theme, accepted: list[Candidate], tables: list[PackTable],
-              profiles: list[dict[str, ColumnProfile]], staging: Path) -> str:
+              profiles: list[dict[str, ColumnProfile]], staging: Path, docs: list[PackDoc]) -> str:
     import pandas as pd  # only where packs are built
 
     spill = tempfile.TemporaryDirectory(prefix="harvester-pack-")
@@ -313,17 +321,23 @@ def _assemble(settings: Settings, theme: Theme, accepted: list[Candidate], table
             resource["descriptor"].update(_notes_json(notes))
             resources.append(resource)
             provenance.append(entry)
+        _describe(con, resources, staging)
     finally:
         con.close()
         spill.cleanup()
+    for doc in docs:
+        (staging / "docs").mkdir(exist_ok=True)
+        shutil.copyfile(settings.paths.under_root(doc.path), staging / "docs" / doc.name)
     allies = _allies(tables, accepted)
     _write_json(staging / "datapackage.json", {
         "name": theme.name, "title": theme.title, "description": f"{theme.problem_es}\n\n{theme.problem_en}",
         "profile": "data-package", "resources": [r["descriptor"] for r in resources]})
-    _write_json(staging / "provenance.json", {"theme": theme.name, "resources": provenance})
+    _write_json(staging / "provenance.json", {"theme": theme.name, "resources": provenance,
+                                              "docs": [{"path": f"docs/{d.name}", "dataset": d.dataset,
+                                                        "source_url": d.url, "sha256": d.sha256} for d in docs]})
     _write_json(staging / "allies.json", {"theme": theme.name, "allies": allies})
     _write_json(staging / "expectations.json", {"theme": theme.name, "tables": [r.as_dict() for r in results]})
-    (staging / "README.md").write_text(_readme(theme, resources, allies, results), encoding="utf-8")
+    (staging / "README.md").write_text(_readme(theme, resources, allies, results, docs), encoding="utf-8")
     files = sorted(p for p in staging.rglob("*") if p.is_file())
     sums = {str(p.relative_to(staging)): _sha256(p) for p in files}
     content = hashlib.sha256("".join(f"{h}  {n}\n" for n, h in sums.items()).encode()).hexdigest()
@@ -332,6 +346,75 @@ def _assemble(settings: Settings, theme: Theme, accepted: list[Candidate], table
     (staging / "SHA256SUMS").write_text("".join(f"{h}  {n}\n" for n, h in sums.items()), encoding="utf-8")
     _zip(staging, staging / f"{theme.name}-{version}.zip")
     return version
+
+
+DOC_FORMATS = ("PDF", "DOC", "DOCX", "ODT", "RTF", "PPT", "PPTX", "ODP")
+"""Documentation resources a pack copies under `docs/`."""
+
+
+@dataclass(frozen=True)
+class PackDoc:
+    """A documentation file of an accepted dataset (a PDF, a DOC), copied under `docs/`."""
+
+    name: str
+    """Its file name in `docs/`: `<catalog>__<dataset>__<resource>.<ext>`."""
+    path: str
+    sha256: str | None
+    url: str | None
+    dataset: str
+
+
+def _docs(store: Store, keys: list[tuple[str, str]], tables: list[PackTable]) -> list[PackDoc]:
+    """The fetched documentation resources (PDF, DOC, ...) of the datasets that have a table in the pack."""
+    packed = {(t.validation.catalog_id, t.validation.dataset_id): t.dataset for t in tables}
+    found, taken = [], set()
+    for scored in store.scored_resources([(c, d) for c, d in keys if (c, d) in packed]):
+        r = scored.resource
+        if scored.format not in DOC_FORMATS:
+            continue
+        check = store.link_check(ResourceKey(r.catalog_id, r.dataset_id, r.remote_id))
+        if check is None or not check.path or check.status not in ("ok", "not_modified"):
+            continue
+        dataset = packed[(r.catalog_id, r.dataset_id)]
+        stem = "__".join(re.sub(r"[^a-z0-9]+", "_", normalize(str(p))).strip("_") or "x"
+                         for p in (r.catalog_id, dataset.name, r.name or r.remote_id))[:MAX_NAME]
+        name = _unique(stem, taken) + "." + scored.format.lower()
+        found.append(PackDoc(name=name, path=check.path, sha256=check.sha256, url=r.url, dataset=dataset.ref))
+    return found
+
+
+def _describe(con: duckdb.DuckDBPyConnection, resources: list[dict[str, Any]], staging: Path) -> None:
+    """Descriptions and value labels for every column a dictionary table of its dataset, or the DCAT `field`
+    metadata of its distribution, describes (harvester/packdict.py); the descriptors are written again."""
+    books: dict[str, list[tuple[str, Dictionary]]] = {}
+    for resource in resources:
+        unit: Unit = resource["unit"]
+        table = unit.tables[0]
+        if len(unit.tables) > 1:
+            continue
+        fields = [f for f in resource["fields"] if f.name not in ORIGIN_COLUMNS]
+        named = named_dictionary(table.resource_name, table.validation.part, Path(table.path).name)
+        if not named and not any(f.name in ("campo", "variable", "columna", "nombre_del_campo") for f in fields):
+            continue
+        parquet = staging / resource["descriptor"]["path"]
+        select = ", ".join(_q(f.name) for f in fields)
+        rows = con.execute(f"SELECT {select} FROM read_parquet({_lit(str(parquet))}) LIMIT 20000").fetchall()
+        book = read_dictionary(_label(table), [f.name for f in fields], [f.original for f in fields], rows, named)
+        if book:
+            books.setdefault(table.dataset.ref, []).append((resource["descriptor"]["name"], book))
+    for resource in resources:
+        unit = resource["unit"]
+        sources = [b for name, b in books.get(unit.tables[0].dataset.ref, []) if name != resource["descriptor"]["name"]]
+        sources += [b for t in unit.tables if (b := dcat_fields(t.dataset.raw, t.url))]
+        if not sources:
+            continue
+        for f in resource["fields"]:
+            for book in sources:
+                text, labels = book.describe(f.original)
+                if text or labels:
+                    f.description, f.value_labels, f.described_by = text, labels, book.source
+                    break
+        resource["descriptor"]["schema"] = {"fields": [_field(f) for f in resource["fields"]]}
 
 
 def _write_one(con: duckdb.DuckDBPyConnection, settings: Settings, table: PackTable,
@@ -408,6 +491,9 @@ def plan_units(tables: list[PackTable], profiles: list[dict[str, ColumnProfile]]
     for table, columns in zip(tables, profiles):
         names = _names(columns)
         apart: list[Note] = []
+        if named_dictionary(table.resource_name, table.validation.part):
+            units.append(Unit([table], [columns], [align(names, names)]))  # a dictionary is never a year of data
+            continue
         for unit in units:
             base = unit.tables[0]
             if base.dataset.ref != table.dataset.ref or not names or _kind(base) != _kind(table) or \
@@ -663,11 +749,17 @@ def _field(f: PackField) -> dict[str, Any]:
         field.update({"type": "string", "description": "geometría GeoJSON con altitud en sus posiciones (Frictionless "
                                                        "solo acepta posiciones de 2 números) / GeoJSON geometry with "
                                                        "altitudes"})
+    if f.description:
+        said = f"{f.description} (fuente / source: {f.described_by})"
+        field["description"] = f"{said}. {field['description']}" if field.get("description") else said
+    if f.value_labels:
+        field["value_labels"] = dict(f.value_labels)
     if kind == "integer" and f.has_nulls:
         # Frictionless reads Parquet through pandas, where an integer column with nulls turns to floats and NaN,
         # which its integer type refuses: the column stays int64 in the file and is declared a number here.
         field["type"] = "number"
-        field["description"] = "whole numbers (int64 in the Parquet file), some missing"
+        whole = "whole numbers (int64 in the Parquet file), some missing"
+        field["description"] = f"{field['description']} ({whole})" if field.get("description") else whole
     return field
 
 
@@ -698,7 +790,7 @@ def _cell(text: Any) -> str:
 
 
 def _readme(theme: Theme, resources: list[dict[str, Any]], allies: list[dict[str, Any]],
-            results: list[TableExpectations]) -> str:
+            results: list[TableExpectations], docs: list[PackDoc]) -> str:
     first = resources[0]["descriptor"]["path"]
     lines = [f"# {theme.title}", "", theme.problem_es, "", theme.problem_en, "",
              f"{len(resources)} tables from {len({r['table'].dataset.ref for r in resources})}"
@@ -713,6 +805,11 @@ def _readme(theme: Theme, resources: list[dict[str, Any]], allies: list[dict[str
                              for c in ally["contacts"])
         lines.append(f"- **{_cell(ally['organization'] or ally['id'])}** ({', '.join(ally['catalogs'])}): "
                      f"{contacts or 'no contact point published'}; {len(ally['datasets'])} datasets")
+    if docs:
+        lines += ["", "## Documentos / Documents", "",
+                  "Documentación publicada con los conjuntos de datos (diccionarios, metodologías) / documentation "
+                  "published with the datasets (dictionaries, methodologies):", ""]
+        lines += [f"- `docs/{d.name}` ({_cell(d.dataset)}): `{_cell(d.url).replace('`', '%60')}`" for d in docs]
     checks = {r.table: r for r in results}
     lines += ["", "## Tables", ""]
     for resource in resources:
@@ -748,8 +845,8 @@ def _readme(theme: Theme, resources: list[dict[str, Any]], allies: list[dict[str
                   f"- Expectations: {'all met' if not failed else 'not met: ' + '; '.join(failed)}", ""]
         lines += _notes_markdown(resource["notes"])
         lines += ["#### Diccionario de datos / Data dictionary", "",
-                  "| column | original name | type | missing | placeholders (now null) | examples |",
-                  "|---|---|---|---:|---|---|"]
+                  "| column | original name | type | missing | placeholders (now null) | examples | description |",
+                  "|---|---|---|---:|---|---|---|"]
         for f in resource["fields"]:
             profile = f.profile
             top = [v for v, _ in (profile.top_values if profile else ())[:3]]
@@ -757,9 +854,17 @@ def _readme(theme: Theme, resources: list[dict[str, Any]], allies: list[dict[str
             missing = profile.missing_share if profile else None
             spelled = ", ".join(f"`{_cell(p).replace('`', '')}` ×{n:,}" for p, n in f.placeholders.items())
             lines.append(f"| `{f.name}` | {_cell(f.original)} | {_dictionary_type(f)} | "
-                         f"{'' if missing is None else f'{missing:.0%}'} | {spelled} | {examples} |")
+                         f"{'' if missing is None else f'{missing:.0%}'} | {spelled} | {examples} | {_described(f)} |")
         lines.append("")
     return "\n".join(lines)
+
+
+def _described(f: PackField) -> str:
+    """A column's description and value labels in the README's dictionary, with where they come from."""
+    parts = [_cell(f.description)] if f.description else []
+    if f.value_labels:
+        parts.append("; ".join(f"`{_cell(k).replace('`', '')}` = {_cell(v)}" for k, v in list(f.value_labels.items())[:20]))
+    return " — ".join(parts) + (f" ({_cell(f.described_by)})" if parts else "")
 
 
 NOTE_HEADINGS = {"change": "Qué se cambió / What was changed",

@@ -140,3 +140,15 @@ def test_real_sibling_tables_that_differ_stay_apart_with_the_reason(run: Path) -
     assert "comparten 3 de 4 columnas" in why["es"] and "80%" in why["es"] and "they share 3 of 4 columns" in why["en"]
     one_column = _descriptor(run, "con_comentarios.csv")
     assert any(c["code"] == "not_stacked" for c in one_column["changes"])
+
+
+def test_a_real_dictionary_sheet_describes_the_workbooks_other_sheets(run: Path) -> None:
+    """INECC's workbook: sheet `Diccionario` (no header: field | description) describes the sheets' columns."""
+    fields = {f["title"]: f for f in _descriptor(run, "inecc-anvcc__Diccionario de datos_3 clasi.xlsx",
+                                                 "sheet:1448")["schema"]["fields"]}
+    assert fields["Clave Entidad"]["description"] == ("Clave de la Entidad según INEGI "
+                                                      "(fuente / source: inecc-anvcc__Diccionario de datos_3 clasi.xlsx "
+                                                      "(sheet:Diccionario))")
+    assert fields["ClasVFEH"]["description"].startswith("Clasificación de la Vulnerabilidad de acuerdo a la")
+    readme = (_latest(run) / "README.md").read_text(encoding="utf-8")
+    assert "Clave de la Entidad según INEGI (inecc-anvcc__Diccionario de datos_3 clasi.xlsx (sheet:Diccionario))" in readme

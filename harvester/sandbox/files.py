@@ -81,6 +81,8 @@ MESS_CASES = {
 STACKING_CASES = {
     # `año_hechos` where the older file has `ao_hechos` (the ñ lost), `FechaHechos` for `fecha_hechos`
     "yearly_enye_header": "cdmx/carpetas-de-investigacion-fgj-de-la-ciudad-de-mexico/carpetas_2024.csv",
+    # a data dictionary resource beside the microdata (campo, descripción, and value labels of a coded column)
+    "data_dictionary": "federal/encuesta_nacional_uso_del_tiempo_enut_2019/diccionario_enut_2019.csv",
 }
 
 PLACEHOLDER_FROM = 150  # data rows before the first placeholder
@@ -345,6 +347,18 @@ def _enut_2019(rng: random.Random) -> bytes:
     text = _rows_csv(["ID_PER", "SEXO", "EDAD_V", "FAC_PER", "HORAS_CUIDADO"], rows)
     return ("Encuesta Nacional sobre Uso del Tiempo (ENUT) 2019,,,,\nInstituto Nacional de Estadística y "
             "Geografía,,,,\n,,,,\n" + text + "Fuente: INEGI.,,,,\n").encode()
+
+
+@builds(STACKING_CASES["data_dictionary"])
+def _enut_dictionary(rng: random.Random) -> bytes:
+    """The microdata's dictionary, as INEGI writes one: a field, its description, and a coded field's values and
+    labels on the rows below it (the field cell left blank)."""
+    return _csv(["Campo", "Descripción", "Valor", "Etiqueta"], [
+        ["ID_PER", "Identificador de la persona", "", ""],
+        ["SEXO", "Sexo de la persona", "1", "Hombre"], ["", "", "2", "Mujer"],
+        ["EDAD_V", "Edad en años cumplidos", "", ""],
+        ["FAC_PER", "Factor de expansión: cuántas personas representa cada registro", "", ""],
+        ["HORAS_CUIDADO", "Horas a la semana dedicadas a cuidar a otras personas sin pago", "", ""]])
 
 
 @builds(MESS_CASES["xlsx_several_sheets"])
