@@ -37,6 +37,7 @@ import duckdb
 from harvester.candidates import Candidate, find_candidates
 from harvester.colnames import repair_mojibake, snake, unique as _unique
 from harvester.packdict import Dictionary, dcat_fields, named_dictionary, read_dictionary
+from harvester.packnotebook import notebook
 from harvester.packnotes import Note, note, rows_where
 from harvester.packstack import ORIGIN_COLUMNS, WHY, Alignment, Period, align, needed, period_of, too_different
 from harvester.config import Settings
@@ -322,12 +323,18 @@ def _assemble(settings: Settings, theme: Theme, accepted: list[Candidate], table
             resources.append(resource)
             provenance.append(entry)
         _describe(con, resources, staging)
+        if theme.csv_copies:
+            _csv_copies(con, resources, staging)
     finally:
         con.close()
         spill.cleanup()
     for doc in docs:
         (staging / "docs").mkdir(exist_ok=True)
         shutil.copyfile(settings.paths.under_root(doc.path), staging / "docs" / doc.name)
+    (staging / "inicio.ipynb").write_text(notebook(theme.title, theme.problem_es, theme.problem_en, [
+        (r["descriptor"]["name"], r["descriptor"]["path"],
+         [(f.name, f.type, f.profile.distinct_count if f.profile else None) for f in r["fields"]]) for r in resources]),
+        encoding="utf-8")
     allies = _allies(tables, accepted)
     _write_json(staging / "datapackage.json", {
         "name": theme.name, "title": theme.title, "description": f"{theme.problem_es}\n\n{theme.problem_en}",
@@ -415,6 +422,23 @@ def _describe(con: duckdb.DuckDBPyConnection, resources: list[dict[str, Any]], s
                     f.description, f.value_labels, f.described_by = text, labels, book.source
                     break
         resource["descriptor"]["schema"] = {"fields": [_field(f) for f in resource["fields"]]}
+
+
+def _csv_copies(con: duckdb.DuckDBPyConnection, resources: list[dict[str, Any]], staging: Path) -> None:
+    """`csv/<table>.csv` beside each Parquet file, for spreadsheet users (`[pack] csv_copies = true`): UTF-8 with
+    a byte order mark (so Excel reads the accents), a header, comma-delimited, ISO dates, empty for null."""
+    (staging / "csv").mkdir()
+    for resource in resources:
+        name = resource["descriptor"]["name"]
+        target = staging / "csv" / f"{name}.csv"
+        body = target.with_suffix(".body")
+        con.execute(f"COPY (SELECT * FROM read_parquet({_lit(str(staging / resource['descriptor']['path']))})) "
+                    f"TO {_lit(str(body))} (FORMAT csv, HEADER true, DELIMITER ',')")
+        with target.open("wb") as out, body.open("rb") as data:
+            out.write("\ufeff".encode())
+            shutil.copyfileobj(data, out)
+        body.unlink()
+        resource["descriptor"]["csv_copy"] = f"csv/{name}.csv"
 
 
 def _write_one(con: duckdb.DuckDBPyConnection, settings: Settings, table: PackTable,
@@ -799,7 +823,13 @@ def _readme(theme: Theme, resources: list[dict[str, Any]], allies: list[dict[str
              "each came from, `expectations.json` holds the Great Expectations results, `allies.json` the publishers.",
              "", "## Load a table", "", "```python", "import pandas as pd", f'df = pd.read_parquet("{first}")', "```",
              "", "```python", "import duckdb", f"duckdb.sql(\"SELECT * FROM '{first}'\").df()", "```", "", "```r",
-             f'df <- arrow::read_parquet("{first}")', "```", "", "## Allies", ""]
+             f'df <- arrow::read_parquet("{first}")', "```", "",
+             "`inicio.ipynb` carga todas las tablas con pandas y con DuckDB y dibuja una primera gráfica / loads every "
+             "table with pandas and DuckDB and draws a first chart (`jupyter lab inicio.ipynb` in this folder).", ""]
+    if any("csv_copy" in r["descriptor"] for r in resources):
+        lines += ["Cada tabla también está en `csv/` para hojas de cálculo (UTF-8 con BOM, coma, fechas ISO) / every "
+                  "table is also in `csv/` for spreadsheets (UTF-8 with a BOM, comma-delimited, ISO dates).", ""]
+    lines += ["## Allies", ""]
     for ally in allies:
         contacts = ", ".join(f"{_cell(c['name'])} ({_cell(c['email'])})" if c["email"] else _cell(c["name"])
                              for c in ally["contacts"])

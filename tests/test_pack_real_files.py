@@ -152,3 +152,16 @@ def test_a_real_dictionary_sheet_describes_the_workbooks_other_sheets(run: Path)
     assert fields["ClasVFEH"]["description"].startswith("Clasificación de la Vulnerabilidad de acuerdo a la")
     readme = (_latest(run) / "README.md").read_text(encoding="utf-8")
     assert "Clave de la Entidad según INEGI (inecc-anvcc__Diccionario de datos_3 clasi.xlsx (sheet:Diccionario))" in readme
+
+
+def test_the_starter_notebook_runs_on_the_real_files_pack(run: Path, tmp_path: Path) -> None:
+    from test_pack_notebook import run_notebook
+
+    latest = _latest(run).resolve()
+    names = [r["name"] for r in json.loads((latest / "datapackage.json").read_text())["resources"]]
+    document = run_notebook(latest, tmp_path)
+    outputs = [o for c in document.cells if c.cell_type == "code" for o in c.outputs]
+    text = "".join(o.get("text", "") for o in outputs)
+    assert all(f"{name}: " in text for name in names)
+    assert sum("image/png" in o.get("data", {}) for o in outputs) == 1
+    assert not any(o.get("output_type") == "error" for o in outputs)

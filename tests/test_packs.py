@@ -52,7 +52,7 @@ def test_a_pack_holds_everything_a_team_needs(packs: Path, theme: str):
     version = latest.readlink().name
     files = {p.name for p in latest.iterdir()}
     assert {"datapackage.json", "README.md", "provenance.json", "allies.json", "expectations.json", "SHA256SUMS", "INPUTS",
-            f"{theme}-{version}.zip", "data", "docs"} == files
+            f"{theme}-{version}.zip", "data", "docs", "inicio.ipynb"} == files
     # the checksums cover every file, and the zip holds them all
     sums = dict(reversed(line.split("  ", 1)) for line in (latest / "SHA256SUMS").read_text().splitlines())
     assert sums == {k: v for k, v in digests(latest).items() if k not in ("SHA256SUMS", f"{theme}-{version}.zip")}
