@@ -30,7 +30,8 @@ import zipfile
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Callable
+from contextlib import contextmanager
+from typing import Any, Callable, Iterator
 
 import duckdb
 
@@ -43,9 +44,10 @@ from harvester.packstack import ORIGIN_COLUMNS, WHY, Alignment, Period, align, n
 from harvester.config import Settings
 from harvester.model import ColumnProfile, PackTable, ResourceKey, TableExpectations
 from harvester.errors import HarvesterError
-from harvester.expectations import run_expectations
-from harvester.csvscan import (PLACEHOLDER_LIST, Reading, decide_readings, declared_strings, header_names,
-                               kept_sql, read_csv_sql, reading_counts, typed_sql, unconverted, utf8_copy)
+from harvester.expectations import needed_columns, run_expectations
+from harvester.csvscan import (PLACEHOLDER_LIST, Reading, decide_readings, declared_strings, first_counts,
+                               first_pass_sql, header_names, kept_sql, read_csv_sql, reading_counts, typed_sql,
+                               unconverted, utf8_copy)
 from harvester.text import normalize
 from harvester.store import Store
 from harvester.themes import Theme, load_theme, theme_path
@@ -57,6 +59,9 @@ FORMS = {"thousands": "con separador de miles / thousands separators", "decimal_
          "dmy": "día primero / day first", "mdy": "mes primero / month first"}
 """How the source wrote a converted column, as the data dictionary says it."""
 ZIP_TIME = (2024, 1, 1, 0, 0, 0)
+STORED = (".parquet", ".zip", ".pdf", ".docx", ".xlsx", ".pptx", ".png", ".jpg")
+"""Files already compressed: stored in the pack's zip as they are (deflating zstd Parquet again costs time
+and saves nothing)."""
 
 
 @dataclass
@@ -69,7 +74,8 @@ class PackField:
     profile: ColumnProfile | None
     form: str = ""
     """How the source writes it (csvscan.Reading.form): `thousands`, `dmy`, `lat_lon`, ..."""
-    has_nulls: bool = False
+    has_nulls: bool | None = None
+    """Whether the Parquet column has nulls (None: not counted yet)."""
     examples: list[str] = field(default_factory=list)
     placeholders: dict[str, int] = field(default_factory=dict)
     """The placeholder spellings in the source column (now nulls), with how many times each."""
@@ -142,9 +148,17 @@ TABLE_STEPS: list[TableStep] = []
 def _write_table(con: duckdb.DuckDBPyConnection, relation: str, names: list[str],
                  profiles: dict[str, ColumnProfile], target: Path, declared: frozenset[str],
                  text: frozenset[str] = frozenset()) -> list[PackField]:
-    counts = reading_counts(con, relation, names)
+    # one scan for the reading rules' first pass, the placeholders' spellings and the row count
+    first_sql = [sql for i, n in enumerate(names) for sql in first_pass_sql(kept_sql(_q(n)), i)]
+    spelled_sql = [f"histogram(trim({_q(n)})) FILTER (WHERE list_contains({PLACEHOLDER_LIST}, trim({_q(n)}))) "
+                   f"AS spelled_{i}" for i, n in enumerate(names)]
+    scanned = con.execute(f"SELECT {', '.join(['count(*) AS n_rows'] + first_sql + spelled_sql)} FROM {relation}").fetchone()
+    scan = dict(zip((d[0] for d in con.description), scanned))
+    first = first_counts(scan, len(names))
+    counts = reading_counts(con, relation, names, first)
     found = decide_readings(counts, [n in declared for n in names])
-    found = [Reading("string") if i in unconverted(con, relation, names, found) else r for i, r in enumerate(found)]
+    missed = unconverted(con, relation, names, found)  # one scan for every column
+    found = [Reading("string") if i in missed else r for i, r in enumerate(found)]
     taken: set[str] = set()
     fields = []
     for position, (name, reading) in enumerate(zip(names, found), 1):
@@ -156,18 +170,27 @@ def _write_table(con: duckdb.DuckDBPyConnection, relation: str, names: list[str]
     for step in TABLE_STEPS:  # the keying steps' companion columns, after the source's own
         columns += step(con, relation, fields)
     select = ", ".join(f"{sql} AS {_q(f.name)}" for sql, f in columns)
-    con.execute(f"COPY (SELECT {select} FROM {relation}) TO {_lit(str(target))} (FORMAT parquet, COMPRESSION zstd)")
-    for f, spelled in zip(fields, _placeholders_found(con, relation, names)):
-        f.placeholders = spelled
+    with _one_thread(con):
+        con.execute(f"COPY (SELECT {select} FROM {relation}) TO {_lit(str(target))} (FORMAT parquet, COMPRESSION zstd)")
+    for i, f in enumerate(fields):
+        f.placeholders = dict(sorted((scan[f"spelled_{i}"] or {}).items(), key=lambda kv: (-kv[1], kv[0])))
+        # a cell is null in the Parquet file exactly where it is empty or a placeholder in the source
+        f.has_nulls = first[i]["present"] < scan["n_rows"]
     return [f for _, f in columns]
 
 
-def _placeholders_found(con: duckdb.DuckDBPyConnection, relation: str, names: list[str]) -> list[dict[str, int]]:
-    """Per column, each placeholder spelling the source holds and how many times (the data dictionary
-    names them: they are the only cells a pack turns into nulls)."""
-    parts = [f"histogram(trim({_q(n)})) FILTER (WHERE list_contains({PLACEHOLDER_LIST}, trim({_q(n)})))" for n in names]
-    row = con.execute(f"SELECT {', '.join(parts)} FROM {relation}").fetchone() if names else ()
-    return [dict(sorted((h or {}).items(), key=lambda kv: (-kv[1], kv[0]))) for h in row]
+READ_THREADS = max(1, min(4, os.cpu_count() or 1))
+"""DuckDB threads for the scans that only count (their results do not depend on the order of rows)."""
+
+
+@contextmanager
+def _one_thread(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """One writer thread: rows in file order and the same Parquet row groups, so the same bytes every time."""
+    con.execute("SET threads = 1")
+    try:
+        yield
+    finally:
+        con.execute(f"SET threads = {READ_THREADS}")
 
 
 def write_parquet(con: duckdb.DuckDBPyConnection, source: Path, table: PackTable,
@@ -291,7 +314,7 @@ def _assemble(settings: Settings, theme: Theme, accepted: list[Candidate], table
 
     spill = tempfile.TemporaryDirectory(prefix="harvester-pack-")
     con = duckdb.connect()
-    con.execute("SET threads = 1")  # one writer, rows in file order: the same bytes every time
+    con.execute(f"SET threads = {READ_THREADS}")  # counting scans in parallel; every write with one thread
     con.execute("SET enable_progress_bar = false")
     con.execute(f"SET temp_directory = {_lit(spill.name)}")  # a table bigger than memory spills there
     resources, provenance, results = [], [], []
@@ -309,14 +332,13 @@ def _assemble(settings: Settings, theme: Theme, accepted: list[Candidate], table
             else:
                 fields, notes, entry = _write_stack(con, settings, unit, name, target, Path(spill.name), staging)
                 rows = entry["rows"]
-            frame = pd.read_parquet(target)
-            assert len(frame) == rows, (name, len(frame), rows)
-            frame.attrs["original_names"] = {f.name: f.original for f in fields}
+            original = {f.name: f.original for f in fields}
+            wanted = needed_columns(list(original.values()), theme.expectations, table.dataset.ref)
+            # only the columns the expectations read go to pandas: a million-row table stays in DuckDB
+            frame = pd.read_parquet(target, columns=[c for c, o in original.items() if o in wanted])
+            frame.attrs["original_names"] = original
             results.append(run_expectations(frame, theme.expectations, table.dataset.ref, name))
-            for f in fields:
-                values = frame[f.name].dropna()
-                f.has_nulls = len(values) < len(frame)
-                f.examples = [str(v) for v in values.astype(str).unique()[:3]]
+            _nulls_and_examples(con, target, fields, rows)
             resource = _resource(unit, name, fields, rows, entry)
             resource["notes"] = notes
             resource["descriptor"].update(_notes_json(notes))
@@ -432,8 +454,9 @@ def _csv_copies(con: duckdb.DuckDBPyConnection, resources: list[dict[str, Any]],
         name = resource["descriptor"]["name"]
         target = staging / "csv" / f"{name}.csv"
         body = target.with_suffix(".body")
-        con.execute(f"COPY (SELECT * FROM read_parquet({_lit(str(staging / resource['descriptor']['path']))})) "
-                    f"TO {_lit(str(body))} (FORMAT csv, HEADER true, DELIMITER ',')")
+        with _one_thread(con):
+            con.execute(f"COPY (SELECT * FROM read_parquet({_lit(str(staging / resource['descriptor']['path']))})) "
+                        f"TO {_lit(str(body))} (FORMAT csv, HEADER true, DELIMITER ',')")
         with target.open("wb") as out, body.open("rb") as data:
             out.write("\ufeff".encode())
             shutil.copyfileobj(data, out)
@@ -449,6 +472,23 @@ def _write_one(con: duckdb.DuckDBPyConnection, settings: Settings, table: PackTa
     declared = _declared(source)
     with utf8_copy(source, table.validation.encoding, folder=scratch) as readable:
         return write_parquet(con, readable, table, columns, target, declared, text)
+
+
+def _nulls_and_examples(con: duckdb.DuckDBPyConnection, parquet: Path, fields: list[PackField], rows: int) -> None:
+    """Which columns have nulls (counted when the table was written; a stack's and a keying step's columns
+    here, in one scan), and up to three example values, in file order, for the columns whose profile has no
+    top values to show."""
+    relation = f"read_parquet({_lit(str(parquet))})"
+    unknown = [f for f in fields if f.has_nulls is None]
+    if unknown:
+        counts = con.execute(f"SELECT {', '.join(f'count({_q(f.name)})' for f in unknown)} FROM {relation}").fetchone()
+        for f, present in zip(unknown, counts):
+            f.has_nulls = present < rows
+    for f in fields:
+        if f.profile is None or not f.profile.top_values:
+            f.examples = [v for (v,) in con.execute(
+                f"SELECT v FROM (SELECT CAST({_q(f.name)} AS VARCHAR) AS v, row_number() OVER () AS n FROM {relation}) "
+                f"WHERE v IS NOT NULL GROUP BY v ORDER BY min(n) LIMIT 3").fetchall()]
 
 
 def _rows(con: duckdb.DuckDBPyConnection, parquet: Path) -> int:
@@ -604,14 +644,15 @@ def _write_stack(con: duckdb.DuckDBPyConnection, settings: Settings, unit: Unit,
         columns += [f"{value} AS {_q(column)}" for value, column in zip(origin, ORIGIN_COLUMNS)]
         selects.append(f"SELECT {', '.join(columns)} FROM read_parquet({_lit(str(part))})")
         counts.append(_rows(con, part))
-    con.execute(f"COPY ({' UNION ALL '.join(selects)}) TO {_lit(str(target))} (FORMAT parquet, COMPRESSION zstd)")
+    with _one_thread(con):
+        con.execute(f"COPY ({' UNION ALL '.join(selects)}) TO {_lit(str(target))} (FORMAT parquet, COMPRESSION zstd)")
     rows = _rows(con, target)
     if rows != sum(counts):  # no value lost: every row of every file is in the stack
         raise HarvesterError(f"{name}: the stacked table has {rows} rows, its files {sum(counts)}")
     origin_fields = [PackField(name=c, original=ORIGIN_TITLES[c], type="integer" if c.startswith(("origen_anio",
                      "origen_mes")) else "string", profile=None) for c in ORIGIN_COLUMNS]
     for f in canonical + origin_fields:
-        f.has_nulls = False
+        f.has_nulls = None  # counted on the stack itself
     labels = [_label(t) for t in unit.tables]
     notes = [note("change", "stacked", None, len(unit.tables), files=", ".join(f"«{x}»" for x in labels))]
     for i, (alignment, own) in enumerate(zip(unit.alignments, by_original)):
@@ -726,7 +767,7 @@ def _zip(folder: Path, target: Path) -> None:
         for path in sorted(p for p in folder.rglob("*") if p.is_file() and p != target):
             info = zipfile.ZipInfo(f"{target.stem}/{path.relative_to(folder).as_posix()}", date_time=ZIP_TIME)
             info.external_attr = 0o644 << 16
-            info.compress_type = zipfile.ZIP_DEFLATED
+            info.compress_type = zipfile.ZIP_STORED if path.suffix in STORED else zipfile.ZIP_DEFLATED
             archive.writestr(info, path.read_bytes())
 
 
