@@ -1,11 +1,16 @@
 """`harvester pack build`: a theme's accepted datasets as a validated, documented Parquet pack.
 
 Into `datasets/packs/<name>/<version>/`:
-- `data/*.parquet` (zstd), one per table: snake_case column names (the originals in the metadata), the
-  types the profile found, placeholder missing values as nulls, text in UTF-8;
-- `datapackage.json`, a Frictionless Data Package of those files;
-- `README.md`: what the pack is for, a data dictionary per table, sources, publishers, licences, and how
-  to load a table in one line with pandas, DuckDB and R arrow;
+- `data/*.parquet` (zstd), one per table: snake_case column names readable in Spanish (colnames.py; the
+  originals in the metadata), the types the profile found, placeholder missing values as nulls, text in
+  UTF-8; sibling files of one dataset that are the same table over time stacked into one (packstack.py);
+- `datapackage.json`, a Frictionless Data Package of those files, with each table's changes, remaining
+  validation errors and profile alerts explained (packnotes.py) and the dictionary's descriptions and value
+  labels (packdict.py);
+- `README.md`: what the pack is for, per table what was changed and what is wrong, a data dictionary,
+  sources, publishers, licences, and how to load a table in one line with pandas, DuckDB and R arrow;
+- `docs/` (the datasets' PDF and DOC resources), `inicio.ipynb` (a starter notebook, packnotebook.py) and,
+  with `[pack] csv_copies = true`, `csv/` (a CSV copy of each table);
 - `expectations.json` (the theme's Great Expectations results), `provenance.json` (source URL, dataset
   and resource ids, sha256 of each source and each Parquet file), `allies.json` (the publishers and
   their contact points);
