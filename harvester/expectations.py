@@ -35,31 +35,39 @@ def _chosen(columns: list[str], patterns: tuple[str, ...]) -> list[str]:
     return [c for c in columns if any(fnmatch.fnmatchcase(normalize(c), k) for k in keys)]
 
 
+def needed_columns(names: list[str], expectations: Expectations, ref: str) -> set[str]:
+    """The columns (original names) of a table that the theme's expectations read: the pack gives only these
+    to pandas, so a table of millions of rows is not loaded whole."""
+    patterns = (expectations.alcaldia_columns + expectations.latitude_columns + expectations.longitude_columns
+                + expectations.date_columns + expectations.share_columns + expectations.count_columns)
+    return set(_chosen(names, patterns)) | (set(expectations.required.get(ref, ())) & set(names))
+
+
 def run_expectations(frame: Any, expectations: Expectations, ref: str, name: str) -> TableExpectations:
-    """Run the theme's expectations on one table (a pandas DataFrame with the pack's column names; the
-    original names are what the patterns see through `frame.attrs["original_names"]`)."""
-    import great_expectations as gx
-    from great_expectations.data_context.types.base import ProgressBarsConfig
+    """Run the theme's expectations on one table (a pandas DataFrame with the pack's column names, at least
+    those of `needed_columns`; the original names are what the patterns see through
+    `frame.attrs["original_names"]`). Great Expectations is imported only when there is something to check."""
     import pandas as pd
 
     original = frame.attrs.get("original_names") or {c: c for c in frame.columns}
     by_original = {o: c for c, o in original.items()}
-    names = list(original.values())
+    names = [o for c, o in original.items() if c in frame.columns]
     data = frame.copy()
-    checks: list[tuple[str, Any]] = []
+    checks: list[tuple[str, str, dict[str, Any]]] = []
+    """(label, Great Expectations class name, its arguments)."""
     skipped: list[str] = []
 
     def numeric(column: str) -> bool:
         return pd.api.types.is_numeric_dtype(data[column])
 
     for column in expectations.required.get(ref, ()):
-        checks.append((f"required column {column}", gx.expectations.ExpectColumnToExist(
-            column=by_original.get(column, column))))
+        checks.append((f"required column {column}", "ExpectColumnToExist",
+                       {"column": by_original.get(column, column)}))
     for column in _chosen(names, expectations.alcaldia_columns):
         helper = f"__alcaldia_{by_original[column]}"
         data[helper] = data[by_original[column]].map(lambda v: None if pd.isna(v) else _key(v))
-        checks.append((f"{column}: one of the 16 alcaldías",
-                       gx.expectations.ExpectColumnValuesToBeInSet(column=helper, value_set=OFFICIAL)))
+        checks.append((f"{column}: one of the 16 alcaldías", "ExpectColumnValuesToBeInSet",
+                       {"column": helper, "value_set": OFFICIAL}))
     ranges = [(expectations.latitude_columns, LATITUDE, "a latitude inside Mexico City"),
               (expectations.longitude_columns, LONGITUDE, "a longitude inside Mexico City"),
               (expectations.share_columns, (0, 100), "a share between 0 and 100"),
@@ -67,8 +75,8 @@ def run_expectations(frame: Any, expectations: Expectations, ref: str, name: str
     for patterns, (low, high), what in ranges:
         for column in _chosen(names, patterns):
             if numeric(by_original[column]):
-                checks.append((f"{column}: {what}", gx.expectations.ExpectColumnValuesToBeBetween(
-                    column=by_original[column], min_value=low, max_value=high)))
+                checks.append((f"{column}: {what}", "ExpectColumnValuesToBeBetween",
+                               {"column": by_original[column], "min_value": low, "max_value": high}))
             else:
                 skipped.append(f"{column}: {what} (not numeric)")
     for column in _chosen(names, expectations.date_columns):
@@ -76,10 +84,11 @@ def run_expectations(frame: Any, expectations: Expectations, ref: str, name: str
         if pd.api.types.is_datetime64_any_dtype(data[target]) or data[target].map(
                 lambda v: hasattr(v, "isoformat")).all():
             continue  # typed as a date when the pack was built: every value parsed
-        checks.append((f"{column}: dates that parse",
-                       gx.expectations.ExpectColumnValuesToBeDateutilParseable(column=target)))
+        checks.append((f"{column}: dates that parse", "ExpectColumnValuesToBeDateutilParseable", {"column": target}))
     if not checks:
         return TableExpectations(table=name, success=True, skipped=tuple(skipped))
+    import great_expectations as gx  # seconds and hundreds of MB: only for a table with something to check
+    from great_expectations.data_context.types.base import ProgressBarsConfig
 
     context = gx.get_context(mode="ephemeral")
     context.variables.progress_bars = ProgressBarsConfig(globally=False)  # no bar per validation
@@ -87,8 +96,8 @@ def run_expectations(frame: Any, expectations: Expectations, ref: str, name: str
         "whole")
     suite = context.suites.add(gx.ExpectationSuite(name=f"{name}-suite"))
     labels = {}
-    for label, expectation in checks:
-        labels[suite.add_expectation(expectation).id] = label
+    for label, kind, arguments in checks:
+        labels[suite.add_expectation(getattr(gx.expectations, kind)(**arguments)).id] = label
     definition = context.validation_definitions.add(gx.ValidationDefinition(data=batch, suite=suite, name=name))
     result = definition.run(batch_parameters={"dataframe": data})
     outcomes = []

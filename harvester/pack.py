@@ -1,11 +1,16 @@
 """`harvester pack build`: a theme's accepted datasets as a validated, documented Parquet pack.
 
 Into `datasets/packs/<name>/<version>/`:
-- `data/*.parquet` (zstd), one per table: snake_case column names (the originals in the metadata), the
-  types the profile found, placeholder missing values as nulls, text in UTF-8;
-- `datapackage.json`, a Frictionless Data Package of those files;
-- `README.md`: what the pack is for, a data dictionary per table, sources, publishers, licences, and how
-  to load a table in one line with pandas, DuckDB and R arrow;
+- `data/*.parquet` (zstd), one per table: snake_case column names readable in Spanish (colnames.py; the
+  originals in the metadata), the types the profile found, placeholder missing values as nulls, text in
+  UTF-8; sibling files of one dataset that are the same table over time stacked into one (packstack.py);
+- `datapackage.json`, a Frictionless Data Package of those files, with each table's changes, remaining
+  validation errors and profile alerts explained (packnotes.py) and the dictionary's descriptions and value
+  labels (packdict.py);
+- `README.md`: what the pack is for, per table what was changed and what is wrong, a data dictionary,
+  sources, publishers, licences, and how to load a table in one line with pandas, DuckDB and R arrow;
+- `docs/` (the datasets' PDF and DOC resources), `inicio.ipynb` (a starter notebook, packnotebook.py) and,
+  with `[pack] csv_copies = true`, `csv/` (a CSV copy of each table);
 - `expectations.json` (the theme's Great Expectations results), `provenance.json` (source URL, dataset
   and resource ids, sha256 of each source and each Parquet file), `allies.json` (the publishers and
   their contact points);
@@ -27,20 +32,27 @@ import shutil
 import tempfile
 import uuid
 import zipfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from contextlib import contextmanager
+from typing import Any, Callable, Iterator
 
 import duckdb
 
 from harvester.candidates import Candidate, find_candidates
+from harvester.colnames import repair_mojibake, snake, unique as _unique
+from harvester.packdict import Dictionary, dcat_fields, named_dictionary, read_dictionary
+from harvester.packnotebook import notebook
+from harvester.packnotes import Note, note, rows_where
+from harvester.packstack import ORIGIN_COLUMNS, WHY, Alignment, Period, align, needed, period_of, too_different
 from harvester.config import Settings
-from harvester.model import ColumnProfile, PackTable, TableExpectations
+from harvester.model import ColumnProfile, PackTable, ResourceKey, TableExpectations
 from harvester.errors import HarvesterError
-from harvester.expectations import run_expectations
-from harvester.csvscan import (PLACEHOLDER_LIST, Reading, decide_readings, declared_strings, header_names,
-                               kept_sql, read_csv_sql, reading_counts, typed_sql, unconverted, utf8_copy)
+from harvester.expectations import needed_columns, run_expectations
+from harvester.csvscan import (PLACEHOLDER_LIST, Reading, decide_readings, declared_strings, first_counts,
+                               first_pass_sql, header_names, kept_sql, read_csv_sql, reading_counts, typed_sql,
+                               unconverted, utf8_copy)
 from harvester.text import normalize
 from harvester.store import Store
 from harvester.themes import Theme, load_theme, theme_path
@@ -52,6 +64,9 @@ FORMS = {"thousands": "con separador de miles / thousands separators", "decimal_
          "dmy": "día primero / day first", "mdy": "mes primero / month first"}
 """How the source wrote a converted column, as the data dictionary says it."""
 ZIP_TIME = (2024, 1, 1, 0, 0, 0)
+STORED = (".parquet", ".zip", ".pdf", ".docx", ".xlsx", ".pptx", ".png", ".jpg")
+"""Files already compressed: stored in the pack's zip as they are (deflating zstd Parquet again costs time
+and saves nothing)."""
 
 
 @dataclass
@@ -64,10 +79,16 @@ class PackField:
     profile: ColumnProfile | None
     form: str = ""
     """How the source writes it (csvscan.Reading.form): `thousands`, `dmy`, `lat_lon`, ..."""
-    has_nulls: bool = False
+    has_nulls: bool | None = None
+    """Whether the Parquet column has nulls (None: not counted yet)."""
     examples: list[str] = field(default_factory=list)
     placeholders: dict[str, int] = field(default_factory=dict)
     """The placeholder spellings in the source column (now nulls), with how many times each."""
+    description: str | None = None
+    """What the portal's dictionary (or DCAT `field` metadata) says the column is."""
+    value_labels: dict[str, str] = field(default_factory=dict)
+    """A coded column's values and what each means, from the dictionary."""
+    described_by: str | None = None
 
 
 @dataclass
@@ -90,26 +111,6 @@ class PackResult:
 
 
 
-def snake(name: str, taken: set[str], position: int) -> str:
-    """A clean, unique snake_case column name: `Año_inicio` -> `ano_inicio`, `idCarpeta` -> `id_carpeta`,
-    `ï»¿Conjunto de datos` -> `conjunto_de_datos`."""
-    split = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name.replace("ï»¿", "").replace("\ufeff", ""))  # camelCase
-    text = re.sub(r"[^a-z0-9]+", "_", normalize(split)).strip("_")
-    text = text or f"column_{position}"
-    if text[0].isdigit():
-        text = f"c_{text}"
-    return _unique(text, taken)
-
-
-def _unique(base: str, taken: set[str]) -> str:
-    """`base`, or `base_2`, `base_3`, ... whichever is not taken yet; it is taken then."""
-    unique, n = base, 2
-    while unique in taken:
-        unique, n = f"{base}_{n}", n + 1
-    taken.add(unique)
-    return unique
-
-
 def _sha256(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as handle:
@@ -128,53 +129,81 @@ def _reading(profile: ColumnProfile | None, found: Reading) -> Reading:
 
 def write_table(con: duckdb.DuckDBPyConnection, source: Path, delimiter: str, header_row: int,
                 profiles: dict[str, ColumnProfile], target: Path,
-                declared: frozenset[str] = frozenset()) -> list[PackField]:
+                declared: frozenset[str] = frozenset(), text: frozenset[str] = frozenset()) -> list[PackField]:
     """One UTF-8 delimited table as zstd Parquet, each column converted to its profile's type with the rule
-    the profile read it by (csvscan's reading rules); returns its fields."""
+    the profile read it by (csvscan's reading rules), the columns named in `text` kept as the source's text;
+    returns its fields."""
     names = header_names(source, delimiter, header_row)
     # parsed once: the rules' counts, the safety net, the copy and the placeholders all read this table
     con.execute("DROP TABLE IF EXISTS packing")
     con.execute(f"CREATE TEMP TABLE packing AS SELECT * FROM {read_csv_sql(source, delimiter, header_row, names)}")
     try:
-        return _write_table(con, "packing", names, profiles, target, declared)
+        return _write_table(con, "packing", names, profiles, target, declared, text)
     finally:
         con.execute("DROP TABLE IF EXISTS packing")
 
 
+TableStep = Callable[[duckdb.DuckDBPyConnection, str, list["PackField"]], list[tuple[str, "PackField"]]]
+"""A per-table step run on the parsed source (`relation`) before its Parquet file is written: it returns more
+columns to write, each a SQL expression over the relation and its PackField (say, a place key beside an
+alcaldía column). harvester/places.py's keying step goes in TABLE_STEPS."""
+TABLE_STEPS: list[TableStep] = []
+
+
 def _write_table(con: duckdb.DuckDBPyConnection, relation: str, names: list[str],
-                 profiles: dict[str, ColumnProfile], target: Path, declared: frozenset[str]) -> list[PackField]:
-    counts = reading_counts(con, relation, names)
+                 profiles: dict[str, ColumnProfile], target: Path, declared: frozenset[str],
+                 text: frozenset[str] = frozenset()) -> list[PackField]:
+    # one scan for the reading rules' first pass, the placeholders' spellings and the row count
+    first_sql = [sql for i, n in enumerate(names) for sql in first_pass_sql(kept_sql(_q(n)), i)]
+    spelled_sql = [f"histogram(trim({_q(n)})) FILTER (WHERE list_contains({PLACEHOLDER_LIST}, trim({_q(n)}))) "
+                   f"AS spelled_{i}" for i, n in enumerate(names)]
+    scanned = con.execute(f"SELECT {', '.join(['count(*) AS n_rows'] + first_sql + spelled_sql)} FROM {relation}").fetchone()
+    scan = dict(zip((d[0] for d in con.description), scanned))
+    first = first_counts(scan, len(names))
+    counts = reading_counts(con, relation, names, first)
     found = decide_readings(counts, [n in declared for n in names])
-    found = [Reading("string") if i in unconverted(con, relation, names, found) else r for i, r in enumerate(found)]
+    missed = unconverted(con, relation, names, found)  # one scan for every column
+    found = [Reading("string") if i in missed else r for i, r in enumerate(found)]
     taken: set[str] = set()
     fields = []
     for position, (name, reading) in enumerate(zip(names, found), 1):
         profile = profiles.get(name)
-        reading = _reading(profile, reading)
+        reading = Reading("string") if name in text else _reading(profile, reading)
         fields.append(PackField(name=snake(name, taken, position), original=name, type=reading.type,
                                 profile=profile, form=reading.form))
-    select = ", ".join(f"{typed_sql(kept_sql(_q(f.original)), Reading(f.type, f.form))} AS {_q(f.name)}"
-                       for f in fields)
-    con.execute(f"COPY (SELECT {select} FROM {relation}) TO {_lit(str(target))} (FORMAT parquet, COMPRESSION zstd)")
-    for f, spelled in zip(fields, _placeholders_found(con, relation, names)):
-        f.placeholders = spelled
-    return fields
+    columns = [(typed_sql(kept_sql(_q(f.original)), Reading(f.type, f.form)), f) for f in fields]
+    for step in TABLE_STEPS:  # the keying steps' companion columns, after the source's own
+        columns += step(con, relation, fields)
+    select = ", ".join(f"{sql} AS {_q(f.name)}" for sql, f in columns)
+    with _one_thread(con):
+        con.execute(f"COPY (SELECT {select} FROM {relation}) TO {_lit(str(target))} (FORMAT parquet, COMPRESSION zstd)")
+    for i, f in enumerate(fields):
+        f.placeholders = dict(sorted((scan[f"spelled_{i}"] or {}).items(), key=lambda kv: (-kv[1], kv[0])))
+        # a cell is null in the Parquet file exactly where it is empty or a placeholder in the source
+        f.has_nulls = first[i]["present"] < scan["n_rows"]
+    return [f for _, f in columns]
 
 
-def _placeholders_found(con: duckdb.DuckDBPyConnection, relation: str, names: list[str]) -> list[dict[str, int]]:
-    """Per column, each placeholder spelling the source holds and how many times (the data dictionary
-    names them: they are the only cells a pack turns into nulls)."""
-    parts = [f"histogram(trim({_q(n)})) FILTER (WHERE list_contains({PLACEHOLDER_LIST}, trim({_q(n)})))" for n in names]
-    row = con.execute(f"SELECT {', '.join(parts)} FROM {relation}").fetchone() if names else ()
-    return [dict(sorted((h or {}).items(), key=lambda kv: (-kv[1], kv[0]))) for h in row]
+READ_THREADS = max(1, min(4, os.cpu_count() or 1))
+"""DuckDB threads for the scans that only count (their results do not depend on the order of rows)."""
+
+
+@contextmanager
+def _one_thread(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """One writer thread: rows in file order and the same Parquet row groups, so the same bytes every time."""
+    con.execute("SET threads = 1")
+    try:
+        yield
+    finally:
+        con.execute(f"SET threads = {READ_THREADS}")
 
 
 def write_parquet(con: duckdb.DuckDBPyConnection, source: Path, table: PackTable,
                   profiles: dict[str, ColumnProfile], target: Path,
-                  declared: frozenset[str] = frozenset()) -> list[PackField]:
+                  declared: frozenset[str] = frozenset(), text: frozenset[str] = frozenset()) -> list[PackField]:
     """One table as zstd Parquet; returns its fields (name, original name, type, profile)."""
     v = table.validation
-    return write_table(con, source, v.delimiter, v.header_row, profiles, target, declared)
+    return write_table(con, source, v.delimiter, v.header_row, profiles, target, declared, text)
 
 
 def _left_out(source_rows: int | None, written: int) -> dict[str, Any]:
@@ -191,10 +220,11 @@ MAX_NAME = 150
 """The longest table name (and Parquet file name, before `.parquet`): far under any file system's 255."""
 
 
-def _file_name(table: PackTable, taken: set[str]) -> str:
-    """`<catalog>__<dataset>__<resource>[__<sheet or member>]`, each piece in snake_case, unique."""
-    pieces = [table.validation.catalog_id, table.dataset.name, table.resource_name or table.validation.resource_id]
-    if table.validation.part:
+def _file_name(table: PackTable, taken: set[str], stack: str | None = None) -> str:
+    """`<catalog>__<dataset>__<resource>[__<sheet or member>]`, each piece in snake_case, unique; a stack of
+    files is `<catalog>__<dataset>__<their name without the periods>`."""
+    pieces = [table.validation.catalog_id, table.dataset.name, stack or table.resource_name or table.validation.resource_id]
+    if table.validation.part and not stack:
         pieces.append(table.validation.part.split(":", 1)[-1])
     name = "__".join(re.sub(r"[^a-z0-9]+", "_", normalize(str(p))).strip("_") or "x" for p in pieces)
     if len(name) > MAX_NAME:  # a portal's 10,000-character name: bounded, and still one name per table
@@ -209,13 +239,14 @@ def build_pack(settings: Settings, theme: Theme) -> PackResult:
         accepted = [c for c in found if c.accepted]
         tables = store.pack_tables([(c.catalog, c.remote_id) for c in accepted])
         profiles = [{c.name: c for c in store.table_columns(t.validation.key, t.validation.part)} for t in tables]
+        docs = _docs(store, [(c.catalog, c.remote_id) for c in accepted], tables)
     if not tables:
         raise HarvesterError(f"pack {theme.name}: no accepted dataset has a validated table "
                              f"({len(accepted)} of {len(found)} candidates pass the gates)")
     home = settings.paths.packs / theme.name
     home.mkdir(parents=True, exist_ok=True)
     _remove_leftovers(home)
-    inputs = _inputs(theme, tables)
+    inputs = _inputs(theme, tables, docs)
     latest = home / "latest"
     if latest.is_dir() and (latest / "INPUTS").is_file() and (latest / "INPUTS").read_text(encoding="utf-8") == inputs:
         return _result(theme, found, accepted, tables, latest.resolve(), new=False)  # nothing changed: no work
@@ -223,7 +254,7 @@ def build_pack(settings: Settings, theme: Theme) -> PackResult:
     try:
         (staging / "data").mkdir(parents=True)
         (staging / "INPUTS").write_text(inputs, encoding="utf-8")
-        version = _assemble(settings, theme, accepted, tables, profiles, staging)
+        version = _assemble(settings, theme, accepted, tables, profiles, staging, docs)
         final = home / version
         new = not final.exists()
         if new:
@@ -240,14 +271,15 @@ def build_pack(settings: Settings, theme: Theme) -> PackResult:
 def _result(theme: Theme, found: list[Candidate], accepted: list[Candidate], tables: list[PackTable],
             folder: Path, new: bool) -> PackResult:
     report = json.loads((folder / "expectations.json").read_text(encoding="utf-8"))
-    return PackResult(name=theme.name, version=folder.name, path=folder, tables=len(tables),
+    packed = json.loads((folder / "provenance.json").read_text(encoding="utf-8"))["resources"]
+    return PackResult(name=theme.name, version=folder.name, path=folder, tables=len(packed),
                       datasets=len({(t.validation.catalog_id, t.validation.dataset_id) for t in tables}),
                       rejected=len(found) - len(accepted),
                       expectations_failed=sum(not r["success"] for r in report["tables"]), new=new,
                       files=sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file()))
 
 
-def _inputs(theme: Theme, tables: list[PackTable]) -> str:
+def _inputs(theme: Theme, tables: list[PackTable], docs: list[PackDoc]) -> str:
     """What a pack is built from: the profile's bytes, this code's version and every source table. The same
     text means the same pack, so a nightly run with nothing changed upstream builds nothing."""
     from importlib.metadata import PackageNotFoundError, version
@@ -259,6 +291,7 @@ def _inputs(theme: Theme, tables: list[PackTable]) -> str:
     lines = [f"harvester {code}", f"profile {hashlib.sha256(theme.path.read_bytes()).hexdigest()}"]
     lines += [f"table {v.catalog_id} {v.dataset_id} {v.resource_id} {v.part or '-'} {v.sha256}"
               for v in (t.validation for t in tables)]
+    lines += [f"doc {d.name} {d.sha256}" for d in docs]
     return "\n".join(lines) + "\n"
 
 
@@ -281,51 +314,64 @@ def _point_latest(home: Path, version: str) -> None:
 
 
 def _assemble(settings: Settings, theme: Theme, accepted: list[Candidate], tables: list[PackTable],
-              profiles: list[dict[str, ColumnProfile]], staging: Path) -> str:
+              profiles: list[dict[str, ColumnProfile]], staging: Path, docs: list[PackDoc]) -> str:
     import pandas as pd  # only where packs are built
 
     spill = tempfile.TemporaryDirectory(prefix="harvester-pack-")
     con = duckdb.connect()
-    con.execute("SET threads = 1")  # one writer, rows in file order: the same bytes every time
+    con.execute(f"SET threads = {READ_THREADS}")  # counting scans in parallel; every write with one thread
     con.execute("SET enable_progress_bar = false")
     con.execute(f"SET temp_directory = {_lit(spill.name)}")  # a table bigger than memory spills there
     resources, provenance, results = [], [], []
     taken: set[str] = set()
     try:
-        for table, columns in zip(tables, profiles):
-            source = settings.paths.under_root(table.path)
-            name = _file_name(table, taken)
+        for unit in plan_units(tables, profiles):
+            table = unit.tables[0]
+            name = _file_name(table, taken, unit.label if len(unit.tables) > 1 else None)
             target = staging / "data" / f"{name}.parquet"
-            declared = _declared(source)
-            with utf8_copy(source, table.validation.encoding, folder=staging) as readable:
-                fields = write_parquet(con, readable, table, columns, target, declared)
-            frame = pd.read_parquet(target)
-            frame.attrs["original_names"] = {f.name: f.original for f in fields}
-            ref = table.dataset.ref
-            results.append(run_expectations(frame, theme.expectations, ref, name))
-            for f in fields:
-                values = frame[f.name].dropna()
-                f.has_nulls = len(values) < len(frame)
-                f.examples = [str(v) for v in values.astype(str).unique()[:3]]
-            resources.append(_resource(table, name, fields, len(frame), target))
-            v = table.validation
-            provenance.append({"resource": name, "catalog": v.catalog_id, "dataset": table.dataset.name,
-                               "dataset_id": v.dataset_id, "resource_id": v.resource_id,
-                               "part": v.part or None, "source_url": table.url,
-                               "source_sha256": v.sha256, "source_changed_at": _iso(table.changed_at),
-                               "parquet": f"data/{name}.parquet", "parquet_sha256": _sha256(target),
-                               "rows": len(frame), **_left_out(v.rows, len(frame))})
+            if len(unit.tables) == 1:
+                fields = _write_one(con, settings, table, unit.profiles[0], target, staging)
+                rows = _rows(con, target)
+                notes = table_notes(table, fields, rows) + unit.apart
+                entry = _provenance(table, name, target, rows)
+            else:
+                fields, notes, entry = _write_stack(con, settings, unit, name, target, Path(spill.name), staging)
+                rows = entry["rows"]
+            original = {f.name: f.original for f in fields}
+            wanted = needed_columns(list(original.values()), theme.expectations, table.dataset.ref)
+            # only the columns the expectations read go to pandas: a million-row table stays in DuckDB
+            frame = pd.read_parquet(target, columns=[c for c, o in original.items() if o in wanted])
+            frame.attrs["original_names"] = original
+            results.append(run_expectations(frame, theme.expectations, table.dataset.ref, name))
+            _nulls_and_examples(con, target, fields, rows)
+            resource = _resource(unit, name, fields, rows, entry)
+            resource["notes"] = notes
+            resource["descriptor"].update(_notes_json(notes))
+            resources.append(resource)
+            provenance.append(entry)
+        _describe(con, resources, staging)
+        if theme.csv_copies:
+            _csv_copies(con, resources, staging)
     finally:
         con.close()
         spill.cleanup()
+    for doc in docs:
+        (staging / "docs").mkdir(exist_ok=True)
+        shutil.copyfile(settings.paths.under_root(doc.path), staging / "docs" / doc.name)
+    (staging / "inicio.ipynb").write_text(notebook(theme.title, theme.problem_es, theme.problem_en, [
+        (r["descriptor"]["name"], r["descriptor"]["path"],
+         [(f.name, f.type, f.profile.distinct_count if f.profile else None) for f in r["fields"]]) for r in resources]),
+        encoding="utf-8")
     allies = _allies(tables, accepted)
     _write_json(staging / "datapackage.json", {
         "name": theme.name, "title": theme.title, "description": f"{theme.problem_es}\n\n{theme.problem_en}",
         "profile": "data-package", "resources": [r["descriptor"] for r in resources]})
-    _write_json(staging / "provenance.json", {"theme": theme.name, "resources": provenance})
+    _write_json(staging / "provenance.json", {"theme": theme.name, "resources": provenance,
+                                              "docs": [{"path": f"docs/{d.name}", "dataset": d.dataset,
+                                                        "source_url": d.url, "sha256": d.sha256} for d in docs]})
     _write_json(staging / "allies.json", {"theme": theme.name, "allies": allies})
     _write_json(staging / "expectations.json", {"theme": theme.name, "tables": [r.as_dict() for r in results]})
-    (staging / "README.md").write_text(_readme(theme, resources, allies, results), encoding="utf-8")
+    (staging / "README.md").write_text(_readme(theme, resources, allies, results, docs), encoding="utf-8")
     files = sorted(p for p in staging.rglob("*") if p.is_file())
     sums = {str(p.relative_to(staging)): _sha256(p) for p in files}
     content = hashlib.sha256("".join(f"{h}  {n}\n" for n, h in sums.items()).encode()).hexdigest()
@@ -334,6 +380,373 @@ def _assemble(settings: Settings, theme: Theme, accepted: list[Candidate], table
     (staging / "SHA256SUMS").write_text("".join(f"{h}  {n}\n" for n, h in sums.items()), encoding="utf-8")
     _zip(staging, staging / f"{theme.name}-{version}.zip")
     return version
+
+
+DOC_FORMATS = ("PDF", "DOC", "DOCX", "ODT", "RTF", "PPT", "PPTX", "ODP")
+"""Documentation resources a pack copies under `docs/`."""
+
+
+@dataclass(frozen=True)
+class PackDoc:
+    """A documentation file of an accepted dataset (a PDF, a DOC), copied under `docs/`."""
+
+    name: str
+    """Its file name in `docs/`: `<catalog>__<dataset>__<resource>.<ext>`."""
+    path: str
+    sha256: str | None
+    url: str | None
+    dataset: str
+
+
+def _docs(store: Store, keys: list[tuple[str, str]], tables: list[PackTable]) -> list[PackDoc]:
+    """The fetched documentation resources (PDF, DOC, ...) of the datasets that have a table in the pack."""
+    packed = {(t.validation.catalog_id, t.validation.dataset_id): t.dataset for t in tables}
+    found, taken = [], set()
+    for scored in store.scored_resources([(c, d) for c, d in keys if (c, d) in packed]):
+        r = scored.resource
+        if scored.format not in DOC_FORMATS:
+            continue
+        check = store.link_check(ResourceKey(r.catalog_id, r.dataset_id, r.remote_id))
+        if check is None or not check.path or check.status not in ("ok", "not_modified"):
+            continue
+        dataset = packed[(r.catalog_id, r.dataset_id)]
+        stem = "__".join(re.sub(r"[^a-z0-9]+", "_", normalize(str(p))).strip("_") or "x"
+                         for p in (r.catalog_id, dataset.name, r.name or r.remote_id))[:MAX_NAME]
+        name = _unique(stem, taken) + "." + scored.format.lower()
+        found.append(PackDoc(name=name, path=check.path, sha256=check.sha256, url=r.url, dataset=dataset.ref))
+    return found
+
+
+def _describe(con: duckdb.DuckDBPyConnection, resources: list[dict[str, Any]], staging: Path) -> None:
+    """Descriptions and value labels for every column a dictionary table of its dataset, or the DCAT `field`
+    metadata of its distribution, describes (harvester/packdict.py); the descriptors are written again."""
+    books: dict[str, list[tuple[str, Dictionary]]] = {}
+    for resource in resources:
+        unit: Unit = resource["unit"]
+        table = unit.tables[0]
+        if len(unit.tables) > 1:
+            continue
+        fields = [f for f in resource["fields"] if f.name not in ORIGIN_COLUMNS]
+        named = named_dictionary(table.resource_name, table.validation.part, Path(table.path).name)
+        if not named and not any(f.name in ("campo", "variable", "columna", "nombre_del_campo") for f in fields):
+            continue
+        parquet = staging / resource["descriptor"]["path"]
+        select = ", ".join(_q(f.name) for f in fields)
+        rows = con.execute(f"SELECT {select} FROM read_parquet({_lit(str(parquet))}) LIMIT 20000").fetchall()
+        book = read_dictionary(_label(table), [f.name for f in fields], [f.original for f in fields], rows, named)
+        if book:
+            books.setdefault(table.dataset.ref, []).append((resource["descriptor"]["name"], book))
+    for resource in resources:
+        unit = resource["unit"]
+        sources = [b for name, b in books.get(unit.tables[0].dataset.ref, []) if name != resource["descriptor"]["name"]]
+        sources += [b for t in unit.tables if (b := dcat_fields(t.dataset.raw, t.url))]
+        if not sources:
+            continue
+        for f in resource["fields"]:
+            for book in sources:
+                text, labels = book.describe(f.original)
+                if text or labels:
+                    f.description, f.value_labels, f.described_by = text, labels, book.source
+                    break
+        resource["descriptor"]["schema"] = {"fields": [_field(f) for f in resource["fields"]]}
+
+
+def _csv_copies(con: duckdb.DuckDBPyConnection, resources: list[dict[str, Any]], staging: Path) -> None:
+    """`csv/<table>.csv` beside each Parquet file, for spreadsheet users (`[pack] csv_copies = true`): UTF-8 with
+    a byte order mark (so Excel reads the accents), a header, comma-delimited, ISO dates, empty for null."""
+    (staging / "csv").mkdir()
+    for resource in resources:
+        name = resource["descriptor"]["name"]
+        target = staging / "csv" / f"{name}.csv"
+        body = target.with_suffix(".body")
+        with _one_thread(con):
+            con.execute(f"COPY (SELECT * FROM read_parquet({_lit(str(staging / resource['descriptor']['path']))})) "
+                        f"TO {_lit(str(body))} (FORMAT csv, HEADER true, DELIMITER ',')")
+        with target.open("wb") as out, body.open("rb") as data:
+            out.write("\ufeff".encode())
+            shutil.copyfileobj(data, out)
+        body.unlink()
+        resource["descriptor"]["csv_copy"] = f"csv/{name}.csv"
+
+
+def _write_one(con: duckdb.DuckDBPyConnection, settings: Settings, table: PackTable,
+               columns: dict[str, ColumnProfile], target: Path, scratch: Path,
+               text: frozenset[str] = frozenset()) -> list[PackField]:
+    """One source table as a Parquet file (through a UTF-8 copy when the source is not UTF-8)."""
+    source = settings.paths.under_root(table.path)
+    declared = _declared(source)
+    with utf8_copy(source, table.validation.encoding, folder=scratch) as readable:
+        return write_parquet(con, readable, table, columns, target, declared, text)
+
+
+def _nulls_and_examples(con: duckdb.DuckDBPyConnection, parquet: Path, fields: list[PackField], rows: int) -> None:
+    """Which columns have nulls (counted when the table was written; a stack's and a keying step's columns
+    here, in one scan), and up to three example values, in file order, for the columns whose profile has no
+    top values to show."""
+    relation = f"read_parquet({_lit(str(parquet))})"
+    unknown = [f for f in fields if f.has_nulls is None]
+    if unknown:
+        counts = con.execute(f"SELECT {', '.join(f'count({_q(f.name)})' for f in unknown)} FROM {relation}").fetchone()
+        for f, present in zip(unknown, counts):
+            f.has_nulls = present < rows
+    for f in fields:
+        if f.profile is None or not f.profile.top_values:
+            f.examples = [v for (v,) in con.execute(
+                f"SELECT v FROM (SELECT CAST({_q(f.name)} AS VARCHAR) AS v, row_number() OVER () AS n FROM {relation}) "
+                f"WHERE v IS NOT NULL GROUP BY v ORDER BY min(n) LIMIT 3").fetchall()]
+
+
+def _rows(con: duckdb.DuckDBPyConnection, parquet: Path) -> int:
+    ((count,),) = con.execute(f"SELECT count(*) FROM read_parquet({_lit(str(parquet))})").fetchall()
+    return int(count)
+
+
+def _provenance(table: PackTable, name: str, target: Path | None, rows: int) -> dict[str, Any]:
+    """A source table's entry in provenance.json (a stacked table lists one per file under `stacked_from`)."""
+    v = table.validation
+    entry = {"resource": name, "catalog": v.catalog_id, "dataset": table.dataset.name, "dataset_id": v.dataset_id,
+             "resource_id": v.resource_id, "part": v.part or None, "source_url": table.url, "source_sha256": v.sha256,
+             "source_changed_at": _iso(table.changed_at)}
+    if target is not None:
+        entry.update({"parquet": f"data/{name}.parquet", "parquet_sha256": _sha256(target)})
+    return {**entry, "rows": rows, **_left_out(v.rows, rows)}
+
+
+@dataclass
+class Unit:
+    """One table of a pack: a source table, or sibling files of one dataset stacked (harvester/packstack.py)."""
+
+    tables: list[PackTable]
+    profiles: list[dict[str, ColumnProfile]]
+    alignments: list[Alignment]
+    """How each file's columns line up with the first's (the first: with itself)."""
+    apart: list[Note] = field(default_factory=list)
+    """Why a file stays apart from a sibling of its dataset (`not_stacked`)."""
+
+    @property
+    def label(self) -> str:
+        """The stack's name: the files' names without their periods."""
+        names = {re.sub(r"[-_ ]+$|^[-_ ]+", "", _STRIP_PERIOD.sub(" ", _label(t))).strip() for t in self.tables}
+        return names.pop() if len(names) == 1 and "" not in names else "serie"
+
+
+_STRIP_PERIOD = re.compile(r"(?<![0-9])(?:19|20)[0-9]{2}(?:\s*[-_./ ]\s*(?:(?:19|20)[0-9]{2}|[01][0-9]))?(?![0-9])|"
+                           r"\.(csv|tsv|txt|xlsx?|json|zip)$", re.IGNORECASE)
+
+
+def _label(table: PackTable) -> str:
+    """How a team recognises a source file: its resource name (and sheet or member)."""
+    name = table.resource_name or table.validation.resource_id
+    return f"{name} ({table.validation.part})" if table.validation.part else name
+
+
+def _kind(table: PackTable) -> str:
+    """A whole file, or a sheet, member, layer... of one: only tables of one kind are stacked."""
+    return table.validation.part.split(":", 1)[0] if table.validation.part else ""
+
+
+def _period(table: PackTable) -> Period | None:
+    return period_of(table.resource_name, Path(table.path).name, table.url)
+
+
+def _names(columns: dict[str, ColumnProfile]) -> list[str]:
+    return [c.name for c in sorted(columns.values(), key=lambda c: c.position)]
+
+
+def plan_units(tables: list[PackTable], profiles: list[dict[str, ColumnProfile]]) -> list[Unit]:
+    """The pack's tables: each source table, except sibling files of one dataset whose columns line up, which
+    are stacked into one (the first file's columns, in order, are the stack's)."""
+    units: list[Unit] = []
+    for table, columns in zip(tables, profiles):
+        names = _names(columns)
+        apart: list[Note] = []
+        if named_dictionary(table.resource_name, table.validation.part):
+            units.append(Unit([table], [columns], [align(names, names)]))  # a dictionary is never a year of data
+            continue
+        for unit in units:
+            base = unit.tables[0]
+            if base.dataset.ref != table.dataset.ref or not names or _kind(base) != _kind(table) or \
+                    any(t.validation.resource_id == table.validation.resource_id for t in unit.tables):
+                continue  # another dataset, a sheet or member of a file already in, or another format
+            base_names = _names(unit.profiles[0])
+            alignment = align(base_names, names)
+            share = needed(_period(base), _period(table))
+            if alignment.share(base_names, names) >= share and len(alignment.matches) >= 2:
+                unit.tables.append(table)
+                unit.profiles.append(columns)
+                unit.alignments.append(alignment)
+                break
+            why, why_en = too_different(base_names, names, alignment, share)
+            apart.append(note("change", "not_stacked", None, other=_label(base), why=why, why_en=why_en))
+        else:
+            units.append(Unit([table], [columns], [align(names, names)], apart))
+    return units
+
+
+ORIGIN_TITLES = {"origen_archivo": "archivo de origen / source file",
+                 "origen_periodo": "periodo del archivo / the file's period",
+                 "origen_anio": "año del archivo (el primero, si cubre varios) / the file's (first) year",
+                 "origen_anio_hasta": "último año del archivo / the file's last year",
+                 "origen_mes": "mes del archivo / the file's month"}
+
+
+def _write_stack(con: duckdb.DuckDBPyConnection, settings: Settings, unit: Unit, name: str, target: Path,
+                 spill: Path, staging: Path) -> tuple[list[PackField], list[Note], dict[str, Any]]:
+    """Sibling files as one Parquet table: each file converted as on its own, its columns renamed to the
+    first file's, the ones it lacks null, and the origin columns; a column the files convert to different
+    types is kept as text in all of them. Its row count is the sum of the files' (checked)."""
+    parts = [spill / f"{name}.part{i}.parquet" for i in range(len(unit.tables))]
+    written = [_write_one(con, settings, t, c, p, staging) for t, c, p in zip(unit.tables, unit.profiles, parts)]
+    # the stack's columns: the first file's, then what later files add
+    taken: set[str] = set()
+    canonical: list[PackField] = []
+    by_original: list[dict[str, str]] = []  # per file: its original name -> the stack's column
+    for i, (fields, alignment) in enumerate(zip(written, unit.alignments)):
+        mapping = {m.other: m.base for m in alignment.matches}
+        own: dict[str, str] = {}
+        for f in fields:
+            if i and f.original in mapping:
+                own[f.original] = by_original[0][mapping[f.original]]
+            else:
+                canonical.append(replace(f, name=_unique(f.name, taken)))
+                own[f.original] = canonical[-1].name
+        by_original.append(own)
+    types: dict[str, set[str]] = {}
+    for fields, own in zip(written, by_original):
+        for f in fields:
+            types.setdefault(own[f.original], set()).add(f.type)
+    widened = {column for column, kinds in types.items() if len(kinds) > 1}
+    for i, (fields, own) in enumerate(zip(written, by_original)):
+        text = frozenset(f.original for f in fields if own[f.original] in widened and f.type != "string")
+        if text:
+            written[i] = _write_one(con, settings, unit.tables[i], unit.profiles[i], parts[i], staging, text)
+    first_of = {}
+    for fields, own in zip(written, by_original):
+        for f in fields:
+            first_of.setdefault(own[f.original], f)
+    canonical = [replace(first_of[c.name], name=c.name, placeholders={}) for c in canonical]
+    for fields, own in zip(written, by_original):
+        for f in fields:
+            target_field = next(c for c in canonical if c.name == own[f.original])
+            for spelling, count in f.placeholders.items():
+                target_field.placeholders[spelling] = target_field.placeholders.get(spelling, 0) + count
+    kinds: dict[str, str] = {}  # the stack's column -> its DuckDB type, for the files that lack it
+    for part, fields, own in zip(parts, written, by_original):
+        stacked = {f.name: own[f.original] for f in fields}
+        for column, kind in con.execute(f"SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM "
+                                        f"read_parquet({_lit(str(part))}))").fetchall():
+            kinds.setdefault(stacked[column], kind)
+    selects, counts, periods = [], [], []
+    for i, (table, part, fields, own) in enumerate(zip(unit.tables, parts, written, by_original)):
+        period = _period(table)
+        periods.append(period)
+        present = {own[f.original]: f.name for f in fields}
+        columns = [f"{_q(present[c.name])} AS {_q(c.name)}" if c.name in present
+                   else f"CAST(NULL AS {kinds[c.name]}) AS {_q(c.name)}" for c in canonical]
+        origin = [_lit(_label(table)), _lit(period.text) if period else "NULL::VARCHAR",
+                  str(period.year) if period else "NULL::INTEGER", str(period.year_to) if period else "NULL::INTEGER",
+                  str(period.month) if period and period.month else "NULL::INTEGER"]
+        columns += [f"{value} AS {_q(column)}" for value, column in zip(origin, ORIGIN_COLUMNS)]
+        selects.append(f"SELECT {', '.join(columns)} FROM read_parquet({_lit(str(part))})")
+        counts.append(_rows(con, part))
+    with _one_thread(con):
+        con.execute(f"COPY ({' UNION ALL '.join(selects)}) TO {_lit(str(target))} (FORMAT parquet, COMPRESSION zstd)")
+    rows = _rows(con, target)
+    if rows != sum(counts):  # no value lost: every row of every file is in the stack
+        raise HarvesterError(f"{name}: the stacked table has {rows} rows, its files {sum(counts)}")
+    origin_fields = [PackField(name=c, original=ORIGIN_TITLES[c], type="integer" if c.startswith(("origen_anio",
+                     "origen_mes")) else "string", profile=None) for c in ORIGIN_COLUMNS]
+    for f in canonical + origin_fields:
+        f.has_nulls = None  # counted on the stack itself
+    labels = [_label(t) for t in unit.tables]
+    notes = [note("change", "stacked", None, len(unit.tables), files=", ".join(f"«{x}»" for x in labels))]
+    for i, (alignment, own) in enumerate(zip(unit.alignments, by_original)):
+        for m in alignment.matches if i else ():
+            if m.how != "same":
+                why, why_en = WHY[m.how]
+                notes.append(replace(note("change", "column_mapped", own[m.other], file=labels[i], original=m.other,
+                                          why=why, why_en=why_en), file=labels[i]))
+        for c in canonical:
+            if c.name not in own.values():
+                notes.append(replace(note("change", "column_absent", c.name, file=labels[i]), file=labels[i]))
+    notes += [note("change", "type_widened", c) for c in sorted(widened)]
+    for i, (table, fields) in enumerate(zip(unit.tables, written)):
+        notes += [replace(n, file=labels[i]) for n in table_notes(table, fields, counts[i]) + (unit.apart if i == 0 else [])]
+    files = []
+    for i, (table, period) in enumerate(zip(unit.tables, periods)):
+        mapping = {f.original: by_original[i][f.original] for f in written[i]}
+        files.append({**_provenance(table, name, None, counts[i]), "file": labels[i],
+                      "period": period.text if period else None, "columns": mapping})
+        del files[-1]["resource"]
+    entry = {"resource": name, "catalog": unit.tables[0].validation.catalog_id, "dataset": unit.tables[0].dataset.name,
+             "dataset_id": unit.tables[0].validation.dataset_id, "resource_id": None, "part": None,
+             "parquet": f"data/{name}.parquet", "parquet_sha256": _sha256(target), "rows": rows,
+             "stacked_from": files}
+    for part in parts:
+        part.unlink()
+    return canonical + origin_fields, notes, entry
+
+
+FORM_CHANGES = {"decimal_comma": "decimal_comma", "thousands": "thousands", "dmy": "day_first", "mdy": "month_first"}
+
+
+def table_notes(table: PackTable, fields: list[PackField], rows: int) -> list[Note]:
+    """What a team should know about one table: what the pack changed, the validation errors that remain in
+    the source, and the profiler's alerts, each one explained sentence (harvester/packnotes.py)."""
+    notes: list[Note] = []
+    for f in fields:
+        if f.placeholders:
+            spelled = ", ".join(f"`{p}` ({n:,})" for p, n in f.placeholders.items())
+            notes.append(note("change", "placeholders_null", f.name, sum(f.placeholders.values()), spelled=spelled))
+        if f.form in FORM_CHANGES:
+            notes.append(note("change", FORM_CHANGES[f.form], f.name))
+        if repair_mojibake(f.original) != f.original.replace("ï»¿", "").replace("\ufeff", ""):
+            notes.append(note("change", "name_repaired", f.name, original=f.original))
+    renamed = [f for f in fields if f.name != f.original.lower()]
+    if renamed:
+        notes.append(note("change", "names_normalized", None, len(renamed),
+                          renames=", ".join(f"«{f.original}» → `{f.name}`" for f in renamed)))
+    left_out = _left_out(table.validation.rows, rows)
+    if left_out:
+        notes.append(note("change", "rows_left_out", None, left_out["rows_left_out"]))
+    notes += validation_notes(table)
+    for f in fields:
+        for alert in (f.profile.alerts if f.profile else ()):
+            notes.append(note("alert", alert, f.name, detail=_alert_detail(alert, f), original=f.original))
+    return notes
+
+
+def validation_notes(table: PackTable) -> list[Note]:
+    """The validation errors that remain in a table's source, one note per error type."""
+    v = table.validation
+    notes = []
+    for code, count in sorted(v.errors_by_type.items()):
+        seen = [e for e in v.first_errors if e.type == code]
+        where, where_en = rows_where([e.row for e in seen if e.row], [e.field or "" for e in seen])
+        notes.append(note("validation", code, None, count, where=where, where_en=where_en))
+    return notes
+
+
+def _alert_detail(alert: str, f: PackField) -> str:
+    """The part of an alert's sentence that names values: the placeholders, the spellings, the siblings."""
+    p = f.profile
+    if p is None:
+        return ""
+    if alert == "placeholder_missing":
+        return ", ".join(f"`{k}`" for k in f.placeholders) or f"{p.placeholders or 0:,}"
+    if alert == "category_spellings" and p.spellings:
+        return ": " + "; ".join(" / ".join(f"«{s}»" for s in group) for group in p.spellings[:3])
+    if alert == "constant" and p.top_values:
+        return f" («{p.top_values[0][0]}»)"
+    if alert == "sibling_columns_differ" and p.sibling_missing_in:
+        return " (" + ", ".join(p.sibling_missing_in[:3]) + ")"
+    return ""
+
+
+def _notes_json(notes: list[Note]) -> dict[str, Any]:
+    """A datapackage resource's `changes`, `validation_errors` and `alerts`."""
+    return {key: [n.as_dict() for n in notes if n.kind == kind]
+            for key, kind in (("changes", "change"), ("validation_errors", "validation"), ("alerts", "alert"))}
 
 
 def _declared(source: Path) -> frozenset[str]:
@@ -359,24 +772,26 @@ def _zip(folder: Path, target: Path) -> None:
         for path in sorted(p for p in folder.rglob("*") if p.is_file() and p != target):
             info = zipfile.ZipInfo(f"{target.stem}/{path.relative_to(folder).as_posix()}", date_time=ZIP_TIME)
             info.external_attr = 0o644 << 16
-            info.compress_type = zipfile.ZIP_DEFLATED
+            info.compress_type = zipfile.ZIP_STORED if path.suffix in STORED else zipfile.ZIP_DEFLATED
             archive.writestr(info, path.read_bytes())
 
 
-def _resource(table: PackTable, name: str, fields: list[PackField], rows: int,
-              target: Path) -> dict[str, Any]:
+def _resource(unit: Unit, name: str, fields: list[PackField], rows: int, entry: dict[str, Any]) -> dict[str, Any]:
+    table = unit.tables[0]
     licence = table.licence
     publisher = table.dataset.organization
+    what = unit.label if len(unit.tables) > 1 else _label(table)
     descriptor = {
         "name": name, "path": f"data/{name}.parquet", "format": "parquet", "mediatype": "application/vnd.apache.parquet",
-        "title": f"{table.dataset.title}: {table.resource_name or table.validation.resource_id}"
-                 + (f" ({table.validation.part})" if table.validation.part else ""),
-        "sources": [{"title": publisher or table.validation.catalog_id, "path": table.url}],
+        "title": f"{table.dataset.title}: {what}",
+        "sources": [{"title": publisher or table.validation.catalog_id, "path": t.url} for t in unit.tables],
         "schema": {"fields": [_field(f) for f in fields]}}
     if licence:
         descriptor["licenses"] = [{"name": str(licence)}]
-    return {"descriptor": descriptor, "table": table, "fields": fields, "rows": rows, "publisher": publisher,
-            "licence": licence}
+    if len(unit.tables) > 1:
+        descriptor["stacked_from"] = [{k: f[k] for k in ("file", "period", "rows", "columns")} for f in entry["stacked_from"]]
+    return {"descriptor": descriptor, "table": table, "unit": unit, "entry": entry, "fields": fields, "rows": rows,
+            "publisher": publisher, "licence": licence}
 
 
 def _geopoint(f: PackField) -> dict[str, Any]:
@@ -404,11 +819,17 @@ def _field(f: PackField) -> dict[str, Any]:
         field.update({"type": "string", "description": "geometría GeoJSON con altitud en sus posiciones (Frictionless "
                                                        "solo acepta posiciones de 2 números) / GeoJSON geometry with "
                                                        "altitudes"})
+    if f.description:
+        said = f"{f.description} (fuente / source: {f.described_by})"
+        field["description"] = f"{said}. {field['description']}" if field.get("description") else said
+    if f.value_labels:
+        field["value_labels"] = dict(f.value_labels)
     if kind == "integer" and f.has_nulls:
         # Frictionless reads Parquet through pandas, where an integer column with nulls turns to floats and NaN,
         # which its integer type refuses: the column stays int64 in the file and is declared a number here.
         field["type"] = "number"
-        field["description"] = "whole numbers (int64 in the Parquet file), some missing"
+        whole = "whole numbers (int64 in the Parquet file), some missing"
+        field["description"] = f"{field['description']} ({whole})" if field.get("description") else whole
     return field
 
 
@@ -439,7 +860,7 @@ def _cell(text: Any) -> str:
 
 
 def _readme(theme: Theme, resources: list[dict[str, Any]], allies: list[dict[str, Any]],
-            results: list[TableExpectations]) -> str:
+            results: list[TableExpectations], docs: list[PackDoc]) -> str:
     first = resources[0]["descriptor"]["path"]
     lines = [f"# {theme.title}", "", theme.problem_es, "", theme.problem_en, "",
              f"{len(resources)} tables from {len({r['table'].dataset.ref for r in resources})}"
@@ -448,28 +869,60 @@ def _readme(theme: Theme, resources: list[dict[str, Any]], allies: list[dict[str
              "each came from, `expectations.json` holds the Great Expectations results, `allies.json` the publishers.",
              "", "## Load a table", "", "```python", "import pandas as pd", f'df = pd.read_parquet("{first}")', "```",
              "", "```python", "import duckdb", f"duckdb.sql(\"SELECT * FROM '{first}'\").df()", "```", "", "```r",
-             f'df <- arrow::read_parquet("{first}")', "```", "", "## Allies", ""]
+             f'df <- arrow::read_parquet("{first}")', "```", "",
+             "`inicio.ipynb` carga todas las tablas con pandas y con DuckDB y dibuja una primera gráfica / loads every "
+             "table with pandas and DuckDB and draws a first chart (`jupyter lab inicio.ipynb` in this folder).", ""]
+    if any("csv_copy" in r["descriptor"] for r in resources):
+        lines += ["Cada tabla también está en `csv/` para hojas de cálculo (UTF-8 con BOM, coma, fechas ISO) / every "
+                  "table is also in `csv/` for spreadsheets (UTF-8 with a BOM, comma-delimited, ISO dates).", ""]
+    lines += ["## Allies", ""]
     for ally in allies:
         contacts = ", ".join(f"{_cell(c['name'])} ({_cell(c['email'])})" if c["email"] else _cell(c["name"])
                              for c in ally["contacts"])
         lines.append(f"- **{_cell(ally['organization'] or ally['id'])}** ({', '.join(ally['catalogs'])}): "
                      f"{contacts or 'no contact point published'}; {len(ally['datasets'])} datasets")
+    if docs:
+        lines += ["", "## Documentos / Documents", "",
+                  "Documentación publicada con los conjuntos de datos (diccionarios, metodologías) / documentation "
+                  "published with the datasets (dictionaries, methodologies):", ""]
+        lines += [f"- `docs/{d.name}` ({_cell(d.dataset)}): `{_cell(d.url).replace('`', '%60')}`" for d in docs]
     checks = {r.table: r for r in results}
     lines += ["", "## Tables", ""]
     for resource in resources:
         d, t = resource["descriptor"], resource["table"]
         check = checks[d["name"]]
         failed = [c.check for c in check.checks if not c.success]
-        left_out = _left_out(t.validation.rows, resource["rows"])
-        rows = f"{resource['rows']} rows" + (f" ({left_out['rows_left_out']} of the source's {t.validation.rows} left "
-                                             f"out: {left_out['why_left_out']})" if left_out else "")
-        lines += [f"### {_cell(d['title'])}", "", f"- File: `{d['path']}`, {rows}",
-                  f"- Source: `{_cell(t.url).replace('`', '%60')}`", f"- Publisher: {_cell(resource['publisher'] or '-')}",
+        entry = resource["entry"]
+        sources = [entry] if "stacked_from" not in entry else entry["stacked_from"]
+        left_out = {"rows_left_out": sum(e.get("rows_left_out", 0) for e in sources)} if any(
+            e.get("rows_left_out") for e in sources) else {}
+        source_rows = sum((e["rows"] + e.get("rows_left_out", 0)) for e in sources)
+        rows = f"{resource['rows']} rows" + (f" ({left_out['rows_left_out']} of the source's {source_rows} left "
+                                             f"out: {_left_out(source_rows, resource['rows'])['why_left_out']})"
+                                             if left_out else "")
+        lines += [f"### {_cell(d['title'])}", "", f"- File: `{d['path']}`, {rows}"]
+        if "stacked_from" in entry:
+            lines += [f"- Archivos unidos / Stacked files ({len(sources)}):"]
+            lines += [f"  - «{_cell(e['file'])}», {_cell(e['period'] or 'sin periodo / no period')}, {e['rows']} rows, "
+                      f"`{_cell(e['source_url']).replace('`', '%60')}`, retrieved {e['source_changed_at'] or '-'}"
+                      for e in sources]
+            lines += ["", "| " + " | ".join(f"«{_cell(e['file'])}»" for e in sources) + " | column in the pack |",
+                      "|" + "---|" * (len(sources) + 1)]
+            stacked = [f.name for f in resource["fields"] if f.name not in ORIGIN_COLUMNS]
+            for column in stacked:
+                cells = [next((_cell(o) for o, c in e["columns"].items() if c == column), "—") for e in sources]
+                lines.append("| " + " | ".join(cells) + f" | `{column}` |")
+            lines.append("")
+        else:
+            lines += [f"- Source: `{_cell(t.url).replace('`', '%60')}`",
+                      f"- Retrieved: {_iso(t.changed_at) or '-'} (when this content was first fetched)"]
+        lines += [f"- Publisher: {_cell(resource['publisher'] or '-')}",
                   f"- Licence: {_cell(resource['licence'] or 'not given')}",
-                  f"- Retrieved: {_iso(t.changed_at) or '-'} (when this content was first fetched)",
-                  f"- Expectations: {'all met' if not failed else 'not met: ' + '; '.join(failed)}", "",
-                  "| column | original name | type | missing | placeholders (now null) | examples |",
-                  "|---|---|---|---:|---|---|"]
+                  f"- Expectations: {'all met' if not failed else 'not met: ' + '; '.join(failed)}", ""]
+        lines += _notes_markdown(resource["notes"])
+        lines += ["#### Diccionario de datos / Data dictionary", "",
+                  "| column | original name | type | missing | placeholders (now null) | examples | description |",
+                  "|---|---|---|---:|---|---|---|"]
         for f in resource["fields"]:
             profile = f.profile
             top = [v for v, _ in (profile.top_values if profile else ())[:3]]
@@ -477,9 +930,37 @@ def _readme(theme: Theme, resources: list[dict[str, Any]], allies: list[dict[str
             missing = profile.missing_share if profile else None
             spelled = ", ".join(f"`{_cell(p).replace('`', '')}` ×{n:,}" for p, n in f.placeholders.items())
             lines.append(f"| `{f.name}` | {_cell(f.original)} | {_dictionary_type(f)} | "
-                         f"{'' if missing is None else f'{missing:.0%}'} | {spelled} | {examples} |")
+                         f"{'' if missing is None else f'{missing:.0%}'} | {spelled} | {examples} | {_described(f)} |")
         lines.append("")
     return "\n".join(lines)
+
+
+def _described(f: PackField) -> str:
+    """A column's description and value labels in the README's dictionary, with where they come from."""
+    parts = [_cell(f.description)] if f.description else []
+    if f.value_labels:
+        parts.append("; ".join(f"`{_cell(k).replace('`', '')}` = {_cell(v)}" for k, v in list(f.value_labels.items())[:20]))
+    return " — ".join(parts) + (f" ({_cell(f.described_by)})" if parts else "")
+
+
+NOTE_HEADINGS = {"change": "Qué se cambió / What was changed",
+                 "validation": "Errores de validación que quedan en la fuente / Validation errors left in the source",
+                 "alert": "Alertas del perfil / Profile alerts"}
+
+
+def _notes_markdown(notes: list[Note]) -> list[str]:
+    """A table's notes in its README section: each kind under its heading, Spanish then English."""
+    lines: list[str] = []
+    for kind, heading in NOTE_HEADINGS.items():
+        chosen = [n for n in notes if n.kind == kind]
+        lines += [f"#### {heading}", ""]
+        for n in chosen:
+            where = f"«{_cell(n.file)}»: " if n.file and n.code not in ("column_mapped", "column_absent") else ""
+            lines += [f"- {where}{_cell(n.es)}", f"  _{where}{_cell(n.en)}_"]
+        if not chosen:
+            lines.append("- Ninguno / None")
+        lines.append("")
+    return lines
 
 
 def _dictionary_type(f: PackField) -> str:

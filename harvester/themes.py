@@ -69,6 +69,8 @@ class Theme:
     min_terms: int
     gates: Gates
     expectations: Expectations
+    csv_copies: bool = False
+    """`[pack] csv_copies`: a CSV copy of every table under `csv/` for spreadsheet users."""
 
 
 class _Reader:
@@ -191,10 +193,14 @@ def load_theme(path: Path) -> Theme:
         share_columns=exp.texts("share_columns"), count_columns=exp.texts("count_columns"), required=required)
     required_in.done()
     exp.done()
+    pack = top.sub("pack")
+    csv_copies = pack.get("csv_copies", bool, False)
+    pack.done()
     top.done()
     return Theme(name=name, path=path, title=title, problem_es=problem_es, problem_en=problem_en, terms=expanded,
                  fields=tuple(fields), catalogs=catalogs, organizations=organizations, groups=groups,
-                 include=include, exclude=exclude, min_terms=min_terms or 1, gates=gates, expectations=expectations)
+                 include=include, exclude=exclude, min_terms=min_terms or 1, gates=gates, expectations=expectations,
+                 csv_copies=csv_copies)
 
 
 def theme_path(profiles: Path, name: str) -> Path:

@@ -52,7 +52,7 @@ def test_a_pack_holds_everything_a_team_needs(packs: Path, theme: str):
     version = latest.readlink().name
     files = {p.name for p in latest.iterdir()}
     assert {"datapackage.json", "README.md", "provenance.json", "allies.json", "expectations.json", "SHA256SUMS", "INPUTS",
-            f"{theme}-{version}.zip", "data"} == files
+            f"{theme}-{version}.zip", "data", "docs", "inicio.ipynb"} == files
     # the checksums cover every file, and the zip holds them all
     sums = dict(reversed(line.split("  ", 1)) for line in (latest / "SHA256SUMS").read_text().splitlines())
     assert sums == {k: v for k, v in digests(latest).items() if k not in ("SHA256SUMS", f"{theme}-{version}.zip")}
@@ -77,7 +77,7 @@ def test_parquet_reads_back_with_pandas_and_duckdb(packs: Path):
         assert len(frame) == count == entry["rows"] and count > 0, name
         assert hashlib.sha256(path.read_bytes()).hexdigest() == entry["parquet_sha256"]
         assert all(c == c.lower() and " " not in c for c in frame.columns), frame.columns
-    victims = "cdmx__victimas_en_carpetas_de_investigacion_fgj__victimas_2019_2022"
+    victims = "cdmx__victimas_en_carpetas_de_investigacion_fgj__victimas"  # the yearly files, stacked
     frame = pd.read_parquet(latest / provenance[victims]["parquet"])
     # snake_case names, the profile's types, and text decoded from cp1252
     assert {"id_carpeta", "ano_inicio", "fecha_inicio", "alcaldia_hechos", "latitud"} <= set(frame.columns)
@@ -159,7 +159,14 @@ def test_pack_build_cli(demo, run_cli, tmp_path: Path):
 
 
 @pytest.mark.parametrize("names, expected", [
-    (["idCarpeta", "Año_inicio", "AlcaldiaHechos"], ["id_carpeta", "ano_inicio", "alcaldia_hechos"]),
+    (["idCarpeta", "Año_inicio", "AlcaldiaHechos"], ["id_carpeta", "anio_inicio", "alcaldia_hechos"]),
+    # issue 13: readable in Spanish, nothing silently dropped
+    (["año", "ano", "% mujeres", "Número", "AÃ±o_hechos"], ["anio", "ano", "pct_mujeres", "numero", "anio_hechos"]),
+    (["N° de casos", "Temperatura °C", "Monto ($)", "Hombres + Mujeres", "CalleAlumbrado%", "# folio"],
+     ["num_de_casos", "temperatura_grados_c", "monto_pesos", "hombres_mas_mujeres", "calle_alumbrado_pct",
+      "num_folio"]),
+    (["Straße", "a☃b", "DISTANCIA DE VIAJE (km)", "location/lat"],
+     ["straße", "a_u2603_b", "distancia_de_viaje_km", "location_lat"]),
     (["ï»¿Conjunto de datos", "EDAD_V", "Ciclo_EstacionArribo"], ["conjunto_de_datos", "edad_v", "ciclo_estacion_arribo"]),
     (["total", "Total", "", "2020"], ["total", "total_2", "column_3", "c_2020"]),
 ])

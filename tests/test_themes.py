@@ -29,7 +29,8 @@ def test_the_bundled_profiles_load():
     (("min_mqa = 121", 'min_mqa = "alto"'), "gates.min_mqa: expected int, got 'alto'"),
     (("min_mqa = 121", "min_mqa = 500"), "gates.min_mqa: expected a number from 0 to 405, got 500"),
     (("min_terms = 1", "min_term = 1"), "match.min_term: unknown key"),
-    (('include = ["cdmx/linea-mujeres"]', 'include = ["linea-mujeres"]'),
+    (('include = ["cdmx/linea-mujeres", "cdmx/carpetas-de-investigacion-fgj-de-la-ciudad-de-mexico"]',
+      'include = ["linea-mujeres"]'),
      "match.include: expected catalog/dataset, got 'linea-mujeres'"),
     (('exclude = ["cdmx/presupuesto-de-egresos"]', 'exclude = ["cdmx/linea-mujeres"]'),
      "match.exclude: cdmx/linea-mujeres is also in match.include"),
@@ -39,6 +40,8 @@ def test_the_bundled_profiles_load():
      "match.synonyms.acecho: synonyms of a term that is not in match.terms"),
     (("[gates]", "[gate]"), "gate: unknown key"),
     (("[gates]", "[gates"), "not valid TOML"),
+    (("[gates]", '[pack]\ncsv_copies = "yes"\n\n[gates]'), "pack.csv_copies: expected bool, got 'yes'"),
+    (("[gates]", "[pack]\ncsv_copy = true\n\n[gates]"), "pack.csv_copy: unknown key"),
 ])
 def test_a_wrong_profile_is_one_line_naming_the_file_and_the_key(tmp_path: Path, edit, message):
     path = tmp_path / "mobility-and-women.toml"

@@ -199,7 +199,8 @@ FEDERAL = [
     ("encuesta_nacional_uso_del_tiempo_enut_2019", "Encuesta Nacional sobre Uso del Tiempo (ENUT) 2019", "inegi",
      ["cuidados"], ["uso del tiempo", "trabajo no remunerado", "cuidados", "género"],
      "Microdatos de la ENUT: tiempo dedicado al trabajo doméstico y de cuidados no remunerado. Variables SEXO, "
-     "EDAD_V, FAC_PER.", [("Microdatos ENUT 2019", "CSV", "enut_2019.csv"), ("Descriptor", "PDF", "enut_fd.pdf")]),
+     "EDAD_V, FAC_PER.", [("Microdatos ENUT 2019", "CSV", "enut_2019.csv"), ("Descriptor", "PDF", "enut_fd.pdf"),
+      ("Diccionario de datos", "CSV", "diccionario_enut_2019.csv")]),
     ("guarderias_imss", "Guarderías del IMSS", "imss", ["cuidados"], ["guarderías", "cuidados", "infancia"],
      "Guarderías del IMSS por entidad y municipio, con capacidad instalada.",
      [("Guarderías", "CSV", "guarderias_imss.csv")]),

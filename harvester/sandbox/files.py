@@ -77,6 +77,14 @@ MESS_CASES = {
     "json_table": "cdmx/tramites-y-servicios/tramites.json",
 }
 
+# files a pack stacks with a sibling (issue 13): a later yearly file of the same table, its header spelt otherwise
+STACKING_CASES = {
+    # `año_hechos` where the older file has `ao_hechos` (the ñ lost), `FechaHechos` for `fecha_hechos`
+    "yearly_enye_header": "cdmx/carpetas-de-investigacion-fgj-de-la-ciudad-de-mexico/carpetas_2024.csv",
+    # a data dictionary resource beside the microdata (campo, descripción, and value labels of a coded column)
+    "data_dictionary": "federal/encuesta_nacional_uso_del_tiempo_enut_2019/diccionario_enut_2019.csv",
+}
+
 PLACEHOLDER_FROM = 150  # data rows before the first placeholder
 FIXED_TIME = datetime.datetime(2024, 1, 1)
 
@@ -184,6 +192,17 @@ def _carpetas_completa(rng: random.Random) -> bytes:
              json.dumps({"type": "Point", "coordinates": [round(-99.2 + i / 10_000, 5), round(19.3 + i / 10_000, 5)]})]
             for i in range(400)]
     return _csv(["ao_hechos", "mes_hechos", "fecha_hechos", "delito", "alcaldia_hechos", "geo_point_2d", "geo_shape"],
+                rows)
+
+
+@builds(STACKING_CASES["yearly_enye_header"])
+def _carpetas_2024(rng: random.Random) -> bytes:
+    """The 2024 file of the same table: `año_hechos` spelt right, `FechaHechos` in camelCase, day-first dates."""
+    rows = [[2024, i % 12 + 1, f"{i % 28 + 1:02d}/{i % 12 + 1:02d}/2024", "ROBO A TRANSEUNTE" if i % 2 else
+             "ROBO DE VEHICULO", ALCALDIAS[(i * 5) % 16], f"{19.3 + i / 10_000:.5f},{-99.2 + i / 10_000:.5f}",
+             json.dumps({"type": "Point", "coordinates": [round(-99.2 + i / 10_000, 5), round(19.3 + i / 10_000, 5)]})]
+            for i in range(250)]
+    return _csv(["año_hechos", "mes_hechos", "FechaHechos", "delito", "alcaldia_hechos", "geo_point_2d", "geo_shape"],
                 rows)
 
 
@@ -328,6 +347,18 @@ def _enut_2019(rng: random.Random) -> bytes:
     text = _rows_csv(["ID_PER", "SEXO", "EDAD_V", "FAC_PER", "HORAS_CUIDADO"], rows)
     return ("Encuesta Nacional sobre Uso del Tiempo (ENUT) 2019,,,,\nInstituto Nacional de Estadística y "
             "Geografía,,,,\n,,,,\n" + text + "Fuente: INEGI.,,,,\n").encode()
+
+
+@builds(STACKING_CASES["data_dictionary"])
+def _enut_dictionary(rng: random.Random) -> bytes:
+    """The microdata's dictionary, as INEGI writes one: a field, its description, and a coded field's values and
+    labels on the rows below it (the field cell left blank)."""
+    return _csv(["Campo", "Descripción", "Valor", "Etiqueta"], [
+        ["ID_PER", "Identificador de la persona", "", ""],
+        ["SEXO", "Sexo de la persona", "1", "Hombre"], ["", "", "2", "Mujer"],
+        ["EDAD_V", "Edad en años cumplidos", "", ""],
+        ["FAC_PER", "Factor de expansión: cuántas personas representa cada registro", "", ""],
+        ["HORAS_CUIDADO", "Horas a la semana dedicadas a cuidar a otras personas sin pago", "", ""]])
 
 
 @builds(MESS_CASES["xlsx_several_sheets"])
