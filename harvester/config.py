@@ -67,6 +67,10 @@ class CatalogConfig:
     """ckan: package_search with fallback; dkan: package_list + package_show only."""
     organization: str = ""
     """Harvest only this organization (its name), e.g. ayuntamiento-de-xalapa."""
+    state: str = ""
+    """The Mexican state the catalog's data is about (`CDMX`, `09`, `Jalisco`), for the place names a pack keys
+    to INEGI's keys when a name exists in several states (Benito Juárez, Cuauhtémoc); "" for a national or
+    foreign portal."""
     groups: tuple[str, ...] = ()
     """Harvest only datasets in any of these groups."""
     q: str = ""
@@ -380,6 +384,12 @@ def _build_catalog(cid: str, raw: dict[str, Any], defaults: dict[str, Any], name
         if clash:
             raise ConfigError(f"{where} dcat: cannot be combined with {clash[0]} (the DCAT catalog can only be "
                               "sliced by organization; ckanext-dcat is a CKAN extension)")
+    if values.get("state"):
+        from harvester.places import PlacesError, state_key  # only when a state is given: it reads INEGI's list
+        try:
+            values["state"] = state_key(values["state"]) or ""
+        except PlacesError as exc:
+            raise ConfigError(f"{where} state: {exc}") from None
     return CatalogConfig(**values)
 
 

@@ -11,14 +11,14 @@ from harvester.render import fetch_table, harvest_table
 
 # The real catalogs the demo imitates: id -> (sandbox site, title, extra catalogs.toml lines).
 DEMO_CATALOGS: dict[str, tuple[str, str, str]] = {
-    "cdmx": ("cdmx", "Datos Abiertos de la Ciudad de México (sandbox)", 'kind = "ckan"'),
+    "cdmx": ("cdmx", "Datos Abiertos de la Ciudad de México (sandbox)", 'kind = "ckan"\nstate = "CDMX"'),
     "federal": ("federal", "datos.gob.mx (sandbox)", 'kind = "ckan"'),
     "xalapa": ("federal", "Ayuntamiento de Xalapa en datos.gob.mx (sandbox)",
-               'kind = "ckan"\norganization = "ayuntamiento-de-xalapa"'),
-    "infocdmx": ("infocdmx", "INFO CDMX (sandbox)", 'kind = "ckan"'),
-    "veracruz": ("veracruz", "Municipio de Veracruz (sandbox)", 'kind = "ckan"'),
-    "zapopan": ("zapopan", "Zapopan, DKAN (sandbox)", 'kind = "dkan"'),
-    "puebla": ("puebla", "Puebla capital, DKAN (sandbox)", 'kind = "dkan"'),
+               'kind = "ckan"\norganization = "ayuntamiento-de-xalapa"\nstate = "Veracruz"'),
+    "infocdmx": ("infocdmx", "INFO CDMX (sandbox)", 'kind = "ckan"\nstate = "CDMX"'),
+    "veracruz": ("veracruz", "Municipio de Veracruz (sandbox)", 'kind = "ckan"\nstate = "Veracruz"'),
+    "zapopan": ("zapopan", "Zapopan, DKAN (sandbox)", 'kind = "dkan"\nstate = "Jalisco"'),
+    "puebla": ("puebla", "Puebla capital, DKAN (sandbox)", 'kind = "dkan"\nstate = "Puebla"'),
     "mardelplata": ("mardelplata", "Mar del Plata, DKAN with ?q= URLs (sandbox)", 'kind = "dkan"'),
 }
 

@@ -36,7 +36,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from contextlib import contextmanager
-from typing import Any, Callable, Iterator
+from typing import Any, Iterator
 
 import duckdb
 
@@ -53,6 +53,7 @@ from harvester.expectations import needed_columns, run_expectations
 from harvester.csvscan import (PLACEHOLDER_LIST, Reading, decide_readings, declared_strings, first_counts,
                                first_pass_sql, header_names, kept_sql, read_csv_sql, reading_counts, typed_sql,
                                unconverted, utf8_copy)
+from harvester.places import companions, key_places
 from harvester.text import normalize
 from harvester.store import Store
 from harvester.themes import Theme, load_theme, theme_path
@@ -89,6 +90,8 @@ class PackField:
     value_labels: dict[str, str] = field(default_factory=dict)
     """A coded column's values and what each means, from the dictionary."""
     described_by: str | None = None
+    keying: dict[str, Any] | None = None
+    """For an INEGI companion column: how it was keyed (harvester/places.py PlaceKeying.as_dict())."""
 
 
 @dataclass
@@ -129,25 +132,44 @@ def _reading(profile: ColumnProfile | None, found: Reading) -> Reading:
 
 def write_table(con: duckdb.DuckDBPyConnection, source: Path, delimiter: str, header_row: int,
                 profiles: dict[str, ColumnProfile], target: Path,
-                declared: frozenset[str] = frozenset(), text: frozenset[str] = frozenset()) -> list[PackField]:
+                declared: frozenset[str] = frozenset(), text: frozenset[str] = frozenset(), *,
+                state: str | None = None) -> list[PackField]:
     """One UTF-8 delimited table as zstd Parquet, each column converted to its profile's type with the rule
     the profile read it by (csvscan's reading rules), the columns named in `text` kept as the source's text;
-    returns its fields."""
+    returns its fields. A column naming alcaldías, municipios or states (or holding their keys) gets its
+    INEGI companions after the source's columns (harvester/places.py; `state`: the catalog's state, for names
+    several states share), kept as text with their leading zeros, the original column untouched."""
     names = header_names(source, delimiter, header_row)
     # parsed once: the rules' counts, the safety net, the copy and the placeholders all read this table
     con.execute("DROP TABLE IF EXISTS packing")
     con.execute(f"CREATE TEMP TABLE packing AS SELECT * FROM {read_csv_sql(source, delimiter, header_row, names)}")
     try:
-        return _write_table(con, "packing", names, profiles, target, declared, text)
+        keyings = key_places(con, "packing", None, state or None, target="packing_keyed")
+        added = companions(keyings)
+        relation = "packing_keyed" if keyings else "packing"
+        fields = _write_table(con, relation, names + added, profiles, target, declared, text | frozenset(added))
     finally:
+        con.execute("DROP TABLE IF EXISTS packing_keyed")
         con.execute("DROP TABLE IF EXISTS packing")
+    by_original = {f.original: f for f in fields}
+    for keying in keyings:  # the dictionary says how they were keyed: share matched, values left unmatched
+        said = keying.describe()
+        source_field = by_original.get(keying.column)
+        if source_field is not None and not source_field.description:
+            source_field.description, source_field.described_by = said, INEGI
+        elif source_field is not None:
+            source_field.description = f"{source_field.description}. {said}"
+        for column, role in ((keying.key_column, "Clave INEGI / INEGI key"),
+                             (keying.name_column, "Nombre oficial INEGI / INEGI official name")):
+            if column in by_original:
+                by_original[column].description = f"{role} de «{keying.column}». {said}"
+                by_original[column].described_by = INEGI
+        if keying.key_column in by_original:
+            by_original[keying.key_column].keying = keying.as_dict()
+    return fields
 
 
-TableStep = Callable[[duckdb.DuckDBPyConnection, str, list["PackField"]], list[tuple[str, "PackField"]]]
-"""A per-table step run on the parsed source (`relation`) before its Parquet file is written: it returns more
-columns to write, each a SQL expression over the relation and its PackField (say, a place key beside an
-alcaldía column). harvester/places.py's keying step goes in TABLE_STEPS."""
-TABLE_STEPS: list[TableStep] = []
+INEGI = "INEGI, Marco Geoestadístico 2023 (harvester/data/inegi_places.csv)"
 
 
 def _write_table(con: duckdb.DuckDBPyConnection, relation: str, names: list[str],
@@ -172,8 +194,6 @@ def _write_table(con: duckdb.DuckDBPyConnection, relation: str, names: list[str]
         fields.append(PackField(name=snake(name, taken, position), original=name, type=reading.type,
                                 profile=profile, form=reading.form))
     columns = [(typed_sql(kept_sql(_q(f.original)), Reading(f.type, f.form)), f) for f in fields]
-    for step in TABLE_STEPS:  # the keying steps' companion columns, after the source's own
-        columns += step(con, relation, fields)
     select = ", ".join(f"{sql} AS {_q(f.name)}" for sql, f in columns)
     with _one_thread(con):
         con.execute(f"COPY (SELECT {select} FROM {relation}) TO {_lit(str(target))} (FORMAT parquet, COMPRESSION zstd)")
@@ -200,10 +220,11 @@ def _one_thread(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
 
 def write_parquet(con: duckdb.DuckDBPyConnection, source: Path, table: PackTable,
                   profiles: dict[str, ColumnProfile], target: Path,
-                  declared: frozenset[str] = frozenset(), text: frozenset[str] = frozenset()) -> list[PackField]:
+                  declared: frozenset[str] = frozenset(), text: frozenset[str] = frozenset(), *,
+                  state: str | None = None) -> list[PackField]:
     """One table as zstd Parquet; returns its fields (name, original name, type, profile)."""
     v = table.validation
-    return write_table(con, source, v.delimiter, v.header_row, profiles, target, declared, text)
+    return write_table(con, source, v.delimiter, v.header_row, profiles, target, declared, text, state=state)
 
 
 def _left_out(source_rows: int | None, written: int) -> dict[str, Any]:
@@ -475,8 +496,10 @@ def _write_one(con: duckdb.DuckDBPyConnection, settings: Settings, table: PackTa
     """One source table as a Parquet file (through a UTF-8 copy when the source is not UTF-8)."""
     source = settings.paths.under_root(table.path)
     declared = _declared(source)
+    catalog = settings.catalogs.get(table.dataset.catalog_id)
     with utf8_copy(source, table.validation.encoding, folder=scratch) as readable:
-        return write_parquet(con, readable, table, columns, target, declared, text)
+        return write_parquet(con, readable, table, columns, target, declared, text,
+                             state=catalog.state if catalog else None)
 
 
 def _nulls_and_examples(con: duckdb.DuckDBPyConnection, parquet: Path, fields: list[PackField], rows: int) -> None:
@@ -607,6 +630,8 @@ def _write_stack(con: duckdb.DuckDBPyConnection, settings: Settings, unit: Unit,
         for f in fields:
             if i and f.original in mapping:
                 own[f.original] = by_original[0][mapping[f.original]]
+            elif i and f.described_by == INEGI and f.original in by_original[0]:  # the same INEGI companion
+                own[f.original] = by_original[0][f.original]
             else:
                 canonical.append(replace(f, name=_unique(f.name, taken)))
                 own[f.original] = canonical[-1].name
@@ -824,6 +849,8 @@ def _field(f: PackField) -> dict[str, Any]:
         field["description"] = f"{said}. {field['description']}" if field.get("description") else said
     if f.value_labels:
         field["value_labels"] = dict(f.value_labels)
+    if f.keying:
+        field["inegi_keying"] = f.keying
     if kind == "integer" and f.has_nulls:
         # Frictionless reads Parquet through pandas, where an integer column with nulls turns to floats and NaN,
         # which its integer type refuses: the column stays int64 in the file and is declared a number here.

@@ -93,6 +93,36 @@ def test_parquet_reads_back_with_pandas_and_duckdb(packs: Path):
     assert not any(e["dataset"] == "afluencia-diaria-de-metrobus-cdmx" for e in provenance.values())
 
 
+def test_places_get_their_inegi_keys_beside_the_original_column(packs: Path):
+    """Issue 13, places that join: an alcaldía column gets its INEGI key (five digits, leading zeros kept)
+    and official name, whatever the spelling; the original is kept; the share matched is in the dictionary."""
+    latest = packs / "mobility-and-women" / "latest"
+    provenance = {r["resource"]: r for r in json.loads((latest / "provenance.json").read_text())["resources"]}
+    victims = "cdmx__victimas_en_carpetas_de_investigacion_fgj__victimas"
+    path = latest / provenance[victims]["parquet"]
+    pairs = duckdb.sql(f"SELECT DISTINCT alcaldia_hechos, alcaldia_hechos_cve_mun, alcaldia_hechos_nombre_oficial "
+                       f"FROM '{path}' WHERE alcaldia_hechos IS NOT NULL").fetchall()
+    keyed = {source: (key, name) for source, key, name in pairs}
+    assert keyed["Álvaro Obregón"] == ("09010", "Álvaro Obregón")
+    assert {key for key, _ in keyed.values() if key} <= {f"09{n:03d}" for n in range(2, 18)}
+    assert duckdb.sql(f"SELECT typeof(alcaldia_hechos_cve_mun) FROM '{path}' LIMIT 1").fetchall() == [("VARCHAR",)]
+    assert duckdb.sql(f"SELECT count(*) FROM '{path}' WHERE alcaldia_hechos IS NOT NULL "
+                      "AND alcaldia_hechos_cve_mun IS NULL").fetchall() == [(0,)]  # every spelling matched
+    descriptor = json.loads((latest / "datapackage.json").read_text())
+    fields = {f["name"]: f for f in next(r for r in descriptor["resources"] if r["name"] == victims)["schema"]["fields"]}
+    keying = fields["alcaldia_hechos_cve_mun"]["inegi_keying"]
+    assert keying["share_matched"] == 1.0 and keying["state_hint"] == "09" and keying["unmatched"] == []
+    assert "INEGI" in fields["alcaldia_hechos"]["description"]  # the original says how it was keyed
+    readme = (latest / "README.md").read_text(encoding="utf-8")
+    assert "alcaldia_hechos_cve_mun" in readme and "coinciden / rows with a value match (100.0%)" in readme
+    # a federal (national) table has no state to prefer: a name several states share is listed, not guessed
+    national = next(r for r in descriptor["resources"] if r["name"].startswith("federal__") and any(
+        "inegi_keying" in f for f in r["schema"]["fields"]))
+    keying = next(f["inegi_keying"] for f in national["schema"]["fields"] if "inegi_keying" in f)
+    assert keying["state_hint"] is None and {"Cuauhtémoc", "Venustiano Carranza"} <= {
+        a["value"] for a in keying["ambiguous"]}
+
+
 def test_placeholders_become_nulls_and_the_readme_documents_each_table(packs: Path):
     latest = packs / "care-economy" / "latest"
     provenance = json.loads((latest / "provenance.json").read_text())["resources"]
