@@ -348,6 +348,7 @@ def _count_sql(form: Form, weight: str | None = None) -> str:
     return f"coalesce(sum(CASE WHEN {where} THEN {weight} END), 0)"
 
 
+_BRACE, _BRACKET = ord("{"), ord("[")
 FIRST_PASS = ("present", "gated", "numberish", "braces", "brackets")
 
 
@@ -356,12 +357,11 @@ def first_pass_sql(k: str, i: int) -> list[str]:
     these the ones that look like numbers, or start with '{' or '[' (named `<count>_<i>`; the profile adds
     them to its own scan). Only a column whose every cell starts as a form has a family (`_family`), so the
     number pattern is tried on those cells alone."""
-    starts = ", ".join(_lit(ch) for ch in FORM_STARTS)
-    gated = f"left({k}, 1) IN ({starts})"
+    gated = f"ord({k}) IN ({', '.join(str(ord(ch)) for ch in FORM_STARTS)})"  # the first character's code point
     return [f"count({k}) AS present_{i}", f"{count_where(gated)} AS gated_{i}",
             f"{count_where(f'{gated} AND {_match(k, NUMBERISH)}')} AS numberish_{i}",
-            f"{count_where(f'starts_with({k}, {_lit(chr(123))})')} AS braces_{i}",
-            f"{count_where(f'starts_with({k}, {_lit(chr(91))})')} AS brackets_{i}"]
+            f"{count_where(f'ord({k}) = {_BRACE}')} AS braces_{i}",
+            f"{count_where(f'ord({k}) = {_BRACKET}')} AS brackets_{i}"]
 
 
 def first_counts(row: dict[str, int], columns: int) -> list[dict[str, int]]:
