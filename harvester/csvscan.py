@@ -403,11 +403,11 @@ def reading_counts(con: duckdb.DuckDBPyConnection, relation: str, columns: list[
     typed = [(i, _family(f)) for i, f in enumerate(first) if _family(f)]
     grouped = [(i, family) for i, family in typed
                if distinct is not None and distinct[i] <= first[i]["present"] * GROUPED_SHARE]
-    for i, family in grouped:
+    for i, family in grouped:  # the cell is kept (trimmed, placeholders NULL) once per distinct value too
         forms = list(_family_forms("g", family).items())
         row = con.execute(f"SELECT {', '.join(_count_sql(form, 'w') for _, form in forms)} FROM "
-                          f"(SELECT g, count(*) AS w FROM (SELECT {kept_sql(_ident(columns[i]))} AS g FROM {relation}) "
-                          f"WHERE g IS NOT NULL GROUP BY g)").fetchone()
+                          f"(SELECT {kept_sql('v')} AS g, w FROM (SELECT {_ident(columns[i])} AS v, count(*) AS w "
+                          f"FROM {relation} GROUP BY v)) WHERE g IS NOT NULL").fetchone()
         for (name, _), n in zip(forms, row):
             counts[i][name] = int(n or 0)
     rest = [pair for pair in typed if pair not in grouped]

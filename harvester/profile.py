@@ -1,9 +1,12 @@
 """The profile stage: per-column statistics and alerts for every validated delimited file, in DuckDB.
 
-One DuckDB scan per file computes every column's counts, types and ranges (streaming, so memory stays
-bounded by DuckDB's limit whatever the file size); low-cardinality text columns get a second look for
-top values and categories spelled several ways. Files that are not UTF-8 are transcoded first to a
-temporary UTF-8 copy (DuckDB reads only UTF-8, UTF-16 and Latin-1 without cp1252's 0x80-0x9F).
+The file is read once (in parallel) into a DuckDB table of trimmed cells; one aggregate query computes
+every column's counts, a column of few distinct values has its reading forms counted over those values
+(each weighed by how often it occurs), one query takes the typed columns' ranges, and low-cardinality
+text columns get a second look, over their distinct values, for top values and categories spelled
+several ways. Memory stays bounded by DuckDB's limit whatever the file size. cp1252 files (and Latin-1
+files holding bytes 0x80-0x9F) are transcoded first to a temporary UTF-8 copy (DuckDB reads only UTF-8,
+UTF-16 and Latin-1 without 0x80-0x9F).
 """
 from __future__ import annotations
 
