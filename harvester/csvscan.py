@@ -34,10 +34,11 @@ import csv
 import itertools
 import json
 import tempfile
+import weakref
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Iterator
 
 import duckdb
 
@@ -54,6 +55,8 @@ PLACEHOLDER_LIST = "[" + ", ".join(_lit(p) for p in PLACEHOLDER_SPELLINGS) + "]"
 INTEGER_TEXT = "[+-]?[0-9]{1,18}"
 """What a cell must look like to count (and be converted) as an integer: DuckDB casts 19.4 to BIGINT."""
 UTF8 = ("utf-8", "utf-8-sig")
+LATIN_1 = "latin-1"
+"""The one other encoding DuckDB reads itself (`encoding='latin-1'`), when the file has no byte 0x80-0x9F."""
 
 
 def iso_date_sql(v: str) -> str:
@@ -67,9 +70,9 @@ def dmy_date_sql(v: str) -> str:
            f"THEN try_strptime({v}, '%d/%m/%Y')::DATE END"
 
 
-def header_names(path: Path, delimiter: str, header_row: int) -> list[str]:
+def header_names(path: Path, delimiter: str, header_row: int, encoding: str = "utf-8-sig") -> list[str]:
     """The header's cells as unique column names (a blank one becomes column_<n>, a repeat name_<n>)."""
-    with path.open(encoding="utf-8-sig", newline="") as handle:
+    with path.open(encoding=encoding, newline="") as handle:
         row = next(itertools.islice(csv.reader(handle, delimiter=delimiter), header_row - 1, None), [])
     names: list[str] = []
     for number, cell in enumerate(row, 1):
@@ -85,9 +88,12 @@ def read_csv_sql(path: Path, delimiter: str, header_row: int, columns: list[str]
     `lenient` pads short rows with nulls and drops malformed ones (profile, pack); the validator's scan
     turns it off and asks for the rejects instead, in `options`. The lenient scan is not parallel: DuckDB's
     parallel scanner refuses null padding on a file whose quoted cells hold line breaks (JSON tables, survey
-    answers), and the whole file would be unreadable."""
+    answers), and the whole file would be unreadable; a caller that falls back on that error may ask for
+    `parallel=true` in `options`."""
     spec = "{" + ", ".join(f"{_lit(c)}: 'VARCHAR'" for c in columns) + "}"
-    extra = ", null_padding=true, ignore_errors=true, parallel=false" if lenient else ""
+    extra = ", null_padding=true, ignore_errors=true" if lenient else ""
+    if lenient and "parallel=" not in options:
+        extra += ", parallel=false"
     return (f"read_csv({_lit(str(path))}, delim={_lit(delimiter)}, quote='\"', escape='\"', header=false, "
             f"skip={header_row}, auto_detect=false, columns={spec}{extra}{', ' + options if options else ''})")
 
@@ -284,46 +290,78 @@ def _family(first: dict[str, int]) -> str:
             else "array" if first["brackets"] >= n else "dated")
 
 
-def _family_sql(g: str, family: str) -> dict[str, str]:
-    """The counts of one family's forms over a column's gated cells `g` (SQL aggregates by COUNTS name)."""
+Form = tuple[str | None, str | None]
+"""A form's count as (value, condition): the cells where the condition holds and the value is not NULL
+(None: every cell, or no condition)."""
+
+
+def _family_forms(g: str, family: str) -> dict[str, Form]:
+    """The forms of one family over a column's gated cells `g`, by COUNTS name. A condition may start with
+    what the form's pattern needs (a comma, a dash, a colon) before the pattern itself: DuckDB tries the
+    pattern only on the cells that have it."""
+    comma, dash = f"contains({g}, ',')", f"contains({g}, '-')"
     if family == "number":
         a, b = _point_parts(g, POINT_TEXT)
-        return {"zero": f"count(*) FILTER (WHERE {_match(g, LEADING_ZERO)})",
-                "int": f"count(*) FILTER (WHERE {_match(g, INTEGER_TEXT)})", "num": f"count({plain_number_sql(g)})",
-                "dot": f"count({plain_number_sql(g)}) FILTER (WHERE contains({g}, '.'))",
-                "either": f"count(*) FILTER (WHERE {_match(g, EITHER_COMMA)})",
-                "tonly": f"count({thousands_sql(g)}) FILTER (WHERE NOT {_match(g, EITHER_COMMA)})",
-                "donly": f"count({decimal_comma_sql(g)}) FILTER (WHERE NOT {_match(g, EITHER_COMMA)})",
-                "tint": f"count(*) FILTER (WHERE {_match(g, THOUSANDS_INTEGER)})", "iso": f"count({iso_date_sql(g)})",
-                "ptext": f"count({a})", "big1": f"count(*) FILTER (WHERE abs({a}) > 90)",
-                "big2": f"count(*) FILTER (WHERE abs({b}) > 90)"}
+        either = _match(g, EITHER_COMMA)
+        return {"zero": (None, _match(g, LEADING_ZERO)), "int": (None, _match(g, INTEGER_TEXT)),
+                "num": (plain_number_sql(g), None), "dot": (plain_number_sql(g), f"contains({g}, '.')"),
+                "either": (None, f"{comma} AND {either}"),
+                "tonly": (thousands_sql(g), f"{comma} AND NOT {either}"),
+                "donly": (decimal_comma_sql(g), f"{comma} AND NOT {either}"),
+                "tint": (None, f"{comma} AND {_match(g, THOUSANDS_INTEGER)}"),
+                "iso": (iso_date_sql(g), dash), "ptext": (a, comma), "big1": (None, f"{comma} AND abs({a}) > 90"),
+                "big2": (None, f"{comma} AND abs({b}) > 90")}
     if family == "json":
-        return {"geojson": f"count(*) FILTER (WHERE {geojson_sql(g)})",
-                "geo3d": f"count(*) FILTER (WHERE regexp_matches({g}, {_lit(POSITION_3D)}))"}
+        return {"geojson": (None, geojson_sql(g)), "geo3d": (None, f"regexp_matches({g}, {_lit(POSITION_3D)})")}
     if family == "array":
         a, b = _point_parts(g, POINT_ARRAY)
-        return {"parray": f"count({a})", "big1": f"count(*) FILTER (WHERE abs({a}) > 90)",
-                "big2": f"count(*) FILTER (WHERE abs({b}) > 90)"}
-    return {"iso": f"count({iso_date_sql(g)})", "numd": f"count(*) FILTER (WHERE {_match(g, NUMERIC_DATE)})",
-            "dmy": f"count({numeric_date_sql(g, 'dmy')})", "mdy": f"count({numeric_date_sql(g, 'mdy')})",
-            "es": f"count({spanish_date_sql(g)})", "isots": f"count({iso_timestamp_sql(g)})",
-            "cts": f"count({compact_timestamp_sql(g)})",
-            "nts": f"count(*) FILTER (WHERE {_match(_lower(g), NUMERIC_TIMESTAMP)})",
-            "dmyts": f"count({numeric_timestamp_sql(g, 'dmy')})", "mdyts": f"count({numeric_timestamp_sql(g, 'mdy')})",
-            "tod": f"count({time_of_day_sql(g)})"}
+        return {"parray": (a, None), "big1": (None, f"abs({a}) > 90"), "big2": (None, f"abs({b}) > 90")}
+    clock = f"contains({g}, ':')"  # every timestamp but the ISO date alone, and every time of day, has one
+    letters = f"regexp_matches({g}, '[^0-9/ -]')"  # a month's name: what a numeric date is not made of
+    return {"iso": (iso_date_sql(g), dash), "numd": (None, _match(g, NUMERIC_DATE)),
+            "dmy": (numeric_date_sql(g, "dmy"), None), "mdy": (numeric_date_sql(g, "mdy"), None),
+            "es": (spanish_date_sql(g), letters), "isots": (iso_timestamp_sql(g), clock),
+            "cts": (compact_timestamp_sql(g), None), "nts": (None, f"{clock} AND {_match(_lower(g), NUMERIC_TIMESTAMP)}"),
+            "dmyts": (numeric_timestamp_sql(g, "dmy"), clock), "mdyts": (numeric_timestamp_sql(g, "mdy"), clock),
+            "tod": (time_of_day_sql(g), clock)}
 
 
+def _family_sql(g: str, family: str) -> dict[str, str]:
+    """The counts of one family's forms over a column's gated cells `g` (SQL aggregates by COUNTS name)."""
+    return {name: _count_sql(form) for name, form in _family_forms(g, family).items()}
+
+
+def count_where(condition: str) -> str:
+    """SQL: how many rows the condition holds for. Written as a CASE, whose AND DuckDB stops at the first
+    false part (a FILTER clause computes every part on every row)."""
+    return f"count(CASE WHEN {condition} THEN 1 END)"
+
+
+def _count_sql(form: Form, weight: str | None = None) -> str:
+    """SQL: the cells a form reads; with `weight`, over distinct values each standing for `weight` cells."""
+    value, condition = form
+    if weight is None:
+        if value and condition:  # the value is computed only where the condition holds
+            return f"count(CASE WHEN {condition} THEN {value} END)"
+        return count_where(condition) if condition else f"count({value})"
+    where = " AND ".join(x for x in (condition, f"{value} IS NOT NULL" if value else None) if x)
+    return f"coalesce(sum(CASE WHEN {where} THEN {weight} END), 0)"
+
+
+_BRACE, _BRACKET = ord("{"), ord("[")
 FIRST_PASS = ("present", "gated", "numberish", "braces", "brackets")
 
 
 def first_pass_sql(k: str, i: int) -> list[str]:
-    """SQL aggregates over a column's kept cells `k`: cells kept, and those that start as a form does, look
-    like numbers, or start with '{' or '[' (named `<count>_<i>`; the profile adds them to its own scan)."""
-    starts = ", ".join(_lit(ch) for ch in FORM_STARTS)
-    return [f"count({k}) AS present_{i}", f"count(*) FILTER (WHERE left({k}, 1) IN ({starts})) AS gated_{i}",
-            f"count(*) FILTER (WHERE {_match(k, NUMBERISH)}) AS numberish_{i}",
-            f"count(*) FILTER (WHERE starts_with({k}, '{{')) AS braces_{i}",
-            f"count(*) FILTER (WHERE starts_with({k}, '[')) AS brackets_{i}"]
+    """SQL aggregates over a column's kept cells `k`: cells kept, those that start as a form does, and of
+    these the ones that look like numbers, or start with '{' or '[' (named `<count>_<i>`; the profile adds
+    them to its own scan). Only a column whose every cell starts as a form has a family (`_family`), so the
+    number pattern is tried on those cells alone."""
+    gated = f"ord({k}) IN ({', '.join(str(ord(ch)) for ch in FORM_STARTS)})"  # the first character's code point
+    return [f"count({k}) AS present_{i}", f"{count_where(gated)} AS gated_{i}",
+            f"{count_where(f'{gated} AND {_match(k, NUMBERISH)}')} AS numberish_{i}",
+            f"{count_where(f'ord({k}) = {_BRACE}')} AS braces_{i}",
+            f"{count_where(f'ord({k}) = {_BRACKET}')} AS brackets_{i}"]
 
 
 def first_counts(row: dict[str, int], columns: int) -> list[dict[str, int]]:
@@ -331,29 +369,50 @@ def first_counts(row: dict[str, int], columns: int) -> list[dict[str, int]]:
     return [{name: int(row[f"{name}_{i}"] or 0) for name in FIRST_PASS} for i in range(columns)]
 
 
-def _first_pass(con: duckdb.DuckDBPyConnection, relation: str, columns: list[str]) -> list[dict[str, int]]:
-    parts = [sql for i, c in enumerate(columns) for sql in first_pass_sql(kept_sql(_ident(c)), i)]
-    row = con.execute(f"SELECT {', '.join(parts)} FROM {relation}").fetchone()
-    return first_counts(dict(zip((d[0] for d in con.description), row)), len(columns))
+def _first_pass(con: duckdb.DuckDBPyConnection, relation: str,
+                columns: list[str]) -> tuple[list[dict[str, int]], list[int]]:
+    """The first pass's counts per column, and an estimate of its distinct kept cells."""
+    kept = ", ".join(f"{kept_sql(_ident(c))} AS k{i}" for i, c in enumerate(columns))
+    parts = [sql for i in range(len(columns)) for sql in first_pass_sql(f"k{i}", i)]
+    parts += [f"approx_count_distinct(k{i}) AS distinct_{i}" for i in range(len(columns))]
+    row = con.execute(f"SELECT {', '.join(parts)} FROM (SELECT {kept} FROM {relation})").fetchone()
+    found = dict(zip((d[0] for d in con.description), row))
+    return first_counts(found, len(columns)), [int(found[f"distinct_{i}"] or 0) for i in range(len(columns))]
 
 
 FAMILY_BATCH = 8
 """Columns counted in one query: DuckDB takes long to plan one query holding the forms of many columns."""
+GROUPED_SHARE = 0.5
+"""A column with at most this share of distinct values is counted over its distinct values, each weighed by
+how often it occurs (every form is a function of the cell alone, so the counts are the same)."""
 
 
 def reading_counts(con: duckdb.DuckDBPyConnection, relation: str, columns: list[str],
-                   first: list[dict[str, int]] | None = None) -> list[dict[str, int]]:
+                   first: list[dict[str, int]] | None = None,
+                   distinct: list[int] | None = None) -> list[dict[str, int]]:
     """Per column of `relation` (SQL: a table or a `read_csv`), how many cells each form reads (COUNTS).
     A first scan (or `first`, when the caller's own scan counted it) says which family of forms could read
     every cell of a column (numbers, dates and times, GeoJSON, point arrays); only that family's forms are
-    counted, a few columns at a time."""
+    counted, a few columns at a time, or over its distinct values for a column that has few (`distinct`,
+    an estimate per column, when the caller has one)."""
     if not columns:
         return []
-    first = first or _first_pass(con, relation, columns)
+    if first is None:
+        first, distinct = _first_pass(con, relation, columns)
     counts = [dict.fromkeys(COUNTS, 0) | {"present": f["present"]} for f in first]
     typed = [(i, _family(f)) for i, f in enumerate(first) if _family(f)]
-    for start in range(0, len(typed), FAMILY_BATCH):
-        batch = typed[start:start + FAMILY_BATCH]
+    grouped = [(i, family) for i, family in typed
+               if distinct is not None and distinct[i] <= first[i]["present"] * GROUPED_SHARE]
+    for i, family in grouped:  # the cell is kept (trimmed, placeholders NULL) once per distinct value too
+        forms = list(_family_forms("g", family).items())
+        row = con.execute(f"SELECT {', '.join(_count_sql(form, 'w') for _, form in forms)} FROM "
+                          f"(SELECT {kept_sql('v')} AS g, w FROM (SELECT {_ident(columns[i])} AS v, count(*) AS w "
+                          f"FROM {relation} GROUP BY v)) WHERE g IS NOT NULL").fetchone()
+        for (name, _), n in zip(forms, row):
+            counts[i][name] = int(n or 0)
+    rest = [pair for pair in typed if pair not in grouped]
+    for start in range(0, len(rest), FAMILY_BATCH):
+        batch = rest[start:start + FAMILY_BATCH]
         forms = [(i, name, sql) for i, family in batch for name, sql in _family_sql(f"g{i}", family).items()]
         kept = ", ".join(f"{kept_sql(_ident(columns[i]))} AS g{i}" for i, _ in batch)
         row = con.execute(f"SELECT {', '.join(f'{sql} AS {name}_{i}' for i, name, sql in forms)} FROM "
@@ -449,9 +508,29 @@ def unconverted(con: duckdb.DuckDBPyConnection, relation: str, columns: list[str
     typed = [i for i, r in enumerate(readings) if r.type in CONVERTED]
     if not typed:
         return set()
+    # asked again about the same table with the same readings (pack.py asks once per column), the answer
+    # is the last one: a table is known by its catalog oid, new whenever it is created again, and its size
+    key = (_table_identity(con, relation), tuple(columns), tuple(readings))
+    last = _LAST_UNCONVERTED.get("answer")
+    if key[0] is not None and last is not None and last[0]() is con and last[1] == key:
+        return set(last[2])
     row = con.execute(f"SELECT {', '.join(f'count(k{i}) - count(t{i})' for i in typed)} FROM "
                       f"{typed_columns_sql(relation, columns, readings)}").fetchone()
-    return {i for i, missed in zip(typed, row) if missed}
+    found = {i for i, missed in zip(typed, row) if missed}
+    _LAST_UNCONVERTED["answer"] = (weakref.ref(con), key, frozenset(found))
+    return found
+
+
+_LAST_UNCONVERTED: dict[str, tuple[Any, tuple[Any, ...], frozenset[int]]] = {}
+
+
+def _table_identity(con: duckdb.DuckDBPyConnection, relation: str) -> tuple[int, int] | None:
+    """A table's catalog oid and row count estimate, when `relation` names a table; else None."""
+    if not relation.isidentifier():
+        return None
+    found = con.execute("SELECT table_oid, estimated_size FROM duckdb_tables() WHERE table_name = ? "
+                        "ORDER BY temporary DESC LIMIT 1", [relation]).fetchone()
+    return (int(found[0]), int(found[1])) if found else None
 
 
 def typed_columns_sql(relation: str, columns: list[str], readings: list[Reading]) -> str:

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import BinaryIO, Iterator
 
 CHUNK = 1 << 20
+SAMPLE = 256 * 1024
 # translate(None, _NOT_C1) keeps only the bytes 0x80-0x9F, at C speed.
 _NOT_C1 = bytes(b for b in range(256) if not 0x80 <= b <= 0x9F)
 _CP1252_UNDEFINED = frozenset(b"\x81\x8d\x8f\x90\x9d")
@@ -53,6 +54,18 @@ class LineCounter:
     def result(self) -> tuple[int, list[int]]:
         """(lines, sorted numbers of the empty lines); a last line without a newline counts."""
         return self.lines + (self._tail[-1:] != b"\n"), sorted(self.empty)
+
+
+def utf8_start(path: Path, size: int = SAMPLE) -> str | None:
+    """'utf-8' or 'utf-8-sig' when the file's first `size` bytes are UTF-8 (a sequence cut at the end
+    allowed), else None. Only a guess, for work that can start before `detect_encoding` has read every byte."""
+    with path.open("rb") as handle:
+        head = handle.read(size)
+    try:  # a UTF-16 byte order mark is no UTF-8
+        codecs.getincrementaldecoder("utf-8")("strict").decode(head)
+    except UnicodeDecodeError:
+        return None
+    return "utf-8-sig" if head.startswith(codecs.BOM_UTF8) else "utf-8"
 
 
 def detect_encoding(path: Path, lines: LineCounter | None = None) -> Encoding:

@@ -1,9 +1,12 @@
 """The profile stage: per-column statistics and alerts for every validated delimited file, in DuckDB.
 
-One DuckDB scan per file computes every column's counts, types and ranges (streaming, so memory stays
-bounded by DuckDB's limit whatever the file size); low-cardinality text columns get a second look for
-top values and categories spelled several ways. Files that are not UTF-8 are transcoded first to a
-temporary UTF-8 copy (DuckDB reads only UTF-8, UTF-16 and Latin-1 without cp1252's 0x80-0x9F).
+The file is read once (in parallel) into a DuckDB table of trimmed cells; one aggregate query computes
+every column's counts, a column of few distinct values has its reading forms counted over those values
+(each weighed by how often it occurs), one query takes the typed columns' ranges, and low-cardinality
+text columns get a second look, over their distinct values, for top values and categories spelled
+several ways. Memory stays bounded by DuckDB's limit whatever the file size. cp1252 files (and Latin-1
+files holding bytes 0x80-0x9F) are transcoded first to a temporary UTF-8 copy (DuckDB reads only UTF-8,
+UTF-16 and Latin-1 without 0x80-0x9F).
 """
 from __future__ import annotations
 
@@ -20,7 +23,7 @@ import duckdb
 from harvester.alerts import Alert
 from harvester.clock import utcnow
 from harvester.config import Settings
-from harvester.csvscan import (PLACEHOLDER_LIST, Reading, decide_readings, declared_strings, first_counts,
+from harvester.csvscan import (LATIN_1, PLACEHOLDER_LIST, Reading, count_where, decide_readings, declared_strings, first_counts,
                                first_pass_sql, header_names, read_csv_sql, reading_counts, typed_columns_sql,
                                utf8_copy)
 from harvester.errors import PathEscape
@@ -42,6 +45,8 @@ RANGED = NUMERIC + DATED + ("time",)
 ACCENTS_LOST = "\ufffd|[A-Za-zÀ-ÿ]\\?[a-zà-ÿ]"
 """An accent replaced upstream: U+FFFD, or '?' inside a word ('R?o', 'Jos?'; not '¿Qué?', 'a?' nor a URL's query)."""
 MOJIBAKE = r"Ã[\x80-\xbf¡-ÿ]|Â[\x80-\xbf ]|ï»¿|â€"
+MOJIBAKE_NEEDS = ("Ã", "Â", "ï»¿", "â€")
+"""What every match of MOJIBAKE starts with."""
 
 
 @dataclass
@@ -64,19 +69,29 @@ def scratch_connection(spill: Path, memory_limit: str = "512MB") -> duckdb.DuckD
 
 
 def profile_file(con: duckdb.DuckDBPyConnection, path: Path, delimiter: str, header_row: int,
-                 declared: frozenset[str] = frozenset()) -> list[ColumnProfile]:
-    """Column profiles of one UTF-8 delimited file. The columns are the header's, given to DuckDB rather
-    than sniffed: its sniffer can fail, or return one column, on a file with ragged rows. A column named in
-    `declared` (the table's Table Schema says `string`) is text whatever it holds."""
-    names = header_names(path, delimiter, header_row)
+                 declared: frozenset[str] = frozenset(), encoding: str | None = None) -> list[ColumnProfile]:
+    """Column profiles of one UTF-8 delimited file (or, with `encoding` 'latin-1', one DuckDB reads as
+    ISO-8859-1 itself: a duckdb.Error naming latin-1 when it holds bytes 0x80-0x9F). The columns are the
+    header's, given to DuckDB rather than sniffed: its sniffer can fail, or return one column, on a file
+    with ragged rows. A column named in `declared` (the table's Table Schema says `string`) is text
+    whatever it holds."""
+    names = header_names(path, delimiter, header_row, *([encoding] if encoding else []))
     if not names:
         raise ValueError(f"{path.name}: no header at row {header_row}")
     # Read the file once into a table of trimmed cells ('' as NULL); every query below scans the table,
     # in parallel and by column. Past DuckDB's memory limit the table spills to its temp directory.
+    cells = ", ".join(f"nullif(trim({_q(n)}), '') AS {_q(n)}" for n in names)
+    options = f"encoding={_lit(encoding)}" if encoding else ""
     con.execute("DROP TABLE IF EXISTS profiled")
-    con.execute("CREATE TEMP TABLE profiled AS SELECT " + ", ".join(f"nullif(trim({_q(n)}), '') AS {_q(n)}"
-                                                                      for n in names) +
-                " FROM " + read_csv_sql(path, delimiter, header_row, names))
+    try:  # read in parallel, unless a quoted cell holds a line break (DuckDB's parallel reader refuses it)
+        con.execute(f"CREATE TEMP TABLE profiled AS SELECT {cells} FROM "
+                    + read_csv_sql(path, delimiter, header_row, names, options=f"{options}, parallel=true"
+                                   if options else "parallel=true"))
+    except duckdb.Error as exc:
+        if "parallel=false" not in str(exc):
+            raise
+        con.execute(f"CREATE TEMP TABLE profiled AS SELECT {cells} FROM "
+                    + read_csv_sql(path, delimiter, header_row, names, options=options))
     try:
         return _profile_table_rows(con, names, declared)
     finally:
@@ -95,9 +110,11 @@ def _text_stats(con: duckdb.DuckDBPyConnection, source: str, names: list[str]) -
             f"count({p}) AS present_{i}", f"count({v}) - count({p}) AS placeholder_{i}",
             f"approx_count_distinct({v}) AS distinct_{i}", f"min({p}) AS smin_{i}", f"max({p}) AS smax_{i}",
             *first_pass_sql(p, i)[1:],  # which reading rules could apply (csvscan)
-            f"count({v}) FILTER (WHERE regexp_matches({v}, {_lit(MOJIBAKE)})) AS mojibake_{i}",
-            f"count({v}) FILTER (WHERE regexp_matches({v}, {_lit(ACCENTS_LOST)}) "
-            f"AND NOT contains({v}, '://')) AS lost_{i}",
+            # each pattern only where the characters it needs are: contains() costs a tenth of a regex
+            count_where(f"({' OR '.join(f'contains({v}, {_lit(m)})' for m in MOJIBAKE_NEEDS)}) "
+                        f"AND regexp_matches({v}, {_lit(MOJIBAKE)})") + f" AS mojibake_{i}",
+            count_where(f"(contains({v}, '?') OR contains({v}, '\ufffd')) AND regexp_matches({v}, {_lit(ACCENTS_LOST)}) "
+                        f"AND NOT contains({v}, '://')") + f" AS lost_{i}",
         ]
     stats = con.execute(f"SELECT {', '.join(parts)} FROM (SELECT {', '.join(kept)} FROM {source})").fetchone()
     s = dict(zip((d[0] for d in con.description), stats))
@@ -135,7 +152,8 @@ def _profile_table_rows(con: duckdb.DuckDBPyConnection, names: list[str],
                         declared: frozenset[str] = frozenset()) -> list[ColumnProfile]:
     source = "profiled"
     s = _text_stats(con, source, names)
-    counts = reading_counts(con, source, names, first_counts(s, len(names)))
+    counts = reading_counts(con, source, names, first_counts(s, len(names)),
+                            [s[f"distinct_{i}"] for i in range(len(names))])
     readings = decide_readings(counts, [n in declared for n in names])
     rows = int(s["n"])
     r = _ranges(con, source, names, readings, rows)
@@ -197,13 +215,18 @@ def _categories(con: duckdb.DuckDBPyConnection, source: str,
                 name: str) -> tuple[tuple[tuple[Any, int], ...], tuple[tuple[str, ...], ...]]:
     """Top values, and the categories written several ways (accents, case, punctuation)."""
     c = _q(name)
-    top = con.execute(f"SELECT {c} AS v, count(*) AS n FROM {source} WHERE {c} IS NOT NULL "
-                      "GROUP BY v ORDER BY n DESC, v LIMIT 5").fetchall()
-    variants = con.execute(f"""
-        SELECT list(DISTINCT v ORDER BY v) FROM (
-            SELECT {c} AS v, regexp_replace(strip_accents(lower({c})), '[^a-z0-9]+', '', 'g') AS k
-            FROM {source} WHERE {c} IS NOT NULL)
-        GROUP BY k HAVING count(DISTINCT v) > 1 ORDER BY k LIMIT 20""").fetchall()
+    # the column's few distinct values with their counts, once; the spelling key is computed per value,
+    # not per row
+    con.execute(f"CREATE OR REPLACE TEMP TABLE profiled_values AS SELECT {c} AS v, count(*) AS n FROM {source} "
+                f"WHERE {c} IS NOT NULL GROUP BY v")
+    try:
+        top = con.execute("SELECT v, n FROM profiled_values ORDER BY n DESC, v LIMIT 5").fetchall()
+        variants = con.execute("""
+            SELECT list(v ORDER BY v) FROM (
+                SELECT v, regexp_replace(strip_accents(lower(v)), '[^a-z0-9]+', '', 'g') AS k FROM profiled_values)
+            GROUP BY k HAVING count(*) > 1 ORDER BY k LIMIT 20""").fetchall()
+    finally:
+        con.execute("DROP TABLE IF EXISTS profiled_values")
     return tuple((v, n) for v, n in top), tuple(tuple(r[0]) for r in variants)
 
 
@@ -315,5 +338,11 @@ def flag_sibling_differences(store: Store, catalogs: list[str] | None = None) ->
 def _profile_any_encoding(con: duckdb.DuckDBPyConnection, path: Path, encoding: str, delimiter: str,
                           header_row: int) -> list[ColumnProfile]:
     declared = declared_strings(path)
+    if encoding == LATIN_1:  # DuckDB reads it, unless it holds bytes 0x80-0x9F: then from a UTF-8 copy
+        try:
+            return profile_file(con, path, delimiter, header_row, declared, encoding=LATIN_1)
+        except duckdb.Error as exc:
+            if "latin-1" not in str(exc):
+                raise
     with utf8_copy(path, encoding) as readable:
         return profile_file(con, readable, delimiter, header_row, declared)

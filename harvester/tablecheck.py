@@ -148,10 +148,13 @@ def _scan(query: str, limit: int, memory_limit: str,
 
 
 def check_table(path: Path, *, delimiter: str, header_row: int, fields: list[Any], limit: int,
-                lines: tuple[int, list[int]] | None = None, memory_limit: str = "256MB") -> TableCheck | None:
+                lines: tuple[int, list[int]] | Callable[[], tuple[int, list[int]]] | None = None,
+                memory_limit: str = "256MB", encoding: str | None = None) -> TableCheck | None:
     """The row errors of a UTF-8 delimited file whose header is line `header_row`, against frictionless
     `fields` (one per header cell); None when the file's records are not its lines (see the module doc).
-    `lines` is the file's `line_facts` when the caller has them already."""
+    `lines` is the file's `line_facts` when the caller has them already, or a function that returns them
+    once the scan is done (a thread counting them meanwhile). `encoding` 'latin-1' has DuckDB read an
+    ISO-8859-1 file itself (it refuses one holding bytes 0x80-0x9F: a duckdb.Error naming latin-1)."""
     names = [f.name for f in fields]
     readers = [_cached(f.create_cell_reader()) for f in fields]
     n = len(fields)
@@ -166,12 +169,12 @@ def check_table(path: Path, *, delimiter: str, header_row: int, fields: list[Any
         conditions.append(f"({c} <> '' AND NOT {safe(c)})" if safe else f"{c} <> ''")
     source = read_csv_sql(path, delimiter, header_row, cols, lenient=False,
                           options=f"all_varchar=true, nullstr={_lit(NULL_TEXT)}, parallel=true, store_rejects=true, "
-                                  f"rejects_limit={limit + 1}")
+                                  f"rejects_limit={limit + 1}" + (f", encoding={_lit(encoding)}" if encoding else ""))
     query = f"SELECT CASE WHEN {' OR '.join(conditions)} THEN [{', '.join(cols)}] END FROM {source}"
 
     accepted, flagged, rejected = _scan(query, limit, memory_limit,
                                         lambda cells: bool(_row_errors(cells, readers, names, 0)))
-    count, empty_lines = lines or line_facts(path)
+    count, empty_lines = (lines() if callable(lines) else lines) or line_facts(path)
     empty = [line for line in empty_lines if line > header_row]
     if accepted + len(rejected) + len(empty) != count - header_row:
         return None

@@ -13,18 +13,19 @@ from __future__ import annotations
 import json
 import time
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import duckdb
 
 from harvester.clock import utcnow
 from harvester.config import Settings
 from harvester.dialect import DialectError, detect_dialect
-from harvester.csvscan import utf8_copy
-from harvester.encoding import LineCounter, detect_encoding
+from harvester.csvscan import LATIN_1, utf8_copy
+from harvester.encoding import Encoding, LineCounter, detect_encoding, utf8_start
 from harvester.errors import PathEscape
 from harvester.model import FileToValidate, TableValidation, ValidationError
 from harvester.progress import Progress, SilentProgress
@@ -58,25 +59,64 @@ def _error(e: Any) -> ValidationError:
                            field_number=getattr(e, "field_number", None))
 
 
+class _NotAsGuessed(Exception):
+    """The whole file turned out not to be in the encoding its start suggested: validate it again."""
+
+
 def validate_file(path: Path, engine: str = "auto", delimiter: str | None = None) -> dict[str, Any]:
     """Validate one delimited file; returns the report (never raises for the file's faults).
 
     `auto` and `duckdb` run the per-row and per-cell checks as a DuckDB scan (tablecheck.py) and fall back
     to frictionless when the scan cannot number the rows the way frictionless does; `frictionless` runs
-    frictionless on the whole file. Either way the encoding and dialect are decided here first."""
-    from frictionless import Dialect, FrictionlessException, Resource, formats  # heavy: only where validation runs
+    frictionless on the whole file. Either way the encoding and dialect are decided here first.
 
+    A file whose start is UTF-8 (most are) is scanned while a thread reads every byte to decide its
+    encoding and count its lines; the scan's result is used once that thread says UTF-8 too, and the
+    file is validated again in the encoding it found otherwise."""
     if engine not in ENGINES:
         raise ValueError(f"unknown validation engine {engine!r}; expected one of {', '.join(ENGINES)}")
     started = time.monotonic()
     counter = LineCounter()
-    encoding = detect_encoding(path, counter)
-    report: dict[str, Any] = {"encoding": encoding.name, "encoding_reason": encoding.reason}
+    guess = utf8_start(path) if engine != "frictionless" else None
+    if guess is None:
+        return _validate(path, engine, delimiter, detect_encoding(path, counter), counter, started)
+    with ThreadPoolExecutor(1, thread_name_prefix="encoding") as pool:
+        exact = pool.submit(detect_encoding, path, counter)
+
+        def confirm() -> Encoding:
+            found = exact.result()
+            if found.name != guess:
+                raise _NotAsGuessed(found.name)
+            return found
+
+        try:
+            return _validate(path, engine, delimiter, Encoding(guess, "guessed from the file's start"), counter,
+                             started, confirm)
+        except _NotAsGuessed:
+            pass
+    return _validate(path, engine, delimiter, exact.result(), counter, started)
+
+
+def _validate(path: Path, engine: str, delimiter: str | None, encoding: Encoding, counter: LineCounter,
+              started: float, confirm: Callable[[], Encoding] | None = None) -> dict[str, Any]:
+    """validate_file in `encoding`; `confirm`, when the encoding is a guess, returns the exact one once the
+    whole file is read, or raises _NotAsGuessed (before any result of the guess is used)."""
+    from frictionless import Dialect, FrictionlessException, Resource, formats  # heavy: only where validation runs
+
+    def exact() -> Encoding:
+        return confirm() if confirm is not None else encoding
+
     try:
         dialect = detect_dialect(path, encoding.name, delimiter)
+        note = None
     except DialectError as exc:  # no clear header: validate as frictionless would, the first row as header
         dialect = exc.fallback
-        report["dialect_note"] = f"{exc}; row {dialect.header_row} is taken as the header"
+        note = f"{exc}; row {dialect.header_row} is taken as the header"
+    if len(dialect.header) > MAX_COLUMNS:
+        encoding = exact()
+    report: dict[str, Any] = {"encoding": encoding.name, "encoding_reason": encoding.reason}
+    if note:
+        report["dialect_note"] = note
     report.update({"delimiter": dialect.delimiter, "header_row": dialect.header_row, "header": list(dialect.header)})
     if len(dialect.header) > MAX_COLUMNS:
         # frictionless checks a header in time quadratic in its width (10,000 columns: minutes) and DuckDB
@@ -96,7 +136,10 @@ def validate_file(path: Path, engine: str = "auto", delimiter: str | None = None
                         dialect=Dialect(header_rows=[dialect.header_row],
                                         controls=[formats.CsvControl(delimiter=dialect.delimiter)]))
 
-    lines = counter.result() if counter.complete and encoding.name != "utf-16" else None
+    def lines() -> tuple[int, list[int]] | None:
+        exact()
+        return counter.result() if counter.complete and encoding.name != "utf-16" else None
+
     checked = None
     if engine != "frictionless":
         try:
@@ -104,7 +147,9 @@ def validate_file(path: Path, engine: str = "auto", delimiter: str | None = None
             if checked is None:
                 report["engine_note"] = "records are not lines (a quoted cell holds a line break): frictionless ran"
         except (duckdb.Error, FrictionlessException) as exc:  # the fallback reports what frictionless sees
+            exact()  # a scan of a guessed encoding may fail for that alone
             report["engine_note"] = f"the DuckDB scan failed ({str(exc).splitlines()[0][:200]}): frictionless ran"
+    report["encoding_reason"] = exact().reason
     if checked is not None:
         rows, fields, errors = checked
         report["engine"] = "duckdb"
@@ -123,17 +168,31 @@ def validate_file(path: Path, engine: str = "auto", delimiter: str | None = None
 
 
 def _duckdb_checks(path: Path, resource: Any, encoding: str, dialect: Any,
-                   lines: tuple[int, list[int]] | None) -> tuple[int, int, list[ValidationError]] | None:
-    """Frictionless's schema and header errors, then the row checks as one DuckDB scan (tablecheck.py)."""
+                   lines: Callable[[], tuple[int, list[int]] | None]) -> tuple[int, int, list[ValidationError]] | None:
+    """Frictionless's schema and header errors, then the row checks as one DuckDB scan (tablecheck.py). A
+    Latin-1 file is read by DuckDB itself unless it holds bytes 0x80-0x9F, which DuckDB refuses: then, as
+    for cp1252, from a UTF-8 copy."""
     with resource:
         fields = list(resource.schema.fields)
         header_errors = [_error(e) for e in resource.header.errors]
-    with utf8_copy(path, encoding) as readable:
-        checked = check_table(readable, delimiter=dialect.delimiter, header_row=dialect.header_row, fields=fields,
-                              limit=LIMIT_ERRORS, lines=lines)
+    check = partial(check_table, delimiter=dialect.delimiter, header_row=dialect.header_row, fields=fields,
+                    limit=LIMIT_ERRORS, lines=lines)
+    checked: Any = _NOT_READ
+    if encoding == LATIN_1:
+        try:
+            checked = check(path, encoding=LATIN_1)
+        except duckdb.Error as exc:
+            if "latin-1" not in str(exc):
+                raise
+    if checked is _NOT_READ:
+        with utf8_copy(path, encoding) as readable:
+            checked = check(readable)
     if checked is None:
         return None
     return checked.rows, len(fields), (header_errors + checked.errors)[:LIMIT_ERRORS]
+
+
+_NOT_READ = object()
 
 
 def validate(settings: Settings, *, catalogs: list[str] | None = None,

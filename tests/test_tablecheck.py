@@ -99,3 +99,28 @@ def test_suspect_cells_that_are_valid_do_not_use_up_the_error_limit(tmp_path: Pa
     assert fields[0].type == "yearmonth"
     checked = check_table(path, delimiter=",", header_row=1, fields=fields, limit=5)
     assert checked is not None and [(e.type, e.row) for e in checked.errors] == [("type-error", 202)]
+
+
+def test_a_utf8_start_with_cp1252_late_is_validated_again_in_cp1252(tmp_path: Path):
+    """The scan starts on the guess the file's start gives (UTF-8) while a thread reads every byte; the
+    guess is dropped when the whole file says otherwise, and the report is the exact encoding's."""
+    path = tmp_path / "tarde.csv"
+    rows = "".join(f"Tlalpan,{2000 + i % 20},{i}\n" for i in range(30_000))  # far past the 256 KB start
+    path.write_bytes(("alcaldia,anio,total\n" + rows + "Coyoacán — “Centro”,dos mil,5\nTláhuac,2021\n")
+                     .encode("cp1252"))
+    fast, slow = validate_file(path), validate_file(path, engine="frictionless")
+    assert fast["engine"] == "duckdb" and fast["encoding"] == "cp1252" and "cp1252" in fast["encoding_reason"]
+    assert errors(fast) == errors(slow) == [("missing-cell", 30_003, "total"), ("type-error", 30_002, "anio")]
+
+
+@pytest.mark.parametrize("c1", [b"", b"\x81"])
+def test_latin1_is_read_by_duckdb_itself_unless_it_holds_c1_bytes(tmp_path: Path, c1: bytes):
+    """Without bytes 0x80-0x9F DuckDB reads ISO-8859-1 itself (no UTF-8 copy); with one (0x81 is no
+    cp1252 character, so the file is Latin-1) DuckDB refuses it and the copy is read: the same errors."""
+    path = tmp_path / "latin1.csv"
+    path.write_bytes(b"alcaldia,anio,total\n" + b"".join(b"Tlalpan,%d,%d\n" % (2000 + i % 20, i) for i in range(200))
+                     + b"Coyoac\xe1n" + c1 + b",dos mil,5\nTl\xe1huac,2021\nPe\xf1\xf3n,2021,3,4\n")
+    fast, slow = validate_file(path), validate_file(path, engine="frictionless")
+    assert fast["engine"] == "duckdb" and fast["encoding"] == "latin-1"
+    assert errors(fast) == errors(slow)
+    assert {e[0] for e in errors(fast)} == {"type-error", "missing-cell", "extra-cell"}
