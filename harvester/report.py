@@ -79,11 +79,14 @@ class SiteResult:
     rendered: list[str] = field(default_factory=list)
     """The files rendered (or copied) this time; every other one was carried over from the published build."""
     carried: int = 0
+    read_copy_at: datetime | None = None
+    """Set when a writer held the store, so the site was built from the read copy it published at this time."""
 
     def as_dict(self) -> dict[str, Any]:
         return {"path": str(self.path), "pages": self.pages, "downloads": self.downloads,
                 "published": self.published, "seconds": self.seconds, "notes": self.notes,
-                "rendered": len(self.rendered), "carried": self.carried}
+                "rendered": len(self.rendered), "carried": self.carried,
+                "read_copy_at": self.read_copy_at.isoformat() if self.read_copy_at else None}
 
 
 # --- small helpers the templates use -------------------------------------------------------------------
@@ -541,20 +544,39 @@ def _link_or_copy(source: Path, target: Path, folders: set[Path]) -> None:
         shutil.copy2(source, target)
 
 
+class SiteBusy(HarvesterError):
+    """Another process is building the site (the nightly's report stage, or a `harvester report`)."""
+
+
 @contextmanager
-def _lock(root: Path) -> Iterator[None]:
+def _lock(root: Path, command: str, wait: bool) -> Iterator[None]:
+    """The site builders' lock, `<root>/.report.lock`, saying who holds it (`<command>: pid N, started T`).
+    `wait`: wait for the other builder (the nightly's report stage waits for one run by hand); else raise
+    SiteBusy at once, naming the lock file and its holder. Readers of the site never take it."""
     root.mkdir(parents=True, exist_ok=True)
-    with (root / ".report.lock").open("a+") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)  # two builders wait for each other; readers never do
+    path = root / ".report.lock"
+    with path.open("a+", encoding="utf-8") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = (handle.read(400).strip().splitlines() or ["unknown"])[0]
+            raise SiteBusy(f"{path}: another site build is in progress ({holder}); nothing was done") from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"{command}: pid {os.getpid()}, started {utcnow().isoformat(timespec='seconds')}Z\n")
+        handle.flush()
         yield
 
 
 def _render(build: _Build, settings: Settings, current_run: NightlySummary | None, today: date | None,
-            batch: int) -> dict[str, Path]:
+            batch: int) -> tuple[dict[str, Path], datetime | None]:
     """Every page through `build` (rendered or carried over), the dataset pages a batch at a time; returns
-    the downloads to copy (site path → pack file)."""
+    the downloads to copy (site path → pack file) and, when a writer held the store, when the read copy
+    read instead was published."""
     day = (today or utcnow().date()).isoformat()
     with Store(settings.paths.database, read_only=True) as store:
+        read_copy_at = store.published_at if store.published_copy is not None else None
         catalogs = _catalog_health(store, settings)
         packs = _packs(settings, store)
         downloads = {f"{p['pack']['base']}/{f['name']}": p["pack"]["folder"] / f["name"]
@@ -597,26 +619,31 @@ def _render(build: _Build, settings: Settings, current_run: NightlySummary | Non
                                                      for ref in a["datasets"]]
         build.page(p["page"], "pack.html", pack=p, packs=nav, today=day, pages_by_ref=refs(wanted))
     build.file("assets/site.css", (TEMPLATES / "site.css").read_bytes())
-    return downloads
+    return downloads, read_copy_at
 
 
 def build_site(settings: Settings, current_run: NightlySummary | None = None,
-               today: date | None = None, *, full: bool = False, batch: int = BATCH) -> SiteResult:
+               today: date | None = None, *, full: bool = False, batch: int = BATCH,
+               wait: bool = True) -> SiteResult:
     """Build the site and publish it atomically, unless it is the same as the published one.
 
     Each page whose inputs are those of the published build is carried over from it, the others are
-    rendered (`full`: every page rendered, as from scratch). The result is the same bytes either way."""
+    rendered (`full`: every page rendered, as from scratch). The result is the same bytes either way.
+
+    The store is read as a reader reads it: while a writer holds it, from the read copy it last published
+    (`SiteResult.read_copy_at`). One builder at a time: with `wait` (the nightly) this waits for another
+    one to finish, else it raises SiteBusy at once and touches nothing (`harvester report`)."""
     begun = time.monotonic()
     if not settings.paths.database.exists():
         raise HarvesterError(f"{settings.paths.database}: no store yet; run `harvester harvest` first")
     link = settings.paths.site
     builds = settings.paths.site_builds
-    with _lock(settings.paths.root):
+    with _lock(settings.paths.root, "nightly" if current_run is not None else "report", wait):
         published = link.resolve() if link.is_symlink() else None
         current = published if published is not None and (published / "MANIFEST").is_file() else None
         build = _Build(_environment(), builds, current, full)
         try:
-            downloads = _render(build, settings, current_run, today, batch)
+            downloads, read_copy_at = _render(build, settings, current_run, today, batch)
             manifest = _listing_text(build.digests, downloads)
             pages = len(build.digests) - 1
             if current is not None and (current / "MANIFEST").read_text(encoding="utf-8") == manifest:
@@ -624,14 +651,14 @@ def build_site(settings: Settings, current_run: NightlySummary | None = None,
                 if build.inputs != build.published_inputs:  # the same pages from other inputs (new code)
                     _replace_text(current / INPUTS, _listing_text(build.inputs))
                 return SiteResult(current, pages, len(downloads), False, round(time.monotonic() - begun, 2),
-                                  rendered=build.rendered, carried=len(build.carried))
+                                  rendered=build.rendered, carried=len(build.carried), read_copy_at=read_copy_at)
             final = build.publish(link, manifest, downloads)
         except BaseException:
             build.discard()
             raise
         _prune(builds, keep={final.name, published.name if published else ""})
     return SiteResult(final, pages, len(downloads), True, round(time.monotonic() - begun, 2),
-                      rendered=build.rendered, carried=len(build.carried))
+                      rendered=build.rendered, carried=len(build.carried), read_copy_at=read_copy_at)
 
 
 def _replace_text(path: Path, text: str) -> None:
