@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, Iterable
 
-from harvester.model import CandidateScores, DatasetText, Scores
+from harvester.model import CandidateScores, Dataset, Scores
 from harvester.scores import OPEN_LICENCES, all_scores, dataset_scores
 from harvester.text import normalize, stem
 from harvester.store import Store
@@ -59,29 +59,36 @@ def _pattern(words: tuple[str, ...]) -> re.Pattern[str]:
     return re.compile(r"\b(?:" + "|".join(re.escape(stem(w)) for w in words) + ")")
 
 
-def _fields(text: DatasetText) -> dict[str, str]:
-    row = text.dataset
-    return {"title": normalize(row.title or row.name or ""),
-            "description": normalize(row.notes or ""),
-            "tags": normalize(" | ".join(row.tags)),
-            "groups": normalize(" | ".join(row.groups)),
-            "organization": normalize(f"{row.organization_name or ''} | {row.organization_title or ''}"),
-            "columns": normalize(" | ".join(text.columns)).replace("_", " ")}
+def texts_of(dataset: Dataset, columns: Iterable[str]) -> dict[str, str]:
+    """What a theme matches on, folded: the dataset's fields and its profiled column names."""
+    return {"title": normalize(dataset.title or dataset.name or ""),
+            "description": normalize(dataset.notes or ""),
+            "tags": normalize(" | ".join(dataset.tags)),
+            "groups": normalize(" | ".join(dataset.groups)),
+            "organization": normalize(f"{dataset.organization_name or ''} | {dataset.organization_title or ''}"),
+            "columns": normalize(" | ".join(columns)).replace("_", " ")}
 
 
-def find_candidates(store: Store, theme: Theme,
-                    known: dict[tuple[str, str], Scores] | None = None) -> list[Candidate]:
-    """Every dataset the theme brings in, gated and ranked: accepted first, then by relevance and MQA.
-    `known`: scores already computed (`all_scores`), by (catalog, dataset id)."""
-    patterns = {term: _pattern(words) for term, words in theme.terms.items()}
-    organizations = {normalize(o) for o in theme.organizations}
-    groups = {normalize(g) for g in theme.groups}
-    matches = []
-    for text in store.dataset_texts(theme.catalogs):
-        row = text.dataset
+class Matcher:
+    """A theme's matching, one dataset at a time: whether the theme brings it in, and why; then the
+    candidate with its scores and gates. `find_candidates` runs it over the store; the site runs it over
+    the datasets it reads and scores anyway."""
+
+    def __init__(self, theme: Theme) -> None:
+        self.theme = theme
+        self.patterns = {term: _pattern(words) for term, words in theme.terms.items()}
+        self.organizations = {normalize(o) for o in theme.organizations}
+        self.groups = {normalize(g) for g in theme.groups}
+        self.catalogs = set(theme.catalogs)
+
+    def wants(self, catalog_id: str) -> bool:
+        return not self.catalogs or catalog_id in self.catalogs
+
+    def match(self, row: Dataset, texts: dict[str, str]) -> Match | None:
+        """Why the theme brings `row` in (its fields `texts`, from `texts_of`), or None."""
+        theme = self.theme
         ref = row.ref
-        texts = _fields(text)
-        matched = {f: sorted(t for t, p in patterns.items() if p.search(texts[f])) for f in theme.fields}
+        matched = {f: sorted(t for t, p in self.patterns.items() if p.search(texts[f])) for f in theme.fields}
         matched = {f: terms for f, terms in matched.items() if terms}
         terms = {t for ts in matched.values() for t in ts}
         reasons = []
@@ -89,33 +96,63 @@ def find_candidates(store: Store, theme: Theme,
             reasons.append("matches " + ", ".join(sorted(terms)))
         if ref in theme.include:
             reasons.append("included by the organizers")
-        if organizations & {normalize(row.organization_name or ""), normalize(row.organization_title or "")}:
+        if self.organizations & {normalize(row.organization_name or ""), normalize(row.organization_title or "")}:
             reasons.append(f"published by {row.organization}")
-        in_groups = groups & {normalize(g) for g in row.groups}
+        in_groups = self.groups & {normalize(g) for g in row.groups}
         if in_groups:
             reasons.append("in group " + ", ".join(sorted(in_groups)))
-        if reasons:
-            matches.append((row, ref, matched, reasons))
-    if known is None:  # the matched datasets' scores, a few queries for all of them
-        known = all_scores(store, [(row.catalog_id, row.remote_id) for row, *_ in matches])
-    found: list[Candidate] = []
-    for row, ref, matched, reasons in matches:
-        scores = known.get((row.catalog_id, row.remote_id)) or dataset_scores(store, row.catalog_id, row.remote_id)
+        return Match(matched, reasons) if reasons else None
+
+    def candidate(self, catalog_id: str, remote_id: str, name: str | None, title: str | None,
+                  organization: str | None, found: Match, summary: CandidateScores,
+                  license_id: str | None) -> Candidate:
+        """The candidate a match makes, with its scores (`CandidateScores.of`) and the theme's gates."""
+        theme = self.theme
         candidate = Candidate(
-            catalog=row.catalog_id, dataset=row.name, remote_id=row.remote_id, title=row.title or "",
-            organization=row.organization,
-            relevance=sum(WEIGHTS[f] * len(ts) for f, ts in matched.items()), matched=matched, reasons=reasons,
-            scores=CandidateScores.of(scores), excluded=ref in theme.exclude)
-        candidate.gates = gates(theme, candidate.scores, scores)
+            catalog=catalog_id, dataset=name, remote_id=remote_id, title=title or "", organization=organization,
+            relevance=sum(WEIGHTS[f] * len(ts) for f, ts in found.matched.items()), matched=found.matched,
+            reasons=list(found.reasons), scores=summary, excluded=f"{catalog_id}/{name}" in theme.exclude)
+        candidate.gates = gates(theme, summary, license_id)
         if candidate.excluded:
             candidate.reasons.append("excluded by the organizers")
-        found.append(candidate)
-    found.sort(key=lambda c: (not c.accepted, c.excluded, -c.relevance, -(c.scores.mqa or 0), c.ref))
-    return found
+        return candidate
 
 
-def gates(theme: Theme, summary: CandidateScores, scores: Scores) -> list[Gate]:
-    """Each of the theme's quality gates, passed or not, and why."""
+@dataclass(frozen=True)
+class Match:
+    matched: dict[str, list[str]]
+    """field -> the profile's terms found there."""
+    reasons: list[str]
+
+
+def ranked(found: list[Candidate]) -> list[Candidate]:
+    """Accepted first, then by relevance and MQA (a stable sort: ties keep their order)."""
+    return sorted(found, key=lambda c: (not c.accepted, c.excluded, -c.relevance, -(c.scores.mqa or 0), c.ref))
+
+
+def find_candidates(store: Store, theme: Theme,
+                    known: dict[tuple[str, str], Scores] | None = None) -> list[Candidate]:
+    """Every dataset the theme brings in, gated and ranked: accepted first, then by relevance and MQA.
+    `known`: scores already computed (`all_scores`), by (catalog, dataset id)."""
+    matcher = Matcher(theme)
+    matches = []
+    for text in store.dataset_texts(theme.catalogs):
+        found = matcher.match(text.dataset, texts_of(text.dataset, text.columns))
+        if found is not None:
+            matches.append((text.dataset, found))
+    if known is None:  # the matched datasets' scores, a few queries for all of them
+        known = all_scores(store, [(row.catalog_id, row.remote_id) for row, _ in matches])
+    found_candidates = []
+    for row, found in matches:
+        scores = known.get((row.catalog_id, row.remote_id)) or dataset_scores(store, row.catalog_id, row.remote_id)
+        found_candidates.append(matcher.candidate(row.catalog_id, row.remote_id, row.name, row.title,
+                                                  row.organization, found, CandidateScores.of(scores),
+                                                  scores.license_id))
+    return ranked(found_candidates)
+
+
+def gates(theme: Theme, summary: CandidateScores, license_id: str | None) -> list[Gate]:
+    """Each of the theme's quality gates, passed or not, and why (`license_id`: the dataset's licence)."""
     g = theme.gates
     out = [Gate("min_mqa", summary.mqa >= g.min_mqa, f"MQA {summary.mqa} of 405, at least {g.min_mqa} wanted"),
            Gate("min_stars", summary.stars >= g.min_stars,
@@ -134,12 +171,12 @@ def gates(theme: Theme, summary: CandidateScores, scores: Scores) -> list[Gate]:
                         f"last changed {age} days ago, at most {g.max_age_days} allowed" if age is not None
                         else "no modification date"))
     if g.openness != "any":
-        open_licence = bool(OPEN_LICENCES.match(scores.license_id or ""))
+        open_licence = bool(OPEN_LICENCES.match(license_id or ""))
         if g.openness == "open-licence":
             out.append(Gate("openness", open_licence, "open licence" if open_licence else
-                            f"licence {scores.license_id or 'not given'} is not an open one"))
+                            f"licence {license_id or 'not given'} is not an open one"))
         else:
-            missing = ([] if open_licence else [f"an open licence (has {scores.license_id or 'none'})"]) + \
+            missing = ([] if open_licence else [f"an open licence (has {license_id or 'none'})"]) + \
                       ([] if summary.stars >= TABULAR_STARS else [f"a 3-star resource (best {summary.stars})"]) + \
                       ([] if summary.validated_tables else ["a table that could be validated"])
             out.append(Gate("openness", not missing, "open licence and a machine-readable table" if not missing

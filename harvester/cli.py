@@ -549,15 +549,29 @@ def report(obj: Context, as_json: bool) -> None:
     """Build the organizers' static site in <data_dir>/site/ from the store, the packs and the run summaries.
 
     The site works offline (no script, no CDN); it is published in one step (<data_dir>/site is a symlink
-    switched atomically) and not rewritten when nothing it shows changed.
+    switched atomically) and not rewritten when nothing it shows changed. It reads the store like a reader:
+    during a nightly (or another writing command) it builds from the last published read copy and says so.
+    Exit status 5 when another site build (the nightly's report stage) is in progress.
 
     \b
     Example:
       harvester report
     """
-    from harvester.report import build_site
-    with one_writer(obj, "report"):
-        result = build_site(obj.settings)
+    from harvester.report import SiteBusy, build_site
+    from harvester.store import StoreBusy
+    try:
+        result = build_site(obj.settings, wait=False)  # a reader: no writer lock, and no waiting for a builder
+    except (SiteBusy, StoreBusy) as exc:
+        if obj.debug:
+            traceback.print_exc()
+        say(f"Error: {exc}", err=True)
+        sys.exit(ExitCode.BUSY)
+    if result.read_copy_at is not None:
+        when = result.read_copy_at
+        shown = when.strftime("%H:%M UTC") if when.date() == when.now(when.tzinfo).date() \
+            else when.strftime("%Y-%m-%d %H:%M UTC")
+        say(f"Aviso: leyendo la última copia publicada ({shown}) mientras otro proceso escribe / reading the "
+            f"last published copy ({shown}) while another process writes", err=True)
     if as_json:
         emit_json(result.as_dict())
         return

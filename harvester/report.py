@@ -21,6 +21,13 @@ hash is the published build's is carried over (a hard link) instead of rendered;
 The datasets are read, scored and rendered `BATCH` at a time; what the aggregates keep of each is a
 `DatasetRow`. `build_site(full=True)` renders every page: the same bytes (tests/test_report_scale.py).
 
+Only the datasets whose store rows changed are read: a build keeps, in `ROWS`, each dataset's `DatasetRow`,
+what its packs' candidacy needs (its themes' matches, its `CandidateScores`) and its page's inputs hash, with
+the fingerprint of the store rows they came from (`store/fingerprints.py`, one DuckDB query for every
+dataset). The next build takes a dataset whose fingerprint, page and freshness verdict are unchanged from
+there (its age worked out for the day) and carries its page over; the others are read, scored and matched
+against the themes (the site does not run `find_candidates`: the same matching, over what it reads anyway).
+
 Publishing is atomic: the site is assembled in `<data_dir>/.site/.build-*`, moved to
 `<data_dir>/.site/<id>`, and `<data_dir>/site` (a symlink) is switched to it with one `os.replace`. A reader
 sees the previous complete site or the new one. When the new pages are byte for byte the published ones,
@@ -53,10 +60,13 @@ from harvester.clock import utcnow
 from harvester.config import Settings
 from harvester.errors import HarvesterError
 from harvester.linkstatus import healthy
-from harvester.model import (CatalogHealth, ColumnProfile, Dataset, DatasetColumn, NightlySummary, Scores,
-                             ScoredResource, ShownValidation)
-from harvester.scores import score
+from harvester.candidates import Candidate, Match, Matcher, ranked, texts_of
+from harvester.model import (CandidateScores, CatalogHealth, ColumnProfile, Dataset, DatasetColumn, Freshness,
+                             NightlySummary, Scores, ScoredResource, ShownValidation, Usefulness)
+from harvester.scores import freshness_on, score
 from harvester.store import Store
+from harvester.store.fingerprints import dataset_fingerprints
+from harvester.themes import Theme
 
 BAND_ORDER = ("excellent", "good", "sufficient", "bad")
 MQA_BINS = 9  # 45-point bins over 0..405
@@ -64,6 +74,7 @@ KEEP_BUILDS = 2  # the published site and the one before, for readers still on i
 TEMPLATES = Path(__file__).with_name("templates")
 BATCH = 1000  # datasets read, scored and rendered at a time
 INPUTS = "INPUTS"  # a build's page → sha256 of the page's inputs (see `_Build`)
+ROWS = "ROWS"  # what a build kept of each dataset, with its store fingerprint (see `_Kept`)
 
 
 @dataclass
@@ -79,11 +90,14 @@ class SiteResult:
     rendered: list[str] = field(default_factory=list)
     """The files rendered (or copied) this time; every other one was carried over from the published build."""
     carried: int = 0
+    read_copy_at: datetime | None = None
+    """Set when a writer held the store, so the site was built from the read copy it published at this time."""
 
     def as_dict(self) -> dict[str, Any]:
         return {"path": str(self.path), "pages": self.pages, "downloads": self.downloads,
                 "published": self.published, "seconds": self.seconds, "notes": self.notes,
-                "rendered": len(self.rendered), "carried": self.carried}
+                "rendered": len(self.rendered), "carried": self.carried,
+                "read_copy_at": self.read_copy_at.isoformat() if self.read_copy_at else None}
 
 
 # --- small helpers the templates use -------------------------------------------------------------------
@@ -241,24 +255,48 @@ class DatasetRow:
     valid_tables: int
 
 
-def _dataset_batches(store: Store, now: datetime, batch: int = BATCH) -> Iterator[list[tuple[DatasetPage, DatasetRow]]]:
-    """Every current dataset with its scores, validations (per table) and column profiles, `batch`
-    datasets at a time (a few queries per batch; never every dataset's rows at once), by catalog and name.
+@dataclass(frozen=True)
+class _Read:
+    """A dataset read from the store and scored by this build."""
+
+    dataset: Dataset
+    scores: Scores
+    page: DatasetPage
+    row: DatasetRow
+    columns: tuple[str, ...]
+    """Its profiled column names (of unreadable tables none): what a theme matches on."""
+
+
+def _page_paths(refs: list[tuple[str, str, str | None]]) -> list[str]:
+    """Each dataset's page (`refs` as `current_dataset_refs` gives them). Two datasets whose names make one
+    page name get a page each (their ids tell them apart)."""
+    slugs: dict[tuple[str, str], int] = {}
+    for catalog_id, _, name in refs:
+        slugs[(catalog_id, page_slug(name))] = slugs.get((catalog_id, page_slug(name)), 0) + 1
+    paths = []
+    for catalog_id, remote_id, name in refs:
+        slug = page_slug(name)
+        if slugs[(catalog_id, slug)] > 1:
+            slug += "-" + hashlib.sha256(remote_id.encode("utf-8", "surrogatepass")).hexdigest()[:8]
+        paths.append(f"datasets/{catalog_id}/{slug}.html")
+    return paths
+
+
+def _read_datasets(store: Store, wanted: list[tuple[tuple[str, str], str]], now: datetime,
+                   batch: int = BATCH) -> Iterator[list[_Read]]:
+    """These datasets ((catalog, id), page) with their scores, validations (per table) and column profiles,
+    `batch` datasets at a time (a few queries per batch; never every dataset's rows at once).
 
     Only the tables of the dataset's own current resources, each once: the store's rows join resources by
     resource id, which a portal can repeat across datasets (each table then came once per dataset sharing
-    the id). Two datasets whose names make one page name get a page each (their ids tell them apart).
+    the id).
 
     The page's record leaves out what would change it every night without changing what it shows: ages in
     days (the catalog's page shows them), when a table was validated, and whether a working link answered
     200 or 304."""
-    refs = store.current_dataset_refs()
-    slugs: dict[tuple[str, str], int] = {}
-    for catalog_id, _, name in refs:
-        slugs[(catalog_id, page_slug(name))] = slugs.get((catalog_id, page_slug(name)), 0) + 1
-    for start in range(0, len(refs), batch):
-        chunk = refs[start:start + batch]
-        keys = [(c, d) for c, d, _ in chunk]
+    for start in range(0, len(wanted), batch):
+        chunk = wanted[start:start + batch]
+        keys = [key for key, _ in chunk]
         resources: dict[tuple[str, str], list[ScoredResource]] = {}
         for r in store.scored_resources(keys):
             resources.setdefault((r.resource.catalog_id, r.resource.dataset_id), []).append(r)
@@ -275,7 +313,7 @@ def _dataset_batches(store: Store, now: datetime, batch: int = BATCH) -> Iterato
             tables.setdefault((c.resource_id, c.column.part), {}).setdefault(c.column.position, c)
         found = {(d.catalog_id, d.remote_id): d for d in store.current_datasets(keys)}
         out = []
-        for key in keys:
+        for key, path in chunk:
             d = found.get(key)
             if d is None:
                 continue
@@ -289,10 +327,6 @@ def _dataset_batches(store: Store, now: datetime, batch: int = BATCH) -> Iterato
                                       columns=tuple(ShownColumn(c.column, _column_chart(c.column)) for c in cols))
                            for (rid, part), by_position in profiles.get(key, {}).items() if rid in names
                            for cols in [list(by_position.values())])
-            slug = page_slug(d.name)
-            if slugs[(d.catalog_id, slug)] > 1:
-                slug += "-" + hashlib.sha256(d.remote_id.encode("utf-8", "surrogatepass")).hexdigest()[:8]
-            path = f"datasets/{d.catalog_id}/{slug}.html"
             # a link that answered 304 this time and 200 the last shows as working both times
             resources_shown = tuple(replace(r, link_status="ok", link_reason=None) if healthy(r.link_status) else r
                                     for r in scores.resources)
@@ -308,7 +342,9 @@ def _dataset_batches(store: Store, now: datetime, batch: int = BATCH) -> Iterato
                 valid=scores.validation.valid, verdict=scores.freshness.verdict,
                 age_days=scores.freshness.age_days, tables=len(shown),
                 valid_tables=sum(1 for v in shown if v.validation.valid))
-            out.append((page, row))
+            names_of_columns = tuple(sorted({c.name for c in columns.get(key, [])
+                                             if c.name is not None and c.type is not None and c.type != "error"}))
+            out.append(_Read(d, scores, page, row, names_of_columns))
         yield out
 
 
@@ -353,17 +389,19 @@ def _distribution(rows: Iterable[DatasetRow], catalogs: list[CatalogPage],
             "stars": [{"label": f"{s}★", "count": n, "width": round(100 * n / most, 1)} for s, n in enumerate(stars)]}
 
 
-def _packs(settings: Settings, store: Store) -> list[dict[str, Any]]:
-    """Each theme: its candidates (scores and gates) and its latest published pack, if any."""
-    from harvester.candidates import find_candidates
+def _themes(settings: Settings) -> list[Theme]:
+    """The theme profiles, by file name."""
     from harvester.themes import load_theme
 
     if not settings.profiles.is_dir():
         return []
+    return [load_theme(path) for path in sorted(settings.profiles.glob("*.toml"))]
+
+
+def _packs(settings: Settings, themes: list[Theme], found: list[list[Candidate]]) -> list[dict[str, Any]]:
+    """Each theme: its candidates (scores and gates, `found`) and its latest published pack, if any."""
     out = []
-    for path in sorted(settings.profiles.glob("*.toml")):
-        theme = load_theme(path)
-        found = find_candidates(store, theme)  # scores of its matches only
+    for theme, candidates in zip(themes, found):
         latest = settings.paths.packs / theme.name / "latest"
         pack: dict[str, Any] | None = None
         if latest.is_dir() and (latest / "SHA256SUMS").is_file():
@@ -379,10 +417,100 @@ def _packs(settings: Settings, store: Store) -> list[dict[str, Any]]:
                     "expectations": json.loads((folder / "expectations.json").read_text(encoding="utf-8"))["tables"],
                     "provenance": json.loads((folder / "provenance.json").read_text(encoding="utf-8"))["resources"]}
         out.append({"name": theme.name, "title": theme.title, "problem_es": theme.problem_es,
-                    "problem_en": theme.problem_en, "candidates": found,
-                    "accepted": sum(1 for c in found if c.accepted), "pack": pack,
+                    "problem_en": theme.problem_en, "candidates": candidates,
+                    "accepted": sum(1 for c in candidates if c.accepted), "pack": pack,
                     "page": f"packs/{page_slug(theme.name)}.html"})
     return out
+
+
+# --- what a build keeps of each dataset (ROWS) ------------------------------------------------------------
+
+@dataclass(frozen=True)
+class _Kept:
+    """What the aggregate pages and the packs need of a dataset, as a build keeps it in `ROWS` with the
+    store fingerprint of the rows it came from (`store/fingerprints.py`) and its page's inputs hash: a later
+    build whose fingerprint, page and shared inputs are the same takes it from there instead of reading and
+    scoring the dataset again. Nothing in it depends on the day but `row.verdict` (`row.age_days` is None):
+    the age comes from `declared` and `modified` each day, and a verdict that changed reads the dataset again."""
+
+    fingerprint: str
+    page: str
+    inputs: str
+    row: DatasetRow
+    declared: Any
+    """The update frequency the dataset declares (`Freshness.declared_frequency`)."""
+    modified: str | None
+    license_id: str | None
+    summary: dict[str, Any] | None
+    """`CandidateScores` without its age (None when no theme brings the dataset in)."""
+    matches: dict[str, dict[str, Any]]
+    """Theme name → `Match` as a dict, for the themes that bring the dataset in."""
+
+    def line(self, key: tuple[str, str]) -> str:
+        """One line of `ROWS`: the key, a tab, the rest (JSON escapes a tab inside a string)."""
+        row = {f.name: getattr(self.row, f.name) for f in fields(self.row) if f.name != "age_days"}
+        return json.dumps(list(key)) + "\t" + json.dumps(
+            {"fingerprint": self.fingerprint, "inputs": self.inputs, "row": row, "declared": self.declared,
+             "modified": self.modified, "license_id": self.license_id, "summary": self.summary,
+             "matches": self.matches}, separators=(",", ":"))
+
+    @classmethod
+    def parse(cls, text: str) -> _Kept | None:
+        """A line's rest as written by `line`; None when it is not one (the dataset is then read again)."""
+        try:
+            data = json.loads(text)
+            kept = cls(data["fingerprint"], data["row"]["page"], data["inputs"],
+                       DatasetRow(**data["row"], age_days=None), data["declared"], data["modified"],
+                       data["license_id"], data["summary"], data["matches"])
+        except (ValueError, KeyError, TypeError, AttributeError):
+            return None
+        return kept
+
+    def freshness(self, today: date) -> Freshness:
+        return freshness_on(self.declared, datetime.fromisoformat(self.modified) if self.modified else None, today)
+
+    def scores(self, freshness: Freshness) -> CandidateScores:
+        summary = dict(self.summary or {})
+        use = summary.pop("usefulness")
+        coverage = use["time_coverage"]
+        return CandidateScores(**summary, age_days=freshness.age_days, freshness=freshness.verdict,
+                               usefulness=Usefulness(tuple(use["by_sex_or_gender"]), tuple(use["geographic_levels"]),
+                                                     tuple(coverage) if coverage is not None else None))
+
+
+def _kept_of(read: _Read, fingerprint: str, inputs: str, matches: dict[str, Match]) -> _Kept:
+    summary = None
+    if matches:
+        scores = CandidateScores.of(read.scores)
+        summary = {f.name: getattr(scores, f.name) for f in fields(scores) if f.name not in ("age_days", "freshness")}
+        summary["usefulness"] = {f.name: getattr(scores.usefulness, f.name) for f in fields(scores.usefulness)}
+    modified = read.dataset.metadata_modified
+    return _Kept(fingerprint, read.page.page, inputs, replace(read.row, age_days=None),
+                 read.scores.freshness.declared_frequency, modified.isoformat() if modified else None,
+                 read.dataset.license_id, summary,
+                 {name: {"matched": m.matched, "reasons": m.reasons} for name, m in matches.items()})
+
+
+def _context(version: str, links: dict[str, Any], nav: list[dict[str, str]], themes: list[Theme]) -> str:
+    """The first line of `ROWS`: what every kept row depends on besides its own store rows (the code, the
+    catalogs' links and the packs' menu that every dataset page shows, what each theme matches on)."""
+    matching = [(t.name, sorted(t.terms.items()), t.fields, t.catalogs, t.organizations, t.groups, t.include,
+                 t.exclude, t.min_terms) for t in themes]
+    return json.dumps({"rows": 1, "context": _inputs_hash(version, "ROWS", "", {"links": links, "nav": nav,
+                                                                                    "themes": matching})})
+
+
+def _kept_rows(current: Path | None, context: str) -> dict[str, str]:
+    """The published build's `ROWS` as {key line: rest}, when it was made in this context; else {}."""
+    if current is None:
+        return {}
+    try:
+        with (current / ROWS).open(encoding="utf-8") as handle:
+            if handle.readline().rstrip("\n") != context:
+                return {}
+            return dict(line.rstrip("\n").partition("\t")[::2] for line in handle)
+    except (OSError, UnicodeDecodeError, ValueError):
+        return {}
 
 
 def _runs(settings: Settings, current: NightlySummary | None) -> list[dict[str, Any]]:
@@ -460,6 +588,9 @@ class _Build:
         self.env = env
         self.builds = builds
         self.current = current
+        self.full = full
+        self.rows: list[str] | None = None
+        """This build's `ROWS`, line by line (see `_Kept`), set by `_render`."""
         self.version = _code_version()
         self.published_inputs = {} if current is None else _listing(current / INPUTS)
         self.before_inputs = {} if full else self.published_inputs
@@ -480,6 +611,14 @@ class _Build:
         self.inputs[path] = key
         if not self._carry(path, key):
             self._write(path, self.env.get_template(template).render(**values).encode("utf-8"))
+
+    def carry(self, path: str, key: str) -> bool:
+        """Carry the page at `path` over when `key`, its inputs hash as a build kept it, is the published
+        one's (and its file is there); else False, and the page is for `page` to render."""
+        if not self._carry(path, key):
+            return False
+        self.inputs[path] = key
+        return True
 
     def file(self, path: str, data: bytes) -> None:
         key = hashlib.sha256(data).hexdigest()
@@ -518,6 +657,8 @@ class _Build:
         for path, source in downloads.items():
             _link_or_copy(source, staging / path, self._folders)  # packs are never modified in place
         (staging / INPUTS).write_text(_listing_text(self.inputs), encoding="utf-8")
+        if self.rows is not None:
+            _write_lines(staging / ROWS, self.rows)
         (staging / "MANIFEST").write_text(manifest, encoding="utf-8")
         final = self.builds / f"{utcnow().strftime('%Y%m%dT%H%M%S')}-{hashlib.sha256(manifest.encode()).hexdigest()[:8]}"
         os.rename(staging, final)
@@ -541,97 +682,208 @@ def _link_or_copy(source: Path, target: Path, folders: set[Path]) -> None:
         shutil.copy2(source, target)
 
 
+class SiteBusy(HarvesterError):
+    """Another process is building the site (the nightly's report stage, or a `harvester report`)."""
+
+
 @contextmanager
-def _lock(root: Path) -> Iterator[None]:
+def _lock(root: Path, command: str, wait: bool) -> Iterator[None]:
+    """The site builders' lock, `<root>/.report.lock`, saying who holds it (`<command>: pid N, started T`).
+    `wait`: wait for the other builder (the nightly's report stage waits for one run by hand); else raise
+    SiteBusy at once, naming the lock file and its holder. Readers of the site never take it."""
     root.mkdir(parents=True, exist_ok=True)
-    with (root / ".report.lock").open("a+") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)  # two builders wait for each other; readers never do
+    path = root / ".report.lock"
+    with path.open("a+", encoding="utf-8") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = (handle.read(400).strip().splitlines() or ["unknown"])[0]
+            raise SiteBusy(f"{path}: another site build is in progress ({holder}); nothing was done") from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"{command}: pid {os.getpid()}, started {utcnow().isoformat(timespec='seconds')}Z\n")
+        handle.flush()
         yield
 
 
 def _render(build: _Build, settings: Settings, current_run: NightlySummary | None, today: date | None,
-            batch: int) -> dict[str, Path]:
-    """Every page through `build` (rendered or carried over), the dataset pages a batch at a time; returns
-    the downloads to copy (site path → pack file)."""
+            batch: int) -> tuple[dict[str, Path], datetime | None]:
+    """Every page through `build` (rendered or carried over); returns the downloads to copy (site path →
+    pack file) and, when a writer held the store, when the read copy read instead was published.
+
+    A dataset whose store rows have the fingerprint the published build kept for it (`ROWS`), whose page
+    and verdict are the same and whose page is carried over, is not read again: its row on the aggregate
+    pages and its candidacy in the packs come from `ROWS`. The others are read, scored, matched against
+    the themes and rendered a batch at a time."""
     day = (today or utcnow().date()).isoformat()
+    themes = _themes(settings)
+    matchers = [Matcher(theme) for theme in themes]
+    nav = [{"page": f"packs/{page_slug(t.name)}.html", "title": t.title} for t in themes]
     with Store(settings.paths.database, read_only=True) as store:
+        read_copy_at = store.published_at if store.published_copy is not None else None
         catalogs = _catalog_health(store, settings)
-        packs = _packs(settings, store)
-        downloads = {f"{p['pack']['base']}/{f['name']}": p["pack"]["folder"] / f["name"]
-                     for p in packs if p["pack"] for f in p["pack"]["downloads"]}
-        for p in packs:  # where the data folder is is no input of a page (a copied folder renders nothing)
-            if p["pack"]:
-                p["pack"] = {k: v for k, v in p["pack"].items() if k != "folder"}
-        nav = [{"page": p["page"], "title": p["title"]} for p in packs]
         links = {c.id: {"id": c.id, "title": c.title, "page": c.page, "portal": c.portal, "kind": c.kind}
                  for c in catalogs}
-        by_catalog: dict[str, list[DatasetRow]] = {}
-        pages_by_ref: dict[str, str] = {}
+        context = _context(build.version, links, nav, themes)
+        kept = {} if build.full else _kept_rows(build.current, context)
+        refs = store.current_dataset_refs()
+        paths = _page_paths(refs)
+        fingerprints = dataset_fingerprints(store)
         now = utcnow()
-        for pages in _dataset_batches(store, now, batch):
-            for page, row in pages:
+        held: list[tuple[DatasetRow, list[Candidate | None]] | None] = [None] * len(refs)
+        lines: list[str | None] = [None] * len(refs)
+        wanted: dict[tuple[str, str], tuple[int, str]] = {}
+        for i, ((catalog_id, remote_id, _), path) in enumerate(zip(refs, paths)):
+            key = (catalog_id, remote_id)
+            head = json.dumps(list(key))
+            previous = _Kept.parse(text) if (text := kept.pop(head, None)) is not None else None
+            if previous is not None:
+                fresh = previous.freshness(now.date())
+                if previous.fingerprint == fingerprints.get(key) and previous.page == path \
+                        and fresh.verdict == previous.row.verdict and build.carry(path, previous.inputs):
+                    row = replace(previous.row, age_days=fresh.age_days)
+                    summary = previous.scores(fresh) if previous.summary is not None else None
+                    found = [None if (m := previous.matches.get(t.name)) is None or summary is None else
+                             matcher.candidate(catalog_id, remote_id, row.name, row.title, row.organization,
+                                               Match(m["matched"], m["reasons"]), summary, previous.license_id)
+                             for t, matcher in zip(themes, matchers)]
+                    held[i], lines[i] = (row, found), f"{head}\t{text}"
+                    continue
+            wanted[key] = (i, path)
+        del kept
+        for reads in _read_datasets(store, [(key, path) for key, (_, path) in wanted.items()], now, batch):
+            for read in reads:
+                d, page = read.dataset, read.page
                 # no date in a dataset page's footer: it changes when its dataset does, not every midnight
                 build.page(page.page, "dataset.html", d=page, catalog=links.get(page.catalog_id), packs=nav,
                            today=None)
-                by_catalog.setdefault(row.catalog_id, []).append(row)
-                pages_by_ref[row.ref] = row.page
+                key = (d.catalog_id, d.remote_id)
+                texts = texts_of(d, read.columns) if any(m.wants(d.catalog_id) for m in matchers) else {}
+                matches = {t.name: m for t, matcher in zip(themes, matchers) if matcher.wants(d.catalog_id)
+                           for m in [matcher.match(d, texts)] if m is not None}
+                summary = CandidateScores.of(read.scores) if matches else None
+                found = [None if t.name not in matches or summary is None else
+                         matcher.candidate(d.catalog_id, d.remote_id, d.name, d.title, d.organization,
+                                           matches[t.name], summary, d.license_id)
+                         for t, matcher in zip(themes, matchers)]
+                i = wanted[key][0]
+                held[i] = (read.row, found)
+                lines[i] = _kept_of(read, fingerprints[key], build.inputs[page.page], matches).line(key)
+    build.rows = [context] + [line for line in lines if line is not None]
+    del lines
+    by_catalog: dict[str, list[DatasetRow]] = {}
+    pages_by_ref: dict[str, str] = {}
+    candidates: list[list[Candidate]] = [[] for _ in themes]
+    for entry in held:
+        if entry is None:
+            continue
+        row, found = entry
+        by_catalog.setdefault(row.catalog_id, []).append(row)
+        pages_by_ref[row.ref] = row.page
+        for mine, candidate in zip(candidates, found):
+            if candidate is not None:
+                mine.append(candidate)
+    del held
+    packs = _packs(settings, themes, [ranked(mine) for mine in candidates])
+    del candidates
+    downloads = {f"{p['pack']['base']}/{f['name']}": p["pack"]["folder"] / f["name"]
+                 for p in packs if p["pack"] for f in p["pack"]["downloads"]}
+    for p in packs:  # where the data folder is is no input of a page (a copied folder renders nothing)
+        if p["pack"]:
+            p["pack"] = {k: v for k, v in p["pack"].items() if k != "folder"}
     runs = _runs(settings, current_run)
     rows = [r for mine in by_catalog.values() for r in mine]
-    build.page("index.html", "index.html", catalogs=catalogs, packs=packs, today=day,
+    # the index shows how many candidates each pack has, not their scores: their refs are its inputs
+    build.page("index.html", "index.html", catalogs=catalogs, today=day,
+               packs=[{**p, "candidates": [c.ref for c in p["candidates"]]} for p in packs],
                distribution=_distribution(rows, catalogs, by_catalog),
                totals={"datasets": len(rows), "tables": sum(r.tables for r in rows),
                        "valid": sum(r.valid_tables for r in rows)},
                last_change=runs[0]["started_at"][:10] if runs else None)
     del rows
 
-    def refs(wanted: Iterable[str]) -> dict[str, str]:  # the pages a page links to, of all the datasets'
+    def refs_of(wanted: Iterable[str]) -> dict[str, str]:  # the pages a page links to, of all the datasets'
         return {ref: pages_by_ref[ref] for ref in wanted if ref in pages_by_ref}
     build.page("changes.html", "changes.html", runs=runs, packs=nav, today=day,
-               pages_by_ref=refs(entry.split(" ")[0] for run in runs for entries in run["changes"].values()
-                                 for entry in entries))
+               pages_by_ref=refs_of(entry.split(" ")[0] for run in runs for entries in run["changes"].values()
+                                    for entry in entries))
     for c in catalogs:
         mine = sorted(by_catalog.pop(c.id, []), key=lambda d: (-d.mqa_total, d.name))
         build.page(c.page, "catalog.html", catalog=c, datasets=mine, packs=nav, today=day)
     for p in packs:
-        wanted = [c.ref for c in p["candidates"]] + [ref for a in (p["pack"] or {}).get("allies", [])
-                                                     for ref in a["datasets"]]
-        build.page(p["page"], "pack.html", pack=p, packs=nav, today=day, pages_by_ref=refs(wanted))
+        wanted_refs = [c.ref for c in p["candidates"]] + [ref for a in (p["pack"] or {}).get("allies", [])
+                                                          for ref in a["datasets"]]
+        build.page(p["page"], "pack.html", pack=p, packs=nav, today=day, pages_by_ref=refs_of(wanted_refs))
     build.file("assets/site.css", (TEMPLATES / "site.css").read_bytes())
-    return downloads
+    return downloads, read_copy_at
 
 
 def build_site(settings: Settings, current_run: NightlySummary | None = None,
-               today: date | None = None, *, full: bool = False, batch: int = BATCH) -> SiteResult:
+               today: date | None = None, *, full: bool = False, batch: int = BATCH,
+               wait: bool = True) -> SiteResult:
     """Build the site and publish it atomically, unless it is the same as the published one.
 
     Each page whose inputs are those of the published build is carried over from it, the others are
-    rendered (`full`: every page rendered, as from scratch). The result is the same bytes either way."""
+    rendered (`full`: every page rendered, as from scratch). The result is the same bytes either way.
+
+    The store is read as a reader reads it: while a writer holds it, from the read copy it last published
+    (`SiteResult.read_copy_at`). One builder at a time: with `wait` (the nightly) this waits for another
+    one to finish, else it raises SiteBusy at once and touches nothing (`harvester report`)."""
     begun = time.monotonic()
     if not settings.paths.database.exists():
         raise HarvesterError(f"{settings.paths.database}: no store yet; run `harvester harvest` first")
     link = settings.paths.site
     builds = settings.paths.site_builds
-    with _lock(settings.paths.root):
+    with _lock(settings.paths.root, "nightly" if current_run is not None else "report", wait):
         published = link.resolve() if link.is_symlink() else None
         current = published if published is not None and (published / "MANIFEST").is_file() else None
         build = _Build(_environment(), builds, current, full)
         try:
-            downloads = _render(build, settings, current_run, today, batch)
+            downloads, read_copy_at = _render(build, settings, current_run, today, batch)
             manifest = _listing_text(build.digests, downloads)
             pages = len(build.digests) - 1
             if current is not None and (current / "MANIFEST").read_text(encoding="utf-8") == manifest:
                 build.discard()
                 if build.inputs != build.published_inputs:  # the same pages from other inputs (new code)
                     _replace_text(current / INPUTS, _listing_text(build.inputs))
+                if build.rows is not None and _digest_of(current / ROWS) != _lines_digest(build.rows):
+                    # store rows changed that no page shows: the next build need not read those datasets again
+                    temporary = current / f"{ROWS}.{uuid.uuid4().hex[:8]}.part"
+                    _write_lines(temporary, build.rows)
+                    os.replace(temporary, current / ROWS)
                 return SiteResult(current, pages, len(downloads), False, round(time.monotonic() - begun, 2),
-                                  rendered=build.rendered, carried=len(build.carried))
+                                  rendered=build.rendered, carried=len(build.carried), read_copy_at=read_copy_at)
             final = build.publish(link, manifest, downloads)
         except BaseException:
             build.discard()
             raise
         _prune(builds, keep={final.name, published.name if published else ""})
     return SiteResult(final, pages, len(downloads), True, round(time.monotonic() - begun, 2),
-                      rendered=build.rendered, carried=len(build.carried))
+                      rendered=build.rendered, carried=len(build.carried), read_copy_at=read_copy_at)
+
+
+def _write_lines(path: Path, lines: list[str]) -> None:
+    with path.open("w", encoding="utf-8") as handle:
+        for line in lines:
+            handle.write(line)
+            handle.write("\n")
+
+
+def _lines_digest(lines: list[str]) -> str:
+    digest = hashlib.sha256()
+    for line in lines:
+        digest.update(line.encode("utf-8"))
+        digest.update(b"\n")
+    return digest.hexdigest()
+
+
+def _digest_of(path: Path) -> str | None:
+    try:
+        with path.open("rb") as handle:
+            return hashlib.file_digest(handle, "sha256").hexdigest()
+    except OSError:
+        return None
 
 
 def _replace_text(path: Path, text: str) -> None:

@@ -3,7 +3,7 @@ health, validation, and what makes it useful to a datathon team. Computed from t
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Callable, Sequence
 
 from harvester.clock import utcnow
@@ -94,10 +94,15 @@ def freshness(dataset: Dataset, resources: Sequence[ScoredResource], now: dateti
     if not declared:  # the first resource's own declaration, as the portal published it
         declared = dataset.published_resources().get(resources[0].resource.remote_id, {}).get(
             "update_frequency") if resources else None
-    modified = dataset.metadata_modified
+    return freshness_on(declared, dataset.metadata_modified, now.date())
+
+
+def freshness_on(declared: Any, modified: datetime | None, today: date) -> Freshness:
+    """The freshness of a dataset last modified `modified` that declares `declared` as its frequency, on
+    `today`: what of the scores depends on the day (the site recomputes it for datasets it did not read)."""
     # calendar days: an age changes at midnight (UTC), not at the time of day the dataset changed, so
     # what shows ages (the site) stays the same all day
-    age = (now.date() - modified.date()).days if modified else None
+    age = (today - modified.date()).days if modified else None
     period = PERIODS.get(str(declared or "").strip()) or PERIODS.get(normalize(str(declared or "")).strip())
     if period is None or age is None:
         verdict = "unknown"

@@ -4,8 +4,10 @@ and repeated resource ids on the site, two writers at once, and a full disk."""
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -18,6 +20,7 @@ from harvester.fetch import fetch
 from harvester.harvest import harvest
 from harvester.model import ColumnProfile, ResourceKey
 from harvester.profile import profile
+import harvester.report as report
 from harvester.report import build_site
 from harvester.store import Store
 from harvester.validate import validate
@@ -151,8 +154,7 @@ def _wait_for_lock(root: Path, holder: str, child: subprocess.Popen) -> None:
     raise AssertionError(f"{holder} never took the lock")
 
 
-@pytest.mark.parametrize("second", [["harvest"], ["fetch"], ["validate"], ["profile"], ["pack", "build"],
-                                    ["report"]])
+@pytest.mark.parametrize("second", [["harvest"], ["fetch"], ["validate"], ["profile"], ["pack", "build"]])
 def test_a_writing_command_during_a_nightly_exits_5_and_touches_nothing(portal, make_config, second):
     """Before, a `harvest` started during a nightly aborted it (no summary)."""
     config = _allow(make_config("veracruz"))
@@ -180,6 +182,83 @@ def test_a_writing_command_during_a_nightly_exits_5_and_touches_nothing(portal, 
     # DuckDB's write-ahead log, which it checkpoints into the store when it closes it)
     assert set(before) - after <= {".nightly.lock", "catalog.duckdb.wal"}
     assert list((root / "runs").glob("*.json"))  # the nightly wrote its summary
+
+
+def _store_held(database: Path, child: subprocess.Popen) -> None:
+    """Wait until a writer holds the store: a reader then opens the read copy instead."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and child.poll() is None:
+        with Store(database, read_only=True) as store:
+            if store.published_copy is not None:
+                return
+        time.sleep(0.05)
+    raise AssertionError("the writer never held the store")
+
+
+def test_a_report_during_a_nightly_builds_the_site_from_the_last_published_copy(portal, make_config):
+    """Readers are never locked out: `report` used to take the nightly's lock and exit 5 during a nightly."""
+    config = _allow(make_config("veracruz", veracruz={"timeout": 60}))  # the hanging portal is waited for
+    settings = load_settings(config, env={})
+    root, database = settings.paths.root, settings.paths.database
+    harvest(settings)  # a store and its read copy; no site yet
+    assert not settings.paths.site.exists()
+    portal.faults("veracruz").hang = True  # a nightly whose harvest holds the store until the portal answers
+    nightly = _harvester(config, "--quiet", "nightly")
+    try:
+        _wait_for_lock(root, "nightly", nightly)
+        _store_held(database, nightly)
+        started = time.monotonic()
+        done = subprocess.run([sys.executable, "-m", "harvester", "--config", str(config), "report"],
+                              capture_output=True, text=True, timeout=60)
+        seconds = time.monotonic() - started
+        assert done.returncode == 0, done.stderr
+        assert seconds < 10, seconds
+        lines = done.stderr.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("Aviso: leyendo la última copia publicada (") \
+            and "reading the last published copy (" in lines[0] and "while another process writes" in lines[0], lines
+        assert re.match(r"Site: \d+ pages and 0 pack downloads, published \(", done.stdout), done.stdout
+        site = settings.paths.site.resolve()
+        assert (site / "index.html").is_file() and list((site / "datasets" / "veracruz").glob("*.html"))
+        assert nightly.poll() is None, "the nightly ended while the report ran"
+        with Store(database, read_only=True) as store:
+            assert store.published_copy is not None  # the nightly's harvest still held the store throughout
+    finally:
+        portal.faults("veracruz").hang = False
+        out, err = nightly.communicate(timeout=300)
+    assert nightly.returncode == 0, err[-2000:]
+    assert list((root / "runs").glob("*.json"))  # the nightly completed, its report stage included
+    assert settings.paths.site.resolve() != site  # and published the site again, with what it fetched
+
+
+def test_a_report_while_another_builder_holds_the_site_lock_exits_5_in_one_line(portal, make_config):
+    """Two site builders do not wait long for each other: `harvester report` finds the site being built (the
+    nightly's report stage) and exits 5 at once, naming the lock and its holder; the nightly's stage waits."""
+    config = _allow(make_config("veracruz"))
+    settings = load_settings(config, env={})
+    root = settings.paths.root
+    harvest(settings)
+    before = sorted(str(p.relative_to(root)) for p in root.rglob("*"))
+    with report._lock(root, "nightly", wait=True):  # what the nightly's report stage holds while it builds
+        started = time.monotonic()
+        done = subprocess.run([sys.executable, "-m", "harvester", "--config", str(config), "report"],
+                              capture_output=True, text=True, timeout=60)
+        assert time.monotonic() - started < 10
+        assert done.returncode == 5, done.stderr
+        lines = done.stderr.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith(f"Error: {root / '.report.lock'}: another site build is in "
+                                                       f"progress (nightly: pid {os.getpid()}, started "), lines
+        assert lines[0].endswith("Z); nothing was done"), lines
+        assert done.stdout == ""
+        assert sorted(str(p.relative_to(root)) for p in root.rglob("*")) == sorted(before + [".report.lock"])
+        # a builder that waits (the nightly's report stage) waits for the one holding the lock
+        waiting = threading.Thread(target=lambda: built.append(build_site(settings)))
+        built: list = []
+        waiting.start()
+        waiting.join(1.0)
+        assert waiting.is_alive() and not built
+    waiting.join(60)
+    assert built and built[0].published and (settings.paths.site / "index.html").is_file()
+    assert (root / ".report.lock").read_text(encoding="utf-8").startswith(f"report: pid {os.getpid()}, started ")
 
 
 def test_a_nightly_during_a_manual_harvest_exits_5(portal, make_config):
