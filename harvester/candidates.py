@@ -8,10 +8,10 @@ column names of profiled tables; a term (or one of its synonyms) matches at the 
 from __future__ import annotations
 
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Iterable
 
-from harvester.model import CandidateScores, Dataset, Scores
+from harvester.model import CandidateScores, Dataset, DatasetCopy, Scores, published_elsewhere
 from harvester.scores import OPEN_LICENCES, all_scores, dataset_scores
 from harvester.text import normalize, stem
 from harvester.store import Store
@@ -42,6 +42,8 @@ class Candidate:
     scores: CandidateScores
     gates: list[Gate] = field(default_factory=list)
     excluded: bool = False
+    also_published: tuple[str, ...] = ()
+    """Where else the same dataset is published (`catalog/name` of its copies, not candidates themselves)."""
 
     @property
     def ref(self) -> str:
@@ -130,6 +132,19 @@ def ranked(found: list[Candidate]) -> list[Candidate]:
     return sorted(found, key=lambda c: (not c.accepted, c.excluded, -c.relevance, -(c.scores.mqa or 0), c.ref))
 
 
+def once(candidates: list[Candidate], copies: list[DatasetCopy]) -> list[Candidate]:
+    """Each dataset once: a candidate that is a copy of another candidate (store/copies.py: the same portal
+    harvested as two catalogs, the same files republished) is left out, and the one kept names where else it
+    is published. A copy whose kept dataset the theme does not bring in stays."""
+    present = {(c.catalog, c.remote_id) for c in candidates}
+    left_out = [c for c in copies if (c.catalog_id, c.dataset_id) in present
+                and (c.of_catalog_id, c.of_dataset_id) in present]
+    gone = {(c.catalog_id, c.dataset_id) for c in left_out}
+    elsewhere = published_elsewhere(left_out)
+    return [replace(c, also_published=tuple(x.ref for x in elsewhere.get((c.catalog, c.remote_id), ())))
+            for c in candidates if (c.catalog, c.remote_id) not in gone]
+
+
 def find_candidates(store: Store, theme: Theme,
                     known: dict[tuple[str, str], Scores] | None = None) -> list[Candidate]:
     """Every dataset the theme brings in, gated and ranked: accepted first, then by relevance and MQA.
@@ -148,7 +163,7 @@ def find_candidates(store: Store, theme: Theme,
         found_candidates.append(matcher.candidate(row.catalog_id, row.remote_id, row.name, row.title,
                                                   row.organization, found, CandidateScores.of(scores),
                                                   scores.license_id))
-    return ranked(found_candidates)
+    return ranked(once(found_candidates, store.dataset_copies()))
 
 
 def gates(theme: Theme, summary: CandidateScores, license_id: str | None) -> list[Gate]:

@@ -259,6 +259,9 @@ def build_pack(settings: Settings, theme: Theme) -> PackResult:
         found = find_candidates(store, theme)
         accepted = [c for c in found if c.accepted]
         tables = store.pack_tables([(c.catalog, c.remote_id) for c in accepted])
+        # the same file in two accepted datasets (republished): packed once, from the dataset that had it first
+        copies, held = store.file_copies(), {t.validation.key for t in tables}
+        tables = [t for t in tables if copies.get(t.validation.key) not in held]
         profiles = [{c.name: c for c in store.table_columns(t.validation.key, t.validation.part)} for t in tables]
         docs = _docs(store, [(c.catalog, c.remote_id) for c in accepted], tables)
     if not tables:

@@ -60,7 +60,7 @@ from harvester.clock import utcnow
 from harvester.config import Settings
 from harvester.errors import HarvesterError
 from harvester.linkstatus import healthy
-from harvester.candidates import Candidate, Match, Matcher, ranked, texts_of
+from harvester.candidates import Candidate, Match, Matcher, once, ranked, texts_of
 from harvester.model import (CandidateScores, CatalogHealth, ColumnProfile, Dataset, DatasetColumn, Freshness,
                              NightlySummary, Scores, ScoredResource, ShownValidation, Usefulness)
 from harvester.scores import freshness_on, score
@@ -730,6 +730,7 @@ def _render(build: _Build, settings: Settings, current_run: NightlySummary | Non
         refs = store.current_dataset_refs()
         paths = _page_paths(refs)
         fingerprints = dataset_fingerprints(store)
+        copies = store.dataset_copies()  # a pack's candidates list each dataset once, as find_candidates does
         now = utcnow()
         held: list[tuple[DatasetRow, list[Candidate | None]] | None] = [None] * len(refs)
         lines: list[str | None] = [None] * len(refs)
@@ -785,7 +786,7 @@ def _render(build: _Build, settings: Settings, current_run: NightlySummary | Non
             if candidate is not None:
                 mine.append(candidate)
     del held
-    packs = _packs(settings, themes, [ranked(mine) for mine in candidates])
+    packs = _packs(settings, themes, [ranked(once(mine, copies)) for mine in candidates])
     del candidates
     downloads = {f"{p['pack']['base']}/{f['name']}": p["pack"]["folder"] / f["name"]
                  for p in packs if p["pack"] for f in p["pack"]["downloads"]}

@@ -98,3 +98,21 @@ def test_the_same_title_and_publisher_elsewhere_is_only_a_hint(portal, make_conf
     assert "Posible duplicado / possibly the same as: veracruz/linea-mujeres-copia" in shown.stdout
     hits = [h["name"] for h in json.loads(run_cli("search", "linea mujeres", "--json", config=config).stdout)]
     assert "linea-mujeres" in hits and "linea-mujeres-copia" in hits
+
+
+def test_the_demo_packs_hold_each_dataset_and_each_file_once(demo, run_cli):
+    """Before, the care-economy pack held the Xalapa guarderías twice (federal and xalapa, byte-identical)."""
+    out, result = demo
+    assert result.exit_code == 0, result.output
+    for theme in ("care-economy", "mobility-and-women"):
+        provenance = json.loads((out / "packs" / theme / "latest" / "provenance.json").read_text())["resources"]
+        parts = [s for r in provenance for s in r.get("stacked_from", [r])]  # a stack's files, each
+        sources = [(s["source_sha256"], s["part"]) for s in parts]
+        assert len(sources) == len(set(sources)), theme  # no file packed twice
+        assert not [s for s in parts if s["catalog"] == "xalapa"], theme  # the slice's copies are not packed
+    listed = run_cli("pack", "candidates", "care-economy", "--json", config=out / "catalogs.toml")
+    candidates = json.loads(listed.stdout)["candidates"]
+    refs = [c["ref"] for c in candidates]
+    assert len(refs) == len(set(refs)) and not [r for r in refs if r.startswith("xalapa/")]
+    guarderias = next(c for c in candidates if c["ref"] == "federal/xalapa-guarderias-municipales")
+    assert guarderias["also_published"] == ["xalapa/xalapa-guarderias-municipales"]

@@ -17,7 +17,7 @@ from harvester.demo import BUNDLED_PROFILES
 from harvester.nightly import _Lock
 from harvester.store import Store
 
-VOLATILE = ("runs", "cache", ".nightly.lock", "catalog.duckdb", "catalog.duckdb.wal")
+VOLATILE = ("runs", "cache", ".nightly.lock", ".report.lock", "catalog.duckdb", "catalog.duckdb.wal")
 
 
 def nightly_config(make_config, *catalogs: str, **per_catalog) -> Path:
