@@ -720,8 +720,10 @@ def _render(build: _Build, settings: Settings, current_run: NightlySummary | Non
     themes = _themes(settings)
     matchers = [Matcher(theme) for theme in themes]
     nav = [{"page": f"packs/{page_slug(t.name)}.html", "title": t.title} for t in themes]
-    with Store(settings.paths.database, read_only=True) as store:
-        read_copy_at = store.published_at if store.published_copy is not None else None
+    # the current read copy when there is one: a long build never holds the store a writer may want
+    with Store(settings.paths.database, read_only=True, prefer_copy=True) as store:
+        read_copy_at = store.published_at if store.published_copy is not None and not store.copy_is_current \
+            else None
         catalogs = _catalog_health(store, settings)
         links = {c.id: {"id": c.id, "title": c.title, "page": c.page, "portal": c.portal, "kind": c.kind}
                  for c in catalogs}

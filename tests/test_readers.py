@@ -310,3 +310,22 @@ def test_a_probe_answers_at_once_while_a_writer_holds_the_store_and_remembers_th
     assert version() is None
     probed, _ = _cli(config, "catalogs", "--probe", "--json")  # no writer: remembered
     assert probed.returncode == 0 and version() == json.loads(probed.stdout)[0]["probe"]["ckan_version"]
+
+
+def test_a_long_reader_reads_the_current_copy_so_a_writer_never_waits_for_it(portal, make_config):
+    """The site's build reads for a long time (90 s at 50,000 datasets): with `prefer_copy` it reads the read
+    copy whenever that holds what the store holds, so a writer starting meanwhile opens the store at once."""
+    config, database = _harvested(make_config)
+    with Store(database, read_only=True, prefer_copy=True) as reader:
+        assert reader.copy_is_current and reader.published_copy == read_copy_of(database)
+        with Store(database, wait=0.0) as writer:  # before: StoreBusy, the reader held the file
+            with writer.transaction() as con:
+                con.execute("UPDATE datasets SET title = 'DESPUÉS' WHERE name = 'linea-mujeres'")
+        title = reader.query("SELECT title FROM datasets WHERE name = 'linea-mujeres'")[0]["title"]
+        assert title != "DESPUÉS"  # the reader keeps the state it opened
+    raw = duckdb.connect(str(database))  # a change no writer published: the copy is behind, the store is read
+    raw.execute("UPDATE datasets SET title = 'SIN PUBLICAR' WHERE name = 'linea-mujeres'")
+    raw.close()
+    with Store(database, read_only=True, prefer_copy=True) as reader:
+        assert not reader.copy_is_current and reader.published_copy is None
+        assert reader.query("SELECT title FROM datasets WHERE name = 'linea-mujeres'")[0]["title"] == "SIN PUBLICAR"

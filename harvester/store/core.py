@@ -109,13 +109,18 @@ class StoreBase:
 
     publish_every: float = PUBLISH_EVERY_SECONDS
 
-    def __init__(self, path: Path, read_only: bool = False, *, wait: float | None = None) -> None:
+    def __init__(self, path: Path, read_only: bool = False, *, wait: float | None = None,
+                 prefer_copy: bool = False) -> None:
         """`wait`: for a writer, the seconds to wait while another process holds the file (default
-        HARVESTER_STORE_WAIT, 60); 0 is StoreBusy at once."""
+        HARVESTER_STORE_WAIT, 60); 0 is StoreBusy at once. `prefer_copy`: a long reader (the site) reads the
+        read copy whenever it is current (published after the store last changed), so that it never holds
+        the store file and a writer starting meanwhile never waits for it."""
         self.path = Path(path)
         self.read_only = read_only
         self.published_copy: Path | None = None
-        """Set when a reader, finding the store held by a writer, opened its read copy instead."""
+        """Set when a reader opened the read copy: a writer held the store, or (`prefer_copy`) it is current."""
+        self.copy_is_current = False
+        """The copy opened holds everything the store holds (`prefer_copy`): nothing to warn a reader of."""
         self.published_at: datetime | None = None
         """When that copy was published (UTC)."""
         self._committed = False
@@ -126,7 +131,7 @@ class StoreBase:
         if not read_only:
             make_folder(self.path.parent)
         try:
-            self.con = self._open_reader() if read_only else self._connect(False, wait=wait)
+            self.con = self._open_reader(prefer_copy) if read_only else self._connect(False, wait=wait)
         except StoreError as exc:
             if not _cut_short(self.path, exc):
                 raise
@@ -153,8 +158,25 @@ class StoreBase:
                 self.con.close()
             self.con = self._open_reader()
 
-    def _open_reader(self) -> duckdb.DuckDBPyConnection:
-        """The store read-only when no writer holds it; else, at once, its read copy."""
+    def _copy_is_current(self) -> bool:
+        """Whether the read copy was published after the store file last changed (no write-ahead log)."""
+        try:
+            return (not self.path.with_name(self.path.name + ".wal").exists()
+                    and read_copy_of(self.path).stat().st_mtime_ns >= self.path.stat().st_mtime_ns)
+        except OSError:
+            return False
+
+    def _open_reader(self, prefer_copy: bool = False) -> duckdb.DuckDBPyConnection:
+        """The store read-only when no writer holds it; else, at once, its read copy (`prefer_copy`: the copy
+        first whenever it is current)."""
+        if prefer_copy and self._copy_is_current():
+            try:
+                con = self._open_copy()
+            except StoreError:
+                pass  # an unreadable or older copy: read the store itself
+            else:
+                self.copy_is_current = True
+                return con
         try:
             return self._connect(True, wait=0.0)
         except StoreBusy:
