@@ -145,6 +145,15 @@ def once(candidates: list[Candidate], copies: list[DatasetCopy]) -> list[Candida
             for c in candidates if (c.catalog, c.remote_id) not in gone]
 
 
+def unknown_refs(store: Store, theme: Theme) -> list[str]:
+    """The profile's `include` and `exclude` refs that name no current harvested dataset (a typo, a dataset
+    renamed or removed upstream, a catalog not harvested): said, never ignored in silence."""
+    known = {f"{c}/{n}" for c, _, n in store.current_dataset_refs()} | \
+        {f"{c}/{i}" for c, i, _ in store.current_dataset_refs()}
+    return [f"{key} {ref}" for key, refs in (("include", theme.include), ("exclude", theme.exclude))
+            for ref in refs if ref not in known]
+
+
 def find_candidates(store: Store, theme: Theme,
                     known: dict[tuple[str, str], Scores] | None = None) -> list[Candidate]:
     """Every dataset the theme brings in, gated and ranked: accepted first, then by relevance and MQA.

@@ -499,15 +499,20 @@ def pack_candidates(obj: Context, name: str, as_json: bool) -> None:
     Example:
       harvester pack candidates mobility-and-women
     """
-    from harvester.candidates import find_candidates
+    from harvester.candidates import find_candidates, unknown_refs
     from harvester.themes import load_theme, theme_path
     settings = obj.settings
     theme = load_theme(theme_path(settings.profiles, name))
     with reading(obj) as store:
         found = find_candidates(store, theme)
+        unknown = unknown_refs(store, theme)
     if as_json:
-        emit_json({"theme": theme.name, "title": theme.title, "candidates": [c.as_dict() for c in found]})
+        emit_json({"theme": theme.name, "title": theme.title, "candidates": [c.as_dict() for c in found],
+                   "unknown_refs": unknown})
         return
+    for ref in unknown:
+        say(f"Aviso: {theme.name}: {ref}: ningún conjunto cosechado se llama así / names no harvested dataset",
+            err=True)
     say(f"{theme.title} ({theme.name}): {sum(c.accepted for c in found)} of {len(found)} candidates pass "
                "every gate")
     click.echo(render_table(
@@ -536,6 +541,9 @@ def pack_build(obj: Context, names: tuple[str, ...], as_json: bool) -> None:
         emit_json([r.as_dict() for r in results])
         return
     for r in results:
+        for ref in r.unknown_refs:
+            say(f"Aviso: {r.name}: {ref}: ningún conjunto cosechado se llama así / names no harvested dataset",
+                err=True)
         say(f"{r.name} {r.version}: {r.tables} tables from {r.datasets} datasets, "
                    f"{r.expectations_failed} with unmet expectations, {r.rejected} candidates rejected by the gates"
                    + ("" if r.new else " (unchanged: same inputs, same pack)"))

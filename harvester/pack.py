@@ -40,7 +40,7 @@ from typing import Any, Iterator
 
 import duckdb
 
-from harvester.candidates import Candidate, find_candidates
+from harvester.candidates import Candidate, find_candidates, unknown_refs
 from harvester.colnames import repair_mojibake, snake, unique as _unique
 from harvester.packdict import Dictionary, dcat_fields, named_dictionary, read_dictionary
 from harvester.packnotebook import notebook
@@ -106,6 +106,8 @@ class PackResult:
     new: bool
     """False when the same version already existed (nothing changed upstream)."""
     files: list[str] = field(default_factory=list)
+    unknown_refs: list[str] = field(default_factory=list)
+    """The profile's include/exclude refs that name no harvested dataset (`include cdmx/no-existe`)."""
 
     def as_dict(self) -> dict[str, Any]:
         """The JSON of `harvester pack build --json`."""
@@ -257,6 +259,7 @@ def build_pack(settings: Settings, theme: Theme) -> PackResult:
     """Build one theme's pack and publish it (see the module doc)."""
     with Store(settings.paths.database, read_only=True) as store:
         found = find_candidates(store, theme)
+        unknown = unknown_refs(store, theme)
         accepted = [c for c in found if c.accepted]
         tables = store.pack_tables([(c.catalog, c.remote_id) for c in accepted])
         # the same file in two accepted datasets (republished): packed once, from the dataset that had it first
@@ -273,7 +276,7 @@ def build_pack(settings: Settings, theme: Theme) -> PackResult:
     inputs = _inputs(theme, tables, docs)
     latest = home / "latest"
     if latest.is_dir() and (latest / "INPUTS").is_file() and (latest / "INPUTS").read_text(encoding="utf-8") == inputs:
-        return _result(theme, found, accepted, tables, latest.resolve(), new=False)  # nothing changed: no work
+        return _result(theme, found, accepted, tables, latest.resolve(), new=False, unknown=unknown)  # no work
     staging = home / f".build-{uuid.uuid4().hex[:12]}"
     try:
         (staging / "data").mkdir(parents=True)
@@ -289,18 +292,19 @@ def build_pack(settings: Settings, theme: Theme) -> PackResult:
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    return _result(theme, found, accepted, tables, final, new=new)
+    return _result(theme, found, accepted, tables, final, new=new, unknown=unknown)
 
 
 def _result(theme: Theme, found: list[Candidate], accepted: list[Candidate], tables: list[PackTable],
-            folder: Path, new: bool) -> PackResult:
+            folder: Path, new: bool, unknown: list[str]) -> PackResult:
     report = json.loads((folder / "expectations.json").read_text(encoding="utf-8"))
     packed = json.loads((folder / "provenance.json").read_text(encoding="utf-8"))["resources"]
     return PackResult(name=theme.name, version=folder.name, path=folder, tables=len(packed),
                       datasets=len({(t.validation.catalog_id, t.validation.dataset_id) for t in tables}),
                       rejected=len(found) - len(accepted),
                       expectations_failed=sum(not r["success"] for r in report["tables"]), new=new,
-                      files=sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file()))
+                      files=sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file()),
+                      unknown_refs=unknown)
 
 
 def _inputs(theme: Theme, tables: list[PackTable], docs: list[PackDoc]) -> str:

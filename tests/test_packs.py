@@ -218,6 +218,24 @@ def test_an_exclude_added_to_the_profile_changes_the_next_build(demo, tmp_path: 
     assert "caci" not in {e["dataset"] for e in provenance} and len(provenance) > 3
 
 
+def test_an_include_or_exclude_naming_no_harvested_dataset_is_reported(demo, tmp_path: Path, run_cli):
+    """Issue 14: before, a misspelt ref in include or exclude was ignored in silence."""
+    out, _ = demo
+    copy = tmp_path / "demo"
+    shutil.copytree(out, copy, symlinks=True)
+    settings = _with_profile(copy, "care-economy", 'exclude = []', 'exclude = ["cdmx/caci", "cdmx/no-existe"]')
+    (built,) = build_packs(settings)
+    assert built.unknown_refs == ["exclude cdmx/no-existe"]
+    config = copy / "catalogs.toml"
+    listed = run_cli("pack", "candidates", "care-economy", config=config)
+    assert listed.exit_code == 0
+    warned = [line for line in listed.stderr.splitlines() if "no-existe" in line]
+    assert warned == ["Aviso: care-economy: exclude cdmx/no-existe: ningún conjunto cosechado se llama así / "
+                      "names no harvested dataset"]
+    as_json = run_cli("pack", "candidates", "care-economy", "--json", config=config)
+    assert json.loads(as_json.stdout)["unknown_refs"] == ["exclude cdmx/no-existe"]
+
+
 def test_folders_left_by_a_killed_build_are_removed_by_the_next(demo, tmp_path: Path):
     import os
     import time
