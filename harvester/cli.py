@@ -523,6 +523,23 @@ def pack_candidates(obj: Context, name: str, as_json: bool) -> None:
          for c in found]))
 
 
+@pack.command(name="new")
+@click.argument("name")
+@click.option("--title", help="The theme's title (default: its name's words).")
+@click.pass_obj
+def pack_new(obj: Context, name: str, title: str | None) -> None:
+    """Write a commented theme profile to start from, in the profiles folder (never over an existing one).
+
+    \b
+    Example:
+      harvester pack new agua-potable --title "Agua potable en la ciudad"
+    """
+    from harvester.themes import new_profile
+    path = new_profile(obj.settings.profiles, name, title)
+    say(f"Perfil nuevo / new profile: {path}")
+    say(f"  harvester pack candidates {name}")
+
+
 @pack.command(name="build")
 @click.argument("names", nargs=-1, metavar="[NAME]...")
 @json_option

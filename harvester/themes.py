@@ -7,6 +7,8 @@ a mistake is one line naming the file and the key.
 """
 from __future__ import annotations
 
+import json
+import os
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -14,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from harvester.errors import ConfigError
+from harvester.paths import make_folder
 from harvester.text import normalize
 
 NAME = re.compile(r"^[a-z0-9][a-z0-9-]*$")
@@ -208,4 +211,68 @@ def theme_path(profiles: Path, name: str) -> Path:
     if not path.is_file():
         known = ", ".join(sorted(p.stem for p in profiles.glob("*.toml"))) or "none"
         raise ConfigError(f"{path}: no such theme profile (known: {known})")
+    return path
+
+
+PROFILE_TEMPLATE = '''# Perfil temático / theme profile: {title}
+# Formato completo / full format: README, "Theme profiles". Revise y luego / edit, then:
+#   harvester pack candidates {name}     (qué conjuntos trae y por qué / what it brings in, and why)
+#   harvester pack build {name}          (el paquete para los equipos / the teams' pack)
+
+[theme]
+name = "{name}"                  # igual al nombre del archivo / must equal the file name
+title = "{title}"
+problem_es = """El problema público del datatón, en una o dos frases."""
+problem_en = """The datathon's public problem, in a sentence or two."""
+
+[match]
+# términos buscados en título, descripción, etiquetas, grupos, publicador y nombres de columnas, sin
+# importar mayúsculas ni acentos / terms looked for in titles, descriptions, tags, groups, publishers and
+# column names, whatever the case and accents
+terms = {terms}
+min_terms = 1                    # cuántos términos distintos debe tener un conjunto / how many different terms
+catalogs = []                    # solo estos catálogos (vacío: todos) / only these catalogs (empty: all)
+organizations = []               # publicadores cuyos conjuntos entran todos / publishers whose datasets all come in
+groups = []                      # grupos cuyos conjuntos entran todos / groups whose datasets all come in
+# include: "catálogo/conjunto" siempre es candidato, aunque no tenga ningún término; las compuertas
+# ([gates]) deciden igual si entra al paquete (uno rechazado aparece con la compuerta que falló) /
+# always a candidate, even with no term; the gates still decide whether it is packed
+include = []
+exclude = []                     # "catálogo/conjunto" nunca / never
+
+[match.synonyms]                 # más palabras para un término / more words for a term
+# "guarderías" = ["guarderia", "estancia infantil"]
+
+[gates]                          # todas opcionales / all optional
+min_mqa = 121                    # calidad de metadatos MQA (0-405) / metadata quality
+min_stars = 3                    # cinco estrellas de datos abiertos / five-star openness of the best resource
+max_errors = 1000                # errores de validación / validation errors over its tables
+max_age_days = 3650              # días desde el último cambio / days since it last changed
+openness = "machine-readable"    # any | open-licence | machine-readable
+
+[expectations]                   # patrones de nombres de columnas / column name patterns (shell-style)
+alcaldia_columns = ["alcaldia*"]
+date_columns = ["fecha*"]
+
+[pack]
+csv_copies = false               # true: copia CSV de cada tabla para hojas de cálculo / CSV copies for spreadsheets
+'''
+
+
+def new_profile(profiles: Path, name: str, title: str | None = None) -> Path:
+    """Write a commented theme profile to start from (`harvester pack new NAME`); never over an existing
+    one. Its terms start as the words of its name; it loads as it is."""
+    if not NAME.match(name):
+        raise ConfigError(f"{name!r}: a theme name is lower-case letters, digits and hyphens (agua-potable)")
+    path = profiles / f"{name}.toml"
+    if path.exists():
+        raise ConfigError(f"{path}: ya existe / already exists; edit it, or choose another name")
+    words = " ".join(name.split("-"))
+    text = PROFILE_TEMPLATE.format(name=name, title=(title or words.capitalize()).replace('"', "'"),
+                                   terms=json.dumps([words], ensure_ascii=False))
+    make_folder(profiles)
+    temporary = path.with_name(f".{path.name}.part")
+    temporary.write_text(text, encoding="utf-8")
+    os.replace(temporary, path)
+    load_theme(path)  # what it writes is a valid profile
     return path

@@ -106,3 +106,45 @@ def test_pack_candidates_cli(demo, run_cli):
     missing = run_cli("pack", "candidates", "deportes", config=config)
     assert missing.exit_code == 1
     assert "deportes.toml: no such theme profile (known: care-economy, mobility-and-women)" in missing.output
+
+
+def test_pack_new_writes_a_commented_profile_that_loads_and_never_overwrites(demo, tmp_path, run_cli):
+    out, _ = demo
+    copy = tmp_path / "demo"
+    shutil.copytree(out, copy, symlinks=True)
+    config = copy / "catalogs.toml"
+    profiles = copy / "perfiles"
+    config.write_text("\n".join(f'profiles = "{profiles.as_posix()}"' if line.startswith("profiles =") else line
+                                for line in config.read_text(encoding="utf-8").splitlines()), encoding="utf-8")
+    made = run_cli("pack", "new", "guarderias", "--title", "Guarderías y estancias", config=config)
+    assert made.exit_code == 0, made.output
+    path = profiles / "guarderias.toml"
+    theme = load_theme(path)
+    assert theme.name == "guarderias" and theme.title == "Guarderías y estancias"
+    text = path.read_text(encoding="utf-8")
+    assert "las compuertas" in text and "the gates still decide" in text  # what include does, said in the file
+    listed = run_cli("pack", "candidates", "guarderias", "--json", config=config)
+    assert listed.exit_code == 0 and json.loads(listed.stdout)["candidates"]  # usable at once
+    path.write_text(text + "\n# mis cambios\n", encoding="utf-8")
+    again = run_cli("pack", "new", "guarderias", config=config)
+    assert again.exit_code == 1 and "already exists" in again.stderr
+    assert path.read_text(encoding="utf-8").endswith("# mis cambios\n")  # untouched
+    bad = run_cli("pack", "new", "Mal Nombre", config=config)
+    assert bad.exit_code == 1 and "lower-case letters, digits and hyphens" in bad.stderr
+
+
+def test_an_included_dataset_is_always_a_candidate_and_the_gates_still_decide(demo, tmp_path):
+    """The decision for issue 14: `include` makes a dataset a candidate whatever it matches; it is packed only
+    when it passes the gates, and when it does not the list says which gate failed."""
+    out, _ = demo
+    text = (BUNDLED_PROFILES / "care-economy.toml").read_text(encoding="utf-8")
+    text = text.replace('include = ["federal/encuesta_nacional_uso_del_tiempo_enut_2019"]',
+                        'include = ["federal/encuesta_nacional_uso_del_tiempo_enut_2019", '
+                        '"cdmx/afluencia-diaria-de-metrobus-cdmx"]')
+    path = tmp_path / "care-economy.toml"
+    path.write_text(text, encoding="utf-8")
+    with Store(out / "catalog.duckdb", read_only=True) as store:
+        found = {c.ref: c for c in find_candidates(store, load_theme(path))}
+    metrobus = found["cdmx/afluencia-diaria-de-metrobus-cdmx"]  # no care term: in because included
+    assert "included by the organizers" in metrobus.reasons
+    assert not metrobus.accepted and [g.name for g in metrobus.gates if not g.passed]
