@@ -16,7 +16,8 @@ from harvester.config import Settings, load_settings
 from harvester.errors import HarvesterError
 from harvester.exitcodes import ExitCode
 from harvester.progress import Progress, progress_for
-from harvester.render import PrintableProgress, clip, fetch_table, harvest_table, printable, render_table
+from harvester.render import (PrintableProgress, clip, fetch_table, harvest_table, printable, render_table,
+                              wrapped_table)
 
 DISK_FULL = (errno.ENOSPC, errno.EFBIG, errno.EDQUOT)
 _DISK_FULL_TEXT = re.compile(r"No space left on device|File too large|Disk quota exceeded", re.I)
@@ -515,12 +516,13 @@ def pack_candidates(obj: Context, name: str, as_json: bool) -> None:
             err=True)
     say(f"{theme.title} ({theme.name}): {sum(c.accepted for c in found)} of {len(found)} candidates pass "
                "every gate")
-    click.echo(render_table(
-        ["", "dataset", "relevance", "MQA", "stars", "errors", "why", "gates failed"],
-        [["ok" if c.accepted else "--", clip(c.ref, 55), c.relevance, f"{c.scores.mqa:g}", c.scores.stars,
-          c.scores.errors, clip("; ".join(c.reasons), 60),
-          clip("; ".join(g.why for g in c.gates if not g.passed) or ("excluded" if c.excluded else ""), 80)]
-         for c in found]))
+    click.echo(wrapped_table(
+        ["", "dataset", "title", "age (days)", "links ok", "MQA", "stars", "errors", "why", "gates failed"],
+        [["ok" if c.accepted else "--", c.ref, c.title, "-" if c.scores.age_days is None else c.scores.age_days,
+          "-" if c.scores.link_health is None else f"{c.scores.link_health:.0%}", f"{c.scores.mqa:g}",
+          c.scores.stars, c.scores.errors, "; ".join(c.reasons),
+          "; ".join(g.why for g in c.gates if not g.passed) or ("excluded" if c.excluded else "")]
+         for c in found], wide={"dataset": 2, "title": 2, "why": 3, "gates failed": 3}))
 
 
 @pack.command(name="new")

@@ -57,6 +57,27 @@ def render_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
     return "\n".join(lines)
 
 
+def wrapped_table(headers: Sequence[str], rows: Sequence[Sequence[Any]], width: int | None = None,
+                  wide: dict[str, int] | None = None) -> str:
+    """A table that fits the terminal's width (rich; `COLUMNS`, else 120 off a terminal): long cells wrap
+    inside their column, so nothing is cut off; the `wide` columns share the room left, by their ratios."""
+    wide = wide or {}
+    import io
+    import shutil
+
+    from rich.console import Console
+    from rich.table import Table
+    table = Table(box=None, show_edge=False, pad_edge=False, header_style="bold")
+    for header in headers:
+        table.add_column(printable(header), overflow="fold", ratio=wide.get(header), no_wrap=header not in wide)
+    for row in rows:
+        table.add_row(*(printable(v) for v in row))
+    out = io.StringIO()
+    Console(file=out, width=width or shutil.get_terminal_size((120, 24)).columns, color_system=None,
+            highlight=False, emoji=False, markup=False, soft_wrap=False).print(table)
+    return "\n".join(line.rstrip() for line in out.getvalue().splitlines())
+
+
 def clip(text: str, width: int) -> str:
     text = printable(text)
     return text if len(text) <= width else text[: width - 1] + "…"

@@ -148,3 +148,28 @@ def test_an_included_dataset_is_always_a_candidate_and_the_gates_still_decide(de
     metrobus = found["cdmx/afluencia-diaria-de-metrobus-cdmx"]  # no care term: in because included
     assert "included by the organizers" in metrobus.reasons
     assert not metrobus.accepted and [g.name for g in metrobus.gates if not g.passed]
+
+
+def test_the_candidate_list_fits_the_terminal_and_never_cuts_a_reason(demo, run_cli, monkeypatch):
+    out, _ = demo
+    monkeypatch.setenv("COLUMNS", "90")
+    listed = run_cli("pack", "candidates", "mobility-and-women", config=out / "catalogs.toml")
+    assert listed.exit_code == 0, listed.output
+    lines = listed.stdout.splitlines()
+    from rich.cells import cell_len  # what a terminal shows: a combining accent takes no column
+    assert max(cell_len(line) for line in lines[1:]) <= 90 and "…" not in listed.stdout
+    header = " ".join(lines[1:4]).split()
+    assert {"dataset", "title", "(days)", "links", "why", "gates", "failed"} <= set(header)
+    found = json.loads(run_cli("pack", "candidates", "mobility-and-women", "--json",
+                               config=out / "catalogs.toml").stdout)["candidates"]
+    assert len([line for line in lines if line.startswith(("ok ", "-- "))]) == len(found)  # every candidate
+    words = {w.strip(";,") for w in listed.stdout.split()}
+    for candidate in found:  # each candidate's words are all there, folded inside its columns, never cut
+        said = "; ".join(candidate["reasons"]) + " " + "; ".join(g["why"] for g in candidate["gates"]
+                                                               if not g["passed"])
+        short = {w.strip(";,") for w in said.split() if len(w.strip(";,")) <= 8}  # fit any column unfolded
+        assert short <= words, candidate["ref"]
+    monkeypatch.setenv("COLUMNS", "400")  # wide enough for every cell on one line: each reason whole
+    wide = run_cli("pack", "candidates", "mobility-and-women", config=out / "catalogs.toml").stdout
+    for candidate in found:
+        assert "; ".join(candidate["reasons"]) in wide, candidate["ref"]
