@@ -8,9 +8,10 @@ names meet, the later resource's file name carries its key's hash); an unchanged
 again (ETag / Last-Modified). A download lands under a temporary name and is inspected there: an HTML page,
 an empty answer or a refused archive never replaces or deletes the last good file, which keeps its facts.
 
-Downloads run `workers` at once in threads, each host on its own queue with its own politeness
-(harvester/hosts.py: per_host connections, delay, robots.txt, Retry-After); the driver thread alone
-schedules and writes the store, `batch_size` results (or `batch_seconds`) per transaction, with every
+Downloads run `workers` at once in threads, or as Dask tasks (`[scale] dask`, `--dask`: `download_on_worker`),
+each host on its own queue with its own politeness (harvester/hosts.py: per_host connections, delay,
+robots.txt, Retry-After, a catalog's own delay on its API's host); the driver thread alone schedules, for
+the whole cluster, and writes the store, `batch_size` results (or `batch_seconds`) per transaction, with every
 previous check read once up front. A run killed mid-way loses at most the batch in flight.
 
 With `backoff` (the nightly job, `fetch --due`), a link checked before is asked again only when due
