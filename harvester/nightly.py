@@ -187,12 +187,14 @@ def _changes(settings: Settings, started: datetime, before: dict[ResourceKey, st
     with Store(settings.paths.database, read_only=True) as store:
         datasets = store.dataset_changes(started)
         names = store.dataset_names()
+        resources = store.resource_names()
     after = _link_statuses(settings)
     broken, repaired = [], []
     for key, status in sorted(after.items()):
         previous = before.get(key)
         name = names.get((key.catalog_id, key.dataset_id), key.dataset_id)
-        entry = f"{key.catalog_id}/{name} {key.resource_id}: {status}"
+        # the resource as people know it, its name; its id only when the portal gave it none
+        entry = f"{key.catalog_id}/{name}: {resources.get(key) or key.resource_id}: {status}"
         if status in FAILURES and previous not in FAILURES:  # a new dataset's broken link is a new one too
             broken.append(entry)
         elif previous in FAILURES and status not in FAILURES:

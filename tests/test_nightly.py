@@ -50,6 +50,12 @@ def test_a_second_nightly_with_no_upstream_change_does_no_work(portal, make_conf
     with Store(root / "catalog.duckdb", read_only=True) as store:
         failing = store.query("SELECT count(*) AS n FROM resource_files WHERE status NOT IN ('ok', 'not_modified')")
     assert failing[0]["n"] >= 1 and len(done["changes"]["newly_broken_links"]) == failing[0]["n"]
+    with Store(root / "catalog.duckdb", read_only=True) as store:
+        named = store.query("SELECT r.name, f.status FROM resource_files f JOIN resources r ON r.catalog_id = "
+                            "f.catalog_id AND r.remote_id = f.resource_id WHERE f.status NOT IN ('ok', 'not_modified')")
+    # each says the resource's name, not its id (issue 14: no resource UUIDs for organizers)
+    assert sorted(e.split(": ", 1)[1] for e in done["changes"]["newly_broken_links"]) == sorted(
+        f"{r['name']}: {r['status']}" for r in named)
     before = files(root)
     portal.clear_requests()
 

@@ -111,6 +111,11 @@ class Reads(StoreBase):
         return {(c, d): n for c, d, n in self.con.execute(
             "SELECT catalog_id, remote_id, name FROM datasets").fetchall()}
 
+    def resource_names(self) -> dict[ResourceKey, str | None]:
+        """Every resource's name as its portal gives it (removed ones too), by resource."""
+        return {ResourceKey(c, d, r): n for c, d, r, n in self.con.execute(
+            "SELECT catalog_id, dataset_id, remote_id, name FROM resources").fetchall()}
+
     def dataset_changes(self, since: datetime) -> DatasetChanges:
         """The datasets that appeared, changed or went since `since` (a run's start)."""
         def refs(where: str) -> tuple[str, ...]:
