@@ -148,8 +148,7 @@ def once(candidates: list[Candidate], copies: list[DatasetCopy]) -> list[Candida
 def unknown_refs(store: Store, theme: Theme) -> list[str]:
     """The profile's `include` and `exclude` refs that name no current harvested dataset (a typo, a dataset
     renamed or removed upstream, a catalog not harvested): said, never ignored in silence."""
-    known = {f"{c}/{n}" for c, _, n in store.current_dataset_refs()} | \
-        {f"{c}/{i}" for c, i, _ in store.current_dataset_refs()}
+    known = {f"{c}/{x}" for c, i, n in store.current_dataset_refs() for x in (i, n)}
     return [f"{key} {ref}" for key, refs in (("include", theme.include), ("exclude", theme.exclude))
             for ref in refs if ref not in known]
 

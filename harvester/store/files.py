@@ -87,8 +87,7 @@ class FileTables(StoreBase):
             return
         rows = [check.row() for check in latest]
         columns = list(rows[0])
-        types = dict(self.con.execute("SELECT column_name, data_type FROM duckdb_columns() "
-                                      "WHERE table_name = 'resource_files'").fetchall())
+        types = self._file_column_types()
         batch = pa.table({c: [row[c] for row in rows] for c in columns})
         with self.transaction() as con:
             con.register("_link_checks", batch)
@@ -100,6 +99,13 @@ class FileTables(StoreBase):
                             + ", ".join(f"CAST({c} AS {types[c]})" for c in columns) + " FROM _link_checks")
             finally:
                 con.unregister("_link_checks")
+
+    def _file_column_types(self) -> dict[str, str]:
+        """resource_files' column types, read once per open store (not once per batch)."""
+        if getattr(self, "_file_types", None) is None:
+            self._file_types = dict(self.con.execute("SELECT column_name, data_type FROM duckdb_columns() "
+                                                     "WHERE table_name = 'resource_files'").fetchall())
+        return self._file_types
 
     def record_link_check(self, check: LinkCheck) -> None:
         """Replace the one check a resource has, in one transaction."""
