@@ -56,6 +56,7 @@ from urllib.parse import quote, urlsplit
 
 import jinja2
 
+from harvester import sitesearch
 from harvester.clock import utcnow
 from harvester.config import Settings
 from harvester.errors import HarvesterError
@@ -656,6 +657,7 @@ class _Build:
             _link_or_copy(self.current / path, staging / path, self._folders)  # type: ignore[operator]
         for path, source in downloads.items():
             _link_or_copy(source, staging / path, self._folders)  # packs are never modified in place
+        sitesearch.index_site(staging)  # the assembled pages, before the build is published
         (staging / INPUTS).write_text(_listing_text(self.inputs), encoding="utf-8")
         if self.rows is not None:
             _write_lines(staging / ROWS, self.rows)
@@ -819,6 +821,7 @@ def _render(build: _Build, settings: Settings, current_run: NightlySummary | Non
                                                           for ref in a["datasets"]]
         build.page(p["page"], "pack.html", pack=p, packs=nav, today=day, pages_by_ref=refs_of(wanted_refs))
     build.file("assets/site.css", (TEMPLATES / "site.css").read_bytes())
+    build.file("assets/site.js", (TEMPLATES / "site.js").read_bytes())
     return downloads, read_copy_at
 
 
@@ -846,7 +849,8 @@ def build_site(settings: Settings, current_run: NightlySummary | None = None,
             downloads, read_copy_at = _render(build, settings, current_run, today, batch)
             manifest = _listing_text(build.digests, downloads)
             pages = len(build.digests) - 1
-            if current is not None and (current / "MANIFEST").read_text(encoding="utf-8") == manifest:
+            if current is not None and (current / "MANIFEST").read_text(encoding="utf-8") == manifest \
+                    and sitesearch.is_indexed(current):
                 build.discard()
                 if build.inputs != build.published_inputs:  # the same pages from other inputs (new code)
                     _replace_text(current / INPUTS, _listing_text(build.inputs))
