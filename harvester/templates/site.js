@@ -39,7 +39,7 @@
   // --- search ------------------------------------------------------------------------------------------
   var box = doc.getElementById("search");
   if (box && typeof window.PagefindUI === "function") {
-    var root = new URL(box.getAttribute("data-root") || "", window.location.href);
+    var root = new URL(box.getAttribute("data-root") || "./", window.location.href);  // the site's folder
     new window.PagefindUI({
       element: box,
       bundlePath: new URL("pagefind/", root).pathname,
