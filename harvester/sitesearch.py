@@ -6,13 +6,16 @@ What is indexed is marked in the templates: the pages holding `data-pagefind-bod
 title, publisher, catalog, description, tags), whatever their path, one index per language (Pagefind reads
 `<html lang>`, so Spanish pages at the root and English ones under `en/` are searched apart).
 
-The index is a function of the pages alone: the same pages give the same bytes (Pagefind sorts what it
-writes; `tests/test_sitesearch.py` indexes one site twice, its files made in different orders). So the
+The index is a function of the pages alone: the same pages give the same bytes (Pagefind names its files
+by their content; the one file it writes in no fixed order, `pagefind-entry.json`, whose languages come out
+of a hash map, is written again with them sorted; `tests/test_sitesearch.py` indexes one site twice, its
+files made in different orders). So the
 report indexes a build only when its pages differ from the published ones, and a build with nothing
 changed writes nothing.
 """
 from __future__ import annotations
 
+import json
 import subprocess
 import time
 from dataclasses import dataclass
@@ -63,8 +66,20 @@ def index_site(site: Path) -> IndexStats:
                                + (f": {message[-1]}" if message else ""))
     for name in UNUSED:
         (output / name).unlink(missing_ok=True)
+    _sort_entry(output / ENTRY)
     files = [p for p in output.rglob("*") if p.is_file()]
     return IndexStats(len(files), sum(p.stat().st_size for p in files), round(time.monotonic() - begun, 2))
+
+
+def _sort_entry(path: Path) -> None:
+    """Pagefind lists the languages of `pagefind-entry.json` in a hash map's order, which changes from run to
+    run: sorted, the same pages give the same bytes. (Its readers look the languages up by name.)"""
+    try:
+        entry = json.loads(path.read_text(encoding="utf-8"))
+        entry["languages"] = dict(sorted(entry["languages"].items()))
+    except (OSError, ValueError, KeyError, AttributeError, TypeError) as exc:
+        raise SearchIndexError(f"{path}: not the index entry Pagefind writes ({exc})") from None
+    path.write_text(json.dumps(entry, ensure_ascii=False, separators=(",", ":")), encoding="utf-8")
 
 
 def is_indexed(site: Path) -> bool:
