@@ -93,12 +93,16 @@ class SiteResult:
     carried: int = 0
     read_copy_at: datetime | None = None
     """Set when a writer held the store, so the site was built from the read copy it published at this time."""
+    search: sitesearch.IndexStats | None = None
+    """The search index made for this build (None when nothing was published: the published one stands)."""
 
     def as_dict(self) -> dict[str, Any]:
         return {"path": str(self.path), "pages": self.pages, "downloads": self.downloads,
                 "published": self.published, "seconds": self.seconds, "notes": self.notes,
                 "rendered": len(self.rendered), "carried": self.carried,
-                "read_copy_at": self.read_copy_at.isoformat() if self.read_copy_at else None}
+                "read_copy_at": self.read_copy_at.isoformat() if self.read_copy_at else None,
+                "search": None if self.search is None else {"files": self.search.files, "bytes": self.search.bytes,
+                                                            "seconds": self.search.seconds}}
 
 
 # --- small helpers the templates use -------------------------------------------------------------------
@@ -591,6 +595,7 @@ class _Build:
         self.current = current
         self.full = full
         self.rows: list[str] | None = None
+        self.search: sitesearch.IndexStats | None = None
         """This build's `ROWS`, line by line (see `_Kept`), set by `_render`."""
         self.version = _code_version()
         self.published_inputs = {} if current is None else _listing(current / INPUTS)
@@ -657,7 +662,7 @@ class _Build:
             _link_or_copy(self.current / path, staging / path, self._folders)  # type: ignore[operator]
         for path, source in downloads.items():
             _link_or_copy(source, staging / path, self._folders)  # packs are never modified in place
-        sitesearch.index_site(staging)  # the assembled pages, before the build is published
+        self.search = sitesearch.index_site(staging)  # the assembled pages, before the build is published
         (staging / INPUTS).write_text(_listing_text(self.inputs), encoding="utf-8")
         if self.rows is not None:
             _write_lines(staging / ROWS, self.rows)
@@ -867,7 +872,8 @@ def build_site(settings: Settings, current_run: NightlySummary | None = None,
             raise
         _prune(builds, keep={final.name, published.name if published else ""})
     return SiteResult(final, pages, len(downloads), True, round(time.monotonic() - begun, 2),
-                      rendered=build.rendered, carried=len(build.carried), read_copy_at=read_copy_at)
+                      rendered=build.rendered, carried=len(build.carried), read_copy_at=read_copy_at,
+                      search=build.search)
 
 
 def _write_lines(path: Path, lines: list[str]) -> None:
