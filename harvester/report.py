@@ -1,6 +1,8 @@
 """`harvester report`: the organizers' static site in `<data_dir>/site/`, built from the store.
 
-Pages (plain HTML and one stylesheet; no script, no CDN, no web font, so it works offline and on a phone):
+Pages (plain HTML, one stylesheet, one small script of its own, `site.js`, for sorting and filtering the
+tables, and the search index `sitesearch` makes with Pagefind's UI; no CDN, no web font, so it works offline
+and on a phone):
 - `index.html`: each catalog's health (reachable, datasets, share of broken links, share of valid tables),
   quality distributions (MQA bands, best stars) and the packs;
 - `catalogs/<id>.html`: a catalog's datasets with their scores;
@@ -28,7 +30,8 @@ dataset). The next build takes a dataset whose fingerprint, page and freshness v
 there (its age worked out for the day) and carries its page over; the others are read, scored and matched
 against the themes (the site does not run `find_candidates`: the same matching, over what it reads anyway).
 
-Publishing is atomic: the site is assembled in `<data_dir>/.site/.build-*`, moved to
+Publishing is atomic: the site is assembled (and indexed for search, `sitesearch.index_site`) in
+`<data_dir>/.site/.build-*`, moved to
 `<data_dir>/.site/<id>`, and `<data_dir>/site` (a symlink) is switched to it with one `os.replace`. A reader
 sees the previous complete site or the new one. When the new pages are byte for byte the published ones,
 nothing is written. The previous site is kept for readers still on it; older ones are removed.

@@ -431,3 +431,26 @@ def test_screenshots_of_the_tools(browser, served):
             assert visit.problems == [] and visit.outside == []
         finally:
             visit.close()
+
+
+def test_a_hostile_dataset_found_by_search_stays_text(hostile_site: Path, browser):
+    """The search results show a portal's markup (title, notes, publisher, tags) as text, as the pages do."""
+    site = (hostile_site / "site").resolve()
+    page_file = next(site.glob("datasets/veracruz/hostil-*.html"))
+    server, base = serve(site)
+    visit = Visit(browser, base)
+    try:
+        visit.open(base + "index.html")
+        for words in ("Movilidad segura", "Notas", "Org", "iframe"):
+            results = search(visit, words)
+            assert any(href.endswith(page_file.name) for _, href in results), (words, results)
+            drawer = visit.page.locator(".pagefind-ui__results")
+            assert drawer.count() == 1 and drawer.locator("mark").count() > 0  # the results, words marked
+            assert drawer.locator("script, img, svg, iframe, b").count() == 0, words  # no markup from the portal
+            assert visit.page.evaluate("typeof window.__pwned") == "undefined", words
+        title = visit.page.locator(".pagefind-ui__result-link", has_text="Movilidad").first.inner_text()
+        assert title.strip() == HOSTILE_TITLE
+        assert visit.problems == [] and visit.outside == []
+    finally:
+        visit.close()
+        server.shutdown()
