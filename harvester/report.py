@@ -105,7 +105,8 @@ class SiteResult:
                 "rendered": len(self.rendered), "carried": self.carried,
                 "read_copy_at": self.read_copy_at.isoformat() if self.read_copy_at else None,
                 "search": None if self.search is None else {"files": self.search.files, "bytes": self.search.bytes,
-                                                            "seconds": self.search.seconds}}
+                                                            "seconds": self.search.seconds,
+                                                            "carried": self.search.carried}}
 
 
 # --- small helpers the templates use -------------------------------------------------------------------
@@ -665,7 +666,9 @@ class _Build:
             _link_or_copy(self.current / path, staging / path, self._folders)  # type: ignore[operator]
         for path, source in downloads.items():
             _link_or_copy(source, staging / path, self._folders)  # packs are never modified in place
-        self.search = sitesearch.index_site(staging)  # the assembled pages, before the build is published
+        # the assembled pages, before the build is published; the published index when no indexed page changed
+        changed = [p for p in set(self.digests) | set(self.before) if self.digests.get(p) != self.before.get(p)]
+        self.search = sitesearch.index_site(staging, None if self.full else self.current, sorted(changed))
         (staging / INPUTS).write_text(_listing_text(self.inputs), encoding="utf-8")
         if self.rows is not None:
             _write_lines(staging / ROWS, self.rows)

@@ -6,16 +6,20 @@ What is indexed is marked in the templates: the pages holding `data-pagefind-bod
 title, publisher, catalog, description, tags), whatever their path, one index per language (Pagefind reads
 `<html lang>`, so Spanish pages at the root and English ones under `en/` are searched apart).
 
-The index is a function of the pages alone: the same pages give the same bytes (Pagefind names its files
+The index is a function of the marked pages alone: the same pages give the same bytes (Pagefind names its files
 by their content; the one file it writes in no fixed order, `pagefind-entry.json`, whose languages come out
 of a hash map, is written again with them sorted; `tests/test_sitesearch.py` indexes one site twice, its
 files made in different orders). So the
 report indexes a build only when its pages differ from the published ones, and a build with nothing
-changed writes nothing.
+changed writes nothing; and a build in which no marked page changed (the aggregate pages show ages, so
+they change every day; the datasets' pages do not) carries the published index over, as hard links, instead
+of indexing every page again: what Pagefind would make of the same marked pages with the same version.
 """
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import subprocess
 import time
 from dataclasses import dataclass
@@ -26,6 +30,8 @@ from harvester.errors import HarvesterError
 FOLDER = "pagefind"
 """Where the index goes, inside the site."""
 ENTRY = "pagefind-entry.json"
+MARK = b"data-pagefind-body"
+"""What marks a page for the index; a page holding these bytes anywhere (a portal's text too) counts as marked."""
 # What Pagefind writes besides its default UI and the index, unused by the site: left out of it.
 UNUSED = ("pagefind-component-ui.css", "pagefind-component-ui.js", "pagefind-modular-ui.css",
           "pagefind-modular-ui.js", "pagefind-highlight.js")
@@ -41,6 +47,8 @@ class IndexStats:
     files: int
     bytes: int
     seconds: float
+    carried: bool = False
+    """True when no marked page changed, so the published index was carried over, not made again."""
 
 
 def executable() -> Path:
@@ -51,9 +59,15 @@ def executable() -> Path:
         raise SearchIndexError(f"Pagefind is not installed ({exc}); install the `pagefind[bin]` package") from None
 
 
-def index_site(site: Path) -> IndexStats:
-    """Index the HTML pages of `site` (a folder being assembled, not yet published) into `site/pagefind/`."""
+def index_site(site: Path, published: Path | None = None, changed: list[str] | None = None) -> IndexStats:
+    """Index the HTML pages of `site` (a folder being assembled, not yet published) into `site/pagefind/`.
+
+    With `published` (the published build) and `changed` (the site paths whose bytes differ between the
+    two, added and removed ones included): when none of those is a marked page in either build, and the
+    published index is this Pagefind's, it is carried over instead."""
     begun = time.monotonic()
+    if published is not None and changed is not None and _same_index(site, published, changed):
+        return _carry(published / FOLDER, site / FOLDER, begun)
     command = [str(executable()), "--site", str(site), "--output-subdir", FOLDER, "--silent"]
     try:
         done = subprocess.run(command, capture_output=True, text=True, timeout=TIMEOUT, check=False)
@@ -67,8 +81,60 @@ def index_site(site: Path) -> IndexStats:
     for name in UNUSED:
         (output / name).unlink(missing_ok=True)
     _sort_entry(output / ENTRY)
+    return _stats(output, begun, carried=False)
+
+
+def _stats(output: Path, begun: float, carried: bool) -> IndexStats:
     files = [p for p in output.rglob("*") if p.is_file()]
-    return IndexStats(len(files), sum(p.stat().st_size for p in files), round(time.monotonic() - begun, 2))
+    return IndexStats(len(files), sum(p.stat().st_size for p in files), round(time.monotonic() - begun, 2),
+                      carried)
+
+
+def _marked(path: Path) -> bool:
+    try:
+        with path.open("rb") as handle:
+            tail = b""
+            while chunk := handle.read(1 << 20):
+                if MARK in tail + chunk:
+                    return True
+                tail = chunk[-len(MARK):]
+    except FileNotFoundError:
+        return False
+    return False
+
+
+def version() -> str:
+    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import version as installed
+    try:
+        return installed("pagefind_bin")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+def _same_index(site: Path, published: Path, changed: list[str]) -> bool:
+    """Whether indexing `site` would give the published index: the same Pagefind, no marked page changed."""
+    try:
+        entry = json.loads((published / FOLDER / ENTRY).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    if not isinstance(entry, dict) or entry.get("version") != version():
+        return False
+    return not any(_marked(site / path) or _marked(published / path)
+                   for path in changed if path.endswith(".html") and not path.startswith(FOLDER + "/"))
+
+
+def _carry(source: Path, target: Path, begun: float) -> IndexStats:
+    """The published index into the build being assembled: hard links (builds never change in place)."""
+    for folder, _, names in os.walk(source):
+        into = target / Path(folder).relative_to(source)
+        into.mkdir(parents=True, exist_ok=True)
+        for name in names:
+            try:
+                os.link(Path(folder) / name, into / name)
+            except OSError:
+                shutil.copy2(Path(folder) / name, into / name)
+    return _stats(target, begun, carried=True)
 
 
 def _sort_entry(path: Path) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -87,3 +88,55 @@ def test_a_missing_pagefind_is_one_error_naming_the_package(tmp_path: Path, monk
     monkeypatch.setattr(pagefind_bin, "get_executable", missing)
     with pytest.raises(sitesearch.SearchIndexError, match=r"pagefind\[bin\]"):
         sitesearch.index_site(tmp_path)
+
+
+# --- in the report's builds --------------------------------------------------------------------------------
+
+def test_a_build_whose_dataset_pages_did_not_change_carries_the_index_over(demo, tmp_path: Path):
+    """Another day changes the aggregate pages (their date), not a dataset's page: the published index is
+    carried over (hard links), and it is the index a from-scratch build makes."""
+    from datetime import date
+
+    from harvester.report import build_site
+    from test_report_scale import copy_of, tree
+
+    settings = copy_of(demo[0], tmp_path, "a")
+    before = settings.paths.site.resolve()
+    result = build_site(settings, today=date(2031, 1, 2))
+    assert result.published and result.search is not None and result.search.carried
+    assert result.rendered and not [p for p in result.rendered if p.startswith("datasets/")]
+    site = settings.paths.site.resolve()
+    files = [p.relative_to(before) for p in (before / "pagefind").rglob("*") if p.is_file()]
+    assert files and all((site / f).stat().st_ino == (before / f).stat().st_ino for f in files)
+
+    scratch = copy_of(demo[0], tmp_path, "b")
+    shutil.rmtree(scratch.paths.site_builds)
+    scratch.paths.site.unlink()
+    made = build_site(scratch, today=date(2031, 1, 2), full=True)
+    assert made.search is not None and not made.search.carried
+    assert tree(site) == tree(scratch.paths.site)
+
+
+def test_a_changed_dataset_page_is_indexed_again(demo, tmp_path: Path):
+    from harvester.report import build_site
+    from test_report_scale import break_one_link, copy_of
+
+    settings = copy_of(demo[0], tmp_path, "a")
+    before = settings.paths.site.resolve()
+    break_one_link(settings)
+    result = build_site(settings)
+    assert result.published and result.search is not None and not result.search.carried
+    site = settings.paths.site.resolve()
+    assert (site / "pagefind" / "pagefind-entry.json").stat().st_ino != \
+        (before / "pagefind" / "pagefind-entry.json").stat().st_ino
+
+
+def test_a_full_build_indexes_again(demo, tmp_path: Path):
+    from datetime import date
+
+    from harvester.report import build_site
+    from test_report_scale import copy_of
+
+    settings = copy_of(demo[0], tmp_path, "a")
+    result = build_site(settings, today=date(2031, 1, 2), full=True)
+    assert result.published and result.search is not None and not result.search.carried
