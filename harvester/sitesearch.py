@@ -22,6 +22,7 @@ import os
 import shutil
 import subprocess
 import time
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,6 +37,8 @@ MARK = b"data-pagefind-body"
 UNUSED = ("pagefind-component-ui.css", "pagefind-component-ui.js", "pagefind-modular-ui.css",
           "pagefind-modular-ui.js", "pagefind-highlight.js")
 TIMEOUT = 3600.0
+HEAD_BYTES = 64 * 1024
+"""How far into a page its marked part must start (the datasets' pages: a few kilobytes in)."""
 
 
 class SearchIndexError(HarvesterError):
@@ -68,12 +71,20 @@ def index_site(site: Path, published: Path | None = None, changed: list[str] | N
     begun = time.monotonic()
     if published is not None and changed is not None and _same_index(site, published, changed):
         return _carry(published / FOLDER, site / FOLDER, begun)
-    command = [str(executable()), "--site", str(site), "--output-subdir", FOLDER, "--silent"]
-    try:
-        done = subprocess.run(command, capture_output=True, text=True, timeout=TIMEOUT, check=False)
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        raise SearchIndexError(f"{site}: Pagefind did not index the site: {exc}") from None
     output = site / FOLDER
+    # Pagefind parses a whole page even when only a part is marked: it reads a copy of each marked page
+    # holding its <head> and its marked part only, four times faster at 50,000 datasets. Same paths, so the
+    # same URLs; the copies live next to the build (a killed build's are removed with its staging folder).
+    slim = site.parent / f".search-{uuid.uuid4().hex[:12]}"
+    try:
+        _slim_copies(site, slim)
+        command = [str(executable()), "--site", str(slim), "--output-path", str(output.absolute()), "--silent"]
+        try:
+            done = subprocess.run(command, capture_output=True, text=True, timeout=TIMEOUT, check=False)
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            raise SearchIndexError(f"{site}: Pagefind did not index the site: {exc}") from None
+    finally:
+        shutil.rmtree(slim, ignore_errors=True)
     if done.returncode != 0 or not (output / ENTRY).is_file():
         message = (done.stderr or done.stdout).strip().splitlines()
         raise SearchIndexError(f"{site}: Pagefind did not index the site (exit {done.returncode})"
@@ -82,6 +93,38 @@ def index_site(site: Path, published: Path | None = None, changed: list[str] | N
         (output / name).unlink(missing_ok=True)
     _sort_entry(output / ENTRY)
     return _stats(output, begun, carried=False)
+
+
+def _slim_copies(site: Path, slim: Path) -> int:
+    """Each marked HTML page of `site` (outside `pagefind/`) as `<head>` + its marked element, under `slim`
+    at the same path. The marked element is a `<div data-pagefind-body>` holding no other div (the
+    templates' rule), found in the page's first `HEAD_BYTES`; its end is the first `</div>` after it."""
+    count = 0
+    for folder, folders, names in os.walk(site):
+        if Path(folder) == site:
+            folders[:] = [f for f in folders if f != FOLDER]
+        for name in names:
+            if not name.endswith(".html"):
+                continue
+            path = Path(folder) / name
+            with path.open("rb") as handle:
+                data = handle.read(HEAD_BYTES)
+                start = data.find(b"<div " + MARK)
+                if start < 0:
+                    continue
+                while (end := data.find(b"</div>", start)) < 0:
+                    more = handle.read(1 << 20)
+                    if not more:
+                        raise SearchIndexError(f"{path}: its marked part for the search index has no end")
+                    data += more
+            body = data.find(b"<body")
+            if body < 0 or body > start:
+                raise SearchIndexError(f"{path}: no <body> before its marked part for the search index")
+            target = slim / path.relative_to(site)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(data[:body] + b"<body>\n" + data[start:end + len(b"</div>")] + b"\n</body>\n</html>\n")
+            count += 1
+    return count
 
 
 def _stats(output: Path, begun: float, carried: bool) -> IndexStats:
