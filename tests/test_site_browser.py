@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import os
+import shutil
 import threading
 import urllib.request
 from collections import deque
@@ -450,6 +451,42 @@ def test_a_hostile_dataset_found_by_search_stays_text(hostile_site: Path, browse
             assert visit.page.evaluate("typeof window.__pwned") == "undefined", words
         title = visit.page.locator(".pagefind-ui__result-link", has_text="Movilidad").first.inner_text()
         assert title.strip() == HOSTILE_TITLE
+        assert visit.problems == [] and visit.outside == []
+    finally:
+        visit.close()
+        server.shutdown()
+
+
+def test_search_in_two_languages_from_any_depth(demo, browser, tmp_path: Path):
+    """Spanish pages at the root and English ones under en/ (as the translated site has them): each page's
+    search box searches its own language's index and opens pages of that language."""
+    from harvester import sitesearch
+
+    out, _ = demo
+    site = tmp_path / "site"
+    shutil.copytree((out / "site").resolve(), site, ignore=shutil.ignore_patterns("pagefind"))
+    for page in list(site.rglob("*.html")):
+        text = page.read_text(encoding="utf-8").replace('<html lang="en">', '<html lang="es">', 1)
+        page.write_text(text, encoding="utf-8")
+        if page.parent.parent.name == "datasets":  # an English twin, one folder deeper
+            twin = site / "en" / page.relative_to(site)
+            twin.parent.mkdir(parents=True, exist_ok=True)
+            english = text.replace('<html lang="es">', '<html lang="en">', 1).replace('"../../', '"../../../')
+            twin.write_text(english.replace("<h1>", "<h1>EN ", 1), encoding="utf-8")
+    sitesearch.index_site(site)
+    server, base = serve(site)
+    visit = Visit(browser, base)
+    try:
+        visit.open(base + "datasets/cdmx/alcaldias.html")
+        results = search(visit, "Trolebús")
+        assert ("Afluencia diaria de Trolebús", "/datasets/cdmx/afluencia-diaria-de-trolebus.html") in results
+        assert not [href for _, href in results if href.startswith("/en/")]
+        visit.open(base + "en/datasets/cdmx/alcaldias.html")
+        results = search(visit, "Trolebús")
+        assert results and all(href.startswith("/en/datasets/") for _, href in results), results
+        visit.page.get_by_role("link", name="EN Afluencia diaria de Trolebús", exact=True).first.click()
+        visit.page.wait_for_url(base + "en/datasets/cdmx/afluencia-diaria-de-trolebus.html")
+        assert visit.page.inner_text("h1") == "EN Afluencia diaria de Trolebús"
         assert visit.problems == [] and visit.outside == []
     finally:
         visit.close()
