@@ -123,7 +123,7 @@ with utf8_copy(path, encoding) as readable:
     cols = profile_file(con, readable, ",", 1)
 profiled = time.monotonic() - t
 if len(sys.argv) > 3:  # and the pack's Parquet, as pack build writes it (a UTF-8 copy first when needed)
-    from harvester.pack import write_table
+    from harvester.packtable import write_table
     with utf8_copy(path, encoding) as readable:
         write_table(con, readable, ",", 1, {c.name: c for c in cols}, Path(sys.argv[3]))
 print(len(cols), "columns, profile in", round(profiled, 2), "s,",

@@ -35,13 +35,12 @@ import zipfile
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
-from contextlib import contextmanager
-from typing import Any, Iterator
+from typing import Any
 
 import duckdb
 
 from harvester.candidates import Candidate, find_candidates, unknown_refs
-from harvester.colnames import repair_mojibake, snake, unique as _unique
+from harvester.colnames import repair_mojibake, unique as _unique
 from harvester.packdict import Dictionary, dcat_fields, named_dictionary, read_dictionary
 from harvester.packnotebook import notebook
 from harvester.packnotes import Note, note, rows_where
@@ -50,10 +49,8 @@ from harvester.config import Settings
 from harvester.model import ColumnProfile, PackTable, ResourceKey, TableExpectations
 from harvester.errors import HarvesterError
 from harvester.expectations import needed_columns, run_expectations
-from harvester.csvscan import (PLACEHOLDER_LIST, Reading, decide_readings, declared_strings, first_counts,
-                               first_pass_sql, header_names, kept_sql, read_csv_sql, reading_counts, typed_sql,
-                               unconverted, utf8_copy)
-from harvester.places import companions, key_places
+from harvester.csvscan import declared_strings, utf8_copy
+from harvester.packtable import INEGI, READ_THREADS, PackField, one_thread, write_table
 from harvester.text import normalize
 from harvester.store import Store
 from harvester.themes import Theme, load_theme, theme_path
@@ -68,30 +65,6 @@ ZIP_TIME = (2024, 1, 1, 0, 0, 0)
 STORED = (".parquet", ".zip", ".pdf", ".docx", ".xlsx", ".pptx", ".png", ".jpg")
 """Files already compressed: stored in the pack's zip as they are (deflating zstd Parquet again costs time
 and saves nothing)."""
-
-
-@dataclass
-class PackField:
-    """A column of a pack's table: its clean name, the original one, the profile's type and profile."""
-
-    name: str
-    original: str
-    type: str
-    profile: ColumnProfile | None
-    form: str = ""
-    """How the source writes it (csvscan.Reading.form): `thousands`, `dmy`, `lat_lon`, ..."""
-    has_nulls: bool | None = None
-    """Whether the Parquet column has nulls (None: not counted yet)."""
-    examples: list[str] = field(default_factory=list)
-    placeholders: dict[str, int] = field(default_factory=dict)
-    """The placeholder spellings in the source column (now nulls), with how many times each."""
-    description: str | None = None
-    """What the portal's dictionary (or DCAT `field` metadata) says the column is."""
-    value_labels: dict[str, str] = field(default_factory=dict)
-    """A coded column's values and what each means, from the dictionary."""
-    described_by: str | None = None
-    keying: dict[str, Any] | None = None
-    """For an INEGI companion column: how it was keyed (harvester/places.py PlaceKeying.as_dict())."""
 
 
 @dataclass
@@ -124,109 +97,14 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _reading(profile: ColumnProfile | None, found: Reading) -> Reading:
-    """The reading a column is converted with: the one found again in the source when its type is the
-    profile's (the profile decided from the same bytes), else text, so no value can become null."""
-    if profile is None or found.type != profile.type:
-        return Reading("string")
-    return found
-
-
-def write_table(con: duckdb.DuckDBPyConnection, source: Path, delimiter: str, header_row: int,
-                profiles: dict[str, ColumnProfile], target: Path,
-                declared: frozenset[str] = frozenset(), text: frozenset[str] = frozenset(), *,
-                state: str | None = None) -> list[PackField]:
-    """One UTF-8 delimited table as zstd Parquet, each column converted to its profile's type with the rule
-    the profile read it by (csvscan's reading rules), the columns named in `text` kept as the source's text;
-    returns its fields. A column naming alcaldías, municipios or states (or holding their keys) gets its
-    INEGI companions after the source's columns (harvester/places.py; `state`: the catalog's state, for names
-    several states share), kept as text with their leading zeros, the original column untouched."""
-    names = header_names(source, delimiter, header_row)
-    # parsed once: the rules' counts, the safety net, the copy and the placeholders all read this table
-    con.execute("DROP TABLE IF EXISTS packing")
-    con.execute(f"CREATE TEMP TABLE packing AS SELECT * FROM {read_csv_sql(source, delimiter, header_row, names)}")
-    try:
-        keyings = key_places(con, "packing", None, state or None, target="packing_keyed")
-        added = companions(keyings)
-        relation = "packing_keyed" if keyings else "packing"
-        fields = _write_table(con, relation, names + added, profiles, target, declared, text | frozenset(added))
-    finally:
-        con.execute("DROP TABLE IF EXISTS packing_keyed")
-        con.execute("DROP TABLE IF EXISTS packing")
-    by_original = {f.original: f for f in fields}
-    for keying in keyings:  # the dictionary says how they were keyed: share matched, values left unmatched
-        said = keying.describe()
-        source_field = by_original.get(keying.column)
-        if source_field is not None and not source_field.description:
-            source_field.description, source_field.described_by = said, INEGI
-        elif source_field is not None:
-            source_field.description = f"{source_field.description}. {said}"
-        for column, role in ((keying.key_column, "Clave INEGI / INEGI key"),
-                             (keying.name_column, "Nombre oficial INEGI / INEGI official name")):
-            if column in by_original:
-                by_original[column].description = f"{role} de «{keying.column}». {said}"
-                by_original[column].described_by = INEGI
-        if keying.key_column in by_original:
-            by_original[keying.key_column].keying = keying.as_dict()
-    return fields
-
-
-INEGI = "INEGI, Marco Geoestadístico 2023 (harvester/data/inegi_places.csv)"
-
-
-def _write_table(con: duckdb.DuckDBPyConnection, relation: str, names: list[str],
-                 profiles: dict[str, ColumnProfile], target: Path, declared: frozenset[str],
-                 text: frozenset[str] = frozenset()) -> list[PackField]:
-    # one scan for the reading rules' first pass, the placeholders' spellings and the row count
-    first_sql = [sql for i, n in enumerate(names) for sql in first_pass_sql(kept_sql(_q(n)), i)]
-    spelled_sql = [f"histogram(trim({_q(n)})) FILTER (WHERE list_contains({PLACEHOLDER_LIST}, trim({_q(n)}))) "
-                   f"AS spelled_{i}" for i, n in enumerate(names)]
-    scanned = con.execute(f"SELECT {', '.join(['count(*) AS n_rows'] + first_sql + spelled_sql)} FROM {relation}").fetchone()
-    scan = dict(zip((d[0] for d in con.description), scanned))
-    first = first_counts(scan, len(names))
-    counts = reading_counts(con, relation, names, first)
-    found = decide_readings(counts, [n in declared for n in names])
-    missed = unconverted(con, relation, names, found)  # one scan for every column
-    found = [Reading("string") if i in missed else r for i, r in enumerate(found)]
-    taken: set[str] = set()
-    fields = []
-    for position, (name, reading) in enumerate(zip(names, found), 1):
-        profile = profiles.get(name)
-        reading = Reading("string") if name in text else _reading(profile, reading)
-        fields.append(PackField(name=snake(name, taken, position), original=name, type=reading.type,
-                                profile=profile, form=reading.form))
-    columns = [(typed_sql(kept_sql(_q(f.original)), Reading(f.type, f.form)), f) for f in fields]
-    select = ", ".join(f"{sql} AS {_q(f.name)}" for sql, f in columns)
-    with _one_thread(con):
-        con.execute(f"COPY (SELECT {select} FROM {relation}) TO {_lit(str(target))} (FORMAT parquet, COMPRESSION zstd)")
-    for i, f in enumerate(fields):
-        f.placeholders = dict(sorted((scan[f"spelled_{i}"] or {}).items(), key=lambda kv: (-kv[1], kv[0])))
-        # a cell is null in the Parquet file exactly where it is empty or a placeholder in the source
-        f.has_nulls = first[i]["present"] < scan["n_rows"]
-    return [f for _, f in columns]
-
-
-READ_THREADS = max(1, min(4, os.cpu_count() or 1))
-"""DuckDB threads for the scans that only count (their results do not depend on the order of rows)."""
-
-
-@contextmanager
-def _one_thread(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
-    """One writer thread: rows in file order and the same Parquet row groups, so the same bytes every time."""
-    con.execute("SET threads = 1")
-    try:
-        yield
-    finally:
-        con.execute(f"SET threads = {READ_THREADS}")
-
-
 def write_parquet(con: duckdb.DuckDBPyConnection, source: Path, table: PackTable,
                   profiles: dict[str, ColumnProfile], target: Path,
                   declared: frozenset[str] = frozenset(), text: frozenset[str] = frozenset(), *,
                   state: str | None = None) -> list[PackField]:
     """One table as zstd Parquet; returns its fields (name, original name, type, profile)."""
     v = table.validation
-    return write_table(con, source, v.delimiter, v.header_row, profiles, target, declared, text, state=state)
+    return write_table(con, source, v.delimiter, v.header_row, profiles, target, declared, text, state=state,
+                       sha256=v.sha256)
 
 
 def _left_out(source_rows: int | None, written: int) -> dict[str, Any]:
@@ -343,8 +221,6 @@ def _point_latest(home: Path, version: str) -> None:
 
 def _assemble(settings: Settings, theme: Theme, accepted: list[Candidate], tables: list[PackTable],
               profiles: list[dict[str, ColumnProfile]], staging: Path, docs: list[PackDoc]) -> str:
-    import pandas as pd  # only where packs are built
-
     spill = tempfile.TemporaryDirectory(prefix="harvester-pack-")
     con = duckdb.connect()
     con.execute(f"SET threads = {READ_THREADS}")  # counting scans in parallel; every write with one thread
@@ -367,10 +243,15 @@ def _assemble(settings: Settings, theme: Theme, accepted: list[Candidate], table
                 rows = entry["rows"]
             original = {f.name: f.original for f in fields}
             wanted = needed_columns(list(original.values()), theme.expectations, table.dataset.ref)
-            # only the columns the expectations read go to pandas: a million-row table stays in DuckDB
-            frame = pd.read_parquet(target, columns=[c for c, o in original.items() if o in wanted])
-            frame.attrs["original_names"] = original
-            results.append(run_expectations(frame, theme.expectations, table.dataset.ref, name))
+            if wanted or theme.expectations.required.get(table.dataset.ref):
+                import pandas as pd  # only for a table with something to check
+
+                # only the columns the expectations read go to pandas: a million-row table stays in DuckDB
+                frame = pd.read_parquet(target, columns=[c for c, o in original.items() if o in wanted])
+                frame.attrs["original_names"] = original
+                results.append(run_expectations(frame, theme.expectations, table.dataset.ref, name))
+            else:  # what run_expectations says of a table it has nothing to check in
+                results.append(TableExpectations(table=name, success=True))
             _nulls_and_examples(con, target, fields, rows)
             resource = _resource(unit, name, fields, rows, entry)
             resource["notes"] = notes
@@ -487,7 +368,7 @@ def _csv_copies(con: duckdb.DuckDBPyConnection, resources: list[dict[str, Any]],
         name = resource["descriptor"]["name"]
         target = staging / "csv" / f"{name}.csv"
         body = target.with_suffix(".body")
-        with _one_thread(con):
+        with one_thread(con):
             con.execute(f"COPY (SELECT * FROM read_parquet({_lit(str(staging / resource['descriptor']['path']))})) "
                         f"TO {_lit(str(body))} (FORMAT csv, HEADER true, DELIMITER ',')")
         with target.open("wb") as out, body.open("rb") as data:
@@ -519,11 +400,20 @@ def _nulls_and_examples(con: duckdb.DuckDBPyConnection, parquet: Path, fields: l
         counts = con.execute(f"SELECT {', '.join(f'count({_q(f.name)})' for f in unknown)} FROM {relation}").fetchone()
         for f, present in zip(unknown, counts):
             f.has_nulls = present < rows
+    numbered = f"read_parquet({_lit(str(parquet))}, file_row_number = true)"
     for f in fields:
         if f.profile is None or not f.profile.top_values:
-            f.examples = [v for (v,) in con.execute(
-                f"SELECT v FROM (SELECT CAST({_q(f.name)} AS VARCHAR) AS v, row_number() OVER () AS n FROM {relation}) "
-                f"WHERE v IS NOT NULL GROUP BY v ORDER BY min(n) LIMIT 3").fetchall()]
+            # the first three values in file order are most often in the first rows: looked for there first
+            for prefix in (f"WHERE file_row_number < {EXAMPLE_ROWS}", ""):
+                f.examples = [v for (v,) in con.execute(
+                    f"SELECT v FROM (SELECT CAST({_q(f.name)} AS VARCHAR) AS v, file_row_number AS n FROM {numbered} "
+                    f"{prefix}) WHERE v IS NOT NULL GROUP BY v ORDER BY min(n) LIMIT 3").fetchall()]
+                if len(f.examples) == 3 or rows <= EXAMPLE_ROWS:
+                    break
+
+
+EXAMPLE_ROWS = 10_000
+"""The rows a table's first example values are looked for in before the whole table is."""
 
 
 def _rows(con: duckdb.DuckDBPyConnection, parquet: Path) -> int:
@@ -681,7 +571,7 @@ def _write_stack(con: duckdb.DuckDBPyConnection, settings: Settings, unit: Unit,
         columns += [f"{value} AS {_q(column)}" for value, column in zip(origin, ORIGIN_COLUMNS)]
         selects.append(f"SELECT {', '.join(columns)} FROM read_parquet({_lit(str(part))})")
         counts.append(_rows(con, part))
-    with _one_thread(con):
+    with one_thread(con):
         con.execute(f"COPY ({' UNION ALL '.join(selects)}) TO {_lit(str(target))} (FORMAT parquet, COMPRESSION zstd)")
     rows = _rows(con, target)
     if rows != sum(counts):  # no value lost: every row of every file is in the stack

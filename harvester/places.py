@@ -628,7 +628,11 @@ def _looks_named(counts: Counts) -> bool:
     values at most, most rows with letters."""
     values = [(v, n) for _, v, n in _valued(counts)]
     lettered = sum(n for v, n in values if re.search("[A-Za-z]", v))
-    return 3 <= len(values) <= 5000 and lettered >= 0.9 * sum(n for _, n in values)
+    return 3 <= len(values) <= NAMED_MAX and lettered >= 0.9 * sum(n for _, n in values)
+
+
+NAMED_MAX = 5000
+"""The most distinct values a column without a place word in its name may have and still name places."""
 
 
 def _is_keys(counts: Counts) -> bool:
@@ -641,6 +645,8 @@ def _is_keys(counts: Counts) -> bool:
 def _classify(batch: _Batch, column: str, counts: Counts, hint: str | None,
               signal: PlaceLevel | str | None) -> _Trial | None:
     """How a column is tried, from its name's signal and a sample of its values (None: not a place)."""
+    if signal is None and len(counts) > NAMED_MAX + 1 and len(_valued(counts)) > NAMED_MAX:
+        return None  # neither keys (they need a name) nor names (too many values): not looked at value by value
     if _is_keys(counts):
         if signal is None:
             return None  # numbers are too common to be keys by their values alone

@@ -23,7 +23,7 @@ import duckdb
 from harvester.alerts import Alert
 from harvester.clock import utcnow
 from harvester.config import Settings
-from harvester.csvscan import (LATIN_1, PLACEHOLDER_LIST, Reading, count_where, decide_readings, declared_strings, first_counts,
+from harvester.csvscan import (LATIN_1, PLACEHOLDER_LIST, READING_RULES, Reading, count_where, decide_readings, declared_strings, first_counts,
                                first_pass_sql, header_names, read_csv_sql, reading_counts, typed_columns_sql,
                                utf8_copy)
 from harvester.errors import PathEscape
@@ -108,6 +108,7 @@ def _text_stats(con: duckdb.DuckDBPyConnection, source: str, names: list[str]) -
         # every count but `placeholder` leaves placeholders out: `-9999` or `NaN` parse as numbers
         parts += [
             f"count({p}) AS present_{i}", f"count({v}) - count({p}) AS placeholder_{i}",
+            f"histogram({v}) FILTER (WHERE {p} IS NULL AND {v} IS NOT NULL) AS spelled_{i}",
             f"approx_count_distinct({v}) AS distinct_{i}", f"min({p}) AS smin_{i}", f"max({p}) AS smax_{i}",
             *first_pass_sql(p, i)[1:],  # which reading rules could apply (csvscan)
             # each pattern only where the characters it needs are: contains() costs a tenth of a regex
@@ -183,7 +184,9 @@ def _profile_table_rows(con: duckdb.DuckDBPyConnection, names: list[str],
             quartiles=tuple(r[f"q_{i}"]) if numeric and r.get(f"q_{i}") else None,
             date_min=str(low) if dated and low is not None else None,
             date_max=str(high) if dated and high is not None else None,
-            top_values=top_values, spellings=spellings, alerts=tuple(alerts)))
+            top_values=top_values, spellings=spellings, alerts=tuple(alerts), form=readings[i].form,
+            present=present, rules=READING_RULES,
+            placeholder_spellings=tuple(sorted((s[f"spelled_{i}"] or {}).items(), key=lambda kv: (-kv[1], kv[0])))))
     return profiles
 
 

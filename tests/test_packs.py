@@ -201,7 +201,7 @@ def test_pack_build_cli(demo, run_cli, tmp_path: Path):
     (["total", "Total", "", "2020"], ["total", "total_2", "column_3", "c_2020"]),
 ])
 def test_column_names_become_unique_snake_case(names, expected):
-    from harvester.pack import snake
+    from harvester.colnames import snake
     taken: set[str] = set()
     assert [snake(n, taken, i) for i, n in enumerate(names, 1)] == expected
 

@@ -53,7 +53,8 @@ def _column(row: dict[str, Any]) -> DatasetColumn:
     `alerts` there), `details` holds the rest."""
     details = json.loads(row["details"] or "{}")
     kept = {name: row[name] for name in ("position", "name", "type", "rows", "missing_share", "distinct_count")}
-    profile = ColumnProfile.from_details({**details, **kept, "alerts": row["alerts"] or [], "part": row["part"] or ""})
+    profile = ColumnProfile.from_details({**details, **kept, "alerts": row["alerts"] or [], "part": row["part"] or "",
+                                          "source_sha256": row.get("sha256")})
     return DatasetColumn(row["catalog_id"], row["dataset_id"], row["resource_id"], profile, row["resource_name"])
 
 
