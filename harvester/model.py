@@ -525,6 +525,40 @@ class DatasetText:
 
 
 @dataclass(frozen=True)
+class BrokenLink:
+    """A resource whose last link check failed: its name and why."""
+
+    resource: str
+    status: str
+    reason: str | None = None
+    http_status: int | None = None
+    failing_since: datetime | None = None
+
+
+@dataclass(frozen=True)
+class PublisherFacts:
+    """What a publisher's page says of one of its current datasets beyond its scores (`Store.publisher_facts`):
+    its organization, licence, contact points and broken links."""
+
+    catalog_id: str
+    remote_id: str
+    name: str | None
+    title: str | None
+    organization_name: str | None
+    organization_title: str | None
+    license_id: str | None
+    licence: str | None
+    """Its licence's title, else its id."""
+    contacts: tuple[tuple[str | None, str | None], ...]
+    """(name, email) of the maintainer and the author, when given."""
+    broken: tuple[BrokenLink, ...] = ()
+
+    @property
+    def ref(self) -> str:
+        return f"{self.catalog_id}/{self.name}"
+
+
+@dataclass(frozen=True)
 class ShownValidation:
     """A table's validation with its resource's name, for the site (resources still published only)."""
 
