@@ -192,3 +192,58 @@ def _write_table(con: duckdb.DuckDBPyConnection, names: list[str], added: list[s
     con.execute(f"COPY (SELECT {', '.join(columns)} FROM {relation}) TO {_lit(str(target))} "
                 "(FORMAT parquet, COMPRESSION zstd)")
     return fields
+
+
+FRICTIONLESS_TYPES = {"integer": "integer", "number": "number", "date": "date", "timestamp": "datetime",
+                      "time": "time", "geojson": "geojson"}
+
+
+def left_out_of(source_rows: int | None, written: int) -> dict[str, Any]:
+    """What a pack must say when it holds fewer rows than the validated table: how many, and why."""
+    missing = (source_rows or 0) - written
+    if missing <= 0:
+        return {}
+    return {"rows_left_out": missing,
+            "why_left_out": "rows DuckDB could not read as the header's columns (more cells than the header, or "
+                            "broken quoting); the validation report lists them as errors"}
+
+
+def _geopoint(f: PackField) -> dict[str, Any]:
+    """A column of points, kept as the source's text. Frictionless's geopoint is longitude first ('lon, lat',
+    or [lon, lat] with format 'array'); the portals' "lat,lon" points stay a string that says so."""
+    array = f.form.endswith("_array")
+    order = f.form.removesuffix("_array")
+    if order == "lon_lat":
+        return {"type": "geopoint", "format": "array"} if array else {"type": "geopoint"}
+    written = "[lat, lon]" if array else "lat,lon"
+    if order == "lat_lon":
+        return {"type": "string", "description": f"punto geográfico «{written}»: latitud primero (Frictionless "
+                                                 f"geopoint pide longitud primero) / geographic point, latitude first"}
+    return {"type": "string", "description": "punto geográfico; no se sabe si latitud o longitud va primero / "
+                                             "geographic point, order of latitude and longitude unknown"}
+
+
+def field_descriptor(f: PackField) -> dict[str, Any]:
+    kind = FRICTIONLESS_TYPES.get(f.type, "string")
+    field = {"name": f.name, "type": kind, "title": f.original}
+    if f.type == "geopoint":
+        field.update(_geopoint(f))
+    if f.type == "geojson" and f.form == "3d":
+        # RFC 7946 allows an altitude in a position; the GeoJSON profile Frictionless validates with does not
+        field.update({"type": "string", "description": "geometría GeoJSON con altitud en sus posiciones (Frictionless "
+                                                       "solo acepta posiciones de 2 números) / GeoJSON geometry with "
+                                                       "altitudes"})
+    if f.description:
+        said = f"{f.description} (fuente / source: {f.described_by})"
+        field["description"] = f"{said}. {field['description']}" if field.get("description") else said
+    if f.value_labels:
+        field["value_labels"] = dict(f.value_labels)
+    if f.keying:
+        field["inegi_keying"] = f.keying
+    if kind == "integer" and f.has_nulls:
+        # Frictionless reads Parquet through pandas, where an integer column with nulls turns to floats and NaN,
+        # which its integer type refuses: the column stays int64 in the file and is declared a number here.
+        field["type"] = "number"
+        whole = "whole numbers (int64 in the Parquet file), some missing"
+        field["description"] = f"{field['description']} ({whole})" if field.get("description") else whole
+    return field

@@ -15,8 +15,8 @@ import pytest
 
 from harvester.csvscan import declared_strings
 from harvester.model import ColumnProfile
-from harvester.pack import _dictionary_type, _field
-from harvester.packtable import PackField, profiled, write_table
+from harvester.packreadme import dictionary_type as _dictionary_type
+from harvester.packtable import PackField, field_descriptor as _field, profiled, write_table
 from harvester.profile import _profile_any_encoding, profile_file, scratch_connection
 from test_real_files import lost_values
 
