@@ -108,7 +108,6 @@ def _text_stats(con: duckdb.DuckDBPyConnection, source: str, names: list[str]) -
         # every count but `placeholder` leaves placeholders out: `-9999` or `NaN` parse as numbers
         parts += [
             f"count({p}) AS present_{i}", f"count({v}) - count({p}) AS placeholder_{i}",
-            f"histogram({v}) FILTER (WHERE {p} IS NULL AND {v} IS NOT NULL) AS spelled_{i}",
             f"approx_count_distinct({v}) AS distinct_{i}", f"min({p}) AS smin_{i}", f"max({p}) AS smax_{i}",
             *first_pass_sql(p, i)[1:],  # which reading rules could apply (csvscan)
             # each pattern only where the characters it needs are: contains() costs a tenth of a regex
@@ -119,6 +118,15 @@ def _text_stats(con: duckdb.DuckDBPyConnection, source: str, names: list[str]) -
         ]
     stats = con.execute(f"SELECT {', '.join(parts)} FROM (SELECT {', '.join(kept)} FROM {source})").fetchone()
     s = dict(zip((d[0] for d in con.description), stats))
+    # the placeholders' spellings, of the columns that have any (a histogram per column of a wide table
+    # would hold hundreds of maps at once)
+    spelled = [i for i in range(len(names)) if s[f"placeholder_{i}"]]
+    for start in range(0, len(spelled), 16):
+        chosen = spelled[start:start + 16]
+        found = con.execute("SELECT " + ", ".join(
+            f"histogram({_q(names[i])}) FILTER (WHERE list_contains({PLACEHOLDER_LIST}, {_q(names[i])}))"
+            for i in chosen) + f" FROM {source}").fetchone()
+        s.update({f"spelled_{i}": histogram for i, histogram in zip(chosen, found)})
     # HyperLogLog is off by a few even on 16 values: count exactly where that is cheap
     few = [i for i in range(len(names)) if s[f"distinct_{i}"] <= EXACT_DISTINCT_MAX]
     if few:
@@ -186,7 +194,7 @@ def _profile_table_rows(con: duckdb.DuckDBPyConnection, names: list[str],
             date_max=str(high) if dated and high is not None else None,
             top_values=top_values, spellings=spellings, alerts=tuple(alerts), form=readings[i].form,
             present=present, rules=READING_RULES,
-            placeholder_spellings=tuple(sorted((s[f"spelled_{i}"] or {}).items(), key=lambda kv: (-kv[1], kv[0])))))
+            placeholder_spellings=tuple(sorted((s.get(f"spelled_{i}") or {}).items(), key=lambda kv: (-kv[1], kv[0])))))
     return profiles
 
 
