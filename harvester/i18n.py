@@ -267,7 +267,7 @@ _SENTENCES: tuple[tuple[re.Pattern[str], str], ...] = tuple((re.compile(pattern)
     (r"licence (?P<licence>.*) is not an open one", N_("licence %(licence)s is not an open one")),
     (r"open licence and a machine-readable table", N_("open licence and a machine-readable table")),
     (r"needs (?P<missing>.*)", N_("needs %(missing)s")),
-    (r"an open licence \(has none\)", N_("an open licence (it has none)")),
+    (r"an open licence \(has none\)", N_("an open licence (has none)")),
     (r"an open licence \(has (?P<licence>.*)\)", N_("an open licence (has %(licence)s)")),
     (r"a 3-star resource \(best (?P<stars>\S+)\)", N_("a 3-star resource (best %(stars)s)")),
     (r"a table that could be validated", N_("a table that could be validated")),
