@@ -153,7 +153,7 @@ VOCABULARY: dict[str, str] = {
     "packs": N_("packs"), "report": N_("report"),
     # column types (profile.py)
     "integer": N_("integer"), "number": N_("number"), "string": N_("string"), "date": N_("date"),
-    "datetime": N_("date and time"), "boolean": N_("boolean"), "time": N_("time"), "year": N_("year"),
+    "datetime": N_("date and time"), "boolean": N_("boolean"), "time": N_("time of day"), "year": N_("year"),
     "error": N_("error"),
     # column alerts (alerts.py)
     "all_missing": N_("all missing"), "constant": N_("constant"), "placeholder_missing": N_("placeholder for missing"),

@@ -3,6 +3,7 @@ no text outside messages, no page of the Spanish site shows an English message, 
 and the choice of language follow the rules in harvester/i18n.py."""
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import replace
 from datetime import date, datetime, timezone
@@ -276,3 +277,44 @@ def test_dates_numbers_and_times_in_mexican_spanish():
 ])
 def test_the_language_is_the_option_then_the_config_then_the_locale_then_spanish(option, configured, env, wanted):
     assert i18n.choose(option, configured, env) == wanted
+
+
+# --- the CLI's human output ----------------------------------------------------------------------------------
+
+def test_the_cli_speaks_spanish_by_default_and_english_on_request(demo, tmp_path: Path, monkeypatch, run_cli):
+    import shutil
+    out, _ = demo
+    shutil.copytree(out, tmp_path / "copy", symlinks=True)
+    config = tmp_path / "copy" / "catalogs.toml"
+    for name in ("LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG", "HARVESTER_LANGUAGE"):
+        monkeypatch.delenv(name, raising=False)
+    spanish = run_cli("report", config=config)
+    assert spanish.exit_code == 0, spanish.output
+    assert re.match(r"Sitio: \d+ páginas y \d+ descargas de paquetes, sin cambios, no se escribió nada \(\d+\.\d s\)\n",
+                    spanish.stdout), spanish.stdout
+    english = run_cli("report", "--lang", "en", config=config)  # --lang after the command's name, too
+    assert re.match(r"Site: \d+ pages and \d+ pack downloads, unchanged, nothing written \(\d+\.\ds\)\n",
+                    english.stdout), english.stdout
+    monkeypatch.setenv("LANG", "en_US.UTF-8")
+    assert run_cli("report", config=config).stdout.startswith("Site: ")
+    assert run_cli("--lang=es", "report", config=config).stdout.startswith("Sitio: ")
+    # the config file's language comes before the locale's, --lang before both
+    config.write_text(config.read_text(encoding="utf-8").replace("[harvester]\n", '[harvester]\nlanguage = "es"\n', 1),
+                      encoding="utf-8")
+    assert run_cli("report", config=config).stdout.startswith("Sitio: ")
+    assert run_cli("report", "--lang", "en", config=config).stdout.startswith("Site: ")
+    monkeypatch.setenv("HARVESTER_LANGUAGE", "en")  # the environment overrides the file, as for every key
+    assert run_cli("report", config=config).stdout.startswith("Site: ")
+    # machine output is the same in every language
+    monkeypatch.delenv("HARVESTER_LANGUAGE")
+    assert json.loads(run_cli("report", "--json", config=config).stdout).keys() == \
+        json.loads(run_cli("report", "--json", "--lang", "en", config=config).stdout).keys()
+
+
+def test_a_wrong_language_is_one_line_naming_the_file_and_key(tmp_path: Path, run_cli):
+    config = tmp_path / "catalogs.toml"
+    config.write_text('[harvester]\nlanguage = "fr"\n', encoding="utf-8")
+    result = run_cli("catalogs", config=config)
+    assert result.exit_code == 1
+    assert result.stderr == f"Error: {config}: [harvester] language: expected one of es, en, got 'fr'\n"
+    assert run_cli("--lang", "fr", "catalogs", config=config).exit_code == 2  # click names the choices
