@@ -136,7 +136,7 @@ def reading(obj: "Context") -> Iterator[Any]:
 def _disk_full(exc: BaseException) -> str | None:
     """The one line for an error that is a full disk (or a file-size limit), else None."""
     seen: BaseException | None = exc
-    for _ in range(10):
+    for _depth in range(10):
         if seen is None:
             return None
         if isinstance(seen, OSError) and seen.errno in DISK_FULL:

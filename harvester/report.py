@@ -9,6 +9,10 @@ Pages (plain HTML and one stylesheet; no script, no CDN, no web font, so it work
 - `datasets/<catalog>/<name>.html`: scorecard, resources, validation errors, column profiles with charts;
 - `changes.html`: what each nightly run changed (`<data_dir>/runs/*.json`).
 
+Every page is in Spanish at the site's root and in English under `en/` (each links to its twin; both share
+`assets/` and `downloads/`): the templates' messages come from the gettext catalogs and dates and numbers
+are formatted by `harvester/i18n.py`. Portals' strings are never translated.
+
 Every string from a portal goes through Jinja's autoescaping, and a link taken from a portal is only made a
 link when it is http(s). The pages depend on the store, the packs, the run summaries and (the aggregate
 pages: ages are in days) today's date, never on the time of the build, so with nothing changed the same
@@ -447,6 +451,7 @@ class _Kept:
     fingerprint: str
     page: str
     inputs: str
+    """The inputs hashes of the dataset's page in each language (`_Build.keys`)."""
     row: DatasetRow
     declared: Any
     """The update frequency the dataset declares (`Freshness.declared_frequency`)."""
