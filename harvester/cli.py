@@ -436,25 +436,26 @@ def show(obj: Context, reference: str, as_json: bool) -> None:
         return
     m = scores.mqa
     say(f"{scores.catalog}/{scores.dataset}: {scores.title}")
-    say(f"Publisher: {scores.organization or '-'}" + (f"  (deleted upstream {scores.deleted_at})"
-                                                           if scores.deleted_at else ""))
+    say(_("Publisher: %(publisher)s") % {"publisher": scores.organization or "-"}
+        + ("  " + _("(deleted upstream %(when)s)") % {"when": scores.deleted_at} if scores.deleted_at else ""))
     for line in published.lines() if published else []:
         say(line)
-    say(f"Metadata quality (MQA): {m.total:g}/405, {m.band}  "
-               + ", ".join(f"{k} {v:g}" for k, v in m.dimensions.items()))
+    say(_("Metadata quality (MQA): %(total)s/405, %(band)s") % {"total": f"{m.total:g}", "band": i18n.word(m.band)}
+        + "  " + ", ".join(f"{i18n.word(k)} {v:g}" for k, v in m.dimensions.items()))
     f = scores.freshness
-    say(f"Freshness: {f.verdict} (declared {f.declared_frequency or '-'}, last change "
-               f"{(f.last_change or '-')[:10]})")
+    say(_("Freshness: %(verdict)s (declared %(declared)s, last change %(day)s)")
+        % {"verdict": i18n.word(f.verdict), "declared": f.declared_frequency or "-",
+           "day": (f.last_change or "-")[:10]})
     links, valid = scores.link_health, scores.validation
-    say(f"Links: {links.ok}/{links.checked} reachable; validation: {valid.valid}/"
-               f"{valid.validated} valid")
+    say(_("Links: %(ok)s/%(checked)s reachable; validation: %(valid)s/%(validated)s valid")
+        % {"ok": links.ok, "checked": links.checked, "valid": valid.valid, "validated": valid.validated})
     u = scores.usefulness
-    say(f"For a datathon: by sex/gender {', '.join(u.by_sex_or_gender) or 'no'}; geography "
-               f"{', '.join(u.geographic_levels) or 'none'}; time "
-               f"{' to '.join(u.time_coverage) if u.time_coverage else 'unknown'}")
-    click.echo(render_table(["resource", "format", "sniffed", "link", "stars", "valid"],
+    say(_("For a datathon: by sex/gender %(sex)s; geography %(geography)s; time %(time)s")
+        % {"sex": ", ".join(u.by_sex_or_gender) or _("no"), "geography": ", ".join(u.geographic_levels) or _("none"),
+           "time": (" " + _("to") + " ").join(u.time_coverage) if u.time_coverage else _("unknown")})
+    click.echo(render_table([_("resource"), _("format"), _("sniffed"), _("link"), _("stars"), _("valid")],
                             [[clip(r.name or r.id, 40), r.format, r.sniffed_format, r.link_status,
-                              r.stars, {True: "yes", False: "no", None: "-"}[r.valid]]
+                              r.stars, {True: _("yes"), False: _("no"), None: "-"}[r.valid]]
                              for r in scores.resources]))
 
 

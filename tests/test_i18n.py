@@ -12,7 +12,7 @@ from pathlib import Path
 
 import jinja2
 import pytest
-from babel.messages.extract import extract_from_dir
+from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
 from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.pofile import read_po
 
@@ -36,8 +36,7 @@ def extracted() -> set:
     with (ROOT / "babel.cfg").open(encoding="utf-8") as handle:
         methods, options = parse_mapping_cfg(handle)
     found = set()
-    for _, _, message, _, _ in extract_from_dir(str(ROOT), methods, options, keywords={
-            "_": None, "gettext": None, "ngettext": (1, 2), "N_": None}):
+    for _, _, message, _, _ in extract_from_dir(str(ROOT), methods, options, keywords=DEFAULT_KEYWORDS):
         found.add(message if isinstance(message, str) else tuple(message))
     return found
 
