@@ -226,19 +226,30 @@ def format_date(value: Any, lang: Language | None = None, format: str = "medium"
     return _dates.format_date(day, format=format, locale=LOCALES[lang or _current])
 
 
-def format_datetime(value: Any, lang: Language | None = None, format: str = "medium") -> str:
-    """A moment (a datetime or ISO text; naive ones are UTC, as the store keeps them) in Mexico City's
-    time, as the language writes it, with the zone (`23 nov 2026, 04:05 CST`)."""
-    if value is None or value == "":
-        return "–"
+def local_day(value: Any) -> str | None:
+    """The day (ISO) it was in Mexico City at a moment (a datetime or ISO text; naive ones are UTC)."""
+    moment = _as_moment(value)
+    return moment.astimezone(TIMEZONE).date().isoformat() if moment is not None else None
+
+
+def _as_moment(value: Any) -> datetime | None:
     moment = value
     if not isinstance(moment, datetime):
         try:
             moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
         except ValueError:
-            return str(value)
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
+            return None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=timezone.utc)
+
+
+def format_datetime(value: Any, lang: Language | None = None, format: str = "medium") -> str:
+    """A moment (a datetime or ISO text; naive ones are UTC, as the store keeps them) in Mexico City's
+    time, as the language writes it, with the zone (`23 nov 2026, 04:05 CST`)."""
+    if value is None or value == "":
+        return "–"
+    moment = _as_moment(value)
+    if moment is None:
+        return str(value)
     local = moment.astimezone(TIMEZONE)
     locale = Locale.parse(LOCALES[lang or _current])
     day = _dates.format_date(local.date(), format=format, locale=locale)

@@ -840,7 +840,7 @@ def _render(build: _Build, settings: Settings, current_run: NightlySummary | Non
                distribution=_distribution(rows, catalogs, by_catalog),
                totals={"datasets": len(rows), "tables": sum(r.tables for r in rows),
                        "valid": sum(r.valid_tables for r in rows)},
-               last_change=runs[0]["started_at"][:10] if runs else None)
+               last_change=i18n.local_day(runs[0]["started_at"]) if runs else None)
     del rows
 
     def refs_of(wanted: Iterable[str]) -> dict[str, str]:  # the pages a page links to, of all the datasets'

@@ -262,6 +262,8 @@ def test_dates_numbers_and_times_in_mexican_spanish():
     moment = datetime(2026, 11, 24, 2, 30, tzinfo=timezone.utc)
     assert i18n.format_datetime(moment, "es") == "23 nov 2026, 20:30 CST"
     assert i18n.format_datetime("2026-11-24T02:30:00", "en") == "Nov 23, 2026, 20:30 CST"
+    assert i18n.local_day("2026-11-24T02:30:00+00:00") == "2026-11-23"  # the day of the index's "last change"
+    assert i18n.local_day("2026-11-24T12:00:00") == "2026-11-24"
 
 
 @pytest.mark.parametrize("option, configured, env, wanted", [
