@@ -182,10 +182,25 @@ def format_number(value: Any, lang: Language | None = None) -> str:
     whole number with 2 decimals, any other without; None is a dash."""
     if value is None:
         return "–"
-    locale = LOCALES[lang or _current]
-    if isinstance(value, float) and not value.is_integer():
-        return _numbers.format_decimal(value, format="#,##0.00", locale=locale)
-    return _numbers.format_decimal(int(value), format="#,##0", locale=locale)
+    lang = lang or _current
+    fraction = isinstance(value, float) and not value.is_integer()
+    separators = _separators(lang)
+    if separators is None:
+        return _numbers.format_decimal(value if fraction else int(value), format="#,##0.00" if fraction else "#,##0",
+                                       locale=LOCALES[lang])
+    # the site formats millions of numbers: Python's grouping with the locale's symbols, not Babel's parser
+    text = f"{value:,.2f}" if fraction else f"{int(value):,}"
+    return text.translate(separators)
+
+
+@lru_cache(maxsize=None)
+def _separators(lang: Language) -> dict[int, str] | None:
+    """The locale's group and decimal symbols as a `str.translate` table from Python's `,` and `.`, when it
+    groups by thousands as Python does (es_MX and en do); None for any other grouping (Babel then)."""
+    locale = Locale.parse(LOCALES[lang])
+    if locale.decimal_formats[None].pattern != "#,##0.###":
+        return None
+    return {ord(","): _numbers.get_group_symbol(locale), ord("."): _numbers.get_decimal_symbol(locale)}
 
 
 def format_decimal(value: Any, lang: Language | None = None, digits: int = 1) -> str:

@@ -15,6 +15,7 @@ import pytest
 from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
 from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.pofile import read_po
+from babel.numbers import format_decimal
 
 from harvester import i18n
 from harvester.candidates import Gate, gates
@@ -252,6 +253,11 @@ def test_dates_numbers_and_times_in_mexican_spanish():
     assert i18n.format_number(1234567, "es") == "1,234,567"
     assert i18n.format_number(1234.5, "es") == "1,234.50"
     assert i18n.format_number(None, "es") == "–"
+    for value in (0, 7, 999, 1000, -1234567, 10 ** 15, 0.5, 1234.567, -9876543.21, 2.0):
+        for lang in i18n.LANGUAGES:  # the fast path is Babel's formatting
+            pattern = "#,##0.00" if isinstance(value, float) and not value.is_integer() else "#,##0"
+            shown = value if pattern == "#,##0.00" else int(value)
+            assert i18n.format_number(value, lang) == format_decimal(shown, format=pattern, locale=i18n.LOCALES[lang])
     assert i18n.format_percent(0.256, "es") == "26 %" or i18n.format_percent(0.256, "es") == "26%"
     assert i18n.format_decimal(12.34, "es", 1) == "12.3"
     assert i18n.format_date(date(2026, 11, 23), "es") == "23 nov 2026"
