@@ -96,10 +96,12 @@ def main() -> None:
     copy_sql = (f"COPY (SELECT * FROM read_csv('{source}')) TO '{home / 'copy.parquet'}' "
                 "(FORMAT parquet, COMPRESSION zstd)")
     runs: dict[str, list[peak.Measured]] = {"harvester pack build": [], "duckdb COPY to parquet": []}
+    sums: list[str] = []  # each build's SHA256SUMS: the same bytes every time
     for _ in range(args.repeat):
         shutil.rmtree(packs, ignore_errors=True)  # a fresh build each time, not "nothing changed"
         runs["harvester pack build"].append(peak.run([str(BIN / "harvester"), "--config", str(config), "--quiet",
                                                        "pack", "build", THEME], timeout=3600))
+        sums.append((packs / "latest" / "SHA256SUMS").read_text(encoding="utf-8"))
         runs["duckdb COPY to parquet"].append(peak.run([sys.executable, "-c", f"import duckdb; duckdb.sql({copy_sql!r})"],
                                                        timeout=3600))
     for name, measured in runs.items():
@@ -115,12 +117,14 @@ def main() -> None:
     print("| client | time (s) | peak memory (MB) |\n|---|---:|---:|")
     for name, row in table.items():
         print(f"| {name} | {row['seconds']:.2f} | {row['peak_mb']:.1f} |")
-    print(f"\npack build / COPY: {ratio:.2f}x")
+    identical = len(sums) == args.repeat and len(set(sums)) == 1
+    print(f"\npack build / COPY: {ratio:.2f}x; {args.repeat} builds byte-identical: {'yes' if identical else 'NO'}")
     results = HERE / "results"
     results.mkdir(exist_ok=True)
     (results / f"bench_pack-{args.rows}{'-expectations' if args.expectations else ''}.json").write_text(
         json.dumps({"rows": args.rows, "csv_mb": round(size, 1), "repeat": args.repeat,
-                    "expectations": args.expectations, "table": table, "ratio": round(ratio, 2)}, indent=2) + "\n",
+                    "expectations": args.expectations, "table": table, "ratio": round(ratio, 2),
+                    "byte_identical": identical}, indent=2) + "\n",
         encoding="utf-8")
     if args.keep:
         print(f"kept: {config}")

@@ -122,10 +122,14 @@ t = time.monotonic()
 with utf8_copy(path, encoding) as readable:
     cols = profile_file(con, readable, ",", 1)
 profiled = time.monotonic() - t
-if len(sys.argv) > 3:  # and the pack's Parquet, as pack build writes it (a UTF-8 copy first when needed)
-    from harvester.pack import write_table
+if len(sys.argv) > 3:  # and the pack's Parquet, as pack build writes it (a UTF-8 copy first when needed),
+    # from the profile kept for this file (its sha256, as the store hands it to the pack)
+    import dataclasses, hashlib
+    from harvester.packtable import write_table
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    kept = {c.name: dataclasses.replace(c, source_sha256=digest) for c in cols}
     with utf8_copy(path, encoding) as readable:
-        write_table(con, readable, ",", 1, {c.name: c for c in cols}, Path(sys.argv[3]))
+        write_table(con, readable, ",", 1, kept, Path(sys.argv[3]), sha256=digest)
 print(len(cols), "columns, profile in", round(profiled, 2), "s,",
       "in all", round(time.monotonic() - t, 2), "s")
 """

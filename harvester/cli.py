@@ -4,6 +4,7 @@ from __future__ import annotations
 import dataclasses
 import errno
 import json
+import os
 import re
 import sys
 import traceback
@@ -12,9 +13,11 @@ from typing import Any, Callable, Iterator
 
 import click
 
+from harvester import i18n
 from harvester.config import Settings, load_settings
 from harvester.errors import HarvesterError
 from harvester.exitcodes import ExitCode
+from harvester.i18n import _, ngettext
 from harvester.progress import Progress, progress_for
 from harvester.render import (PrintableProgress, clip, fetch_table, harvest_table, printable, render_table,
                               wrapped_table)
@@ -26,16 +29,20 @@ _JSON_UNSAFE = re.compile("[\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e
 
 
 class Context:
-    def __init__(self, config: str | None, quiet: bool, debug: bool) -> None:
+    def __init__(self, config: str | None, quiet: bool, debug: bool, lang: str | None = None) -> None:
         self.config_path = config
         self.quiet = quiet
         self.debug = debug
+        self.lang = lang
         self._settings: Settings | None = None
+        # until the config file is read: --lang, HARVESTER_LANGUAGE, the locale (a config error is in these)
+        i18n.use(i18n.choose(lang, os.environ.get("HARVESTER_LANGUAGE"), os.environ))
 
     @property
     def settings(self) -> Settings:
         if self._settings is None:
             self._settings = load_settings(self.config_path)
+            i18n.use(i18n.choose(self.lang, self._settings.language, os.environ))
         return self._settings
 
 
@@ -129,7 +136,7 @@ def reading(obj: "Context") -> Iterator[Any]:
 def _disk_full(exc: BaseException) -> str | None:
     """The one line for an error that is a full disk (or a file-size limit), else None."""
     seen: BaseException | None = exc
-    for _ in range(10):
+    for _depth in range(10):
         if seen is None:
             return None
         if isinstance(seen, OSError) and seen.errno in DISK_FULL:
@@ -144,6 +151,8 @@ def _disk_full(exc: BaseException) -> str | None:
 
 GLOBAL_FLAGS = ("--quiet", "-q", "--debug")
 """The group's flags, also taken after the command's name (`harvester search x --quiet`)."""
+GLOBAL_VALUES = ("--lang",)
+"""The group's options with a value, also taken after the command's name (`harvester report --lang en`)."""
 COMMAND_FLAGS = ("--json",)
 """The commands' flags, also taken before the command's name (`harvester --json search x`)."""
 _GROUP_VALUES = ("--config", "-c")
@@ -154,15 +163,25 @@ def placed_flags(args: list[str], commands: set[str]) -> list[str]:
     works; nothing after `--` moves."""
     at = 0
     while at < len(args) and args[at] not in commands:
-        at += 2 if args[at] in _GROUP_VALUES else 1
+        at += 2 if args[at] in _GROUP_VALUES + GLOBAL_VALUES else 1
     if at >= len(args):
         return args
     end = args.index("--") if "--" in args[at:] else len(args)
     before, command, after, rest = args[:at], args[at], args[at + 1:end], args[end:]
-    moved_in = [a for a in after if a in GLOBAL_FLAGS]
+    moved_in, kept = [], []
+    i = 0
+    while i < len(after):
+        word = after[i]
+        if word in GLOBAL_FLAGS or word.split("=", 1)[0] in GLOBAL_VALUES and "=" in word:
+            moved_in.append(word)
+        elif word in GLOBAL_VALUES and i + 1 < len(after):
+            moved_in += after[i:i + 2]
+            i += 1
+        else:
+            kept.append(word)
+        i += 1
     moved_out = [a for a in before if a in COMMAND_FLAGS]
-    return ([a for a in before if a not in COMMAND_FLAGS] + moved_in + [command]
-            + [a for a in after if a not in GLOBAL_FLAGS] + moved_out + rest)
+    return [a for a in before if a not in COMMAND_FLAGS] + moved_in + [command] + kept + moved_out + rest
 
 
 class HarvesterGroup(click.Group):
@@ -201,9 +220,12 @@ class HarvesterGroup(click.Group):
               help="The catalogs file (default: ./catalogs.toml).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress output.")
 @click.option("--debug", is_flag=True, help="Show tracebacks on errors.")
+@click.option("--lang", type=click.Choice(i18n.LANGUAGES), default=None,
+              help="Language of the human output: es or en (default: [harvester] language in catalogs.toml, "
+                   "else the locale's LANGUAGE/LC_ALL/LC_MESSAGES/LANG, else es). The site has both.")
 @click.version_option(package_name="harvester")
 @click.pass_context
-def cli(ctx: click.Context, config: str | None, quiet: bool, debug: bool) -> None:
+def cli(ctx: click.Context, config: str | None, quiet: bool, debug: bool, lang: str | None) -> None:
     """Harvest open-data catalogs (CKAN, DKAN) into DuckDB and judge what they hold.
 
     \b
@@ -212,7 +234,7 @@ def cli(ctx: click.Context, config: str | None, quiet: bool, debug: bool) -> Non
       harvester harvest cdmx
       harvester search "movilidad mujeres"
     """
-    ctx.obj = Context(config, quiet, debug)
+    ctx.obj = Context(config, quiet, debug, lang)
 
 
 @cli.command()
@@ -236,7 +258,7 @@ def catalogs(obj: Context, probe: bool, as_json: bool) -> None:
                     **({"probe": probes[c.id].as_dict()} if probe else {})} for c in entries])
         return
     if not entries:
-        say(f"No catalogs configured in {settings.source or 'catalogs.toml'}.")
+        say(_("No catalogs configured in %(file)s.") % {"file": settings.source or "catalogs.toml"})
         return
     headers = ["id", "kind", "title", "api_url"]
     rows: list[list[Any]] = []
@@ -245,8 +267,8 @@ def catalogs(obj: Context, probe: bool, as_json: bool) -> None:
                           c.api_url]
         if probe:
             p = probes[c.id]
-            row += ["yes" if p.reachable and not p.error else "no", p.ckan_version or "-",
-                    {True: "yes", False: "no", None: "-"}[p.package_search],
+            row += [_("yes") if p.reachable and not p.error else _("no"), p.ckan_version or "-",
+                    {True: _("yes"), False: _("no"), None: "-"}[p.package_search],
                     p.datasets if p.datasets is not None else "-", p.error or ""]
         rows.append(row)
     if probe:
@@ -281,7 +303,7 @@ def harvest(obj: Context, catalog_ids: tuple[str, ...], full: bool, as_json: boo
         for r in results:
             if r.error:
                 say(f"{r.catalog_id}: {r.error}", err=True)
-        say(f"Store: {settings.paths.database}")
+        say(_("Store: %(path)s") % {"path": settings.paths.database})
     failed = [r for r in results if r.status == "failed"]
     if results and len(failed) == len(results):
         sys.exit(ExitCode.ALL_FAILED)
@@ -323,13 +345,15 @@ def fetch(obj: Context, catalog_ids: tuple[str, ...], datasets: tuple[str, ...],
         return
     click.echo(fetch_table(summary))
     if due:
-        say(f"Not due for a re-check yet: {summary.backed_off} broken links, {summary.not_due} unchanged files")
+        say(_("Not due for a re-check yet: %(broken)s broken links, %(unchanged)s unchanged files")
+            % {"broken": summary.backed_off, "unchanged": summary.not_due})
     if summary.deferred:
-        say(f"{summary.deferred} resources left for the next run (the run's deadline, or their hosts asked "
-            "to wait)")
+        say(ngettext("%(num)s resource left for the next run (the run's deadline, or its host asked to wait)",
+                     "%(num)s resources left for the next run (the run's deadline, or their hosts asked to wait)",
+                     summary.deferred) % {"num": summary.deferred})
     for note in summary.notes:
         say(f"  {note}")
-    say(f"Files: {settings.paths.raw}")
+    say(_("Files: %(path)s") % {"path": settings.paths.raw})
 
 
 @cli.command()
@@ -352,10 +376,11 @@ def validate(obj: Context, catalog_ids: tuple[str, ...], as_json: bool, dask: st
     if as_json:
         emit_json(summary.__dict__)
         return
-    say(f"{summary.validated} tables validated: {summary.valid} valid, {summary.invalid} invalid; "
-               f"{summary.unchanged} files unchanged since the last run")
+    say(_("%(validated)s tables validated: %(valid)s valid, %(invalid)s invalid; %(unchanged)s files unchanged "
+          "since the last run") % {"validated": summary.validated, "valid": summary.valid,
+                                   "invalid": summary.invalid, "unchanged": summary.unchanged})
     if summary.by_error_type:
-        click.echo(render_table(["error type", "count"], sorted(summary.by_error_type.items())))
+        click.echo(render_table([_("error type"), _("count")], sorted(summary.by_error_type.items())))
 
 
 @cli.command(name="profile")
@@ -377,9 +402,10 @@ def profile_command(obj: Context, catalog_ids: tuple[str, ...], as_json: bool, d
     if as_json:
         emit_json(summary.__dict__)
         return
-    say(f"{summary.profiled} profiled, {summary.unchanged} unchanged, {summary.failed} unreadable")
+    say(_("%(profiled)s profiled, %(unchanged)s unchanged, %(failed)s unreadable")
+        % {"profiled": summary.profiled, "unchanged": summary.unchanged, "failed": summary.failed})
     if summary.alerts:
-        click.echo(render_table(["alert", "columns"], sorted(summary.alerts.items())))
+        click.echo(render_table([_("alert"), _("columns")], sorted(summary.alerts.items())))
 
 
 @cli.command()
@@ -410,25 +436,26 @@ def show(obj: Context, reference: str, as_json: bool) -> None:
         return
     m = scores.mqa
     say(f"{scores.catalog}/{scores.dataset}: {scores.title}")
-    say(f"Publisher: {scores.organization or '-'}" + (f"  (deleted upstream {scores.deleted_at})"
-                                                           if scores.deleted_at else ""))
+    say(_("Publisher: %(publisher)s") % {"publisher": scores.organization or "-"}
+        + ("  " + _("(deleted upstream %(when)s)") % {"when": scores.deleted_at} if scores.deleted_at else ""))
     for line in published.lines() if published else []:
         say(line)
-    say(f"Metadata quality (MQA): {m.total:g}/405, {m.band}  "
-               + ", ".join(f"{k} {v:g}" for k, v in m.dimensions.items()))
+    say(_("Metadata quality (MQA): %(total)s/405, %(band)s") % {"total": f"{m.total:g}", "band": i18n.word(m.band)}
+        + "  " + ", ".join(f"{i18n.word(k)} {v:g}" for k, v in m.dimensions.items()))
     f = scores.freshness
-    say(f"Freshness: {f.verdict} (declared {f.declared_frequency or '-'}, last change "
-               f"{(f.last_change or '-')[:10]})")
+    say(_("Freshness: %(verdict)s (declared %(declared)s, last change %(day)s)")
+        % {"verdict": i18n.word(f.verdict), "declared": f.declared_frequency or "-",
+           "day": (f.last_change or "-")[:10]})
     links, valid = scores.link_health, scores.validation
-    say(f"Links: {links.ok}/{links.checked} reachable; validation: {valid.valid}/"
-               f"{valid.validated} valid")
+    say(_("Links: %(ok)s/%(checked)s reachable; validation: %(valid)s/%(validated)s valid")
+        % {"ok": links.ok, "checked": links.checked, "valid": valid.valid, "validated": valid.validated})
     u = scores.usefulness
-    say(f"For a datathon: by sex/gender {', '.join(u.by_sex_or_gender) or 'no'}; geography "
-               f"{', '.join(u.geographic_levels) or 'none'}; time "
-               f"{' to '.join(u.time_coverage) if u.time_coverage else 'unknown'}")
-    click.echo(render_table(["resource", "format", "sniffed", "link", "stars", "valid"],
+    say(_("For a datathon: by sex/gender %(sex)s; geography %(geography)s; time %(time)s")
+        % {"sex": ", ".join(u.by_sex_or_gender) or _("no"), "geography": ", ".join(u.geographic_levels) or _("none"),
+           "time": (" " + _("to") + " ").join(u.time_coverage) if u.time_coverage else _("unknown")})
+    click.echo(render_table([_("resource"), _("format"), _("sniffed"), _("link"), _("stars"), _("valid")],
                             [[clip(r.name or r.id, 40), r.format, r.sniffed_format, r.link_status,
-                              r.stars, {True: "yes", False: "no", None: "-"}[r.valid]]
+                              r.stars, {True: _("yes"), False: _("no"), None: "-"}[r.valid]]
                              for r in scores.resources]))
 
 
@@ -453,11 +480,12 @@ def search(obj: Context, query: str, catalog_ids: tuple[str, ...], limit: int, a
         emit_json([h.as_dict() for h in hits])
         return
     if not hits:
-        say(f"No dataset matches {query!r}.")
+        say(_("No dataset matches %(query)s.") % {"query": repr(query)})
         return
     elsewhere = any(h.also_in for h in hits)
     click.echo(render_table(
-        ["catalog", "dataset", "title", "organization", "formats", "last change"] + (["also in"] if elsewhere else []),
+        [_("catalog"), _("dataset"), _("title"), _("organization"), _("formats"), _("last change")]
+        + ([_("also in")] if elsewhere else []),
         [[h.catalog_id, h.name, clip(h.title, 60), clip(h.organization or "", 40), ",".join(h.formats),
           h.metadata_modified.date().isoformat() if h.metadata_modified else ""]
          + ([clip(", ".join(h.also_in), 40)] if elsewhere else []) for h in hits]))
@@ -514,8 +542,9 @@ def pack_candidates(obj: Context, name: str, as_json: bool) -> None:
     for ref in unknown:
         say(f"Aviso: {theme.name}: {ref}: ningún conjunto cosechado se llama así / names no harvested dataset",
             err=True)
-    say(f"{theme.title} ({theme.name}): {sum(c.accepted for c in found)} of {len(found)} candidates pass "
-               "every gate")
+    say(_("%(title)s (%(name)s): %(accepted)s of %(candidates)s candidates pass every gate")
+        % {"title": theme.title, "name": theme.name, "accepted": sum(c.accepted for c in found),
+           "candidates": len(found)})
     click.echo(wrapped_table(
         ["", "dataset", "title", "age (days)", "links ok", "MQA", "stars", "errors", "why", "gates failed"],
         [["ok" if c.accepted else "--", c.ref, c.title, "-" if c.scores.age_days is None else c.scores.age_days,
@@ -563,9 +592,11 @@ def pack_build(obj: Context, names: tuple[str, ...], as_json: bool) -> None:
         for ref in r.unknown_refs:
             say(f"Aviso: {r.name}: {ref}: ningún conjunto cosechado se llama así / names no harvested dataset",
                 err=True)
-        say(f"{r.name} {r.version}: {r.tables} tables from {r.datasets} datasets, "
-                   f"{r.expectations_failed} with unmet expectations, {r.rejected} candidates rejected by the gates"
-                   + ("" if r.new else " (unchanged: same inputs, same pack)"))
+        say(_("%(name)s %(version)s: %(tables)s tables from %(datasets)s datasets, %(failed)s with unmet "
+              "expectations, %(rejected)s candidates rejected by the gates")
+            % {"name": r.name, "version": r.version, "tables": r.tables, "datasets": r.datasets,
+               "failed": r.expectations_failed, "rejected": r.rejected}
+            + ("" if r.new else " " + _("(unchanged: same inputs, same pack)")))
         say(f"  {r.path}")
 
 
@@ -602,8 +633,10 @@ def report(obj: Context, as_json: bool) -> None:
     if as_json:
         emit_json(result.as_dict())
         return
-    state = "published" if result.published else "unchanged, nothing written"
-    say(f"Site: {result.pages} pages and {result.downloads} pack downloads, {state} ({result.seconds:.1f}s)")
+    state = _("published") if result.published else _("unchanged, nothing written")
+    say(_("Site: %(pages)s pages and %(downloads)s pack downloads, %(state)s (%(seconds)ss)")
+        % {"pages": result.pages, "downloads": result.downloads, "state": state,
+           "seconds": i18n.format_decimal(result.seconds, digits=1)})
     say(f"  {obj.settings.paths.site / 'index.html'}")
 
 

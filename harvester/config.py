@@ -6,6 +6,7 @@ File layout (documented in the README)::
     data_dir = "datasets"          # outputs; relative paths are relative to this file
     # database = "datasets/catalog.duckdb"
     # profiles = "profiles"          # theme profiles (profiles/<name>.toml)
+    # language = "es"                # the CLI's human output: es (default) or en
 
     [defaults]                     # any catalog key, applied to every catalog
     user_agent = "..."
@@ -16,7 +17,7 @@ File layout (documented in the README)::
     kind = "ckan"
 
 Environment overrides, for a deployed job: ``HARVESTER_CONFIG`` (the file), ``HARVESTER_DATA_DIR``,
-``HARVESTER_DATABASE``, and ``HARVESTER_<CATALOG>_<KEY>`` for any catalog key (``HARVESTER_FEDERAL_DELAY=12``).
+``HARVESTER_DATABASE``, ``HARVESTER_LANGUAGE``, and ``HARVESTER_<CATALOG>_<KEY>`` for any catalog key (``HARVESTER_FEDERAL_DELAY=12``).
 """
 from __future__ import annotations
 
@@ -26,10 +27,11 @@ import re
 import tomllib
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlsplit
 
 from harvester.errors import ConfigError
+from harvester.i18n import LANGUAGES, Language
 from harvester.model import RecheckRule
 from harvester.paths import DataPaths
 from harvester.scale import ScaleConfig, parse_scale
@@ -41,7 +43,7 @@ FETCH_USER_AGENT = ("datathon-harvester/0.1 (open-data catalog harvester for civ
 sees the requests can write to the contact (set your own in [fetch] user_agent)."""
 KINDS = ("ckan", "dkan")
 ENV_PREFIX = "HARVESTER_"
-GLOBAL_ENV = ("CONFIG", "DATA_DIR", "DATABASE", "PROFILES", "DUCKDB_MEMORY", "STORE_WAIT",
+GLOBAL_ENV = ("CONFIG", "DATA_DIR", "DATABASE", "PROFILES", "LANGUAGE", "DUCKDB_MEMORY", "STORE_WAIT",
               "CHROMIUM", "SCREENSHOTS", "REAL_FILES", "CKAN_HOME", "CKAN_PYTHON")
 """HARVESTER_<NAME> variables that are not catalog or fetch keys (from CHROMIUM on, the test suite's:
 the browser, its screenshots, the real-files corpus, the real CKAN's home and Python)."""
@@ -226,6 +228,9 @@ class Settings:
     """The folder of theme profiles (`[harvester] profiles`, relative to the config file)."""
     scale: ScaleConfig = field(default_factory=ScaleConfig)
     """Where validate and profile run their per-file work (`[scale]`, harvester/scale.py)."""
+    language: Language | None = None
+    """The CLI's human output (`[harvester] language`, HARVESTER_LANGUAGE): None leaves it to `--lang` and the
+    environment's locale (harvester/i18n.py, `choose`). The site is built in every language."""
 
     def host_limits(self, host: str) -> tuple[float, int]:
         """The fetch delay and connection limit for `host`: its `[fetch.hosts."<host>"]` table when it has
@@ -468,8 +473,9 @@ def load_settings(path: str | Path | None = None, env: dict[str, str] | None = N
         if not isinstance(value, dict):
             raise ConfigError(f"{name}: [{section}] must be a table")
     for key in general:
-        if key not in ("data_dir", "database", "profiles"):
-            raise ConfigError(f"{name}: [harvester] {key}: unknown key (known: data_dir, database, profiles)")
+        if key not in ("data_dir", "database", "profiles", "language"):
+            raise ConfigError(f"{name}: [harvester] {key}: unknown key (known: data_dir, database, profiles, "
+                              "language)")
 
     catalogs_raw: dict[str, dict[str, Any]] = {}
     for cid, table in raw_catalogs.items():
@@ -492,7 +498,19 @@ def load_settings(path: str | Path | None = None, env: dict[str, str] | None = N
                       resolve(database, "database") if database else None)
     profiles = resolve(env.get(f"{ENV_PREFIX}PROFILES") or general.get("profiles", "profiles"), "profiles")
     return Settings(source=source, paths=paths, catalogs=catalogs, fetch=_fetch_config(data, env, name),
-                    profiles=profiles, scale=parse_scale(data.get("scale"), name))
+                    profiles=profiles, scale=parse_scale(data.get("scale"), name),
+                    language=_language(env.get(f"{ENV_PREFIX}LANGUAGE"), general.get("language"), name))
+
+
+def _language(from_env: str | None, from_file: Any, name: str) -> Language | None:
+    """`[harvester] language` (HARVESTER_LANGUAGE overrides it): `es` or `en`."""
+    for value, where in ((from_env, f"environment {ENV_PREFIX}LANGUAGE"), (from_file, f"{name}: [harvester] language")):
+        if value is None or value == "":
+            continue
+        if not isinstance(value, str) or value.strip().lower() not in LANGUAGES:
+            raise ConfigError(f"{where}: expected one of {', '.join(LANGUAGES)}, got {value!r}")
+        return cast(Language, value.strip().lower())
+    return None
 
 
 def _fetch_config(data: dict[str, Any], env: dict[str, str], name: str) -> FetchConfig:

@@ -254,6 +254,16 @@ class ColumnProfile:
     alerts: tuple[str, ...] = ()
     error: str | None = None
     sibling_missing_in: tuple[str, ...] | None = None
+    form: str = ""
+    """The form its type was read in (csvscan.Reading.form: `decimal_comma`, `dmy`, ...)."""
+    present: int | None = None
+    """The cells neither empty nor a placeholder (None in a profile made before it was kept)."""
+    placeholder_spellings: tuple[tuple[str, int], ...] = ()
+    """Each placeholder spelling found (`N/D`, `-`) with its count, most frequent first."""
+    rules: str | None = None
+    """csvscan.READING_RULES of the code that decided `type` and `form`."""
+    source_sha256: str | None = None
+    """The sha256 of the file profiled (the store's `column_profiles.sha256`; not kept in `details`)."""
 
     @classmethod
     def from_details(cls, details: dict[str, Any]) -> "ColumnProfile":
@@ -265,8 +275,10 @@ class ColumnProfile:
                 data[name] = tuple(data[name])
         data["top_values"] = tuple(tuple(v) for v in data.get("top_values") or ())
         data["spellings"] = tuple(tuple(v) for v in data.get("spellings") or ())
+        data["placeholder_spellings"] = tuple((str(s), int(n)) for s, n in data.get("placeholder_spellings") or ())
         data["alerts"] = tuple(data.get("alerts") or ())
         data["part"] = data.get("part") or ""
+        data["form"] = data.get("form") or ""
         return cls(**data)
 
     def details(self) -> dict[str, Any]:
@@ -278,6 +290,7 @@ class ColumnProfile:
                 data[name] = list(data[name])
         data["top_values"] = [list(v) for v in self.top_values]
         data["spellings"] = [list(v) for v in self.spellings]
+        data["placeholder_spellings"] = [list(v) for v in self.placeholder_spellings]
         data["alerts"] = list(self.alerts)
         return data
 
@@ -509,6 +522,40 @@ class DatasetText:
 
     dataset: Dataset
     columns: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class BrokenLink:
+    """A resource whose last link check failed: its name and why."""
+
+    resource: str
+    status: str
+    reason: str | None = None
+    http_status: int | None = None
+    failing_since: datetime | None = None
+
+
+@dataclass(frozen=True)
+class PublisherFacts:
+    """What a publisher's page says of one of its current datasets beyond its scores (`Store.publisher_facts`):
+    its organization, licence, contact points and broken links."""
+
+    catalog_id: str
+    remote_id: str
+    name: str | None
+    title: str | None
+    organization_name: str | None
+    organization_title: str | None
+    license_id: str | None
+    licence: str | None
+    """Its licence's title, else its id."""
+    contacts: tuple[tuple[str | None, str | None], ...]
+    """(name, email) of the maintainer and the author, when given."""
+    broken: tuple[BrokenLink, ...] = ()
+
+    @property
+    def ref(self) -> str:
+        return f"{self.catalog_id}/{self.name}"
 
 
 @dataclass(frozen=True)

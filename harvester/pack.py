@@ -35,13 +35,12 @@ import zipfile
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
-from contextlib import contextmanager
-from typing import Any, Iterator
+from typing import Any
 
 import duckdb
 
 from harvester.candidates import Candidate, find_candidates, unknown_refs
-from harvester.colnames import repair_mojibake, snake, unique as _unique
+from harvester.colnames import repair_mojibake, unique as _unique
 from harvester.packdict import Dictionary, dcat_fields, named_dictionary, read_dictionary
 from harvester.packnotebook import notebook
 from harvester.packnotes import Note, note, rows_where
@@ -50,48 +49,19 @@ from harvester.config import Settings
 from harvester.model import ColumnProfile, PackTable, ResourceKey, TableExpectations
 from harvester.errors import HarvesterError
 from harvester.expectations import needed_columns, run_expectations
-from harvester.csvscan import (PLACEHOLDER_LIST, Reading, decide_readings, declared_strings, first_counts,
-                               first_pass_sql, header_names, kept_sql, read_csv_sql, reading_counts, typed_sql,
-                               unconverted, utf8_copy)
-from harvester.places import companions, key_places
+from harvester.csvscan import declared_strings, utf8_copy
+from harvester.packreadme import readme
+from harvester.packtable import (INEGI, READ_THREADS, PackField, field_descriptor, left_out_of, one_thread,
+                                 write_table)
 from harvester.text import normalize
 from harvester.store import Store
 from harvester.themes import Theme, load_theme, theme_path
 from harvester.sql import ident as _q, literal as _lit
 
-FRICTIONLESS_TYPES = {"integer": "integer", "number": "number", "date": "date", "timestamp": "datetime",
-                      "time": "time", "geojson": "geojson"}
-FORMS = {"thousands": "con separador de miles / thousands separators", "decimal_comma": "coma decimal / decimal comma",
-         "dmy": "día primero / day first", "mdy": "mes primero / month first"}
-"""How the source wrote a converted column, as the data dictionary says it."""
 ZIP_TIME = (2024, 1, 1, 0, 0, 0)
 STORED = (".parquet", ".zip", ".pdf", ".docx", ".xlsx", ".pptx", ".png", ".jpg")
 """Files already compressed: stored in the pack's zip as they are (deflating zstd Parquet again costs time
 and saves nothing)."""
-
-
-@dataclass
-class PackField:
-    """A column of a pack's table: its clean name, the original one, the profile's type and profile."""
-
-    name: str
-    original: str
-    type: str
-    profile: ColumnProfile | None
-    form: str = ""
-    """How the source writes it (csvscan.Reading.form): `thousands`, `dmy`, `lat_lon`, ..."""
-    has_nulls: bool | None = None
-    """Whether the Parquet column has nulls (None: not counted yet)."""
-    examples: list[str] = field(default_factory=list)
-    placeholders: dict[str, int] = field(default_factory=dict)
-    """The placeholder spellings in the source column (now nulls), with how many times each."""
-    description: str | None = None
-    """What the portal's dictionary (or DCAT `field` metadata) says the column is."""
-    value_labels: dict[str, str] = field(default_factory=dict)
-    """A coded column's values and what each means, from the dictionary."""
-    described_by: str | None = None
-    keying: dict[str, Any] | None = None
-    """For an INEGI companion column: how it was keyed (harvester/places.py PlaceKeying.as_dict())."""
 
 
 @dataclass
@@ -124,119 +94,14 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _reading(profile: ColumnProfile | None, found: Reading) -> Reading:
-    """The reading a column is converted with: the one found again in the source when its type is the
-    profile's (the profile decided from the same bytes), else text, so no value can become null."""
-    if profile is None or found.type != profile.type:
-        return Reading("string")
-    return found
-
-
-def write_table(con: duckdb.DuckDBPyConnection, source: Path, delimiter: str, header_row: int,
-                profiles: dict[str, ColumnProfile], target: Path,
-                declared: frozenset[str] = frozenset(), text: frozenset[str] = frozenset(), *,
-                state: str | None = None) -> list[PackField]:
-    """One UTF-8 delimited table as zstd Parquet, each column converted to its profile's type with the rule
-    the profile read it by (csvscan's reading rules), the columns named in `text` kept as the source's text;
-    returns its fields. A column naming alcaldías, municipios or states (or holding their keys) gets its
-    INEGI companions after the source's columns (harvester/places.py; `state`: the catalog's state, for names
-    several states share), kept as text with their leading zeros, the original column untouched."""
-    names = header_names(source, delimiter, header_row)
-    # parsed once: the rules' counts, the safety net, the copy and the placeholders all read this table
-    con.execute("DROP TABLE IF EXISTS packing")
-    con.execute(f"CREATE TEMP TABLE packing AS SELECT * FROM {read_csv_sql(source, delimiter, header_row, names)}")
-    try:
-        keyings = key_places(con, "packing", None, state or None, target="packing_keyed")
-        added = companions(keyings)
-        relation = "packing_keyed" if keyings else "packing"
-        fields = _write_table(con, relation, names + added, profiles, target, declared, text | frozenset(added))
-    finally:
-        con.execute("DROP TABLE IF EXISTS packing_keyed")
-        con.execute("DROP TABLE IF EXISTS packing")
-    by_original = {f.original: f for f in fields}
-    for keying in keyings:  # the dictionary says how they were keyed: share matched, values left unmatched
-        said = keying.describe()
-        source_field = by_original.get(keying.column)
-        if source_field is not None and not source_field.description:
-            source_field.description, source_field.described_by = said, INEGI
-        elif source_field is not None:
-            source_field.description = f"{source_field.description}. {said}"
-        for column, role in ((keying.key_column, "Clave INEGI / INEGI key"),
-                             (keying.name_column, "Nombre oficial INEGI / INEGI official name")):
-            if column in by_original:
-                by_original[column].description = f"{role} de «{keying.column}». {said}"
-                by_original[column].described_by = INEGI
-        if keying.key_column in by_original:
-            by_original[keying.key_column].keying = keying.as_dict()
-    return fields
-
-
-INEGI = "INEGI, Marco Geoestadístico 2023 (harvester/data/inegi_places.csv)"
-
-
-def _write_table(con: duckdb.DuckDBPyConnection, relation: str, names: list[str],
-                 profiles: dict[str, ColumnProfile], target: Path, declared: frozenset[str],
-                 text: frozenset[str] = frozenset()) -> list[PackField]:
-    # one scan for the reading rules' first pass, the placeholders' spellings and the row count
-    first_sql = [sql for i, n in enumerate(names) for sql in first_pass_sql(kept_sql(_q(n)), i)]
-    spelled_sql = [f"histogram(trim({_q(n)})) FILTER (WHERE list_contains({PLACEHOLDER_LIST}, trim({_q(n)}))) "
-                   f"AS spelled_{i}" for i, n in enumerate(names)]
-    scanned = con.execute(f"SELECT {', '.join(['count(*) AS n_rows'] + first_sql + spelled_sql)} FROM {relation}").fetchone()
-    scan = dict(zip((d[0] for d in con.description), scanned))
-    first = first_counts(scan, len(names))
-    counts = reading_counts(con, relation, names, first)
-    found = decide_readings(counts, [n in declared for n in names])
-    missed = unconverted(con, relation, names, found)  # one scan for every column
-    found = [Reading("string") if i in missed else r for i, r in enumerate(found)]
-    taken: set[str] = set()
-    fields = []
-    for position, (name, reading) in enumerate(zip(names, found), 1):
-        profile = profiles.get(name)
-        reading = Reading("string") if name in text else _reading(profile, reading)
-        fields.append(PackField(name=snake(name, taken, position), original=name, type=reading.type,
-                                profile=profile, form=reading.form))
-    columns = [(typed_sql(kept_sql(_q(f.original)), Reading(f.type, f.form)), f) for f in fields]
-    select = ", ".join(f"{sql} AS {_q(f.name)}" for sql, f in columns)
-    with _one_thread(con):
-        con.execute(f"COPY (SELECT {select} FROM {relation}) TO {_lit(str(target))} (FORMAT parquet, COMPRESSION zstd)")
-    for i, f in enumerate(fields):
-        f.placeholders = dict(sorted((scan[f"spelled_{i}"] or {}).items(), key=lambda kv: (-kv[1], kv[0])))
-        # a cell is null in the Parquet file exactly where it is empty or a placeholder in the source
-        f.has_nulls = first[i]["present"] < scan["n_rows"]
-    return [f for _, f in columns]
-
-
-READ_THREADS = max(1, min(4, os.cpu_count() or 1))
-"""DuckDB threads for the scans that only count (their results do not depend on the order of rows)."""
-
-
-@contextmanager
-def _one_thread(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
-    """One writer thread: rows in file order and the same Parquet row groups, so the same bytes every time."""
-    con.execute("SET threads = 1")
-    try:
-        yield
-    finally:
-        con.execute(f"SET threads = {READ_THREADS}")
-
-
 def write_parquet(con: duckdb.DuckDBPyConnection, source: Path, table: PackTable,
                   profiles: dict[str, ColumnProfile], target: Path,
                   declared: frozenset[str] = frozenset(), text: frozenset[str] = frozenset(), *,
                   state: str | None = None) -> list[PackField]:
     """One table as zstd Parquet; returns its fields (name, original name, type, profile)."""
     v = table.validation
-    return write_table(con, source, v.delimiter, v.header_row, profiles, target, declared, text, state=state)
-
-
-def _left_out(source_rows: int | None, written: int) -> dict[str, Any]:
-    """What a pack must say when it holds fewer rows than the validated table: how many, and why."""
-    missing = (source_rows or 0) - written
-    if missing <= 0:
-        return {}
-    return {"rows_left_out": missing,
-            "why_left_out": "rows DuckDB could not read as the header's columns (more cells than the header, or "
-                            "broken quoting); the validation report lists them as errors"}
+    return write_table(con, source, v.delimiter, v.header_row, profiles, target, declared, text, state=state,
+                       sha256=v.sha256)
 
 
 MAX_NAME = 150
@@ -343,8 +208,6 @@ def _point_latest(home: Path, version: str) -> None:
 
 def _assemble(settings: Settings, theme: Theme, accepted: list[Candidate], tables: list[PackTable],
               profiles: list[dict[str, ColumnProfile]], staging: Path, docs: list[PackDoc]) -> str:
-    import pandas as pd  # only where packs are built
-
     spill = tempfile.TemporaryDirectory(prefix="harvester-pack-")
     con = duckdb.connect()
     con.execute(f"SET threads = {READ_THREADS}")  # counting scans in parallel; every write with one thread
@@ -367,10 +230,15 @@ def _assemble(settings: Settings, theme: Theme, accepted: list[Candidate], table
                 rows = entry["rows"]
             original = {f.name: f.original for f in fields}
             wanted = needed_columns(list(original.values()), theme.expectations, table.dataset.ref)
-            # only the columns the expectations read go to pandas: a million-row table stays in DuckDB
-            frame = pd.read_parquet(target, columns=[c for c, o in original.items() if o in wanted])
-            frame.attrs["original_names"] = original
-            results.append(run_expectations(frame, theme.expectations, table.dataset.ref, name))
+            if wanted or theme.expectations.required.get(table.dataset.ref):
+                import pandas as pd  # only for a table with something to check
+
+                # only the columns the expectations read go to pandas: a million-row table stays in DuckDB
+                frame = pd.read_parquet(target, columns=[c for c, o in original.items() if o in wanted])
+                frame.attrs["original_names"] = original
+                results.append(run_expectations(frame, theme.expectations, table.dataset.ref, name))
+            else:  # what run_expectations says of a table it has nothing to check in
+                results.append(TableExpectations(table=name, success=True))
             _nulls_and_examples(con, target, fields, rows)
             resource = _resource(unit, name, fields, rows, entry)
             resource["notes"] = notes
@@ -399,7 +267,7 @@ def _assemble(settings: Settings, theme: Theme, accepted: list[Candidate], table
                                                         "source_url": d.url, "sha256": d.sha256} for d in docs]})
     _write_json(staging / "allies.json", {"theme": theme.name, "allies": allies})
     _write_json(staging / "expectations.json", {"theme": theme.name, "tables": [r.as_dict() for r in results]})
-    (staging / "README.md").write_text(_readme(theme, resources, allies, results, docs), encoding="utf-8")
+    (staging / "README.md").write_text(readme(theme, resources, allies, results, docs), encoding="utf-8")
     files = sorted(p for p in staging.rglob("*") if p.is_file())
     sums = {str(p.relative_to(staging)): _sha256(p) for p in files}
     content = hashlib.sha256("".join(f"{h}  {n}\n" for n, h in sums.items()).encode()).hexdigest()
@@ -476,7 +344,7 @@ def _describe(con: duckdb.DuckDBPyConnection, resources: list[dict[str, Any]], s
                 if text or labels:
                     f.description, f.value_labels, f.described_by = text, labels, book.source
                     break
-        resource["descriptor"]["schema"] = {"fields": [_field(f) for f in resource["fields"]]}
+        resource["descriptor"]["schema"] = {"fields": [field_descriptor(f) for f in resource["fields"]]}
 
 
 def _csv_copies(con: duckdb.DuckDBPyConnection, resources: list[dict[str, Any]], staging: Path) -> None:
@@ -487,7 +355,7 @@ def _csv_copies(con: duckdb.DuckDBPyConnection, resources: list[dict[str, Any]],
         name = resource["descriptor"]["name"]
         target = staging / "csv" / f"{name}.csv"
         body = target.with_suffix(".body")
-        with _one_thread(con):
+        with one_thread(con):
             con.execute(f"COPY (SELECT * FROM read_parquet({_lit(str(staging / resource['descriptor']['path']))})) "
                         f"TO {_lit(str(body))} (FORMAT csv, HEADER true, DELIMITER ',')")
         with target.open("wb") as out, body.open("rb") as data:
@@ -519,11 +387,20 @@ def _nulls_and_examples(con: duckdb.DuckDBPyConnection, parquet: Path, fields: l
         counts = con.execute(f"SELECT {', '.join(f'count({_q(f.name)})' for f in unknown)} FROM {relation}").fetchone()
         for f, present in zip(unknown, counts):
             f.has_nulls = present < rows
+    numbered = f"read_parquet({_lit(str(parquet))}, file_row_number = true)"
     for f in fields:
         if f.profile is None or not f.profile.top_values:
-            f.examples = [v for (v,) in con.execute(
-                f"SELECT v FROM (SELECT CAST({_q(f.name)} AS VARCHAR) AS v, row_number() OVER () AS n FROM {relation}) "
-                f"WHERE v IS NOT NULL GROUP BY v ORDER BY min(n) LIMIT 3").fetchall()]
+            # the first three values in file order are most often in the first rows: looked for there first
+            for prefix in (f"WHERE file_row_number < {EXAMPLE_ROWS}", ""):
+                f.examples = [v for (v,) in con.execute(
+                    f"SELECT v FROM (SELECT CAST({_q(f.name)} AS VARCHAR) AS v, file_row_number AS n FROM {numbered} "
+                    f"{prefix}) WHERE v IS NOT NULL GROUP BY v ORDER BY min(n) LIMIT 3").fetchall()]
+                if len(f.examples) == 3 or rows <= EXAMPLE_ROWS:
+                    break
+
+
+EXAMPLE_ROWS = 10_000
+"""The rows a table's first example values are looked for in before the whole table is."""
 
 
 def _rows(con: duckdb.DuckDBPyConnection, parquet: Path) -> int:
@@ -539,7 +416,7 @@ def _provenance(table: PackTable, name: str, target: Path | None, rows: int) -> 
              "source_changed_at": _iso(table.changed_at)}
     if target is not None:
         entry.update({"parquet": f"data/{name}.parquet", "parquet_sha256": _sha256(target)})
-    return {**entry, "rows": rows, **_left_out(v.rows, rows)}
+    return {**entry, "rows": rows, **left_out_of(v.rows, rows)}
 
 
 @dataclass
@@ -681,7 +558,7 @@ def _write_stack(con: duckdb.DuckDBPyConnection, settings: Settings, unit: Unit,
         columns += [f"{value} AS {_q(column)}" for value, column in zip(origin, ORIGIN_COLUMNS)]
         selects.append(f"SELECT {', '.join(columns)} FROM read_parquet({_lit(str(part))})")
         counts.append(_rows(con, part))
-    with _one_thread(con):
+    with one_thread(con):
         con.execute(f"COPY ({' UNION ALL '.join(selects)}) TO {_lit(str(target))} (FORMAT parquet, COMPRESSION zstd)")
     rows = _rows(con, target)
     if rows != sum(counts):  # no value lost: every row of every file is in the stack
@@ -738,7 +615,7 @@ def table_notes(table: PackTable, fields: list[PackField], rows: int) -> list[No
     if renamed:
         notes.append(note("change", "names_normalized", None, len(renamed),
                           renames=", ".join(f"«{f.original}» → `{f.name}`" for f in renamed)))
-    left_out = _left_out(table.validation.rows, rows)
+    left_out = left_out_of(table.validation.rows, rows)
     if left_out:
         notes.append(note("change", "rows_left_out", None, left_out["rows_left_out"]))
     notes += validation_notes(table)
@@ -817,54 +694,13 @@ def _resource(unit: Unit, name: str, fields: list[PackField], rows: int, entry: 
         "name": name, "path": f"data/{name}.parquet", "format": "parquet", "mediatype": "application/vnd.apache.parquet",
         "title": f"{table.dataset.title}: {what}",
         "sources": [{"title": publisher or table.validation.catalog_id, "path": t.url} for t in unit.tables],
-        "schema": {"fields": [_field(f) for f in fields]}}
+        "schema": {"fields": [field_descriptor(f) for f in fields]}}
     if licence:
         descriptor["licenses"] = [{"name": str(licence)}]
     if len(unit.tables) > 1:
         descriptor["stacked_from"] = [{k: f[k] for k in ("file", "period", "rows", "columns")} for f in entry["stacked_from"]]
     return {"descriptor": descriptor, "table": table, "unit": unit, "entry": entry, "fields": fields, "rows": rows,
             "publisher": publisher, "licence": licence}
-
-
-def _geopoint(f: PackField) -> dict[str, Any]:
-    """A column of points, kept as the source's text. Frictionless's geopoint is longitude first ('lon, lat',
-    or [lon, lat] with format 'array'); the portals' "lat,lon" points stay a string that says so."""
-    array = f.form.endswith("_array")
-    order = f.form.removesuffix("_array")
-    if order == "lon_lat":
-        return {"type": "geopoint", "format": "array"} if array else {"type": "geopoint"}
-    written = "[lat, lon]" if array else "lat,lon"
-    if order == "lat_lon":
-        return {"type": "string", "description": f"punto geográfico «{written}»: latitud primero (Frictionless "
-                                                 f"geopoint pide longitud primero) / geographic point, latitude first"}
-    return {"type": "string", "description": "punto geográfico; no se sabe si latitud o longitud va primero / "
-                                             "geographic point, order of latitude and longitude unknown"}
-
-
-def _field(f: PackField) -> dict[str, Any]:
-    kind = FRICTIONLESS_TYPES.get(f.type, "string")
-    field = {"name": f.name, "type": kind, "title": f.original}
-    if f.type == "geopoint":
-        field.update(_geopoint(f))
-    if f.type == "geojson" and f.form == "3d":
-        # RFC 7946 allows an altitude in a position; the GeoJSON profile Frictionless validates with does not
-        field.update({"type": "string", "description": "geometría GeoJSON con altitud en sus posiciones (Frictionless "
-                                                       "solo acepta posiciones de 2 números) / GeoJSON geometry with "
-                                                       "altitudes"})
-    if f.description:
-        said = f"{f.description} (fuente / source: {f.described_by})"
-        field["description"] = f"{said}. {field['description']}" if field.get("description") else said
-    if f.value_labels:
-        field["value_labels"] = dict(f.value_labels)
-    if f.keying:
-        field["inegi_keying"] = f.keying
-    if kind == "integer" and f.has_nulls:
-        # Frictionless reads Parquet through pandas, where an integer column with nulls turns to floats and NaN,
-        # which its integer type refuses: the column stays int64 in the file and is declared a number here.
-        field["type"] = "number"
-        whole = "whole numbers (int64 in the Parquet file), some missing"
-        field["description"] = f"{field['description']} ({whole})" if field.get("description") else whole
-    return field
 
 
 def _allies(tables: list[PackTable], accepted: list[Candidate]) -> list[dict[str, Any]]:
@@ -884,127 +720,6 @@ def _allies(tables: list[PackTable], accepted: list[Candidate]) -> list[dict[str
         if d.catalog_id not in ally["catalogs"]:
             ally["catalogs"].append(d.catalog_id)
     return sorted(allies.values(), key=lambda a: (a["organization"] or "", a["id"] or ""))
-
-
-def _cell(text: Any) -> str:
-    """Portal text as inert Markdown: no HTML (a renderer would run `<img onerror>`), no table break, one line."""
-    value = str(text if text is not None else "")
-    value = value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    return re.sub(r"[\x00-\x1f\x7f]+", " ", value).replace("|", "\\|")
-
-
-def _readme(theme: Theme, resources: list[dict[str, Any]], allies: list[dict[str, Any]],
-            results: list[TableExpectations], docs: list[PackDoc]) -> str:
-    first = resources[0]["descriptor"]["path"]
-    lines = [f"# {theme.title}", "", theme.problem_es, "", theme.problem_en, "",
-             f"{len(resources)} tables from {len({r['table'].dataset.ref for r in resources})}"
-             " datasets, chosen by the organizers' theme profile and its quality gates, validated and converted to "
-             "Parquet. `datapackage.json` describes them (a Frictionless Data Package), `provenance.json` says where "
-             "each came from, `expectations.json` holds the Great Expectations results, `allies.json` the publishers.",
-             "", "## Load a table", "", "```python", "import pandas as pd", f'df = pd.read_parquet("{first}")', "```",
-             "", "```python", "import duckdb", f"duckdb.sql(\"SELECT * FROM '{first}'\").df()", "```", "", "```r",
-             f'df <- arrow::read_parquet("{first}")', "```", "",
-             "`inicio.ipynb` carga todas las tablas con pandas y con DuckDB y dibuja una primera gráfica / loads every "
-             "table with pandas and DuckDB and draws a first chart (`jupyter lab inicio.ipynb` in this folder).", ""]
-    if any("csv_copy" in r["descriptor"] for r in resources):
-        lines += ["Cada tabla también está en `csv/` para hojas de cálculo (UTF-8 con BOM, coma, fechas ISO) / every "
-                  "table is also in `csv/` for spreadsheets (UTF-8 with a BOM, comma-delimited, ISO dates).", ""]
-    lines += ["## Allies", ""]
-    for ally in allies:
-        contacts = ", ".join(f"{_cell(c['name'])} ({_cell(c['email'])})" if c["email"] else _cell(c["name"])
-                             for c in ally["contacts"])
-        lines.append(f"- **{_cell(ally['organization'] or ally['id'])}** ({', '.join(ally['catalogs'])}): "
-                     f"{contacts or 'no contact point published'}; {len(ally['datasets'])} datasets")
-    if docs:
-        lines += ["", "## Documentos / Documents", "",
-                  "Documentación publicada con los conjuntos de datos (diccionarios, metodologías) / documentation "
-                  "published with the datasets (dictionaries, methodologies):", ""]
-        lines += [f"- `docs/{d.name}` ({_cell(d.dataset)}): `{_cell(d.url).replace('`', '%60')}`" for d in docs]
-    checks = {r.table: r for r in results}
-    lines += ["", "## Tables", ""]
-    for resource in resources:
-        d, t = resource["descriptor"], resource["table"]
-        check = checks[d["name"]]
-        failed = [c.check for c in check.checks if not c.success]
-        entry = resource["entry"]
-        sources = [entry] if "stacked_from" not in entry else entry["stacked_from"]
-        left_out = {"rows_left_out": sum(e.get("rows_left_out", 0) for e in sources)} if any(
-            e.get("rows_left_out") for e in sources) else {}
-        source_rows = sum((e["rows"] + e.get("rows_left_out", 0)) for e in sources)
-        rows = f"{resource['rows']} rows" + (f" ({left_out['rows_left_out']} of the source's {source_rows} left "
-                                             f"out: {_left_out(source_rows, resource['rows'])['why_left_out']})"
-                                             if left_out else "")
-        lines += [f"### {_cell(d['title'])}", "", f"- File: `{d['path']}`, {rows}"]
-        if "stacked_from" in entry:
-            lines += [f"- Archivos unidos / Stacked files ({len(sources)}):"]
-            lines += [f"  - «{_cell(e['file'])}», {_cell(e['period'] or 'sin periodo / no period')}, {e['rows']} rows, "
-                      f"`{_cell(e['source_url']).replace('`', '%60')}`, retrieved {e['source_changed_at'] or '-'}"
-                      for e in sources]
-            lines += ["", "| " + " | ".join(f"«{_cell(e['file'])}»" for e in sources) + " | column in the pack |",
-                      "|" + "---|" * (len(sources) + 1)]
-            stacked = [f.name for f in resource["fields"] if f.name not in ORIGIN_COLUMNS]
-            for column in stacked:
-                cells = [next((_cell(o) for o, c in e["columns"].items() if c == column), "—") for e in sources]
-                lines.append("| " + " | ".join(cells) + f" | `{column}` |")
-            lines.append("")
-        else:
-            lines += [f"- Source: `{_cell(t.url).replace('`', '%60')}`",
-                      f"- Retrieved: {_iso(t.changed_at) or '-'} (when this content was first fetched)"]
-        lines += [f"- Publisher: {_cell(resource['publisher'] or '-')}",
-                  f"- Licence: {_cell(resource['licence'] or 'not given')}",
-                  f"- Expectations: {'all met' if not failed else 'not met: ' + '; '.join(failed)}", ""]
-        lines += _notes_markdown(resource["notes"])
-        lines += ["#### Diccionario de datos / Data dictionary", "",
-                  "| column | original name | type | missing | placeholders (now null) | examples | description |",
-                  "|---|---|---|---:|---|---|---|"]
-        for f in resource["fields"]:
-            profile = f.profile
-            top = [v for v, _ in (profile.top_values if profile else ())[:3]]
-            examples = ", ".join(_cell(v) for v in (top or f.examples))
-            missing = profile.missing_share if profile else None
-            spelled = ", ".join(f"`{_cell(p).replace('`', '')}` ×{n:,}" for p, n in f.placeholders.items())
-            lines.append(f"| `{f.name}` | {_cell(f.original)} | {_dictionary_type(f)} | "
-                         f"{'' if missing is None else f'{missing:.0%}'} | {spelled} | {examples} | {_described(f)} |")
-        lines.append("")
-    return "\n".join(lines)
-
-
-def _described(f: PackField) -> str:
-    """A column's description and value labels in the README's dictionary, with where they come from."""
-    parts = [_cell(f.description)] if f.description else []
-    if f.value_labels:
-        parts.append("; ".join(f"`{_cell(k).replace('`', '')}` = {_cell(v)}" for k, v in list(f.value_labels.items())[:20]))
-    return " — ".join(parts) + (f" ({_cell(f.described_by)})" if parts else "")
-
-
-NOTE_HEADINGS = {"change": "Qué se cambió / What was changed",
-                 "validation": "Errores de validación que quedan en la fuente / Validation errors left in the source",
-                 "alert": "Alertas del perfil / Profile alerts"}
-
-
-def _notes_markdown(notes: list[Note]) -> list[str]:
-    """A table's notes in its README section: each kind under its heading, Spanish then English."""
-    lines: list[str] = []
-    for kind, heading in NOTE_HEADINGS.items():
-        chosen = [n for n in notes if n.kind == kind]
-        lines += [f"#### {heading}", ""]
-        for n in chosen:
-            where = f"«{_cell(n.file)}»: " if n.file and n.code not in ("column_mapped", "column_absent") else ""
-            lines += [f"- {where}{_cell(n.es)}", f"  _{where}{_cell(n.en)}_"]
-        if not chosen:
-            lines.append("- Ninguno / None")
-        lines.append("")
-    return lines
-
-
-def _dictionary_type(f: PackField) -> str:
-    """The type the data dictionary shows: the datapackage's, with how the source wrote it."""
-    kind = _field(f)["type"]
-    if f.type == "geopoint":
-        return f"geopoint ({f.form.replace('_array', ', array').replace('_', ',')})"
-    if f.type == "geojson":
-        return "geojson (3D)" if f.form == "3d" else "geojson"
-    return f"{kind} ({FORMS[f.form]})" if f.form in FORMS else kind
 
 
 def build_packs(settings: Settings, names: list[str] | None = None) -> list[PackResult]:

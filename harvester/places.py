@@ -38,7 +38,6 @@ from importlib import resources
 from typing import Iterable
 
 import duckdb
-import pyarrow as pa
 
 from harvester.csvscan import PLACEHOLDER_SPELLINGS
 from harvester.errors import HarvesterError
@@ -354,7 +353,7 @@ def _digits(text: str) -> str | None:
 
 
 @functools.cache
-def _name_rows() -> pa.Table:
+def _name_rows() -> dict[str, tuple[str, list]]:
     """Every name a place is matched by: (level, cvegeo, cve_ent, key, tier)."""
     rows: list[tuple[str, str, str, str, int]] = []
     for p in places():
@@ -368,8 +367,16 @@ def _name_rows() -> pa.Table:
         names |= {(alias, 1) for alias in aliases}
         rows += [(str(level), p.cvegeo, p.cve_ent, k, tier) for k, tier in sorted(names)]
     columns = list(zip(*rows))
-    return pa.table({"level": columns[0], "cvegeo": columns[1], "cve_ent": columns[2], "key": columns[3],
-                     "tier": pa.array(columns[4], pa.int8())})
+    return {"level": ("VARCHAR", list(columns[0])), "cvegeo": ("VARCHAR", list(columns[1])),
+            "cve_ent": ("VARCHAR", list(columns[2])), "key": ("VARCHAR", list(columns[3])),
+            "tier": ("TINYINT", list(columns[4]))}
+
+
+def _temp_table(con: duckdb.DuckDBPyConnection, name: str, columns: dict[str, tuple[str, list]]) -> None:
+    """A temporary table of these columns ((DuckDB type, values) by name), from Python lists through
+    parameters (no Arrow: building an Arrow table imports pandas, a quarter of a second)."""
+    select = ", ".join(f"unnest(?::{kind}[]) AS {_q(column)}" for column, (kind, _) in columns.items())
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT {select}", [values for _, values in columns.values()])
 
 
 def _ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
@@ -377,15 +384,10 @@ def _ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
     present = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables() WHERE temporary").fetchall()}
     if PLACES_TABLE in present and ALIASES_TABLE in present:
         return
-    facts = pa.table({"cvegeo": [p.cvegeo for p in places()], "cve_ent": [p.cve_ent for p in places()],
-                      "cve_mun": [p.cve_mun for p in places()], "nombre": [p.name for p in places()]})
+    facts = {"cvegeo": ("VARCHAR", [p.cvegeo for p in places()]), "cve_ent": ("VARCHAR", [p.cve_ent for p in places()]),
+             "cve_mun": ("VARCHAR", [p.cve_mun for p in places()]), "nombre": ("VARCHAR", [p.name for p in places()])}
     for table, data in ((PLACES_TABLE, facts), (ALIASES_TABLE, _name_rows())):
-        view = f"{table}_arrow"
-        con.register(view, data)
-        try:
-            con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT * FROM {view}")
-        finally:
-            con.unregister(view)
+        _temp_table(con, table, data)
 
 
 # Matching ----------------------------------------------------------------------------------------------
@@ -484,20 +486,15 @@ def _match(con: duckdb.DuckDBPyConnection, inputs: list[_Input | None]) -> list[
     kept = [(i, x) for i, x in enumerate(inputs) if x is not None]
     if not kept:
         return [None for _ in inputs]
-    data = pa.table({
-        "id": pa.array([i for i, _ in kept], pa.int64()),
-        "level": pa.array([str(x.level) for _, x in kept], pa.string()),
-        "state": pa.array([x.state for _, x in kept], pa.string()),
-        "hint": pa.array([x.hint for _, x in kept], pa.string()),
-        "p0": pa.array([x.p0 for _, x in kept], pa.string()),
-        "p1": pa.array([x.p1 for _, x in kept], pa.string()),
-        "wild": pa.array([x.wild for _, x in kept], pa.bool_()),
-        "key": pa.array([x.key for _, x in kept], pa.string())})
-    con.register(table, data)
+    _temp_table(con, table, {
+        "id": ("BIGINT", [i for i, _ in kept]), "level": ("VARCHAR", [str(x.level) for _, x in kept]),
+        "state": ("VARCHAR", [x.state for _, x in kept]), "hint": ("VARCHAR", [x.hint for _, x in kept]),
+        "p0": ("VARCHAR", [x.p0 for _, x in kept]), "p1": ("VARCHAR", [x.p1 for _, x in kept]),
+        "wild": ("BOOLEAN", [x.wild for _, x in kept]), "key": ("VARCHAR", [x.key for _, x in kept])})
     try:
         found = con.execute(MATCH_SQL.format(inputs=table, names=ALIASES_TABLE, places=PLACES_TABLE)).fetchall()
     finally:
-        con.unregister(table)
+        con.execute(f"DROP TABLE IF EXISTS {table}")
     matches: list[_Match | None] = [None if x is None else _Match(None, (), None) for x in inputs]
     for id_, cvegeo, candidates, tier in found:
         matches[id_] = _Match(cvegeo, tuple(candidates), tier)
@@ -628,7 +625,11 @@ def _looks_named(counts: Counts) -> bool:
     values at most, most rows with letters."""
     values = [(v, n) for _, v, n in _valued(counts)]
     lettered = sum(n for v, n in values if re.search("[A-Za-z]", v))
-    return 3 <= len(values) <= 5000 and lettered >= 0.9 * sum(n for _, n in values)
+    return 3 <= len(values) <= NAMED_MAX and lettered >= 0.9 * sum(n for _, n in values)
+
+
+NAMED_MAX = 5000
+"""The most distinct values a column without a place word in its name may have and still name places."""
 
 
 def _is_keys(counts: Counts) -> bool:
@@ -641,6 +642,8 @@ def _is_keys(counts: Counts) -> bool:
 def _classify(batch: _Batch, column: str, counts: Counts, hint: str | None,
               signal: PlaceLevel | str | None) -> _Trial | None:
     """How a column is tried, from its name's signal and a sample of its values (None: not a place)."""
+    if signal is None and len(counts) > NAMED_MAX + 1 and len(_valued(counts)) > NAMED_MAX:
+        return None  # neither keys (they need a name) nor names (too many values): not looked at value by value
     if _is_keys(counts):
         if signal is None:
             return None  # numbers are too common to be keys by their values alone
@@ -853,16 +856,15 @@ def _key_column(con: duckdb.DuckDBPyConnection, plan: _Plan, state_col: str | No
             ambiguous.append(PlaceValue(v, c, value.state, m.candidates))
         else:
             unmatched.append(value)
-    data = pa.table({"s": pa.array([k[0] for k in keys], pa.string()), "v": pa.array([k[1] for k in keys], pa.string()),
-                     "cvegeo": pa.array([k[2] for k in keys], pa.string())})
-    view = mapping + "_arrow"
-    con.register(view, data)
+    view = mapping + "_values"
+    _temp_table(con, view, {"s": ("VARCHAR", [k[0] for k in keys]), "v": ("VARCHAR", [k[1] for k in keys]),
+                            "cvegeo": ("VARCHAR", [k[2] for k in keys])})
     try:
         key_sql = "p.cve_ent" if plan.level == PlaceLevel.ENTIDAD and plan.kind != PlaceKind.KEY else "p.cvegeo"
         con.execute(f"CREATE OR REPLACE TEMP TABLE {mapping} AS SELECT m.s, m.v, {key_sql} AS k, p.nombre AS nombre "
                     f"FROM {view} m JOIN {PLACES_TABLE} p ON p.cvegeo = m.cvegeo")
     finally:
-        con.unregister(view)
+        con.execute(f"DROP TABLE IF EXISTS {view}")
     with_value = sum(c for _, _, c in valued)
 
     def top(values: list[PlaceValue]) -> tuple[PlaceValue, ...]:
@@ -892,19 +894,27 @@ def _write(con: duckdb.DuckDBPyConnection, relation: str, target: str,
     beside."""
     is_table = _kind_of(con, relation) == "table"
     order = "rowid" if is_table else "row_number() OVER ()"
-    select, joins = ["r.* EXCLUDE (__places_row)"], []
+    added, joins = [], []
     for n, (plan, mapping, uses_state) in enumerate(maps):
         on = f"m{n}.v = CAST(r.{_q(plan.column)} AS VARCHAR)"
         if uses_state and state_col:
             on += f" AND m{n}.s IS NOT DISTINCT FROM CAST(r.{_q(state_col)} AS VARCHAR)"
         joins.append(f"LEFT JOIN {mapping} m{n} ON {on}")
-        select += [f"m{n}.k AS {_q(plan.key_column)}", f"m{n}.nombre AS {_q(plan.name_column)}"]
+        added += [f"m{n}.k AS {_q(plan.key_column)}", f"m{n}.nombre AS {_q(plan.name_column)}"]
     existing = _kind_of(con, target)
     if existing and existing != ("view" if view else "table"):
         con.execute(f"DROP {existing.upper()} {_q(target)}")
-    con.execute(f"CREATE OR REPLACE TEMP {'VIEW' if view else 'TABLE'} {_q(target)} AS SELECT {', '.join(select)} "
-                f"FROM (SELECT *, {order} AS __places_row FROM {relation}) r {' '.join(joins)} "
-                f"ORDER BY r.__places_row")
+    if is_table and maps:
+        # only the companions are joined and put back in the table's order (narrow: a big table is not sorted
+        # whole), then set beside its rows, which a table's scan gives in order
+        read = {plan.column for plan, _, _ in maps} | ({state_col} if state_col else set())
+        narrow = ", ".join(_q(c) for c in sorted(read))
+        body = (f"SELECT t.*, c.* FROM {relation} t POSITIONAL JOIN (SELECT {', '.join(added)} FROM "
+                f"(SELECT {narrow}, rowid AS __places_row FROM {relation}) r {' '.join(joins)} ORDER BY r.__places_row) c")
+    else:
+        body = (f"SELECT {', '.join(['r.* EXCLUDE (__places_row)'] + added)} FROM (SELECT *, {order} AS __places_row "
+                f"FROM {relation}) r {' '.join(joins)} ORDER BY r.__places_row")
+    con.execute(f"CREATE OR REPLACE TEMP {'VIEW' if view else 'TABLE'} {_q(target)} AS {body}")
 
 
 def companions(keyings: Iterable[PlaceKeying]) -> list[str]:

@@ -23,7 +23,7 @@ import duckdb
 from harvester.alerts import Alert
 from harvester.clock import utcnow
 from harvester.config import Settings
-from harvester.csvscan import (LATIN_1, PLACEHOLDER_LIST, Reading, count_where, decide_readings, declared_strings, first_counts,
+from harvester.csvscan import (LATIN_1, PLACEHOLDER_LIST, READING_RULES, Reading, count_where, decide_readings, declared_strings, first_counts,
                                first_pass_sql, header_names, read_csv_sql, reading_counts, typed_columns_sql,
                                utf8_copy)
 from harvester.errors import PathEscape
@@ -118,6 +118,15 @@ def _text_stats(con: duckdb.DuckDBPyConnection, source: str, names: list[str]) -
         ]
     stats = con.execute(f"SELECT {', '.join(parts)} FROM (SELECT {', '.join(kept)} FROM {source})").fetchone()
     s = dict(zip((d[0] for d in con.description), stats))
+    # the placeholders' spellings, of the columns that have any (a histogram per column of a wide table
+    # would hold hundreds of maps at once)
+    spelled = [i for i in range(len(names)) if s[f"placeholder_{i}"]]
+    for start in range(0, len(spelled), 16):
+        chosen = spelled[start:start + 16]
+        found = con.execute("SELECT " + ", ".join(
+            f"histogram({_q(names[i])}) FILTER (WHERE list_contains({PLACEHOLDER_LIST}, {_q(names[i])}))"
+            for i in chosen) + f" FROM {source}").fetchone()
+        s.update({f"spelled_{i}": histogram for i, histogram in zip(chosen, found)})
     # HyperLogLog is off by a few even on 16 values: count exactly where that is cheap
     few = [i for i in range(len(names)) if s[f"distinct_{i}"] <= EXACT_DISTINCT_MAX]
     if few:
@@ -183,7 +192,9 @@ def _profile_table_rows(con: duckdb.DuckDBPyConnection, names: list[str],
             quartiles=tuple(r[f"q_{i}"]) if numeric and r.get(f"q_{i}") else None,
             date_min=str(low) if dated and low is not None else None,
             date_max=str(high) if dated and high is not None else None,
-            top_values=top_values, spellings=spellings, alerts=tuple(alerts)))
+            top_values=top_values, spellings=spellings, alerts=tuple(alerts), form=readings[i].form,
+            present=present, rules=READING_RULES,
+            placeholder_spellings=tuple(sorted((s.get(f"spelled_{i}") or {}).items(), key=lambda kv: (-kv[1], kv[0])))))
     return profiles
 
 

@@ -1,8 +1,11 @@
-"""Results as text for people: the tables the CLI, the demo and the nightly log print."""
+"""Results as text for people: the tables the CLI, the demo and the nightly log print, in the language of
+`harvester.i18n.use` (the CLI's `--lang`); the values in them (statuses, ids, portals' names) as they are."""
 from __future__ import annotations
 
 import re
 from typing import TYPE_CHECKING, Any, Sequence
+
+from harvester.i18n import _
 
 if TYPE_CHECKING:
     from harvester.fetch import FetchSummary
@@ -86,11 +89,12 @@ def clip(text: str, width: int) -> str:
 def harvest_table(results: Sequence["CatalogResult"]) -> str:
     """One line per harvested catalog."""
     return render_table(
-        ["catalog", "status", "mode", "added", "updated", "unchanged", "deleted", "failed", "requests", "time"],
+        [_("catalog"), _("status"), _("mode"), _("added"), _("updated"), _("unchanged"), _("deleted"), _("failed"),
+         _("requests"), _("time")],
         [[r.catalog_id, r.status, r.mode, r.added, r.updated, r.unchanged, r.deleted, r.failed, r.requests,
           f"{r.seconds:.1f}s"] for r in results])
 
 
 def fetch_table(summary: "FetchSummary") -> str:
     """Resources by link status."""
-    return render_table(["status", "resources"], sorted(summary.by_status.items()))
+    return render_table([_("status"), _("resources")], sorted(summary.by_status.items()))

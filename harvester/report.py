@@ -11,6 +11,10 @@ and on a phone):
 - `datasets/<catalog>/<name>.html`: scorecard, resources, validation errors, column profiles with charts;
 - `changes.html`: what each nightly run changed (`<data_dir>/runs/*.json`).
 
+Every page is in Spanish at the site's root and in English under `en/` (each links to its twin; both share
+`assets/` and `downloads/`): the templates' messages come from the gettext catalogs and dates and numbers
+are formatted by `harvester/i18n.py`. Portals' strings are never translated.
+
 Every string from a portal goes through Jinja's autoescaping, and a link taken from a portal is only made a
 link when it is http(s). The pages depend on the store, the packs, the run summaries and (the aggregate
 pages: ages are in days) today's date, never on the time of the build, so with nothing changed the same
@@ -57,12 +61,14 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator
 from urllib.parse import quote, urlsplit
 
+import babel
 import jinja2
 
-from harvester import sitesearch
+from harvester import i18n, sitesearch
 from harvester.clock import utcnow
 from harvester.config import Settings
 from harvester.errors import HarvesterError
+from harvester.i18n import LANGUAGES, Language
 from harvester.linkstatus import healthy
 from harvester.candidates import Candidate, Match, Matcher, once, ranked, texts_of
 from harvester.model import (CandidateScores, CatalogHealth, ColumnProfile, Dataset, DatasetColumn, Freshness,
@@ -129,26 +135,12 @@ def page_slug(name: str) -> str:
     return cleaned
 
 
-def _percent(value: Any, digits: int = 0) -> str:
-    if value is None:
-        return "–"
-    return f"{100 * float(value):.{digits}f}%"
-
-
-def _number(value: Any) -> str:
-    if value is None:
-        return "–"
-    if isinstance(value, float) and not value.is_integer():
-        return f"{value:,.2f}"
-    return f"{int(value):,}"
-
-
-def _value(text: Any, kind: str) -> str:
+def _value(text: Any, kind: str, lang: Language) -> str:
     """A profile's min or max as text: integers without the `.0` the store keeps them with."""
     if kind == "integer":
         try:
-            return f"{int(float(text)):,}"
-        except (TypeError, ValueError):
+            return i18n.format_number(int(float(text)), lang)
+        except (TypeError, ValueError, OverflowError):
             pass
     return str(text)
 
@@ -158,14 +150,36 @@ def _segment(text: Any) -> str:
     return quote(str(text), safe="")
 
 
-def _environment() -> jinja2.Environment:
+JINJA_OPTIONS: dict[str, Any] = {"trim_blocks": True, "lstrip_blocks": True, "keep_trailing_newline": True,
+                                 "extensions": ["jinja2.ext.i18n"]}
+"""How the templates are read, here and by the message extraction (`babel.cfg` says the same)."""
+
+
+def _environment(lang: Language) -> jinja2.Environment:
+    """The templates in `lang`: its messages (gettext, `jinja2.ext.i18n`) and its conventions for numbers,
+    dates and times (`i18n.format_*`)."""
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)),
                              autoescape=jinja2.select_autoescape(["html", "svg"], default_for_string=True),
-                             undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
-                             keep_trailing_newline=True)
-    env.filters.update(safe_url=safe_url, percent=_percent, number=_number, value=_value, segment=_segment)
+                             undefined=jinja2.StrictUndefined, **JINJA_OPTIONS)
+    env.install_gettext_translations(i18n.translations(lang), newstyle=True)  # type: ignore[attr-defined]
+    env.filters.update(
+        safe_url=safe_url, segment=_segment,
+        percent=lambda value, digits=0: i18n.format_percent(value, lang, digits),
+        number=lambda value: i18n.format_number(value, lang),
+        decimal=lambda value, digits: i18n.format_decimal(value, lang, digits),
+        value=lambda text, kind: _value(text, kind, lang),
+        date=lambda value, format="medium": i18n.format_date(value, lang, format),
+        datetime=lambda value: i18n.format_datetime(value, lang),
+        word=lambda value: i18n.word(value, lang),
+        gate=lambda gate: i18n.sentence(gate.why, lang),
+        reason=lambda text: i18n.sentence(text, lang))
     env.tests["healthy"] = healthy
     return env
+
+
+def _prefix(lang: Language) -> str:
+    """Where a language's pages are: Spanish at the site's root, the others in a folder of their own."""
+    return "" if lang == i18n.DEFAULT else f"{lang}/"
 
 
 # --- what the pages show -------------------------------------------------------------------------------
@@ -367,7 +381,7 @@ def _column_chart(column: ColumnProfile) -> dict[str, Any] | None:
             return None  # a NaN or infinity in the column: no honest box to draw
         span = (high - low) or 1.0
         return {"kind": "box", "x": [round(100 * (v - low) / span, 1) for v in (low, *q, high)],
-                "labels": [_number(low), _number(high)]}
+                "labels": [low, high]}
     top = column.top_values
     if top and (column.distinct_count or 0) <= 50:
         most = max(n for _, n in top) or 1
@@ -445,6 +459,7 @@ class _Kept:
     fingerprint: str
     page: str
     inputs: str
+    """The inputs hashes of the dataset's page in each language (`_Build.keys`)."""
     row: DatasetRow
     declared: Any
     """The update frequency the dataset declares (`Freshness.declared_frequency`)."""
@@ -548,11 +563,11 @@ def _runs(settings: Settings, current: NightlySummary | None) -> list[dict[str, 
 # --- building and publishing ---------------------------------------------------------------------------
 
 def _code_version() -> str:
-    """What renders the pages: the package's code, the templates, Jinja and Python. A change to any of them
-    changes every page's inputs, so the next build renders every page again."""
-    digest = hashlib.sha256(f"{sys.version_info[:2]} jinja2 {jinja2.__version__}".encode())
+    """What renders the pages: the package's code, the templates, the translations, Jinja, Babel and
+    Python. A change to any of them changes every page's inputs, so the next build renders every page again."""
+    digest = hashlib.sha256(f"{sys.version_info[:2]} jinja2 {jinja2.__version__} babel {babel.__version__}".encode())
     package = Path(__file__).parent
-    for path in sorted(package.rglob("*.py")) + sorted(TEMPLATES.iterdir()):
+    for path in sorted(package.rglob("*.py")) + sorted(TEMPLATES.iterdir()) + sorted(package.rglob("*.po")):
         digest.update(path.relative_to(package).as_posix().encode("utf-8") + b"\0" + path.read_bytes() + b"\0")
     return digest.hexdigest()
 
@@ -591,10 +606,13 @@ class _Build:
     """A site being assembled next to the published one (`current`): a page whose inputs hash is the one
     the published build recorded (`INPUTS`) is carried over from it (a hard link: builds are never
     changed in place), any other is rendered. The staging folder is made when the first file is written,
-    so a build that finds everything the same writes nothing."""
+    so a build that finds everything the same writes nothing.
 
-    def __init__(self, env: jinja2.Environment, builds: Path, current: Path | None, full: bool) -> None:
-        self.env = env
+    Each page is made in every language (`LANGUAGES`): Spanish at `path`, English at `en/<path>`, each
+    linking to its twin; the language is one of the values its inputs hash covers."""
+
+    def __init__(self, builds: Path, current: Path | None, full: bool) -> None:
+        self.envs = {lang: _environment(lang) for lang in LANGUAGES}
         self.builds = builds
         self.current = current
         self.full = full
@@ -614,20 +632,35 @@ class _Build:
         self._folders: set[Path] = set()
 
     def page(self, path: str, template: str, **values: Any) -> None:
-        """The page at `path`, from `template` with these values and nothing else (no shared context:
-        what a page's inputs hash covers is what it is rendered from)."""
-        values.update(root="../" * path.count("/"), path=path)
-        key = _inputs_hash(self.version, template, path, values)
-        self.inputs[path] = key
-        if not self._carry(path, key):
-            self._write(path, self.env.get_template(template).render(**values).encode("utf-8"))
+        """The page at `path` in every language, from `template` with these values and nothing else (no
+        shared context: what a page's inputs hash covers is what it is rendered from). `root` leads to the
+        language's home, `top` to the site's (the stylesheet and the downloads are shared)."""
+        for lang in LANGUAGES:
+            own = _prefix(lang) + path
+            up = "../" * own.count("/")
+            twin: Language = LANGUAGES[1] if lang == LANGUAGES[0] else LANGUAGES[0]
+            mine = dict(values, lang=lang, root="../" * path.count("/"), top=up, path=path,
+                        other={"lang": twin, "name": i18n.NAMES[twin], "href": up + _prefix(twin) + path})
+            key = _inputs_hash(self.version, template, own, mine)
+            self.inputs[own] = key
+            if not self._carry(own, key):
+                self._write(own, self.envs[lang].get_template(template).render(**mine).encode("utf-8"))
 
-    def carry(self, path: str, key: str) -> bool:
-        """Carry the page at `path` over when `key`, its inputs hash as a build kept it, is the published
-        one's (and its file is there); else False, and the page is for `page` to render."""
-        if not self._carry(path, key):
+    def keys(self, path: str) -> str:
+        """The inputs hashes of the page at `path` in every language, as one text (what `ROWS` keeps)."""
+        return " ".join(self.inputs[_prefix(lang) + path] for lang in LANGUAGES)
+
+    def carry(self, path: str, keys: str) -> bool:
+        """Carry the page at `path` over in every language when `keys`, its inputs hashes as a build kept
+        them (`keys`), are the published one's (and its files are there); else False, nothing is carried,
+        and the page is for `page` to render."""
+        hashes = keys.split(" ")
+        pairs = list(zip((_prefix(lang) + path for lang in LANGUAGES), hashes))
+        if len(hashes) != len(LANGUAGES) or not all(self._carries(own, key) for own, key in pairs):
             return False
-        self.inputs[path] = key
+        for own, key in pairs:
+            self._carry(own, key)
+            self.inputs[own] = key
         return True
 
     def file(self, path: str, data: bytes) -> None:
@@ -636,9 +669,12 @@ class _Build:
         if not self._carry(path, key):
             self._write(path, data)
 
+    def _carries(self, path: str, key: str) -> bool:
+        return self.current is not None and self.before_inputs.get(path) == key and path in self.before \
+            and (self.current / path).is_file()
+
     def _carry(self, path: str, key: str) -> bool:
-        if self.current is None or self.before_inputs.get(path) != key or path not in self.before \
-                or not (self.current / path).is_file():
+        if not self._carries(path, key):
             return False
         self.digests[path] = self.before[path]
         self.carried.append(path)
@@ -785,7 +821,7 @@ def _render(build: _Build, settings: Settings, current_run: NightlySummary | Non
                          for t, matcher in zip(themes, matchers)]
                 i = wanted[key][0]
                 held[i] = (read.row, found)
-                lines[i] = _kept_of(read, fingerprints[key], build.inputs[page.page], matches).line(key)
+                lines[i] = _kept_of(read, fingerprints[key], build.keys(page.page), matches).line(key)
     build.rows = [context] + [line for line in lines if line is not None]
     del lines
     by_catalog: dict[str, list[DatasetRow]] = {}
@@ -816,7 +852,7 @@ def _render(build: _Build, settings: Settings, current_run: NightlySummary | Non
                distribution=_distribution(rows, catalogs, by_catalog),
                totals={"datasets": len(rows), "tables": sum(r.tables for r in rows),
                        "valid": sum(r.valid_tables for r in rows)},
-               last_change=runs[0]["started_at"][:10] if runs else None)
+               last_change=i18n.local_day(runs[0]["started_at"]) if runs else None)
     del rows
 
     def refs_of(wanted: Iterable[str]) -> dict[str, str]:  # the pages a page links to, of all the datasets'
@@ -855,7 +891,7 @@ def build_site(settings: Settings, current_run: NightlySummary | None = None,
     with _lock(settings.paths.root, "nightly" if current_run is not None else "report", wait):
         published = link.resolve() if link.is_symlink() else None
         current = published if published is not None and (published / "MANIFEST").is_file() else None
-        build = _Build(_environment(), builds, current, full)
+        build = _Build(builds, current, full)
         try:
             downloads, read_copy_at = _render(build, settings, current_run, today, batch)
             manifest = _listing_text(build.digests, downloads)

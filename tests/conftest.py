@@ -28,6 +28,19 @@ def _no_outside_network(monkeypatch: pytest.MonkeyPatch) -> None:
     _guard(monkeypatch)
 
 
+@pytest.fixture(autouse=True)
+def _english_output(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The CLI's human output in English, as the tests of each command read it, whatever the machine's
+    locale; tests/test_i18n.py asks for Spanish (the default) and checks it. The site has both languages."""
+    english(monkeypatch)
+
+
+def english(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("LC_ALL", "LC_MESSAGES", "LANG", "HARVESTER_LANGUAGE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("LANGUAGE", "en")
+
+
 def _guard(monkeypatch: pytest.MonkeyPatch) -> None:
     real_connect = REAL_CONNECT
 
@@ -111,6 +124,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, Resul
     out = tmp_path_factory.mktemp("demo") / "run"
     with pytest.MonkeyPatch.context() as patch:
         _guard(patch)
+        english(patch)
         patch.delenv("HARVESTER_CONFIG", raising=False)
         result = CliRunner().invoke(cli, ["--quiet", "demo", "--out", str(out)], catch_exceptions=False)
     yield out, result

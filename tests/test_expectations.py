@@ -48,3 +48,17 @@ def test_each_kind_of_bad_value_is_caught_with_examples():
     assert outcome(result, "porcentaje_mujeres: a share between 0 and 100")["examples"] == ["120.0"]
     assert outcome(result, "victimas: a count, not negative")["examples"] == ["-1"]
     assert outcome(result, "fecha_hechos: dates that parse")["examples"] == ["no es fecha"]
+
+
+def test_a_table_with_nothing_to_check_is_what_the_pack_records_without_loading_it():
+    """pack.py records `TableExpectations(table, success=True)` for a table none of whose columns an expectation
+    reads (and no required column), without pandas: it is what run_expectations says of such a table."""
+    from harvester.expectations import needed_columns
+    from harvester.model import TableExpectations
+
+    frame = table()[[]]  # no column read: what the pack would give
+    frame.attrs["original_names"] = {c: c for c in table().columns}
+    names = list(table().columns)
+    assert needed_columns(names, Expectations(), "cdmx/otra") == set()
+    assert run_expectations(frame, Expectations(), "cdmx/otra", "t") == TableExpectations(table="t", success=True)
+    assert needed_columns(names, EXPECTATIONS, "cdmx/otra")  # with expectations the pack does load the table

@@ -116,7 +116,11 @@ def test_a_table_whose_profiling_failed_is_shown_with_its_reason(portal, make_co
         name = store.query("SELECT name FROM datasets WHERE remote_id = ?", [row["dataset_id"]])[0]["name"]
     result = build_site(settings)
     page = (result.path / "datasets" / "veracruz" / f"{name}.html").read_text(encoding="utf-8")
-    assert "This table could not be profiled</span>: Invalid Input Error: the file ends inside a quote" in page
+    assert 'Esta tabla no pudo perfilarse</span>: <span lang="en">Invalid Input Error: the file ends inside a ' \
+           'quote</span>' in page  # the reason as the reader of the store wrote it, marked as English
+    page = (result.path / "en" / "datasets" / "veracruz" / f"{name}.html").read_text(encoding="utf-8")
+    assert 'This table could not be profiled</span>: <span lang="en">Invalid Input Error: the file ends inside a ' \
+           'quote</span>' in page
 
 
 def test_same_name_datasets_get_a_page_each_and_tables_show_once(portal, make_config):

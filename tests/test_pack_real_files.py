@@ -165,3 +165,46 @@ def test_the_starter_notebook_runs_on_the_real_files_pack(run: Path, tmp_path: P
     assert all(f"{name}: " in text for name in names)
     assert sum("image/png" in o.get("data", {}) for o in outputs) == 1
     assert not any(o.get("output_type") == "error" for o in outputs)
+
+
+def test_real_tables_pack_to_the_same_bytes_from_the_profiles_counts_as_when_counted_again(
+        run: Path, tmp_path: Path) -> None:
+    """The pack takes each column's reading, cells present and placeholder spellings from the stored profile
+    of the same file (packtable.profiled): on every real table, the same Parquet bytes and fields as a pack
+    that counts everything again."""
+    from dataclasses import replace
+
+    from harvester.csvscan import declared_strings, utf8_copy
+    from harvester.model import ResourceKey
+    from harvester.packtable import profiled, write_table
+    from harvester.paths import DataPaths
+    from harvester.profile import scratch_connection
+    from harvester.store import Store
+
+    paths = DataPaths(run)
+    with Store(paths.database, read_only=True) as store:
+        tables = [(t, store.table_columns(ResourceKey(t.catalog_id, t.dataset_id, t.resource_id), t.part))
+                  for t in store.tables_to_profile(None)]
+    compared = 0
+    for table, columns in tables:
+        profiles = {c.name: c for c in columns}
+        if not columns or columns[0].type == "error":
+            continue
+        source = paths.under_root(table.path)
+        with utf8_copy(source, table.encoding, folder=tmp_path) as readable:
+            con = scratch_connection(tmp_path)
+            try:
+                reused = write_table(con, readable, table.delimiter, table.header_row, profiles, tmp_path / "r.parquet",
+                                     declared_strings(source), sha256=table.sha256)
+                counted = write_table(con, readable, table.delimiter, table.header_row,
+                                      {n: replace(c, rules=None) for n, c in profiles.items()}, tmp_path / "c.parquet",
+                                      declared_strings(source), sha256=table.sha256)
+            finally:
+                con.close()
+        names = [c.name for c in columns]
+        if len(set(names)) == len(names):
+            assert profiled(profiles, names, table.sha256, columns[0].rows) is not None, table.path
+            compared += 1
+        assert [replace(f, profile=None) for f in reused] == [replace(f, profile=None) for f in counted], table.path
+        assert (tmp_path / "r.parquet").read_bytes() == (tmp_path / "c.parquet").read_bytes(), table.path
+    assert compared >= 20

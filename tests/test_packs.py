@@ -201,7 +201,7 @@ def test_pack_build_cli(demo, run_cli, tmp_path: Path):
     (["total", "Total", "", "2020"], ["total", "total_2", "column_3", "c_2020"]),
 ])
 def test_column_names_become_unique_snake_case(names, expected):
-    from harvester.pack import snake
+    from harvester.colnames import snake
     taken: set[str] = set()
     assert [snake(n, taken, i) for i, n in enumerate(names, 1)] == expected
 
@@ -271,7 +271,8 @@ def test_portal_text_in_a_pack_readme_is_inert_and_names_are_bounded():
     """Issue 15: raw HTML from a portal reached the pack README (a Markdown renderer then ran `<img onerror>`),
     and a 10,000-character name broke `pack build` with "File name too long"."""
     from harvester.model import Dataset, PackTable, TableValidation
-    from harvester.pack import MAX_NAME, _cell, _file_name
+    from harvester.pack import MAX_NAME, _file_name
+    from harvester.packreadme import md_cell as _cell
 
     hostile = '<img src=x onerror="window.__pwned=1"> <script>alert(1)</script> | fila\nnueva'
     shown = _cell(hostile)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +15,8 @@ import pytest
 
 from harvester.csvscan import declared_strings
 from harvester.model import ColumnProfile
-from harvester.pack import PackField, _dictionary_type, _field, write_table
+from harvester.packreadme import dictionary_type as _dictionary_type
+from harvester.packtable import PackField, field_descriptor as _field, profiled, write_table
 from harvester.profile import _profile_any_encoding, profile_file, scratch_connection
 from test_real_files import lost_values
 
@@ -47,6 +49,17 @@ def pack(tmp_path: Path, text: str, delimiter: str = ",", schema: dict[str, Any]
         target = tmp_path / f"{name}.parquet"
         fields = write_table(con, source, delimiter, 1, {p.name: p for p in profiles}, target,
                              declared_strings(source))
+        # the same file packed from the profile's own counts (the profile of these bytes, these rules): the
+        # same Parquet bytes and the same fields as the pack that counts again
+        stored = {p.name: replace(p, source_sha256="sha-of-the-file") for p in profiles}
+        names = [p.name for p in profiles]
+        if all(p.type != "error" for p in profiles) and len(set(names)) == len(names):
+            rows = profiles[0].rows if profiles else 0
+            assert profiled(stored, names, "sha-of-the-file", rows) is not None
+            reused = tmp_path / f"{name}.reused.parquet"
+            assert write_table(con, source, delimiter, 1, stored, reused, declared_strings(source),
+                               sha256="sha-of-the-file") == [replace(f, profile=stored.get(f.original)) for f in fields]
+            assert reused.read_bytes() == target.read_bytes()
     finally:
         con.close()
     result = lost_values(source, "utf-8", delimiter, 1, target)
@@ -264,3 +277,31 @@ def test_a_reading_that_would_null_a_cell_is_caught_before_anything_is_written(t
         con.execute("CREATE TABLE t AS SELECT * FROM (VALUES ('1,234', '1,5'), ('7', '-')) v(a, b)")
         assert unconverted(con, "t", ["a", "b"], [Reading("integer", "decimal_comma"), Reading("number", "decimal_comma")]) == {0}
         assert unconverted(con, "t", ["a", "b"], [Reading("integer", "thousands"), Reading("string")]) == set()
+
+
+VERIFIED_CASES = {
+    ("integer", ""): ["12", "-7", "+3", "007", "19.4", "1e3", "1_000", "0x1F", "999999999999999999", "", "abc"],
+    ("integer", "thousands"): ["1,234", "12", "1,234,567", "12,34", "1.234", "-5,000"],
+    ("number", ""): ["1.5", "-0.25", ".5", "3.", "1e-3", "inf", "nan", "1,5", "1_0.5", "12"],
+    ("number", "thousands"): ["1,234.50", "12.5", "1,234", "12,34.5", "1,234,567.891"],
+    ("number", "decimal_comma"): ["1,5", "-0,25", ",5", "12", "3.5", "1,234,5", "1.234,5"],
+    ("date", "dmy"): ["2024-01-31", "2024-13-01", "31/01/2024", "1/2/2024", "5-6-2020", "3 de mayo de 2021",
+                      "12-may-21", "2024-1-31", "20240131", "abcd-ef-gh", "2024/01/31", "31-01-2024"],
+    ("date", "mdy"): ["2024-02-29", "2023-02-29", "01/31/2024", "13/01/2024", "1 ene 2024"],
+}
+
+
+@pytest.mark.parametrize(("kind", "form"), sorted(VERIFIED_CASES))
+def test_the_verified_conversion_gives_each_converting_cell_the_value_of_the_full_rule(kind: str, form: str) -> None:
+    """verified_typed_sql (a pack's conversion once every kept cell is known to convert) against typed_sql (the
+    rule with its patterns): the same value for every cell the rule converts."""
+    from harvester.csvscan import Reading, typed_sql, verified_typed_sql
+
+    cells = VERIFIED_CASES[(kind, form)]
+    reading = Reading(kind, form)
+    with duckdb.connect() as con:
+        rows = con.execute(f"SELECT v, {typed_sql('v', reading)}, {verified_typed_sql('v', reading)} "
+                           "FROM (SELECT unnest(?) AS v)", [cells]).fetchall()
+    converted = [(v, full, fast) for v, full, fast in rows if full is not None]
+    assert len(converted) >= 3, rows  # the cases do reach the rule
+    assert [(v, fast) for v, _, fast in converted] == [(v, full) for v, full, _ in converted]

@@ -55,10 +55,12 @@ def test_the_demo_publishes_every_page(demo, site: Path):
         datasets = store.query("SELECT catalog_id, name FROM datasets WHERE deleted_at IS NULL")
         catalogs = [r["id"] for r in store.query("SELECT id FROM catalogs")]
     pages = {str(p.relative_to(site)) for p in site.rglob("*.html")}
-    assert {"index.html", "changes.html", "packs/care-economy.html", "packs/mobility-and-women.html"} <= pages
-    assert {f"catalogs/{c}.html" for c in catalogs} <= pages
-    assert {f"datasets/{d['catalog_id']}/{page_slug(d['name'])}.html" for d in datasets} <= pages
-    assert len(pages) == 4 + len(catalogs) + len(datasets)
+    spanish = {p for p in pages if not p.startswith("en/")}
+    assert {"index.html", "changes.html", "packs/care-economy.html", "packs/mobility-and-women.html"} <= spanish
+    assert {f"catalogs/{c}.html" for c in catalogs} <= spanish
+    assert {f"datasets/{d['catalog_id']}/{page_slug(d['name'])}.html" for d in datasets} <= spanish
+    assert len(spanish) == 4 + len(catalogs) + len(datasets)
+    assert pages - spanish == {f"en/{p}" for p in spanish}  # every page in English too, under en/
     # the manifest names every file and its sha256; the downloads are the packs' own files
     listed = manifest(site.resolve())
     for path, digest in listed.items():
@@ -77,20 +79,45 @@ def test_the_demo_publishes_every_page(demo, site: Path):
         assert (site / "downloads" / theme / version / f"{theme}-{version}.zip").is_file()
 
 
-def test_pages_show_what_organizers_need(site: Path):
-    index = (site / "index.html").read_text(encoding="utf-8")
-    for text in ("Catalog health", "Broken links", "Valid tables", "Datasets by MQA score", "MQA bands per catalog",
-                 "Economía de los cuidados", "Transporte público, seguridad y mujeres"):
+@pytest.mark.parametrize("lang, words", [
+    ("es", {"index": ("Salud de los catálogos", "Enlaces rotos", "Tablas válidas", "Conjuntos de datos por puntaje MQA",
+                      "Niveles MQA por catálogo"),
+            "pack": ("Aliados",), "gate": r"el mejor recurso tiene 0 estrellas; se piden al menos \d",
+            "dataset": ("Evaluación", "MQA de 405", "Validación", "Columnas")}),
+    ("en", {"index": ("Catalog health", "Broken links", "Valid tables", "Datasets by MQA score", "MQA bands per catalog"),
+            "pack": ("Allies",), "gate": r"best resource has 0 stars, at least \d wanted",
+            "dataset": ("Scorecard", "MQA of 405", "Validation", "Columns")}),
+])
+def test_pages_show_what_organizers_need(site: Path, lang: str, words: dict):
+    home = site if lang == "es" else site / "en"
+    index = (home / "index.html").read_text(encoding="utf-8")
+    assert f'<html lang="{lang}">' in index
+    for text in words["index"] + ("Economía de los cuidados", "Transporte público, seguridad y mujeres"):
         assert text in index
     assert "<script" not in without_own_scripts(index) and "http://" not in index.split("</head>")[0]  # nothing loaded from outside
-    pack = (site / "packs" / "mobility-and-women.html").read_text(encoding="utf-8")
-    assert "Allies" in pack and "Fiscalía General de Justicia" in pack and ".parquet" in pack
-    assert re.search(r"best resource has 0 stars, at least \d wanted", pack)  # a gate that failed, and why
-    metro = (site / "datasets" / "cdmx" / "afluencia-diaria-del-metro-cdmx.html").read_text(encoding="utf-8")
-    for text in ("Scorecard", "MQA of 405", "Validation", "Columns", "afluencia", '<svg class="box"'):
+    pack = (home / "packs" / "mobility-and-women.html").read_text(encoding="utf-8")
+    for text in words["pack"] + ("Fiscalía General de Justicia", ".parquet"):
+        assert text in pack
+    assert re.search(words["gate"], pack)  # a gate that failed, and why
+    metro = (home / "datasets" / "cdmx" / "afluencia-diaria-del-metro-cdmx.html").read_text(encoding="utf-8")
+    for text in words["dataset"] + ("afluencia", '<svg class="box"'):
         assert text in metro
-    ragged = next(p for p in (site / "datasets").rglob("*.html") if "missing-cell" in p.read_text(encoding="utf-8"))
-    assert "Row at position" in ragged.read_text(encoding="utf-8")  # validation errors are listed
+    ragged = next(p for p in (home / "datasets").rglob("*.html") if "missing-cell" in p.read_text(encoding="utf-8"))
+    assert "Row at position" in ragged.read_text(encoding="utf-8")  # validation errors are listed (frictionless's words)
+
+
+def test_each_page_links_to_its_twin_in_the_other_language(site: Path):
+    page = "datasets/cdmx/afluencia-diaria-del-metro-cdmx.html"
+    spanish = (site / page).read_text(encoding="utf-8")
+    english = (site / "en" / page).read_text(encoding="utf-8")
+    assert '<a class="language" href="../../en/datasets/cdmx/afluencia-diaria-del-metro-cdmx.html" hreflang="en" ' \
+           'lang="en">English</a>' in spanish
+    assert '<a class="language" href="../../../datasets/cdmx/afluencia-diaria-del-metro-cdmx.html" hreflang="es" ' \
+           'lang="es">Español</a>' in english
+    # the English pages share the stylesheet and the downloads at the site's top
+    assert 'href="../../../assets/site.css"' in english and not (site / "en" / "assets").exists()
+    pack = (site / "en" / "packs" / "care-economy.html").read_text(encoding="utf-8")
+    assert 'href="../../downloads/care-economy/' in pack and not (site / "en" / "downloads").exists()
 
 
 def test_portal_strings_are_escaped_and_hostile_links_dropped(hostile_site: Path):
@@ -188,8 +215,8 @@ def test_the_site_follows_upstream_changes(portal, make_config, run_cli):
     assert run_cli("--quiet", "nightly", config=config).exit_code == 0
     site = config.parent / "data" / "site"
     page = site / "datasets" / "veracruz" / "guarderias-dif-veracruz.html"
-    assert "valid</span>" in page.read_text(encoding="utf-8") or "errors</span>" in page.read_text(encoding="utf-8")
-    health = re.search(r"(\d+) of (\d+)</span></td>\s*<td>[^<]*</td>\s*</tr>",
+    assert "válida</span>" in page.read_text(encoding="utf-8") or "errores</span>" in page.read_text(encoding="utf-8")
+    health = re.search(r"(\d+) de (\d+)</span></td>\s*<td>[^<]*</td>\s*</tr>",
                        (site / "index.html").read_text(encoding="utf-8"))
     tables_before = int(health.group(2))
     portal.touch("veracruz", "guarderias-dif-veracruz", resources=[], title="Guarderías DIF Veracruz (sin archivos)")
@@ -198,11 +225,15 @@ def test_the_site_follows_upstream_changes(portal, make_config, run_cli):
     assert json.loads(result.stdout)["work"]["site_published"] is True
     text = page.read_text(encoding="utf-8")
     assert "Guarderías DIF Veracruz (sin archivos)" in text
-    assert "No table of this dataset could be validated" in text and "No table of this dataset was profiled" in text
-    health = re.search(r"(\d+) of (\d+)</span></td>\s*<td>[^<]*</td>\s*</tr>",
+    assert "Ninguna tabla de este conjunto pudo validarse" in text and "Ninguna tabla de este conjunto fue perfilada" in text
+    english = (site / "en" / "datasets" / "veracruz" / "guarderias-dif-veracruz.html").read_text(encoding="utf-8")
+    assert "No table of this dataset could be validated" in english and "No table of this dataset was profiled" in english
+    health = re.search(r"(\d+) de (\d+)</span></td>\s*<td>[^<]*</td>\s*</tr>",
                        (site / "index.html").read_text(encoding="utf-8"))
     assert int(health.group(2)) == tables_before - 1
     changes = (site / "changes.html").read_text(encoding="utf-8")
+    assert "Conjuntos actualizados: 1" in changes and 'href="datasets/veracruz/guarderias-dif-veracruz.html"' in changes
+    changes = (site / "en" / "changes.html").read_text(encoding="utf-8")
     assert "Updated datasets: 1" in changes and 'href="datasets/veracruz/guarderias-dif-veracruz.html"' in changes
     quiet = run_cli("--quiet", "nightly", "--json", config=config)
     assert json.loads(quiet.stdout)["work"]["site_published"] is False

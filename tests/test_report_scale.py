@@ -44,6 +44,11 @@ def every_file(settings: Settings) -> set[str]:
             if not line.startswith("pack  ")}
 
 
+def in_both(pages: list[str]) -> list[str]:
+    """Each page in Spanish (at the site's root) and English (under en/)."""
+    return [page for p in pages for page in (p, f"en/{p}")]
+
+
 def break_one_link(settings: Settings, candidate: bool = False, status: str = "not_found") -> tuple[str, str]:
     """A working link of a dataset no theme lists (`candidate`: of a candidate of a pack) turns 404, or
     `status` (a real write through the store): the dataset's catalog and page."""
@@ -113,10 +118,11 @@ def test_one_changed_dataset_renders_its_page_and_the_aggregates_only_and_matche
     result = build_site(settings)
     assert result.published
     assert reads == [key_of(settings, page)]  # that dataset alone is read and scored again
-    assert sorted(result.rendered) == sorted([page, "index.html", f"catalogs/{catalog}.html"])
-    assert result.carried == len(every_file(settings)) - 3
+    assert sorted(result.rendered) == sorted(in_both([page, "index.html", f"catalogs/{catalog}.html"]))
+    assert result.carried == len(every_file(settings)) - 6
     site = settings.paths.site.resolve()
-    assert "not_found" in (site / page).read_text(encoding="utf-8")
+    assert '<span class="bad">no encontrado</span>' in (site / page).read_text(encoding="utf-8")
+    assert '<span class="bad">not found</span>' in (site / "en" / page).read_text(encoding="utf-8")
     # a carried page is the published one's file (a hard link), not a copy
     carried = next(p for p in every_file(settings) if p.startswith("datasets/") and p != page)
     assert (site / carried).stat().st_ino == (before / carried).stat().st_ino
@@ -149,7 +155,7 @@ def test_a_build_stopped_midway_publishes_nothing(demo, tmp_path: Path, monkeypa
     assert settings.paths.site.resolve() == published and tree(published) == before
     assert not list(settings.paths.site_builds.glob(".build-*"))
     result = build_site(settings)  # the next build publishes the change, from the untouched published site
-    assert result.published and len(result.rendered) == 3
+    assert result.published and len(result.rendered) == 6  # 3 pages, in Spanish and English
 
 
 def test_the_datasets_are_read_a_batch_at_a_time(demo, tmp_path: Path, monkeypatch):
@@ -188,8 +194,9 @@ def test_a_changed_candidate_renders_its_pack_pages_and_matches_a_full_render(de
     result = build_site(settings)
     assert result.published and reads == [key_of(settings, page)]
     packs = {p for p in result.rendered if p.startswith("packs/")}
-    assert packs and set(result.rendered) == {page, "index.html", f"catalogs/{catalog}.html"} | packs
-    assert "not_found" in (settings.paths.site / page).read_text(encoding="utf-8")
+    assert packs and set(result.rendered) == set(in_both([page, "index.html", f"catalogs/{catalog}.html", *packs]))
+    assert '<span class="bad">no encontrado</span>' in (settings.paths.site / page).read_text(encoding="utf-8")
+    assert '<span class="bad">not found</span>' in (settings.paths.site / "en" / page).read_text(encoding="utf-8")
     assert tree(settings.paths.site) == tree(from_scratch(settings, tmp_path, "b").paths.site)
 
 
@@ -206,9 +213,10 @@ def test_the_packs_candidates_are_find_candidates_whether_read_or_kept(demo, tmp
             wanted = [html.escape(c.ref) for c in find_candidates(store, theme)]
             assert len(wanted) > 3
             for site in (kept.path, full.paths.site):
-                text = (site / "packs" / f"{page_slug(theme.name)}.html").read_text(encoding="utf-8")
-                shown = re.findall(r'<br><span class="muted small">(.*?)</span></td>', text.split("<h2>Candidates")[1])
-                assert shown == wanted
+                for home, heading in ((site, "<h2>Candidatos"), (site / "en", "<h2>Candidates")):
+                    text = (home / "packs" / f"{page_slug(theme.name)}.html").read_text(encoding="utf-8")
+                    shown = re.findall(r'<br><span class="muted small">(.*?)</span></td>', text.split(heading)[1])
+                    assert shown == wanted
 
 
 def test_store_rows_no_page_shows_read_the_dataset_once_and_publish_nothing(demo, tmp_path: Path, reads):
@@ -272,9 +280,11 @@ def test_a_day_later_only_the_pages_that_show_ages_are_rendered(demo, tmp_path: 
     assert result.published
     # the datasets whose verdict changed are read again; every other one's age is worked out from ROWS
     assert sorted(asked) == sorted(k for k, s in today.items() if s.freshness.verdict != tomorrow[k].freshness.verdict)
-    aggregates = {p for p in every_file(settings) if not p.startswith(("datasets/", "assets/"))}
+    aggregates = {p for p in every_file(settings) if not p.startswith(("datasets/", "en/datasets/", "assets/"))}
     assert aggregates <= set(result.rendered)  # index, catalogs, packs, changes: ages and the date
-    shown = [p for p in result.rendered if p.startswith("datasets/")]
-    assert all(any(p == f"{f}.html" or re.fullmatch(re.escape(f) + r"-[0-9a-f]{8}\.html", p) for f in flipped)
+    shown = [p for p in result.rendered if p.startswith(("datasets/", "en/datasets/"))]
+    assert all(any(p.removeprefix("en/") == f"{f}.html" or re.fullmatch(re.escape(f) + r"-[0-9a-f]{8}\.html",
+                                                                         p.removeprefix("en/")) for f in flipped)
                for p in shown), shown
+    assert sorted(shown) == sorted(in_both([p for p in shown if not p.startswith("en/")]))  # both, or neither
     assert len(result.rendered) == len(aggregates) + len(shown)

@@ -7,9 +7,9 @@ from datetime import datetime
 from typing import Any, Sequence
 
 from harvester.linkstatus import FAILURES
-from harvester.model import (CatalogHealth, ColumnProfile, Dataset, DatasetChanges, DatasetColumn, DatasetText,
-                             PackTable, Resource, ResourceKey, ScoredResource, SearchMatch, ShownValidation,
-                             TableValidation, ValidationError)
+from harvester.model import (BrokenLink, CatalogHealth, ColumnProfile, Dataset, DatasetChanges, DatasetColumn,
+                             DatasetText, PackTable, PublisherFacts, Resource, ResourceKey, ScoredResource,
+                             SearchMatch, ShownValidation, TableValidation, ValidationError)
 from harvester.store.core import StoreBase
 
 DatasetKey = tuple[str, str]
@@ -53,7 +53,8 @@ def _column(row: dict[str, Any]) -> DatasetColumn:
     `alerts` there), `details` holds the rest."""
     details = json.loads(row["details"] or "{}")
     kept = {name: row[name] for name in ("position", "name", "type", "rows", "missing_share", "distinct_count")}
-    profile = ColumnProfile.from_details({**details, **kept, "alerts": row["alerts"] or [], "part": row["part"] or ""})
+    profile = ColumnProfile.from_details({**details, **kept, "alerts": row["alerts"] or [], "part": row["part"] or "",
+                                          "source_sha256": row.get("sha256")})
     return DatasetColumn(row["catalog_id"], row["dataset_id"], row["resource_id"], profile, row["resource_name"])
 
 
@@ -186,6 +187,35 @@ class Reads(StoreBase):
                           "r.catalog_id = v.catalog_id AND r.remote_id = v.resource_id AND r.deleted_at IS NULL "
                           "ORDER BY v.catalog_id, v.dataset_id, r.position, v.resource_id, v.part")
         return [ShownValidation(_validation(r), r["resource_name"]) for r in rows]
+
+    def publisher_facts(self) -> list[PublisherFacts]:
+        """Every current dataset's organization, licence, contact points and broken links (current resources
+        whose last check failed), in one query: the publishers' pages read them for every dataset, also for
+        the datasets the site does not read again."""
+        rows = self.con.execute("""
+            SELECT d.catalog_id, d.remote_id, d.name, d.title, d.organization_name, d.organization_title, d.license_id,
+                   coalesce(nullif(trim(d.license_title), ''), nullif(trim(d.license_id), '')),
+                   d.maintainer, d.maintainer_email, d.author, d.author_email,
+                   (SELECT list({'name': coalesce(r.name, r.remote_id), 'status': f.status, 'reason': f.reason,
+                                 'http': f.http_status, 'since': f.first_failure_at} ORDER BY r.position, r.remote_id)
+                    FROM resources r JOIN resource_files f ON f.catalog_id = r.catalog_id
+                      AND f.dataset_id = r.dataset_id AND f.resource_id = r.remote_id
+                    WHERE r.catalog_id = d.catalog_id AND r.dataset_id = d.remote_id AND r.deleted_at IS NULL
+                      AND f.status IN (SELECT unnest(?::VARCHAR[])))
+            FROM datasets d WHERE d.deleted_at IS NULL ORDER BY d.catalog_id, d.name, d.remote_id""",
+            [sorted(FAILURES)]).fetchall()
+        facts = []
+        for (catalog_id, remote_id, name, title, org_name, org_title, license_id, licence, maintainer,
+             maintainer_email, author, author_email, broken) in rows:
+            contacts: list[tuple[str | None, str | None]] = []
+            for who, email in ((maintainer, maintainer_email), (author, author_email)):
+                who, email = (who or "").strip() or None, (email or "").strip() or None
+                if (who or email) and (who, email) not in contacts:
+                    contacts.append((who, email))
+            facts.append(PublisherFacts(catalog_id, remote_id, name, title, org_name, org_title, license_id, licence,
+                                        tuple(contacts), tuple(BrokenLink(b["name"], b["status"], b["reason"], b["http"],
+                                                                          b["since"]) for b in broken or ())))
+        return facts
 
     def link_statuses(self) -> dict[ResourceKey, str | None]:
         """Every resource's last link status."""

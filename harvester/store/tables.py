@@ -18,7 +18,7 @@ _KEY = "catalog_id = ? AND dataset_id = ? AND resource_id = ?"
 # keeps only the second list.
 _DETAILS = ("position", "name", "type", "rows", "missing_share", "placeholders", "distinct_count", "min", "max",
             "quartiles", "date_min", "date_max", "top_values", "spellings", "alerts", "error",
-            "sibling_missing_in", "part")
+            "sibling_missing_in", "part", "form", "present", "placeholder_spellings", "rules")
 _ERROR_DETAILS = ("position", "name", "type", "rows", "alerts", "error", "part")
 
 

@@ -11,8 +11,8 @@
      data-filter-value, else its text; data-buckets lists the columns whose values are shares, offered as
      all / some / none / not checked), and a text box filters rows by any text.
 
-   Every word it shows comes from the page: #site-text's data attributes (data-KEY in Spanish, data-KEY-en
-   beside it), chosen by the page's language. */
+   Every word it shows comes from the page: #site-text's data attributes (data-KEY, from the templates'
+   gettext catalog in the page's language; a data-KEY-en twin, when there is one, for a page not in Spanish). */
 (function () {
   "use strict";
   var doc = document;

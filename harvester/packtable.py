@@ -1,0 +1,249 @@
+"""One source table as a pack's Parquet file: its columns converted to the types the profile found, by the
+rule the profile read each by (csvscan's reading rules), placeholders made null, its places keyed (places.py).
+
+The file is read once, by one thread, into a temporary DuckDB table: its row groups, and so the Parquet
+file's, are the same on every run (a parallel read fills them in an order that varies), and the COPY that
+writes the Parquet file then runs on every thread and still gives the same bytes.
+
+The readings come from the profile when it is the profile of these very bytes (the file's sha256) made by
+these very rules (`csvscan.READING_RULES`): the profile counted them, checked that every kept cell converts
+(its safety net) and kept each column's cells present and placeholder spellings, so the pack counts
+nothing again. Otherwise (a profile from older rules, or none) the pack counts the readings itself, on
+the same rules, and checks them the same way. Either way a column whose cells would not all convert stays
+text: no value becomes null.
+"""
+from __future__ import annotations
+
+import os
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator
+
+import duckdb
+
+from harvester.colnames import snake
+from harvester.csvscan import (PLACEHOLDER_LIST, READING_RULES, Reading, decide_readings, first_counts,
+                               first_pass_sql, header_names, kept_sql, read_csv_sql, reading_counts, unconverted,
+                               verified_typed_sql)
+from harvester.model import ColumnProfile
+from harvester.places import PlaceKeying, companions, key_places
+from harvester.sql import ident as _q, literal as _lit
+
+INEGI = "INEGI, Marco Geoestadístico 2023 (harvester/data/inegi_places.csv)"
+READ_THREADS = max(1, min(4, os.cpu_count() or 1))
+"""DuckDB threads for the scans and the COPY (their results do not depend on the number of threads)."""
+KEYED = "packing_keyed"
+"""The temporary view of the table with its places keyed (places.key_places, view=True)."""
+
+
+@dataclass
+class PackField:
+    """A column of a pack's table: its clean name, the original one, the profile's type and profile."""
+
+    name: str
+    original: str
+    type: str
+    profile: ColumnProfile | None
+    form: str = ""
+    """How the source writes it (csvscan.Reading.form): `thousands`, `dmy`, `lat_lon`, ..."""
+    has_nulls: bool | None = None
+    """Whether the Parquet column has nulls (None: not counted yet)."""
+    examples: list[str] = field(default_factory=list)
+    placeholders: dict[str, int] = field(default_factory=dict)
+    """The placeholder spellings in the source column (now nulls), with how many times each."""
+    description: str | None = None
+    """What the portal's dictionary (or DCAT `field` metadata) says the column is."""
+    value_labels: dict[str, str] = field(default_factory=dict)
+    """A coded column's values and what each means, from the dictionary."""
+    described_by: str | None = None
+    keying: dict[str, Any] | None = None
+    """For an INEGI companion column: how it was keyed (harvester/places.py PlaceKeying.as_dict())."""
+
+
+@contextmanager
+def one_thread(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """One DuckDB thread: rows appended in file order, so the same row groups every time."""
+    con.execute("SET threads = 1")
+    try:
+        yield
+    finally:
+        con.execute(f"SET threads = {READ_THREADS}")
+
+
+def write_table(con: duckdb.DuckDBPyConnection, source: Path, delimiter: str, header_row: int,
+                profiles: dict[str, ColumnProfile], target: Path,
+                declared: frozenset[str] = frozenset(), text: frozenset[str] = frozenset(), *,
+                state: str | None = None, sha256: str | None = None) -> list[PackField]:
+    """One UTF-8 delimited table as zstd Parquet, each column converted to its profile's type with the rule
+    the profile read it by, the columns named in `text` kept as the source's text; returns its fields. The
+    profile's counts are reused when it profiled the file whose sha256 is `sha256` with these rules. A column
+    naming alcaldías, municipios or states (or holding their keys) gets its INEGI companions after the
+    source's columns (`state`: the catalog's state, for names several states share), kept as text with their
+    leading zeros, the original column untouched."""
+    names = header_names(source, delimiter, header_row)
+    con.execute("DROP TABLE IF EXISTS packing")
+    with one_thread(con):
+        con.execute(f"CREATE TEMP TABLE packing AS SELECT * FROM {read_csv_sql(source, delimiter, header_row, names)}")
+    keyings: list[PlaceKeying] = []
+    try:
+        keyings = key_places(con, "packing", None, state or None, target=KEYED, view=True)
+        fields = _write_table(con, names, companions(keyings), profiles, target, declared, text, sha256,
+                              KEYED if keyings else "packing")
+    finally:
+        con.execute(f"DROP VIEW IF EXISTS {KEYED}")
+        for n in range(len(keyings)):
+            con.execute(f"DROP TABLE IF EXISTS __places_{KEYED}_{n}")
+        con.execute("DROP TABLE IF EXISTS packing")
+    _describe_keyings(fields, keyings)
+    return fields
+
+
+def _describe_keyings(fields: list[PackField], keyings: list[PlaceKeying]) -> None:
+    """The dictionary says how the places were keyed: share matched, values left unmatched."""
+    by_original = {f.original: f for f in fields}
+    for keying in keyings:
+        said = keying.describe()
+        source_field = by_original.get(keying.column)
+        if source_field is not None and not source_field.description:
+            source_field.description, source_field.described_by = said, INEGI
+        elif source_field is not None:
+            source_field.description = f"{source_field.description}. {said}"
+        for column, role in ((keying.key_column, "Clave INEGI / INEGI key"),
+                             (keying.name_column, "Nombre oficial INEGI / INEGI official name")):
+            if column in by_original:
+                by_original[column].description = f"{role} de «{keying.column}». {said}"
+                by_original[column].described_by = INEGI
+        if keying.key_column in by_original:
+            by_original[keying.key_column].keying = keying.as_dict()
+
+
+@dataclass(frozen=True)
+class _Counted:
+    """What the pack needs to know of each source column before writing it."""
+
+    readings: list[Reading]
+    present: list[int]
+    """Cells neither empty nor a placeholder."""
+    spelled: list[dict[str, int]]
+    """The placeholder spellings and their counts."""
+
+
+def profiled(profiles: dict[str, ColumnProfile], names: list[str], sha256: str | None, rows: int) -> _Counted | None:
+    """The profile's counts, when it profiled these bytes (`sha256`, `rows`) with these rules and kept them."""
+    if sha256 is None or len(set(names)) != len(names):
+        return None
+    kept = [profiles.get(n) for n in names]
+    if any(p is None or p.rules != READING_RULES or p.source_sha256 != sha256 or p.present is None
+           or p.position != i or p.rows != rows for i, p in enumerate(kept)):
+        return None
+    return _Counted([Reading(p.type, p.form) for p in kept if p], [p.present or 0 for p in kept if p],
+                    [dict(p.placeholder_spellings) for p in kept if p])
+
+
+def _counted(con: duckdb.DuckDBPyConnection, names: list[str], declared: frozenset[str]) -> _Counted:
+    """The readings counted on the table `packing` and checked to convert every kept cell (csvscan)."""
+    # one scan for the reading rules' first pass, the placeholders' spellings and the row count
+    first_sql = [sql for i, n in enumerate(names) for sql in first_pass_sql(kept_sql(_q(n)), i)]
+    spelled_sql = [f"histogram(trim({_q(n)})) FILTER (WHERE list_contains({PLACEHOLDER_LIST}, trim({_q(n)}))) "
+                   f"AS spelled_{i}" for i, n in enumerate(names)]
+    scanned = con.execute(f"SELECT {', '.join(['count(*) AS n_rows'] + first_sql + spelled_sql)} FROM packing").fetchone()
+    scan = dict(zip((d[0] for d in con.description), scanned))
+    first = first_counts(scan, len(names))
+    found = decide_readings(reading_counts(con, "packing", names, first), [n in declared for n in names])
+    missed = unconverted(con, "packing", names, found)  # one scan for every column
+    return _Counted([Reading("string") if i in missed else r for i, r in enumerate(found)],
+                    [first[i]["present"] for i in range(len(names))],
+                    [scan[f"spelled_{i}"] or {} for i in range(len(names))])
+
+
+def _reading(profile: ColumnProfile | None, found: Reading) -> Reading:
+    """The reading a column is converted with: the one found in the source when its type is the profile's
+    (the profile decided from the same bytes), else text, so no value can become null."""
+    if profile is None or found.type != profile.type:
+        return Reading("string")
+    return found
+
+
+def _write_table(con: duckdb.DuckDBPyConnection, names: list[str], added: list[str],
+                 profiles: dict[str, ColumnProfile], target: Path, declared: frozenset[str],
+                 text: frozenset[str], sha256: str | None, relation: str) -> list[PackField]:
+    """The table `packing` (its source columns `names`) written from `relation` (it, or it with the
+    companion columns `added`)."""
+    ((rows,),) = con.execute("SELECT count(*) FROM packing").fetchall()
+    counted = profiled(profiles, names, sha256, rows) or _counted(con, names, declared)
+    taken: set[str] = set()
+    fields, columns = [], []
+    for position, (name, reading) in enumerate(zip(names, counted.readings), 1):
+        profile = profiles.get(name)
+        reading = Reading("string") if name in text else _reading(profile, reading)
+        f = PackField(name=snake(name, taken, position), original=name, type=reading.type, profile=profile,
+                      form=reading.form)
+        spelled = counted.spelled[position - 1]
+        f.placeholders = dict(sorted(spelled.items(), key=lambda kv: (-kv[1], kv[0])))
+        # a cell is null in the Parquet file exactly where it is empty or a placeholder in the source
+        f.has_nulls = counted.present[position - 1] < rows
+        kept = kept_sql(_q(name)) if spelled else f"nullif(trim({_q(name)}), '')"
+        fields.append(f)
+        columns.append(f"{verified_typed_sql(kept, reading)} AS {_q(f.name)}")
+    for position, name in enumerate(added, len(names) + 1):  # INEGI's keys and names: text, never a placeholder
+        fields.append(PackField(name=snake(name, taken, position), original=name, type="string", profile=None))
+        columns.append(f"{_q(name)} AS {_q(fields[-1].name)}")
+    con.execute(f"COPY (SELECT {', '.join(columns)} FROM {relation}) TO {_lit(str(target))} "
+                "(FORMAT parquet, COMPRESSION zstd)")
+    return fields
+
+
+FRICTIONLESS_TYPES = {"integer": "integer", "number": "number", "date": "date", "timestamp": "datetime",
+                      "time": "time", "geojson": "geojson"}
+
+
+def left_out_of(source_rows: int | None, written: int) -> dict[str, Any]:
+    """What a pack must say when it holds fewer rows than the validated table: how many, and why."""
+    missing = (source_rows or 0) - written
+    if missing <= 0:
+        return {}
+    return {"rows_left_out": missing,
+            "why_left_out": "rows DuckDB could not read as the header's columns (more cells than the header, or "
+                            "broken quoting); the validation report lists them as errors"}
+
+
+def _geopoint(f: PackField) -> dict[str, Any]:
+    """A column of points, kept as the source's text. Frictionless's geopoint is longitude first ('lon, lat',
+    or [lon, lat] with format 'array'); the portals' "lat,lon" points stay a string that says so."""
+    array = f.form.endswith("_array")
+    order = f.form.removesuffix("_array")
+    if order == "lon_lat":
+        return {"type": "geopoint", "format": "array"} if array else {"type": "geopoint"}
+    written = "[lat, lon]" if array else "lat,lon"
+    if order == "lat_lon":
+        return {"type": "string", "description": f"punto geográfico «{written}»: latitud primero (Frictionless "
+                                                 f"geopoint pide longitud primero) / geographic point, latitude first"}
+    return {"type": "string", "description": "punto geográfico; no se sabe si latitud o longitud va primero / "
+                                             "geographic point, order of latitude and longitude unknown"}
+
+
+def field_descriptor(f: PackField) -> dict[str, Any]:
+    kind = FRICTIONLESS_TYPES.get(f.type, "string")
+    field = {"name": f.name, "type": kind, "title": f.original}
+    if f.type == "geopoint":
+        field.update(_geopoint(f))
+    if f.type == "geojson" and f.form == "3d":
+        # RFC 7946 allows an altitude in a position; the GeoJSON profile Frictionless validates with does not
+        field.update({"type": "string", "description": "geometría GeoJSON con altitud en sus posiciones (Frictionless "
+                                                       "solo acepta posiciones de 2 números) / GeoJSON geometry with "
+                                                       "altitudes"})
+    if f.description:
+        said = f"{f.description} (fuente / source: {f.described_by})"
+        field["description"] = f"{said}. {field['description']}" if field.get("description") else said
+    if f.value_labels:
+        field["value_labels"] = dict(f.value_labels)
+    if f.keying:
+        field["inegi_keying"] = f.keying
+    if kind == "integer" and f.has_nulls:
+        # Frictionless reads Parquet through pandas, where an integer column with nulls turns to floats and NaN,
+        # which its integer type refuses: the column stays int64 in the file and is declared a number here.
+        field["type"] = "number"
+        whole = "whole numbers (int64 in the Parquet file), some missing"
+        field["description"] = f"{field['description']} ({whole})" if field.get("description") else whole
+    return field

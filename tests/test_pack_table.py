@@ -1,0 +1,74 @@
+"""One table as a pack's Parquet file (harvester/packtable.py), at a size where DuckDB writes several row
+groups on several threads: the same bytes on every run, and the profile's counts reused only when they are
+the profile of these bytes by these rules."""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import replace
+from pathlib import Path
+
+import duckdb
+import pyarrow.parquet as pq
+
+from harvester.packtable import READ_THREADS, profiled, write_table
+from harvester.profile import profile_file, scratch_connection
+
+ALCALDIAS = ["Álvaro Obregón", "CUAUHTEMOC", "Gustavo A. Madero", "Iztapalapa", "Coyoacán", "Tlalpan"]
+
+
+def _csv(path: Path, rows: int) -> None:
+    with path.open("w", encoding="utf-8") as out:
+        out.write("id,alcaldia,monto,fecha,edad,nota\n")
+        for i in range(rows):
+            edad = "N/D" if i % 997 == 0 else str(18 + i % 60)
+            out.write(f"{i},{ALCALDIAS[i % 6]},\"{i % 1000},{i % 100:02d}\",2024-{i % 12 + 1:02d}-{i % 28 + 1:02d},"
+                      f"{edad},nota {i % 13}\n")
+
+
+def _write(tmp_path: Path, source: Path, profiles: dict, name: str, sha256: str | None) -> tuple[bytes, list]:
+    con = scratch_connection(tmp_path, "1GB")
+    con.execute(f"SET threads = {max(2, READ_THREADS)}")
+    try:
+        target = tmp_path / name
+        fields = write_table(con, source, ",", 1, profiles, target, state="09", sha256=sha256)
+        return target.read_bytes(), fields
+    finally:
+        con.close()
+
+
+def test_a_large_table_is_the_same_bytes_on_every_run_whether_counted_again_or_taken_from_the_profile(
+        tmp_path: Path) -> None:
+    source = tmp_path / "grande.csv"
+    _csv(source, 300_000)
+    sha = hashlib.sha256(source.read_bytes()).hexdigest()
+    with duckdb.connect() as con:
+        profiles = {p.name: replace(p, source_sha256=sha) for p in profile_file(con, source, ",", 1)}
+    assert (profiles["monto"].type, profiles["monto"].form) == ("number", "decimal_comma")
+    assert profiles["edad"].placeholder_spellings == (("N/D", 301),) and profiles["edad"].present == 300_000 - 301
+    first, fields = _write(tmp_path, source, profiles, "a.parquet", sha)
+    again, fields_again = _write(tmp_path, source, profiles, "b.parquet", sha)
+    counted, fields_counted = _write(tmp_path, source, profiles, "c.parquet", None)  # the pack counts itself
+    assert pq.ParquetFile(tmp_path / "a.parquet").metadata.num_row_groups > 1  # several row groups, threads
+    assert first == again == counted
+    assert fields == fields_again == fields_counted
+    assert [f.name for f in fields][-2:] == ["alcaldia_cve_mun", "alcaldia_nombre_oficial"]
+    assert fields[4].placeholders == {"N/D": 301} and fields[4].has_nulls
+    with duckdb.connect() as con:
+        keyed = con.execute(f"SELECT count(alcaldia_cve_mun), min(monto), max(monto), count(edad) FROM "
+                            f"read_parquet('{tmp_path / 'a.parquet'}')").fetchone()
+    assert keyed == (300_000, 0.0, 999.99, 300_000 - 301)
+
+
+def test_the_profile_is_reused_only_for_the_bytes_and_rules_it_was_made_from(tmp_path: Path) -> None:
+    source = tmp_path / "t.csv"
+    source.write_text("a,b\n1,x\n2,y\n", encoding="utf-8")
+    with duckdb.connect() as con:
+        profiles = {p.name: replace(p, source_sha256="s1") for p in profile_file(con, source, ",", 1)}
+    names = ["a", "b"]
+    assert profiled(profiles, names, "s1", 2) is not None
+    assert profiled(profiles, names, "s2", 2) is None  # another file
+    assert profiled(profiles, names, None, 2) is None
+    assert profiled(profiles, names, "s1", 3) is None  # not the rows profiled
+    assert profiled({**profiles, "a": replace(profiles["a"], rules="older")}, names, "s1", 2) is None
+    assert profiled({**profiles, "a": replace(profiles["a"], present=None)}, names, "s1", 2) is None  # an old profile
+    assert profiled(profiles, ["b", "a"], "s1", 2) is None  # not the columns' positions
