@@ -863,9 +863,11 @@ def _render(build: _Build, settings: Settings, current_run: NightlySummary | Non
 
     def refs_of(wanted: Iterable[str]) -> dict[str, str]:  # the pages a page links to, of all the datasets'
         return {ref: pages_by_ref[ref] for ref in wanted if ref in pages_by_ref}
-    build.page("changes.html", "changes.html", runs=runs, packs=nav, today=day,
-               pages_by_ref=refs_of(entry.split(" ")[0] for run in runs for entries in run["changes"].values()
-                                    for entry in entries))
+    changed = {_entry_ref(entry) for run in runs for entries in run["changes"].values() for entry in entries}
+    about = {r.ref: {"title": r.title or r.name, "organization": r.organization, "page": r.page}
+             for mine in by_catalog.values() for r in mine if r.ref in changed}
+    build.page("changes.html", "changes.html", runs=runs, packs=nav, today=day, about=about,
+               pack_pages={t.name: f"packs/{page_slug(t.name)}.html" for t in themes})
     for c in catalogs:
         mine = sorted(by_catalog.pop(c.id, []), key=lambda d: (-d.mqa_total, d.name))
         build.page(c.page, "catalog.html", catalog=c, datasets=mine, packs=nav, today=day)
@@ -879,6 +881,12 @@ def _render(build: _Build, settings: Settings, current_run: NightlySummary | Non
                    pages_by_ref=refs_of(d.ref for d in ally.datasets))
     build.file("assets/site.css", (TEMPLATES / "site.css").read_bytes())
     return downloads, read_copy_at
+
+
+def _entry_ref(entry: str) -> str:
+    """The dataset a nightly summary's entry is about (`cdmx/llamadas-911`, `cdmx/llamadas-911: <resource>:
+    <status>`), or a pack's name (`care-economy <version>`)."""
+    return entry.split(": ", 1)[0].split(" ", 1)[0]
 
 
 def _pack_membership(settings: Settings, themes: list[Theme]) -> dict[str, list[dict[str, str]]]:

@@ -227,6 +227,9 @@ def test_the_site_follows_upstream_changes(portal, make_config, run_cli):
     assert int(health.group(2)) == tables_before - 1
     changes = (site / "changes.html").read_text(encoding="utf-8")
     assert "Conjuntos actualizados: 1" in changes and 'href="datasets/veracruz/guarderias-dif-veracruz.html"' in changes
+    # a change names its dataset by title and publisher, not by slug alone
+    assert ('<a href="datasets/veracruz/guarderias-dif-veracruz.html">Guarderías DIF Veracruz (sin archivos)</a> '
+            '<span class="muted small">H. Ayuntamiento de Veracruz · veracruz/guarderias-dif-veracruz</span>') in changes
     changes = (site / "en" / "changes.html").read_text(encoding="utf-8")
     assert "Updated datasets: 1" in changes and 'href="datasets/veracruz/guarderias-dif-veracruz.html"' in changes
     quiet = run_cli("--quiet", "nightly", "--json", config=config)
@@ -257,3 +260,24 @@ def test_each_publisher_has_a_page_linked_from_its_datasets_and_the_packs_with_t
     metro = (site / "datasets/cdmx/afluencia-diaria-del-metro-cdmx.html").read_text(encoding="utf-8")
     assert 'En los paquetes: <a href="../../packs/mobility-and-women.html">' in metro
     assert 'href="../allies/' in pack  # a pack's allies link to their pages
+
+
+def test_the_changes_page_names_datasets_resources_and_packs_in_local_time(demo, tmp_path: Path) -> None:
+    """A nightly's summary (runs/*.json) as the changes page shows it: the dataset's title and publisher
+    linking its page, the resource by name, the link status in words, a rebuilt pack linking its page, and
+    the run's time in Mexico City's (UTC-6: 07:30 UTC is 01:30)."""
+    settings = load_settings(copy_demo(demo, tmp_path) / "catalogs.toml", env={})
+    settings.paths.runs.mkdir(parents=True, exist_ok=True)
+    (settings.paths.runs / "20261201T073000Z.json").write_text(json.dumps({
+        "started_at": "2026-12-01T07:30:00+00:00", "status": "ok", "failures": [],
+        "changes": {"newly_broken_links": ["cdmx/llamadas-911: Llamadas 911 primer semestre: not_found"],
+                    "packs_rebuilt": ["care-economy 2026-12-01-abc"]}}), encoding="utf-8")
+    build_site(settings)
+    changes = (settings.paths.site / "changes.html").read_text(encoding="utf-8")
+    assert ('<a href="datasets/cdmx/llamadas-911.html">Llamadas al 911</a> <span class="muted small">Centro de Comando, '
+            'Control, Cómputo, Comunicaciones y Contacto Ciudadano (C5) · cdmx/llamadas-911</span>: Llamadas 911 primer '
+            'semestre <span class="bad">no encontrado</span>') in changes
+    assert '<a href="packs/care-economy.html">care-economy 2026-12-01-abc</a>' in changes
+    assert ">1 dic 2026, 01:30 CST</time>" in changes  # the datetime attribute keeps UTC for machines
+    english = (settings.paths.site / "en" / "changes.html").read_text(encoding="utf-8")
+    assert '<span class="bad">not found</span>' in english and "1:30" in english
