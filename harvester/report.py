@@ -68,6 +68,7 @@ from harvester import i18n, sitesearch
 from harvester.clock import utcnow
 from harvester.config import Settings
 from harvester.errors import HarvesterError
+from harvester import allies
 from harvester.i18n import LANGUAGES, Language
 from harvester.linkstatus import healthy
 from harvester.candidates import Candidate, Match, Matcher, once, ranked, texts_of
@@ -779,9 +780,20 @@ def _render(build: _Build, settings: Settings, current_run: NightlySummary | Non
         context = _context(build.version, links, nav, themes)
         kept = {} if build.full else _kept_rows(build.current, context)
         refs = store.current_dataset_refs()
+        names = {(c, r): n for c, r, n in refs}
         paths = _page_paths(refs)
         fingerprints = dataset_fingerprints(store)
         copies = store.dataset_copies()  # a pack's candidates list each dataset once, as find_candidates does
+        facts = store.publisher_facts()
+        # what a dataset's page links to beyond its own rows: its publisher's page and the packs holding it;
+        # a change of either is a change of its page, as a change of its rows is
+        ally_of = allies.pages_by_ref(allies.gather(facts, {}, copies))
+        in_packs = _pack_membership(settings, themes)
+        for key in fingerprints:
+            ref = f"{key[0]}/{names.get(key)}"
+            if ref in ally_of or ref in in_packs:
+                fingerprints[key] += "+" + hashlib.sha256(json.dumps([ally_of.get(ref), in_packs.get(ref)])
+                                                          .encode()).hexdigest()[:16]
         now = utcnow()
         held: list[tuple[DatasetRow, list[Candidate | None]] | None] = [None] * len(refs)
         lines: list[str | None] = [None] * len(refs)
@@ -809,7 +821,7 @@ def _render(build: _Build, settings: Settings, current_run: NightlySummary | Non
                 d, page = read.dataset, read.page
                 # no date in a dataset page's footer: it changes when its dataset does, not every midnight
                 build.page(page.page, "dataset.html", d=page, catalog=links.get(page.catalog_id), packs=nav,
-                           today=None)
+                           today=None, ally=ally_of.get(d.ref), in_packs=in_packs.get(d.ref, []))
                 key = (d.catalog_id, d.remote_id)
                 texts = texts_of(d, read.columns) if any(m.wants(d.catalog_id) for m in matchers) else {}
                 matches = {t.name: m for t, matcher in zip(themes, matchers) if matcher.wants(d.catalog_id)
@@ -846,6 +858,12 @@ def _render(build: _Build, settings: Settings, current_run: NightlySummary | Non
             p["pack"] = {k: v for k, v in p["pack"].items() if k != "folder"}
     runs = _runs(settings, current_run)
     rows = [r for mine in by_catalog.values() for r in mine]
+    publishers = allies.gather(facts, {r.ref: r for r in rows}, copies)
+    del facts
+    ally_pages = {allies.name_key(a.name): a.page for a in publishers}
+    for p in packs:  # a pack's allies link to their pages
+        for a in (p["pack"] or {}).get("allies", []):
+            a["page"] = ally_pages.get(allies.name_key(a["organization"] or a["id"] or ""))
     # the index shows how many candidates each pack has, not their scores: their refs are its inputs
     build.page("index.html", "index.html", catalogs=catalogs, today=day,
                packs=[{**p, "candidates": [c.ref for c in p["candidates"]]} for p in packs],
@@ -857,9 +875,11 @@ def _render(build: _Build, settings: Settings, current_run: NightlySummary | Non
 
     def refs_of(wanted: Iterable[str]) -> dict[str, str]:  # the pages a page links to, of all the datasets'
         return {ref: pages_by_ref[ref] for ref in wanted if ref in pages_by_ref}
-    build.page("changes.html", "changes.html", runs=runs, packs=nav, today=day,
-               pages_by_ref=refs_of(entry.split(" ")[0] for run in runs for entries in run["changes"].values()
-                                    for entry in entries))
+    changed = {_entry_ref(entry) for run in runs for entries in run["changes"].values() for entry in entries}
+    about = {r.ref: {"title": r.title or r.name, "organization": r.organization, "page": r.page}
+             for mine in by_catalog.values() for r in mine if r.ref in changed}
+    build.page("changes.html", "changes.html", runs=runs, packs=nav, today=day, about=about,
+               pack_pages={t.name: f"packs/{page_slug(t.name)}.html" for t in themes})
     for c in catalogs:
         mine = sorted(by_catalog.pop(c.id, []), key=lambda d: (-d.mqa_total, d.name))
         build.page(c.page, "catalog.html", catalog=c, datasets=mine, packs=nav, today=day)
@@ -867,9 +887,32 @@ def _render(build: _Build, settings: Settings, current_run: NightlySummary | Non
         wanted_refs = [c.ref for c in p["candidates"]] + [ref for a in (p["pack"] or {}).get("allies", [])
                                                           for ref in a["datasets"]]
         build.page(p["page"], "pack.html", pack=p, packs=nav, today=day, pages_by_ref=refs_of(wanted_refs))
+    build.page("allies.html", "allies.html", allies=publishers, packs=nav, today=day)
+    for ally in publishers:
+        build.page(ally.page, "ally.html", ally=ally, message=allies.request_text(ally), packs=nav, today=day,
+                   pages_by_ref=refs_of(d.ref for d in ally.datasets))
     build.file("assets/site.css", (TEMPLATES / "site.css").read_bytes())
     build.file("assets/site.js", (TEMPLATES / "site.js").read_bytes())
     return downloads, read_copy_at
+
+
+def _entry_ref(entry: str) -> str:
+    """The dataset a nightly summary's entry is about (`cdmx/llamadas-911`, `cdmx/llamadas-911: <resource>:
+    <status>`), or a pack's name (`care-economy <version>`)."""
+    return entry.split(": ", 1)[0].split(" ", 1)[0]
+
+
+def _pack_membership(settings: Settings, themes: list[Theme]) -> dict[str, list[dict[str, str]]]:
+    """Per dataset ref, the published packs holding one of its tables (title and page), by theme."""
+    held: dict[str, list[dict[str, str]]] = {}
+    for theme in themes:
+        provenance = settings.paths.packs / theme.name / "latest" / "provenance.json"
+        if not provenance.is_file():
+            continue
+        entries = json.loads(provenance.read_text(encoding="utf-8"))["resources"]
+        for ref in dict.fromkeys(f"{e['catalog']}/{e['dataset']}" for e in entries):
+            held.setdefault(ref, []).append({"title": theme.title, "page": f"packs/{page_slug(theme.name)}.html"})
+    return held
 
 
 def build_site(settings: Settings, current_run: NightlySummary | None = None,
