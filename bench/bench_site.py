@@ -70,7 +70,7 @@ def main() -> None:
             row = run(name, harvester + ["report", "--json"])
             result = json.loads(str(row.pop("stdout")))
             row.update(pages=result["pages"], rendered=result["rendered"], carried=result["carried"],
-                       published=result["published"])
+                       published=result["published"], search=result.get("search"))
             rows.append(row)
         report("report, from scratch")
         report("report, nothing changed")
@@ -91,11 +91,14 @@ def main() -> None:
     print(f"Harvest once: {harvested['seconds']} s; the {args.changed} changes: {changed['seconds']} s. "
           f"Published site: {size / 2**20:.0f} MB.\n")
     # CPU time too: on a machine shared with other work, wall time says as much about the others' load
-    print("| build | time (s) | CPU (s) | peak memory (MB) | pages | rendered | carried over | published |\n"
-          "|---|---:|---:|---:|---:|---:|---:|---|")
+    print("| build | time (s) | CPU (s) | peak memory (MB) | pages | rendered | carried over | published "
+          "| search index (s) | index (MB) |\n|---|---:|---:|---:|---:|---:|---:|---|---:|---:|")
     for r in rows:
+        search = r.get("search") or {}
         print(f"| {r['step']} | {r['seconds']} | {r['cpu_seconds']:.1f} | {r['peak_mb']} | {r['pages']} | "
-              f"{r['rendered']} | {r['carried']} | {'yes' if r['published'] else 'no'} |")
+              f"{r['rendered']} | {r['carried']} | {'yes' if r['published'] else 'no'} | "
+              f"{search.get('seconds', '–')} | "
+              f"{round(search['bytes'] / 2**20, 1) if search else '–'} |")
     save_results("site", {"synthetic": args.synthetic, "changed": args.changed, "harvest": harvested,
                           "harvest_changes": changed, "site_bytes": size, "rows": rows})
     shutil.rmtree(work, ignore_errors=True)

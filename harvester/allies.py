@@ -69,6 +69,10 @@ class Ally:
     datasets: tuple[AllyDataset, ...]
 
     @property
+    def page(self) -> str:
+        return f"allies/{self.slug}.html"
+
+    @property
     def catalogs(self) -> tuple[str, ...]:
         return tuple(sorted({d.catalog_id for d in self.datasets}))
 
@@ -93,7 +97,8 @@ class Ally:
         return tuple(dict.fromkeys(e for _, e in self.contacts if e))
 
 
-def _key(title: str) -> str:
+def name_key(title: str) -> str:
+    """What two spellings of one publisher's name have in common (case, accents, punctuation set aside)."""
     return re.sub(r"[^a-z0-9]+", " ", normalize(title)).strip()
 
 
@@ -118,7 +123,7 @@ def gather(facts: Iterable[PublisherFacts], rows: dict[str, ScoredRow],
         if (f.catalog_id, f.remote_id) in gone:
             continue
         name = (f.organization_title or f.organization_name or "").strip() or f"{f.catalog_id} (sin organización)"
-        _, ids, contacts, datasets = grouped.setdefault(_key(name) or name, (name, [], [], []))
+        _, ids, contacts, datasets = grouped.setdefault(name_key(name) or name, (name, [], [], []))
         if f.organization_name and (f.catalog_id, f.organization_name) not in ids:
             ids.append((f.catalog_id, f.organization_name))
         contacts += [c for c in f.contacts if c not in contacts]
@@ -139,6 +144,16 @@ def gather(facts: Iterable[PublisherFacts], rows: dict[str, ScoredRow],
         datasets.sort(key=lambda d: (-d.problems, d.title.lower(), d.ref))
         allies.append(Ally(slug, name, tuple(sorted(ids)), tuple(contacts), tuple(datasets)))
     return allies
+
+
+def pages_by_ref(found: Iterable[Ally]) -> dict[str, str]:
+    """Each dataset's publisher page, its copies' too."""
+    pages = {}
+    for ally in found:
+        for d in ally.datasets:
+            for ref in (d.ref, *d.also_in):
+                pages[ref] = ally.page
+    return pages
 
 
 def _days(days: int | None) -> str:

@@ -724,6 +724,8 @@ class ResourceScore:
     stars: int
     valid: bool | None
     errors: int | None
+    url: str | None = None
+    """Where the file is published (the site links it when it is http(s))."""
 
 
 @dataclass(frozen=True)

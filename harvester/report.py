@@ -1,6 +1,8 @@
 """`harvester report`: the organizers' static site in `<data_dir>/site/`, built from the store.
 
-Pages (plain HTML and one stylesheet; no script, no CDN, no web font, so it works offline and on a phone):
+Pages (plain HTML, one stylesheet, one small script of its own, `site.js`, for sorting and filtering the
+tables, and the search index `sitesearch` makes with Pagefind's UI; no CDN, no web font, so it works offline
+and on a phone):
 - `index.html`: each catalog's health (reachable, datasets, share of broken links, share of valid tables),
   quality distributions (MQA bands, best stars) and the packs;
 - `catalogs/<id>.html`: a catalog's datasets with their scores;
@@ -32,7 +34,8 @@ dataset). The next build takes a dataset whose fingerprint, page and freshness v
 there (its age worked out for the day) and carries its page over; the others are read, scored and matched
 against the themes (the site does not run `find_candidates`: the same matching, over what it reads anyway).
 
-Publishing is atomic: the site is assembled in `<data_dir>/.site/.build-*`, moved to
+Publishing is atomic: the site is assembled (and indexed for search, `sitesearch.index_site`) in
+`<data_dir>/.site/.build-*`, moved to
 `<data_dir>/.site/<id>`, and `<data_dir>/site` (a symlink) is switched to it with one `os.replace`. A reader
 sees the previous complete site or the new one. When the new pages are byte for byte the published ones,
 nothing is written. The previous site is kept for readers still on it; older ones are removed.
@@ -61,10 +64,11 @@ from urllib.parse import quote, urlsplit
 import babel
 import jinja2
 
-from harvester import i18n
+from harvester import i18n, sitesearch
 from harvester.clock import utcnow
 from harvester.config import Settings
 from harvester.errors import HarvesterError
+from harvester import allies
 from harvester.i18n import LANGUAGES, Language
 from harvester.linkstatus import healthy
 from harvester.candidates import Candidate, Match, Matcher, once, ranked, texts_of
@@ -99,12 +103,17 @@ class SiteResult:
     carried: int = 0
     read_copy_at: datetime | None = None
     """Set when a writer held the store, so the site was built from the read copy it published at this time."""
+    search: sitesearch.IndexStats | None = None
+    """The search index made for this build (None when nothing was published: the published one stands)."""
 
     def as_dict(self) -> dict[str, Any]:
         return {"path": str(self.path), "pages": self.pages, "downloads": self.downloads,
                 "published": self.published, "seconds": self.seconds, "notes": self.notes,
                 "rendered": len(self.rendered), "carried": self.carried,
-                "read_copy_at": self.read_copy_at.isoformat() if self.read_copy_at else None}
+                "read_copy_at": self.read_copy_at.isoformat() if self.read_copy_at else None,
+                "search": None if self.search is None else {"files": self.search.files, "bytes": self.search.bytes,
+                                                            "seconds": self.search.seconds,
+                                                            "carried": self.search.carried}}
 
 
 # --- small helpers the templates use -------------------------------------------------------------------
@@ -609,6 +618,7 @@ class _Build:
         self.current = current
         self.full = full
         self.rows: list[str] | None = None
+        self.search: sitesearch.IndexStats | None = None
         """This build's `ROWS`, line by line (see `_Kept`), set by `_render`."""
         self.version = _code_version()
         self.published_inputs = {} if current is None else _listing(current / INPUTS)
@@ -693,6 +703,9 @@ class _Build:
             _link_or_copy(self.current / path, staging / path, self._folders)  # type: ignore[operator]
         for path, source in downloads.items():
             _link_or_copy(source, staging / path, self._folders)  # packs are never modified in place
+        # the assembled pages, before the build is published; the published index when no indexed page changed
+        changed = [p for p in set(self.digests) | set(self.before) if self.digests.get(p) != self.before.get(p)]
+        self.search = sitesearch.index_site(staging, None if self.full else self.current, sorted(changed))
         (staging / INPUTS).write_text(_listing_text(self.inputs), encoding="utf-8")
         if self.rows is not None:
             _write_lines(staging / ROWS, self.rows)
@@ -767,9 +780,20 @@ def _render(build: _Build, settings: Settings, current_run: NightlySummary | Non
         context = _context(build.version, links, nav, themes)
         kept = {} if build.full else _kept_rows(build.current, context)
         refs = store.current_dataset_refs()
+        names = {(c, r): n for c, r, n in refs}
         paths = _page_paths(refs)
         fingerprints = dataset_fingerprints(store)
         copies = store.dataset_copies()  # a pack's candidates list each dataset once, as find_candidates does
+        facts = store.publisher_facts()
+        # what a dataset's page links to beyond its own rows: its publisher's page and the packs holding it;
+        # a change of either is a change of its page, as a change of its rows is
+        ally_of = allies.pages_by_ref(allies.gather(facts, {}, copies))
+        in_packs = _pack_membership(settings, themes)
+        for key in fingerprints:
+            ref = f"{key[0]}/{names.get(key)}"
+            if ref in ally_of or ref in in_packs:
+                fingerprints[key] += "+" + hashlib.sha256(json.dumps([ally_of.get(ref), in_packs.get(ref)])
+                                                          .encode()).hexdigest()[:16]
         now = utcnow()
         held: list[tuple[DatasetRow, list[Candidate | None]] | None] = [None] * len(refs)
         lines: list[str | None] = [None] * len(refs)
@@ -797,7 +821,7 @@ def _render(build: _Build, settings: Settings, current_run: NightlySummary | Non
                 d, page = read.dataset, read.page
                 # no date in a dataset page's footer: it changes when its dataset does, not every midnight
                 build.page(page.page, "dataset.html", d=page, catalog=links.get(page.catalog_id), packs=nav,
-                           today=None)
+                           today=None, ally=ally_of.get(d.ref), in_packs=in_packs.get(d.ref, []))
                 key = (d.catalog_id, d.remote_id)
                 texts = texts_of(d, read.columns) if any(m.wants(d.catalog_id) for m in matchers) else {}
                 matches = {t.name: m for t, matcher in zip(themes, matchers) if matcher.wants(d.catalog_id)
@@ -834,6 +858,12 @@ def _render(build: _Build, settings: Settings, current_run: NightlySummary | Non
             p["pack"] = {k: v for k, v in p["pack"].items() if k != "folder"}
     runs = _runs(settings, current_run)
     rows = [r for mine in by_catalog.values() for r in mine]
+    publishers = allies.gather(facts, {r.ref: r for r in rows}, copies)
+    del facts
+    ally_pages = {allies.name_key(a.name): a.page for a in publishers}
+    for p in packs:  # a pack's allies link to their pages
+        for a in (p["pack"] or {}).get("allies", []):
+            a["page"] = ally_pages.get(allies.name_key(a["organization"] or a["id"] or ""))
     # the index shows how many candidates each pack has, not their scores: their refs are its inputs
     build.page("index.html", "index.html", catalogs=catalogs, today=day,
                packs=[{**p, "candidates": [c.ref for c in p["candidates"]]} for p in packs],
@@ -845,9 +875,11 @@ def _render(build: _Build, settings: Settings, current_run: NightlySummary | Non
 
     def refs_of(wanted: Iterable[str]) -> dict[str, str]:  # the pages a page links to, of all the datasets'
         return {ref: pages_by_ref[ref] for ref in wanted if ref in pages_by_ref}
-    build.page("changes.html", "changes.html", runs=runs, packs=nav, today=day,
-               pages_by_ref=refs_of(entry.split(" ")[0] for run in runs for entries in run["changes"].values()
-                                    for entry in entries))
+    changed = {_entry_ref(entry) for run in runs for entries in run["changes"].values() for entry in entries}
+    about = {r.ref: {"title": r.title or r.name, "organization": r.organization, "page": r.page}
+             for mine in by_catalog.values() for r in mine if r.ref in changed}
+    build.page("changes.html", "changes.html", runs=runs, packs=nav, today=day, about=about,
+               pack_pages={t.name: f"packs/{page_slug(t.name)}.html" for t in themes})
     for c in catalogs:
         mine = sorted(by_catalog.pop(c.id, []), key=lambda d: (-d.mqa_total, d.name))
         build.page(c.page, "catalog.html", catalog=c, datasets=mine, packs=nav, today=day)
@@ -855,8 +887,32 @@ def _render(build: _Build, settings: Settings, current_run: NightlySummary | Non
         wanted_refs = [c.ref for c in p["candidates"]] + [ref for a in (p["pack"] or {}).get("allies", [])
                                                           for ref in a["datasets"]]
         build.page(p["page"], "pack.html", pack=p, packs=nav, today=day, pages_by_ref=refs_of(wanted_refs))
+    build.page("allies.html", "allies.html", allies=publishers, packs=nav, today=day)
+    for ally in publishers:
+        build.page(ally.page, "ally.html", ally=ally, message=allies.request_text(ally), packs=nav, today=day,
+                   pages_by_ref=refs_of(d.ref for d in ally.datasets))
     build.file("assets/site.css", (TEMPLATES / "site.css").read_bytes())
+    build.file("assets/site.js", (TEMPLATES / "site.js").read_bytes())
     return downloads, read_copy_at
+
+
+def _entry_ref(entry: str) -> str:
+    """The dataset a nightly summary's entry is about (`cdmx/llamadas-911`, `cdmx/llamadas-911: <resource>:
+    <status>`), or a pack's name (`care-economy <version>`)."""
+    return entry.split(": ", 1)[0].split(" ", 1)[0]
+
+
+def _pack_membership(settings: Settings, themes: list[Theme]) -> dict[str, list[dict[str, str]]]:
+    """Per dataset ref, the published packs holding one of its tables (title and page), by theme."""
+    held: dict[str, list[dict[str, str]]] = {}
+    for theme in themes:
+        provenance = settings.paths.packs / theme.name / "latest" / "provenance.json"
+        if not provenance.is_file():
+            continue
+        entries = json.loads(provenance.read_text(encoding="utf-8"))["resources"]
+        for ref in dict.fromkeys(f"{e['catalog']}/{e['dataset']}" for e in entries):
+            held.setdefault(ref, []).append({"title": theme.title, "page": f"packs/{page_slug(theme.name)}.html"})
+    return held
 
 
 def build_site(settings: Settings, current_run: NightlySummary | None = None,
@@ -883,7 +939,8 @@ def build_site(settings: Settings, current_run: NightlySummary | None = None,
             downloads, read_copy_at = _render(build, settings, current_run, today, batch)
             manifest = _listing_text(build.digests, downloads)
             pages = len(build.digests) - 1
-            if current is not None and (current / "MANIFEST").read_text(encoding="utf-8") == manifest:
+            if current is not None and (current / "MANIFEST").read_text(encoding="utf-8") == manifest \
+                    and sitesearch.is_indexed(current):
                 build.discard()
                 if build.inputs != build.published_inputs:  # the same pages from other inputs (new code)
                     _replace_text(current / INPUTS, _listing_text(build.inputs))
@@ -900,7 +957,8 @@ def build_site(settings: Settings, current_run: NightlySummary | None = None,
             raise
         _prune(builds, keep={final.name, published.name if published else ""})
     return SiteResult(final, pages, len(downloads), True, round(time.monotonic() - begun, 2),
-                      rendered=build.rendered, carried=len(build.carried), read_copy_at=read_copy_at)
+                      rendered=build.rendered, carried=len(build.carried), read_copy_at=read_copy_at,
+                      search=build.search)
 
 
 def _write_lines(path: Path, lines: list[str]) -> None:

@@ -169,7 +169,7 @@ def score(dataset: Dataset, resources: Sequence[ScoredResource], columns: Sequen
         resources=tuple(ResourceScore(id=r.resource.remote_id, name=r.resource.name, format=r.resource.format,
                                       sniffed_format=r.sniffed_format, link_status=r.link_status,
                                       link_reason=r.link_reason, stars=stars(r, open_licence), valid=r.valid,
-                                      errors=r.error_count) for r in resources),
+                                      errors=r.error_count, url=r.resource.url) for r in resources),
         link_health=LinkHealth(checked=len(checked), ok=sum(1 for r in checked if _reachable(r)),
                                share_ok=round(_share(checked, _reachable), 3) if checked else None),
         validation=ValidationScore(validated=len(validated), valid=sum(1 for r in validated if r.valid)),

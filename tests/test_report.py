@@ -14,9 +14,19 @@ from pathlib import Path
 import pytest
 
 from conftest import HOSTILE_TITLE
+from harvester import allies
 from harvester.config import load_settings
 from harvester.report import build_site, page_slug, safe_url
 from harvester.store import Store
+
+# The site's own scripts, by their relative paths: Pagefind's search UI and assets/site.js, nothing else.
+OWN_SCRIPTS = re.compile(r'<script src="(?:\.\./)*(pagefind/pagefind-ui\.js|assets/site\.js)"></script>\n')
+
+
+def without_own_scripts(text: str) -> str:
+    """A page without the site's own two scripts, which every page loads, once each and in this order."""
+    assert [m.group(1) for m in OWN_SCRIPTS.finditer(text)] == ["pagefind/pagefind-ui.js", "assets/site.js"]
+    return OWN_SCRIPTS.sub("", text)
 
 
 @pytest.fixture(scope="module")
@@ -45,12 +55,14 @@ def test_the_demo_publishes_every_page(demo, site: Path):
     with Store(out / "catalog.duckdb", read_only=True) as store:
         datasets = store.query("SELECT catalog_id, name FROM datasets WHERE deleted_at IS NULL")
         catalogs = [r["id"] for r in store.query("SELECT id FROM catalogs")]
+        publishers = allies.gather(store.publisher_facts(), {}, store.dataset_copies())
     pages = {str(p.relative_to(site)) for p in site.rglob("*.html")}
     spanish = {p for p in pages if not p.startswith("en/")}
     assert {"index.html", "changes.html", "packs/care-economy.html", "packs/mobility-and-women.html"} <= spanish
     assert {f"catalogs/{c}.html" for c in catalogs} <= spanish
     assert {f"datasets/{d['catalog_id']}/{page_slug(d['name'])}.html" for d in datasets} <= spanish
-    assert len(spanish) == 4 + len(catalogs) + len(datasets)
+    assert {"allies.html"} | {a.page for a in publishers} <= spanish  # a page per publisher
+    assert len(spanish) == 4 + len(catalogs) + len(datasets) + 1 + len(publishers)
     assert pages - spanish == {f"en/{p}" for p in spanish}  # every page in English too, under en/
     # the manifest names every file and its sha256; the downloads are the packs' own files
     listed = manifest(site.resolve())
@@ -85,7 +97,7 @@ def test_pages_show_what_organizers_need(site: Path, lang: str, words: dict):
     assert f'<html lang="{lang}">' in index
     for text in words["index"] + ("Economía de los cuidados", "Transporte público, seguridad y mujeres"):
         assert text in index
-    assert "<script" not in index and "http://" not in index.split("</head>")[0]  # nothing loaded from outside
+    assert "<script" not in without_own_scripts(index) and "http://" not in index.split("</head>")[0]  # nothing loaded from outside
     pack = (home / "packs" / "mobility-and-women.html").read_text(encoding="utf-8")
     for text in words["pack"] + ("Fiscalía General de Justicia", ".parquet"):
         assert text in pack
@@ -120,7 +132,7 @@ def test_portal_strings_are_escaped_and_hostile_links_dropped(hostile_site: Path
     html = page.read_text(encoding="utf-8")
     assert "&lt;script&gt;window.__pwned = &#34;title&#34;&lt;/script&gt;" in html
     for p in pages:
-        text = p.read_text(encoding="utf-8")
+        text = without_own_scripts(p.read_text(encoding="utf-8"))
         for hostile in ("<script", "<img src=x", "<svg onload", "<iframe"):
             assert hostile not in text, (hostile, p)
         assert not re.search(r"""<[^<>]*\b(href|src)=["']?\s*javascript""", text, re.I), p  # shown as text, never a link
@@ -224,8 +236,57 @@ def test_the_site_follows_upstream_changes(portal, make_config, run_cli):
     assert int(health.group(2)) == tables_before - 1
     changes = (site / "changes.html").read_text(encoding="utf-8")
     assert "Conjuntos actualizados: 1" in changes and 'href="datasets/veracruz/guarderias-dif-veracruz.html"' in changes
+    # a change names its dataset by title and publisher, not by slug alone
+    assert ('<a href="datasets/veracruz/guarderias-dif-veracruz.html">Guarderías DIF Veracruz (sin archivos)</a> '
+            '<span class="muted small">H. Ayuntamiento de Veracruz · veracruz/guarderias-dif-veracruz</span>') in changes
     changes = (site / "en" / "changes.html").read_text(encoding="utf-8")
     assert "Updated datasets: 1" in changes and 'href="datasets/veracruz/guarderias-dif-veracruz.html"' in changes
     quiet = run_cli("--quiet", "nightly", "--json", config=config)
     assert json.loads(quiet.stdout)["work"]["site_published"] is False
     assert len(list((config.parent / "data" / "runs").glob("*.json"))) == 3  # runs within a second each keep theirs
+
+
+def test_each_publisher_has_a_page_linked_from_its_datasets_and_the_packs_with_the_message_to_send(
+        demo, site: Path) -> None:
+    out, _ = demo
+    c5 = (site / "allies/centro-de-comando-control-computo-comunicaciones-y-contacto-ciudadano-c5.html").read_text(
+        encoding="utf-8")
+    assert "Llamadas 911 primer semestre" in c5 and "datos@c5.gob.mx" in c5
+    assert "Un mensaje para enviarles" in c5 and "Asunto: Datos abiertos de Centro de Comando" in c5
+    assert "Sin licencia abierta (los equipos no pueden reutilizarlos con certeza) (2):" in c5
+    english = (site / "en/allies/centro-de-comando-control-computo-comunicaciones-y-contacto-ciudadano-c5.html"
+               ).read_text(encoding="utf-8")
+    assert "A message to send them" in english and "Asunto: Datos abiertos" in english  # the message stays Spanish
+    index = (site / "allies.html").read_text(encoding="utf-8")
+    assert 'href="allies/h-ayuntamiento-de-xalapa.html"' in index
+    xalapa = (site / "allies/h-ayuntamiento-de-xalapa.html").read_text(encoding="utf-8")
+    assert "8 conjuntos de datos" in xalapa and "también en xalapa/" in xalapa  # the slice's copies once
+    dataset = (site / "datasets/cdmx/llamadas-911.html").read_text(encoding="utf-8")
+    assert 'href="../../allies/centro-de-comando-control-computo-comunicaciones-y-contacto-ciudadano-c5.html"' in dataset
+    pack = (site / "packs/mobility-and-women.html").read_text(encoding="utf-8")
+    provenance = json.loads((out / "packs/mobility-and-women/latest/provenance.json").read_text(encoding="utf-8"))
+    assert "cdmx/afluencia-diaria-del-metro-cdmx" in {f"{e['catalog']}/{e['dataset']}" for e in provenance["resources"]}
+    metro = (site / "datasets/cdmx/afluencia-diaria-del-metro-cdmx.html").read_text(encoding="utf-8")
+    assert 'En los paquetes: <a href="../../packs/mobility-and-women.html">' in metro
+    assert 'href="../allies/' in pack  # a pack's allies link to their pages
+
+
+def test_the_changes_page_names_datasets_resources_and_packs_in_local_time(demo, tmp_path: Path) -> None:
+    """A nightly's summary (runs/*.json) as the changes page shows it: the dataset's title and publisher
+    linking its page, the resource by name, the link status in words, a rebuilt pack linking its page, and
+    the run's time in Mexico City's (UTC-6: 07:30 UTC is 01:30)."""
+    settings = load_settings(copy_demo(demo, tmp_path) / "catalogs.toml", env={})
+    settings.paths.runs.mkdir(parents=True, exist_ok=True)
+    (settings.paths.runs / "20261201T073000Z.json").write_text(json.dumps({
+        "started_at": "2026-12-01T07:30:00+00:00", "status": "ok", "failures": [],
+        "changes": {"newly_broken_links": ["cdmx/llamadas-911: Llamadas 911 primer semestre: not_found"],
+                    "packs_rebuilt": ["care-economy 2026-12-01-abc"]}}), encoding="utf-8")
+    build_site(settings)
+    changes = (settings.paths.site / "changes.html").read_text(encoding="utf-8")
+    assert ('<a href="datasets/cdmx/llamadas-911.html">Llamadas al 911</a> <span class="muted small">Centro de Comando, '
+            'Control, Cómputo, Comunicaciones y Contacto Ciudadano (C5) · cdmx/llamadas-911</span>: Llamadas 911 primer '
+            'semestre <span class="bad">no encontrado</span>') in changes
+    assert '<a href="packs/care-economy.html">care-economy 2026-12-01-abc</a>' in changes
+    assert ">1 dic 2026, 01:30 CST</time>" in changes  # the datetime attribute keeps UTC for machines
+    english = (settings.paths.site / "en" / "changes.html").read_text(encoding="utf-8")
+    assert '<span class="bad">not found</span>' in english and "1:30" in english

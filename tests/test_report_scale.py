@@ -49,6 +49,14 @@ def in_both(pages: list[str]) -> list[str]:
     return [page for p in pages for page in (p, f"en/{p}")]
 
 
+def ally_of(settings: Settings, page: str) -> list[str]:
+    """A dataset's publisher's page (the one its page links to) and the publishers' index: a broken link
+    changes both."""
+    html = (settings.paths.site.resolve() / page).read_text(encoding="utf-8")
+    (link,) = set(re.findall(r'href="(?:\.\./)+(allies/[^"]+\.html)"', html))
+    return ["allies.html", link]
+
+
 def break_one_link(settings: Settings, candidate: bool = False, status: str = "not_found") -> tuple[str, str]:
     """A working link of a dataset no theme lists (`candidate`: of a candidate of a pack) turns 404, or
     `status` (a real write through the store): the dataset's catalog and page."""
@@ -118,8 +126,9 @@ def test_one_changed_dataset_renders_its_page_and_the_aggregates_only_and_matche
     result = build_site(settings)
     assert result.published
     assert reads == [key_of(settings, page)]  # that dataset alone is read and scored again
-    assert sorted(result.rendered) == sorted(in_both([page, "index.html", f"catalogs/{catalog}.html"]))
-    assert result.carried == len(every_file(settings)) - 6
+    assert sorted(result.rendered) == sorted(in_both([page, "index.html", f"catalogs/{catalog}.html",
+                                                      *ally_of(settings, page)]))
+    assert result.carried == len(every_file(settings)) - 10
     site = settings.paths.site.resolve()
     assert '<span class="bad">no encontrado</span>' in (site / page).read_text(encoding="utf-8")
     assert '<span class="bad">not found</span>' in (site / "en" / page).read_text(encoding="utf-8")
@@ -138,7 +147,7 @@ def test_a_build_stopped_midway_publishes_nothing(demo, tmp_path: Path, monkeypa
     settings = copy_of(demo[0], tmp_path, "a")
     published = settings.paths.site.resolve()
     before = tree(published)
-    break_one_link(settings)
+    _, page = break_one_link(settings)
     write = report._Build._write
     written: list[str] = []
 
@@ -155,7 +164,8 @@ def test_a_build_stopped_midway_publishes_nothing(demo, tmp_path: Path, monkeypa
     assert settings.paths.site.resolve() == published and tree(published) == before
     assert not list(settings.paths.site_builds.glob(".build-*"))
     result = build_site(settings)  # the next build publishes the change, from the untouched published site
-    assert result.published and len(result.rendered) == 6  # 3 pages, in Spanish and English
+    assert result.published and len(result.rendered) == 10  # 5 pages, in Spanish and English
+    assert set(ally_of(settings, page)) <= set(result.rendered)
 
 
 def test_the_datasets_are_read_a_batch_at_a_time(demo, tmp_path: Path, monkeypatch):
@@ -179,8 +189,8 @@ def test_new_code_renders_every_page_once(demo, tmp_path: Path, monkeypatch):
     monkeypatch.setattr(report, "_code_version", lambda: "a template or the code changed")
     first = build_site(settings)
     assert not first.published  # the same bytes: nothing published
-    assert sorted(first.rendered) == sorted(every_file(settings) - {"assets/site.css"})  # every page, once
-    assert first.carried == 1  # the stylesheet is its own input
+    assert sorted(first.rendered) == sorted(every_file(settings) - {"assets/site.css", "assets/site.js"})  # every page, once
+    assert first.carried == 2  # the stylesheet and the script are their own inputs
     assert (site / "INPUTS").read_text(encoding="utf-8") != inputs  # but the new inputs are remembered
     second = build_site(settings)
     assert second.rendered == [] and not second.published
@@ -194,7 +204,8 @@ def test_a_changed_candidate_renders_its_pack_pages_and_matches_a_full_render(de
     result = build_site(settings)
     assert result.published and reads == [key_of(settings, page)]
     packs = {p for p in result.rendered if p.startswith("packs/")}
-    assert packs and set(result.rendered) == set(in_both([page, "index.html", f"catalogs/{catalog}.html", *packs]))
+    assert packs and set(result.rendered) == set(in_both([page, "index.html", f"catalogs/{catalog}.html", *packs,
+                                                          *ally_of(settings, page)]))
     assert '<span class="bad">no encontrado</span>' in (settings.paths.site / page).read_text(encoding="utf-8")
     assert '<span class="bad">not found</span>' in (settings.paths.site / "en" / page).read_text(encoding="utf-8")
     assert tree(settings.paths.site) == tree(from_scratch(settings, tmp_path, "b").paths.site)

@@ -7,6 +7,7 @@ Set HARVESTER_SCREENSHOTS to a folder to keep screenshots of the pages checked."
 from __future__ import annotations
 
 import functools
+import json
 import os
 import threading
 import urllib.request
@@ -140,6 +141,10 @@ def screenshots() -> Path | None:
     return Path(folder)
 
 
+def own_scripts(visit: Visit) -> list[str | None]:
+    return visit.page.eval_on_selector_all("script", "els => els.map(e => e.getAttribute('src'))")
+
+
 def test_every_page_loads_cleanly_and_every_internal_link_resolves(demo, browser):
     out, result = demo
     assert result.exit_code == 0, result.output
@@ -149,7 +154,7 @@ def test_every_page_loads_cleanly_and_every_internal_link_resolves(demo, browser
     assert outside == []  # nothing from a CDN, a font service or a portal is loaded
     on_disk = {str(p.relative_to(site)) for p in site.rglob("*.html")}
     assert pages == on_disk  # every page is reachable from the index, and every link to a page resolved
-    assert "assets/site.css" in files
+    assert {"assets/site.css", "assets/site.js", "pagefind/pagefind-ui.js", "pagefind/pagefind-ui.css"} <= files
     assert any(f.endswith(".parquet") for f in files) and any(f.endswith(".zip") for f in files)
 
 
@@ -162,7 +167,9 @@ def test_a_hostile_title_stays_text(hostile_site: Path, browser):
         for path in (str(page_file.relative_to(site)), "catalogs/veracruz.html", "index.html", "changes.html"):
             visit.open(base + path)
             assert visit.page.evaluate("typeof window.__pwned") == "undefined", path
-            assert visit.page.locator("script").count() == 0 and visit.page.locator("iframe").count() == 0
+            root = "../" * path.count("/")  # the only scripts are the site's own two, by their relative paths
+            assert own_scripts(visit) == [root + "pagefind/pagefind-ui.js", root + "assets/site.js"], path
+            assert visit.page.locator("iframe").count() == 0
         visit.open(base + str(page_file.relative_to(site)))
         assert visit.page.inner_text("h1") == HOSTILE_TITLE
         shots = screenshots()
@@ -194,7 +201,7 @@ def test_pages_fit_a_phone(demo, browser):
         for path in ("index.html", "packs/mobility-and-women.html", "datasets/cdmx/afluencia-diaria-del-metro-cdmx.html",
                      "catalogs/cdmx.html", "changes.html"):
             visit.open(base + path)
-            width = visit.page.evaluate("document.documentElement.scrollWidth")
+            width = visit.page.evaluate("Math.max(document.documentElement.scrollWidth, document.scrollingElement.scrollWidth)")
             assert width <= PHONE["width"], f"{path} is {width}px wide on a {PHONE['width']}px phone"
             size = visit.page.evaluate("parseFloat(getComputedStyle(document.body).fontSize)")
             assert size >= 14, f"{path}: body text of {size}px"
@@ -204,3 +211,268 @@ def test_pages_fit_a_phone(demo, browser):
     finally:
         visit.close()
         server.shutdown()
+
+
+# --- search, sortable and filterable tables, rows as cards (assets/site.js, pagefind/) -------------------
+
+METRO = "datasets/cdmx/afluencia-diaria-del-metro-cdmx.html"
+CATALOG = "catalogs/cdmx.html"
+PACK = "packs/mobility-and-women.html"
+
+
+@pytest.fixture(scope="module")
+def served(demo) -> Iterator[tuple[Path, str]]:
+    out, result = demo
+    assert result.exit_code == 0, result.output
+    site = (out / "site").resolve()
+    server, base = serve(site)
+    try:
+        yield site, base
+    finally:
+        server.shutdown()
+
+
+@pytest.fixture
+def visit(browser, served) -> Iterator[Visit]:
+    one = Visit(browser, served[1])
+    yield one
+    try:
+        assert one.problems == [] and one.outside == []  # no console error, nothing asked outside the site
+    finally:
+        one.close()
+
+
+@pytest.fixture
+def phone(browser, served) -> Iterator[Visit]:
+    one = Visit(browser, served[1], viewport=PHONE)
+    yield one
+    try:
+        assert one.problems == [] and one.outside == []
+    finally:
+        one.close()
+
+
+def search(visit: Visit, words: str) -> list[tuple[str, str]]:
+    """Type `words` into the page's search box: the results as (title, link), once they are shown."""
+    visit.page.fill(".pagefind-ui__search-input", words)
+    visit.page.wait_for_selector(".pagefind-ui__result-link", timeout=15_000)
+    return [(a.inner_text().strip(), a.get_attribute("href"))
+            for a in visit.page.locator(".pagefind-ui__result-link").all()]
+
+
+@pytest.mark.parametrize("start", ["index.html", CATALOG, "datasets/cdmx/alcaldias.html"])
+def test_search_finds_a_dataset_by_a_word_of_its_title_and_opens_its_page(visit, served, start):
+    site, base = served
+    visit.open(base + start)
+    results = search(visit, "Trolebús")
+    titles = [title for title, _ in results]
+    assert "Afluencia diaria de Trolebús" in titles, titles
+    assert all("trolebús" in t.lower() or "trolebus" in t.lower() for t in titles[:1])
+    visit.page.get_by_role("link", name="Afluencia diaria de Trolebús", exact=True).first.click()
+    visit.page.wait_for_url(base + "datasets/cdmx/afluencia-diaria-de-trolebus.html")
+    assert visit.page.inner_text("h1") == "Afluencia diaria de Trolebús"
+
+
+def test_search_finds_by_organization_and_description_and_only_dataset_pages(visit, served):
+    site, base = served
+    visit.open(base + "index.html")
+    results = search(visit, "Metrobús")
+    assert any(t == "Afluencia diaria de Metrobús CDMX" for t, _ in results), results
+    hrefs = [href for _, href in search(visit, "Ecobici")]
+    assert hrefs and all(h.startswith("/datasets/") and h.endswith(".html") for h in hrefs), hrefs
+    entry = (site / "pagefind" / "pagefind-entry.json").read_text(encoding="utf-8")
+    languages = json.loads(entry)["languages"]
+    assert {lang: v["page_count"] for lang, v in languages.items()} == {
+        "es": len(list(site.glob("datasets/*/*.html"))), "en": len(list(site.glob("en/datasets/*/*.html")))}
+
+
+def column(visit: Visit, table: str, index: int, attribute: str = "data-sort-value") -> list[str]:
+    """The visible rows' cells of column `index` (from 0): their `attribute`, else their text."""
+    return visit.page.eval_on_selector_all(
+        f"{table} tbody tr:not([hidden])",
+        f"rows => rows.map(r => {{ const c = r.cells[{index}]; const v = c.getAttribute('{attribute}');"
+        " return v === null ? c.textContent.trim() : v; })")
+
+
+def test_clicking_a_header_sorts_the_table(visit, served):
+    _, base = served
+    visit.open(base + CATALOG)
+    table = "table[data-sortable]"
+    before = column(visit, table, 0)
+    heads = visit.page.locator(f"{table} thead th")
+    mqa = heads.nth(2)
+    mqa.locator("button").click()
+    assert mqa.get_attribute("aria-sort") == "ascending"
+    values = [float(v) for v in column(visit, table, 2)]
+    assert values == sorted(values) and values[0] < values[-1]
+    mqa.locator("button").click()
+    assert mqa.get_attribute("aria-sort") == "descending"
+    values = [float(v) for v in column(visit, table, 2)]
+    assert values == sorted(values, reverse=True)
+    # freshness sorts by age in days (the text reads "stale (2085 d)"); datasets with no age come last
+    freshness = heads.nth(6)
+    freshness.locator("button").click()
+    ages = column(visit, table, 6)
+    known = [int(a) for a in ages if a != ""]
+    assert known == sorted(known) and len(known) > 1
+    assert ages == [str(a) for a in known] + [""] * (len(ages) - len(known))
+    assert sorted(column(visit, table, 0)) == sorted(before)  # the same rows, in another order
+
+
+def test_pack_candidates_sort_by_errors(visit, served):
+    _, base = served
+    visit.open(base + PACK)
+    table = "table.candidates"
+    visit.page.locator(f"{table} thead th").nth(4).locator("button").click()
+    errors = [int(v) for v in column(visit, table, 4)]
+    assert errors == sorted(errors) and len(errors) > 2
+
+
+def test_a_filter_hides_the_rows_that_do_not_match(visit, served):
+    _, base = served
+    visit.open(base + CATALOG)
+    table = "table[data-sortable]"
+    total = len(column(visit, table, 0))
+    freshness = visit.page.locator("select.table-select[data-column='6']")
+    options = [o for o in freshness.locator("option").evaluate_all("os => os.map(o => o.value)") if o]
+    assert {"fresh", "stale"} <= set(options), options
+    freshness.select_option("stale")
+    shown = column(visit, table, 6, "data-filter-value")
+    assert shown and set(shown) == {"stale"} and len(shown) < total
+    assert visit.page.locator(f"{table} tbody tr[hidden]").count() == total - len(shown)
+    assert visit.page.inner_text(".table-shown") == f"{len(shown)} de {total}"  # the Spanish site's words
+    # the share of working links, offered as all / some / none / not checked
+    links = visit.page.locator("select.table-select[data-column='4']")
+    freshness.select_option("")
+    links.select_option("all")
+    assert {float(v) for v in column(visit, table, 4)} == {1.0}
+    links.select_option("")
+    # the text box: rows holding the words, accents or not
+    visit.page.fill("input.table-filter", "trolebus")
+    assert column(visit, table, 0) == ["Afluencia diaria de Trolebús"]
+    visit.page.fill("input.table-filter", "")
+    assert len(column(visit, table, 0)) == total
+
+
+def test_pack_candidates_filter_by_catalog(visit, served):
+    _, base = served
+    visit.open(base + PACK)
+    table = "table.candidates"
+    catalogs = visit.page.locator("select.table-select[data-column='0']")
+    values = [o for o in catalogs.locator("option").evaluate_all("os => os.map(o => o.value)") if o]
+    assert "cdmx" in values and len(values) > 1, values
+    catalogs.select_option("cdmx")
+    refs = visit.page.eval_on_selector_all(f"{table} tbody tr:not([hidden]) td:first-child .muted",
+                                           "els => els.map(e => e.textContent)")
+    assert refs and all(r.startswith("cdmx/") for r in refs)
+
+
+def test_on_a_phone_rows_read_as_cards_and_nothing_is_off_screen(phone, served):
+    _, base = served
+    for path in ("index.html", CATALOG, PACK, METRO, "changes.html"):
+        phone.open(base + path)
+        width = phone.page.evaluate("document.scrollingElement.scrollWidth")
+        assert width <= PHONE["width"], f"{path} is {width}px wide on a {PHONE['width']}px phone"
+        offscreen = phone.page.eval_on_selector_all(
+            "main a, main td, main select, main input, main .tag, h1",
+            f"els => els.filter(e => e.getClientRects().length && (e.getBoundingClientRect().right > {PHONE['width']} + 0.5"
+            " || e.getBoundingClientRect().left < -0.5)).map(e => e.outerHTML.slice(0, 80))")
+        assert offscreen == [], (path, offscreen)
+    phone.open(base + CATALOG)
+    row = phone.page.locator("table[data-sortable] tbody tr").first
+    assert row.evaluate("r => getComputedStyle(r).display") == "block"
+    assert phone.page.locator("table[data-sortable] thead").evaluate("h => h.getBoundingClientRect().height") <= 1
+    cells = row.locator("td")
+    assert cells.nth(2).evaluate("c => getComputedStyle(c, '::before').content") == '"MQA"'
+    # the title heads the card without a label; every cell is a line of the card, not a table cell
+    assert cells.nth(0).evaluate("c => getComputedStyle(c, '::before').content") == "none"
+    assert set(cells.evaluate_all("cs => cs.map(c => getComputedStyle(c).display)")) <= {"block", "flow-root"}
+    box = row.bounding_box()
+    assert box is not None and box["width"] <= PHONE["width"] and box["height"] > 4 * 20  # one cell a line
+    # on a phone the headers are hidden, so the sort is a select box
+    phone.page.locator("select.table-sort").select_option("2:down")
+    values = [float(v) for v in column(phone, "table[data-sortable]", 2)]
+    assert values == sorted(values, reverse=True)
+    # a column's alerts on a dataset's page show, on screen
+    phone.open(base + METRO)
+    alerts = phone.page.locator("table.profile .tag.warn")
+    assert alerts.count() > 0
+    for i in range(alerts.count()):
+        assert alerts.nth(i).is_visible()
+
+
+def test_without_the_script_tables_are_plain_and_readable(browser, served):
+    _, base = served
+    context = browser.new_context(viewport=PHONE, java_script_enabled=False)
+    try:
+        page = context.new_page()
+        page.goto(base + CATALOG)
+        assert page.locator(".table-tools").count() == 0
+        assert page.locator("table[data-sortable] thead").is_visible()
+        assert page.locator("table[data-sortable] tbody tr").first.evaluate("r => getComputedStyle(r).display") == "table-row"
+        assert page.evaluate("document.scrollingElement.scrollWidth") <= PHONE["width"]  # the table scrolls in its box
+    finally:
+        context.close()
+
+
+def test_screenshots_of_the_tools(browser, served):
+    """With HARVESTER_SCREENSHOTS set: index, a catalog, a pack and a dataset on a desktop and a phone, and
+    the search with its results."""
+    shots = screenshots()
+    if shots is None:
+        return
+    _, base = served
+    for name, viewport in (("desktop", None), ("phone", PHONE)):
+        visit = Visit(browser, base, viewport=viewport)
+        try:
+            for path in ("index.html", CATALOG, PACK, METRO):
+                visit.open(base + path)
+                visit.page.screenshot(path=str(shots / f"tools-{name}-{path.replace('/', '_')}.png"), full_page=True)
+            visit.open(base + CATALOG)
+            search(visit, "mujeres")
+            visit.page.screenshot(path=str(shots / f"tools-{name}-search.png"))
+            assert visit.problems == [] and visit.outside == []
+        finally:
+            visit.close()
+
+
+def test_a_hostile_dataset_found_by_search_stays_text(hostile_site: Path, browser):
+    """The search results show a portal's markup (title, notes, publisher, tags) as text, as the pages do."""
+    site = (hostile_site / "site").resolve()
+    page_file = next(site.glob("datasets/veracruz/hostil-*.html"))
+    server, base = serve(site)
+    visit = Visit(browser, base)
+    try:
+        visit.open(base + "index.html")
+        for words in ("Movilidad segura", "Notas", "Org", "iframe"):
+            results = search(visit, words)
+            assert any(href.endswith(page_file.name) for _, href in results), (words, results)
+            drawer = visit.page.locator(".pagefind-ui__results")
+            assert drawer.count() == 1 and drawer.locator("mark").count() > 0  # the results, words marked
+            assert drawer.locator("script, img, svg, iframe, b").count() == 0, words  # no markup from the portal
+            assert visit.page.evaluate("typeof window.__pwned") == "undefined", words
+        title = visit.page.locator(".pagefind-ui__result-link", has_text="Movilidad").first.inner_text()
+        assert title.strip() == HOSTILE_TITLE
+        assert visit.problems == [] and visit.outside == []
+    finally:
+        visit.close()
+        server.shutdown()
+
+
+def test_search_in_two_languages_from_any_depth(visit, served):
+    """Spanish pages at the root and English ones under en/: each page's search box searches its own
+    language's index and opens pages of that language."""
+    site, base = served
+    entry = json.loads((site / "pagefind" / "pagefind-entry.json").read_text(encoding="utf-8"))
+    assert sorted(entry["languages"]) == ["en", "es"]
+    visit.open(base + "datasets/cdmx/alcaldias.html")
+    results = search(visit, "Trolebús")
+    assert ("Afluencia diaria de Trolebús", "/datasets/cdmx/afluencia-diaria-de-trolebus.html") in results
+    assert not [href for _, href in results if href.startswith("/en/")]
+    visit.open(base + "en/datasets/cdmx/alcaldias.html")
+    results = search(visit, "Trolebús")
+    assert results and all(href.startswith("/en/datasets/") for _, href in results), results
+    visit.page.get_by_role("link", name="Afluencia diaria de Trolebús", exact=True).first.click()
+    visit.page.wait_for_url(base + "en/datasets/cdmx/afluencia-diaria-de-trolebus.html")
+    assert visit.page.inner_text("h1") == "Afluencia diaria de Trolebús"
+    assert visit.page.evaluate("document.documentElement.lang") == "en"
