@@ -7,8 +7,10 @@ Into `datasets/packs/<name>/<version>/`:
 - `datapackage.json`, a Frictionless Data Package of those files, with each table's changes, remaining
   validation errors and profile alerts explained (packnotes.py) and the dictionary's descriptions and value
   labels (packdict.py);
-- `README.md`: what the pack is for, per table what was changed and what is wrong, a data dictionary,
-  sources, publishers, licences, and how to load a table in one line with pandas, DuckDB and R arrow;
+- `README.md` (Spanish) and `README.en.md` (English), each linking to the other: what the pack is for, per
+  table what was changed and what is wrong, a data dictionary, sources, publishers, licences, and how to
+  load a table in one line with pandas, DuckDB and R arrow (packreadme.py; the text through the gettext
+  catalogs, numbers and days in each language's conventions: harvester/i18n.py);
 - `docs/` (the datasets' PDF and DOC resources), `inicio.ipynb` (a starter notebook, packnotebook.py) and,
   with `[pack] csv_copies = true`, `csv/` (a CSV copy of each table);
 - `expectations.json` (the theme's Great Expectations results), `provenance.json` (source URL, dataset
@@ -50,7 +52,7 @@ from harvester.model import ColumnProfile, PackTable, ResourceKey, TableExpectat
 from harvester.errors import HarvesterError
 from harvester.expectations import needed_columns, run_expectations
 from harvester.csvscan import declared_strings, utf8_copy
-from harvester.packreadme import readme
+from harvester.packreadme import FILES as README_FILES, readme
 from harvester.packtable import (INEGI, READ_THREADS, PackField, field_descriptor, left_out_of, one_thread,
                                  write_table)
 from harvester.text import normalize
@@ -267,7 +269,8 @@ def _assemble(settings: Settings, theme: Theme, accepted: list[Candidate], table
                                                         "source_url": d.url, "sha256": d.sha256} for d in docs]})
     _write_json(staging / "allies.json", {"theme": theme.name, "allies": allies})
     _write_json(staging / "expectations.json", {"theme": theme.name, "tables": [r.as_dict() for r in results]})
-    (staging / "README.md").write_text(readme(theme, resources, allies, results, docs), encoding="utf-8")
+    for lang, readme_name in README_FILES.items():  # both, whoever builds it: the same bytes in every locale
+        (staging / readme_name).write_text(readme(theme, resources, allies, results, docs, lang), encoding="utf-8")
     files = sorted(p for p in staging.rglob("*") if p.is_file())
     sums = {str(p.relative_to(staging)): _sha256(p) for p in files}
     content = hashlib.sha256("".join(f"{h}  {n}\n" for n, h in sums.items()).encode()).hexdigest()

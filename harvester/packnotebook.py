@@ -72,7 +72,7 @@ def notebook(title: str, problem_es: str, problem_en: str,
                   _cell("code", 8, f"import matplotlib.pyplot as plt\n\n{plot}\nplt.tight_layout()\nplt.show()")]
     cells.append(_cell("markdown", 9, "Qué se cambió en cada tabla, sus errores y su diccionario de datos están en "
                                       "`README.md` y en `datapackage.json`. _What was changed in each table, its "
-                                      "errors and its data dictionary are in `README.md` and `datapackage.json`._"))
+                                      "errors and its data dictionary are in `README.en.md` and `datapackage.json`._"))
     document = {"cells": cells, "metadata": {"kernelspec": {"display_name": "Python 3", "language": "python",
                                                             "name": "python3"},
                                              "language_info": {"name": "python"}},

@@ -1,6 +1,7 @@
 """Issue 13: every code a table's notes can carry (the pack's changes, the validator's error types, the
-profiler's alerts) has a sentence in Spanish and in English, and the packs carry them, in the README and in
-datapackage.json."""
+profiler's alerts) has a sentence in Spanish and in English, and the packs carry them, in the READMEs (Spanish
+in README.md, English in README.en.md) and in datapackage.json (both). Issue 14: the sentences are gettext
+messages, English msgids translated in the Spanish catalog."""
 from __future__ import annotations
 
 import ast
@@ -13,7 +14,8 @@ import pytest
 
 import harvester.pack
 from harvester.alerts import Alert
-from harvester.packnotes import ALERTS, CHANGES, VALIDATION, note
+from harvester.i18n import translations
+from harvester.packnotes import ALERTS, CHANGES, VALIDATION, note, rows_where
 
 
 def _validator_codes() -> set[str]:
@@ -51,14 +53,34 @@ def test_every_code_the_stages_can_produce_has_a_sentence_in_both_languages():
     assert {"placeholders_null", "names_normalized", "decimal_comma", "thousands", "day_first"} <= changes
     assert changes - set(CHANGES) == set()
     for kind, table in (("change", CHANGES), ("validation", VALIDATION), ("alert", ALERTS)):
-        for code, (es, en) in table.items():
+        for code, message in table.items():
             filled = note(kind, code, "columna_x", 3, spelled="`N/D`", renames="«Año» → `anio`", files="a, b",
                           file="a", original="Año", other="b", why="nombres distintos", why_en="other names",
                           where=" (fila 2)", where_en=" (row 2)", detail=" («x»)")
-            assert es != en and filled.es and filled.en, code
-            assert "{" not in filled.es + filled.en and "}" not in filled.es + filled.en, code
+            assert translations("es").gettext(message) != message, f"no Spanish in the catalog: {code}"
+            assert filled.en == translations("en").gettext(message) % {
+                "column": "columna_x", "count": "3", "spelled": "`N/D`", "renames": "«Año» → `anio`", "files": "a, b",
+                "file": "a", "original": "Año", "other": "b", "why": "other names", "where": " (row 2)",
+                "detail": " («x»)"}, code
+            assert filled.es != filled.en and filled.es and filled.en, code
+            assert not re.search(r"[{}]|%\(", filled.es + filled.en), code
+            if "%(why)s" in message:  # the Spanish value in Spanish, its `_en` twin in English
+                assert "nombres distintos" in filled.es and "other names" in filled.en, code
+                assert "other names" not in filled.es and "nombres distintos" not in filled.en, code
+            if "%(where)s" in message:
+                assert "(fila 2)" in filled.es and "(row 2)" in filled.en and "row 2" not in filled.es, code
             if re.search(r"[_-]", code):  # a sentence, not the code again
                 assert code not in filled.es and code not in filled.en, code
+    # numbers in each language's digits: Mexico groups thousands with a comma, as English does
+    assert note("validation", "blank-row", None, 12345).es == "12,345 filas están completamente vacías."
+    assert note("validation", "blank-row", None, 12345).en == "12,345 rows are completely empty."
+
+
+def test_where_a_validation_error_was_seen_in_both_languages():
+    assert rows_where([82], ["a"]) == (" (por ejemplo: fila 82; columna «a»)", " (for example: row 82; column «a»)")
+    assert rows_where([9, 3, 3, 1200], ["a", "b", "a", ""]) == (
+        " (por ejemplo: filas 3, 9, 1200; columnas «a», «b»)", " (for example: rows 3, 9, 1200; columns «a», «b»)")
+    assert rows_where([], []) == ("", "")
 
 
 @pytest.fixture(scope="module")
@@ -84,8 +106,10 @@ def test_the_sandbox_packs_explain_changes_errors_and_alerts(packs: Path):
     assert "`N/D`" in nulls["es"] and "se convirtieron en valores nulos" in nulls["es"] and "became nulls" in nulls["en"]
     assert any(a["code"] == "placeholder_missing" and a["column"] == "monto_pension" for a in pension["alerts"])
     readme = (care / "README.md").read_text(encoding="utf-8")
-    assert nulls["es"] in readme and f"_{nulls['en']}_" in readme
-    assert "#### Qué se cambió / What was changed" in readme
+    english = (care / "README.en.md").read_text(encoding="utf-8")
+    assert nulls["es"] in readme and nulls["en"] not in readme
+    assert nulls["en"] in english and nulls["es"] not in english
+    assert "#### Qué se cambió\n" in readme and "#### What was changed\n" in english
     women = packs / "mobility-and-women" / "latest"
     linea = _resource(women, "linea-mujeres")
     errors = {e["code"]: e for e in linea["validation_errors"]}
@@ -95,6 +119,7 @@ def test_the_sandbox_packs_explain_changes_errors_and_alerts(packs: Path):
     assert any(c["code"] == "rows_left_out" and c["count"] == 1 for c in linea["changes"])
     readme = (women / "README.md").read_text(encoding="utf-8")
     assert errors["extra-cell"]["es"] in readme
+    assert errors["extra-cell"]["en"] in (women / "README.en.md").read_text(encoding="utf-8")
     # an alert of the profiler, explained with the values it is about
     spellings = [a for p in ("care-economy", "mobility-and-women")
                  for r in json.loads((packs / p / "latest" / "datapackage.json").read_text())["resources"]

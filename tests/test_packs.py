@@ -51,8 +51,8 @@ def test_a_pack_holds_everything_a_team_needs(packs: Path, theme: str):
     assert latest.is_symlink() and (packs / theme / latest.readlink()).is_dir()
     version = latest.readlink().name
     files = {p.name for p in latest.iterdir()}
-    assert {"datapackage.json", "README.md", "provenance.json", "allies.json", "expectations.json", "SHA256SUMS", "INPUTS",
-            f"{theme}-{version}.zip", "data", "docs", "inicio.ipynb"} == files
+    assert {"datapackage.json", "README.md", "README.en.md", "provenance.json", "allies.json", "expectations.json",
+            "SHA256SUMS", "INPUTS", f"{theme}-{version}.zip", "data", "docs", "inicio.ipynb"} == files
     # the checksums cover every file, and the zip holds them all
     sums = dict(reversed(line.split("  ", 1)) for line in (latest / "SHA256SUMS").read_text().splitlines())
     assert sums == {k: v for k, v in digests(latest).items() if k not in ("SHA256SUMS", f"{theme}-{version}.zip")}
@@ -114,7 +114,13 @@ def test_places_get_their_inegi_keys_beside_the_original_column(packs: Path):
     assert keying["share_matched"] == 1.0 and keying["state_hint"] == "09" and keying["unmatched"] == []
     assert "INEGI" in fields["alcaldia_hechos"]["description"]  # the original says how it was keyed
     readme = (latest / "README.md").read_text(encoding="utf-8")
-    assert "alcaldia_hechos_cve_mun" in readme and "coinciden / rows with a value match (100.0%)" in readme
+    assert "alcaldia_hechos_cve_mun" in readme and "filas con valor coinciden (100.0%)" in readme
+    assert "| Clave INEGI de «alcaldia_hechos». «alcaldia_hechos» (municipio o alcaldía): alcaldia_hechos_cve_mun y " \
+        "alcaldia_hechos_nombre_oficial según INEGI (Marco Geoestadístico 2023); " in readme
+    english = (latest / "README.en.md").read_text(encoding="utf-8")
+    assert "| INEGI key of «alcaldia_hechos». «alcaldia_hechos» (municipio or alcaldía): alcaldia_hechos_cve_mun and " \
+        "alcaldia_hechos_nombre_oficial from INEGI (Marco Geoestadístico 2023); " in english
+    assert "rows with a value match (100.0%)" in english
     # a federal (national) table has no state to prefer: a name several states share is listed, not guessed
     national = next(r for r in descriptor["resources"] if r["name"].startswith("federal__") and any(
         "inegi_keying" in f for f in r["schema"]["fields"]))
@@ -130,7 +136,7 @@ def test_placeholders_become_nulls_and_the_readme_documents_each_table(packs: Pa
     frame = pd.read_parquet(latest / pension["parquet"])
     assert frame["monto_pension"].isna().sum() == len(range(154, 300, 7))  # every `N/D`
     readme = (latest / "README.md").read_text()
-    assert "| `monto_pension` | monto_pension | number | 7% |" in readme  # nullable whole numbers, see pack.py
+    assert "| `monto_pension` | monto_pension | `number` | 7% |" in readme  # nullable whole numbers, see pack.py
     assert f'pd.read_parquet("{provenance[0]["parquet"]}")' in readme and "arrow::read_parquet" in readme
     assert pension["source_url"] in readme and "cc-by-4.0" in readme
     allies = json.loads((latest / "allies.json").read_text())["allies"]
@@ -263,8 +269,10 @@ def test_a_pack_says_how_many_rows_it_left_out_and_why(packs: Path):
                   if r["dataset"] == "linea-mujeres"]
     assert len(provenance) == 1 and provenance[0]["rows_left_out"] == 1, provenance
     assert "more cells than the header" in provenance[0]["why_left_out"]
-    readme = (latest / "README.md").read_text(encoding="utf-8")
+    readme = (latest / "README.en.md").read_text(encoding="utf-8")
     assert f"{provenance[0]['rows']} rows (1 of the source's {provenance[0]['rows'] + 1} left out: " in readme
+    readme = (latest / "README.md").read_text(encoding="utf-8")
+    assert f"{provenance[0]['rows']} filas (1 de las {provenance[0]['rows'] + 1} de la fuente quedaron fuera: " in readme
 
 
 def test_portal_text_in_a_pack_readme_is_inert_and_names_are_bounded():

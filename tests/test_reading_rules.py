@@ -94,7 +94,8 @@ def test_thousands_separators_are_numbers_and_a_dash_is_a_counted_placeholder(tm
     assert "decimal_comma" not in ingreso.alerts
     assert (ingreso.min, ingreso.max) == (51598.0, 1306521.0)
     assert packed.fields["Ingreso po"].placeholders == {"-": 1, "\u2013": 1}  # named in the data dictionary
-    assert _dictionary_type(packed.fields["Ingreso po"]) == "number (con separador de miles / thousands separators)"
+    assert _dictionary_type(packed.fields["Ingreso po"], "es") == "`number` (separador de miles)"
+    assert _dictionary_type(packed.fields["Ingreso po"], "en") == "`number` (thousands separators)"
 
 
 def test_decimal_commas_stay_decimals_and_ambiguous_commas_stay_text(tmp_path: Path) -> None:
@@ -219,7 +220,7 @@ def test_geojson_and_points_in_cells_are_typed_and_kept_byte_for_byte(tmp_path: 
     assert _field(packed.fields["Geo Point"])["type"] == "string"
     assert "latitud primero" in _field(packed.fields["Geo Point"])["description"]
     assert packed.fields["geo_point_2d"].form == "lat_lon_array"
-    assert _dictionary_type(packed.fields["Geo Point"]) == "geopoint (lat,lon)"
+    assert _dictionary_type(packed.fields["Geo Point"], "es") == "`geopoint` (lat,lon)"
     lonlat = _field(packed.fields["lonlat"])
     assert lonlat["type"] == "geopoint" and "format" not in lonlat
     point = ff.GeopointField(name="p").create_value_reader()
@@ -229,7 +230,7 @@ def test_geojson_and_points_in_cells_are_typed_and_kept_byte_for_byte(tmp_path: 
     assert packed.type("Con altitud") == "geojson" and packed.fields["Con altitud"].form == "3d"
     assert reader(packed.columns["Con altitud"][0]) is None
     assert _field(packed.fields["Con altitud"])["type"] == "string"
-    assert _dictionary_type(packed.fields["Con altitud"]) == "geojson (3D)"
+    assert _dictionary_type(packed.fields["Con altitud"], "en") == "`geojson` (3D)"
 
 
 # Declared types ----------------------------------------------------------------------------------------

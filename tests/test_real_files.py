@@ -499,7 +499,9 @@ def test_money_with_thousands_separators_is_numbers_and_the_dashes_are_placehold
     assert dashed and all("placeholder_missing" in p["alerts"] for p in dashed)
     assert all("decimal_comma" not in p["alerts"] for p in profiles)
     readme = (run / "packs" / THEME / "latest" / "README.md").read_text(encoding="utf-8")
-    assert "| `ingreso_1` | Ingreso _1 | number (con separador de miles / thousands separators) |" in readme
+    assert "| `ingreso_1` | Ingreso _1 | `number` (separador de miles) |" in readme
+    english = (run / "packs" / THEME / "latest" / "README.en.md").read_text(encoding="utf-8")
+    assert "| `ingreso_1` | Ingreso _1 | `number` (thousands separators) |" in english
     assert "`-` ×" in readme
 
 
