@@ -45,7 +45,7 @@ from harvester.candidates import Candidate, find_candidates, unknown_refs
 from harvester.colnames import repair_mojibake, unique as _unique
 from harvester.packdict import Dictionary, dcat_fields, named_dictionary, read_dictionary
 from harvester.packnotebook import notebook
-from harvester.packnotes import Note, note, rows_where
+from harvester.packnotes import Note, alert_detail, note, rows_where
 from harvester.packstack import ORIGIN_COLUMNS, WHY, Alignment, Period, align, needed, period_of, too_different
 from harvester.config import Settings
 from harvester.model import ColumnProfile, PackTable, ResourceKey, TableExpectations
@@ -624,7 +624,7 @@ def table_notes(table: PackTable, fields: list[PackField], rows: int) -> list[No
     notes += validation_notes(table)
     for f in fields:
         for alert in (f.profile.alerts if f.profile else ()):
-            notes.append(note("alert", alert, f.name, detail=_alert_detail(alert, f), original=f.original))
+            notes.append(note("alert", alert, f.name, detail=alert_detail(alert, f.profile, f.placeholders), original=f.original))
     return notes
 
 
@@ -637,22 +637,6 @@ def validation_notes(table: PackTable) -> list[Note]:
         where, where_en = rows_where([e.row for e in seen if e.row], [e.field or "" for e in seen])
         notes.append(note("validation", code, None, count, where=where, where_en=where_en))
     return notes
-
-
-def _alert_detail(alert: str, f: PackField) -> str:
-    """The part of an alert's sentence that names values: the placeholders, the spellings, the siblings."""
-    p = f.profile
-    if p is None:
-        return ""
-    if alert == "placeholder_missing":
-        return ", ".join(f"`{k}`" for k in f.placeholders) or f"{p.placeholders or 0:,}"
-    if alert == "category_spellings" and p.spellings:
-        return ": " + "; ".join(" / ".join(f"«{s}»" for s in group) for group in p.spellings[:3])
-    if alert == "constant" and p.top_values:
-        return f" («{p.top_values[0][0]}»)"
-    if alert == "sibling_columns_differ" and p.sibling_missing_in:
-        return " (" + ", ".join(p.sibling_missing_in[:3]) + ")"
-    return ""
 
 
 def _notes_json(notes: list[Note]) -> dict[str, Any]:

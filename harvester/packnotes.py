@@ -146,6 +146,32 @@ ALERTS: dict[str, str] = {
     Alert.UNREADABLE: N_("The table could not be read to describe its columns."),
 }
 
+def alert_detail(alert: str, profile: Any, placeholders: dict[str, int] | None = None) -> str:
+    """The part of an alert's sentence that names values (a ColumnProfile's): the placeholders' spellings (or
+    their count), a category's spellings, the constant value, the sibling files that lack the column."""
+    if profile is None:
+        return ""
+    if alert == Alert.PLACEHOLDER_MISSING:
+        spelled = placeholders if placeholders is not None else dict(profile.placeholder_spellings)
+        return ", ".join(f"`{k}`" for k in spelled) or f"{profile.placeholders or 0:,}"
+    if alert == Alert.CATEGORY_SPELLINGS and profile.spellings:
+        return ": " + "; ".join(" / ".join(f"«{s}»" for s in group) for group in profile.spellings[:3])
+    if alert == Alert.CONSTANT and profile.top_values:
+        return f" («{profile.top_values[0][0]}»)"
+    if alert == Alert.SIBLING_COLUMNS_DIFFER and profile.sibling_missing_in:
+        return " (" + ", ".join(profile.sibling_missing_in[:3]) + ")"
+    return ""
+
+
+def alert_sentence(alert: str, profile: Any, lang: Language) -> str:
+    """A column's alert as one sentence in `lang`, with the values that raised it (the site's dataset pages)."""
+    message = ALERTS.get(alert)
+    if message is None:
+        return ""
+    return sentence(message, lang, profile.name, None, {"detail": alert_detail(alert, profile),
+                                                         "original": profile.name})
+
+
 @dataclass(frozen=True)
 class Note:
     """One explained fact about a table: its code, the column it is about (if any), the sentences."""

@@ -69,6 +69,7 @@ from harvester.clock import utcnow
 from harvester.config import Settings
 from harvester.errors import HarvesterError
 from harvester import allies
+from harvester.packnotes import alert_sentence
 from harvester.i18n import LANGUAGES, Language
 from harvester.linkstatus import healthy
 from harvester.candidates import Candidate, Match, Matcher, once, ranked, texts_of
@@ -172,6 +173,7 @@ def _environment(lang: Language) -> jinja2.Environment:
         date=lambda value, format="medium": i18n.format_date(value, lang, format),
         datetime=lambda value: i18n.format_datetime(value, lang),
         word=lambda value: i18n.word(value, lang),
+        alert=lambda code, column: alert_sentence(code, column, lang).replace("`", ""),
         gate=lambda gate: i18n.sentence(gate.why, lang),
         reason=lambda text: i18n.sentence(text, lang))
     env.tests["healthy"] = healthy
@@ -432,7 +434,7 @@ def _packs(settings: Settings, themes: list[Theme], found: list[list[Candidate]]
             folder = latest.resolve()
             version = folder.name
             base = f"downloads/{theme.name}/{version}"
-            files = [f"{theme.name}-{version}.zip", "datapackage.json", "README.md"] + sorted(
+            files = [f"{theme.name}-{version}.zip", "datapackage.json", "README.md", "README.en.md"] + sorted(
                 p.relative_to(folder).as_posix() for p in (folder / "data").glob("*.parquet"))
             sizes = {f: (folder / f).stat().st_size for f in files if (folder / f).is_file()}
             pack = {"version": version, "folder": folder, "base": base,

@@ -290,3 +290,13 @@ def test_the_changes_page_names_datasets_resources_and_packs_in_local_time(demo,
     assert ">1 dic 2026, 01:30 CST</time>" in changes  # the datetime attribute keeps UTC for machines
     english = (settings.paths.site / "en" / "changes.html").read_text(encoding="utf-8")
     assert '<span class="bad">not found</span>' in english and "1:30" in english
+
+
+def test_a_column_s_alerts_read_as_sentences_with_the_values_that_raised_them(site: Path) -> None:
+    page = (site / "datasets/cdmx/adultos-mayores-pension.html").read_text(encoding="utf-8")
+    row = page[page.index("<code>monto_pension</code>"):]
+    row = row[:row.index("</tr>")]
+    assert 'class="tag warn"' in row and "N/D" in row  # the portal's spelling of "no data", named
+    assert "monto_pension" in row and "nulos" in row  # a Spanish sentence, not the alert's code
+    english = (site / "en/datasets/cdmx/adultos-mayores-pension.html").read_text(encoding="utf-8")
+    assert "the portal writes missing data as a filler text (N/D)" in english
