@@ -5,7 +5,9 @@ import time
 from pathlib import Path
 from typing import Callable
 
+from harvester import i18n
 from harvester.config import load_settings
+from harvester.i18n import _
 from harvester.progress import progress_for
 from harvester.render import fetch_table, harvest_table
 
@@ -60,7 +62,8 @@ def run_demo(out: str | None, *, synthetic: int = 0, quiet: bool = False,
     folder = Path(out) if out else Path("datasets") / time.strftime("demo-%Y%m%d-%H%M%S")
     folder.mkdir(parents=True, exist_ok=True)
     with SandboxPortal(synthetic=synthetic) as portal:
-        echo(f"Sandbox portal on {portal.base_url} (sites: {', '.join(portal.sites)})")
+        echo(_("Sandbox portal on %(url)s (sites: %(sites)s)") % {"url": portal.base_url,
+                                                                  "sites": ", ".join(portal.sites)})
         config = folder / "catalogs.toml"
         write_demo_config(config, portal.api_url, Path("."), synthetic)
         settings = load_settings(config, env={})
@@ -72,32 +75,35 @@ def run_demo(out: str | None, *, synthetic: int = 0, quiet: bool = False,
     packs = build_packs(settings) if BUNDLED_PROFILES.is_dir() else []
     site = build_site(settings)
     echo("")
-    echo("Harvest:")
+    echo(_("Harvest:"))
     echo(harvest_table(results))
     echo("")
-    echo(f"Fetch ({fetched.total} resources):")
+    echo(_("Fetch (%(total)s resources):") % {"total": fetched.total})
     echo(fetch_table(fetched))
     echo("")
-    echo(f"Validate: {validated.validated} tables, {validated.valid} valid, {validated.invalid} invalid")
-    echo(f"Profile: {profiled.profiled} files; alerts: "
-         + (", ".join(f"{k} {v}" for k, v in sorted(profiled.alerts.items())) or "none"))
+    echo(_("Validate: %(validated)s tables, %(valid)s valid, %(invalid)s invalid") % {
+        "validated": validated.validated, "valid": validated.valid, "invalid": validated.invalid})
+    echo(_("Profile: %(files)s files; alerts: %(alerts)s") % {"files": profiled.profiled, "alerts": (
+        ", ".join(f"{i18n.word(k)} {v}" for k, v in sorted(profiled.alerts.items())) or _("none"))})
     for pack in packs:
-        echo(f"Pack {pack.name} {pack.version}: {pack.tables} tables from {pack.datasets} datasets "
-             f"({pack.rejected} candidates rejected by the gates, {pack.expectations_failed} tables with unmet "
-             "expectations)")
+        echo(_("Pack %(name)s %(version)s: %(tables)s tables from %(datasets)s datasets (%(rejected)s candidates "
+               "rejected by the gates, %(failed)s tables with unmet expectations)") % {
+            "name": pack.name, "version": pack.version, "tables": pack.tables, "datasets": pack.datasets,
+            "rejected": pack.rejected, "failed": pack.expectations_failed})
     with Store(settings.paths.database, read_only=True) as store:
         for query in ("movilidad mujeres", "cuidados"):
             hits = search(store, query, limit=5)
             echo("")
-            echo(f'Search "{query}" (top {len(hits)}):')
+            echo(_('Search "%(query)s" (top %(n)s):') % {"query": query, "n": len(hits)})
             for hit in hits:
                 echo(f"  {hit.catalog_id}/{hit.name}: {hit.title}")
     echo("")
-    echo(f"Results in {folder.resolve()}:")
-    echo(f"  store    {settings.paths.database.resolve()}")
-    echo(f"  files    {settings.paths.raw.resolve()}")
-    echo(f"  packs    {settings.paths.packs.resolve()}")
-    echo(f"  site     {(settings.paths.site / 'index.html').absolute()} ({site.pages} pages)")
-    echo(f"  config   {config.resolve()}")
-    echo(f"Try: harvester --config {config} search genero")
+    echo(_("Results in %(folder)s:") % {"folder": folder.resolve()})
+    pages = _("(%(pages)s pages)") % {"pages": site.pages}
+    for label, where in ((_("store"), settings.paths.database.resolve()), (_("files"), settings.paths.raw.resolve()),
+                         (_("packs"), settings.paths.packs.resolve()),
+                         (_("site"), f"{(settings.paths.site / 'index.html').absolute()} {pages}"),
+                         (_("config"), config.resolve())):
+        echo(f"  {label:<8} {where}")
+    echo(_("Try: %(command)s") % {"command": f"harvester --config {config} search genero"})
     return folder

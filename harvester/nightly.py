@@ -22,10 +22,12 @@ from datetime import datetime
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, Callable
 
+from harvester import i18n
 from harvester.clock import utcnow
 from harvester.config import Settings
 from harvester.errors import HarvesterError
 from harvester.exitcodes import ExitCode
+from harvester.i18n import N_, _
 from harvester.linkstatus import FAILURES
 from harvester.model import NightlyChanges, NightlySummary, NightlyWork, ResourceKey, StageFailure
 from harvester.paths import make_folder
@@ -217,22 +219,29 @@ def _write_summary(settings: Settings, started: datetime, summary: NightlySummar
 
 
 def render_summary(summary: NightlySummary) -> str:
+    """The run as people read it, in the CLI's language (harvester/i18n.py); its JSON file stays as it is."""
     c, w = summary.changes or NightlyChanges(), summary.work
-    lines = [f"Nightly run {summary.started_at}: {summary.status} (exit {summary.exit_code})",
-             "Time: " + ", ".join(f"{k} {v:g}s" for k, v in summary.seconds.items()),
-             f"Work: {w.downloaded or 0} downloaded, {w.not_modified or 0} not modified, "
-             f"{w.broken_not_rechecked or 0} broken links not due for a re-check, "
-             f"{w.unchanged_not_rechecked or 0} unchanged files not due yet, "
-             f"{w.validated_tables or 0} tables validated, {w.profiled_files or 0} files profiled, "
-             f"site {'published' if w.site_published else 'unchanged'}"
-             + (f"; {w.left_for_next_run} left for the next run (--max-duration)" if w.left_for_next_run else "")]
-    for key, label in (("new_datasets", "New datasets"), ("updated_datasets", "Updated datasets"),
-                       ("removed_datasets", "Removed datasets"), ("newly_broken_links", "Newly broken links"),
-                       ("repaired_links", "Repaired links"), ("packs_rebuilt", "Packs rebuilt")):
+    status = i18n.word(summary.status)
+    lines = [_("Nightly run %(started)s: %(status)s (exit %(code)s)") % {
+                 "started": i18n.format_datetime(summary.started_at), "status": status, "code": summary.exit_code},
+             _("Time: %(stages)s") % {"stages": ", ".join(f"{i18n.word(k)} {v:g}s" for k, v in summary.seconds.items())},
+             _("Work: %(downloaded)s downloaded, %(not_modified)s not modified, %(broken)s broken links not due for "
+               "a re-check, %(unchanged)s unchanged files not due yet, %(validated)s tables validated, %(profiled)s "
+               "files profiled, site %(site)s") % {
+                 "downloaded": w.downloaded or 0, "not_modified": w.not_modified or 0,
+                 "broken": w.broken_not_rechecked or 0, "unchanged": w.unchanged_not_rechecked or 0,
+                 "validated": w.validated_tables or 0, "profiled": w.profiled_files or 0,
+                 "site": _("published") if w.site_published else _("unchanged")}
+             + (_("; %(left)s left for the next run (--max-duration)") % {"left": w.left_for_next_run}
+                if w.left_for_next_run else "")]
+    for key, label in (("new_datasets", N_("New datasets")), ("updated_datasets", N_("Updated datasets")),
+                       ("removed_datasets", N_("Removed datasets")), ("newly_broken_links", N_("Newly broken links")),
+                       ("repaired_links", N_("Repaired links")), ("packs_rebuilt", N_("Packs rebuilt"))):
         items = getattr(c, key)
-        lines.append(f"{label}: {len(items)}" + ("" if not items else ": " + "; ".join(items[:10])
-                                                  + (f"; and {len(items) - 10} more" if len(items) > 10 else "")))
+        more = _("; and %(more)s more") % {"more": len(items) - 10} if len(items) > 10 else ""
+        lines.append(f"{_(label)}: {len(items)}" + ("" if not items else ": " + "; ".join(items[:10]) + more))
     for f in summary.failures:
-        lines.append(f"FAILED {f.stage} {f.what}: {f.reason}")
-    lines.append(f"Summary: {summary.summary_path}")
+        lines.append(_("FAILED %(stage)s %(what)s: %(reason)s") % {"stage": i18n.word(f.stage), "what": f.what,
+                                                                   "reason": f.reason})
+    lines.append(_("Summary: %(path)s") % {"path": summary.summary_path})
     return "\n".join(printable(line) for line in lines)  # a portal's name cannot add a line of its own

@@ -230,9 +230,15 @@ def _assemble(settings: Settings, theme: Theme, accepted: list[Candidate], table
             else:
                 fields, notes, entry = _write_stack(con, settings, unit, name, target, Path(spill.name), staging)
                 rows = entry["rows"]
-            original = {f.name: f.original for f in fields}
-            wanted = needed_columns(list(original.values()), theme.expectations, table.dataset.ref)
-            if wanted or theme.expectations.required.get(table.dataset.ref):
+            # the expectations read the source's columns: not the INEGI companions the pack added beside them
+            # (`alcaldia*` means the names as published, not `alcaldia_cve_mun`), and not a data dictionary
+            # (its rows describe the data's columns: it holds none of them)
+            original = {f.name: f.original for f in fields if not (f.profile is None and f.described_by == INEGI)}
+            dictionary = len(unit.tables) == 1 and named_dictionary(table.resource_name, table.validation.part,
+                                                                    Path(table.path).name)
+            wanted = set() if dictionary else needed_columns(list(original.values()), theme.expectations,
+                                                              table.dataset.ref)
+            if wanted or (theme.expectations.required.get(table.dataset.ref) and not dictionary):
                 import pandas as pd  # only for a table with something to check
 
                 # only the columns the expectations read go to pandas: a million-row table stays in DuckDB

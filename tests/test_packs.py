@@ -295,3 +295,19 @@ def test_portal_text_in_a_pack_readme_is_inert_and_names_are_bounded():
     first, second = _file_name(table("a" * 10_000), taken), _file_name(table("a" * 9_999 + "b"), taken)
     assert len(first) <= MAX_NAME and len(second) <= MAX_NAME and first != second
     assert _file_name(table("metro"), taken) == "cdmx__metro__datos"  # ordinary names unchanged
+
+
+def test_the_theme_s_expectations_read_the_published_columns_not_the_inegi_companions_nor_a_dictionary(demo):
+    """`alcaldia*` is the alcaldía names as published: the companion `alcaldia_cve_mun` the pack adds holds keys
+    (`09015`), not names; and a dataset's data dictionary holds none of the data's required columns."""
+    out, _ = demo
+    tables = json.loads((out / "packs/care-economy/latest/expectations.json").read_text(encoding="utf-8"))["tables"]
+    checks = {t["table"]: t["checks"] for t in tables}
+    assert not [c["check"] for cs in checks.values() for c in cs if "_cve_mun" in c["check"] or "_cvegeo" in c["check"]]
+    alcaldias = [c for cs in checks.values() for c in cs if c["check"].startswith("alcaldia") and "16 alcald" in c["check"]]
+    assert alcaldias and all(c["success"] for c in alcaldias), alcaldias  # the names themselves are checked
+    (microdata,) = [t for t in checks if "enut_2019__microdatos" in t]
+    assert {c["check"] for c in checks[microdata]} >= {"required column SEXO", "required column EDAD_V"}
+    assert all(c["success"] for c in checks[microdata])
+    (dictionary,) = [t for t in checks if "enut_2019__diccionario" in t]
+    assert checks[dictionary] == []
