@@ -138,37 +138,51 @@ class FileHost:
         with self._lock:
             self.at_once += 1
             self.most_at_once = max(self.most_at_once, self.at_once)
+        handler.answered = False  # type: ignore[attr-defined]
         status = 500
         try:
             status = self._answer(handler)
         finally:
+            self._release(handler)
             with self._lock:
-                self.at_once -= 1
                 self.served.append(Served(handler.path, status, start, time.monotonic(),
                                           handler.headers.get("User-Agent", "")))
+
+    def _release(self, handler: BaseHTTPRequestHandler) -> None:
+        """The request no longer counts as being served: called just before its answer goes out, so a client
+        that waits for it before sending its next request can never be counted twice at once (counted after
+        the answer, a server thread waiting for the GIL would still count it while the next one starts)."""
+        with self._lock:
+            if not handler.answered:  # type: ignore[attr-defined]
+                handler.answered = True  # type: ignore[attr-defined]
+                self.at_once -= 1
 
     def _answer(self, handler: BaseHTTPRequestHandler) -> int:
         path = handler.path
         if path == "/robots.txt":
             if isinstance(self.robots, str):
-                return self._send(handler, 200, self.robots.encode(), {"Content-Type": "text/plain"})
-            return self._send(handler, self.robots or 404, b"no robots here\n", {"Content-Type": "text/plain"})
+                return self._send_counted(handler, 200, self.robots.encode(), {"Content-Type": "text/plain"})
+            return self._send_counted(handler, self.robots or 404, b"no robots here\n", {"Content-Type": "text/plain"})
         if self.latency and self.stopping.wait(self.latency):
-            return self._send(handler, 503, b"stopping\n", {})
+            return self._send_counted(handler, 503, b"stopping\n", {})
         busy = self.busy(path) if self.busy else None
         if busy is not None:
             status, retry_after = busy
-            return self._send(handler, status, b"busy\n", {"Retry-After": retry_after} if retry_after else {})
+            return self._send_counted(handler, status, b"busy\n", {"Retry-After": retry_after} if retry_after else {})
         if not path.endswith(".csv"):
-            return self._send(handler, 404, b"not found\n", {})
+            return self._send_counted(handler, 404, b"not found\n", {})
         body = body_of(path)
         etag = '"' + hashlib.sha256(body).hexdigest()[:16] + '"'
         if handler.headers.get("If-None-Match") == etag:
-            return self._send(handler, 304, b"", {"ETag": etag})
-        return self._send(handler, 200, body, {"Content-Type": "text/csv", "ETag": etag})
+            return self._send_counted(handler, 304, b"", {"ETag": etag})
+        return self._send_counted(handler, 200, body, {"Content-Type": "text/csv", "ETag": etag})
+
+    def _send_counted(self, handler: BaseHTTPRequestHandler, status: int, body: bytes, headers: dict[str, str]) -> int:
+        return self._send(handler, status, body, headers, lambda: self._release(handler))
 
     @staticmethod
-    def _send(handler: BaseHTTPRequestHandler, status: int, body: bytes, headers: dict[str, str]) -> int:
+    def _send(handler: BaseHTTPRequestHandler, status: int, body: bytes, headers: dict[str, str],
+              before_sending: Any = None) -> int:
         handler.send_response(status)
         for key, value in headers.items():
             handler.send_header(key, value)
@@ -177,6 +191,8 @@ class FileHost:
         handler._headers_buffer.append(b"\r\n")  # type: ignore[attr-defined]
         if status != 304:
             handler._headers_buffer.append(body)  # type: ignore[attr-defined]
+        if before_sending is not None:
+            before_sending()
         handler.flush_headers()
         return status
 
