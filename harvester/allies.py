@@ -11,7 +11,7 @@ is its catalog's. Everything here is computed from `Store.publisher_facts` (one 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Iterable, Protocol
 
 from harvester.linkstatus import LinkStatus
@@ -113,6 +113,11 @@ def gather(facts: Iterable[PublisherFacts], rows: dict[str, ScoredRow],
     """The publishers of these datasets (`rows`: the site's row of each dataset by ref, for its scores),
     by name; each dataset once (a copy is left out, the one kept says where else it is: `copies`), its
     problems first."""
+    return with_rows(_grouped(facts, copies), rows)
+
+
+def _grouped(facts: Iterable[PublisherFacts], copies: Iterable[DatasetCopy]) -> list[Ally]:
+    """The publishers and their pages, each dataset with its store facts only (no scores yet)."""
     copies = [c for c in copies if c.reason != "similar_metadata"]
     gone = {(c.catalog_id, c.dataset_id) for c in copies}
     elsewhere: dict[tuple[str, str], list[str]] = {}
@@ -127,13 +132,10 @@ def gather(facts: Iterable[PublisherFacts], rows: dict[str, ScoredRow],
         if f.organization_name and (f.catalog_id, f.organization_name) not in ids:
             ids.append((f.catalog_id, f.organization_name))
         contacts += [c for c in f.contacts if c not in contacts]
-        row = rows.get(f.ref)
         datasets.append(AllyDataset(
-            ref=f.ref, title=f.title or f.name or f.remote_id, catalog_id=f.catalog_id, page=row.page if row else None,
+            ref=f.ref, title=f.title or f.name or f.remote_id, catalog_id=f.catalog_id, page=None,
             licence=f.licence, open_licence=bool(OPEN_LICENCES.match(f.license_id or "")), broken=f.broken,
-            verdict=row.verdict if row else "unknown", age_days=row.age_days if row else None,
-            mqa_band=row.mqa_band if row else None, mqa_total=row.mqa_total if row else None,
-            tables=row.tables if row else 0, valid_tables=row.valid_tables if row else 0,
+            verdict="unknown", age_days=None, mqa_band=None, mqa_total=None, tables=0, valid_tables=0,
             also_in=tuple(sorted(elsewhere.get((f.catalog_id, f.remote_id), ())))))
     allies, taken = [], set()
     for _, (name, ids, contacts, datasets) in sorted(grouped.items()):
@@ -141,9 +143,21 @@ def gather(facts: Iterable[PublisherFacts], rows: dict[str, ScoredRow],
         while slug in taken:
             slug, n = f"{ally_slug(name)}-{n}", n + 1
         taken.add(slug)
-        datasets.sort(key=lambda d: (-d.problems, d.title.lower(), d.ref))
         allies.append(Ally(slug, name, tuple(sorted(ids)), tuple(contacts), tuple(datasets)))
     return allies
+
+
+def with_rows(found: Iterable[Ally], rows: dict[str, ScoredRow]) -> list[Ally]:
+    """The publishers with each dataset's scores, freshness and validation from the site's rows (a dataset
+    without a row keeps none), its datasets with problems first. The grouping and pages are `found`'s."""
+    out = []
+    for ally in found:
+        datasets = [d if (row := rows.get(d.ref)) is None else replace(
+            d, page=row.page, verdict=row.verdict, age_days=row.age_days, mqa_band=row.mqa_band,
+            mqa_total=row.mqa_total, tables=row.tables, valid_tables=row.valid_tables) for d in ally.datasets]
+        datasets.sort(key=lambda d: (-d.problems, d.title.lower(), d.ref))
+        out.append(replace(ally, datasets=tuple(datasets)))
+    return out
 
 
 def pages_by_ref(found: Iterable[Ally]) -> dict[str, str]:
@@ -177,7 +191,7 @@ LINK_WHY = {
 
 
 def _why(link: BrokenLink) -> str:
-    status = LINK_WHY.get(LinkStatus(link.status), link.status) if link.status in set(LinkStatus) else link.status
+    status = LINK_WHY.get(link.status, link.status)  # type: ignore[call-overload]  # LinkStatus hashes as its str
     return f"{status} (HTTP {link.http_status})" if link.http_status and link.http_status >= 400 else status
 
 

@@ -789,7 +789,9 @@ def _render(build: _Build, settings: Settings, current_run: NightlySummary | Non
         facts = store.publisher_facts()
         # what a dataset's page links to beyond its own rows: its publisher's page and the packs holding it;
         # a change of either is a change of its page, as a change of its rows is
-        ally_of = allies.pages_by_ref(allies.gather(facts, {}, copies))
+        publishers = allies.gather(facts, {}, copies)  # scored below, once every dataset's row is known
+        del facts
+        ally_of = allies.pages_by_ref(publishers)
         in_packs = _pack_membership(settings, themes)
         for key in fingerprints:
             ref = f"{key[0]}/{names.get(key)}"
@@ -860,8 +862,7 @@ def _render(build: _Build, settings: Settings, current_run: NightlySummary | Non
             p["pack"] = {k: v for k, v in p["pack"].items() if k != "folder"}
     runs = _runs(settings, current_run)
     rows = [r for mine in by_catalog.values() for r in mine]
-    publishers = allies.gather(facts, {r.ref: r for r in rows}, copies)
-    del facts
+    publishers = allies.with_rows(publishers, {r.ref: r for r in rows})
     ally_pages = {allies.name_key(a.name): a.page for a in publishers}
     for p in packs:  # a pack's allies link to their pages
         for a in (p["pack"] or {}).get("allies", []):
