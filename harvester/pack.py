@@ -53,7 +53,7 @@ from harvester.errors import HarvesterError
 from harvester.expectations import needed_columns, run_expectations
 from harvester.csvscan import declared_strings, utf8_copy
 from harvester.packreadme import FILES as README_FILES, readme
-from harvester.packtable import (INEGI, READ_THREADS, PackField, field_descriptor, left_out_of, one_thread,
+from harvester.packtable import (READ_THREADS, PackField, field_descriptor, left_out_of, one_thread,
                                  write_table)
 from harvester.text import normalize
 from harvester.store import Store
@@ -233,7 +233,7 @@ def _assemble(settings: Settings, theme: Theme, accepted: list[Candidate], table
             # the expectations read the source's columns: not the INEGI companions the pack added beside them
             # (`alcaldia*` means the names as published, not `alcaldia_cve_mun`), and not a data dictionary
             # (its rows describe the data's columns: it holds none of them)
-            original = {f.name: f.original for f in fields if not (f.profile is None and f.described_by == INEGI)}
+            original = {f.name: f.original for f in fields if not f.companion}
             dictionary = len(unit.tables) == 1 and named_dictionary(table.resource_name, table.validation.part,
                                                                     Path(table.path).name)
             wanted = set() if dictionary else needed_columns(list(original.values()), theme.expectations,
@@ -523,7 +523,7 @@ def _write_stack(con: duckdb.DuckDBPyConnection, settings: Settings, unit: Unit,
         for f in fields:
             if i and f.original in mapping:
                 own[f.original] = by_original[0][mapping[f.original]]
-            elif i and f.described_by == INEGI and f.original in by_original[0]:  # the same INEGI companion
+            elif i and f.companion and f.original in by_original[0]:  # the same INEGI companion
                 own[f.original] = by_original[0][f.original]
             else:
                 canonical.append(replace(f, name=_unique(f.name, taken)))

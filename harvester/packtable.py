@@ -59,6 +59,8 @@ class PackField:
     described_by: str | None = None
     keying: dict[str, Any] | None = None
     """For an INEGI companion column: how it was keyed (harvester/places.py PlaceKeying.as_dict())."""
+    companion: bool = False
+    """An INEGI companion the pack added beside a place column (its key or official name), not the source's."""
 
 
 @contextmanager
@@ -187,7 +189,8 @@ def _write_table(con: duckdb.DuckDBPyConnection, names: list[str], added: list[s
         fields.append(f)
         columns.append(f"{verified_typed_sql(kept, reading)} AS {_q(f.name)}")
     for position, name in enumerate(added, len(names) + 1):  # INEGI's keys and names: text, never a placeholder
-        fields.append(PackField(name=snake(name, taken, position), original=name, type="string", profile=None))
+        fields.append(PackField(name=snake(name, taken, position), original=name, type="string", profile=None,
+                                companion=True))
         columns.append(f"{_q(name)} AS {_q(fields[-1].name)}")
     con.execute(f"COPY (SELECT {', '.join(columns)} FROM {relation}) TO {_lit(str(target))} "
                 "(FORMAT parquet, COMPRESSION zstd)")
