@@ -20,11 +20,12 @@ from harvester.store import Store
 VOLATILE = ("runs", "cache", ".nightly.lock", ".report.lock", "catalog.duckdb", "catalog.duckdb.wal")
 
 
-def nightly_config(make_config, *catalogs: str, **per_catalog) -> Path:
+def nightly_config(make_config, *catalogs: str, fetch: str = "", **per_catalog) -> Path:
+    """`fetch`: more lines for the [fetch] table."""
     config = make_config(*catalogs, **per_catalog)
     text = config.read_text(encoding="utf-8").replace(
         "[harvester]\n", f'[harvester]\nprofiles = "{BUNDLED_PROFILES.as_posix()}"\n', 1)
-    config.write_text(text + '\n[fetch]\nallow_hosts = ["127.0.0.1"]\ntimeout = 5\n', encoding="utf-8")
+    config.write_text(text + '\n[fetch]\nallow_hosts = ["127.0.0.1"]\ntimeout = 5\n' + fetch, encoding="utf-8")
     return config
 
 
@@ -89,7 +90,9 @@ def test_a_second_nightly_with_no_upstream_change_does_no_work(portal, make_conf
 def test_max_duration_ends_a_nightly_on_time_and_the_next_one_continues(portal, make_config, run_cli):
     """With --max-duration nothing is started after it; the packs and the site are still built from what
     was done, and the next run downloads what was left, and nothing twice."""
-    config = nightly_config(make_config, "cdmx")
+    # files 0.02 s apart (one at a time, the default): the ~70 take over 1.4 s, so the deadline passes
+    # during the fetch however fast the machine (without the delay a quiet CI machine fetched them all)
+    config = nightly_config(make_config, "cdmx", fetch="delay = 0.02\n")
     root = load_settings(config, env={}).paths.root
     first = run_cli("nightly", "--json", "--max-duration", "0.5", config=config)
     done = json.loads(first.stdout)
@@ -98,7 +101,7 @@ def test_max_duration_ends_a_nightly_on_time_and_the_next_one_continues(portal, 
     assert [(f["stage"], "no accepted dataset has a validated table" in f["reason"]) for f in done["failures"]] \
         == [("packs", True)]
     work = done["work"]
-    assert work["left_for_next_run"] > 20 and work["validated_tables"] == work["profiled_files"] == 0
+    assert work["left_for_next_run"] > 20 and work["validated_tables"] == work["profiled_files"] == 0, first.stdout
     assert work["site_published"] and (root / "site" / "index.html").is_file()
     downloaded = {r.path for r in portal.file_requests() if r.status == 200}
     portal.clear_requests()
