@@ -3,7 +3,8 @@ rule the profile read each by (csvscan's reading rules), placeholders made null,
 
 The file is read once, by one thread, into a temporary DuckDB table: its row groups, and so the Parquet
 file's, are the same on every run (a parallel read fills them in an order that varies), and the COPY that
-writes the Parquet file then runs on every thread and still gives the same bytes.
+writes the Parquet file then runs on every thread and still gives the same bytes. The INEGI companions are
+added to that table as columns (places.key_places in place), so the COPY stays a plain scan of it.
 
 The readings come from the profile when it is the profile of these very bytes (the file's sha256) made by
 these very rules (`csvscan.READING_RULES`): the profile counted them, checked that every kept cell converts
@@ -33,8 +34,6 @@ from harvester.sql import ident as _q, literal as _lit
 INEGI = "INEGI, Marco Geoestadístico 2023 (harvester/data/inegi_places.csv)"
 READ_THREADS = max(1, min(4, os.cpu_count() or 1))
 """DuckDB threads for the scans and the COPY (their results do not depend on the number of threads)."""
-KEYED = "packing_keyed"
-"""The temporary view of the table with its places keyed (places.key_places, view=True)."""
 
 
 @dataclass
@@ -87,15 +86,10 @@ def write_table(con: duckdb.DuckDBPyConnection, source: Path, delimiter: str, he
     con.execute("DROP TABLE IF EXISTS packing")
     with one_thread(con):
         con.execute(f"CREATE TEMP TABLE packing AS SELECT * FROM {read_csv_sql(source, delimiter, header_row, names)}")
-    keyings: list[PlaceKeying] = []
     try:
-        keyings = key_places(con, "packing", None, state or None, target=KEYED, view=True)
-        fields = _write_table(con, names, companions(keyings), profiles, target, declared, text, sha256,
-                              KEYED if keyings else "packing")
+        keyings = key_places(con, "packing", None, state or None, in_place=True)
+        fields = _write_table(con, names, companions(keyings), profiles, target, declared, text, sha256)
     finally:
-        con.execute(f"DROP VIEW IF EXISTS {KEYED}")
-        for n in range(len(keyings)):
-            con.execute(f"DROP TABLE IF EXISTS __places_{KEYED}_{n}")
         con.execute("DROP TABLE IF EXISTS packing")
     _describe_keyings(fields, keyings)
     return fields
@@ -169,9 +163,8 @@ def _reading(profile: ColumnProfile | None, found: Reading) -> Reading:
 
 def _write_table(con: duckdb.DuckDBPyConnection, names: list[str], added: list[str],
                  profiles: dict[str, ColumnProfile], target: Path, declared: frozenset[str],
-                 text: frozenset[str], sha256: str | None, relation: str) -> list[PackField]:
-    """The table `packing` (its source columns `names`) written from `relation` (it, or it with the
-    companion columns `added`)."""
+                 text: frozenset[str], sha256: str | None) -> list[PackField]:
+    """The table `packing` written: its source columns `names`, then the companion columns `added`."""
     ((rows,),) = con.execute("SELECT count(*) FROM packing").fetchall()
     counted = profiled(profiles, names, sha256, rows) or _counted(con, names, declared)
     taken: set[str] = set()
@@ -192,7 +185,7 @@ def _write_table(con: duckdb.DuckDBPyConnection, names: list[str], added: list[s
         fields.append(PackField(name=snake(name, taken, position), original=name, type="string", profile=None,
                                 companion=True))
         columns.append(f"{_q(name)} AS {_q(fields[-1].name)}")
-    con.execute(f"COPY (SELECT {', '.join(columns)} FROM {relation}) TO {_lit(str(target))} "
+    con.execute(f"COPY (SELECT {', '.join(columns)} FROM packing) TO {_lit(str(target))} "
                 "(FORMAT parquet, COMPRESSION zstd)")
     return fields
 

@@ -6,8 +6,9 @@ The facts come from `harvester/data/inegi_places.csv` (INEGI, Marco Geoestadíst
 
     keyings = key_places(con, "packing", None, state_hint="09", target="packing_places")
 
-on a DuckDB relation and gets a new temporary table `packing_places` (a view with `view=True`) with every
-original column as it was, in the same row order, plus per keyed column `<col>_cve_mun` (names of municipios: five digits with
+on a DuckDB relation and gets a new temporary table `packing_places` (with `in_place=True`, the table
+`packing` itself gains the columns) with every original column as it was, in the same row order, plus per
+keyed column `<col>_cve_mun` (names of municipios: five digits with
 the state, `09015`), `<col>_cve_ent` (states) or `<col>_cvegeo` (key columns, padded), and
 `<col>_nombre_oficial`; and one `PlaceKeying` per keyed column: rows, rows matched, share matched, the
 ambiguous values (with the places they could be) and the unmatched ones (bounded lists with counts).
@@ -733,14 +734,15 @@ def _unique(base: str, taken: set[str]) -> str:
 
 def key_places(con: duckdb.DuckDBPyConnection, relation: str, columns: list[str] | None = None,
                state_hint: str | None = None, *, target: str | None = None, state_column: str | None = None,
-               view: bool = False, listed: int = LISTED) -> list[PlaceKeying]:
+               in_place: bool = False, listed: int = LISTED) -> list[PlaceKeying]:
     """Key the place columns of `relation` (a table or view of `con`): `columns`, or those that
     `detect_place_columns` finds when None. Creates (or replaces) the temporary table `target` (default
     `<relation>_lugares`): every column of `relation` unchanged, in the same row order, then the two
     companions of each keyed column. `state_hint` is the state the dataset is about (its portal: 'CDMX',
     '09'); `state_column` names the table's state column (default: the one detected, a key column first).
-    `view=True` makes `target` a temporary view instead (nothing copied: a COPY from it does the joins),
-    over small temporary tables `__places_<target>_<n>` that live with the connection.
+    `in_place=True` adds the companions to `relation` itself, a table (no `target`): nothing is copied and
+    its rows keep their row groups, so a COPY from it is a plain scan, the same bytes on any number of
+    threads (a view joining them back costs a sort, and a join's output order varies).
     Returns one PlaceKeying per keyed column, in `columns` order."""
     hint = state_key(state_hint)
     present = _columns(con, relation)
@@ -748,8 +750,13 @@ def key_places(con: duckdb.DuckDBPyConnection, relation: str, columns: list[str]
     for asked in (columns or []) + ([state_column] if state_column else []):
         if asked not in names:
             raise PlacesError(f"{relation}: no hay columna / no column {asked!r}")
+    if in_place:
+        if target is not None or _kind_of(con, relation) != "table":
+            raise PlacesError(f"{relation}: solo una tabla se completa en su lugar, sin otro destino / only a "
+                              "table is keyed in place, with no other target")
+        target = relation
     target = target or f"{relation.strip(chr(34))}_lugares"
-    if target.strip('"') == relation.strip('"'):
+    if target.strip('"') == relation.strip('"') and not in_place:
         raise PlacesError(f"{relation}: el resultado no puede reemplazar la tabla que se lee / the target "
                           "cannot replace the relation it reads")
     sample = _sample(con, relation)
@@ -760,7 +767,6 @@ def key_places(con: duckdb.DuckDBPyConnection, relation: str, columns: list[str]
         con.execute(f"DROP TABLE IF EXISTS {sample}")
     states = _state_keys(con, relation, state_col, hint) if state_col else {}
     keyings, maps = [], []
-    stem = re.sub(r"\W", "_", target)
     batch, pending = _Batch(), []
     for plan in plans:
         uses_state = (state_col is not None and plan.level == PlaceLevel.MUNICIPIO and not plan.geo
@@ -770,15 +776,17 @@ def key_places(con: duckdb.DuckDBPyConnection, relation: str, columns: list[str]
     batch.run(con)
     try:
         for n, (plan, uses_state, counts, span) in enumerate(pending):
-            mapping = f"__places_{stem}_{n}" if view else f"__places_map_{uuid.uuid4().hex[:12]}"
+            mapping = f"__places_map_{uuid.uuid4().hex[:12]}"
             maps.append((plan, mapping, uses_state))
             keyings.append(_key_column(con, plan, state_col if uses_state else None, counts, batch, span,
                                        hint, target, listed, mapping))
-        _write(con, relation, target, maps, state_col, view)
+        if in_place:
+            _add(con, relation, maps, state_col)
+        else:
+            _write(con, relation, target, maps, state_col)
     finally:
-        if not view:
-            for _, mapping, _ in maps:
-                con.execute(f"DROP TABLE IF EXISTS {mapping}")
+        for _, mapping, _ in maps:
+            con.execute(f"DROP TABLE IF EXISTS {mapping}")
     return keyings
 
 
@@ -888,21 +896,35 @@ def _kind_of(con: duckdb.DuckDBPyConnection, name: str) -> str | None:
     return None
 
 
+def _match_on(n: int, row: str, plan: _Plan, uses_state: bool, state_col: str | None) -> str:
+    """SQL: the mapping `m<n>` row of the relation's row `row` (its value, and its state when it counts)."""
+    on = f"m{n}.v = CAST({row}.{_q(plan.column)} AS VARCHAR)"
+    if uses_state and state_col:
+        on += f" AND m{n}.s IS NOT DISTINCT FROM CAST({row}.{_q(state_col)} AS VARCHAR)"
+    return on
+
+
+def _add(con: duckdb.DuckDBPyConnection, table: str, maps: list[tuple[_Plan, str, bool]],
+         state_col: str | None) -> None:
+    """The companions as new columns of `table`, set where a value matched (NULL elsewhere, as a left join)."""
+    for n, (plan, mapping, uses_state) in enumerate(maps):
+        for column in (plan.key_column, plan.name_column):
+            con.execute(f"ALTER TABLE {table} ADD COLUMN {_q(column)} VARCHAR")
+        con.execute(f"UPDATE {table} AS r SET {_q(plan.key_column)} = m{n}.k, {_q(plan.name_column)} = m{n}.nombre "
+                    f"FROM {mapping} m{n} WHERE {_match_on(n, 'r', plan, uses_state, state_col)}")
+
+
 def _write(con: duckdb.DuckDBPyConnection, relation: str, target: str,
-           maps: list[tuple[_Plan, str, bool]], state_col: str | None, view: bool) -> None:
-    """The target table (or view): the relation's rows in their order, each keyed column's companions
-    beside."""
+           maps: list[tuple[_Plan, str, bool]], state_col: str | None) -> None:
+    """The target table: the relation's rows in their order, each keyed column's companions beside."""
     is_table = _kind_of(con, relation) == "table"
     order = "rowid" if is_table else "row_number() OVER ()"
     added, joins = [], []
     for n, (plan, mapping, uses_state) in enumerate(maps):
-        on = f"m{n}.v = CAST(r.{_q(plan.column)} AS VARCHAR)"
-        if uses_state and state_col:
-            on += f" AND m{n}.s IS NOT DISTINCT FROM CAST(r.{_q(state_col)} AS VARCHAR)"
-        joins.append(f"LEFT JOIN {mapping} m{n} ON {on}")
+        joins.append(f"LEFT JOIN {mapping} m{n} ON {_match_on(n, 'r', plan, uses_state, state_col)}")
         added += [f"m{n}.k AS {_q(plan.key_column)}", f"m{n}.nombre AS {_q(plan.name_column)}"]
     existing = _kind_of(con, target)
-    if existing and existing != ("view" if view else "table"):
+    if existing and existing != "table":
         con.execute(f"DROP {existing.upper()} {_q(target)}")
     if is_table and maps:
         # only the companions are joined and put back in the table's order (narrow: a big table is not sorted
@@ -914,7 +936,7 @@ def _write(con: duckdb.DuckDBPyConnection, relation: str, target: str,
     else:
         body = (f"SELECT {', '.join(['r.* EXCLUDE (__places_row)'] + added)} FROM (SELECT *, {order} AS __places_row "
                 f"FROM {relation}) r {' '.join(joins)} ORDER BY r.__places_row")
-    con.execute(f"CREATE OR REPLACE TEMP {'VIEW' if view else 'TABLE'} {_q(target)} AS {body}")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {_q(target)} AS {body}")
 
 
 def companions(keyings: Iterable[PlaceKeying]) -> list[str]:

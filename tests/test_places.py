@@ -385,24 +385,29 @@ def test_a_companion_name_never_overwrites_a_column(alcaldias):
     assert con.execute("SELECT count(*) FROM keyed WHERE nomgeo_cve_mun <> nomgeo_cve_mun_2").fetchone() == (0,)
 
 
-def test_as_a_view_the_keying_copies_nothing_and_a_parquet_copy_keeps_rows_zeros_and_companions(corpus, tmp_path):
+def test_in_place_the_table_gains_the_companions_and_a_parquet_copy_is_the_same_bytes_on_any_threads(corpus, tmp_path):
     con = duckdb.connect()
     _load(con, "chirps", corpus[CHIRPS].path)
+    con.execute("CREATE TABLE original AS SELECT * FROM chirps")
     table = key_places(con, "chirps", ["NOMGEO", "CVE_MUN"], None, target="as_table")
-    view = key_places(con, "chirps", ["NOMGEO", "CVE_MUN"], None, target="as_view", view=True)
-    assert view == [replace(k, relation="as_view") for k in table]
-    assert con.execute("SELECT table_type FROM information_schema.tables WHERE table_name = 'as_view'"
-                       ).fetchone() == ("VIEW",)
-    _unchanged(con, "chirps", "as_view")
-    out = tmp_path / "chirps.parquet"
-    con.execute(f"COPY (SELECT * FROM as_view) TO '{out}' (FORMAT parquet)")
-    assert con.execute(f"SELECT * FROM '{out}'").fetchall() == con.execute("SELECT * FROM as_table").fetchall()
+    groups = con.execute("SELECT count(DISTINCT row_group_id) FROM pragma_storage_info('chirps')").fetchone()
+    in_place = key_places(con, "chirps", ["NOMGEO", "CVE_MUN"], None, in_place=True)
+    assert in_place == [replace(k, relation="chirps") for k in table]
+    assert con.execute("SELECT count(DISTINCT row_group_id) FROM pragma_storage_info('chirps')").fetchone() == groups
+    _unchanged(con, "original", "chirps")
+    assert con.execute("SELECT * FROM chirps").fetchall() == con.execute("SELECT * FROM as_table").fetchall()
+    written = []
+    for threads in (1, 2, 4):
+        con.execute(f"SET threads = {threads}")
+        out = tmp_path / f"chirps-{threads}.parquet"
+        con.execute(f"COPY (SELECT * FROM chirps) TO '{out}' (FORMAT parquet)")
+        written.append(out.read_bytes())
+    assert written[0] == written[1] == written[2]
     assert con.execute(f"SELECT CVE_MUN, CVE_MUN_cvegeo, NOMGEO_nombre_oficial FROM '{out}' WHERE CVEGEO = '09015'"
                        ).fetchone() == ("015", "09015", "Cuauhtémoc")
-    # keyed again under the same name, as a table this time: the view is replaced
-    key_places(con, "chirps", ["NOMGEO"], None, target="as_view")
-    assert con.execute("SELECT table_type FROM information_schema.tables WHERE table_name = 'as_view'"
-                       ).fetchone() == ("LOCAL TEMPORARY",)
+    assert not con.execute("SELECT table_name FROM duckdb_tables() WHERE table_name LIKE '__places%'").fetchall()
+    with pytest.raises(PlacesError, match="only a table is keyed in place"):
+        key_places(con, "chirps", ["NOMGEO"], None, target="elsewhere", in_place=True)
 
 
 def test_an_exact_official_name_wins_over_a_short_one_but_the_states_own_portal_means_its_own():

@@ -14,7 +14,6 @@ from datetime import datetime
 from typing import Any, Iterator
 
 import duckdb
-import pyarrow as pa
 
 from harvester.clock import utcnow
 from harvester.config import CatalogConfig
@@ -138,6 +137,8 @@ class HarvestRun:
             return
         # A lone surrogate (JSON allows the escape, UTF-8 cannot hold it) becomes U+FFFD, the replacement
         # character: visible where the portal's text was broken, never a silently missing value.
+        import pyarrow as pa  # here: the commands that only read the store need neither it nor numpy
+
         table = pa.table({"remote_id": [_whole(str(d["id"])) for d in datasets],
                           "raw": [_whole(json.dumps(d, ensure_ascii=False)) for d in datasets],
                           "batch": pa.array([self.batches] * len(datasets), pa.int32())})
