@@ -87,6 +87,7 @@ def main() -> None:
     parser.add_argument("--expectations", action="store_true", help="the profile checks three expectations")
     parser.add_argument("--keep", action="store_true", help="keep the folder (its catalogs.toml is printed)")
     args = parser.parse_args()
+    peak.byte_compile()
     home = Path(tempfile.mkdtemp(prefix="bench-pack-"))
     started = time.monotonic()
     config, source = setup(home, args.rows, args.expectations)

@@ -223,6 +223,7 @@ def main() -> None:
     args = parser.parse_args()
     print(f"bench_speed: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f}, Python "
           f"{sys.version.split()[0]}")
+    peak.byte_compile()
     results = []
     with tempfile.TemporaryDirectory(prefix="bench-speed-") as scratch:
         for label in ("utf-8", "latin-1"):

@@ -92,6 +92,7 @@ def main() -> None:
     parser.add_argument("--skip-frictionless", action="store_true")
     parser.add_argument("--big-gb", type=float, default=0, help="also a CSV of about this many GB (ours only)")
     args = parser.parse_args()
+    peak.byte_compile()
     work = Path(tempfile.mkdtemp(prefix="bench-validate-"))
     results = []
     cases = [(rows, label, encoding, errors) for rows in args.rows
