@@ -50,6 +50,13 @@ def N_(message: str) -> str:
     return message
 
 
+def NP_(singular: str, plural: str) -> tuple[str, str]:
+    """N_ for a message with a count: both English forms, the language's form chosen where it is shown
+    (`ngettext`: `1 fila`, `2 filas`). Extracted with the keyword `NP_:1,2`
+    (scripts/update-translations and tests/test_i18n.py give it to Babel)."""
+    return singular, plural
+
+
 def parse_language(value: Any) -> Language | None:
     """`es`, `en`, or a locale name such as `es_MX.UTF-8` or `en-US`, as a Language; None when it is none."""
     text = str(value or "").strip().lower().replace("-", "_")

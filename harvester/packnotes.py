@@ -20,12 +20,17 @@ from dataclasses import dataclass
 from typing import Any
 
 from harvester.alerts import Alert
-from harvester.i18n import LANGUAGES, Language, N_, format_number, translations
+from harvester.i18n import LANGUAGES, Language, N_, NP_, format_number, translations
 
-CHANGES: dict[str, str] = {
-    "placeholders_null": N_(
-        "Column `%(column)s`: %(count)s cells written %(spelled)s (the portal's way of saying «no data») became "
-        "nulls."),
+Message = str | tuple[str, str]
+"""A message (N_), or its singular and plural forms (NP_) when it has a `count`."""
+
+CHANGES: dict[str, Message] = {
+    "placeholders_null": NP_(
+        "Column `%(column)s`: %(count)s cell written %(spelled)s (the portal's way of saying «no data») "
+        "became a null.",
+        "Column `%(column)s`: %(count)s cells written %(spelled)s (the portal's way of saying «no data») "
+        "became nulls."),
     "decimal_comma": N_(
         "Column `%(column)s`: numbers came with a decimal comma (`12,5`) and were converted to numbers (12.5)."),
     "thousands": N_(
@@ -33,9 +38,11 @@ CHANGES: dict[str, str] = {
         "numbers (1306521.0)."),
     "day_first": N_("Column `%(column)s`: dates came day first (`03/01/2014` is 3 January) and were read that way."),
     "month_first": N_("Column `%(column)s`: dates came month first (`1/13/2014`) and were read that way."),
-    "names_normalized": N_(
-        "The names of %(count)s columns were normalized (lower case, no accents, ñ as ni, symbols as words; the "
-        "original name stays as the `title` in datapackage.json): %(renames)s."),
+    "names_normalized": NP_(
+        "The name of %(count)s column was normalized (lower case, no accents, ñ as ni, symbols as words; the "
+        "original name stays as the `title` in datapackage.json): %(renames)s.",
+        "The names of %(count)s columns were normalized (lower case, no accents, ñ as ni, symbols as words; "
+        "the original name stays as the `title` in datapackage.json): %(renames)s."),
     "name_repaired": N_(
         "The name of column «%(original)s» came with a broken encoding and was repaired as `%(column)s`."),
     "stacked": N_(
@@ -47,42 +54,96 @@ CHANGES: dict[str, str] = {
         "Column `%(column)s`: the stacked files do not write it the same way, so it was kept as the source's "
         "text so that no value is lost."),
     "not_stacked": N_("Not stacked with «%(other)s» although it is of the same dataset: %(why)s."),
-    "rows_left_out": N_(
-        "%(count)s rows of the file could not be read as the header's columns (more cells than the header, or "
-        "broken quoting) and are not in the pack; the validation report lists them."),
+    "rows_left_out": NP_(
+        "%(count)s row of the file could not be read as the header's columns (more cells than the header, or "
+        "broken quoting) and is not in the pack; the validation report lists it.",
+        "%(count)s rows of the file could not be read as the header's columns (more cells than the header, or"
+        " broken quoting) and are not in the pack; the validation report lists them."),
 }
 
-VALIDATION: dict[str, str] = {
-    "missing-cell": N_("%(count)s rows have fewer cells than the header%(where)s; the missing ones are empty."),
-    "extra-cell": N_("%(count)s rows have more cells than the header%(where)s."),
-    "type-error": N_(
-        "%(count)s cells do not have the type of the rest of their column%(where)s; those columns were kept as "
-        "text so that no value is lost."),
-    "blank-row": N_("%(count)s rows are completely empty%(where)s."),
-    "blank-label": N_("%(count)s columns have no name in the header%(where)s; the pack gives them one (`column_N`)."),
-    "duplicate-label": N_("%(count)s columns repeat another's name%(where)s; the pack adds `_2`, `_3`... to them."),
+VALIDATION: dict[str, Message] = {
+    "missing-cell": NP_(
+        "%(count)s row has fewer cells than the header%(where)s; the missing ones are empty.",
+        "%(count)s rows have fewer cells than the header%(where)s; the missing ones are empty."),
+    "extra-cell": NP_(
+        "%(count)s row has more cells than the header%(where)s.",
+        "%(count)s rows have more cells than the header%(where)s."),
+    "type-error": NP_(
+        "%(count)s cell does not have the type of the rest of its column%(where)s; that column was kept as "
+        "text so that no value is lost.",
+        "%(count)s cells do not have the type of the rest of their column%(where)s; those columns were kept "
+        "as text so that no value is lost."),
+    "blank-row": NP_(
+        "%(count)s row is completely empty%(where)s.",
+        "%(count)s rows are completely empty%(where)s."),
+    "blank-label": NP_(
+        "%(count)s column has no name in the header%(where)s; the pack gives it one (`column_N`).",
+        "%(count)s columns have no name in the header%(where)s; the pack gives them one (`column_N`)."),
+    "duplicate-label": NP_(
+        "%(count)s column repeats another's name%(where)s; the pack adds `_2`, `_3`... to it.",
+        "%(count)s columns repeat another's name%(where)s; the pack adds `_2`, `_3`... to them."),
     "blank-header": N_("The header is empty."),
-    "extra-label": N_("%(count)s header columns are not in the declared schema%(where)s."),
-    "missing-label": N_("%(count)s columns of the declared schema are missing from the header%(where)s."),
-    "incorrect-label": N_("%(count)s header columns are not named as the declared schema says%(where)s."),
-    "header-error": N_("The header has %(count)s problems%(where)s."),
-    "label-error": N_("%(count)s column names have problems%(where)s."),
+    "extra-label": NP_(
+        "%(count)s header column is not in the declared schema%(where)s.",
+        "%(count)s header columns are not in the declared schema%(where)s."),
+    "missing-label": NP_(
+        "%(count)s column of the declared schema is missing from the header%(where)s.",
+        "%(count)s columns of the declared schema are missing from the header%(where)s."),
+    "incorrect-label": NP_(
+        "%(count)s header column is not named as the declared schema says%(where)s.",
+        "%(count)s header columns are not named as the declared schema says%(where)s."),
+    "header-error": NP_(
+        "The header has %(count)s problem%(where)s.",
+        "The header has %(count)s problems%(where)s."),
+    "label-error": NP_(
+        "%(count)s column name has problems%(where)s.",
+        "%(count)s column names have problems%(where)s."),
     "unmatched-header": N_("The header matches no column of the declared schema."),
-    "row-error": N_("%(count)s rows have problems%(where)s."),
-    "cell-error": N_("%(count)s cells have problems%(where)s."),
-    "duplicate-row": N_("%(count)s rows exactly repeat another row%(where)s."),
-    "constraint-error": N_("%(count)s cells break a rule of the declared schema%(where)s."),
-    "required-value": N_("%(count)s required cells are empty%(where)s."),
-    "unique-error": N_("%(count)s values repeat in a column that should hold unique ones%(where)s."),
-    "primary-key": N_("%(count)s rows repeat another row's primary key%(where)s."),
-    "foreign-key": N_("%(count)s rows point to values missing from the reference table%(where)s."),
-    "row-constraint": N_("%(count)s rows break a rule between columns%(where)s."),
-    "forbidden-value": N_("%(count)s cells hold a forbidden value%(where)s."),
-    "sequential-value": N_("%(count)s cells break a sequence that should be continuous%(where)s."),
-    "deviated-value": N_("%(count)s values are far from the rest of their column%(where)s."),
-    "deviated-cell": N_("%(count)s cells are much longer than the others of their column%(where)s."),
-    "truncated-value": N_("%(count)s cells look cut off (they stop right at a maximum length)%(where)s."),
-    "ascii-value": N_("%(count)s cells hold characters outside ASCII%(where)s."),
+    "row-error": NP_(
+        "%(count)s row has problems%(where)s.",
+        "%(count)s rows have problems%(where)s."),
+    "cell-error": NP_(
+        "%(count)s cell has problems%(where)s.",
+        "%(count)s cells have problems%(where)s."),
+    "duplicate-row": NP_(
+        "%(count)s row exactly repeats another row%(where)s.",
+        "%(count)s rows exactly repeat another row%(where)s."),
+    "constraint-error": NP_(
+        "%(count)s cell breaks a rule of the declared schema%(where)s.",
+        "%(count)s cells break a rule of the declared schema%(where)s."),
+    "required-value": NP_(
+        "%(count)s required cell is empty%(where)s.",
+        "%(count)s required cells are empty%(where)s."),
+    "unique-error": NP_(
+        "%(count)s value repeats in a column that should hold unique ones%(where)s.",
+        "%(count)s values repeat in a column that should hold unique ones%(where)s."),
+    "primary-key": NP_(
+        "%(count)s row repeats another row's primary key%(where)s.",
+        "%(count)s rows repeat another row's primary key%(where)s."),
+    "foreign-key": NP_(
+        "%(count)s row points to values missing from the reference table%(where)s.",
+        "%(count)s rows point to values missing from the reference table%(where)s."),
+    "row-constraint": NP_(
+        "%(count)s row breaks a rule between columns%(where)s.",
+        "%(count)s rows break a rule between columns%(where)s."),
+    "forbidden-value": NP_(
+        "%(count)s cell holds a forbidden value%(where)s.",
+        "%(count)s cells hold a forbidden value%(where)s."),
+    "sequential-value": NP_(
+        "%(count)s cell breaks a sequence that should be continuous%(where)s.",
+        "%(count)s cells break a sequence that should be continuous%(where)s."),
+    "deviated-value": NP_(
+        "%(count)s value is far from the rest of its column%(where)s.",
+        "%(count)s values are far from the rest of their column%(where)s."),
+    "deviated-cell": NP_(
+        "%(count)s cell is much longer than the others of its column%(where)s.",
+        "%(count)s cells are much longer than the others of their column%(where)s."),
+    "truncated-value": NP_(
+        "%(count)s cell looks cut off (it stops right at a maximum length)%(where)s.",
+        "%(count)s cells look cut off (they stop right at a maximum length)%(where)s."),
+    "ascii-value": NP_(
+        "%(count)s cell holds characters outside ASCII%(where)s.",
+        "%(count)s cells hold characters outside ASCII%(where)s."),
     "encoding-error": N_("The file has bytes that cannot be read in its encoding%(where)s."),
     "compression-error": N_("The compressed file could not be decompressed."),
     "format-error": N_("The file is not in the format it claims."),
@@ -121,7 +182,7 @@ VALIDATION: dict[str, str] = {
     "step-error": N_("The validation found a problem in its own configuration (step)%(where)s."),
 }
 
-ALERTS: dict[str, str] = {
+ALERTS: dict[str, Message] = {
     Alert.ALL_MISSING: N_("Column `%(column)s`: it holds no value at all."),
     Alert.CONSTANT: N_("Column `%(column)s`: every row holds the same value%(detail)s."),
     Alert.PLACEHOLDER_MISSING: N_(
@@ -208,13 +269,18 @@ def note(kind: str, code: str, column: str | None = None, count: int | None = No
     return Note(kind=kind, code=code, column=column, es=es, en=en, count=count)
 
 
-def sentence(message: str, lang: Language, column: str | None, count: int | None, values: dict[str, Any]) -> str:
-    """A note's message in `lang`, filled: `count` in the language's digits, `x_en` as `x` in English."""
+def sentence(message: Message, lang: Language, column: str | None, count: int | None,
+             values: dict[str, Any]) -> str:
+    """A note's message in `lang`, filled: `count` in the language's digits (and the form its number takes:
+    `1 fila`, `3 filas`), `x_en` as `x` in English."""
     fields = _Blank({k: v for k, v in values.items() if not k.endswith("_en")}, column=column or "",
                     count=format_number(count, lang) if count is not None else "")
     if lang == "en":
         fields.update({k[:-3]: v for k, v in values.items() if k.endswith("_en")})
-    return translations(lang).gettext(message) % fields
+    chosen = translations(lang)
+    if isinstance(message, tuple):
+        return chosen.ngettext(*message, 2 if count is None else count) % fields
+    return chosen.gettext(message) % fields
 
 
 def rows_where(rows: list[int], fields: list[str]) -> tuple[str, str]:

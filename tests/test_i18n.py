@@ -37,7 +37,8 @@ def extracted() -> set:
     with (ROOT / "babel.cfg").open(encoding="utf-8") as handle:
         methods, options = parse_mapping_cfg(handle)
     found = set()
-    for _, _, message, _, _ in extract_from_dir(str(ROOT), methods, options, keywords=DEFAULT_KEYWORDS):
+    keywords = {**DEFAULT_KEYWORDS, "NP_": (1, 2)}  # harvester.i18n.NP_: a message's singular and plural
+    for _, _, message, _, _ in extract_from_dir(str(ROOT), methods, options, keywords=keywords):
         found.add(message if isinstance(message, str) else tuple(message))
     return found
 

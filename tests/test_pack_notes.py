@@ -44,6 +44,12 @@ def _change_codes() -> set[str]:
     return codes | set(harvester.pack.FORM_CHANGES.values())
 
 
+def _shown(message: str | tuple[str, str], lang: str, count: int) -> str:
+    """The message as `lang` shows it for `count` (the form of its number when it has two)."""
+    chosen = translations(lang)
+    return chosen.ngettext(*message, count) if isinstance(message, tuple) else chosen.gettext(message)
+
+
 def test_every_code_the_stages_can_produce_has_a_sentence_in_both_languages():
     validator = _validator_codes()
     assert {"type-error", "extra-cell", "missing-cell", "blank-row", "table-error", "validation-error"} <= validator
@@ -54,26 +60,46 @@ def test_every_code_the_stages_can_produce_has_a_sentence_in_both_languages():
     assert changes - set(CHANGES) == set()
     for kind, table in (("change", CHANGES), ("validation", VALIDATION), ("alert", ALERTS)):
         for code, message in table.items():
+            english = message[-1] if isinstance(message, tuple) else message
             filled = note(kind, code, "columna_x", 3, spelled="`N/D`", renames="«Año» → `anio`", files="a, b",
                           file="a", original="Año", other="b", why="nombres distintos", why_en="other names",
                           where=" (fila 2)", where_en=" (row 2)", detail=" («x»)")
-            assert translations("es").gettext(message) != message, f"no Spanish in the catalog: {code}"
-            assert filled.en == translations("en").gettext(message) % {
+            for count in (1, 3):
+                assert _shown(message, "es", count) != _shown(message, "en", count), f"no Spanish: {code}"
+            assert filled.en == english % {
                 "column": "columna_x", "count": "3", "spelled": "`N/D`", "renames": "«Año» → `anio`", "files": "a, b",
                 "file": "a", "original": "Año", "other": "b", "why": "other names", "where": " (row 2)",
                 "detail": " («x»)"}, code
             assert filled.es != filled.en and filled.es and filled.en, code
             assert not re.search(r"[{}]|%\(", filled.es + filled.en), code
-            if "%(why)s" in message:  # the Spanish value in Spanish, its `_en` twin in English
+            if "%(why)s" in english:  # the Spanish value in Spanish, its `_en` twin in English
                 assert "nombres distintos" in filled.es and "other names" in filled.en, code
                 assert "other names" not in filled.es and "nombres distintos" not in filled.en, code
-            if "%(where)s" in message:
+            if "%(where)s" in english:
                 assert "(fila 2)" in filled.es and "(row 2)" in filled.en and "row 2" not in filled.es, code
             if re.search(r"[_-]", code):  # a sentence, not the code again
                 assert code not in filled.es and code not in filled.en, code
     # numbers in each language's digits: Mexico groups thousands with a comma, as English does
     assert note("validation", "blank-row", None, 12345).es == "12,345 filas están completamente vacías."
     assert note("validation", "blank-row", None, 12345).en == "12,345 rows are completely empty."
+
+
+def test_a_count_of_one_reads_in_the_singular_in_both_languages():
+    assert note("validation", "blank-row", None, 1).es == "1 fila está completamente vacía."
+    assert note("validation", "blank-row", None, 1).en == "1 row is completely empty."
+    assert note("validation", "blank-row", None, 2).es == "2 filas están completamente vacías."
+    assert note("change", "placeholders_null", "edad", 1, spelled="`N/D`").es == (
+        "Columna `edad`: 1 celda escrita `N/D` (la forma del portal de decir «sin dato») se convirtió en valor nulo.")
+    # every message with a count has both forms, and no singular sentence says a plural noun after «1 »
+    counted = [(kind, code, m) for kind, table in (("change", CHANGES), ("validation", VALIDATION))
+               for code, m in table.items() if "%(count)s" in (m[-1] if isinstance(m, tuple) else m)]
+    assert {code for _, code, m in counted if not isinstance(m, tuple)} == {"stacked"}  # always 2 files or more
+    for kind, code, _ in counted:
+        if code == "stacked":
+            continue
+        one = note(kind, code, "c", 1, spelled="`-`", renames="«A» → `a`", where="", where_en="")
+        assert not re.search(r"\b1 (filas|celdas|columnas|valores|nombres|problemas)\b", one.es), (code, one.es)
+        assert not re.search(r"\b1 (rows|cells|columns|values|names|problems)\b", one.en), (code, one.en)
 
 
 def test_where_a_validation_error_was_seen_in_both_languages():
