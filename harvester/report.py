@@ -73,8 +73,8 @@ from harvester.packnotes import alert_sentence
 from harvester.i18n import LANGUAGES, Language
 from harvester.linkstatus import healthy
 from harvester.candidates import Candidate, Match, Matcher, once, ranked, texts_of
-from harvester.model import (CandidateScores, CatalogHealth, ColumnProfile, Dataset, DatasetColumn, Freshness,
-                             NightlySummary, Scores, ScoredResource, ShownValidation, Usefulness)
+from harvester.model import (CandidateScores, CatalogHealth, ColumnProfile, Dataset, DatasetColumn, DatasetCopy,
+                             Freshness, NightlySummary, Scores, ScoredResource, ShownValidation, Usefulness)
 from harvester.scores import freshness_on, score
 from harvester.store import Store
 from harvester.store.fingerprints import dataset_fingerprints
@@ -391,6 +391,15 @@ def _column_chart(column: ColumnProfile) -> dict[str, Any] | None:
         return {"kind": "bars", "bars": [{"label": str(v), "count": n, "width": round(100 * n / most, 1)}
                                          for v, n in top[:5]]}
     return None
+
+
+def _once(rows: list[DatasetRow], copies: list[DatasetCopy]) -> list[DatasetRow]:
+    """The rows without the copies of another row (store/copies.py: a catalog that is a slice of another,
+    files republished): the site's totals count each dataset once, as search and the packs do. Each
+    catalog's own page and bands still count all of its datasets."""
+    present = {r.ref for r in rows}
+    gone = {f"{c.catalog_id}/{c.name}" for c in copies if f"{c.of_catalog_id}/{c.of_name}" in present}
+    return [r for r in rows if r.ref not in gone]
 
 
 def _distribution(rows: Iterable[DatasetRow], catalogs: list[CatalogPage],
@@ -863,6 +872,7 @@ def _render(build: _Build, settings: Settings, current_run: NightlySummary | Non
     runs = _runs(settings, current_run)
     rows = [r for mine in by_catalog.values() for r in mine]
     publishers = allies.with_rows(publishers, {r.ref: r for r in rows})
+    unique = _once(rows, copies)
     ally_pages = {allies.name_key(a.name): a.page for a in publishers}
     for p in packs:  # a pack's allies link to their pages
         for a in (p["pack"] or {}).get("allies", []):
@@ -870,11 +880,11 @@ def _render(build: _Build, settings: Settings, current_run: NightlySummary | Non
     # the index shows how many candidates each pack has, not their scores: their refs are its inputs
     build.page("index.html", "index.html", catalogs=catalogs, today=day,
                packs=[{**p, "candidates": [c.ref for c in p["candidates"]]} for p in packs],
-               distribution=_distribution(rows, catalogs, by_catalog),
-               totals={"datasets": len(rows), "tables": sum(r.tables for r in rows),
-                       "valid": sum(r.valid_tables for r in rows)},
+               distribution=_distribution(unique, catalogs, by_catalog),
+               totals={"datasets": len(unique), "copies": len(rows) - len(unique),
+                       "tables": sum(r.tables for r in unique), "valid": sum(r.valid_tables for r in unique)},
                last_change=i18n.local_day(runs[0]["started_at"]) if runs else None)
-    del rows
+    del rows, unique
 
     def refs_of(wanted: Iterable[str]) -> dict[str, str]:  # the pages a page links to, of all the datasets'
         return {ref: pages_by_ref[ref] for ref in wanted if ref in pages_by_ref}

@@ -300,3 +300,22 @@ def test_a_column_s_alerts_read_as_sentences_with_the_values_that_raised_them(si
     assert "monto_pension" in row and "nulos" in row  # a Spanish sentence, not the alert's code
     english = (site / "en/datasets/cdmx/adultos-mayores-pension.html").read_text(encoding="utf-8")
     assert "the portal writes missing data as a filler text (N/D)" in english
+
+
+def test_the_index_counts_each_dataset_once_and_says_how_many_copies_it_left_out(demo, site: Path) -> None:
+    """Issue 13, one dataset once: the Xalapa catalog is a slice of the federal portal; its copies are in its
+    own catalog's page, but the index's totals count each dataset once and say so."""
+    out, _ = demo
+    with Store(out / "catalog.duckdb", read_only=True) as store:
+        (current,) = store.query("SELECT count(*) AS n FROM datasets WHERE deleted_at IS NULL")
+        copies = store.dataset_copies()
+        (xalapa,) = store.query("SELECT count(*) AS n FROM datasets WHERE deleted_at IS NULL AND catalog_id = 'xalapa'")
+    assert len(copies) >= 8 and xalapa["n"] >= 8
+    once = current["n"] - len(copies)
+    index = (site / "index.html").read_text(encoding="utf-8")
+    english = (site / "en/index.html").read_text(encoding="utf-8")
+    assert f"{once:,} conjuntos de datos en " in index and f"{current['n']:,} conjuntos de datos en " not in index
+    assert f"{len(copies):,} más son copias de estos en otros catálogos" in index
+    assert f"{once:,} datasets in " in english and f"{len(copies):,} more are copies of these" in english
+    catalog = (site / "catalogs/xalapa.html").read_text(encoding="utf-8")
+    assert f"{xalapa['n']:,} conjuntos de datos" in catalog  # a catalog's own page counts all of its own
