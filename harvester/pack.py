@@ -215,6 +215,9 @@ def _assemble(settings: Settings, theme: Theme, accepted: list[Candidate], table
     con.execute(f"SET threads = {READ_THREADS}")  # counting scans in parallel; every write with one thread
     con.execute("SET enable_progress_bar = false")
     con.execute(f"SET temp_directory = {_lit(spill.name)}")  # a table bigger than memory spills there
+    # a long constant list (the placeholders) is tested row by row, never as a join: a join's output order
+    # varies with its threads, and a pack keeps the source's row order (packtable.in_row_order)
+    con.execute("SET disabled_optimizers = 'in_clause'")
     resources, provenance, results = [], [], []
     taken: set[str] = set()
     try:

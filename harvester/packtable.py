@@ -63,6 +63,20 @@ class PackField:
 
 
 @contextmanager
+def in_row_order(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """Queries that keep the table's row order: DuckDB rewrites a test against a long constant list (the
+    placeholders' `list_contains`, an `IN` of many values) into a hash join, whose output order varies with
+    its threads, so a COPY through it shuffled a big table's row groups. Its `in_clause` optimizer is off
+    meanwhile (the test is then made row by row, in order)."""
+    ((before,),) = con.execute("SELECT current_setting('disabled_optimizers')").fetchall()
+    con.execute("SET disabled_optimizers = " + _lit(",".join(filter(None, [before, "in_clause"]))))
+    try:
+        yield
+    finally:
+        con.execute(f"SET disabled_optimizers = {_lit(before)}")
+
+
+@contextmanager
 def one_thread(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
     """One DuckDB thread: rows appended in file order, so the same row groups every time."""
     con.execute("SET threads = 1")
@@ -88,7 +102,8 @@ def write_table(con: duckdb.DuckDBPyConnection, source: Path, delimiter: str, he
         con.execute(f"CREATE TEMP TABLE packing AS SELECT * FROM {read_csv_sql(source, delimiter, header_row, names)}")
     try:
         keyings = key_places(con, "packing", None, state or None, in_place=True)
-        fields = _write_table(con, names, companions(keyings), profiles, target, declared, text, sha256)
+        with in_row_order(con):
+            fields = _write_table(con, names, companions(keyings), profiles, target, declared, text, sha256)
     finally:
         con.execute("DROP TABLE IF EXISTS packing")
     _describe_keyings(fields, keyings)
