@@ -34,7 +34,8 @@ import duckdb
 
 from bench_harvest import save_results
 
-from harvester.places import key_places, places
+from harvester.placenames import places
+from harvester.places import key_places
 
 
 def _plain(text: str) -> str:

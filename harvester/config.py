@@ -390,7 +390,7 @@ def _build_catalog(cid: str, raw: dict[str, Any], defaults: dict[str, Any], name
             raise ConfigError(f"{where} dcat: cannot be combined with {clash[0]} (the DCAT catalog can only be "
                               "sliced by organization; ckanext-dcat is a CKAN extension)")
     if values.get("state"):
-        from harvester.places import PlacesError, state_key  # only when a state is given: it reads INEGI's list
+        from harvester.placenames import PlacesError, state_key  # only when a state is given: it reads INEGI's list
         try:
             values["state"] = state_key(values["state"]) or ""
         except PlacesError as exc:

@@ -2,7 +2,8 @@
 INEGI key and official name, whatever the spelling.
 
 The facts come from `harvester/data/inegi_places.csv` (INEGI, Marco Geoestadístico 2023: 32 states and
-2,475 municipios; `scripts/derive-inegi-places` derives it from INEGI's DBFs). A pack builder calls
+2,475 municipios; `scripts/derive-inegi-places` derives it from INEGI's DBFs), read and folded by
+placenames.py. A pack builder calls
 
     keyings = key_places(con, "packing", None, state_hint="09", target="packing_places")
 
@@ -14,7 +15,7 @@ the state, `09015`), `<col>_cve_ent` (states) or `<col>_cvegeo` (key columns, pa
 ambiguous values (with the places they could be) and the unmatched ones (bounded lists with counts).
 
 How a value is matched, distinct values only (never row by row), in DuckDB:
-- folded in Python (`parse_place`): case, accents, punctuation, abbreviations (Gral., Cd., Sta., Sn.,
+- folded in Python (`placenames.parse_place`): case, accents, punctuation, abbreviations (Gral., Cd., Sta., Sn.,
   Gpe., Ma., ...), prefixes (Alcaldía, Delegación, Del., Municipio de), a state suffix ('Cuauhtémoc,
   CDMX'), a mojibake repaired, and '?' or U+FFFD where an accent was lost (a one-letter wildcard);
 - joined against the places' names: exact (tier 0), without a leading article or by a known alias such as
@@ -26,22 +27,19 @@ How a value is matched, distinct values only (never row by row), in DuckDB:
 """
 from __future__ import annotations
 
-import csv
 import functools
-import io
 import json
 import re
-import unicodedata
 import uuid
 from dataclasses import asdict, dataclass
 from enum import StrEnum
-from importlib import resources
 from typing import Iterable
 
 import duckdb
 
 from harvester.csvscan import PLACEHOLDER_SPELLINGS
-from harvester.errors import HarvesterError
+from harvester.placenames import (MUNICIPIO_ALIASES, STATE_ALIASES, PlaceName, PlacesError, fold_text, key_digits,
+                                  local_keys, parse_place, place_words, places, short_name, state_key, unarticled)
 from harvester.sql import ident as _q
 
 LISTED = 20
@@ -51,10 +49,6 @@ SAMPLE_ROWS = 20_000
 PLACES_TABLE = "__inegi_places"
 ALIASES_TABLE = "__inegi_place_names"
 NO_VALUE = frozenset(PLACEHOLDER_SPELLINGS) | {""}
-
-
-class PlacesError(HarvesterError):
-    """A place keying cannot be done as asked (unknown column, unknown state hint)."""
 
 
 class PlaceKind(StrEnum):
@@ -70,31 +64,6 @@ class PlaceLevel(StrEnum):
 
     MUNICIPIO = "municipio"
     ENTIDAD = "entidad"
-
-
-@dataclass(frozen=True)
-class Place:
-    """A state (cve_mun '') or a municipio, as INEGI names it."""
-
-    cvegeo: str
-    """'09' for a state, '09015' for a municipio."""
-    cve_ent: str
-    cve_mun: str
-    name: str
-    state_name: str
-
-
-@dataclass(frozen=True)
-class PlaceName:
-    """A value folded for matching: `key` is lower-case ASCII words, '_' where a letter was lost."""
-
-    key: str
-    state: str | None = None
-    """The cve_ent of a state named in the value itself ('Cuauhtémoc, CDMX' -> '09')."""
-
-    @property
-    def lost_letters(self) -> bool:
-        return "_" in self.key
 
 
 @dataclass(frozen=True)
@@ -186,182 +155,15 @@ def _listed(values: tuple[PlaceValue, ...], count: int, candidates: bool) -> str
     return "; ".join(parts) + (f"; y {more} más / and {more} more." if more > 0 else ".")
 
 
-# The facts ---------------------------------------------------------------------------------------------
-
-@functools.cache
-def places() -> tuple[Place, ...]:
-    """The 32 states and 2,475 municipios, sorted by cvegeo (the package's `data/inegi_places.csv`)."""
-    text = resources.files("harvester").joinpath("data/inegi_places.csv").read_text(encoding="utf-8")
-    rows = csv.DictReader(line for line in io.StringIO(text) if not line.startswith("#"))
-    return tuple(Place(r["cvegeo"], r["cve_ent"], r["cve_mun"], r["nomgeo"], r["nom_ent"]) for r in rows)
-
-
-@functools.cache
-def _local_keys() -> frozenset[str]:
-    """Every cve_mun some state has ('001' ... '570')."""
-    return frozenset(p.cve_mun for p in places() if p.cve_mun)
-
-
-@functools.cache
-def _by_key() -> dict[str, Place]:
-    return {p.cvegeo: p for p in places()}
-
-
-def place(cvegeo: str) -> Place | None:
-    """The state ('09') or municipio ('09015') of a key."""
-    return _by_key().get(cvegeo)
-
-
-STATE_ALIASES = {
-    "01": ["ags"], "02": ["bc"], "03": ["bcs"], "04": ["camp"], "05": ["coah"], "06": ["col"],
-    "07": ["chis"], "08": ["chih"],
-    "09": ["cdmx", "cd mx", "df", "d f", "distrito federal", "mexico df", "mexico d f", "ciudad de mexico cdmx"],
-    "10": ["dgo"], "11": ["gto"], "12": ["gro"], "13": ["hgo"], "14": ["jal"],
-    "15": ["edomex", "edo mex", "estado de mexico", "edo de mexico", "mex", "mexico estado"],
-    "16": ["mich"], "17": ["mor"], "18": ["nay"], "19": ["nl"], "20": ["oax"], "21": ["pue"],
-    "22": ["qro", "queretaro de arteaga"], "23": ["q roo", "qroo", "qr"], "24": ["slp"], "25": ["sin"],
-    "26": ["son"], "27": ["tab"], "28": ["tamps", "tamp"], "29": ["tlax"], "30": ["ver", "veracruz llave"],
-    "31": ["yuc"], "32": ["zac"],
-}
-"""Other names of the states: INEGI's abbreviations (Ags., Coah., Q. Roo, ...) and the usual ones (CDMX,
-D.F., Edomex), folded as `parse_place` folds."""
-MUNICIPIO_ALIASES = {"09005": ["gam"]}
-"""Other names of municipios in common use that no folding rule finds."""
-
-ABBREVIATIONS = {"gral": "general", "cd": "ciudad", "sta": "santa", "sto": "santo", "sn": "san",
-                 "gpe": "guadalupe", "ma": "maria", "dr": "doctor", "ing": "ingeniero", "lic": "licenciado",
-                 "sgo": "santiago", "stgo": "santiago", "nvo": "nuevo", "cnel": "coronel", "pdte": "presidente",
-                 "hca": "heroica", "fco": "francisco", "jose": "jose", "mtz": "martinez"}
-"""Abbreviations of words in place names, expanded in values and official names alike."""
-ARTICLES = ("la ", "el ", "los ", "las ")
-PREFIX = re.compile(r"^(?:alcaldia|delegacion|deleg\.?|del\.|demarcacion(?: territorial)?|municipio(?: de)?"
-                    r"|mpio\.?(?: de)?|mun\.|h\.? ayuntamiento(?: de)?|ayuntamiento(?: de)?)\s+(?=\S)")
-"""Words before the name ('Alcaldía Cuauhtémoc', 'Del. Cuauhtémoc'); 'Del' without its dot is a name
-('Del Nayar')."""
-SUFFIX = re.compile(r"^(.+?)\s*(?:,|\(|\s-\s)\s*([^,()]+?)\s*\)?\s*$")
-"""A name followed by ', <state>', '(<state>)' or ' - <state>'."""
-MOJIBAKE = re.compile("[\u00c2\u00c3][\u0080-\u00bf]")
-"""UTF-8 read as Latin-1 or cp1252: 'JosÃ©' for 'José'."""
-LOST = re.compile(r"(?<=[a-z])[?\ufffd]+|[?\ufffd]+(?=[a-z])")
-"""Letters lost upstream: 'R?o', 'San Jos\ufffd', 'Nu\ufffd\ufffd'."""
-
-
-def _unmojibake(match: re.Match[str]) -> str:
-    try:
-        return match.group(0).encode("latin-1").decode("utf-8")
-    except UnicodeError:
-        return match.group(0)
-
-
-
-def _fold(text: str) -> str:
-    """Lower case, accents off, lost letters as '_', punctuation as spaces (dots kept for the prefixes)."""
-    text = MOJIBAKE.sub(_unmojibake, text)
-    text = unicodedata.normalize("NFKD", text.replace("_", " ").lower())
-    text = "".join(c for c in text if not unicodedata.combining(c))
-    text = LOST.sub(lambda m: "_" * len(m.group(0)), text)
-    text = re.sub(r"[^a-z0-9_.,()\s-]+", " ", text)
-    return " ".join(text.split())
-
-
-def _words(text: str) -> str:
-    """Folded text as the words matched: punctuation gone, abbreviations expanded."""
-    words = re.sub(r"[^a-z0-9_]+", " ", text).split()
-    return " ".join(ABBREVIATIONS.get(w, w) for w in words)
-
-
-def _unarticled(key: str) -> str:
-    for article in ARTICLES:
-        if key.startswith(article) and len(key) > len(article):
-            return key[len(article):]
-    return key
-
-
-GENERIC = frozenset({"ciudad", "villa", "heroica", "san", "santa", "santo", "santiago", "general", "la", "el",
-                     "los", "las", "nuevo", "nueva", "real", "valle", "pueblo"})
-"""Words a short name may not end with: 'Ciudad de México' is not 'Ciudad', 'Villa de Álvarez' not 'Villa'."""
-
-
-def _short(key: str) -> str | None:
-    """The short name of an 'X de Y' name: 'cuajimalpa de morelos' -> 'cuajimalpa', 'coahuila de
-    zaragoza' -> 'coahuila'."""
-    head, sep, _ = key.partition(" de ")
-    return head if sep and head and head.split()[-1] not in GENERIC else None
-
-
-@functools.lru_cache(maxsize=1 << 16)
-def parse_place(text: str) -> PlaceName | None:
-    """A value as matched ('GUSTAVO A. MADERO' -> 'gustavo a madero'; 'Alcaldía Cuauhtémoc, CDMX' ->
-    'cuauhtemoc' in '09'; 'R?o Bravo' -> 'r_o bravo'), None when it holds no name."""
-    folded = _fold(text)
-    state = None
-    suffix = SUFFIX.match(folded)
-    if suffix:
-        state = _state_names().get(_words(suffix.group(2)))
-        if state:
-            folded = suffix.group(1)
-    folded = PREFIX.sub("", folded)
-    key = _words(folded)
-    return PlaceName(key, state) if re.search("[a-z]", key) else None
-
-
-def normalize_place(text: str) -> str:
-    """The matched form of a place name ('' when it holds none)."""
-    parsed = parse_place(text)
-    return parsed.key if parsed else ""
-
-
-@functools.cache
-def _state_names() -> dict[str, str]:
-    """Folded names, short names and aliases of the states -> cve_ent."""
-    found: dict[str, str] = {}
-    for p in places():
-        if not p.cve_mun:
-            key = _words(_fold(p.name))
-            found[key] = p.cve_ent
-            short = _short(key)
-            if short:
-                found.setdefault(short, p.cve_ent)
-    for ent, aliases in STATE_ALIASES.items():
-        for alias in aliases:
-            found[alias] = ent
-    return found
-
-
-def state_key(hint: str | None) -> str | None:
-    """The cve_ent of a state hint: '09', '9', 9, 'CDMX', 'Ciudad de México', 'Coahuila'; None for None.
-    Raises PlacesError for anything else."""
-    if hint is None:
-        return None
-    text = str(hint).strip()
-    digits = _digits(text)
-    if digits and len(digits) <= 2 and place(digits.zfill(2)):
-        return digits.zfill(2)
-    found = _state_names().get(_words(_fold(text)))
-    if found is None:
-        raise PlacesError(f"entidad desconocida / unknown state: {hint!r} (una clave '01'-'32' o un nombre / "
-                          "a key '01'-'32' or a name)")
-    return found
-
-
-def _digits(text: str) -> str | None:
-    """A key's digits ('9', '09015', '20453.0', ' 9 ') or None when the text is not a key."""
-    match = re.fullmatch(r"\s*0*([0-9]{1,5})(?:\.0*)?\s*", text)
-    if not match:
-        return None
-    whole = text.strip().split(".")[0]
-    return whole if len(whole) <= 5 else match.group(1)
-
-
 @functools.cache
 def _name_rows() -> dict[str, tuple[str, list]]:
     """Every name a place is matched by: (level, cvegeo, cve_ent, key, tier)."""
     rows: list[tuple[str, str, str, str, int]] = []
     for p in places():
         level = PlaceLevel.MUNICIPIO if p.cve_mun else PlaceLevel.ENTIDAD
-        key = _words(_fold(p.name))
-        names = {(key, 0), (_unarticled(key), 1)}
-        short = _short(_unarticled(key))
+        key = place_words(fold_text(p.name))
+        names = {(key, 0), (unarticled(key), 1)}
+        short = short_name(unarticled(key))
         if short:
             names.add((short, 2))
         aliases = STATE_ALIASES.get(p.cvegeo, []) if level == PlaceLevel.ENTIDAD else MUNICIPIO_ALIASES.get(p.cvegeo, [])
@@ -420,14 +222,14 @@ def _name_input(parsed: PlaceName | None, level: PlaceLevel, state: str | None, 
     state = parsed.state or state
     if level == PlaceLevel.ENTIDAD:
         state = None
-    return _Input(level, state, hint, parsed.key, _unarticled(parsed.key), parsed.lost_letters)
+    return _Input(level, state, hint, parsed.key, unarticled(parsed.key), parsed.lost_letters)
 
 
 def _key_input(text: str, level: PlaceLevel, geo: bool, state: str | None) -> _Input | None:
     """The cvegeo a key stands for: 'cvegeo' columns hold states (two digits or less) and municipios (four
     or five); municipio columns municipios, with the row's state when three digits or less; state columns
     states."""
-    digits = _digits(text)
+    digits = key_digits(text)
     if digits is None:
         return None
     n = len(digits.lstrip("0") or "0")
@@ -514,7 +316,7 @@ GEO_WORDS = frozenset({"cvegeo", "cve_geo", "clave_geo", "geocodigo", "cve_inegi
 def _name_words(name: str) -> set[str]:
     """A column name's words and word pairs: 'AlcaldiaHechos' -> {alcaldia, hechos, alcaldia_hechos}."""
     split = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name)
-    words = re.sub(r"[^a-z0-9]+", " ", _fold(split).replace("_", " ")).split()
+    words = re.sub(r"[^a-z0-9]+", " ", fold_text(split).replace("_", " ")).split()
     return set(words) | {f"{a}_{b}" for a, b in zip(words, words[1:])} | {"".join(words)}
 
 
@@ -621,8 +423,8 @@ def _shares(trial: _Trial, batch: _Batch, hint: str | None) -> list[float]:
     hits = [n if m is not None and m.candidates else 0 for (_, n), m in zip(counted, matches)]
     if trial.kind == PlaceKind.KEY and not trial.geo and hint is None:
         # a municipio's own three digits ('9', '015') need the row's state: a place if some state has it
-        local = _local_keys()
-        hits = [h or (n if (d := _digits(v)) is not None and len(d) <= 3 and d.zfill(3) in local else 0)
+        local = local_keys()
+        hits = [h or (n if (d := key_digits(v)) is not None and len(d) <= 3 and d.zfill(3) in local else 0)
                 for h, (v, n) in zip(hits, counted)]
     size = len(trial.values)
     return [sum(hits[i * size:(i + 1) * size]) / total for i in range(len(trial.levels))]
@@ -643,7 +445,7 @@ NAMED_MAX = 5000
 def _is_keys(counts: Counts) -> bool:
     """Whether nine rows in ten with a value hold a key ('9', '09015', 20453.0)."""
     values = [(v, n) for _, v, n in _valued(counts)]
-    keys = sum(n for v, n in values if _digits(v) is not None)
+    keys = sum(n for v, n in values if key_digits(v) is not None)
     return bool(values) and keys >= 0.9 * sum(n for _, n in values)
 
 
@@ -658,7 +460,7 @@ def _classify(batch: _Batch, column: str, counts: Counts, hint: str | None,
         geo = signal == "geo"
         values = [v for _, v, _ in _valued(counts)]
         level = PlaceLevel(signal) if not geo else (
-            PlaceLevel.MUNICIPIO if any(len((_digits(v) or "").lstrip("0")) >= 3 for v in values)
+            PlaceLevel.MUNICIPIO if any(len((key_digits(v) or "").lstrip("0")) >= 3 for v in values)
             else PlaceLevel.ENTIDAD)
         return _trial(batch, column, counts, PlaceKind.KEY, (level,), geo, hint)
     if signal is None and not _looks_named(counts):

@@ -20,8 +20,8 @@ import duckdb
 import pytest
 
 from harvester.csvscan import header_names, read_csv_sql
-from harvester.places import (PlaceKind, PlaceLevel, PlacesError, detect_place_columns, key_places,
-                              normalize_place, parse_place, place, places, state_key)
+from harvester.placenames import PlacesError, normalize_place, parse_place, place, places, state_key
+from harvester.places import PlaceKind, PlaceLevel, detect_place_columns, key_places
 from harvester.tables import extract_tables
 
 REPO = Path(__file__).resolve().parents[1]
