@@ -53,7 +53,7 @@ from harvester.errors import HarvesterError
 from harvester.expectations import needed_columns, run_expectations
 from harvester.csvscan import declared_strings, utf8_copy
 from harvester.packreadme import FILES as README_FILES, readme
-from harvester.packtable import (READ_THREADS, PackField, field_descriptor, left_out_of, one_thread,
+from harvester.packtable import (ORDER_KEPT, READ_THREADS, PackField, field_descriptor, left_out_of, one_thread,
                                  write_table)
 from harvester.text import normalize
 from harvester.store import Store
@@ -215,9 +215,7 @@ def _assemble(settings: Settings, theme: Theme, accepted: list[Candidate], table
     con.execute(f"SET threads = {READ_THREADS}")  # counting scans in parallel; every write with one thread
     con.execute("SET enable_progress_bar = false")
     con.execute(f"SET temp_directory = {_lit(spill.name)}")  # a table bigger than memory spills there
-    # a long constant list (the placeholders) is tested row by row, never as a join: a join's output order
-    # varies with its threads, and a pack keeps the source's row order (packtable.in_row_order)
-    con.execute("SET disabled_optimizers = 'in_clause'")
+    con.execute(f"SET disabled_optimizers = {_lit(ORDER_KEPT)}")  # the source's row order (packtable)
     resources, provenance, results = [], [], []
     taken: set[str] = set()
     try:

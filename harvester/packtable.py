@@ -62,14 +62,21 @@ class PackField:
     """An INEGI companion the pack added beside a place column (its key or official name), not the source's."""
 
 
+ORDER_KEPT = "in_clause"
+"""The DuckDB optimizer a pack's queries run without: it rewrites a test against a long constant list (the
+placeholders' `list_contains`, an `IN` of many values) into a hash join, whose output order varies with its
+threads, so a COPY through it shuffled a big table's row groups. Without it the test is made row by row, in
+order. The pack's own connection is opened without it (pack.py); `in_row_order` for any other."""
+
+
 @contextmanager
 def in_row_order(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
-    """Queries that keep the table's row order: DuckDB rewrites a test against a long constant list (the
-    placeholders' `list_contains`, an `IN` of many values) into a hash join, whose output order varies with
-    its threads, so a COPY through it shuffled a big table's row groups. Its `in_clause` optimizer is off
-    meanwhile (the test is then made row by row, in order)."""
+    """Queries that keep the table's row order (ORDER_KEPT off meanwhile, unless it already was)."""
     ((before,),) = con.execute("SELECT current_setting('disabled_optimizers')").fetchall()
-    con.execute("SET disabled_optimizers = " + _lit(",".join(filter(None, [before, "in_clause"]))))
+    if ORDER_KEPT in before.split(","):
+        yield
+        return
+    con.execute("SET disabled_optimizers = " + _lit(",".join(filter(None, [before, ORDER_KEPT]))))
     try:
         yield
     finally:
