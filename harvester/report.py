@@ -114,7 +114,10 @@ class SiteResult:
                 "read_copy_at": self.read_copy_at.isoformat() if self.read_copy_at else None,
                 "search": None if self.search is None else {"files": self.search.files, "bytes": self.search.bytes,
                                                             "seconds": self.search.seconds,
-                                                            "carried": self.search.carried}}
+                                                            "carried": self.search.carried,
+                                                            "shards": self.search.shards,
+                                                            "indexed": list(self.search.indexed),
+                                                            "failures": list(self.search.failures)}}
 
 
 # --- small helpers the templates use -------------------------------------------------------------------
@@ -623,11 +626,13 @@ class _Build:
     Each page is made in every language (`LANGUAGES`): Spanish at `path`, English at `en/<path>`, each
     linking to its twin; the language is one of the values its inputs hash covers."""
 
-    def __init__(self, builds: Path, current: Path | None, full: bool) -> None:
+    def __init__(self, builds: Path, current: Path | None, full: bool,
+                 shard_pages: int = sitesearch.SHARD_PAGES) -> None:
         self.envs = {lang: _environment(lang) for lang in LANGUAGES}
         self.builds = builds
         self.current = current
         self.full = full
+        self.shard_pages = shard_pages
         self.rows: list[str] | None = None
         self.search: sitesearch.IndexStats | None = None
         """This build's `ROWS`, line by line (see `_Kept`), set by `_render`."""
@@ -716,12 +721,15 @@ class _Build:
             _link_or_copy(source, staging / path, self._folders)  # packs are never modified in place
         # the assembled pages, before the build is published; the published index when no indexed page changed
         changed = [p for p in set(self.digests) | set(self.before) if self.digests.get(p) != self.before.get(p)]
-        self.search = sitesearch.index_site(staging, None if self.full else self.current, sorted(changed))
+        self.search = sitesearch.index_site(staging, self.current, None if self.full else sorted(changed),
+                                            shard_pages=self.shard_pages)
         (staging / INPUTS).write_text(_listing_text(self.inputs), encoding="utf-8")
         if self.rows is not None:
             _write_lines(staging / ROWS, self.rows)
         (staging / "MANIFEST").write_text(manifest, encoding="utf-8")
         final = self.builds / f"{utcnow().strftime('%Y%m%dT%H%M%S')}-{hashlib.sha256(manifest.encode()).hexdigest()[:8]}"
+        if final.exists():  # the same pages again within the second: their search index made again (a failed shard)
+            final = final.with_name(f"{final.name}-{uuid.uuid4().hex[:4]}")
         os.rename(staging, final)
         self.staging = None
         _point(link, final)
@@ -930,11 +938,13 @@ def _pack_membership(settings: Settings, themes: list[Theme]) -> dict[str, list[
 
 def build_site(settings: Settings, current_run: NightlySummary | None = None,
                today: date | None = None, *, full: bool = False, batch: int = BATCH,
-               wait: bool = True) -> SiteResult:
+               wait: bool = True, shard_pages: int = sitesearch.SHARD_PAGES) -> SiteResult:
     """Build the site and publish it atomically, unless it is the same as the published one.
 
     Each page whose inputs are those of the published build is carried over from it, the others are
     rendered (`full`: every page rendered, as from scratch). The result is the same bytes either way.
+    The search index is made in shards of about `shard_pages` pages (`sitesearch`); a shard whose Pagefind
+    run failed keeps its published index, and says so in one line of `SiteResult.notes`.
 
     The store is read as a reader reads it: while a writer holds it, from the read copy it last published
     (`SiteResult.read_copy_at`). One builder at a time: with `wait` (the nightly) this waits for another
@@ -947,13 +957,13 @@ def build_site(settings: Settings, current_run: NightlySummary | None = None,
     with _lock(settings.paths.root, "nightly" if current_run is not None else "report", wait):
         published = link.resolve() if link.is_symlink() else None
         current = published if published is not None and (published / "MANIFEST").is_file() else None
-        build = _Build(builds, current, full)
+        build = _Build(builds, current, full, shard_pages)
         try:
             downloads, read_copy_at = _render(build, settings, current_run, today, batch)
             manifest = _listing_text(build.digests, downloads)
             pages = len(build.digests) - 1
             if current is not None and (current / "MANIFEST").read_text(encoding="utf-8") == manifest \
-                    and sitesearch.is_indexed(current):
+                    and sitesearch.is_indexed(current, shard_pages):
                 build.discard()
                 if build.inputs != build.published_inputs:  # the same pages from other inputs (new code)
                     _replace_text(current / INPUTS, _listing_text(build.inputs))
@@ -970,6 +980,7 @@ def build_site(settings: Settings, current_run: NightlySummary | None = None,
             raise
         _prune(builds, keep={final.name, published.name if published else ""})
     return SiteResult(final, pages, len(downloads), True, round(time.monotonic() - begun, 2),
+                      notes=list(build.search.failures) if build.search else [],
                       rendered=build.rendered, carried=len(build.carried), read_copy_at=read_copy_at,
                       search=build.search)
 

@@ -1,8 +1,9 @@
 /* The report site's only script of its own (assets/site.js): progressive enhancement, nothing loaded from
    elsewhere. Without it every page reads the same, the tables are plain tables.
 
-   - The search box (#search): Pagefind's default UI over the site's own index (pagefind/), for the page's
-     language (<html lang>), wherever the page is and wherever the site is served from.
+   - The search box (#search): Pagefind's default UI over the site's own index (pagefind/, in shards merged
+     at query time), for the page's language (<html lang>), wherever the page is and wherever the site is
+     served from; its filter "kind of page" tells datasets, packs and publishers apart.
    - Every table of the page: each cell gets its column's header as data-label, so that on a phone a row
      reads as a card (site.css).
    - A table with data-sortable: clicking a header sorts by it (again: the other way); a cell's
@@ -37,16 +38,29 @@
   }
 
   // --- search ------------------------------------------------------------------------------------------
+  // The index is in shards, one Pagefind index each (pagefind/<lang>-<NN>/, listed in pagefind/indexes.json):
+  // the page's language's first shard is the UI's own, the others are merged into it (Pagefind's mergeIndex),
+  // so a search runs over all of them and their results come out as one list, best first.
   var box = doc.getElementById("search");
-  if (box && typeof window.PagefindUI === "function") {
+  if (box && typeof window.PagefindUI === "function" && typeof window.fetch === "function") {
     var root = new URL(box.getAttribute("data-root") || "./", window.location.href);  // the site's folder
-    new window.PagefindUI({
-      element: box,
-      bundlePath: new URL("pagefind/", root).pathname,
-      baseUrl: root.pathname,
-      showImages: false,
-      showSubResults: false,
-      resetStyles: false
+    var bundles = new URL("pagefind/", root);
+    window.fetch(new URL("indexes.json", bundles).href).then(function (answer) {
+      if (!answer.ok) throw new Error("pagefind/indexes.json: HTTP " + answer.status);
+      return answer.json();
+    }).then(function (listing) {
+      var shards = listing[lang] || listing[Object.keys(listing).sort()[0]] || [];
+      if (!shards.length) return;
+      var path = function (shard) { return new URL(shard + "/", bundles).pathname; };
+      new window.PagefindUI({
+        element: box,
+        bundlePath: path(shards[0]),
+        baseUrl: root.pathname,
+        mergeIndex: shards.slice(1).map(function (shard) { return { bundlePath: path(shard), baseUrl: root.pathname }; }),
+        showImages: false,
+        showSubResults: false,
+        resetStyles: false
+      });
     });
   }
 
