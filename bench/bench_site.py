@@ -11,7 +11,11 @@ wall time and its own peak memory (bench/peak.py):
 1. `harvester report` from scratch (no published site: every page rendered)
 2. `harvester report` again, nothing changed (every page's inputs the same: none rendered, nothing written)
 3. `harvester report` after `--changed` datasets changed upstream and `harvester harvest synthetic` took
-   them in (those pages and the aggregate pages rendered, the others carried over by hard link)
+   them in (those pages and the aggregate pages rendered, the others carried over by hard link; the search
+   index's shards holding the changed pages indexed again, the others carried over)
+
+Each row says how long the search index took, how many of its shards Pagefind ran for, and the largest
+Pagefind process's peak memory.
 
 Everything talks to 127.0.0.1 only. Results: a table on stdout and JSON in bench/results/.
 """
@@ -91,14 +95,20 @@ def main() -> None:
     print(f"Harvest once: {harvested['seconds']} s; the {args.changed} changes: {changed['seconds']} s. "
           f"Published site: {size / 2**20:.0f} MB.\n")
     # CPU time too: on a machine shared with other work, wall time says as much about the others' load
+    # the search index: its time, the shards Pagefind ran for (of all; an older build has one index, no
+    # shards) and the largest Pagefind process's peak (older builds do not say: the build's peak holds it)
     print("| build | time (s) | CPU (s) | peak memory (MB) | pages | rendered | carried over | published "
-          "| search index (s) | index (MB) |\n|---|---:|---:|---:|---:|---:|---:|---|---:|---:|")
+          "| search index (s) | shards indexed | Pagefind peak (MB) | index (MB) |\n"
+          "|---|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|")
     for r in rows:
         search = r.get("search") or {}
+        shards = f"{len(search['indexed'])} of {search['shards']}" if "shards" in search else \
+            ("–" if not search else ("0 (carried)" if search.get("carried") else "all (one index)"))
         print(f"| {r['step']} | {r['seconds']} | {r['cpu_seconds']:.1f} | {r['peak_mb']} | {r['pages']} | "
               f"{r['rendered']} | {r['carried']} | {'yes' if r['published'] else 'no'} | "
-              f"{search.get('seconds', '–')} | "
+              f"{search.get('seconds', '–')} | {shards} | {search.get('pagefind_peak_mb') or '–'} | "
               f"{round(search['bytes'] / 2**20, 1) if search else '–'} |")
+    print(f"\nLoad average at the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     save_results("site", {"synthetic": args.synthetic, "changed": args.changed, "harvest": harvested,
                           "harvest_changes": changed, "site_bytes": size, "rows": rows})
     shutil.rmtree(work, ignore_errors=True)

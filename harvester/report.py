@@ -117,7 +117,8 @@ class SiteResult:
                                                             "carried": self.search.carried,
                                                             "shards": self.search.shards,
                                                             "indexed": list(self.search.indexed),
-                                                            "failures": list(self.search.failures)}}
+                                                            "failures": list(self.search.failures),
+                                                            "pagefind_peak_mb": self.search.pagefind_peak_mb}}
 
 
 # --- small helpers the templates use -------------------------------------------------------------------

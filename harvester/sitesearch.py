@@ -37,6 +37,7 @@ import hashlib
 import json
 import os
 import re
+import resource
 import shutil
 import subprocess
 import time
@@ -89,6 +90,8 @@ class IndexStats:
     """The shards Pagefind indexed this time (the others were carried over)."""
     failures: tuple[str, ...] = ()
     """One line per shard whose run failed (its previous index kept, when there was one)."""
+    pagefind_peak_mb: float = 0.0
+    """The largest peak resident memory of a Pagefind run of this process so far (0 when none ran)."""
 
 
 @dataclass(frozen=True)
@@ -429,8 +432,10 @@ def _link_or_copy(source: Path, target: Path) -> None:
 
 def _stats(output: Path, begun: float, **more: object) -> IndexStats:
     files = [p for p in output.rglob("*") if p.is_file()]
+    # Linux reports the largest of the waited-for children's peaks: the report starts no other child
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024 if more.get("indexed") else 0.0
     return IndexStats(len(files), sum(p.stat().st_size for p in files), round(time.monotonic() - begun, 2),
-                      **more)  # type: ignore[arg-type]
+                      pagefind_peak_mb=round(peak, 1), **more)  # type: ignore[arg-type]
 
 
 def _sort_entry(path: Path) -> None:

@@ -9,6 +9,9 @@ from __future__ import annotations
 import functools
 import json
 import os
+import re
+import shutil
+import subprocess
 import threading
 import urllib.request
 from collections import deque
@@ -280,10 +283,41 @@ def test_search_finds_by_organization_and_description_and_only_dataset_pages(vis
     assert any(t == "Afluencia diaria de Metrobús CDMX" for t, _ in results), results
     hrefs = [href for _, href in search(visit, "Ecobici")]
     assert hrefs and all(h.startswith("/datasets/") and h.endswith(".html") for h in hrefs), hrefs
-    entry = (site / "pagefind" / "pagefind-entry.json").read_text(encoding="utf-8")
-    languages = json.loads(entry)["languages"]
-    assert {lang: v["page_count"] for lang, v in languages.items()} == {
-        "es": len(list(site.glob("datasets/*/*.html"))), "en": len(list(site.glob("en/datasets/*/*.html")))}
+    # what is indexed: every dataset's, pack's and publisher's page, each kind in its own shards
+    assert indexed_pages(site) == {
+        (lang, kind): len(list(site.glob(prefix + pattern)))
+        for lang, prefix in (("es", ""), ("en", "en/"))
+        for kind, pattern in (("dataset", "datasets/*/*.html"), ("pack", "packs/*.html"),
+                              ("publisher", "allies/*.html"))}
+
+
+def indexed_pages(site: Path) -> dict[tuple[str, str], int]:
+    """The pages the search index holds, by language and kind, as its shards' Pagefind entries say."""
+    counts: dict[tuple[str, str], int] = {}
+    for lang, shards in json.loads((site / "pagefind" / "indexes.json").read_text(encoding="utf-8")).items():
+        for shard in shards:
+            entry = json.loads((site / "pagefind" / shard / "pagefind-entry.json").read_text(encoding="utf-8"))
+            key = (lang, shard.split("-")[1])
+            counts[key] = counts.get(key, 0) + entry["languages"][lang]["page_count"]
+    return counts
+
+
+def test_search_finds_a_pack_and_a_publisher_and_says_which_kind_of_page(visit, served):
+    site, base = served
+    visit.open(base + "index.html")
+    results = search(visit, "cuidados")
+    assert ("Economía de los cuidados", "/packs/care-economy.html") in results, results
+    results = search(visit, "Zapopan")
+    assert ("Gobierno de Zapopan", "/allies/gobierno-de-zapopan.html") in results, results
+    panel = visit.page.locator(".pagefind-ui__filter-panel")  # the kind of page, a filter, in Spanish
+    assert "Tipo de página" in panel.inner_text()
+    visit.page.locator(".pagefind-ui__filter-panel summary, .pagefind-ui__filter-name").first.click()
+    assert {"Conjunto de datos", "Publicador"} <= set(re.findall(r"(Conjunto de datos|Paquete|Publicador)",
+                                                                  panel.inner_text()))
+    visit.open(base + "en/index.html")
+    results = search(visit, "care")
+    assert any(href == "/en/packs/care-economy.html" for _, href in results), results
+    assert "Kind of page" in visit.page.locator(".pagefind-ui__filter-panel").inner_text()
 
 
 def column(visit: Visit, table: str, index: int, attribute: str = "data-sort-value") -> list[str]:
@@ -463,8 +497,7 @@ def test_search_in_two_languages_from_any_depth(visit, served):
     """Spanish pages at the root and English ones under en/: each page's search box searches its own
     language's index and opens pages of that language."""
     site, base = served
-    entry = json.loads((site / "pagefind" / "pagefind-entry.json").read_text(encoding="utf-8"))
-    assert sorted(entry["languages"]) == ["en", "es"]
+    assert sorted(json.loads((site / "pagefind" / "indexes.json").read_text(encoding="utf-8"))) == ["en", "es"]
     visit.open(base + "datasets/cdmx/alcaldias.html")
     results = search(visit, "Trolebús")
     assert ("Afluencia diaria de Trolebús", "/datasets/cdmx/afluencia-diaria-de-trolebus.html") in results
@@ -476,3 +509,97 @@ def test_search_in_two_languages_from_any_depth(visit, served):
     visit.page.wait_for_url(base + "en/datasets/cdmx/afluencia-diaria-de-trolebus.html")
     assert visit.page.inner_text("h1") == "Afluencia diaria de Trolebús"
     assert visit.page.evaluate("document.documentElement.lang") == "en"
+
+
+# --- the index in shards, merged in the browser ----------------------------------------------------------
+
+SMALL = 8  # pages a shard, so that the demo's index has many shards
+TROLEBUS = "datasets/cdmx/afluencia-diaria-de-trolebus.html"
+
+
+@pytest.fixture(scope="module")
+def sharded(demo, tmp_path_factory) -> Iterator[tuple[Path, str, str, set[str]]]:
+    """The demo's site indexed in shards of 8 pages, then one dataset retitled (a word of its own) and the
+    site built again, so that its shards were indexed again and the others carried over: the site, its
+    address, the retitled dataset's page and the shards Pagefind ran for."""
+    from harvester import sitesearch
+    from harvester.report import build_site
+    from test_report_scale import copy_of
+    from test_sitesearch import retitle
+
+    settings = copy_of(demo[0], tmp_path_factory.mktemp("sharded"), "a")
+    build_site(settings, shard_pages=SMALL)
+    site = settings.paths.site.resolve()
+    listing = json.loads((site / "pagefind" / "indexes.json").read_text(encoding="utf-8"))
+    count = len([s for s in listing["es"] if s.startswith("es-dataset-")])
+    trolebus = sitesearch.shard_of(TROLEBUS, "es-dataset", count)
+    page = next(str(p.relative_to(site)) for p in sorted(site.glob("datasets/*/*.html"))
+                if sitesearch.shard_of(str(p.relative_to(site)), "es-dataset", count) != trolebus)
+    retitle(settings, page, "Conjunto renombrado Xochiquetzal")
+    result = build_site(settings, shard_pages=SMALL)
+    assert result.search is not None and trolebus not in result.search.indexed
+    assert sitesearch.shard_of(page, "es-dataset", count) in result.search.indexed
+    site = settings.paths.site.resolve()
+    single_index(site)
+    server, base = serve(site)
+    try:
+        yield site, base, page, set(result.search.indexed)
+    finally:
+        server.shutdown()
+
+
+def single_index(site: Path) -> None:
+    """One Pagefind index of every marked page of `site`, in `site/single/`: what the shards stand for."""
+    from harvester import sitesearch
+
+    slim = site.parent / "single-slim"
+    for path in sitesearch._html_pages(site):
+        sitesearch._slim_into(site, path, slim)
+    subprocess.run([str(sitesearch.executable()), "--site", str(slim), "--output-path", str(site / "single"),
+                    "--silent"], check=True, capture_output=True)
+    shutil.rmtree(slim)
+
+
+HITS = """async ([bundles, words]) => {
+  const pagefind = await import(bundles[0] + "pagefind.js");
+  await pagefind.options({ baseUrl: "/" });
+  for (const other of bundles.slice(1)) await pagefind.mergeIndex(other, { baseUrl: "/" });
+  const found = await pagefind.search(words);
+  return (await Promise.all(found.results.map(r => r.data()))).map(d => d.url).sort();
+}"""
+
+
+def test_the_merged_shards_find_what_one_index_finds(browser, sharded):
+    """The same hits for each query, in either language, from the shards merged (Pagefind's mergeIndex)
+    as from one index of the same pages; and the UI finds a word of an unchanged shard and one of the
+    shard indexed again."""
+    site, base, page, indexed = sharded
+    listing = json.loads((site / "pagefind" / "indexes.json").read_text(encoding="utf-8"))
+    assert len(listing["es"]) > 6 and len(listing["en"]) > 6
+    for lang, words in (("es", ["Trolebús", "Metrobús", "mujeres", "agua", "Xochiquetzal", "cuidados",
+                                "Zapopan", "Secretaría"]),
+                        ("en", ["Trolebús", "care", "Zapopan", "women", "Secretaría"])):
+        visit = Visit(browser, base)
+        try:
+            visit.open(base + ("en/" if lang == "en" else "") + "index.html")
+            for word in words:
+                merged = visit.page.evaluate(HITS, [[f"/pagefind/{s}/" for s in listing[lang]], word])
+                one = visit.page.evaluate(HITS, [["/single/"], word])
+                assert merged == [u for u in one if u.startswith("/en/") == (lang == "en")], (lang, word)
+                assert merged, (lang, word)
+            assert visit.problems == [] and visit.outside == []
+        finally:
+            visit.close()
+
+    visit = Visit(browser, base)
+    try:
+        visit.open(base + "index.html")
+        results = search(visit, "Xochiquetzal")  # in the shard indexed again
+        assert results == [("Conjunto renombrado Xochiquetzal", "/" + page)], results
+        results = search(visit, "Trolebús")  # in a shard carried over
+        assert ("Afluencia diaria de Trolebús", "/" + TROLEBUS) in results, results
+        results = search(visit, "Zapopan")  # a publisher, in its own shards
+        assert ("Gobierno de Zapopan", "/allies/gobierno-de-zapopan.html") in results, results
+        assert visit.problems == [] and visit.outside == []
+    finally:
+        visit.close()
