@@ -258,7 +258,12 @@ def phone(browser, served) -> Iterator[Visit]:
 def search(visit: Visit, words: str) -> list[tuple[str, str]]:
     """Type `words` into the page's search box: the results as (title, link), once they are shown."""
     visit.page.fill(".pagefind-ui__search-input", words)
-    visit.page.wait_for_selector(".pagefind-ui__result-link", timeout=15_000)
+    # the results of these words, not the ones of an earlier search still shown: the message counts them
+    visit.page.wait_for_function(
+        """words => { const m = document.querySelector(".pagefind-ui__message");
+                      return m !== null && /^[0-9]/.test(m.textContent.trim()) && m.textContent.includes(words)
+                             && document.querySelector(".pagefind-ui__result-link") !== null; }""",
+        arg=words, timeout=15_000)
     return [(a.inner_text().strip(), a.get_attribute("href"))
             for a in visit.page.locator(".pagefind-ui__result-link").all()]
 
@@ -569,24 +574,41 @@ HITS = """async ([bundles, words]) => {
 }"""
 
 
+def folded(text: str) -> str:
+    import unicodedata
+    return "".join(c for c in unicodedata.normalize("NFD", text.lower()) if not unicodedata.combining(c))
+
+
+def holds(site: Path, url: str, word: str) -> bool:
+    """Whether the searched part of the page at `url` has a word starting with `word` (accents aside)."""
+    from harvester import sitesearch
+    text = re.sub(r"<[^>]+>", " ", sitesearch._slim(site / url.lstrip("/")).decode("utf-8"))
+    return any(w.startswith(folded(word)) for w in re.findall(r"\w+", folded(text)))
+
+
 def test_the_merged_shards_find_what_one_index_finds(browser, sharded):
-    """The same hits for each query, in either language, from the shards merged (Pagefind's mergeIndex)
-    as from one index of the same pages; and the UI finds a word of an unchanged shard and one of the
-    shard indexed again."""
+    """For each query, in either language, the shards merged (Pagefind's mergeIndex) find every page one
+    index of the same pages finds, and the same pages among those holding the word. The only others come
+    from Pagefind's fallback inside a shard that lacks the word (it then matches the longest indexed
+    prefix of it: "metro" for "Metrobús"), which one index does only when no page has the word; and the
+    UI finds a word of an unchanged shard and one of the shard indexed again."""
     site, base, page, indexed = sharded
     listing = json.loads((site / "pagefind" / "indexes.json").read_text(encoding="utf-8"))
     assert len(listing["es"]) > 6 and len(listing["en"]) > 6
     for lang, words in (("es", ["Trolebús", "Metrobús", "mujeres", "agua", "Xochiquetzal", "cuidados",
                                 "Zapopan", "Secretaría"]),
-                        ("en", ["Trolebús", "care", "Zapopan", "women", "Secretaría"])):
+                        ("en", ["Trolebús", "care", "Zapopan", "women", "Secretaría", "Xochiquetzal"])):
         visit = Visit(browser, base)
         try:
             visit.open(base + ("en/" if lang == "en" else "") + "index.html")
             for word in words:
+                visit.open(base + ("en/" if lang == "en" else "") + "index.html")  # a fresh Pagefind
                 merged = visit.page.evaluate(HITS, [[f"/pagefind/{s}/" for s in listing[lang]], word])
                 one = visit.page.evaluate(HITS, [["/single/"], word])
-                assert merged == [u for u in one if u.startswith("/en/") == (lang == "en")], (lang, word)
-                assert merged, (lang, word)
+                assert one and set(one) <= set(merged), (lang, word)
+                assert {u for u in merged if holds(site, u, word)} == {u for u in one if holds(site, u, word)}, \
+                    (lang, word)
+                assert not [u for u in set(merged) - set(one) if holds(site, u, word)], (lang, word)
             assert visit.problems == [] and visit.outside == []
         finally:
             visit.close()
