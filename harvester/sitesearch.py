@@ -4,10 +4,13 @@ Pagefind's own UI (no server, nothing from the internet).
 
 What is indexed is marked in the templates: the pages holding `<div data-pagefind-body>` (the datasets',
 the packs' and the publishers' pages), whatever their path. Pagefind cannot add to an index, so the pages
-are split into shards, each its own Pagefind index in `pagefind/<lang>-<kind>-<NN>/`: a page's language is
-its `<html lang>`, its kind what its `data-pagefind-meta="kind:..."` says (dataset, pack, publisher), its
-shard a hash of its path modulo its group's shard count, a power of two chosen from the group's page count
-so that no shard holds more than `SHARD_PAGES` pages on average. A build runs
+are split into shards, each its own Pagefind index in `pagefind/<lang>-<NN>/`: a page's language is its
+`<html lang>`, its shard a hash of its path modulo its language's shard count, a power of two chosen from
+the language's page count so that no shard holds more than `SHARD_PAGES` pages on average (a site of
+fewer pages has one index a language). The kind of page (dataset, pack, publisher) is a Pagefind meta
+(`data-pagefind-meta="kind:..."`), shown with each result by `assets/site.js`; not a filter: Pagefind
+writes a filter's values in a hash map's order, so an index holding two values would differ from run to
+run. A build runs
 Pagefind again only for the shards whose pages changed; the others are carried over from the published
 build (hard links). The browser merges a language's shards at query time (Pagefind's `mergeIndex`), listed
 in `pagefind/indexes.json`; the UI's script and stylesheet are `pagefind/pagefind-ui.{js,css}`.
@@ -57,8 +60,8 @@ SHARDS = "SHARDS"
 FORMAT = 1
 """The manifest's and the slim copies' format: another one indexes every shard again."""
 SHARD_PAGES = 2000
-"""The most pages a shard holds on average: a group's (language and kind) shard count is the least power of
-two that keeps its pages under this many per shard (50,000 datasets: 32 shards of about 1,560)."""
+"""The most pages a shard holds on average: a language's shard count is the least power of two that keeps
+its pages under this many per shard (50,000 datasets: 32 shards of about 1,570)."""
 MARK = b"data-pagefind-body"
 """What marks a page for the index; a page's `<div data-pagefind-body>` in its first `HEAD_BYTES`."""
 UI = ("pagefind-ui.css", "pagefind-ui.js")
@@ -71,7 +74,6 @@ TIMEOUT = 3600.0
 HEAD_BYTES = 64 * 1024
 """How far into a page its marked part must start (the datasets' pages: a few kilobytes in)."""
 _LANG = re.compile(rb"<html[^>]*?\slang=\"([^\"]*)\"", re.IGNORECASE)
-_KIND = re.compile(rb"<div data-pagefind-body[^>]*?\sdata-pagefind-meta=\"kind:([^\",]*)")
 
 
 class SearchIndexError(HarvesterError):
@@ -99,7 +101,7 @@ class _Page:
     digest: str
     """The sha256 of what Pagefind reads of the page (its slim copy)."""
     group: str
-    """`<lang>-<kind>`: its `<html lang>` and the kind of page its `data-pagefind-meta` says (or `page`)."""
+    """Its language, its `<html lang>`: the shards of one language merge into one search."""
 
 
 def executable() -> Path:
@@ -223,8 +225,8 @@ def shard_count(pages: int, shard_pages: int = SHARD_PAGES) -> int:
 
 
 def shard_of(path: str, group: str, count: int) -> str:
-    """A page's shard in its group (`<lang>-<kind>`): a hash of its path, so a page stays in its shard
-    while the group's shard count does."""
+    """A page's shard in its group (its language): a hash of its path, so a page stays in its shard while
+    the group's shard count does."""
     bucket = int.from_bytes(hashlib.sha256(path.encode("utf-8")).digest()[:8], "big") % count
     return f"{group}-{bucket:0{max(2, len(str(count - 1)))}d}"
 
@@ -234,9 +236,7 @@ def language_of(shard: str) -> str:
 
 
 def _shards(pages: dict[str, _Page], shard_pages: int) -> dict[str, list[str]]:
-    """The pages of each shard. The shards of a group hold one kind of page, so one value of Pagefind's
-    filter: Pagefind writes a filter's values in a hash map's order, so that two values in one index would
-    make its bytes differ from run to run."""
+    """The pages of each shard."""
     by_group: dict[str, list[str]] = {}
     for path, page in pages.items():
         by_group.setdefault(page.group, []).append(path)
@@ -348,12 +348,11 @@ def _slim_into(site: Path, path: str, into: Path, known: _Page | None = None) ->
         return None
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_bytes(data)
-    lang, kind = _LANG.search(data), _KIND.search(data)
-    return _Page(hashlib.sha256(data).hexdigest(), f"{_word(lang, 'unknown')}-{_word(kind, 'page')}")
+    return _Page(hashlib.sha256(data).hexdigest(), _word(_LANG.search(data), "unknown"))
 
 
 def _word(found: re.Match[bytes] | None, default: str) -> str:
-    """A language or a kind as a part of a shard's name: lower case letters, digits and `_` only."""
+    """A language as a part of a shard's name: lower case letters, digits and `_` only."""
     word = re.sub(r"[^a-z0-9_]", "", found.group(1).decode("ascii", "replace").lower().replace("-", "_")) \
         if found else ""
     return word or default

@@ -288,23 +288,20 @@ def test_search_finds_by_organization_and_description_and_only_dataset_pages(vis
     assert any(t == "Afluencia diaria de Metrobús CDMX" for t, _ in results), results
     hrefs = [href for _, href in search(visit, "Ecobici")]
     assert hrefs and all(h.startswith("/datasets/") and h.endswith(".html") for h in hrefs), hrefs
-    # what is indexed: every dataset's, pack's and publisher's page, each kind in its own shards
-    assert indexed_pages(site) == {
-        (lang, kind): len(list(site.glob(prefix + pattern)))
-        for lang, prefix in (("es", ""), ("en", "en/"))
-        for kind, pattern in (("dataset", "datasets/*/*.html"), ("pack", "packs/*.html"),
-                              ("publisher", "allies/*.html"))}
+    # what is indexed: every dataset's, pack's and publisher's page, the demo's in one shard a language
+    listing = json.loads((site / "pagefind" / "indexes.json").read_text(encoding="utf-8"))
+    assert listing == {"en": ["en-00"], "es": ["es-00"]}
+    for lang, prefix in (("es", ""), ("en", "en/")):
+        entry = json.loads((site / "pagefind" / f"{lang}-00" / "pagefind-entry.json").read_text(encoding="utf-8"))
+        assert entry["languages"][lang]["page_count"] == sum(
+            len(list(site.glob(prefix + pattern))) for pattern in ("datasets/*/*.html", "packs/*.html", "allies/*.html"))
 
 
-def indexed_pages(site: Path) -> dict[tuple[str, str], int]:
-    """The pages the search index holds, by language and kind, as its shards' Pagefind entries say."""
-    counts: dict[tuple[str, str], int] = {}
-    for lang, shards in json.loads((site / "pagefind" / "indexes.json").read_text(encoding="utf-8")).items():
-        for shard in shards:
-            entry = json.loads((site / "pagefind" / shard / "pagefind-entry.json").read_text(encoding="utf-8"))
-            key = (lang, shard.split("-")[1])
-            counts[key] = counts.get(key, 0) + entry["languages"][lang]["page_count"]
-    return counts
+def kinds(visit: Visit) -> dict[str, str]:
+    """Each result shown: its link and the kind of page it says it is."""
+    return dict(visit.page.eval_on_selector_all(
+        ".pagefind-ui__result", """els => els.map(e => [e.querySelector(".pagefind-ui__result-link").getAttribute("href"),
+                                                          (e.querySelector(".kind") || {}).textContent || ""])"""))
 
 
 def test_search_finds_a_pack_and_a_publisher_and_says_which_kind_of_page(visit, served):
@@ -312,17 +309,18 @@ def test_search_finds_a_pack_and_a_publisher_and_says_which_kind_of_page(visit, 
     visit.open(base + "index.html")
     results = search(visit, "cuidados")
     assert ("Economía de los cuidados", "/packs/care-economy.html") in results, results
+    shown = kinds(visit)
+    assert shown["/packs/care-economy.html"] == "Paquete", shown  # the kind of page, in Spanish
+    assert {kind for href, kind in shown.items() if href.startswith("/datasets/")} == {"Conjunto de datos"}, shown
     results = search(visit, "Zapopan")
     assert ("Gobierno de Zapopan", "/allies/gobierno-de-zapopan.html") in results, results
-    panel = visit.page.locator(".pagefind-ui__filter-panel")  # the kind of page, a filter, in Spanish
-    assert "Tipo de página" in panel.inner_text()
-    visit.page.locator(".pagefind-ui__filter-panel summary, .pagefind-ui__filter-name").first.click()
-    assert {"Conjunto de datos", "Publicador"} <= set(re.findall(r"(Conjunto de datos|Paquete|Publicador)",
-                                                                  panel.inner_text()))
+    assert kinds(visit)["/allies/gobierno-de-zapopan.html"] == "Publicador"
     visit.open(base + "en/index.html")
     results = search(visit, "care")
     assert any(href == "/en/packs/care-economy.html" for _, href in results), results
-    assert "Kind of page" in visit.page.locator(".pagefind-ui__filter-panel").inner_text()
+    assert kinds(visit)["/en/packs/care-economy.html"] == "Pack"
+    results = search(visit, "Zapopan")
+    assert kinds(visit)["/en/allies/gobierno-de-zapopan.html"] == "Publisher"
 
 
 def column(visit: Visit, table: str, index: int, attribute: str = "data-sort-value") -> list[str]:
@@ -536,14 +534,14 @@ def sharded(demo, tmp_path_factory) -> Iterator[tuple[Path, str, str, set[str]]]
     build_site(settings, shard_pages=SMALL)
     site = settings.paths.site.resolve()
     listing = json.loads((site / "pagefind" / "indexes.json").read_text(encoding="utf-8"))
-    count = len([s for s in listing["es"] if s.startswith("es-dataset-")])
-    trolebus = sitesearch.shard_of(TROLEBUS, "es-dataset", count)
+    count = len(listing["es"])
+    trolebus = sitesearch.shard_of(TROLEBUS, "es", count)
     page = next(str(p.relative_to(site)) for p in sorted(site.glob("datasets/*/*.html"))
-                if sitesearch.shard_of(str(p.relative_to(site)), "es-dataset", count) != trolebus)
+                if sitesearch.shard_of(str(p.relative_to(site)), "es", count) != trolebus)
     retitle(settings, page, "Conjunto renombrado Xochiquetzal")
     result = build_site(settings, shard_pages=SMALL)
     assert result.search is not None and trolebus not in result.search.indexed
-    assert sitesearch.shard_of(page, "es-dataset", count) in result.search.indexed
+    assert sitesearch.shard_of(page, "es", count) in result.search.indexed
     site = settings.paths.site.resolve()
     single_index(site)
     server, base = serve(site)

@@ -68,15 +68,15 @@ def test_one_index_per_language_of_the_marked_pages_only(tmp_path: Path):
     write(site, sorted(PAGES), 1_700_000_000)
     stats = sitesearch.index_site(site)
     assert sitesearch.is_indexed(site)
-    assert json.loads((site / "pagefind" / "indexes.json").read_text(encoding="utf-8")) == {"en": ["en-dataset-00"],
-                                                                                           "es": ["es-dataset-00"]}
+    assert json.loads((site / "pagefind" / "indexes.json").read_text(encoding="utf-8")) == {"en": ["en-00"],
+                                                                                           "es": ["es-00"]}
     assert page_counts(site) == {"es": 3, "en": 3}
     assert (site / "pagefind" / "pagefind-ui.js").is_file() and (site / "pagefind" / "pagefind-ui.css").is_file()
     assert not any((site / "pagefind" / name).exists() for name in sitesearch.UNUSED)
     # the UI once, at pagefind/; each shard its own index
     assert not [p for p in (site / "pagefind").rglob("pagefind-ui.*") if p.parent != site / "pagefind"]
     assert stats.files == len(tree(site / "pagefind")) and stats.bytes > 0
-    assert stats.shards == 2 and stats.indexed == ("en-dataset-00", "es-dataset-00") and not stats.carried
+    assert stats.shards == 2 and stats.indexed == ("en-00", "es-00") and not stats.carried
 
 
 def test_the_same_pages_give_the_same_bytes_whatever_order_they_were_written_in(tmp_path: Path):
@@ -165,7 +165,7 @@ def test_shards_are_bounded_by_the_page_count_of_each_language(tmp_path: Path):
     assert manifest[0] == sitesearch.header(8)
     listed = {line.split("  ", 1)[1]: line.split(" ")[1] for line in manifest if "  " in line}
     assert len(listed) == 80 and "index.html" not in listed  # the marked pages only
-    assert all(shard == sitesearch.shard_of(path, "en-dataset" if path.startswith("en/") else "es-dataset", 8)
+    assert all(shard == sitesearch.shard_of(path, "en" if path.startswith("en/") else "es", 8)
                for path, shard in listed.items())
 
 
@@ -183,8 +183,8 @@ def test_a_changed_page_indexes_its_shard_again_and_carries_the_others_over(tmp_
     changed = next_build(first, second, changed_pages)
     assert changed == ["datasets/cdmx/c07.html", "en/datasets/cdmx/c07.html"]
     stats = sitesearch.index_site(second, first, changed, shard_pages=8)
-    mine = {sitesearch.shard_of("datasets/cdmx/c07.html", "es-dataset", 8),
-            sitesearch.shard_of("en/datasets/cdmx/c07.html", "en-dataset", 8)}
+    mine = {sitesearch.shard_of("datasets/cdmx/c07.html", "es", 8),
+            sitesearch.shard_of("en/datasets/cdmx/c07.html", "en", 8)}
     assert set(stats.indexed) == mine and len(mine) == 2 and not stats.carried and not stats.failures
     after = shard_trees(second)
     assert sorted(after) == sorted(before)
@@ -204,8 +204,8 @@ def test_a_changed_page_indexes_its_shard_again_and_carries_the_others_over(tmp_
     third = tmp_path / "third"
     changed = next_build(second, third, third_pages)
     stats = sitesearch.index_site(third, second, changed, shard_pages=8)
-    assert set(stats.indexed) == {sitesearch.shard_of("datasets/cdmx/c11.html", "es-dataset", 8),
-                                  sitesearch.shard_of("datasets/cdmx/c99.html", "es-dataset", 8)}
+    assert set(stats.indexed) == {sitesearch.shard_of("datasets/cdmx/c11.html", "es", 8),
+                                  sitesearch.shard_of("datasets/cdmx/c99.html", "es", 8)}
     assert page_counts(third) == {"es": 40, "en": 40}
     scratch = tmp_path / "scratch3"
     lay_out(scratch, third_pages)
@@ -244,7 +244,7 @@ def test_a_failing_shard_run_keeps_the_previous_index(tmp_path: Path):
     second = tmp_path / "second"
     stats = sitesearch.index_site(second, first, next_build(first, second, changed_pages), shard_pages=8,
                                   timeout=0.001)
-    mine = sitesearch.shard_of("datasets/cdmx/c07.html", "es-dataset", 8)
+    mine = sitesearch.shard_of("datasets/cdmx/c07.html", "es", 8)
     assert stats.indexed == () and len(stats.failures) == 1
     (line,) = stats.failures
     assert "\n" not in line and f"pagefind/{mine}:" in line and "did not finish" in line \
@@ -266,7 +266,7 @@ def test_a_failing_shard_run_keeps_the_previous_index(tmp_path: Path):
 def test_a_failing_shard_run_with_no_published_index_is_an_error(tmp_path: Path):
     site = tmp_path / "site"
     lay_out(site, many_pages(4))
-    with pytest.raises(sitesearch.SearchIndexError, match=r"shard pagefind/e[ns]-dataset-00: Pagefind did not finish"):
+    with pytest.raises(sitesearch.SearchIndexError, match=r"shard pagefind/e[ns]-00: Pagefind did not finish"):
         sitesearch.index_site(site, timeout=0.001)
 
 
@@ -335,10 +335,8 @@ def test_a_changed_dataset_indexes_one_shard_per_language_again(demo, tmp_path: 
     assert result.published and result.search is not None and not result.search.failures
     site = settings.paths.site.resolve()
     shards = json.loads((site / "pagefind" / "indexes.json").read_text(encoding="utf-8"))
-    mine = {sitesearch.shard_of(TROLEBUS, "es-dataset", len(
-                [s for s in shards["es"] if s.startswith("es-dataset-")])),
-            sitesearch.shard_of("en/" + TROLEBUS, "en-dataset", len(
-                [s for s in shards["en"] if s.startswith("en-dataset-")]))}
+    mine = {sitesearch.shard_of(TROLEBUS, "es", len(shards["es"])),
+            sitesearch.shard_of("en/" + TROLEBUS, "en", len(shards["en"]))}
     assert set(result.search.indexed) == mine
     folders = sorted(p.name for p in (site / "pagefind").iterdir() if p.is_dir())
     assert folders == sorted(shards["es"] + shards["en"]) and len(folders) > 6

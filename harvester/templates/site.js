@@ -3,7 +3,8 @@
 
    - The search box (#search): Pagefind's default UI over the site's own index (pagefind/, in shards merged
      at query time), for the page's language (<html lang>), wherever the page is and wherever the site is
-     served from; its filter "kind of page" tells datasets, packs and publishers apart.
+     served from; each result says the kind of page it is (dataset, pack, publisher: its
+     data-pagefind-meta "kind").
    - Every table of the page: each cell gets its column's header as data-label, so that on a phone a row
      reads as a card (site.css).
    - A table with data-sortable: clicking a header sorts by it (again: the other way); a cell's
@@ -59,7 +60,15 @@
         mergeIndex: shards.slice(1).map(function (shard) { return { bundlePath: path(shard), baseUrl: root.pathname }; }),
         showImages: false,
         showSubResults: false,
-        resetStyles: false
+        resetStyles: false,
+        processResult: function (result) {  // the kind of page (its data-pagefind-meta), in the page's language
+          var kind = result.meta && result.meta.kind;
+          if (kind) {
+            var label = make("span", { "class": "kind" }, say("kind-" + kind, kind));
+            result.excerpt = label.outerHTML + " " + result.excerpt;
+          }
+          return result;
+        }
       });
     });
   }
