@@ -915,6 +915,7 @@ def _render(build: _Build, settings: Settings, current_run: NightlySummary | Non
                    pages_by_ref=refs_of(d.ref for d in ally.datasets))
     build.file("assets/site.css", (TEMPLATES / "site.css").read_bytes())
     build.file("assets/site.js", (TEMPLATES / "site.js").read_bytes())
+    build.file("assets/search/pagefind.js", (TEMPLATES / "search.js").read_bytes())  # the shards as one bundle
     return downloads, read_copy_at
 
 

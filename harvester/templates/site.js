@@ -39,37 +39,26 @@
   }
 
   // --- search ------------------------------------------------------------------------------------------
-  // The index is in shards, one Pagefind index each (pagefind/<lang>-<NN>/, listed in pagefind/indexes.json):
-  // the page's language's first shard is the UI's own, the others are merged into it (Pagefind's mergeIndex),
-  // so a search runs over all of them and their results come out as one list, best first.
+  // The index is in shards (pagefind/<lang>-<NN>/): assets/search/pagefind.js stands for them as one bundle,
+  // merging the page's language's shards when the reader first searches.
   var box = doc.getElementById("search");
-  if (box && typeof window.PagefindUI === "function" && typeof window.fetch === "function") {
+  if (box && typeof window.PagefindUI === "function") {
     var root = new URL(box.getAttribute("data-root") || "./", window.location.href);  // the site's folder
-    var bundles = new URL("pagefind/", root);
-    window.fetch(new URL("indexes.json", bundles).href).then(function (answer) {
-      if (!answer.ok) throw new Error("pagefind/indexes.json: HTTP " + answer.status);
-      return answer.json();
-    }).then(function (listing) {
-      var shards = listing[lang] || listing[Object.keys(listing).sort()[0]] || [];
-      if (!shards.length) return;
-      var path = function (shard) { return new URL(shard + "/", bundles).pathname; };
-      new window.PagefindUI({
-        element: box,
-        bundlePath: path(shards[0]),
-        baseUrl: root.pathname,
-        mergeIndex: shards.slice(1).map(function (shard) { return { bundlePath: path(shard), baseUrl: root.pathname }; }),
-        showImages: false,
-        showSubResults: false,
-        resetStyles: false,
-        processResult: function (result) {  // the kind of page (its data-pagefind-meta), in the page's language
-          var kind = result.meta && result.meta.kind;
-          if (kind) {
-            var label = make("span", { "class": "kind" }, say("kind-" + kind, kind));
-            result.excerpt = label.outerHTML + " " + result.excerpt;
-          }
-          return result;
+    new window.PagefindUI({
+      element: box,
+      bundlePath: new URL("assets/search/", root).pathname,
+      baseUrl: root.pathname,
+      showImages: false,
+      showSubResults: false,
+      resetStyles: false,
+      processResult: function (result) {  // the kind of page (its data-pagefind-meta), in the page's language
+        var kind = result.meta && result.meta.kind;
+        if (kind) {
+          var label = make("span", { "class": "kind" }, say("kind-" + kind, kind));
+          result.excerpt = label.outerHTML + " " + result.excerpt;
         }
-      });
+        return result;
+      }
     });
   }
 
