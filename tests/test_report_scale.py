@@ -189,8 +189,9 @@ def test_new_code_renders_every_page_once(demo, tmp_path: Path, monkeypatch):
     monkeypatch.setattr(report, "_code_version", lambda: "a template or the code changed")
     first = build_site(settings)
     assert not first.published  # the same bytes: nothing published
-    assert sorted(first.rendered) == sorted(every_file(settings) - {"assets/site.css", "assets/site.js"})  # every page, once
-    assert first.carried == 2  # the stylesheet and the script are their own inputs
+    assets = {"assets/site.css", "assets/site.js", "assets/search/pagefind.js"}
+    assert sorted(first.rendered) == sorted(every_file(settings) - assets)  # every page, once
+    assert first.carried == 3  # the stylesheet and the scripts are their own inputs
     assert (site / "INPUTS").read_text(encoding="utf-8") != inputs  # but the new inputs are remembered
     second = build_site(settings)
     assert second.rendered == [] and not second.published
