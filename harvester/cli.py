@@ -630,6 +630,8 @@ def report(obj: Context, as_json: bool) -> None:
             else when.strftime("%Y-%m-%d %H:%M UTC")
         say(f"Aviso: leyendo la última copia publicada ({shown}) mientras otro proceso escribe / reading the "
             f"last published copy ({shown}) while another process writes", err=True)
+    for note in result.notes:  # a search index shard that could not be made (its previous index kept)
+        say(f"Aviso / warning: {note}", err=True)
     if as_json:
         emit_json(result.as_dict())
         return

@@ -166,6 +166,8 @@ def run_nightly(settings: Settings, catalogs: list[str] | None = None,
             # The site shows this run's changes and failures too, so it is built once they are known.
             site = stage("report", lambda: build_site(settings, current_run=summary))
             summary.work.site_published = bool(site and site.published)
+            for note in site.notes if site else []:  # a search index shard kept from the previous build
+                summary.failures.append(StageFailure("report", "search", note))
             _settle(summary, healthy)
         summary.work.failed_catalogs = sorted({f.what for f in summary.failures if f.stage == "harvest"})
         summary.finished_at = utcnow().isoformat(timespec="seconds") + "Z"

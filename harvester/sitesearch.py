@@ -40,9 +40,9 @@ import hashlib
 import json
 import os
 import re
-import resource
 import shutil
 import subprocess
+import tempfile
 import time
 import uuid
 from dataclasses import dataclass
@@ -93,7 +93,7 @@ class IndexStats:
     failures: tuple[str, ...] = ()
     """One line per shard whose run failed (its previous index kept, when there was one)."""
     pagefind_peak_mb: float = 0.0
-    """The largest peak resident memory of a Pagefind run of this process so far (0 when none ran)."""
+    """The largest peak resident memory (VmHWM) of a Pagefind run of this process so far (0: none ran)."""
 
 
 @dataclass(frozen=True)
@@ -367,14 +367,14 @@ def _run(slim: Path, output: Path, name: str, timeout: float) -> str | None:
     command = [str(executable()), "--site", str(slim), "--output-path", str(temporary.absolute()), "--silent"]
     try:
         try:
-            done = subprocess.run(command, capture_output=True, text=True, timeout=timeout, check=False)
+            returncode, output_text = _pagefind(command, timeout)
         except subprocess.TimeoutExpired:
             return f"Pagefind did not finish in {timeout:g} s"
         except OSError as exc:
             return f"Pagefind did not run: {exc}"
-        if done.returncode != 0 or not (temporary / ENTRY).is_file():
-            message = (done.stderr or done.stdout).strip().splitlines()
-            return f"Pagefind failed (exit {done.returncode})" + (f": {message[-1]}" if message else "")
+        if returncode != 0 or not (temporary / ENTRY).is_file():
+            message = output_text.strip().splitlines()
+            return f"Pagefind failed (exit {returncode})" + (f": {message[-1]}" if message else "")
         for unused in UNUSED:
             (temporary / unused).unlink(missing_ok=True)
         if not (output / UI[0]).is_file():  # the UI once, for the whole site
@@ -389,6 +389,40 @@ def _run(slim: Path, output: Path, name: str, timeout: float) -> str | None:
         return None
     finally:
         shutil.rmtree(temporary, ignore_errors=True)
+
+
+_peak_kb = 0
+"""The largest peak resident memory of a Pagefind run of this process (its VmHWM, in kB)."""
+
+
+def _pagefind(command: list[str], timeout: float) -> tuple[int, str]:
+    """Run Pagefind: its exit status and what it wrote. Its own peak memory is read from its
+    `/proc/<pid>/status` while it runs (the high-water mark of its memory after exec; the rusage of a child
+    of this process would start from this process's own peak)."""
+    global _peak_kb
+    with tempfile.TemporaryFile() as said:
+        deadline = time.monotonic() + timeout
+        process = subprocess.Popen(command, stdout=said, stderr=subprocess.STDOUT)  # returns once exec'd
+        status = Path(f"/proc/{process.pid}/status")
+        try:
+            while True:
+                try:
+                    found = re.search(r"^VmHWM:\s+(\d+) kB", status.read_text(), re.MULTILINE)
+                    if found:
+                        _peak_kb = max(_peak_kb, int(found.group(1)))
+                except OSError:
+                    pass
+                if time.monotonic() > deadline:
+                    raise subprocess.TimeoutExpired(command, timeout)
+                if process.poll() is not None:
+                    break
+                time.sleep(0.02)
+        except BaseException:
+            process.kill()
+            process.wait()
+            raise
+        said.seek(0)
+        return process.returncode, said.read().decode("utf-8", "replace")
 
 
 def _ui(output: Path, previous: Path | None, slim: Path, site: Path) -> None:
@@ -431,10 +465,8 @@ def _link_or_copy(source: Path, target: Path) -> None:
 
 def _stats(output: Path, begun: float, **more: object) -> IndexStats:
     files = [p for p in output.rglob("*") if p.is_file()]
-    # Linux reports the largest of the waited-for children's peaks: the report starts no other child
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024 if more.get("indexed") else 0.0
     return IndexStats(len(files), sum(p.stat().st_size for p in files), round(time.monotonic() - begun, 2),
-                      pagefind_peak_mb=round(peak, 1), **more)  # type: ignore[arg-type]
+                      pagefind_peak_mb=round(_peak_kb / 1024, 1), **more)  # type: ignore[arg-type]
 
 
 def _sort_entry(path: Path) -> None:
