@@ -31,7 +31,9 @@ def _fields(latest: Path, dataset: str, resource: str) -> dict[str, dict[str, An
 
 def test_a_dictionary_resource_describes_its_datasets_columns_and_labels_coded_values(care: Path):
     fields = _fields(care, "encuesta_nacional_uso_del_tiempo_enut_2019", "microdatos_enut_2019")
-    assert fields["SEXO"]["description"] == "Sexo de la persona (Diccionario de datos)"
+    assert fields["SEXO"]["description"] == (  # the portal's words, then the pack's in Spanish / English
+        "Sexo de la persona (Diccionario de datos). Números enteros (int64 en el archivo Parquet), con algunos "
+        "faltantes. / Whole numbers (int64 in the Parquet file), some missing.")
     assert fields["SEXO"]["value_labels"] == {"1": "Hombre", "2": "Mujer"}
     assert fields["FAC_PER"]["description"].startswith("Factor de expansión: cuántas personas representa")
     assert "value_labels" not in fields["EDAD_V"] and fields["EDAD_V"]["description"].startswith("Edad en años")

@@ -79,8 +79,11 @@ def test_a_letter_lost_to_a_broken_encoding_is_mapped(women: Path):
     assert [f["rows"] for f in files] == [400, 250] and entry["rows"] == 650
     assert files[1]["columns"]["año_hechos"] == "ao_hechos" and files[1]["columns"]["FechaHechos"] == "fecha_hechos"
     (mapped,) = [c for c in _descriptor(women, entry["resource"])["changes"] if c["code"] == "column_mapped"]
-    assert mapped["column"] == "ao_hechos" and "una letra perdida por una codificación rota" in mapped["es"]
-    assert "a letter lost to a broken encoding" in mapped["en"]
+    assert mapped["column"] == "ao_hechos"
+    assert mapped["es"] == (f"En el archivo «{mapped['file']}» la columna «año_hechos» se unió con `ao_hechos` (una letra "
+                            "perdida por una codificación rota).")
+    assert mapped["en"] == (f"In the file «{mapped['file']}» the column «año_hechos» was joined with `ao_hechos` (a letter "
+                            "lost to a broken encoding).")
     parquet = women / entry["parquet"]
     assert _rows(parquet, "SELECT origen_periodo, min(ao_hechos), max(ao_hechos), count(*) FROM T GROUP BY ALL "
                           "ORDER BY 1 NULLS FIRST") == [(None, 2019, 2022, 400), ("2024", 2024, 2024, 250)]
@@ -105,10 +108,10 @@ def test_files_too_different_stay_apart_with_the_reason(women: Path):
     assert len(apart) == 2 and not any("stacked_from" in e for e in apart)
     later = _descriptor(women, apart[1]["resource"])
     (why,) = [c for c in later["changes"] if c["code"] == "not_stacked"]
-    assert why["es"] == ("No se apiló con «Fotocívicas 2023» aunque es del mismo conjunto: comparten 2 de 5 columnas "
-                         "(hace falta al menos el 80% para unirlas).")
-    assert why["en"] == ("Not stacked with «Fotocívicas 2023» although it is of the same dataset: they share 2 of 5 "
-                         "columns (at least 80% are needed to stack them).")
+    assert why["es"] == ("No se unió con «Fotocívicas 2024» aunque es del mismo conjunto de datos: comparten 2 de 5 "
+                         "columnas (hace falta al menos el 60% para unirlas).")
+    assert why["en"] == ("Not stacked with «Fotocívicas 2024» although it is of the same dataset: they share 2 of 5 "
+                         "columns (at least 60% are needed to stack them).")
     assert why["es"] in (women / "README.md").read_text(encoding="utf-8")
 
 
