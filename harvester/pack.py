@@ -46,15 +46,17 @@ from harvester.colnames import repair_mojibake, unique as _unique
 from harvester.packdict import Dictionary, dcat_fields, named_dictionary, read_dictionary
 from harvester.packnotebook import notebook
 from harvester.packnotes import Note, alert_detail, note, rows_where
-from harvester.packstack import ORIGIN_COLUMNS, WHY, Alignment, Period, align, needed, period_of, too_different
+from harvester.i18n import LANGUAGES, translations
+from harvester.packstack import (ORIGIN_COLUMNS, ORIGIN_NAMES, Alignment, Period, align, needed, period_of,
+                                 too_different, why_matched)
 from harvester.config import Settings
 from harvester.model import ColumnProfile, PackTable, ResourceKey, TableExpectations
 from harvester.errors import HarvesterError
 from harvester.expectations import needed_columns, run_expectations
 from harvester.csvscan import declared_strings, utf8_copy
 from harvester.packreadme import FILES as README_FILES, readme
-from harvester.packtable import (ORDER_KEPT, READ_THREADS, PackField, field_descriptor, left_out_of, one_thread,
-                                 write_table)
+from harvester.packtable import (BOTH, ORDER_KEPT, READ_THREADS, PackField, field_descriptor, left_out_of,
+                                 one_thread, write_table)
 from harvester.text import normalize
 from harvester.store import Store
 from harvester.themes import Theme, load_theme, theme_path
@@ -493,18 +495,17 @@ def plan_units(tables: list[PackTable], profiles: list[dict[str, ColumnProfile]]
                 unit.profiles.append(columns)
                 unit.alignments.append(alignment)
                 break
-            why, why_en = too_different(base_names, names, alignment, share)
+            why, why_en = (too_different(base_names, names, alignment, share, lang) for lang in LANGUAGES)
             apart.append(note("change", "not_stacked", None, other=_label(base), why=why, why_en=why_en))
         else:
             units.append(Unit([table], [columns], [align(names, names)], apart))
     return units
 
 
-ORIGIN_TITLES = {"origen_archivo": "archivo de origen / source file",
-                 "origen_periodo": "periodo del archivo / the file's period",
-                 "origen_anio": "año del archivo (el primero, si cubre varios) / the file's (first) year",
-                 "origen_anio_hasta": "último año del archivo / the file's last year",
-                 "origen_mes": "mes del archivo / the file's month"}
+def origin_title(column: str) -> str:
+    """An origin column's `title` in datapackage.json: what it is in Spanish, ` / `, in English (BOTH)."""
+    es, en = (translations(lang).gettext(ORIGIN_NAMES[column]) for lang in LANGUAGES)
+    return f"{es}{BOTH}{en}"
 
 
 def _write_stack(con: duckdb.DuckDBPyConnection, settings: Settings, unit: Unit, name: str, target: Path,
@@ -573,7 +574,7 @@ def _write_stack(con: duckdb.DuckDBPyConnection, settings: Settings, unit: Unit,
     rows = _rows(con, target)
     if rows != sum(counts):  # no value lost: every row of every file is in the stack
         raise HarvesterError(f"{name}: the stacked table has {rows} rows, its files {sum(counts)}")
-    origin_fields = [PackField(name=c, original=ORIGIN_TITLES[c], type="integer" if c.startswith(("origen_anio",
+    origin_fields = [PackField(name=c, original=origin_title(c), type="integer" if c.startswith(("origen_anio",
                      "origen_mes")) else "string", profile=None) for c in ORIGIN_COLUMNS]
     for f in canonical + origin_fields:
         f.has_nulls = None  # counted on the stack itself
@@ -582,7 +583,7 @@ def _write_stack(con: duckdb.DuckDBPyConnection, settings: Settings, unit: Unit,
     for i, (alignment, own) in enumerate(zip(unit.alignments, by_original)):
         for m in alignment.matches if i else ():
             if m.how != "same":
-                why, why_en = WHY[m.how]
+                why, why_en = (why_matched(m.how, lang) for lang in LANGUAGES)
                 notes.append(replace(note("change", "column_mapped", own[m.other], file=labels[i], original=m.other,
                                           why=why, why_en=why_en), file=labels[i]))
         for c in canonical:

@@ -171,7 +171,7 @@ def english_fragments() -> dict[str, list[str]]:
         ids = m.id if isinstance(m.id, tuple) else (m.id,)
         forms = m.string if isinstance(m.string, tuple) else (m.string,)
         for english in ids:
-            parts = [p.strip(" ·:;,.()") for p in re.split(r"%\(\w+\)s|<[^>]+>", english)]
+            parts = [p.strip(" ·:;,.()«»") for p in re.split(r"%\(\w+\)s|<[^>]+>", english)]
             parts = [p for p in parts if re.search(r"[A-Za-z]{2,}", p)]
             # a message whose words its translation holds too ("temporal": "cobertura temporal") cannot be
             # told from its translation by its words
