@@ -65,7 +65,8 @@ class _NotAsGuessed(Exception):
 
 
 class _Guess:
-    """The encoding a file's start suggests (UTF-8, with or without a BOM), while a thread counts its lines.
+    """The encoding a file's start suggests (UTF-8, with or without a BOM), while a thread counts its lines
+    during the scan.
 
     DuckDB checks the encoding of every line its scan reads, and reports those that fail: once the scan is
     done, the guess is confirmed without another read of the file when DuckDB found no such line, kept
@@ -73,14 +74,22 @@ class _Guess:
     (the header and any before it) lie in the start already checked. Otherwise the whole file is read by
     detect_encoding, as it is when no scan was used."""
 
-    def __init__(self, path: Path, name: str, counted: Future[Any]) -> None:
-        self.path, self.name, self.counted = path, name, counted
+    def __init__(self, path: Path, name: str, pool: ThreadPoolExecutor, counter: LineCounter) -> None:
+        self.path, self.name, self._pool, self._counter = path, name, pool, counter
+        self._counted: Future[Any] | None = None
         self.exact: Encoding | None = None
         """The encoding detect_encoding found, once it ran."""
 
+    def count(self) -> Future[Any]:
+        """The thread counting the lines, started on the first call: just before the scan, which leaves the
+        GIL to it, rather than beside the imports and frictionless's schema inference, which do not."""
+        if self._counted is None:
+            self._counted = self._pool.submit(count_lines, self.path, self._counter)
+        return self._counted
+
     def confirm(self, scan: TableCheck | None = None, header_row: int = 0) -> Encoding:
         """The encoding, or _NotAsGuessed (before any result of the guess is used)."""
-        self.counted.result()
+        self.count().result()
         if self.name == "utf-8-sig":
             return Encoding("utf-8-sig", BOM_UTF8_REASON)
         if scan is not None and self._scanned(scan, header_row):
@@ -116,7 +125,7 @@ def validate_file(path: Path, engine: str = "auto", delimiter: str | None = None
     if start is None:
         return _validate(path, engine, delimiter, detect_encoding(path, counter), counter, started)
     with ThreadPoolExecutor(1, thread_name_prefix="lines") as pool:
-        guess = _Guess(path, start, pool.submit(count_lines, path, counter))
+        guess = _Guess(path, start, pool, counter)
         try:
             return _validate(path, engine, delimiter, Encoding(start, "guessed from the file's start"), counter,
                              started, guess)
@@ -167,11 +176,13 @@ def _validate(path: Path, engine: str, delimiter: str | None, encoding: Encoding
 
     def lines() -> tuple[int, list[int]] | None:
         if guess is not None:
-            guess.counted.result()
+            guess.count().result()
         return counter.result() if counter.complete and encoding.name != "utf-16" else None
 
     checked = None
     if engine != "frictionless":
+        if guess is not None:
+            guess.count()
         try:
             checked = _duckdb_checks(path, resource(), encoding.name, dialect, lines)
             if checked is None:
