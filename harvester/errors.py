@@ -1,9 +1,83 @@
-"""Typed errors. The library raises these; only the CLI turns them into one-line messages."""
+"""Typed errors. The library raises these; only the CLI turns them into one-line messages.
+
+An error's message is an English msgid marked with `N_` (or `NP_`'s two forms with `count=`) and the named
+values it shows (`ConfigError(N_("%(file)s: [%(section)s] must be a table"), file=..., section=...)`).
+`str(exc)` is the English text (logs, the store, the tests); `exc.translated()` is the same message in the
+reader's language (`harvester.i18n`), which the CLI shows. A value is shown as it is (a file, a URL, a
+portal's words are never translated), except a `Text` or another HarvesterError, which is translated too."""
 from __future__ import annotations
+
+from typing import Any, Protocol
+
+
+class _Translations(Protocol):
+    def gettext(self, message: str) -> str: ...
+    def ngettext(self, singular: str, plural: str, n: int) -> str: ...
+
+
+class _English:
+    def gettext(self, message: str) -> str:
+        return message
+
+    def ngettext(self, singular: str, plural: str, n: int) -> str:
+        return singular if n == 1 else plural
+
+
+ENGLISH = _English()
+
+
+class Text:
+    """A message and its values, shown in any language: English by `str()`, another with `render`."""
+
+    def __init__(self, message: str | tuple[str, str], count: int | None = None, **values: Any) -> None:
+        self.message = message
+        self.count = count
+        self.values = values
+
+    def render(self, translations: _Translations = ENGLISH) -> str:
+        if isinstance(self.message, tuple):
+            count = self.count if self.count is not None else 0
+            template = translations.ngettext(self.message[0], self.message[1], count)
+            values = {"num": count, **self.values}
+        else:
+            template = translations.gettext(self.message) if self.message else self.message
+            values = self.values
+        if not values:  # a message without values is shown as it is (it may hold a % of its own)
+            return template
+        return template % {key: _rendered(value, translations) for key, value in values.items()}
+
+    def __str__(self) -> str:
+        return self.render()
+
+    def __repr__(self) -> str:
+        return f"Text({self.render()!r})"
+
+
+def _rendered(value: Any, translations: _Translations) -> Any:
+    if isinstance(value, Text):
+        return value.render(translations)
+    if isinstance(value, HarvesterError):
+        return value.text.render(translations)
+    return value
 
 
 class HarvesterError(Exception):
     """Base of every error the harvester reports to a user."""
+
+    def __init__(self, message: str | tuple[str, str] = "", *, count: int | None = None, **values: Any) -> None:
+        self.text = Text(message, count, **values)
+        super().__init__(self.text.render())
+
+    def translated(self, lang: str | None = None) -> str:
+        """The message in `lang` (default: the CLI's language, `i18n.current()`), with the same values."""
+        from harvester import i18n
+        chosen = i18n.parse_language(lang) or i18n.current()
+        return self.text.render(i18n.translations(chosen))
+
+
+def translated(exc: BaseException, lang: str | None = None) -> str:
+    """An error's message in the reader's language when it is a HarvesterError; any other as it is."""
+    return exc.translated(lang) if isinstance(exc, HarvesterError) else str(exc)
 
 
 class ConfigError(HarvesterError):
@@ -27,10 +101,10 @@ class PathEscape(HarvesterError):
 
 
 class PortalError(HarvesterError):
-    """A remote portal failed; carries the URL at fault."""
+    """A remote portal failed; carries the URL at fault (also a value its message can show as %(url)s)."""
 
-    def __init__(self, message: str, url: str = "") -> None:
-        super().__init__(message)
+    def __init__(self, message: str | tuple[str, str] = "", url: str = "", **values: Any) -> None:
+        super().__init__(message, url=url, **values)
         self.url = url
 
 
@@ -57,8 +131,9 @@ class ActionMissing(PortalError):
 class CkanActionError(PortalError):
     """A well-formed CKAN error envelope: {"success": false, "error": {"__type": ...}}."""
 
-    def __init__(self, message: str, url: str = "", error_type: str = "") -> None:
-        super().__init__(message, url)
+    def __init__(self, message: str | tuple[str, str] = "", url: str = "", error_type: str = "",
+                 **values: Any) -> None:
+        super().__init__(message, url, **values)
         self.error_type = error_type
 
 
