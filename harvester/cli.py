@@ -110,6 +110,12 @@ def read_copy_notice(when: Any) -> str:
     return _("Warning: reading the last published copy (%(when)s) while another process writes") % {"when": shown}
 
 
+def count(forms: tuple[str, str], num: int) -> str:
+    """One count with its words, in the form the reader's language gives that number (`1 tabla`, `2 tablas`):
+    `forms` are NP_'s two English forms, with %(num)s."""
+    return ngettext(forms[0], forms[1], num) % {"num": num}
+
+
 def unknown_ref_notice(theme: str, ref: str) -> str:
     return _("Warning: %(theme)s: %(ref)s: names no harvested dataset") % {"theme": theme, "ref": ref}
 
@@ -373,8 +379,9 @@ def fetch(obj: Context, catalog_ids: tuple[str, ...], datasets: tuple[str, ...],
         return
     click.echo(fetch_table(summary))
     if due:
-        say(_("Not due for a re-check yet: %(broken)s broken links, %(unchanged)s unchanged files")
-            % {"broken": summary.backed_off, "unchanged": summary.not_due})
+        say(_("Not due for a re-check yet: %(broken)s, %(unchanged)s")
+            % {"broken": count(NP_("%(num)s broken link", "%(num)s broken links"), summary.backed_off),
+               "unchanged": count(NP_("%(num)s unchanged file", "%(num)s unchanged files"), summary.not_due)})
     if summary.deferred:
         say(ngettext("%(num)s resource left for the next run (the run's deadline, or its host asked to wait)",
                      "%(num)s resources left for the next run (the run's deadline, or their hosts asked to wait)",
@@ -404,9 +411,11 @@ def validate(obj: Context, catalog_ids: tuple[str, ...], as_json: bool, dask: st
     if as_json:
         emit_json(summary.__dict__)
         return
-    say(_("%(validated)s tables validated: %(valid)s valid, %(invalid)s invalid; %(unchanged)s files unchanged "
-          "since the last run") % {"validated": summary.validated, "valid": summary.valid,
-                                   "invalid": summary.invalid, "unchanged": summary.unchanged})
+    say(_("%(validated)s: %(valid)s, %(invalid)s; %(unchanged)s since the last run")
+        % {"validated": count(NP_("%(num)s table validated", "%(num)s tables validated"), summary.validated),
+           "valid": count(NP_("%(num)s valid", "%(num)s valid"), summary.valid),
+           "invalid": count(NP_("%(num)s invalid", "%(num)s invalid"), summary.invalid),
+           "unchanged": count(NP_("%(num)s file unchanged", "%(num)s files unchanged"), summary.unchanged)})
     if summary.by_error_type:
         click.echo(render_table([_("error type"), _("count")], sorted(summary.by_error_type.items())))
 
@@ -430,8 +439,10 @@ def profile_command(obj: Context, catalog_ids: tuple[str, ...], as_json: bool, d
     if as_json:
         emit_json(summary.__dict__)
         return
-    say(_("%(profiled)s profiled, %(unchanged)s unchanged, %(failed)s unreadable")
-        % {"profiled": summary.profiled, "unchanged": summary.unchanged, "failed": summary.failed})
+    say(_("%(profiled)s, %(unchanged)s, %(failed)s")
+        % {"profiled": count(NP_("%(num)s profiled", "%(num)s profiled"), summary.profiled),
+           "unchanged": count(NP_("%(num)s unchanged", "%(num)s unchanged"), summary.unchanged),
+           "failed": count(NP_("%(num)s unreadable", "%(num)s unreadable"), summary.failed)})
     if summary.alerts:
         click.echo(render_table([_("alert"), _("columns")], sorted(summary.alerts.items())))
 
@@ -570,9 +581,9 @@ def pack_candidates(obj: Context, name: str, as_json: bool) -> None:
         return
     for ref in unknown:
         say(unknown_ref_notice(theme.name, ref), err=True)
-    say(_("%(title)s (%(name)s): %(accepted)s of %(candidates)s candidates pass every gate")
-        % {"title": theme.title, "name": theme.name, "accepted": sum(c.accepted for c in found),
-           "candidates": len(found)})
+    say(ngettext("%(title)s (%(name)s): %(accepted)s of %(num)s candidate passes every gate",
+                 "%(title)s (%(name)s): %(accepted)s of %(num)s candidates pass every gate", len(found))
+        % {"title": theme.title, "name": theme.name, "accepted": sum(c.accepted for c in found), "num": len(found)})
     click.echo(wrapped_table(
         ["", "dataset", "title", "age (days)", "links ok", "MQA", "stars", "errors", "why", "gates failed"],
         [["ok" if c.accepted else "--", c.ref, c.title, "-" if c.scores.age_days is None else c.scores.age_days,
@@ -619,10 +630,14 @@ def pack_build(obj: Context, names: tuple[str, ...], as_json: bool) -> None:
     for r in results:
         for ref in r.unknown_refs:
             say(unknown_ref_notice(r.name, ref), err=True)
-        say(_("%(name)s %(version)s: %(tables)s tables from %(datasets)s datasets, %(failed)s with unmet "
-              "expectations, %(rejected)s candidates rejected by the gates")
-            % {"name": r.name, "version": r.version, "tables": r.tables, "datasets": r.datasets,
-               "failed": r.expectations_failed, "rejected": r.rejected}
+        say(_("%(name)s %(version)s: %(tables)s %(datasets)s, %(failed)s, %(rejected)s")
+            % {"name": r.name, "version": r.version,
+               "tables": count(NP_("%(num)s table", "%(num)s tables"), r.tables),
+               "datasets": count(NP_("from %(num)s dataset", "from %(num)s datasets"), r.datasets),
+               "failed": count(NP_("%(num)s with unmet expectations", "%(num)s with unmet expectations"),
+                               r.expectations_failed),
+               "rejected": count(NP_("%(num)s candidate rejected by the gates", "%(num)s candidates rejected by the gates"),
+                                 r.rejected)}
             + ("" if r.new else " " + _("(unchanged: same inputs, same pack)")))
         say(f"  {r.path}")
 
@@ -657,8 +672,9 @@ def report(obj: Context, as_json: bool) -> None:
         emit_json(result.as_dict())
         return
     state = _("published") if result.published else _("unchanged, nothing written")
-    say(_("Site: %(pages)s pages and %(downloads)s pack downloads, %(state)s (%(seconds)ss)")
-        % {"pages": result.pages, "downloads": result.downloads, "state": state,
+    say(_("Site: %(pages)s and %(downloads)s, %(state)s (%(seconds)ss)")
+        % {"pages": count(NP_("%(num)s page", "%(num)s pages"), result.pages),
+           "downloads": count(NP_("%(num)s pack download", "%(num)s pack downloads"), result.downloads), "state": state,
            "seconds": i18n.format_decimal(result.seconds, digits=1)})
     say(f"  {obj.settings.paths.site / 'index.html'}")
 

@@ -248,9 +248,10 @@ class Settings:
             return [c for c in self.catalogs.values() if c.enabled]
         unknown = [i for i in ids if i not in self.catalogs]
         if unknown:
-            known: Any = ", ".join(self.catalogs) or Text(N_("none"))
+            if not self.catalogs:
+                raise ConfigError(N_("unknown catalog %(catalog)r (configured: none)"), catalog=unknown[0])
             raise ConfigError(N_("unknown catalog %(catalog)r (configured: %(known)s)"), catalog=unknown[0],
-                              known=known)
+                              known=", ".join(self.catalogs))
         return [self.catalogs[i] for i in ids]
 
 

@@ -216,7 +216,9 @@ def load_theme(path: Path) -> Theme:
 def theme_path(profiles: Path, name: str) -> Path:
     path = profiles / f"{name}.toml"
     if not path.is_file():
-        known: Any = ", ".join(sorted(p.stem for p in profiles.glob("*.toml"))) or Text(N_("none"))
+        known = ", ".join(sorted(p.stem for p in profiles.glob("*.toml")))
+        if not known:
+            raise ConfigError(N_("%(file)s: no such theme profile (known: none)"), file=path)
         raise ConfigError(N_("%(file)s: no such theme profile (known: %(known)s)"), file=path, known=known)
     return path
 

@@ -24,7 +24,7 @@ from harvester.report import JINJA_OPTIONS, TEMPLATES
 from harvester.themes import Gates, load_theme
 
 ROOT = Path(__file__).resolve().parents[1]
-PLACEHOLDER = re.compile(r"%\((\w+)\)s")
+PLACEHOLDER = re.compile(r"%\((\w+)\)[sr]")  # %(name)s, or %(name)r for a value shown as Python writes it
 
 
 def spanish() -> list:
@@ -171,7 +171,7 @@ def english_fragments() -> dict[str, list[str]]:
         ids = m.id if isinstance(m.id, tuple) else (m.id,)
         forms = m.string if isinstance(m.string, tuple) else (m.string,)
         for english in ids:
-            parts = [p.strip(" ·:;,.()") for p in re.split(r"%\(\w+\)s|<[^>]+>", english)]
+            parts = [p.strip(" ·:;,.()") for p in re.split(r"%\(\w+\)[sr]|\{\w+(?:!r)?\}|<[^>]+>", english)]
             parts = [p for p in parts if re.search(r"[A-Za-z]{2,}", p)]
             # a message whose words its translation holds too ("temporal": "cobertura temporal") cannot be
             # told from its translation by its words
