@@ -336,7 +336,7 @@ def harvest(obj: Context, catalog_ids: tuple[str, ...], full: bool, as_json: boo
         click.echo(harvest_table(results))
         for r in results:
             if r.error:
-                say(f"{r.catalog_id}: {r.error}", err=True)
+                say(f"{r.catalog_id}: {translated(r.problem) if r.problem is not None else r.error}", err=True)
         say(_("Store: %(path)s") % {"path": settings.paths.database})
     failed = [r for r in results if r.status == "failed"]
     if results and len(failed) == len(results):

@@ -75,8 +75,11 @@ class HarvesterError(Exception):
         return self.text.render(i18n.translations(chosen))
 
 
-def translated(exc: BaseException, lang: str | None = None) -> str:
-    """An error's message in the reader's language when it is a HarvesterError; any other as it is."""
+def translated(exc: BaseException | Text, lang: str | None = None) -> str:
+    """An error's message (or a Text) in the reader's language when it is a HarvesterError; any other as it is."""
+    if isinstance(exc, Text):
+        from harvester import i18n
+        return exc.render(i18n.translations(i18n.parse_language(lang) or i18n.current()))
     return exc.translated(lang) if isinstance(exc, HarvesterError) else str(exc)
 
 
