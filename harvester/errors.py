@@ -1,7 +1,7 @@
 """Typed errors. The library raises these; only the CLI turns them into one-line messages.
 
-An error's message is an English msgid marked with `N_` (or `NP_`'s two forms with `count=`) and the named
-values it shows (`ConfigError(N_("%(file)s: [%(section)s] must be a table"), file=..., section=...)`).
+An error's message is an English msgid marked with `N_` (or `NP_`'s two forms, counted by the value `num`) and
+the named values it shows (`ConfigError(N_("%(file)s: [%(section)s] must be a table"), file=..., section=...)`).
 `str(exc)` is the English text (logs, the store, the tests); `exc.translated()` is the same message in the
 reader's language (`harvester.i18n`), which the CLI shows. A value is shown as it is (a file, a URL, a
 portal's words are never translated), except a `Text` or another HarvesterError, which is translated too."""
@@ -27,21 +27,21 @@ ENGLISH = _English()
 
 
 class Text:
-    """A message and its values, shown in any language: English by `str()`, another with `render`."""
+    """A message and its values, shown in any language: English by `str()`, another with `render`. A message
+    with a count is NP_'s pair of forms, and its value `num` (`%(num)s`) chooses the form."""
 
-    def __init__(self, message: str | tuple[str, str], count: int | None = None, **values: Any) -> None:
+    def __init__(self, message: str | tuple[str, str], **values: Any) -> None:
         self.message = message
-        self.count = count
-        self.values = values
+        # another library's exception is its text (English, as it says it): no traceback held, and picklable
+        self.values = {key: str(value) if isinstance(value, BaseException) and not isinstance(value, HarvesterError)
+                       else value for key, value in values.items()}
 
     def render(self, translations: _Translations = ENGLISH) -> str:
+        values = self.values
         if isinstance(self.message, tuple):
-            count = self.count if self.count is not None else 0
-            template = translations.ngettext(self.message[0], self.message[1], count)
-            values = {"num": count, **self.values}
+            template = translations.ngettext(self.message[0], self.message[1], int(values.get("num", 0)))
         else:
             template = translations.gettext(self.message) if self.message else self.message
-            values = self.values
         if not values:  # a message without values is shown as it is (it may hold a % of its own)
             return template
         return template % {key: _rendered(value, translations) for key, value in values.items()}
@@ -64,8 +64,8 @@ def _rendered(value: Any, translations: _Translations) -> Any:
 class HarvesterError(Exception):
     """Base of every error the harvester reports to a user."""
 
-    def __init__(self, message: str | tuple[str, str] = "", *, count: int | None = None, **values: Any) -> None:
-        self.text = Text(message, count, **values)
+    def __init__(self, message: str | tuple[str, str] = "", **values: Any) -> None:
+        self.text = Text(message, **values)
         super().__init__(self.text.render())
 
     def translated(self, lang: str | None = None) -> str:

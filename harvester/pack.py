@@ -139,7 +139,7 @@ def build_pack(settings: Settings, theme: Theme) -> PackResult:
         raise HarvesterError(NP_("pack %(theme)s: no accepted dataset has a validated table (%(accepted)s of %(num)s "
                                  "candidate passes the gates)",
                                  "pack %(theme)s: no accepted dataset has a validated table (%(accepted)s of %(num)s "
-                                 "candidates pass the gates)"), count=len(found), theme=theme.name,
+                                 "candidates pass the gates)"), num=len(found), theme=theme.name,
                              accepted=len(accepted))
     home = settings.paths.packs / theme.name
     home.mkdir(parents=True, exist_ok=True)

@@ -11,7 +11,7 @@ import pytest
 from harvester import clihelp, i18n
 from harvester.cli import cli
 from harvester.errors import ConfigError, HarvesterError, Text
-from harvester.i18n import N_
+from harvester.i18n import N_, NP_
 from harvester.pack import PackResult
 from harvester.validate import ValidationSummary
 
@@ -170,6 +170,13 @@ def test_a_typed_error_is_english_text_and_translated_with_the_same_values():
                           reason=HarvesterError(N_("unknown state: %(state)r (a key '01'-'32' or a name)"), state="Oz"))
     assert wrapped.translated("es") == "c.toml: [catalogs.x] state: entidad desconocida: 'Oz' (una clave '01'-'32' o un nombre)"
     assert str(HarvesterError("a portal's own words, 100% as they are")) == "a portal's own words, 100% as they are"
+    forms = NP_("pack %(theme)s: no accepted dataset has a validated table (%(accepted)s of %(num)s candidate passes the "
+                "gates)", "pack %(theme)s: no accepted dataset has a validated table (%(accepted)s of %(num)s candidates "
+                "pass the gates)")
+    one = HarvesterError(forms, num=1, theme="agua", accepted=0)
+    assert str(one).endswith("(0 of 1 candidate passes the gates)")
+    assert one.translated("es").endswith("(0 de 1 candidato pasa los filtros)")
+    assert HarvesterError(forms, num=3, theme="agua", accepted=0).translated("es").endswith("(0 de 3 candidatos pasan los filtros)")
 
 
 # --- counts: one reads singular -----------------------------------------------------------------------------------
