@@ -7,7 +7,10 @@ reader's language (`harvester.i18n`), which the CLI shows. A value is shown as i
 portal's words are never translated), except a `Text` or another HarvesterError, which is translated too."""
 from __future__ import annotations
 
+import re
 from typing import Any, Protocol
+
+_PLACEHOLDER = re.compile(r"%\((\w+)\)([sr])")
 
 
 class _Translations(Protocol):
@@ -42,9 +45,14 @@ class Text:
             template = translations.ngettext(self.message[0], self.message[1], int(values.get("num", 0)))
         else:
             template = translations.gettext(self.message) if self.message else self.message
-        if not values:  # a message without values is shown as it is (it may hold a % of its own)
-            return template
-        return template % {key: _rendered(value, translations) for key, value in values.items()}
+        shown = {key: _rendered(value, translations) for key, value in values.items()}
+
+        def value(found: re.Match[str]) -> str:
+            if found.group(1) not in shown:
+                return found.group(0)
+            return repr(shown[found.group(1)]) if found.group(2) == "r" else str(shown[found.group(1)])
+        # only the placeholders: a message that is another's text (`PortalError(str(exc), url)`) may hold a %
+        return _PLACEHOLDER.sub(value, template)
 
     def __str__(self) -> str:
         return self.render()

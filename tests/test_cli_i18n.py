@@ -10,7 +10,7 @@ import pytest
 
 from harvester import clihelp, i18n
 from harvester.cli import cli
-from harvester.errors import ConfigError, HarvesterError, Text
+from harvester.errors import ConfigError, HarvesterError, PortalUnavailable, Text
 from harvester.i18n import N_, NP_
 from harvester.pack import PackResult
 from harvester.validate import ValidationSummary
@@ -170,6 +170,9 @@ def test_a_typed_error_is_english_text_and_translated_with_the_same_values():
                           reason=HarvesterError(N_("unknown state: %(state)r (a key '01'-'32' or a name)"), state="Oz"))
     assert wrapped.translated("es") == "c.toml: [catalogs.x] state: entidad desconocida: 'Oz' (una clave '01'-'32' o un nombre)"
     assert str(HarvesterError("a portal's own words, 100% as they are")) == "a portal's own words, 100% as they are"
+    answer = PortalUnavailable("http://127.0.0.1:9/a%41b: more than 3 bytes", "http://127.0.0.1:9/a%41b")
+    assert str(answer) == answer.translated("es") == "http://127.0.0.1:9/a%41b: more than 3 bytes"
+    assert answer.url == "http://127.0.0.1:9/a%41b"
     forms = NP_("pack %(theme)s: no accepted dataset has a validated table (%(accepted)s of %(num)s candidate passes the "
                 "gates)", "pack %(theme)s: no accepted dataset has a validated table (%(accepted)s of %(num)s candidates "
                 "pass the gates)")
