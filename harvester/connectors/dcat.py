@@ -277,13 +277,15 @@ class DcatConnector(Connector):
                                     catalog=self.catalog.id, reason=_reason(exc)) from None
         return response
 
-    def _check(self, response: http.Response, what: str) -> None:
+    def _check(self, response: http.Response, missing: str) -> None:
+        """A typed error unless the answer is a Turtle document; `missing` (N_, with %(url)s and %(status)s)
+        says what is not there when the portal answers that it has none."""
         status = response.status_code
         if status == 429 or status >= 500:
             raise PortalUnavailable(N_("catalog %(catalog)s: server error %(status)s from %(url)s after retries"),
                                     response.url, catalog=self.catalog.id, status=status)
         if status in _MISSING:
-            raise ActionMissing(N_("no %(what)s at %(url)s (%(status)s)"), response.url, what=Text(what), status=status)
+            raise ActionMissing(missing, response.url, status=status)
         ctype = response.headers.get("Content-Type", "").lower()
         head = response.content[:64].lstrip().lower()
         if status != 200 or "html" in ctype or head.startswith((b"<!doctype", b"<html")):
@@ -314,7 +316,7 @@ class DcatConnector(Connector):
 
     def _page(self, number: int, since: datetime | None) -> tuple[Page, str]:
         response = self._get(self.url, self._params(since, number))
-        self._check(response, N_("DCAT catalog"))
+        self._check(response, N_("no DCAT catalog at %(url)s (%(status)s)"))
         graph = self._parse(response, N_("DCAT catalog page"))
         bases = self.bases | {str(c) for c in graph.subjects(RDF.type, DCAT.Catalog) if isinstance(c, URIRef)}
         self.bases = bases
@@ -410,7 +412,7 @@ class DcatConnector(Connector):
             response = self._get(f"{self.root}/dataset/{dataset_id}.ttl")
             if response.status_code in _GONE:
                 continue
-            self._check(response, N_("DCAT dataset"))
+            self._check(response, N_("no DCAT dataset at %(url)s (%(status)s)"))
             graph = self._parse(response, N_("DCAT dataset"))
             for ref in graph.subjects(RDF.type, DCAT.Dataset):
                 dataset = ckan_shaped(graph, ref, self.bases)
