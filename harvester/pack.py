@@ -52,6 +52,7 @@ from harvester.packstack import (ORIGIN_COLUMNS, ORIGIN_NAMES, Alignment, Period
 from harvester.config import Settings
 from harvester.model import ColumnProfile, PackTable, ResourceKey, TableExpectations
 from harvester.errors import HarvesterError
+from harvester.i18n import N_, NP_
 from harvester.expectations import needed_columns, run_expectations
 from harvester.csvscan import declared_strings, utf8_copy
 from harvester.packreadme import FILES as README_FILES, readme
@@ -137,8 +138,11 @@ def build_pack(settings: Settings, theme: Theme) -> PackResult:
         profiles = [{c.name: c for c in store.table_columns(t.validation.key, t.validation.part)} for t in tables]
         docs = _docs(store, [(c.catalog, c.remote_id) for c in accepted], tables)
     if not tables:
-        raise HarvesterError(f"pack {theme.name}: no accepted dataset has a validated table "
-                             f"({len(accepted)} of {len(found)} candidates pass the gates)")
+        raise HarvesterError(NP_("pack %(theme)s: no accepted dataset has a validated table (%(accepted)s of %(num)s "
+                                 "candidate passes the gates)",
+                                 "pack %(theme)s: no accepted dataset has a validated table (%(accepted)s of %(num)s "
+                                 "candidates pass the gates)"), num=len(found), theme=theme.name,
+                             accepted=len(accepted))
     home = settings.paths.packs / theme.name
     home.mkdir(parents=True, exist_ok=True)
     _remove_leftovers(home)
@@ -573,7 +577,8 @@ def _write_stack(con: duckdb.DuckDBPyConnection, settings: Settings, unit: Unit,
         con.execute(f"COPY ({' UNION ALL '.join(selects)}) TO {_lit(str(target))} (FORMAT parquet, COMPRESSION zstd)")
     rows = _rows(con, target)
     if rows != sum(counts):  # no value lost: every row of every file is in the stack
-        raise HarvesterError(f"{name}: the stacked table has {rows} rows, its files {sum(counts)}")
+        raise HarvesterError(N_("%(table)s: the stacked table has %(rows)s rows, its files %(files)s"), table=name,
+                             rows=rows, files=sum(counts))
     origin_fields = [PackField(name=c, original=origin_title(c), type="integer" if c.startswith(("origen_anio",
                      "origen_mes")) else "string", profile=None) for c in ORIGIN_COLUMNS]
     for f in canonical + origin_fields:
@@ -721,5 +726,5 @@ def build_packs(settings: Settings, names: list[str] | None = None) -> list[Pack
     """Build the named theme packs, or every profile's; a theme with nothing to pack is an error."""
     paths = [theme_path(settings.profiles, n) for n in names] if names else sorted(settings.profiles.glob("*.toml"))
     if not paths:
-        raise HarvesterError(f"{settings.profiles}: no theme profiles")
+        raise HarvesterError(N_("%(folder)s: no theme profiles"), folder=settings.profiles)
     return [build_pack(settings, load_theme(p)) for p in paths]

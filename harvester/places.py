@@ -592,16 +592,15 @@ def key_places(con: duckdb.DuckDBPyConnection, relation: str, columns: list[str]
     names = [n for n, _ in present]
     for asked in (columns or []) + ([state_column] if state_column else []):
         if asked not in names:
-            raise PlacesError(f"{relation}: no hay columna / no column {asked!r}")
+            raise PlacesError(N_("%(relation)s: no column %(column)r"), relation=relation, column=asked)
     if in_place:
         if target is not None or _kind_of(con, relation) != "table":
-            raise PlacesError(f"{relation}: solo una tabla se completa en su lugar, sin otro destino / only a "
-                              "table is keyed in place, with no other target")
+            raise PlacesError(N_("%(relation)s: only a table is keyed in place, with no other target"),
+                              relation=relation)
         target = relation
     target = target or f"{relation.strip(chr(34))}_lugares"
     if target.strip('"') == relation.strip('"') and not in_place:
-        raise PlacesError(f"{relation}: el resultado no puede reemplazar la tabla que se lee / the target "
-                          "cannot replace the relation it reads")
+        raise PlacesError(N_("%(relation)s: the target cannot replace the relation it reads"), relation=relation)
     sample = _sample(con, relation)
     try:
         detected = _detect(con, relation, sample, hint, columns)

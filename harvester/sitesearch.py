@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from harvester.errors import HarvesterError
+from harvester.i18n import N_
 
 FOLDER = "pagefind"
 """Where the index goes, inside the site."""
@@ -59,7 +60,8 @@ def executable() -> Path:
         from pagefind_bin import get_executable
         return get_executable()
     except (ImportError, FileNotFoundError) as exc:
-        raise SearchIndexError(f"Pagefind is not installed ({exc}); install the `pagefind[bin]` package") from None
+        raise SearchIndexError(N_("Pagefind is not installed (%(reason)s); install the `pagefind[bin]` package"),
+                               reason=exc) from None
 
 
 def index_site(site: Path, published: Path | None = None, changed: list[str] | None = None) -> IndexStats:
@@ -82,13 +84,14 @@ def index_site(site: Path, published: Path | None = None, changed: list[str] | N
         try:
             done = subprocess.run(command, capture_output=True, text=True, timeout=TIMEOUT, check=False)
         except (OSError, subprocess.TimeoutExpired) as exc:
-            raise SearchIndexError(f"{site}: Pagefind did not index the site: {exc}") from None
+            raise SearchIndexError(N_("%(folder)s: Pagefind did not index the site: %(reason)s"), folder=site,
+                                   reason=exc) from None
     finally:
         shutil.rmtree(slim, ignore_errors=True)
     if done.returncode != 0 or not (output / ENTRY).is_file():
         message = (done.stderr or done.stdout).strip().splitlines()
-        raise SearchIndexError(f"{site}: Pagefind did not index the site (exit {done.returncode})"
-                               + (f": {message[-1]}" if message else ""))
+        raise SearchIndexError(N_("%(folder)s: Pagefind did not index the site (exit %(code)s)%(said)s"), folder=site,
+                               code=done.returncode, said=f": {message[-1]}" if message else "")
     for name in UNUSED:
         (output / name).unlink(missing_ok=True)
     _sort_entry(output / ENTRY)
@@ -115,11 +118,12 @@ def _slim_copies(site: Path, slim: Path) -> int:
                 while (end := data.find(b"</div>", start)) < 0:
                     more = handle.read(1 << 20)
                     if not more:
-                        raise SearchIndexError(f"{path}: its marked part for the search index has no end")
+                        raise SearchIndexError(N_("%(file)s: its marked part for the search index has no end"),
+                                               file=path)
                     data += more
             body = data.find(b"<body")
             if body < 0 or body > start:
-                raise SearchIndexError(f"{path}: no <body> before its marked part for the search index")
+                raise SearchIndexError(N_("%(file)s: no <body> before its marked part for the search index"), file=path)
             target = slim / path.relative_to(site)
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(data[:body] + b"<body>\n" + data[start:end + len(b"</div>")] + b"\n</body>\n</html>\n")
@@ -187,7 +191,8 @@ def _sort_entry(path: Path) -> None:
         entry = json.loads(path.read_text(encoding="utf-8"))
         entry["languages"] = dict(sorted(entry["languages"].items()))
     except (OSError, ValueError, KeyError, AttributeError, TypeError) as exc:
-        raise SearchIndexError(f"{path}: not the index entry Pagefind writes ({exc})") from None
+        raise SearchIndexError(N_("%(file)s: not the index entry Pagefind writes (%(reason)s)"), file=path,
+                               reason=exc) from None
     path.write_text(json.dumps(entry, ensure_ascii=False, separators=(",", ":")), encoding="utf-8")
 
 

@@ -252,8 +252,7 @@ def test_an_include_or_exclude_naming_no_harvested_dataset_is_reported(demo, tmp
     listed = run_cli("pack", "candidates", "care-economy", config=config)
     assert listed.exit_code == 0
     warned = [line for line in listed.stderr.splitlines() if "no-existe" in line]
-    assert warned == ["Aviso: care-economy: exclude cdmx/no-existe: ningún conjunto cosechado se llama así / "
-                      "names no harvested dataset"]
+    assert warned == ["Warning: care-economy: exclude cdmx/no-existe: names no harvested dataset"]
     as_json = run_cli("pack", "candidates", "care-economy", "--json", config=config)
     assert json.loads(as_json.stdout)["unknown_refs"] == ["exclude cdmx/no-existe"]
 
