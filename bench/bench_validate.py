@@ -109,10 +109,10 @@ def main() -> None:
             clients["frictionless validate"] = [str(BIN / "frictionless"), "validate", "--trusted", "--json",
                                                 str(path)]
         for name, argv in clients.items():
-            seconds, peak, summary = measure(argv)
+            seconds, peak_mb, summary = measure(argv)
             results.append({"rows": rows, "file": label, "bytes": path.stat().st_size, "client": name,
-                            "seconds": seconds, "peak_mb": peak, "summary": summary})
-            print(f"{rows:>9} {label:<24} {name:<22} {seconds:>7.2f}s {peak:>8.1f} MB  {summary}", flush=True)
+                            "seconds": seconds, "peak_mb": peak_mb, "summary": summary})
+            print(f"{rows:>9} {label:<24} {name:<22} {seconds:>7.2f}s {peak_mb:>8.1f} MB  {summary}", flush=True)
         path.unlink()
     print("\nvalidate, frictionless time / ours (whole process):")
     for r in results:

@@ -17,8 +17,9 @@ from ckanapi import errors as ckan_errors
 
 from harvester import http
 from harvester.config import CatalogConfig, Settings
+from harvester.i18n import N_
 from harvester.errors import (ActionMissing, CkanActionError, CkanNotFound, NotCkanApi, PortalError,
-                              PortalTimeout, PortalUnavailable, RedirectRefused)
+                              PortalTimeout, PortalUnavailable, RedirectRefused, Text)
 
 _MISSING_STATUSES = (400, 404, 405, 410, 501)
 MAX_REDIRECTS = 5
@@ -59,10 +60,11 @@ class _RemoteCKAN(ckanapi.RemoteCKAN):
                 break
             target = urljoin(response.url, response.headers["Location"])
             if not same_site(url, target):
-                raise RedirectRefused(f"{response.url} redirected to {target}: another host, not followed", url)
+                raise RedirectRefused(N_("%(source)s redirected to %(target)s: another host, not followed"), url,
+                                      source=response.url, target=target)
             response = self.session.get(target, headers=headers, allow_redirects=False, **requests_kwargs)
         else:
-            raise NotCkanApi(f"more than {MAX_REDIRECTS} redirects from {url}", url)
+            raise NotCkanApi(N_("more than %(most)s redirects from %(url)s"), url, most=MAX_REDIRECTS)
         self.last_response = response
         _check_envelope(response)
         return response.status_code, response.text
@@ -75,15 +77,15 @@ def _check_envelope(response: http.Response) -> None:
     head = response.content[:64].lstrip()
     looks_json = head.startswith((b"{", b"[")) and "html" not in ctype
     if status in (429,) or status >= 500:
-        raise PortalUnavailable(f"server error {status} from {response.url} after retries", response.url)
+        raise PortalUnavailable(N_("server error %(status)s from %(url)s after retries"), response.url, status=status)
     if looks_json:
         return
     if status in _MISSING_STATUSES:
-        raise ActionMissing(f"action not available ({status}) at {response.url}", response.url)
-    kind = "an HTML page" if ("html" in ctype or head.lower().startswith((b"<!doctype", b"<html"))) else (
-        f"a {ctype.split(';')[0] or 'non-JSON'} answer")
-    raise NotCkanApi(f"blocked or not a CKAN API: {response.url} answered {status} with {kind}",
-                     response.url)
+        raise ActionMissing(N_("action not available (%(status)s) at %(url)s"), response.url, status=status)
+    kind = Text(N_("an HTML page")) if ("html" in ctype or head.lower().startswith((b"<!doctype", b"<html"))) else \
+        Text(N_("a %(type)s answer"), type=ctype.split(";")[0] or "non-JSON")
+    raise NotCkanApi(N_("blocked or not a CKAN API: %(url)s answered %(status)s with %(kind)s"), response.url,
+                     status=status, kind=kind)
 
 
 @dataclass(frozen=True)
@@ -120,40 +122,44 @@ class CkanClient:
         except (http.AnswerTooLarge, http.AnswerTooSlow) as exc:
             raise PortalUnavailable(str(exc), url) from None
         except RecursionError:
-            raise NotCkanApi(f"not a usable CKAN answer: {url} sent JSON nested too deeply to read", url) from None
+            raise NotCkanApi(N_("not a usable CKAN answer: %(url)s sent JSON nested too deeply to read"), url) from None
         except (ValueError, UnicodeError) as exc:  # ckanapi's JSON parsing, or text that is not UTF-8
-            raise NotCkanApi(f"not a usable CKAN answer: {url}: {type(exc).__name__}: {str(exc)[:120]}",
-                             url) from None
+            raise NotCkanApi(N_("not a usable CKAN answer: %(url)s: %(reason)s"), url,
+                             reason=f"{type(exc).__name__}: {str(exc)[:120]}") from None
         except http.Timeout:
-            raise PortalTimeout(f"no answer from {url} within {self.catalog.timeout:g} s "
-                                f"(connect {self.catalog.connect_timeout:g} s)", url) from None
+            raise PortalTimeout(N_("no answer from %(url)s within %(seconds)s s (connect %(connect)s s)"), url,
+                                seconds=f"{self.catalog.timeout:g}", connect=f"{self.catalog.connect_timeout:g}") from None
         except http.ConnectionFailure as exc:
             if _timed_out(exc):
-                raise PortalTimeout(f"no answer from {url} within {self.catalog.timeout:g} s "
-                                    f"(connect {self.catalog.connect_timeout:g} s)", url) from None
-            raise PortalUnavailable(f"cannot reach {url}: {_reason(exc)}", url) from None
+                raise PortalTimeout(N_("no answer from %(url)s within %(seconds)s s (connect %(connect)s s)"), url,
+                                    seconds=f"{self.catalog.timeout:g}",
+                                    connect=f"{self.catalog.connect_timeout:g}") from None
+            raise PortalUnavailable(N_("cannot reach %(url)s: %(reason)s"), url, reason=_reason(exc)) from None
         except http.RequestFailure as exc:
-            raise PortalUnavailable(f"request to {url} failed: {_reason(exc)}", url) from None
+            raise PortalUnavailable(N_("request to %(url)s failed: %(reason)s"), url, reason=_reason(exc)) from None
         except ckan_errors.NotFound as exc:
-            raise CkanNotFound(f"not found at {url}: {exc}", url, "Not Found Error") from None
+            raise CkanNotFound(N_("not found at %(url)s: %(reason)s"), url, "Not Found Error", reason=exc) from None
         except ckan_errors.SearchQueryError as exc:
-            raise CkanActionError(f"search query refused by {url}: {exc}", url,
-                                  "Search Query Error") from None
+            raise CkanActionError(N_("search query refused by %(url)s: %(reason)s"), url, "Search Query Error",
+                                  reason=exc) from None
         except ckan_errors.SearchError as exc:  # CKAN 2.11: a filter Solr cannot run (409)
-            raise CkanActionError(f"search query refused by {url}: {str(exc)[:300]}", url, "Search Error") from None
+            raise CkanActionError(N_("search query refused by %(url)s: %(reason)s"), url, "Search Error",
+                                  reason=str(exc)[:300]) from None
         except ckan_errors.ValidationError as exc:
-            raise CkanActionError(f"validation error from {url}: {exc}", url, "Validation Error") from None
+            raise CkanActionError(N_("validation error from %(url)s: %(reason)s"), url, "Validation Error",
+                                  reason=exc) from None
         except ckan_errors.NotAuthorized:
-            raise CkanActionError(f"not authorized at {url}", url, "Authorization Error") from None
+            raise CkanActionError(N_("not authorized at %(url)s"), url, "Authorization Error") from None
         except ckan_errors.CKANAPIError as exc:
             raise self._unknown_error(url, exc) from None
 
     def _unknown_error(self, url: str, exc: Exception) -> PortalError:
         response = self._remote.last_response
         if response is not None and response.status_code in _MISSING_STATUSES:
-            return ActionMissing(f"action not available ({response.status_code}) at {url}", url)
+            return ActionMissing(N_("action not available (%(status)s) at %(url)s"), url, status=response.status_code)
         status = response.status_code if response is not None else "?"
-        return NotCkanApi(f"blocked or not a CKAN API: {url} answered {status} without a CKAN result", url)
+        return NotCkanApi(N_("blocked or not a CKAN API: %(url)s answered %(status)s without a CKAN result"), url,
+                          status=status)
 
     @property
     def last_server_time(self) -> datetime | None:
@@ -165,19 +171,21 @@ class CkanClient:
         try:
             status, text = self._remote._request_fn_get(url, None, {}, {"timeout": self._timeout})
         except NotCkanApi as exc:
-            raise ActionMissing(f"no JSON document at {url}: {exc}", url) from None
+            raise ActionMissing(N_("no JSON document at %(url)s: %(reason)s"), url, reason=exc) from None
         except (http.AnswerTooLarge, http.AnswerTooSlow) as exc:
             raise PortalUnavailable(str(exc), url) from None
         except http.Timeout:
-            raise PortalTimeout(f"no answer from {url} within {self.catalog.timeout:g} s", url) from None
+            raise PortalTimeout(N_("no answer from %(url)s within %(seconds)s s"), url,
+                                seconds=f"{self.catalog.timeout:g}") from None
         except http.RequestFailure as exc:
-            raise PortalUnavailable(f"request to {url} failed: {_reason(exc)}", url) from None
+            raise PortalUnavailable(N_("request to %(url)s failed: %(reason)s"), url, reason=_reason(exc)) from None
         if status in _MISSING_STATUSES:
-            raise ActionMissing(f"no JSON document at {url} ({status})", url)
+            raise ActionMissing(N_("no JSON document at %(url)s (%(status)s)"), url, status=status)
         try:
             return json.loads(text)
         except (ValueError, RecursionError) as exc:
-            raise NotCkanApi(f"not a usable JSON document: {url}: {type(exc).__name__}", url) from None
+            raise NotCkanApi(N_("not a usable JSON document: %(url)s: %(reason)s"), url,
+                             reason=type(exc).__name__) from None
 
     # Typed actions -------------------------------------------------------------------------
 
@@ -200,12 +208,12 @@ class CkanClient:
             params["fl"] = fl
         result = self.call("package_search", **params)
         if not isinstance(result, dict) or "count" not in result or not isinstance(result.get("results"), list):
-            raise NotCkanApi(f"blocked or not a CKAN API: {self.url('package_search')} answered without "
-                             "count and results", self.url("package_search"))
+            raise NotCkanApi(N_("blocked or not a CKAN API: %(url)s answered without count and results"),
+                             self.url("package_search"))
         count = result["count"]
         if isinstance(count, bool) or not isinstance(count, int) or count < 0:
-            raise NotCkanApi(f"not a usable CKAN answer: {self.url('package_search')} gave count {str(count)[:40]!r}, "
-                             "not a number of datasets", self.url("package_search"))
+            raise NotCkanApi(N_("not a usable CKAN answer: %(url)s gave count %(count)r, not a number of datasets"),
+                             self.url("package_search"), count=str(count)[:40])
         response = self._remote.last_response
         return SearchPage(count, result["results"], self.last_server_time,
                           response.text if response is not None else None)
@@ -213,8 +221,7 @@ class CkanClient:
     def package_list(self) -> list[str]:
         result = self.call("package_list")
         if not isinstance(result, list):
-            raise NotCkanApi(f"blocked or not a CKAN API: {self.url('package_list')} did not answer a list",
-                             self.url("package_list"))
+            raise NotCkanApi(N_("blocked or not a CKAN API: %(url)s did not answer a list"), self.url("package_list"))
         return [str(name) for name in result]
 
     def package_show(self, id_or_name: str) -> dict[str, Any]:
@@ -223,8 +230,8 @@ class CkanClient:
         if isinstance(result, list) and len(result) == 1:
             result = result[0]
         if not isinstance(result, dict) or "id" not in result:
-            raise NotCkanApi(f"blocked or not a CKAN API: package_show of {id_or_name!r} at "
-                             f"{self.url('package_show')} answered no dataset", self.url("package_show"))
+            raise NotCkanApi(N_("blocked or not a CKAN API: package_show of %(dataset)r at %(url)s answered no dataset"),
+                             self.url("package_show"), dataset=id_or_name)
         return result
 
 

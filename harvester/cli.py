@@ -13,11 +13,11 @@ from typing import Any, Callable, Iterator
 
 import click
 
-from harvester import i18n
+from harvester import clihelp, i18n
 from harvester.config import Settings, load_settings
-from harvester.errors import HarvesterError
+from harvester.errors import HarvesterError, translated
 from harvester.exitcodes import ExitCode
-from harvester.i18n import _, ngettext
+from harvester.i18n import N_, NP_, _, ngettext
 from harvester.progress import Progress, progress_for
 from harvester.render import (PrintableProgress, clip, fetch_table, harvest_table, printable, render_table,
                               wrapped_table)
@@ -35,8 +35,10 @@ class Context:
         self.debug = debug
         self.lang = lang
         self._settings: Settings | None = None
-        # until the config file is read: --lang, HARVESTER_LANGUAGE, the locale (a config error is in these)
-        i18n.use(i18n.choose(lang, os.environ.get("HARVESTER_LANGUAGE"), os.environ))
+        # until the config file is read: --lang, HARVESTER_LANGUAGE, the file's language when it reads, the
+        # locale (a config error is in these)
+        i18n.use(i18n.choose(lang, os.environ.get("HARVESTER_LANGUAGE") or clihelp.configured_language(config),
+                             os.environ))
 
     @property
     def settings(self) -> Settings:
@@ -47,13 +49,13 @@ class Context:
 
 
 def json_option(func: Callable[..., Any]) -> Callable[..., Any]:
-    return click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts instead of a table.")(func)
+    return click.option("--json", "as_json", is_flag=True, help=N_("Print JSON for scripts instead of a table."))(func)
 
 
 def dask_option(func: Callable[..., Any]) -> Callable[..., Any]:
     return click.option("--dask", "dask", metavar="ADDRESS", default=None,
-                        help="Run the per-file work as Dask distributed tasks: a scheduler's address "
-                             "(tcp://host:8786), or 'local' for a LocalCluster here ([scale] in catalogs.toml).")(func)
+                        help=N_("Run the per-file work as Dask distributed tasks: a scheduler's address "
+                                "(tcp://host:8786), or 'local' for a LocalCluster here ([scale] in catalogs.toml)."))(func)
 
 
 class Duration(click.ParamType):
@@ -68,14 +70,15 @@ class Duration(click.ParamType):
         found = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smh]?)\s*", str(value).lower())
         seconds = float(found.group(1)) * self._UNITS[found.group(2)] if found else 0.0
         if not found or seconds <= 0:
-            self.fail(f"expected a duration above 0 like 90, 45m or 2h, got {value!r}", param, ctx)
+            self.fail(_("expected a duration above 0 like 90, 45m or 2h, got %(value)s") % {"value": repr(value)},
+                      param, ctx)
         return seconds
 
 
 def max_duration_option(func: Callable[..., Any]) -> Callable[..., Any]:
     return click.option("--max-duration", "max_duration", type=Duration(), default=None, metavar="DURATION",
-                        help="End the run on time (90, 45m, 2h): nothing starts after it; the next run "
-                             "continues where this one stopped, the oldest checks first.")(func)
+                        help=N_("End the run on time (90, 45m, 2h): nothing starts after it; the next run "
+                                "continues where this one stopped, the oldest checks first."))(func)
 
 
 def scaled(settings: Settings, dask: str | None) -> Settings:
@@ -93,6 +96,28 @@ def emit_json(data: Any) -> None:
 def say(text: Any, err: bool = False) -> None:
     """One line of text that may carry a portal's strings: control characters shown escaped."""
     click.echo(printable(text), err=err)
+
+
+def error_line(error: BaseException | str) -> str:
+    """`Error: ...` in the reader's language: a typed error's message translated, with its values as they are."""
+    return _("Error: %(message)s") % {"message": error if isinstance(error, str) else translated(error)}
+
+
+def read_copy_notice(when: Any) -> str:
+    """The warning that a reader reads the last published copy, and when it was published."""
+    shown = when.strftime("%H:%M UTC") if when.date() == when.now(when.tzinfo).date() \
+        else when.strftime("%Y-%m-%d %H:%M UTC")
+    return _("Warning: reading the last published copy (%(when)s) while another process writes") % {"when": shown}
+
+
+def count(forms: tuple[str, str], num: int) -> str:
+    """One count with its words, in the form the reader's language gives that number (`1 tabla`, `2 tablas`):
+    `forms` are NP_'s two English forms, with %(num)s."""
+    return ngettext(forms[0], forms[1], num) % {"num": num}
+
+
+def unknown_ref_notice(theme: str, ref: str) -> str:
+    return _("Warning: %(theme)s: %(ref)s: names no harvested dataset") % {"theme": theme, "ref": ref}
 
 
 @contextmanager
@@ -121,15 +146,11 @@ def reading(obj: "Context") -> Iterator[Any]:
     except StoreBusy as exc:
         if obj.debug:
             traceback.print_exc()
-        say(f"Error: {exc}", err=True)
+        say(error_line(exc), err=True)
         sys.exit(ExitCode.BUSY)
     with store:
         if store.published_copy is not None and store.published_at is not None:
-            when = store.published_at
-            shown = when.strftime("%H:%M UTC") if when.date() == when.now(when.tzinfo).date() \
-                else when.strftime("%Y-%m-%d %H:%M UTC")
-            say(f"Aviso: leyendo la última copia publicada ({shown}) mientras otro proceso escribe / reading the "
-                f"last published copy ({shown}) while another process writes", err=True)
+            say(read_copy_notice(store.published_at), err=True)
         yield store
 
 
@@ -140,11 +161,14 @@ def _disk_full(exc: BaseException) -> str | None:
         if seen is None:
             return None
         if isinstance(seen, OSError) and seen.errno in DISK_FULL:
-            where = f"{seen.filename}: " if seen.filename else ""
-            return f"{where}cannot write: {seen.strerror or seen} (free some space and run the command again)"
+            if seen.filename:
+                return _("%(file)s: cannot write: %(reason)s (free some space and run the command again)") \
+                    % {"file": seen.filename, "reason": seen.strerror or seen}
+            return _("cannot write: %(reason)s (free some space and run the command again)") \
+                % {"reason": seen.strerror or seen}
         if _DISK_FULL_TEXT.search(str(seen)):
             reason = str(seen).strip().splitlines()[0][:300] if str(seen).strip() else type(seen).__name__
-            return f"cannot write: {reason} (free some space and run the command again)"
+            return _("cannot write: %(reason)s (free some space and run the command again)") % {"reason": reason}
         seen = seen.__cause__ or seen.__context__
     return None
 
@@ -184,8 +208,17 @@ def placed_flags(args: list[str], commands: set[str]) -> list[str]:
     return [a for a in before if a not in COMMAND_FLAGS] + moved_in + [command] + kept + moved_out + rest
 
 
-class HarvesterGroup(click.Group):
-    """Turns the library's typed errors into one line on stderr and exit status 1."""
+class HarvesterGroup(clihelp.Group):
+    """Turns the library's typed errors into one line on stderr and exit status 1; help in the reader's
+    language, which is chosen before the command line is parsed (its help and click's errors come then)."""
+
+    group_class = clihelp.Group
+
+    def make_context(self, info_name: str | None, args: list[str], parent: click.Context | None = None,
+                     **extra: Any) -> click.Context:
+        if parent is None:
+            i18n.use(clihelp.language_of(list(args)))
+        return super().make_context(info_name, args, parent, **extra)
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         return super().parse_args(ctx, placed_flags(list(args), set(self.commands)))
@@ -196,7 +229,7 @@ class HarvesterGroup(click.Group):
             return super().invoke(ctx)
         except HarvesterError as exc:
             self._debug(ctx)
-            say(f"Error: {exc}", err=True)
+            say(error_line(exc), err=True)
             ctx.exit(ExitCode.BUSY if isinstance(exc, NightlyBusy) else ExitCode.ERROR)
         except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException, SystemExit):
             raise
@@ -205,7 +238,7 @@ class HarvesterGroup(click.Group):
             if line is None:
                 raise
             self._debug(ctx)
-            say(f"Error: {line}", err=True)
+            say(error_line(line), err=True)
             ctx.exit(ExitCode.ERROR)
 
     @staticmethod
@@ -217,12 +250,13 @@ class HarvesterGroup(click.Group):
 
 @click.group(cls=HarvesterGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--config", "-c", type=click.Path(dir_okay=False), envvar="HARVESTER_CONFIG",
-              help="The catalogs file (default: ./catalogs.toml).")
-@click.option("--quiet", "-q", is_flag=True, help="No progress output.")
-@click.option("--debug", is_flag=True, help="Show tracebacks on errors.")
+              help=N_("The catalogs file (default: ./catalogs.toml)."))
+@click.option("--quiet", "-q", is_flag=True, help=N_("No progress output."))
+@click.option("--debug", is_flag=True, help=N_("Show tracebacks on errors."))
 @click.option("--lang", type=click.Choice(i18n.LANGUAGES), default=None,
-              help="Language of the human output: es or en (default: [harvester] language in catalogs.toml, "
-                   "else the locale's LANGUAGE/LC_ALL/LC_MESSAGES/LANG, else es). The site has both.")
+              help=N_("Language of the human output, the help and the errors: es or en (default: [harvester] "
+                      "language in catalogs.toml, else the locale's LANGUAGE/LC_ALL/LC_MESSAGES/LANG, else es). "
+                      "The site has both."))
 @click.version_option(package_name="harvester")
 @click.pass_context
 def cli(ctx: click.Context, config: str | None, quiet: bool, debug: bool, lang: str | None) -> None:
@@ -238,7 +272,7 @@ def cli(ctx: click.Context, config: str | None, quiet: bool, debug: bool, lang: 
 
 
 @cli.command()
-@click.option("--probe", is_flag=True, help="Ask each catalog whether it answers, its CKAN version and size.")
+@click.option("--probe", is_flag=True, help=N_("Ask each catalog whether it answers, its CKAN version and size."))
 @json_option
 @click.pass_obj
 def catalogs(obj: Context, probe: bool, as_json: bool) -> None:
@@ -278,7 +312,7 @@ def catalogs(obj: Context, probe: bool, as_json: bool) -> None:
 
 @cli.command()
 @click.argument("catalog_ids", nargs=-1, metavar="[CATALOG]...")
-@click.option("--full", is_flag=True, help="List every dataset again instead of asking what changed.")
+@click.option("--full", is_flag=True, help=N_("List every dataset again instead of asking what changed."))
 @json_option
 @click.pass_obj
 def harvest(obj: Context, catalog_ids: tuple[str, ...], full: bool, as_json: bool) -> None:
@@ -302,7 +336,7 @@ def harvest(obj: Context, catalog_ids: tuple[str, ...], full: bool, as_json: boo
         click.echo(harvest_table(results))
         for r in results:
             if r.error:
-                say(f"{r.catalog_id}: {r.error}", err=True)
+                say(f"{r.catalog_id}: {translated(r.problem) if r.problem is not None else r.error}", err=True)
         say(_("Store: %(path)s") % {"path": settings.paths.database})
     failed = [r for r in results if r.status == "failed"]
     if results and len(failed) == len(results):
@@ -313,11 +347,11 @@ def harvest(obj: Context, catalog_ids: tuple[str, ...], full: bool, as_json: boo
 
 @cli.command()
 @click.argument("catalog_ids", nargs=-1, metavar="[CATALOG]...")
-@click.option("--dataset", "datasets", multiple=True, help="Only this dataset name (repeatable).")
-@click.option("--format", "formats", multiple=True, help="Only resources declaring this format (repeatable).")
-@click.option("--max-size", type=click.IntRange(0), help="Skip resources declaring more bytes than this.")
-@click.option("--due", is_flag=True, help="Only links due for a re-check, as the nightly does (broken links and "
-                                          "unchanged files are asked less often the longer they stay so).")
+@click.option("--dataset", "datasets", multiple=True, help=N_("Only this dataset name (repeatable)."))
+@click.option("--format", "formats", multiple=True, help=N_("Only resources declaring this format (repeatable)."))
+@click.option("--max-size", type=click.IntRange(0), help=N_("Skip resources declaring more bytes than this."))
+@click.option("--due", is_flag=True, help=N_("Only links due for a re-check, as the nightly does (broken links and "
+                                             "unchanged files are asked less often the longer they stay so)."))
 @max_duration_option
 @json_option
 @dask_option
@@ -345,8 +379,9 @@ def fetch(obj: Context, catalog_ids: tuple[str, ...], datasets: tuple[str, ...],
         return
     click.echo(fetch_table(summary))
     if due:
-        say(_("Not due for a re-check yet: %(broken)s broken links, %(unchanged)s unchanged files")
-            % {"broken": summary.backed_off, "unchanged": summary.not_due})
+        say(_("Not due for a re-check yet: %(broken)s, %(unchanged)s")
+            % {"broken": count(NP_("%(num)s broken link", "%(num)s broken links"), summary.backed_off),
+               "unchanged": count(NP_("%(num)s unchanged file", "%(num)s unchanged files"), summary.not_due)})
     if summary.deferred:
         say(ngettext("%(num)s resource left for the next run (the run's deadline, or its host asked to wait)",
                      "%(num)s resources left for the next run (the run's deadline, or their hosts asked to wait)",
@@ -376,9 +411,11 @@ def validate(obj: Context, catalog_ids: tuple[str, ...], as_json: bool, dask: st
     if as_json:
         emit_json(summary.__dict__)
         return
-    say(_("%(validated)s tables validated: %(valid)s valid, %(invalid)s invalid; %(unchanged)s files unchanged "
-          "since the last run") % {"validated": summary.validated, "valid": summary.valid,
-                                   "invalid": summary.invalid, "unchanged": summary.unchanged})
+    say(_("%(validated)s: %(valid)s, %(invalid)s; %(unchanged)s since the last run")
+        % {"validated": count(NP_("%(num)s table validated", "%(num)s tables validated"), summary.validated),
+           "valid": count(NP_("%(num)s valid", "%(num)s valid"), summary.valid),
+           "invalid": count(NP_("%(num)s invalid", "%(num)s invalid"), summary.invalid),
+           "unchanged": count(NP_("%(num)s file unchanged", "%(num)s files unchanged"), summary.unchanged)})
     if summary.by_error_type:
         click.echo(render_table([_("error type"), _("count")], sorted(summary.by_error_type.items())))
 
@@ -402,8 +439,10 @@ def profile_command(obj: Context, catalog_ids: tuple[str, ...], as_json: bool, d
     if as_json:
         emit_json(summary.__dict__)
         return
-    say(_("%(profiled)s profiled, %(unchanged)s unchanged, %(failed)s unreadable")
-        % {"profiled": summary.profiled, "unchanged": summary.unchanged, "failed": summary.failed})
+    say(_("%(profiled)s, %(unchanged)s, %(failed)s")
+        % {"profiled": count(NP_("%(num)s profiled", "%(num)s profiled"), summary.profiled),
+           "unchanged": count(NP_("%(num)s unchanged", "%(num)s unchanged"), summary.unchanged),
+           "failed": count(NP_("%(num)s unreadable", "%(num)s unreadable"), summary.failed)})
     if summary.alerts:
         click.echo(render_table([_("alert"), _("columns")], sorted(summary.alerts.items())))
 
@@ -422,7 +461,7 @@ def show(obj: Context, reference: str, as_json: bool) -> None:
     from harvester.scores import dataset_scores
     from harvester.search import publication
     if "/" not in reference:
-        raise click.BadParameter("expected CATALOG/DATASET, e.g. cdmx/linea-mujeres", param_hint="CATALOG/DATASET")
+        raise click.BadParameter(_("expected CATALOG/DATASET, e.g. cdmx/linea-mujeres"), param_hint="CATALOG/DATASET")
     catalog_id, name = reference.split("/", 1)
     with reading(obj) as store:
         scores = dataset_scores(store, catalog_id, name)
@@ -461,8 +500,9 @@ def show(obj: Context, reference: str, as_json: bool) -> None:
 
 @cli.command()
 @click.argument("query")
-@click.option("--catalog", "catalog_ids", multiple=True, help="Only this catalog (repeatable).")
-@click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 10000))
+@click.option("--catalog", "catalog_ids", multiple=True, help=N_("Only this catalog (repeatable)."))
+@click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 10000),
+              help=N_("At most this many datasets."))
 @json_option
 @click.pass_obj
 def search(obj: Context, query: str, catalog_ids: tuple[str, ...], limit: int, as_json: bool) -> None:
@@ -492,9 +532,9 @@ def search(obj: Context, query: str, catalog_ids: tuple[str, ...], limit: int, a
 
 
 @cli.command()
-@click.option("--out", type=click.Path(file_okay=False), help="Output folder (default: a new datasets/demo-<time>).")
+@click.option("--out", type=click.Path(file_okay=False), help=N_("Output folder (default: a new datasets/demo-<time>)."))
 @click.option("--synthetic", default=0, show_default=True, type=click.IntRange(0, 200000),
-              help="Also harvest a generated catalog of this many datasets.")
+              help=N_("Also harvest a generated catalog of this many datasets."))
 @click.pass_obj
 def demo(obj: Context, out: str | None, synthetic: int) -> None:
     """Run every stage against the bundled sandbox portal on 127.0.0.1, into a fresh folder.
@@ -540,11 +580,10 @@ def pack_candidates(obj: Context, name: str, as_json: bool) -> None:
                    "unknown_refs": unknown})
         return
     for ref in unknown:
-        say(f"Aviso: {theme.name}: {ref}: ningún conjunto cosechado se llama así / names no harvested dataset",
-            err=True)
-    say(_("%(title)s (%(name)s): %(accepted)s of %(candidates)s candidates pass every gate")
-        % {"title": theme.title, "name": theme.name, "accepted": sum(c.accepted for c in found),
-           "candidates": len(found)})
+        say(unknown_ref_notice(theme.name, ref), err=True)
+    say(ngettext("%(title)s (%(name)s): %(accepted)s of %(num)s candidate passes every gate",
+                 "%(title)s (%(name)s): %(accepted)s of %(num)s candidates pass every gate", len(found))
+        % {"title": theme.title, "name": theme.name, "accepted": sum(c.accepted for c in found), "num": len(found)})
     click.echo(wrapped_table(
         ["", "dataset", "title", "age (days)", "links ok", "MQA", "stars", "errors", "why", "gates failed"],
         [["ok" if c.accepted else "--", c.ref, c.title, "-" if c.scores.age_days is None else c.scores.age_days,
@@ -556,7 +595,7 @@ def pack_candidates(obj: Context, name: str, as_json: bool) -> None:
 
 @pack.command(name="new")
 @click.argument("name")
-@click.option("--title", help="The theme's title (default: its name's words).")
+@click.option("--title", help=N_("The theme's title (default: its name's words)."))
 @click.pass_obj
 def pack_new(obj: Context, name: str, title: str | None) -> None:
     """Write a commented theme profile to start from, in the profiles folder (never over an existing one).
@@ -567,7 +606,7 @@ def pack_new(obj: Context, name: str, title: str | None) -> None:
     """
     from harvester.themes import new_profile
     path = new_profile(obj.settings.profiles, name, title)
-    say(f"Perfil nuevo / new profile: {path}")
+    say(_("New profile: %(path)s") % {"path": path})
     say(f"  harvester pack candidates {name}")
 
 
@@ -590,12 +629,15 @@ def pack_build(obj: Context, names: tuple[str, ...], as_json: bool) -> None:
         return
     for r in results:
         for ref in r.unknown_refs:
-            say(f"Aviso: {r.name}: {ref}: ningún conjunto cosechado se llama así / names no harvested dataset",
-                err=True)
-        say(_("%(name)s %(version)s: %(tables)s tables from %(datasets)s datasets, %(failed)s with unmet "
-              "expectations, %(rejected)s candidates rejected by the gates")
-            % {"name": r.name, "version": r.version, "tables": r.tables, "datasets": r.datasets,
-               "failed": r.expectations_failed, "rejected": r.rejected}
+            say(unknown_ref_notice(r.name, ref), err=True)
+        say(_("%(name)s %(version)s: %(tables)s %(datasets)s, %(failed)s, %(rejected)s")
+            % {"name": r.name, "version": r.version,
+               "tables": count(NP_("%(num)s table", "%(num)s tables"), r.tables),
+               "datasets": count(NP_("from %(num)s dataset", "from %(num)s datasets"), r.datasets),
+               "failed": count(NP_("%(num)s with unmet expectations", "%(num)s with unmet expectations"),
+                               r.expectations_failed),
+               "rejected": count(NP_("%(num)s candidate rejected by the gates", "%(num)s candidates rejected by the gates"),
+                                 r.rejected)}
             + ("" if r.new else " " + _("(unchanged: same inputs, same pack)")))
         say(f"  {r.path}")
 
@@ -622,22 +664,19 @@ def report(obj: Context, as_json: bool) -> None:
     except (SiteBusy, StoreBusy) as exc:
         if obj.debug:
             traceback.print_exc()
-        say(f"Error: {exc}", err=True)
+        say(error_line(exc), err=True)
         sys.exit(ExitCode.BUSY)
     if result.read_copy_at is not None:
-        when = result.read_copy_at
-        shown = when.strftime("%H:%M UTC") if when.date() == when.now(when.tzinfo).date() \
-            else when.strftime("%Y-%m-%d %H:%M UTC")
-        say(f"Aviso: leyendo la última copia publicada ({shown}) mientras otro proceso escribe / reading the "
-            f"last published copy ({shown}) while another process writes", err=True)
+        say(read_copy_notice(result.read_copy_at), err=True)
     for note in result.notes:  # a search index shard that could not be made (its previous index kept)
-        say(f"Aviso / warning: {note}", err=True)
+        say(_("Warning: %(note)s") % {"note": note}, err=True)
     if as_json:
         emit_json(result.as_dict())
         return
     state = _("published") if result.published else _("unchanged, nothing written")
-    say(_("Site: %(pages)s pages and %(downloads)s pack downloads, %(state)s (%(seconds)ss)")
-        % {"pages": result.pages, "downloads": result.downloads, "state": state,
+    say(_("Site: %(pages)s and %(downloads)s, %(state)s (%(seconds)ss)")
+        % {"pages": count(NP_("%(num)s page", "%(num)s pages"), result.pages),
+           "downloads": count(NP_("%(num)s pack download", "%(num)s pack downloads"), result.downloads), "state": state,
            "seconds": i18n.format_decimal(result.seconds, digits=1)})
     say(f"  {obj.settings.paths.site / 'index.html'}")
 
@@ -669,13 +708,16 @@ def nightly(obj: Context, catalog_ids: tuple[str, ...], max_duration: float | No
             summary = run_nightly(scaled(obj.settings, dask), list(catalog_ids), progress=shown,
                                   max_seconds=max_duration)
         except NightlyBusy as exc:
-            say(f"Error: {exc}", err=True)
+            say(error_line(exc), err=True)
             sys.exit(ExitCode.BUSY)
     if as_json:
         emit_json(summary.as_dict())
     else:
         click.echo(render_summary(summary))
     sys.exit(summary.exit_code)
+
+
+clihelp.speak_click()
 
 
 def main() -> None:

@@ -30,8 +30,8 @@ from pathlib import Path
 from typing import Any, cast
 from urllib.parse import urlsplit
 
-from harvester.errors import ConfigError
-from harvester.i18n import LANGUAGES, Language
+from harvester.errors import ConfigError, Text
+from harvester.i18n import LANGUAGES, N_, Language
 from harvester.model import RecheckRule
 from harvester.paths import DataPaths
 from harvester.scale import ScaleConfig, parse_scale
@@ -248,8 +248,10 @@ class Settings:
             return [c for c in self.catalogs.values() if c.enabled]
         unknown = [i for i in ids if i not in self.catalogs]
         if unknown:
-            known = ", ".join(self.catalogs) or "none"
-            raise ConfigError(f"unknown catalog {unknown[0]!r} (configured: {known})")
+            if not self.catalogs:
+                raise ConfigError(N_("unknown catalog %(catalog)r (configured: none)"), catalog=unknown[0])
+            raise ConfigError(N_("unknown catalog %(catalog)r (configured: %(known)s)"), catalog=unknown[0],
+                              known=", ".join(self.catalogs))
         return [self.catalogs[i] for i in ids]
 
 
@@ -259,13 +261,11 @@ class Settings:
         if chosen:
             return chosen
         if self.source is None:
-            raise ConfigError(f"no hay catalogs.toml en {Path.cwd()} / no catalogs.toml in {Path.cwd()}: give "
-                              "--config FILE (or HARVESTER_CONFIG), or try `harvester demo`")
+            raise ConfigError(N_("no catalogs.toml in %(folder)s: give --config FILE (or HARVESTER_CONFIG), or try "
+                                 "`harvester demo`"), folder=Path.cwd())
         if not self.catalogs:
-            raise ConfigError(f"{self.source}: ningún catálogo / no catalogs configured ([catalogs.<id>] with an "
-                              "api_url)")
-        raise ConfigError(f"{self.source}: todos los catálogos están desactivados / every catalog is disabled "
-                          "(enabled = false)")
+            raise ConfigError(N_("%(file)s: no catalogs configured ([catalogs.<id>] with an api_url)"), file=self.source)
+        raise ConfigError(N_("%(file)s: every catalog is disabled (enabled = false)"), file=self.source)
 
 
 def _host(url: str) -> str:
@@ -327,12 +327,13 @@ def _coerce(value: Any, name: str, where: str) -> Any:
                 raise TypeError
             return tuple(value)
     except (TypeError, ValueError, OverflowError):
-        kind = {"float": "a number of at least 1" if name in AT_LEAST_ONE else
-                "a number above 0" if name in POSITIVE else "a non-negative number",
-                "int": "a whole number above 0" if name in POSITIVE else "a non-negative whole number",
-                "bool": "true or false", "str": "a string",
-                "tuple[str, ...]": "a list of strings"}[expected]
-        raise ConfigError(f"{where} {name}: expected {kind}, got {value!r}") from None
+        kind = {"float": N_("a number of at least 1") if name in AT_LEAST_ONE else
+                N_("a number above 0") if name in POSITIVE else N_("a non-negative number"),
+                "int": N_("a whole number above 0") if name in POSITIVE else N_("a non-negative whole number"),
+                "bool": N_("true or false"), "str": N_("a string"),
+                "tuple[str, ...]": N_("a list of strings")}[expected]
+        raise ConfigError(N_("%(where)s %(key)s: expected %(kind)s, got %(value)r"), where=where, key=name,
+                          kind=Text(kind), value=value) from None
     raise AssertionError(f"unhandled field type {expected}")
 
 
@@ -348,53 +349,55 @@ def _dcat_value(value: Any, where: str) -> str:
             return ""
         if re.fullmatch(r"https?://[^/?#\s]+/[^?#\s]*\.ttl", value.strip()):
             return value.strip()
-    raise ConfigError(f"{where} dcat: expected true, false or the URL of the portal's Turtle catalog "
-                      f"(https://.../catalog.ttl), got {value!r}")
+    raise ConfigError(N_("%(where)s dcat: expected true, false or the URL of the portal's Turtle catalog "
+                         "(https://.../catalog.ttl), got %(value)r"), where=where, value=value)
 
 
 def _check_api_url(url: str, where: str) -> str:
     if not re.match(r"^https?://[^/?#\s]+", url):
-        raise ConfigError(f"{where} api_url: expected an http(s) URL, got {url!r}")
+        raise ConfigError(N_("%(where)s api_url: expected an http(s) URL, got %(url)r"), where=where, url=url)
     if "action" not in url:
-        raise ConfigError(f"{where} api_url: expected the Action API base ending in "
-                          f"/api/3/action/ (or ?q=api/3/action/), got {url!r}")
+        raise ConfigError(N_("%(where)s api_url: expected the Action API base ending in /api/3/action/ "
+                             "(or ?q=api/3/action/), got %(url)r"), where=where, url=url)
     return url if url.endswith(("/", "=")) else url + "/"
 
 
 def _build_catalog(cid: str, raw: dict[str, Any], defaults: dict[str, Any], name: str) -> CatalogConfig:
     where = f"{name}: [catalogs.{cid}]"
     if not _ID_RE.match(cid):
-        raise ConfigError(f"{where}: catalog id {cid!r} must be lower-case letters, digits, - or _")
+        raise ConfigError(N_("%(where)s: catalog id %(catalog)r must be lower-case letters, digits, - or _"),
+                          where=where, catalog=cid)
     values: dict[str, Any] = {"id": cid}
     for source, label in ((defaults, f"{name}: [defaults]"), (raw, where)):
         for key, value in source.items():
             if key == "id" or key not in _CATALOG_FIELDS:
-                raise ConfigError(f"{label} {key}: unknown key (known: "
-                                  f"{', '.join(k for k in _CATALOG_FIELDS if k != 'id')})")
+                raise ConfigError(N_("%(where)s %(key)s: unknown key (known: %(known)s)"), where=label, key=key,
+                                  known=", ".join(k for k in _CATALOG_FIELDS if k != "id"))
             values[key] = _coerce(value, key, label)
     for required in ("title", "api_url"):
         if not values.get(required):
-            raise ConfigError(f"{where} {required}: missing")
+            raise ConfigError(N_("%(where)s %(key)s: missing"), where=where, key=required)
     values["api_url"] = _check_api_url(values["api_url"], where)
     if values.get("kind", "ckan") not in KINDS:
-        raise ConfigError(f"{where} kind: expected one of {', '.join(KINDS)}, got {values['kind']!r}")
+        raise ConfigError(N_("%(where)s kind: expected one of %(known)s, got %(value)r"), where=where,
+                          known=", ".join(KINDS), value=values["kind"])
     if values.get("kind") == "dkan":
         for key in ("groups", "q", "fq"):
             if values.get(key):
-                raise ConfigError(f"{where} {key}: a dkan catalog has no package_search; "
-                                  "only organization can filter it")
+                raise ConfigError(N_("%(where)s %(key)s: a dkan catalog has no package_search; only organization "
+                                     "can filter it"), where=where, key=key)
     if values.get("dcat"):
         clash = [k for k in ("groups", "q", "fq") if values.get(k)] + \
             [k for k in ("data_json",) if values.get(k)] + (["kind"] if values.get("kind") == "dkan" else [])
         if clash:
-            raise ConfigError(f"{where} dcat: cannot be combined with {clash[0]} (the DCAT catalog can only be "
-                              "sliced by organization; ckanext-dcat is a CKAN extension)")
+            raise ConfigError(N_("%(where)s dcat: cannot be combined with %(key)s (the DCAT catalog can only be "
+                                 "sliced by organization; ckanext-dcat is a CKAN extension)"), where=where, key=clash[0])
     if values.get("state"):
         from harvester.placenames import PlacesError, state_key  # only when a state is given: it reads INEGI's list
         try:
             values["state"] = state_key(values["state"]) or ""
         except PlacesError as exc:
-            raise ConfigError(f"{where} state: {exc}") from None
+            raise ConfigError(N_("%(where)s state: %(reason)s"), where=where, reason=exc) from None
     return CatalogConfig(**values)
 
 
@@ -404,10 +407,12 @@ def _env_overrides(catalogs: dict[str, dict[str, Any]], env: dict[str, str]) -> 
     by_env_name = {cid.upper().replace("-", "_"): cid for cid in catalogs}
     for var in sorted(env):
         if var.startswith(ENV_PREFIX) and not _known_variable(var[len(ENV_PREFIX):], by_env_name):
-            catalogs_known = ", ".join(f"{ENV_PREFIX}{p}_<KEY>" for p in sorted(by_env_name)) or "no catalogs"
-            raise ConfigError(f"environment {var}: names no setting (known: "
-                              f"{', '.join(ENV_PREFIX + g for g in GLOBAL_ENV)}, {ENV_PREFIX}FETCH_<KEY>, "
-                              f"{catalogs_known})")
+            catalogs_known: Any = ", ".join(f"{ENV_PREFIX}{p}_<KEY>" for p in sorted(by_env_name)) \
+                or Text(N_("no catalogs"))
+            raise ConfigError(N_("environment %(variable)s: names no setting (known: %(known)s, %(catalogs)s)"),
+                              variable=var, known=", ".join([*(ENV_PREFIX + g for g in GLOBAL_ENV),
+                                                             f"{ENV_PREFIX}FETCH_<KEY>"]),
+                              catalogs=catalogs_known)
     # Longest catalog names first, so HARVESTER_CDMX_INFO_X is not read as catalog CDMX.
     for prefix in sorted(by_env_name, key=len, reverse=True):
         cid = by_env_name[prefix]
@@ -449,38 +454,39 @@ def load_settings(path: str | Path | None = None, env: dict[str, str] | None = N
             with source.open("rb") as handle:
                 data = tomllib.load(handle)
         except FileNotFoundError:
-            raise ConfigError(f"{source}: file not found") from None
+            raise ConfigError(N_("%(file)s: file not found"), file=source) from None
         except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"{source}: not valid TOML: {exc}") from None
+            raise ConfigError(N_("%(file)s: not valid TOML: %(reason)s"), file=source, reason=exc) from None
         except UnicodeDecodeError as exc:
-            raise ConfigError(f"{source}: not UTF-8 text (byte {exc.start}: {exc.object[exc.start:exc.start + 1]!r}); "
-                              "save it as UTF-8") from None
+            raise ConfigError(N_("%(file)s: not UTF-8 text (byte %(at)s: %(byte)r); save it as UTF-8"), file=source,
+                              at=exc.start, byte=exc.object[exc.start:exc.start + 1]) from None
         except IsADirectoryError:
-            raise ConfigError(f"{source}: is a folder, not a file") from None
+            raise ConfigError(N_("%(file)s: is a folder, not a file"), file=source) from None
         except OSError as exc:
-            raise ConfigError(f"{source}: cannot read: {exc.strerror}") from None
+            raise ConfigError(N_("%(file)s: cannot read: %(reason)s"), file=source, reason=exc.strerror) from None
     name = str(source) if source else "<no config file>"
     base = source.parent if source else Path.cwd()
 
     top_known = {"harvester", "defaults", "catalogs", "fetch", "scale"}
     for key in data:
         if key not in top_known:
-            raise ConfigError(f"{name}: unknown section [{key}] (known: {', '.join(sorted(top_known))})")
+            raise ConfigError(N_("%(file)s: unknown section [%(section)s] (known: %(known)s)"), file=name, section=key,
+                              known=", ".join(sorted(top_known)))
     general = data.get("harvester", {})
     defaults = data.get("defaults", {})
     raw_catalogs = data.get("catalogs", {})
     for section, value in (("harvester", general), ("defaults", defaults), ("catalogs", raw_catalogs)):
         if not isinstance(value, dict):
-            raise ConfigError(f"{name}: [{section}] must be a table")
+            raise ConfigError(N_("%(file)s: [%(section)s] must be a table"), file=name, section=section)
     for key in general:
         if key not in ("data_dir", "database", "profiles", "language"):
-            raise ConfigError(f"{name}: [harvester] {key}: unknown key (known: data_dir, database, profiles, "
-                              "language)")
+            raise ConfigError(N_("%(file)s: [%(section)s] %(key)s: unknown key (known: %(known)s)"), file=name,
+                              section="harvester", key=key, known="data_dir, database, profiles, language")
 
     catalogs_raw: dict[str, dict[str, Any]] = {}
     for cid, table in raw_catalogs.items():
         if not isinstance(table, dict):
-            raise ConfigError(f"{name}: [catalogs.{cid}] must be a table")
+            raise ConfigError(N_("%(file)s: [%(section)s] must be a table"), file=name, section=f"catalogs.{cid}")
         catalogs_raw[cid] = dict(table)
     _env_overrides(catalogs_raw, env)
     catalogs = {cid: _build_catalog(cid, table, defaults, name)
@@ -488,7 +494,8 @@ def load_settings(path: str | Path | None = None, env: dict[str, str] | None = N
 
     def resolve(value: str, key: str) -> Path:
         if not isinstance(value, str) or not value:
-            raise ConfigError(f"{name}: [harvester] {key}: expected a path string, got {value!r}")
+            raise ConfigError(N_("%(file)s: [%(section)s] %(key)s: expected a path string, got %(value)r"), file=name,
+                              section="harvester", key=key, value=value)
         candidate = Path(value).expanduser()
         return candidate if candidate.is_absolute() else base / candidate
 
@@ -504,11 +511,13 @@ def load_settings(path: str | Path | None = None, env: dict[str, str] | None = N
 
 def _language(from_env: str | None, from_file: Any, name: str) -> Language | None:
     """`[harvester] language` (HARVESTER_LANGUAGE overrides it): `es` or `en`."""
-    for value, where in ((from_env, f"environment {ENV_PREFIX}LANGUAGE"), (from_file, f"{name}: [harvester] language")):
+    for value, where in ((from_env, Text(N_("environment %(variable)s"), variable=f"{ENV_PREFIX}LANGUAGE")),
+                         (from_file, f"{name}: [harvester] language")):
         if value is None or value == "":
             continue
         if not isinstance(value, str) or value.strip().lower() not in LANGUAGES:
-            raise ConfigError(f"{where}: expected one of {', '.join(LANGUAGES)}, got {value!r}")
+            raise ConfigError(N_("%(where)s: expected one of %(known)s, got %(value)r"), where=where,
+                              known=", ".join(LANGUAGES), value=value)
         return cast(Language, value.strip().lower())
     return None
 
@@ -516,7 +525,7 @@ def _language(from_env: str | None, from_file: Any, name: str) -> Language | Non
 def _fetch_config(data: dict[str, Any], env: dict[str, str], name: str) -> FetchConfig:
     raw = data.get("fetch", {})
     if not isinstance(raw, dict):
-        raise ConfigError(f"{name}: [fetch] must be a table")
+        raise ConfigError(N_("%(file)s: [%(section)s] must be a table"), file=name, section="fetch")
     raw = dict(raw)
     for key in _FETCH_ENV:
         value = env.get(f"{ENV_PREFIX}FETCH_{key.upper()}")
@@ -525,7 +534,8 @@ def _fetch_config(data: dict[str, Any], env: dict[str, str], name: str) -> Fetch
     values: dict[str, Any] = {}
     for key, value in raw.items():
         if key not in _FETCH_FIELDS:
-            raise ConfigError(f"{name}: [fetch] {key}: unknown key (known: {', '.join(_FETCH_FIELDS)})")
+            raise ConfigError(N_("%(file)s: [%(section)s] %(key)s: unknown key (known: %(known)s)"), file=name,
+                              section="fetch", key=key, known=", ".join(_FETCH_FIELDS))
         if key == "allow_hosts":
             values[key] = tuple(h.lower() for h in _coerce(value, "groups", f"{name}: [fetch]"))
         elif key == "hosts":
@@ -538,17 +548,20 @@ def _fetch_config(data: dict[str, Any], env: dict[str, str], name: str) -> Fetch
 def _host_tables(raw: Any, name: str) -> tuple[tuple[str, HostLimits], ...]:
     """`[fetch.hosts."<host>"]` tables: each a host name (as in URLs, lower case) with delay and per_host."""
     if not isinstance(raw, dict):
-        raise ConfigError(f'{name}: [fetch] hosts: expected tables [fetch.hosts."<host>"], got {raw!r}')
+        raise ConfigError(N_('%(file)s: [%(section)s] hosts: expected tables [fetch.hosts."<host>"], got %(value)r'),
+                          file=name, section="fetch", value=raw)
     tables: list[tuple[str, HostLimits]] = []
     for host, table in raw.items():
         where = f'{name}: [fetch.hosts."{host}"]'
         if not isinstance(table, dict):
-            raise ConfigError(f"{where}: must be a table (delay, per_host), got {table!r}")
+            raise ConfigError(N_("%(where)s: must be a table (delay, per_host), got %(value)r"), where=where,
+                              value=table)
         if not re.fullmatch(r"[^\s/@?#\[\]]+|\[[0-9a-fA-F:.]+\]", host) or re.fullmatch(r"[^:\[]+:\d+", host):
-            raise ConfigError(f"{where}: expected a host name as in a URL (no scheme, port or path)")
+            raise ConfigError(N_("%(where)s: expected a host name as in a URL (no scheme, port or path)"), where=where)
         for key in table:
             if key not in _HOST_KEYS:
-                raise ConfigError(f"{where} {key}: unknown key (known: {', '.join(_HOST_KEYS)})")
+                raise ConfigError(N_("%(where)s %(key)s: unknown key (known: %(known)s)"), where=where, key=key,
+                                  known=", ".join(_HOST_KEYS))
         tables.append((host.lower().strip("[]"), HostLimits(**{k: _coerce(v, k, where) for k, v in table.items()})))
     return tuple(tables)
 

@@ -9,15 +9,19 @@ cp1252's printable bytes 0x80-0x9F (€ “ ” – —) and ISO-8859-1 otherwis
 from __future__ import annotations
 
 import codecs
+import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, Iterator
+from typing import BinaryIO, Iterable, Iterator
 
 CHUNK = 1 << 20
 SAMPLE = 256 * 1024
 # translate(None, _NOT_C1) keeps only the bytes 0x80-0x9F, at C speed.
 _NOT_C1 = bytes(b for b in range(256) if not 0x80 <= b <= 0x9F)
 _CP1252_UNDEFINED = frozenset(b"\x81\x8d\x8f\x90\x9d")
+BOM_UTF8_REASON = "UTF-8 byte order mark"
+WHOLE_UTF8_REASON = "the whole file is valid UTF-8"
+_EMPTY_LINE = re.compile(rb"\n(?=\r?\n)")  # the newline before an empty line (lookahead: they may follow each other)
 
 
 @dataclass(frozen=True)
@@ -41,19 +45,50 @@ class LineCounter:
 
     def feed(self, chunk: bytes) -> None:
         data = self._tail + chunk
-        for pattern in (b"\n\n", b"\n\r\n") if b"\r" in data else (b"\n\n",):
-            at = data.find(pattern)
-            while at >= 0:
-                end = at + len(pattern)
-                if end > len(self._tail):  # an empty line is found by its own newline, in this chunk
-                    self.empty.append(self.lines + data.count(b"\n", len(self._tail), end - 1) + 1)
-                at = data.find(pattern, at + 1)
-        self.lines += chunk.count(b"\n")
+        tail = len(self._tail)
+        seen, counted = tail, self.lines  # the newlines of data[tail:seen] are in `counted`
+        for match in _EMPTY_LINE.finditer(data):
+            end = match.start() + (3 if data[match.start() + 1] == 13 else 2)  # after the empty line's newline
+            if end > tail:  # an empty line is found by its own newline, in this chunk
+                counted += data.count(b"\n", seen, end - 1)
+                seen = end - 1
+                self.empty.append(counted + 1)
+        self.lines = counted + data.count(b"\n", seen)
         self._tail = data[-2:]
 
     def result(self) -> tuple[int, list[int]]:
         """(lines, sorted numbers of the empty lines); a last line without a newline counts."""
         return self.lines + (self._tail[-1:] != b"\n"), sorted(self.empty)
+
+
+def count_lines(path: Path, lines: LineCounter) -> LineCounter:
+    """Feed `lines` the whole file (and mark it complete)."""
+    with path.open("rb") as handle:
+        for chunk in _chunks(handle):
+            lines.feed(chunk)
+    lines.complete = True
+    return lines
+
+
+def utf8_lines(path: Path, lines: Iterable[tuple[int, str]]) -> bool:
+    """Whether each line, given as DuckDB's rejects give it (the byte position it reports, its start or
+    one past it, and the text it read), is those UTF-8 bytes in the file: the lines a DuckDB scan rejected,
+    whose bytes it did not check. False when one is not, or cannot be found."""
+    with path.open("rb") as handle:
+        for position, text in lines:
+            wanted = text.rstrip("\r\n")
+            handle.seek(max(position - 1, 0))
+            window = handle.read(len(wanted.encode("utf-8", "replace")) + 4)
+            for start in (0, 1) if position > 0 else (0,):
+                raw = window[start:].split(b"\n", 1)[0].rstrip(b"\r")
+                try:
+                    if raw.decode("utf-8") == wanted:
+                        break
+                except UnicodeDecodeError:
+                    return False
+            else:
+                return False
+    return True
 
 
 def utf8_start(path: Path, size: int = SAMPLE) -> str | None:
@@ -73,7 +108,7 @@ def detect_encoding(path: Path, lines: LineCounter | None = None) -> Encoding:
     with path.open("rb") as handle:
         head = handle.read(4)
         if head.startswith(codecs.BOM_UTF8):
-            return Encoding("utf-8-sig", "UTF-8 byte order mark")
+            return Encoding("utf-8-sig", BOM_UTF8_REASON)
         if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
             return Encoding("utf-16", "UTF-16 byte order mark")
         handle.seek(0)
@@ -104,7 +139,7 @@ def detect_encoding(path: Path, lines: LineCounter | None = None) -> Encoding:
             except UnicodeDecodeError:
                 failed_at = offset
         if failed_at is None:
-            return Encoding("utf-8", "the whole file is valid UTF-8")
+            return Encoding("utf-8", WHOLE_UTF8_REASON)
     if c1 and not undefined:
         return Encoding("cp1252", f"not UTF-8 (first bad byte at {failed_at}); uses cp1252's 0x80-0x9F "
                                   "characters", failed_at)

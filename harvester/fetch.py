@@ -41,6 +41,7 @@ from harvester.archives import inspect_gzip, inspect_xlsx, inspect_zip
 from harvester.clock import utcnow
 from harvester.config import Settings
 from harvester.errors import DataFolderError, PathEscape
+from harvester.i18n import N_
 from harvester.hosts import Host, Robots, RobotsCache, RobotsRefusal, Scheduler, host_of, origin_of, product_token
 from harvester.linkstatus import LinkStatus
 from harvester.model import LinkCheck, RecheckRule, ResourceKey, ResourceToFetch
@@ -424,7 +425,8 @@ class Downloader:
                                    last_modified=base.last_modified if same_url and incoming.exists() else None)
             check = _judge(settings, base, resource.url, resource.format, result, incoming, dest)
         except OSError as exc:  # a full disk: one line naming the file, nothing half-written left behind
-            raise DataFolderError(f"{dest}: cannot write the download: {exc.strerror or exc}") from None
+            raise DataFolderError(N_("%(file)s: cannot write the download: %(reason)s"), file=dest,
+                                  reason=exc.strerror or exc) from None
         finally:
             incoming.unlink(missing_ok=True)
             partial.unlink(missing_ok=True)

@@ -15,7 +15,8 @@ from harvester.ckan import make_client
 from harvester.config import CatalogConfig, Settings
 from harvester.connectors import Batch, Connector, ListingReport, connector_for
 from harvester.connectors.base import Dataset
-from harvester.errors import ActionMissing, HarvesterError, IncompleteListing, StoreError
+from harvester.errors import ActionMissing, HarvesterError, IncompleteListing, StoreError, Text
+from harvester.i18n import N_
 from harvester.model import RunNotes, RunOutcome
 from harvester.progress import Progress, SilentProgress
 from harvester.store import Store
@@ -43,9 +44,11 @@ class CatalogResult:
     seconds: float = 0.0
     error: str | None = None
     notes: dict[str, Any] = field(default_factory=dict)
+    problem: HarvesterError | Text | None = field(default=None, repr=False, compare=False)
+    """`error` as a message, which the CLI shows in the reader's language (`error` is its English text)."""
 
     def as_dict(self) -> dict[str, Any]:
-        return dict(self.__dict__)
+        return {key: value for key, value in self.__dict__.items() if key != "problem"}
 
 
 class _Stager:
@@ -173,7 +176,8 @@ def harvest_catalog(settings: Settings, store: Store, catalog: CatalogConfig, *,
                 deleted, id_listing = _deletions(run, connector, stager, report)
             else:
                 deleted, id_listing = set(), False
-                result.error = f"{short}; kept what was received, the next run asks again"
+                result.problem = Text(N_("%(reason)s; kept what was received, the next run asks again"), reason=short)
+                result.error = str(result.problem)
             result.mode = connector.run_mode(report)
             result.failed = len(report.failed)
             result.skipped = len(stager.skipped)
@@ -192,6 +196,7 @@ def harvest_catalog(settings: Settings, store: Store, catalog: CatalogConfig, *,
             if isinstance(exc, StoreError):
                 raise
             result.status = "failed"
+            result.problem = exc if isinstance(exc, HarvesterError) else None
             result.error = str(exc) if isinstance(exc, (HarvesterError, OSError)) else \
                 f"{catalog.api_url}: {type(exc).__name__}: {(str(exc).splitlines() or [''])[0][:300]}"
             result.seconds = time.monotonic() - started

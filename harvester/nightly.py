@@ -25,7 +25,7 @@ from typing import IO, TYPE_CHECKING, Any, Callable
 from harvester import i18n
 from harvester.clock import utcnow
 from harvester.config import Settings
-from harvester.errors import HarvesterError
+from harvester.errors import HarvesterError, Text
 from harvester.exitcodes import ExitCode
 from harvester.i18n import N_, _
 from harvester.linkstatus import FAILURES
@@ -70,8 +70,8 @@ class _Lock:
             handle.close()
             what, found, rest = (holder[0] if holder else "").partition(": ")
             what, rest = (what, rest) if found else ("nightly", what)  # an older lock file: pid only
-            raise NightlyBusy(f"{self.path}: another {what} run is in progress ({rest or 'unknown'}); "
-                              "nothing was done") from None
+            raise NightlyBusy(N_("%(file)s: another %(command)s run is in progress (%(holder)s); nothing was done"),
+                              file=self.path, command=what, holder=rest or Text(N_("unknown"))) from None
         handle.seek(0)
         handle.truncate()
         handle.write(f"{self.command}: pid {os.getpid()}, started {utcnow().isoformat(timespec='seconds')}Z\n")

@@ -46,15 +46,18 @@ from harvester.colnames import repair_mojibake, unique as _unique
 from harvester.packdict import Dictionary, dcat_fields, named_dictionary, read_dictionary
 from harvester.packnotebook import notebook
 from harvester.packnotes import Note, alert_detail, note, rows_where
-from harvester.packstack import ORIGIN_COLUMNS, WHY, Alignment, Period, align, needed, period_of, too_different
+from harvester.i18n import LANGUAGES, translations
+from harvester.packstack import (ORIGIN_COLUMNS, ORIGIN_NAMES, Alignment, Period, align, needed, period_of,
+                                 too_different, why_matched)
 from harvester.config import Settings
 from harvester.model import ColumnProfile, PackTable, ResourceKey, TableExpectations
 from harvester.errors import HarvesterError
+from harvester.i18n import N_, NP_
 from harvester.expectations import needed_columns, run_expectations
 from harvester.csvscan import declared_strings, utf8_copy
 from harvester.packreadme import FILES as README_FILES, readme
-from harvester.packtable import (ORDER_KEPT, READ_THREADS, PackField, field_descriptor, left_out_of, one_thread,
-                                 write_table)
+from harvester.packtable import (BOTH, ORDER_KEPT, READ_THREADS, PackField, field_descriptor, left_out_of,
+                                 one_thread, write_table)
 from harvester.text import normalize
 from harvester.store import Store
 from harvester.themes import Theme, load_theme, theme_path
@@ -135,8 +138,11 @@ def build_pack(settings: Settings, theme: Theme) -> PackResult:
         profiles = [{c.name: c for c in store.table_columns(t.validation.key, t.validation.part)} for t in tables]
         docs = _docs(store, [(c.catalog, c.remote_id) for c in accepted], tables)
     if not tables:
-        raise HarvesterError(f"pack {theme.name}: no accepted dataset has a validated table "
-                             f"({len(accepted)} of {len(found)} candidates pass the gates)")
+        raise HarvesterError(NP_("pack %(theme)s: no accepted dataset has a validated table (%(accepted)s of %(num)s "
+                                 "candidate passes the gates)",
+                                 "pack %(theme)s: no accepted dataset has a validated table (%(accepted)s of %(num)s "
+                                 "candidates pass the gates)"), num=len(found), theme=theme.name,
+                             accepted=len(accepted))
     home = settings.paths.packs / theme.name
     home.mkdir(parents=True, exist_ok=True)
     _remove_leftovers(home)
@@ -493,18 +499,17 @@ def plan_units(tables: list[PackTable], profiles: list[dict[str, ColumnProfile]]
                 unit.profiles.append(columns)
                 unit.alignments.append(alignment)
                 break
-            why, why_en = too_different(base_names, names, alignment, share)
+            why, why_en = (too_different(base_names, names, alignment, share, lang) for lang in LANGUAGES)
             apart.append(note("change", "not_stacked", None, other=_label(base), why=why, why_en=why_en))
         else:
             units.append(Unit([table], [columns], [align(names, names)], apart))
     return units
 
 
-ORIGIN_TITLES = {"origen_archivo": "archivo de origen / source file",
-                 "origen_periodo": "periodo del archivo / the file's period",
-                 "origen_anio": "año del archivo (el primero, si cubre varios) / the file's (first) year",
-                 "origen_anio_hasta": "último año del archivo / the file's last year",
-                 "origen_mes": "mes del archivo / the file's month"}
+def origin_title(column: str) -> str:
+    """An origin column's `title` in datapackage.json: what it is in Spanish, ` / `, in English (BOTH)."""
+    es, en = (translations(lang).gettext(ORIGIN_NAMES[column]) for lang in LANGUAGES)
+    return f"{es}{BOTH}{en}"
 
 
 def _write_stack(con: duckdb.DuckDBPyConnection, settings: Settings, unit: Unit, name: str, target: Path,
@@ -572,8 +577,9 @@ def _write_stack(con: duckdb.DuckDBPyConnection, settings: Settings, unit: Unit,
         con.execute(f"COPY ({' UNION ALL '.join(selects)}) TO {_lit(str(target))} (FORMAT parquet, COMPRESSION zstd)")
     rows = _rows(con, target)
     if rows != sum(counts):  # no value lost: every row of every file is in the stack
-        raise HarvesterError(f"{name}: the stacked table has {rows} rows, its files {sum(counts)}")
-    origin_fields = [PackField(name=c, original=ORIGIN_TITLES[c], type="integer" if c.startswith(("origen_anio",
+        raise HarvesterError(N_("%(table)s: the stacked table has %(rows)s rows, its files %(files)s"), table=name,
+                             rows=rows, files=sum(counts))
+    origin_fields = [PackField(name=c, original=origin_title(c), type="integer" if c.startswith(("origen_anio",
                      "origen_mes")) else "string", profile=None) for c in ORIGIN_COLUMNS]
     for f in canonical + origin_fields:
         f.has_nulls = None  # counted on the stack itself
@@ -582,7 +588,7 @@ def _write_stack(con: duckdb.DuckDBPyConnection, settings: Settings, unit: Unit,
     for i, (alignment, own) in enumerate(zip(unit.alignments, by_original)):
         for m in alignment.matches if i else ():
             if m.how != "same":
-                why, why_en = WHY[m.how]
+                why, why_en = (why_matched(m.how, lang) for lang in LANGUAGES)
                 notes.append(replace(note("change", "column_mapped", own[m.other], file=labels[i], original=m.other,
                                           why=why, why_en=why_en), file=labels[i]))
         for c in canonical:
@@ -720,5 +726,5 @@ def build_packs(settings: Settings, names: list[str] | None = None) -> list[Pack
     """Build the named theme packs, or every profile's; a theme with nothing to pack is an error."""
     paths = [theme_path(settings.profiles, n) for n in names] if names else sorted(settings.profiles.glob("*.toml"))
     if not paths:
-        raise HarvesterError(f"{settings.profiles}: no theme profiles")
+        raise HarvesterError(N_("%(folder)s: no theme profiles"), folder=settings.profiles)
     return [build_pack(settings, load_theme(p)) for p in paths]

@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING, Any
 from harvester.i18n import NAMES, Language, N_, format_datetime, format_number, format_percent, translations
 from harvester.model import TableExpectations
 from harvester.packnotes import Note
-from harvester.packstack import ORIGIN_COLUMNS
-from harvester.packtable import PackField, field_descriptor
+from harvester.packstack import ORIGIN_COLUMNS, ORIGIN_NAMES
+from harvester.packtable import PackField, field_descriptor, keying_text
 from harvester.themes import Theme
 
 if TYPE_CHECKING:
@@ -116,7 +116,6 @@ def readme(theme: Theme, resources: list[dict[str, Any]], allies: list[dict[str,
         lines += _notes_markdown(resource["notes"], lang)
         lines += ["#### " + _("Data dictionary"), "", "| " + " | ".join(_(h) for h in DICTIONARY) + " |",
                   "|---|---|---|---:|---|---|---|"]
-        places = Places(resource["fields"], lang)
         for f in resource["fields"]:
             profile = f.profile
             top = [v for v, _n in (profile.top_values if profile else ())[:3]]
@@ -127,7 +126,7 @@ def readme(theme: Theme, resources: list[dict[str, Any]], allies: list[dict[str,
             original = _(ORIGIN_NAMES[f.name]) if f.name in ORIGIN_NAMES else md_cell(f.original)
             lines.append(f"| `{f.name}` | {original} | {dictionary_type(f, lang)} | "
                          f"{'' if missing is None else format_percent(missing, lang)} | {spelled} | {examples} | "
-                         f"{_described(f, places)} |")
+                         f"{_described(f, lang)} |")
         lines.append("")
     return "\n".join(lines)
 
@@ -146,19 +145,16 @@ def _code(text: Any) -> str:
     return md_cell(text).replace("`", "%60")
 
 
-def _described(f: PackField, places: "Places") -> str:
-    """A column's description and value labels in the README's dictionary, with where they come from."""
-    description = places.description(f)
-    parts = [md_cell(description)] if description else []
+def _described(f: PackField, lang: Language) -> str:
+    """A column's description and value labels in the README's dictionary, with where they come from, then how
+    its places were keyed, in the README's language (`packtable.keying_text`)."""
+    parts = [md_cell(f.description)] if f.description else []
     if f.value_labels:
         parts.append("; ".join(f"`{md_cell(k).replace('`', '')}` = {md_cell(v)}" for k, v in list(f.value_labels.items())[:20]))
-    return " — ".join(parts) + (f" ({md_cell(f.described_by)})" if parts else "")
+    portal = " — ".join(parts) + (f" ({md_cell(f.described_by)})" if parts else "")
+    keyed = keying_text(f, lang)
+    return " ".join(part for part in (portal, md_cell(keyed) if keyed else "") if part)
 
-
-ORIGIN_NAMES = {"origen_archivo": N_("source file"), "origen_periodo": N_("the file's period"),
-                "origen_anio": N_("the file's year (the first, when it covers several)"),
-                "origen_anio_hasta": N_("the file's last year"), "origen_mes": N_("the file's month")}
-"""A stacked table's own columns, which no source file names: what the dictionary says they are."""
 
 CHECKS: tuple[tuple[re.Pattern[str], str], ...] = tuple((re.compile(pattern), message) for pattern, message in (
     (r"required column (?P<column>.+)", N_("required column %(column)s")),
@@ -179,68 +175,6 @@ def check_label(label: str, lang: Language) -> str:
         if found is not None:
             return translations(lang).gettext(message) % {"column": md_cell(found["column"])}
     return md_cell(label)
-
-
-PLACE_KINDS = {"municipio": N_("municipio or alcaldía"), "entidad": N_("state")}
-PLACE_LEVELS = {"municipio": N_("municipio"), "entidad": N_("state")}
-
-
-class Places:
-    """The INEGI keying of a table's place columns (harvester/places.py), said in the README's language.
-
-    The fields' descriptions (datapackage.json's) say it in Spanish and English at once; the README writes
-    it again from the keying itself, in its own language, and keeps a portal's description of the column."""
-
-    def __init__(self, fields: list[PackField], lang: Language) -> None:
-        self.lang = lang
-        self.keyings = [(f, f.keying) for f in fields if f.keying]
-
-    def description(self, f: PackField) -> str | None:
-        for key_field, keying in self.keyings:
-            said = (key_field.description or "").split("». ", 1)[-1]  # the bilingual paragraph, after the role
-            _ = translations(self.lang).gettext
-            names = (f.name, f.original)  # the keying names the columns as the source does
-            if keying["key_column"] in names:
-                return _("INEGI key of «%(column)s».") % {"column": keying["column"]} + " " + self.said(keying)
-            if keying["name_column"] in names:
-                return _("INEGI official name of «%(column)s».") % {"column": keying["column"]} + " " + \
-                    self.said(keying)
-            if said and f.original == keying["column"] and f.description and f.description.endswith(said):
-                portal = f.description[:-len(said)].removesuffix(" ").removesuffix(".")
-                return (portal + ". " if portal else "") + self.said(keying)
-        return f.description
-
-    def said(self, keying: dict[str, Any]) -> str:
-        """What the keying did: the companion columns, the share of rows matched, the values left out."""
-        lang = self.lang
-        _ = translations(lang).gettext
-        kind = keying["kind"]
-        what = _(PLACE_KINDS[kind]) if kind in PLACE_KINDS else \
-            _("%(level)s key") % {"level": _(PLACE_LEVELS.get(keying["level"], keying["level"]))}
-        share = "—" if keying["share_matched"] is None else format_percent(keying["share_matched"], lang, 1)
-        text = _("«%(column)s» (%(what)s): %(key)s and %(name)s from INEGI (Marco Geoestadístico 2023); %(matched)s "
-                 "of %(with_value)s rows with a value match (%(share)s).") % {
-            "column": keying["column"], "what": what, "key": keying["key_column"], "name": keying["name_column"],
-            "matched": format_number(keying["rows_matched"], lang),
-            "with_value": format_number(keying["rows_with_value"], lang), "share": share}
-        if keying["ambiguous_count"]:
-            text += " " + _("Ambiguous, no key: %(values)s") % {
-                "values": self.listed(keying["ambiguous"], keying["ambiguous_count"], True)}
-        if keying["unmatched_count"]:
-            text += " " + _("No match: %(values)s") % {
-                "values": self.listed(keying["unmatched"], keying["unmatched_count"], False)}
-        return text
-
-    def listed(self, values: list[dict[str, Any]], count: int, candidates: bool) -> str:
-        parts = [f"{v['value']!r}" + (f" [{v['state']}]" if v.get("state") else "")
-                 + f" ({format_number(v['rows'], self.lang)}"
-                 + (": " + ", ".join(v["candidates"]) if candidates and v.get("candidates") else "") + ")"
-                 for v in values]
-        more = count - len(values)
-        if more <= 0:
-            return "; ".join(parts) + "."
-        return "; ".join(parts) + "; " + translations(self.lang).gettext("and %(more)s more.") % {
-            "more": format_number(more, self.lang)}
 
 
 NOTE_HEADINGS = {"change": (N_("What was changed"), N_("No changes.")),

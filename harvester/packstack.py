@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from urllib.parse import unquote, urlparse
 
 from harvester.colnames import snake
+from harvester.i18n import N_, NP_, Language, format_number, format_percent, translations
 from harvester.text import normalize
 
 MIN_SHARED = 0.8
@@ -28,6 +29,11 @@ MIN_SHARED_DATED = 0.6
 """The same, for two files whose names give each its own period (yearly files that dropped a column or two)."""
 ORIGIN_COLUMNS = ("origen_archivo", "origen_periodo", "origen_anio", "origen_anio_hasta", "origen_mes")
 """The columns a stacked table gets: which file each row came from, and its period."""
+ORIGIN_NAMES = {"origen_archivo": N_("source file"), "origen_periodo": N_("the file's period"),
+                "origen_anio": N_("the file's year (the first, when it covers several)"),
+                "origen_anio_hasta": N_("the file's last year"), "origen_mes": N_("the file's month")}
+"""What the origin columns, which no source file names, are (their title in datapackage.json, their original
+name in the READMEs' dictionary)."""
 MONTHS = {"ene": 1, "feb": 2, "mar": 3, "abr": 4, "may": 5, "jun": 6, "jul": 7, "ago": 8, "sep": 9, "set": 9,
           "oct": 10, "nov": 11, "dic": 12, "jan": 1, "apr": 4, "aug": 8, "dec": 12}
 YEAR = r"(?:19[5-9]\d|20[0-4]\d)"
@@ -100,9 +106,14 @@ class Match:
     """same, spelling or lost_letter."""
 
 
-WHY = {"spelling": ("el mismo nombre escrito de otra forma: mayúsculas, acentos, ñ o guiones",
-                    "the same name written another way: case, accents, ñ or separators"),
-       "lost_letter": ("una letra perdida por una codificación rota", "a letter lost to a broken encoding")}
+WHY = {"spelling": N_("the same name written another way: case, accents, ñ or separators"),
+       "lost_letter": N_("a letter lost to a broken encoding")}
+"""Why a column of a later file was lined up with another name of the base file (`Match.how`)."""
+
+
+def why_matched(how: str, lang: Language) -> str:
+    """Why a column was lined up with another name (`Match.how`: spelling or lost_letter), in `lang`."""
+    return translations(lang).gettext(WHY[how])
 
 
 @dataclass
@@ -154,8 +165,14 @@ def needed(base: Period | None, other: Period | None) -> float:
     return MIN_SHARED_DATED if base and other and base != other else MIN_SHARED
 
 
-def too_different(base: list[str], other: list[str], alignment: Alignment, share: float) -> tuple[str, str]:
-    """Why two files of one dataset stay separate tables, in Spanish and English."""
+TOO_DIFFERENT = NP_("they share %(shared)s of %(wider)s column (at least %(needed)s are needed to stack them)",
+                    "they share %(shared)s of %(wider)s columns (at least %(needed)s are needed to stack them)")
+
+
+def too_different(base: list[str], other: list[str], alignment: Alignment, share: float, lang: Language) -> str:
+    """Why two files of one dataset stay separate tables, in `lang` (the wider file's count of columns, the
+    share needed in the language's conventions)."""
     shared, wider = len(alignment.matches), max(len(base), len(other))
-    return (f"comparten {shared} de {wider} columnas (hacen falta al menos {share:.0%} para unirlas)",
-            f"they share {shared} of {wider} columns (at least {share:.0%} are needed to stack them)")
+    return translations(lang).ngettext(*TOO_DIFFERENT, wider) % {
+        "shared": format_number(shared, lang), "wider": format_number(wider, lang),
+        "needed": format_percent(share, lang)}

@@ -28,7 +28,8 @@ from harvester.csvscan import (PLACEHOLDER_LIST, READING_RULES, Reading, decide_
                                first_pass_sql, header_names, kept_sql, read_csv_sql, reading_counts, unconverted,
                                verified_typed_sql)
 from harvester.model import ColumnProfile
-from harvester.places import PlaceKeying, companions, key_places
+from harvester.i18n import LANGUAGES, Language, N_, translations
+from harvester.places import PlaceKeying, companions, describe_keying, key_places
 from harvester.sql import ident as _q, literal as _lit
 
 INEGI = "INEGI, Marco Geoestadístico 2023 (harvester/data/inegi_places.csv)"
@@ -52,12 +53,15 @@ class PackField:
     placeholders: dict[str, int] = field(default_factory=dict)
     """The placeholder spellings in the source column (now nulls), with how many times each."""
     description: str | None = None
-    """What the portal's dictionary (or DCAT `field` metadata) says the column is."""
+    """What the portal's dictionary (or DCAT `field` metadata) says the column is, in the portal's words."""
     value_labels: dict[str, str] = field(default_factory=dict)
     """A coded column's values and what each means, from the dictionary."""
     described_by: str | None = None
+    """The dictionary (or `DCAT field`) the description and value labels come from."""
     keying: dict[str, Any] | None = None
-    """For an INEGI companion column: how it was keyed (harvester/places.py PlaceKeying.as_dict())."""
+    """For the INEGI key column: how it was keyed (harvester/places.py PlaceKeying.as_dict())."""
+    place: dict[str, Any] | None = None
+    """For a place column and its two INEGI companions: the keying their description tells (`keying_text`)."""
     companion: bool = False
     """An INEGI companion the pack added beside a place column (its key or official name), not the source's."""
 
@@ -118,22 +122,16 @@ def write_table(con: duckdb.DuckDBPyConnection, source: Path, delimiter: str, he
 
 
 def _describe_keyings(fields: list[PackField], keyings: list[PlaceKeying]) -> None:
-    """The dictionary says how the places were keyed: share matched, values left unmatched."""
+    """The place column and its companions keep their keying, so that the dictionary says (in each language,
+    `keying_text`) how the places were keyed: share matched, values left unmatched."""
     by_original = {f.original: f for f in fields}
     for keying in keyings:
-        said = keying.describe()
-        source_field = by_original.get(keying.column)
-        if source_field is not None and not source_field.description:
-            source_field.description, source_field.described_by = said, INEGI
-        elif source_field is not None:
-            source_field.description = f"{source_field.description}. {said}"
-        for column, role in ((keying.key_column, "Clave INEGI / INEGI key"),
-                             (keying.name_column, "Nombre oficial INEGI / INEGI official name")):
+        said = keying.as_dict()
+        for column in (keying.column, keying.key_column, keying.name_column):
             if column in by_original:
-                by_original[column].description = f"{role} de «{keying.column}». {said}"
-                by_original[column].described_by = INEGI
+                by_original[column].place = said
         if keying.key_column in by_original:
-            by_original[keying.key_column].keying = keying.as_dict()
+            by_original[keying.key_column].keying = said
 
 
 @dataclass(frozen=True)
@@ -226,42 +224,90 @@ def left_out_of(source_rows: int | None, written: int) -> dict[str, Any]:
                             "broken quoting); the validation report lists them as errors"}
 
 
-def _geopoint(f: PackField) -> dict[str, Any]:
-    """A column of points, kept as the source's text. Frictionless's geopoint is longitude first ('lon, lat',
-    or [lon, lat] with format 'array'); the portals' "lat,lon" points stay a string that says so."""
+POINT_LAT_LON = N_("Geographic point «%(written)s»: latitude first (Frictionless's geopoint wants longitude first).")
+POINT_UNKNOWN = N_("Geographic point: whether latitude or longitude comes first is not known.")
+GEOJSON_3D = N_("GeoJSON geometry with an altitude in its positions (Frictionless accepts positions of 2 numbers "
+                "only).")
+WHOLE_NUMBERS = N_("Whole numbers (int64 in the Parquet file), some missing.")
+KEY_OF = N_("INEGI key of «%(column)s».")
+NAME_OF = N_("INEGI official name of «%(column)s».")
+
+
+def _geopoint(f: PackField) -> tuple[dict[str, Any], str | None]:
+    """A column of points, kept as the source's text, and what its description says (a message). Frictionless's
+    geopoint is longitude first ('lon, lat', or [lon, lat] with format 'array'); the portals' "lat,lon" points
+    stay a string that says so."""
     array = f.form.endswith("_array")
     order = f.form.removesuffix("_array")
     if order == "lon_lat":
-        return {"type": "geopoint", "format": "array"} if array else {"type": "geopoint"}
-    written = "[lat, lon]" if array else "lat,lon"
-    if order == "lat_lon":
-        return {"type": "string", "description": f"punto geográfico «{written}»: latitud primero (Frictionless "
-                                                 f"geopoint pide longitud primero) / geographic point, latitude first"}
-    return {"type": "string", "description": "punto geográfico; no se sabe si latitud o longitud va primero / "
-                                             "geographic point, order of latitude and longitude unknown"}
+        return ({"type": "geopoint", "format": "array"} if array else {"type": "geopoint"}), None
+    return {"type": "string"}, POINT_LAT_LON if order == "lat_lon" else POINT_UNKNOWN
+
+
+def keying_text(f: PackField, lang: Language) -> str | None:
+    """How a place column, or an INEGI companion of one, was keyed, wholly in `lang`, with its source; None for
+    any other column."""
+    if f.place is None:
+        return None
+    said = describe_keying(f.place, lang)
+    role = {f.place["key_column"]: KEY_OF, f.place["name_column"]: NAME_OF}.get(f.original)
+    if role is not None:
+        said = translations(lang).gettext(role) % {"column": f.place["column"]} + " " + said
+    return f"{said} ({INEGI})"
+
+
+def pack_text(f: PackField, lang: Language) -> str:
+    """What the pack itself says of a column (its places' keying, a point's order, an altitude, whole numbers
+    declared a number), wholly in `lang`: "" when it says nothing."""
+    _ = translations(lang).gettext
+    said = [keying_text(f, lang) or ""]
+    if f.type == "geopoint":
+        message = _geopoint(f)[1]
+        if message:
+            said.append(_(message) % {"written": "[lat, lon]" if f.form.endswith("_array") else "lat,lon"})
+    if f.type == "geojson" and f.form == "3d":
+        said.append(_(GEOJSON_3D))
+    if _declared_number(f):
+        said.append(_(WHOLE_NUMBERS))
+    return " ".join(s for s in said if s)
+
+
+def _declared_number(f: PackField) -> bool:
+    return FRICTIONLESS_TYPES.get(f.type) == "integer" and bool(f.has_nulls)
+
+
+BOTH = " / "
+"""Between the Spanish and the English text of a field's `description` in datapackage.json."""
+
+
+def field_description(f: PackField) -> str | None:
+    """A field's `description` in datapackage.json, one string (as Frictionless has it): the portal's
+    description as the portal wrote it, with its source in parentheses (as the READMEs show it); then what the
+    pack says of the column (`pack_text`), the Spanish text whole, ` / `, the English text whole. None when
+    there is nothing to say."""
+    portal = f"{f.description} ({f.described_by})" if f.description else ""
+    es, en = (pack_text(f, lang) for lang in LANGUAGES)
+    own = es if es == en else f"{es}{BOTH}{en}"
+    return ". ".join(part for part in (portal, own) if part) or None
 
 
 def field_descriptor(f: PackField) -> dict[str, Any]:
     kind = FRICTIONLESS_TYPES.get(f.type, "string")
     field = {"name": f.name, "type": kind, "title": f.original}
     if f.type == "geopoint":
-        field.update(_geopoint(f))
+        field.update(_geopoint(f)[0])
     if f.type == "geojson" and f.form == "3d":
         # RFC 7946 allows an altitude in a position; the GeoJSON profile Frictionless validates with does not
-        field.update({"type": "string", "description": "geometría GeoJSON con altitud en sus posiciones (Frictionless "
-                                                       "solo acepta posiciones de 2 números) / GeoJSON geometry with "
-                                                       "altitudes"})
-    if f.description:
-        said = f"{f.description} (fuente / source: {f.described_by})"
-        field["description"] = f"{said}. {field['description']}" if field.get("description") else said
+        field["type"] = "string"
+    description = field_description(f)
+    if description:
+        field["description"] = description
     if f.value_labels:
         field["value_labels"] = dict(f.value_labels)
     if f.keying:
         field["inegi_keying"] = f.keying
-    if kind == "integer" and f.has_nulls:
+    if _declared_number(f):
         # Frictionless reads Parquet through pandas, where an integer column with nulls turns to floats and NaN,
         # which its integer type refuses: the column stays int64 in the file and is declared a number here.
         field["type"] = "number"
-        whole = "whole numbers (int64 in the Parquet file), some missing"
-        field["description"] = f"{field['description']} ({whole})" if field.get("description") else whole
     return field

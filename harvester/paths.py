@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from harvester.errors import DataFolderError, PathEscape
+from harvester.i18n import N_
 
 
 def inside(folder: Path, path: Path) -> Path:
@@ -12,7 +13,7 @@ def inside(folder: Path, path: Path) -> Path:
     base = folder.resolve()
     resolved = path.resolve()
     if resolved != base and base not in resolved.parents:
-        raise PathEscape(f"{path}: leaves {folder}")
+        raise PathEscape(N_("%(path)s: leaves %(folder)s"), path=path, folder=folder)
     return path
 
 
@@ -86,7 +87,8 @@ def make_folder(folder: Path) -> Path:
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except FileExistsError:
-        raise DataFolderError(f"{folder}: not a folder (a file has that name)") from None
+        raise DataFolderError(N_("%(folder)s: not a folder (a file has that name)"), folder=folder) from None
     except OSError as exc:
-        raise DataFolderError(f"{folder}: cannot create the folder: {exc.strerror}") from None
+        raise DataFolderError(N_("%(folder)s: cannot create the folder: %(reason)s"), folder=folder,
+                              reason=exc.strerror) from None
     return folder

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from importlib import resources
 
 from harvester.errors import HarvesterError
+from harvester.i18n import N_
 
 
 class PlacesError(HarvesterError):
@@ -199,8 +200,7 @@ def state_key(hint: str | None) -> str | None:
         return digits.zfill(2)
     found = state_names().get(place_words(fold_text(text)))
     if found is None:
-        raise PlacesError(f"entidad desconocida / unknown state: {hint!r} (una clave '01'-'32' o un nombre / "
-                          "a key '01'-'32' or a name)")
+        raise PlacesError(N_("unknown state: %(state)r (a key '01'-'32' or a name)"), state=hint)
     return found
 
 

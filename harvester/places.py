@@ -33,11 +33,12 @@ import re
 import uuid
 from dataclasses import asdict, dataclass
 from enum import StrEnum
-from typing import Iterable
+from typing import Any, Iterable, Mapping
 
 import duckdb
 
 from harvester.csvscan import PLACEHOLDER_SPELLINGS
+from harvester.i18n import N_, NP_, Language, format_number, format_percent, translations
 from harvester.placenames import (MUNICIPIO_ALIASES, STATE_ALIASES, PlaceName, PlacesError, fold_text, key_digits,
                                   local_keys, parse_place, place_words, places, short_name, state_key, unarticled)
 from harvester.sql import ident as _q
@@ -133,26 +134,59 @@ class PlaceKeying:
         """The keying as JSON (a pack's datapackage.json or `--json`): lists as lists, kinds as text."""
         return json.loads(json.dumps(asdict(self)))
 
-    def describe(self) -> str:
-        """One paragraph for a data dictionary, Spanish first, English after."""
-        what = {PlaceKind.MUNICIPIO: "municipio / alcaldía", PlaceKind.ENTIDAD: "entidad / state",
-                PlaceKind.KEY: f"clave de {self.level} / {self.level} key"}[self.kind]
-        share = "—" if self.share_matched is None else f"{self.share_matched:.1%}"
-        text = (f"«{self.column}» ({what}): {self.key_column} y {self.name_column} según INEGI (Marco "
-                f"Geoestadístico 2023); {self.rows_matched} de {self.rows_with_value} filas con valor "
-                f"coinciden / rows with a value match ({share}).")
-        if self.ambiguous_count:
-            text += " Ambiguos, sin clave / ambiguous, no key: " + _listed(self.ambiguous, self.ambiguous_count, True)
-        if self.unmatched_count:
-            text += " Sin coincidencia / no match: " + _listed(self.unmatched, self.unmatched_count, False)
-        return text
+    def describe(self, lang: Language) -> str:
+        """One paragraph for a data dictionary, wholly in `lang` (`describe_keying` of `as_dict()`)."""
+        return describe_keying(self.as_dict(), lang)
 
 
-def _listed(values: tuple[PlaceValue, ...], count: int, candidates: bool) -> str:
-    parts = [f"{v.value!r}" + (f" [{v.state}]" if v.state else "") + f" ({v.rows}"
-             + (": " + ", ".join(v.candidates) if candidates and v.candidates else "") + ")" for v in values]
-    more = count - len(values)
-    return "; ".join(parts) + (f"; y {more} más / and {more} more." if more > 0 else ".")
+WHAT: dict[tuple[str, str], str] = {
+    (PlaceKind.MUNICIPIO, PlaceLevel.MUNICIPIO): N_("municipio or alcaldía"),
+    (PlaceKind.ENTIDAD, PlaceLevel.ENTIDAD): N_("state"),
+    (PlaceKind.KEY, PlaceLevel.MUNICIPIO): N_("municipio key"),
+    (PlaceKind.KEY, PlaceLevel.ENTIDAD): N_("state key"),
+}
+"""What a keyed column holds (its kind and level), as a keying's paragraph says it."""
+MATCHED = NP_("«%(column)s» (%(what)s): %(key)s and %(name)s from INEGI (Marco Geoestadístico 2023); %(matched)s "
+              "of %(with_value)s row with a value matches (%(share)s).",
+              "«%(column)s» (%(what)s): %(key)s and %(name)s from INEGI (Marco Geoestadístico 2023); %(matched)s "
+              "of %(with_value)s rows with a value match (%(share)s).")
+AMBIGUOUS = NP_("Ambiguous value, no key: %(values)s", "Ambiguous values, no key: %(values)s")
+UNMATCHED = NP_("Value with no match: %(values)s", "Values with no match: %(values)s")
+MORE = NP_("and %(more)s more value.", "and %(more)s more values.")
+
+
+def describe_keying(keying: Mapping[str, Any], lang: Language) -> str:
+    """What a keying (`PlaceKeying.as_dict()`, as a pack's field keeps it) did, in one paragraph wholly in
+    `lang`: the companion columns, the rows matched and their share, the ambiguous and unmatched values.
+    Counts and shares are written in the language's conventions; the values are the source's."""
+    chosen = translations(lang)
+    what = WHAT.get((keying["kind"], keying["level"]))
+    share = "—" if keying["share_matched"] is None else format_percent(keying["share_matched"], lang, 1)
+    text = chosen.ngettext(*MATCHED, keying["rows_with_value"]) % {
+        "column": keying["column"], "what": chosen.gettext(what) if what else keying["kind"],
+        "key": keying["key_column"], "name": keying["name_column"],
+        "matched": format_number(keying["rows_matched"], lang),
+        "with_value": format_number(keying["rows_with_value"], lang), "share": share}
+    for message, values, count, candidates in ((AMBIGUOUS, keying["ambiguous"], keying["ambiguous_count"], True),
+                                               (UNMATCHED, keying["unmatched"], keying["unmatched_count"], False)):
+        if count:
+            text += " " + chosen.ngettext(*message, count) % {
+                "values": _listed(values, count, candidates, lang)}
+    return text
+
+
+def _listed(values: Iterable[Mapping[str, Any]], count: int, candidates: bool, lang: Language) -> str:
+    """Values as a paragraph lists them: each with its state, its rows and (ambiguous ones) the places it could
+    be; `and N more values.` for those the keying does not list."""
+    parts = [f"{v['value']!r}" + (f" [{v['state']}]" if v.get("state") else "")
+             + f" ({format_number(v['rows'], lang)}"
+             + (": " + ", ".join(v["candidates"]) if candidates and v.get("candidates") else "") + ")"
+             for v in values]
+    more = count - len(parts)
+    if more <= 0:
+        return "; ".join(parts) + "."
+    return "; ".join(parts) + "; " + translations(lang).ngettext(*MORE, more) % {
+        "more": format_number(more, lang)}
 
 
 @functools.cache
@@ -558,16 +592,15 @@ def key_places(con: duckdb.DuckDBPyConnection, relation: str, columns: list[str]
     names = [n for n, _ in present]
     for asked in (columns or []) + ([state_column] if state_column else []):
         if asked not in names:
-            raise PlacesError(f"{relation}: no hay columna / no column {asked!r}")
+            raise PlacesError(N_("%(relation)s: no column %(column)r"), relation=relation, column=asked)
     if in_place:
         if target is not None or _kind_of(con, relation) != "table":
-            raise PlacesError(f"{relation}: solo una tabla se completa en su lugar, sin otro destino / only a "
-                              "table is keyed in place, with no other target")
+            raise PlacesError(N_("%(relation)s: only a table is keyed in place, with no other target"),
+                              relation=relation)
         target = relation
     target = target or f"{relation.strip(chr(34))}_lugares"
     if target.strip('"') == relation.strip('"') and not in_place:
-        raise PlacesError(f"{relation}: el resultado no puede reemplazar la tabla que se lee / the target "
-                          "cannot replace the relation it reads")
+        raise PlacesError(N_("%(relation)s: the target cannot replace the relation it reads"), relation=relation)
     sample = _sample(con, relation)
     try:
         detected = _detect(con, relation, sample, hint, columns)

@@ -70,7 +70,7 @@ from harvester.config import Settings
 from harvester.errors import HarvesterError
 from harvester import allies
 from harvester.packnotes import alert_sentence
-from harvester.i18n import LANGUAGES, Language
+from harvester.i18n import LANGUAGES, N_, Language
 from harvester.linkstatus import healthy
 from harvester.candidates import Candidate, Match, Matcher, once, ranked, texts_of
 from harvester.model import (CandidateScores, CatalogHealth, ColumnProfile, Dataset, DatasetColumn, DatasetCopy,
@@ -769,7 +769,8 @@ def _lock(root: Path, command: str, wait: bool) -> Iterator[None]:
         except BlockingIOError:
             handle.seek(0)
             holder = (handle.read(400).strip().splitlines() or ["unknown"])[0]
-            raise SiteBusy(f"{path}: another site build is in progress ({holder}); nothing was done") from None
+            raise SiteBusy(N_("%(file)s: another site build is in progress (%(holder)s); nothing was done"), file=path,
+                           holder=holder) from None
         handle.seek(0)
         handle.truncate()
         handle.write(f"{command}: pid {os.getpid()}, started {utcnow().isoformat(timespec='seconds')}Z\n")
@@ -953,7 +954,7 @@ def build_site(settings: Settings, current_run: NightlySummary | None = None,
     one to finish, else it raises SiteBusy at once and touches nothing (`harvester report`)."""
     begun = time.monotonic()
     if not settings.paths.database.exists():
-        raise HarvesterError(f"{settings.paths.database}: no store yet; run `harvester harvest` first")
+        raise HarvesterError(N_("%(file)s: no store yet; run `harvester harvest` first"), file=settings.paths.database)
     link = settings.paths.site
     builds = settings.paths.site_builds
     with _lock(settings.paths.root, "nightly" if current_run is not None else "report", wait):

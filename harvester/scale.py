@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Iterator, TypeVar
 
 from harvester.errors import ConfigError
+from harvester.i18n import N_
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -51,17 +52,19 @@ def parse_scale(table: Any, source: str) -> ScaleConfig:
     if table is None:
         return ScaleConfig()
     if not isinstance(table, dict):
-        raise ConfigError(f"{source}: [scale] must be a table")
+        raise ConfigError(N_("%(file)s: [%(section)s] must be a table"), file=source, section="scale")
     unknown = sorted(set(table) - {"dask", "local_workers"})
     if unknown:
-        raise ConfigError(f"{source}: [scale]: unknown key {unknown[0]!r} (expected dask, local_workers)")
+        raise ConfigError(N_("%(file)s: [scale]: unknown key %(key)r (expected dask, local_workers)"), file=source,
+                          key=unknown[0])
     dask = table.get("dask")
     if dask is not None and (not isinstance(dask, str) or not dask.strip()):
-        raise ConfigError(f"{source}: [scale] dask: expected an address like 'tcp://host:8786' or 'local', "
-                          f"got {dask!r}")
+        raise ConfigError(N_("%(file)s: [scale] dask: expected an address like 'tcp://host:8786' or 'local', got "
+                             "%(value)r"), file=source, value=dask)
     workers = table.get("local_workers", 2)
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
-        raise ConfigError(f"{source}: [scale] local_workers: expected a whole number of at least 1, got {workers!r}")
+        raise ConfigError(N_("%(file)s: [scale] local_workers: expected a whole number of at least 1, got %(value)r"),
+                          file=source, value=workers)
     return ScaleConfig(dask=dask.strip() if isinstance(dask, str) else None, local_workers=workers)
 
 
@@ -100,7 +103,8 @@ def client(config: ScaleConfig) -> Iterator[Any]:
     try:
         from distributed import Client, LocalCluster
     except ImportError as exc:  # pragma: no cover - a dependency of the package
-        raise ConfigError(f"[scale] dask is set but Dask distributed does not import: {exc}") from None
+        raise ConfigError(N_("[scale] dask is set but Dask distributed does not import: %(reason)s"),
+                          reason=exc) from None
     if config.dask == "local":
         with LocalCluster(n_workers=config.local_workers, threads_per_worker=1, processes=True,
                           host="127.0.0.1", dashboard_address=None) as cluster, Client(cluster) as local:
@@ -109,8 +113,9 @@ def client(config: ScaleConfig) -> Iterator[Any]:
     try:
         remote = Client(config.dask, timeout=30)
     except (OSError, TimeoutError, ValueError) as exc:
-        raise ConfigError(f"[scale] dask: cannot reach the Dask scheduler at {config.dask}: "
-                          f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from None
+        raise ConfigError(N_("[scale] dask: cannot reach the Dask scheduler at %(address)s: %(reason)s"),
+                          address=config.dask,
+                          reason=str(exc).splitlines()[0] if str(exc) else type(exc).__name__) from None
     try:
         yield remote
     finally:

@@ -8,6 +8,7 @@ from typing import Any, Callable, Sequence
 
 from harvester.clock import utcnow
 from harvester.errors import HarvesterError
+from harvester.i18n import N_
 from harvester.linkstatus import healthy
 from harvester.model import (ColumnProfile, Dataset, Freshness, Indicator, LinkHealth, Mqa,
                              ResourceScore, ScoredResource, Scores, Usefulness, ValidationScore)
@@ -128,7 +129,7 @@ def dataset_scores(store: Store, catalog_id: str, name: str) -> Scores:
     """One dataset's scores, by name or id (a current dataset before a deleted one of that name)."""
     dataset = store.dataset_named(catalog_id, name)
     if dataset is None:
-        raise HarvesterError(f"no dataset {catalog_id}/{name} in the store")
+        raise HarvesterError(N_("no dataset %(catalog)s/%(dataset)s in the store"), catalog=catalog_id, dataset=name)
     key = [(catalog_id, dataset.remote_id)]
     return score(dataset, store.scored_resources(key), [c.column for c in store.dataset_columns(key)], utcnow())
 

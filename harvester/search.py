@@ -5,6 +5,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
+from harvester.i18n import N_, _
 from harvester.model import DatasetCopy, published_elsewhere
 from harvester.store import Store
 from harvester.text import query_terms
@@ -52,16 +53,16 @@ class Publication:
     similar: tuple[DatasetCopy, ...]
 
     def lines(self) -> list[str]:
-        """What `show` says of it, Spanish first."""
+        """What `show` says of it, in the reader's language (`i18n.current()`)."""
         said = []
         if self.copy_of is not None:
-            said.append(f"Copia de / copy of {self.copy_of.of_ref} ({REASONS[self.copy_of.reason]}): "
-                        "se cuenta y se empaqueta allí / counted and packed there")
+            said.append(_("Copy of %(ref)s (%(reason)s): counted and packed there")
+                        % {"ref": self.copy_of.of_ref, "reason": _(REASONS[self.copy_of.reason])})
         if self.copies:
-            said.append("También publicado en / also published at: "
-                        + ", ".join(f"{c.ref} ({REASONS[c.reason]})" for c in self.copies))
+            said.append(_("Also published at: %(refs)s")
+                        % {"refs": ", ".join(f"{c.ref} ({_(REASONS[c.reason])})" for c in self.copies)})
         if self.similar:
-            said.append("Posible duplicado / possibly the same as: " + ", ".join(self.similar_refs))
+            said.append(_("Possibly the same as: %(refs)s") % {"refs": ", ".join(self.similar_refs)})
         return said
 
     @property
@@ -69,9 +70,9 @@ class Publication:
         return [c.of_ref for c in self.similar]
 
 
-REASONS = {"same_portal": "el mismo portal / the same portal",
-           "same_files": "los mismos archivos / the same files",
-           "similar_metadata": "mismo título y publicador / same title and publisher"}
+REASONS = {"same_portal": N_("the same portal"), "same_files": N_("the same files"),
+           "similar_metadata": N_("same title and publisher")}
+"""Why two datasets are the same (DatasetCopy.reason) → its English words, the msgid its label is."""
 
 
 def publication(store: Store, catalog_id: str, dataset_id: str) -> Publication:

@@ -49,6 +49,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from harvester.errors import HarvesterError
+from harvester.i18n import N_
 
 FOLDER = "pagefind"
 """Where the indexes go, inside the site."""
@@ -109,7 +110,8 @@ def executable() -> Path:
         from pagefind_bin import get_executable
         return get_executable()
     except (ImportError, FileNotFoundError) as exc:
-        raise SearchIndexError(f"Pagefind is not installed ({exc}); install the `pagefind[bin]` package") from None
+        raise SearchIndexError(N_("Pagefind is not installed (%(reason)s); install the `pagefind[bin]` package"),
+                               reason=exc) from None
 
 
 def version() -> str:
@@ -176,7 +178,8 @@ def index_site(site: Path, published: Path | None = None, changed: list[str] | N
                 continue
             kept = previous is not None and (previous / name / ENTRY).is_file()
             if not kept and (previous is None or not (previous / SHARDS).is_file()):
-                raise SearchIndexError(f"{site}: search index shard {FOLDER}/{name}: {problem}")
+                raise SearchIndexError(N_("%(folder)s: search index shard %(shard)s: %(reason)s"), folder=site,
+                                       shard=f"{FOLDER}/{name}", reason=problem)
             if kept:
                 _carry(previous / name, output / name)  # type: ignore[operator]
             old = old_shards.get(name, ("", "-"))[1] if kept else "-"
@@ -328,11 +331,11 @@ def _slim(path: Path) -> bytes | None:
         while (end := data.find(b"</div>", start)) < 0:
             more = handle.read(1 << 20)
             if not more:
-                raise SearchIndexError(f"{path}: its marked part for the search index has no end")
+                raise SearchIndexError(N_("%(file)s: its marked part for the search index has no end"), file=path)
             data += more
     body = data.find(b"<body")
     if body < 0 or body > start:
-        raise SearchIndexError(f"{path}: no <body> before its marked part for the search index")
+        raise SearchIndexError(N_("%(file)s: no <body> before its marked part for the search index"), file=path)
     return data[:body] + b"<body>\n" + data[start:end + len(b"</div>")] + b"\n</body>\n</html>\n"
 
 
@@ -344,7 +347,8 @@ def _slim_into(site: Path, path: str, into: Path, known: _Page | None = None) ->
     data = _slim(site / path)
     if data is None:
         if known is not None:
-            raise SearchIndexError(f"{site / path}: no longer marked for the search index while it was indexed")
+            raise SearchIndexError(N_("%(file)s: no longer marked for the search index while it was indexed"),
+                                   file=site / path)
         return None
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_bytes(data)
@@ -441,7 +445,7 @@ def _ui(output: Path, previous: Path | None, slim: Path, site: Path) -> None:
     problem = _run(slim / "ui", output, ".ui", TIMEOUT)
     shutil.rmtree(output / ".ui", ignore_errors=True)
     if problem is not None:
-        raise SearchIndexError(f"{site}: Pagefind's UI: {problem}")
+        raise SearchIndexError(N_("%(folder)s: Pagefind's UI: %(reason)s"), folder=site, reason=problem)
 
 
 def _carry(source: Path, target: Path) -> None:
@@ -476,5 +480,6 @@ def _sort_entry(path: Path) -> None:
         entry = json.loads(path.read_text(encoding="utf-8"))
         entry["languages"] = dict(sorted(entry["languages"].items()))
     except (OSError, ValueError, KeyError, AttributeError, TypeError) as exc:
-        raise SearchIndexError(f"{path}: not the index entry Pagefind writes ({exc})") from None
+        raise SearchIndexError(N_("%(file)s: not the index entry Pagefind writes (%(reason)s)"), file=path,
+                               reason=exc) from None
     path.write_text(json.dumps(entry, ensure_ascii=False, separators=(",", ":")), encoding="utf-8")

@@ -28,15 +28,14 @@ from pathlib import Path
 from typing import Any, Callable
 
 import duckdb
-import pyarrow.compute as pc
 
 from harvester.csvscan import read_csv_sql
-from harvester.encoding import LineCounter
+from harvester.encoding import LineCounter, count_lines
 from harvester.model import ValidationError
 from harvester.sql import literal as _lit
 
-CHUNK = 1 << 22
 BATCH = 1 << 16
+_UNFLAGGED = (None,)
 MEMO_SIZE = 200_000
 NULL_TEXT = "\x01"  # DuckDB's nullstr: no real cell holds it, so empty cells stay '' and only padding is NULL
 _YEAR = "[1-9][0-9]{3}"
@@ -68,15 +67,18 @@ class TableCheck:
     rows: int
     errors: list[ValidationError]
     """Row errors in frictionless's order (by row, then field), at most `limit` of them."""
+    rejected: list[tuple[int, str]]
+    """The lines DuckDB rejected, as it gives them: a byte position (the line's start or one past it) and
+    the text it read. DuckDB checked the encoding of every other line it read, not of these."""
+    bad_encoding: bool
+    """DuckDB found a line that is not in the encoding it read the file in."""
+    all_rejects: bool
+    """`rejected` holds every line DuckDB rejected (it keeps at most `limit` + 1 of them)."""
 
 
 def line_facts(path: Path) -> tuple[int, list[int]]:
     """The file's number of lines and the numbers (1-based) of its empty lines."""
-    counter = LineCounter()
-    with path.open("rb") as handle:
-        while chunk := handle.read(CHUNK):
-            counter.feed(chunk)
-    return counter.result()
+    return count_lines(path, LineCounter()).result()
 
 
 def _row_errors(cells: list[str | None], readers: list[Callable[[Any], Any]], names: list[str],
@@ -122,29 +124,31 @@ def _cached(reader: Callable[[Any], Any]) -> Callable[[Any], Any]:
     return read
 
 
-def _scan(query: str, limit: int, memory_limit: str,
-          has_errors: Callable[[list[str | None]], bool]) -> tuple[int, list[tuple[int, list[str | None]]], dict[int, str]]:
+def _scan(query: str, limit: int, memory_limit: str, has_errors: Callable[[list[str | None]], bool]
+          ) -> tuple[int, list[tuple[int, list[str | None]]], dict[int, tuple[str, int, bool]], int]:
     """Stream the scan: the number of rows DuckDB accepted, the first `limit` + 1 flagged rows that do hold
-    an error with their position among the accepted rows, and the rejected lines with their raw text."""
+    an error with their position among the accepted rows, and the rejected lines: their raw text, byte
+    position and whether one of their errors is an invalid encoding, and how many rejects DuckDB kept."""
     con = duckdb.connect(config={"memory_limit": memory_limit, "preserve_insertion_order": True})
     con.execute("SET enable_progress_bar = false")
     try:
         accepted = 0
         flagged: list[tuple[int, list[str | None]]] = []
-        for batch in con.sql(query).to_arrow_reader(BATCH):
-            column = batch.column(0)
-            if column.null_count < len(column):
-                for index in pc.indices_nonzero(pc.is_valid(column)).to_pylist():
-                    if len(flagged) <= limit:
-                        cells = column[index].as_py()
+        result = con.execute(query)
+        while batch := result.fetchmany(BATCH):  # one cell a row: NULL, or the flagged row's cells
+            if batch.count(_UNFLAGGED) < len(batch):
+                for index, (cells,) in enumerate(batch):
+                    if cells is not None and len(flagged) <= limit:
                         if has_errors(cells):  # the scan only suspects; frictionless's readers decide
                             flagged.append((accepted + index + 1, cells))
-            accepted += batch.num_rows
-        rejected = {int(line): raw for line, raw in con.execute(
-            "SELECT line, any_value(csv_line) FROM reject_errors GROUP BY line").fetchall()}
+            accepted += len(batch)
+        rejected = {int(line): (raw, int(position), bad) for line, raw, position, bad in con.execute(
+            "SELECT line, any_value(csv_line), min(line_byte_position), bool_or(error_type = 'INVALID ENCODING') "
+            "FROM reject_errors GROUP BY line").fetchall()}
+        kept = con.execute("SELECT count(*) FROM reject_errors").fetchone()[0]
     finally:
         con.close()
-    return accepted, flagged, rejected
+    return accepted, flagged, rejected, kept
 
 
 def check_table(path: Path, *, delimiter: str, header_row: int, fields: list[Any], limit: int,
@@ -172,7 +176,7 @@ def check_table(path: Path, *, delimiter: str, header_row: int, fields: list[Any
                                   f"rejects_limit={limit + 1}" + (f", encoding={_lit(encoding)}" if encoding else ""))
     query = f"SELECT CASE WHEN {' OR '.join(conditions)} THEN [{', '.join(cols)}] END FROM {source}"
 
-    accepted, flagged, rejected = _scan(query, limit, memory_limit,
+    accepted, flagged, rejected, kept = _scan(query, limit, memory_limit,
                                         lambda cells: bool(_row_errors(cells, readers, names, 0)))
     count, empty_lines = (lines() if callable(lines) else lines) or line_facts(path)
     empty = [line for line in empty_lines if line > header_row]
@@ -186,7 +190,7 @@ def check_table(path: Path, *, delimiter: str, header_row: int, fields: list[Any
         line = header_row + k
         row = line + bisect.bisect_right(shifted, line)
         errors.extend(_row_errors(cells, readers, names, row))
-    for line, raw in rejected.items():
+    for line, (raw, _, _) in rejected.items():
         try:  # the raw line as Python's csv reads it, like frictionless; DuckDB keeps bits of a CRLF around it
             cells = next(csv.reader([raw.strip("\r\n")], delimiter=delimiter), [])
         except csv.Error:
@@ -195,4 +199,6 @@ def check_table(path: Path, *, delimiter: str, header_row: int, fields: list[Any
     for line in empty:
         errors.extend(_row_errors([], readers, names, line))
     errors.sort(key=lambda e: (e.row, e.field_number or 0))
-    return TableCheck(rows=count - header_row, errors=errors[:limit])
+    return TableCheck(rows=count - header_row, errors=errors[:limit],
+                      rejected=[(position, raw) for raw, position, _ in rejected.values()],
+                      bad_encoding=any(bad for _, _, bad in rejected.values()), all_rejects=kept <= limit)

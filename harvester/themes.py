@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from harvester.errors import ConfigError
+from harvester.errors import ConfigError, Text
+from harvester.i18n import N_
 from harvester.paths import make_folder
 from harvester.text import normalize
 
@@ -83,8 +84,10 @@ class _Reader:
         self.path, self.table, self.prefix = path, table, prefix
         self.used: set[str] = set()
 
-    def fail(self, key: str, message: str) -> ConfigError:
-        return ConfigError(f"{self.path}: {self.prefix}{key}: {message}")
+    def fail(self, key: str, message: str, **values: Any) -> ConfigError:
+        """The error naming the file and the key; `message` (marked with N_) and its values say what is wrong."""
+        return ConfigError(N_("%(file)s: %(key)s: %(problem)s"), file=self.path, key=f"{self.prefix}{key}",
+                           problem=Text(message, **values))
 
     def get(self, key: str, kind: type | tuple[type, ...], default: Any) -> Any:
         self.used.add(key)
@@ -93,27 +96,29 @@ class _Reader:
         value = self.table[key]
         if not isinstance(value, kind) or (isinstance(value, bool) and kind in (int, (int, float))):
             names = kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
-            raise self.fail(key, f"expected {names}, got {value!r}")
+            raise self.fail(key, N_("expected %(kind)s, got %(value)r"), kind=names, value=value)
         return value
 
     def text(self, key: str, default: str | None = None) -> str:
         value = self.get(key, str, default)
         if value is None or not value.strip():
-            raise self.fail(key, "required, a non-empty string")
+            raise self.fail(key, N_("required, a non-empty string"))
         return value.strip()
 
     def texts(self, key: str) -> tuple[str, ...]:
         values = self.get(key, list, [])
         for value in values:
             if not isinstance(value, str) or not value.strip():
-                raise self.fail(key, f"expected a list of non-empty strings, got {value!r}")
+                raise self.fail(key, N_("expected a list of non-empty strings, got %(value)r"), value=value)
         return tuple(v.strip() for v in values)
 
     def number(self, key: str, default: int | None, low: int, high: int | None = None) -> int | None:
         value = self.get(key, int, default)
         if value is not None and (value < low or (high is not None and value > high)):
-            raise self.fail(key, f"expected a number from {low}" + (f" to {high}" if high is not None else "")
-                            + f", got {value}")
+            if high is None:
+                raise self.fail(key, N_("expected a number from %(low)s, got %(value)s"), low=low, value=value)
+            raise self.fail(key, N_("expected a number from %(low)s to %(high)s, got %(value)s"), low=low, high=high,
+                            value=value)
         return value
 
     def sub(self, key: str) -> _Reader:
@@ -122,7 +127,7 @@ class _Reader:
     def done(self) -> None:
         unknown = sorted(set(self.table) - self.used)
         if unknown:
-            raise self.fail(unknown[0], "unknown key")
+            raise self.fail(unknown[0], N_("unknown key"))
 
 
 def load_theme(path: Path) -> Theme:
@@ -130,23 +135,23 @@ def load_theme(path: Path) -> Theme:
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:
-        raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from exc
+        raise ConfigError(N_("%(file)s: cannot read: %(reason)s"), file=path, reason=exc.strerror or exc) from exc
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
+        raise ConfigError(N_("%(file)s: not valid TOML: %(reason)s"), file=path, reason=exc) from exc
     top = _Reader(path, data, "")
     theme = top.sub("theme")
     name = theme.text("name", path.stem)
     if not NAME.match(name):
-        raise theme.fail("name", f"expected lower-case letters, digits and hyphens, got {name!r}")
+        raise theme.fail("name", N_("expected lower-case letters, digits and hyphens, got %(value)r"), value=name)
     if name != path.stem:
-        raise theme.fail("name", f"{name!r} differs from the file name {path.stem!r}")
+        raise theme.fail("name", N_("%(value)r differs from the file name %(stem)r"), value=name, stem=path.stem)
     title, problem_es, problem_en = theme.text("title"), theme.text("problem_es"), theme.text("problem_en")
     theme.done()
 
     match = top.sub("match")
     terms = match.texts("terms")
     if not terms:
-        raise match.fail("terms", "required, at least one search term")
+        raise match.fail("terms", N_("required, at least one search term"))
     synonyms = match.sub("synonyms")
     expanded: dict[str, tuple[str, ...]] = {}
     for term in terms:
@@ -154,11 +159,12 @@ def load_theme(path: Path) -> Theme:
         expanded[normalize(term)] = tuple(dict.fromkeys(normalize(w) for w in words))
     stray = sorted(set(synonyms.table) - set(terms))
     if stray:
-        raise synonyms.fail(stray[0], "synonyms of a term that is not in match.terms")
+        raise synonyms.fail(stray[0], N_("synonyms of a term that is not in match.terms"))
     fields = match.texts("fields") or MATCH_FIELDS
     for f in fields:
         if f not in MATCH_FIELDS:
-            raise match.fail("fields", f"unknown field {f!r}; expected some of {', '.join(MATCH_FIELDS)}")
+            raise match.fail("fields", N_("unknown field %(value)r; expected some of %(known)s"), value=f,
+                             known=", ".join(MATCH_FIELDS))
     min_terms = match.number("min_terms", 1, 1)
     catalogs = match.texts("catalogs")
     organizations, groups = match.texts("organizations"), match.texts("groups")
@@ -166,16 +172,17 @@ def load_theme(path: Path) -> Theme:
     for key, refs in (("include", include), ("exclude", exclude)):
         for ref in refs:
             if not DATASET_REF.match(ref):
-                raise match.fail(key, f"expected catalog/dataset, got {ref!r}")
+                raise match.fail(key, N_("expected catalog/dataset, got %(value)r"), value=ref)
     both = sorted(set(include) & set(exclude))
     if both:
-        raise match.fail("exclude", f"{both[0]} is also in match.include")
+        raise match.fail("exclude", N_("%(ref)s is also in match.include"), ref=both[0])
     match.done()
 
     gates_in = top.sub("gates")
     openness = gates_in.get("openness", str, "any")
     if openness not in OPENNESS:
-        raise gates_in.fail("openness", f"expected one of {', '.join(OPENNESS)}, got {openness!r}")
+        raise gates_in.fail("openness", N_("expected one of %(known)s, got %(value)r"), known=", ".join(OPENNESS),
+                            value=openness)
     gates = Gates(min_mqa=gates_in.number("min_mqa", 0, 0, 405) or 0,
                   min_stars=gates_in.number("min_stars", 0, 0, 5) or 0,
                   require_valid=gates_in.get("require_valid", bool, False),
@@ -188,7 +195,7 @@ def load_theme(path: Path) -> Theme:
     required = {}
     for ref in required_in.table:
         if not DATASET_REF.match(ref):
-            raise required_in.fail(ref, "expected a catalog/dataset key")
+            raise required_in.fail(ref, N_("expected a catalog/dataset key"))
         required[ref] = required_in.texts(ref)
     expectations = Expectations(
         alcaldia_columns=exp.texts("alcaldia_columns"), latitude_columns=exp.texts("latitude_columns"),
@@ -209,8 +216,10 @@ def load_theme(path: Path) -> Theme:
 def theme_path(profiles: Path, name: str) -> Path:
     path = profiles / f"{name}.toml"
     if not path.is_file():
-        known = ", ".join(sorted(p.stem for p in profiles.glob("*.toml"))) or "none"
-        raise ConfigError(f"{path}: no such theme profile (known: {known})")
+        known = ", ".join(sorted(p.stem for p in profiles.glob("*.toml")))
+        if not known:
+            raise ConfigError(N_("%(file)s: no such theme profile (known: none)"), file=path)
+        raise ConfigError(N_("%(file)s: no such theme profile (known: %(known)s)"), file=path, known=known)
     return path
 
 
@@ -263,10 +272,11 @@ def new_profile(profiles: Path, name: str, title: str | None = None) -> Path:
     """Write a commented theme profile to start from (`harvester pack new NAME`); never over an existing
     one. Its terms start as the words of its name; it loads as it is."""
     if not NAME.match(name):
-        raise ConfigError(f"{name!r}: a theme name is lower-case letters, digits and hyphens (agua-potable)")
+        raise ConfigError(N_("%(name)r: a theme name is lower-case letters, digits and hyphens (agua-potable)"),
+                          name=name)
     path = profiles / f"{name}.toml"
     if path.exists():
-        raise ConfigError(f"{path}: ya existe / already exists; edit it, or choose another name")
+        raise ConfigError(N_("%(file)s: already exists; edit it, or choose another name"), file=path)
     words = " ".join(name.split("-"))
     text = PROFILE_TEMPLATE.format(name=name, title=(title or words.capitalize()).replace('"', "'"),
                                    terms=json.dumps([words], ensure_ascii=False))

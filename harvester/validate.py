@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import time
 from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
@@ -25,13 +25,14 @@ from harvester.clock import utcnow
 from harvester.config import Settings
 from harvester.dialect import DialectError, detect_dialect
 from harvester.csvscan import LATIN_1, utf8_copy
-from harvester.encoding import Encoding, LineCounter, detect_encoding, utf8_start
+from harvester.encoding import (BOM_UTF8_REASON, SAMPLE, WHOLE_UTF8_REASON, Encoding, LineCounter, count_lines,
+                                detect_encoding, utf8_lines, utf8_start)
 from harvester.errors import PathEscape
 from harvester.model import FileToValidate, TableValidation, ValidationError
 from harvester.progress import Progress, SilentProgress
 from harvester.scale import run_tasks
 from harvester.store import Store
-from harvester.tablecheck import check_table
+from harvester.tablecheck import TableCheck, check_table
 from harvester.tables import CONTAINERS, DELIMITED, TEXT, TableError, extract_tables
 
 MAX_COLUMNS = 2000
@@ -63,6 +64,49 @@ class _NotAsGuessed(Exception):
     """The whole file turned out not to be in the encoding its start suggested: validate it again."""
 
 
+class _Guess:
+    """The encoding a file's start suggests (UTF-8, with or without a BOM), while a thread counts its lines
+    during the scan.
+
+    DuckDB checks the encoding of every line its scan reads, and reports those that fail: once the scan is
+    done, the guess is confirmed without another read of the file when DuckDB found no such line, kept
+    every line it rejected (whose bytes it did not check: they are checked here), and the lines it skipped
+    (the header and any before it) lie in the start already checked. Otherwise the whole file is read by
+    detect_encoding, as it is when no scan was used."""
+
+    def __init__(self, path: Path, name: str, pool: ThreadPoolExecutor, counter: LineCounter) -> None:
+        self.path, self.name, self._pool, self._counter = path, name, pool, counter
+        self._counted: Future[Any] | None = None
+        self.exact: Encoding | None = None
+        """The encoding detect_encoding found, once it ran."""
+
+    def count(self) -> Future[Any]:
+        """The thread counting the lines, started on the first call: just before the scan, which leaves the
+        GIL to it, rather than beside the imports and frictionless's schema inference, which do not."""
+        if self._counted is None:
+            self._counted = self._pool.submit(count_lines, self.path, self._counter)
+        return self._counted
+
+    def confirm(self, scan: TableCheck | None = None, header_row: int = 0) -> Encoding:
+        """The encoding, or _NotAsGuessed (before any result of the guess is used)."""
+        self.count().result()
+        if self.name == "utf-8-sig":
+            return Encoding("utf-8-sig", BOM_UTF8_REASON)
+        if scan is not None and self._scanned(scan, header_row):
+            return Encoding("utf-8", WHOLE_UTF8_REASON)
+        self.exact = self.exact or detect_encoding(self.path)
+        if self.exact.name != self.name:
+            raise _NotAsGuessed(self.exact.name)
+        return self.exact
+
+    def _scanned(self, scan: TableCheck, header_row: int) -> bool:
+        if scan.bad_encoding or not scan.all_rejects:
+            return False
+        with self.path.open("rb") as handle:
+            start = handle.read(SAMPLE)
+        return start.count(b"\n") >= header_row and utf8_lines(self.path, scan.rejected)
+
+
 def validate_file(path: Path, engine: str = "auto", delimiter: str | None = None) -> dict[str, Any]:
     """Validate one delimited file; returns the report (never raises for the file's faults).
 
@@ -70,41 +114,35 @@ def validate_file(path: Path, engine: str = "auto", delimiter: str | None = None
     to frictionless when the scan cannot number the rows the way frictionless does; `frictionless` runs
     frictionless on the whole file. Either way the encoding and dialect are decided here first.
 
-    A file whose start is UTF-8 (most are) is scanned while a thread reads every byte to decide its
-    encoding and count its lines; the scan's result is used once that thread says UTF-8 too, and the
-    file is validated again in the encoding it found otherwise."""
+    A file whose start is UTF-8 (most are) is scanned while a thread counts its lines; the scan's result
+    is used once the encoding is confirmed (see _Guess), and the file is validated again in the encoding
+    detect_encoding finds otherwise."""
     if engine not in ENGINES:
         raise ValueError(f"unknown validation engine {engine!r}; expected one of {', '.join(ENGINES)}")
     started = time.monotonic()
     counter = LineCounter()
-    guess = utf8_start(path) if engine != "frictionless" else None
-    if guess is None:
+    start = utf8_start(path) if engine != "frictionless" else None
+    if start is None:
         return _validate(path, engine, delimiter, detect_encoding(path, counter), counter, started)
-    with ThreadPoolExecutor(1, thread_name_prefix="encoding") as pool:
-        exact = pool.submit(detect_encoding, path, counter)
-
-        def confirm() -> Encoding:
-            found = exact.result()
-            if found.name != guess:
-                raise _NotAsGuessed(found.name)
-            return found
-
+    with ThreadPoolExecutor(1, thread_name_prefix="lines") as pool:
+        guess = _Guess(path, start, pool, counter)
         try:
-            return _validate(path, engine, delimiter, Encoding(guess, "guessed from the file's start"), counter,
-                             started, confirm)
+            return _validate(path, engine, delimiter, Encoding(start, "guessed from the file's start"), counter,
+                             started, guess)
         except _NotAsGuessed:
             pass
-    return _validate(path, engine, delimiter, exact.result(), counter, started)
+    assert guess.exact is not None
+    return _validate(path, engine, delimiter, guess.exact, counter, started)
 
 
 def _validate(path: Path, engine: str, delimiter: str | None, encoding: Encoding, counter: LineCounter,
-              started: float, confirm: Callable[[], Encoding] | None = None) -> dict[str, Any]:
-    """validate_file in `encoding`; `confirm`, when the encoding is a guess, returns the exact one once the
-    whole file is read, or raises _NotAsGuessed (before any result of the guess is used)."""
+              started: float, guess: _Guess | None = None) -> dict[str, Any]:
+    """validate_file in `encoding`; `guess`, when the encoding is one, confirms it once the scan is done, or
+    raises _NotAsGuessed (before any result of the guess is used)."""
     from frictionless import Dialect, FrictionlessException, Resource, formats  # heavy: only where validation runs
 
-    def exact() -> Encoding:
-        return confirm() if confirm is not None else encoding
+    def exact(scan: TableCheck | None = None) -> Encoding:
+        return guess.confirm(scan, dialect.header_row) if guess is not None else encoding
 
     try:
         dialect = detect_dialect(path, encoding.name, delimiter)
@@ -137,11 +175,14 @@ def _validate(path: Path, engine: str, delimiter: str | None, encoding: Encoding
                                         controls=[formats.CsvControl(delimiter=dialect.delimiter)]))
 
     def lines() -> tuple[int, list[int]] | None:
-        exact()
+        if guess is not None:
+            guess.count().result()
         return counter.result() if counter.complete and encoding.name != "utf-16" else None
 
     checked = None
     if engine != "frictionless":
+        if guess is not None:
+            guess.count()
         try:
             checked = _duckdb_checks(path, resource(), encoding.name, dialect, lines)
             if checked is None:
@@ -149,9 +190,10 @@ def _validate(path: Path, engine: str, delimiter: str | None, encoding: Encoding
         except (duckdb.Error, FrictionlessException) as exc:  # the fallback reports what frictionless sees
             exact()  # a scan of a guessed encoding may fail for that alone
             report["engine_note"] = f"the DuckDB scan failed ({str(exc).splitlines()[0][:200]}): frictionless ran"
-    report["encoding_reason"] = exact().reason
+    report["encoding_reason"] = exact(checked[0] if checked is not None else None).reason
     if checked is not None:
-        rows, fields, errors = checked
+        scan, fields, errors = checked
+        rows = scan.rows
         report["engine"] = "duckdb"
     else:
         result = resource().validate(limit_errors=LIMIT_ERRORS)
@@ -168,7 +210,7 @@ def _validate(path: Path, engine: str, delimiter: str | None, encoding: Encoding
 
 
 def _duckdb_checks(path: Path, resource: Any, encoding: str, dialect: Any,
-                   lines: Callable[[], tuple[int, list[int]] | None]) -> tuple[int, int, list[ValidationError]] | None:
+                   lines: Callable[[], tuple[int, list[int]] | None]) -> tuple[TableCheck, int, list[ValidationError]] | None:
     """Frictionless's schema and header errors, then the row checks as one DuckDB scan (tablecheck.py). A
     Latin-1 file is read by DuckDB itself unless it holds bytes 0x80-0x9F, which DuckDB refuses: then, as
     for cp1252, from a UTF-8 copy."""
@@ -189,7 +231,7 @@ def _duckdb_checks(path: Path, resource: Any, encoding: str, dialect: Any,
             checked = check(readable)
     if checked is None:
         return None
-    return checked.rows, len(fields), (header_errors + checked.errors)[:LIMIT_ERRORS]
+    return checked, len(fields), (header_errors + checked.errors)[:LIMIT_ERRORS]
 
 
 _NOT_READ = object()

@@ -10,6 +10,7 @@ from datetime import date, datetime, timezone
 from html.parser import HTMLParser
 from pathlib import Path
 
+import click
 import jinja2
 import pytest
 from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
@@ -17,14 +18,16 @@ from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.pofile import read_po
 from babel.numbers import format_decimal
 
-from harvester import i18n
+from harvester import clihelp, i18n
 from harvester.candidates import Gate, gates
+from harvester.cli import cli
 from harvester.model import CandidateScores, Usefulness
 from harvester.report import JINJA_OPTIONS, TEMPLATES
 from harvester.themes import Gates, load_theme
 
 ROOT = Path(__file__).resolve().parents[1]
-PLACEHOLDER = re.compile(r"%\((\w+)\)s")
+PLACEHOLDER = re.compile(r"%\((\w+)\)[sr]")  # %(name)s, or %(name)r for a value shown as Python writes it
+BRACED = re.compile(r"\{(\w+)(?:![rs])?\}")  # click's own messages: str.format's {name} and {name!r}
 
 
 def spanish() -> list:
@@ -55,6 +58,44 @@ def test_every_message_has_a_spanish_translation():
         for form in forms:  # the same values, or formatting the translation fails (or drops one)
             assert set(PLACEHOLDER.findall(form)) | {"num"} >= wanted and set(PLACEHOLDER.findall(form)) <= wanted | {"num"}, m.id
             assert form.count("%") == len(PLACEHOLDER.findall(form)), (m.id, form)  # no stray % for newstyle gettext
+        for index, form in enumerate(forms):  # click's messages: the same {values} as the English form
+            assert set(BRACED.findall(form)) == set(BRACED.findall(ids[min(index, len(ids) - 1)])), (m.id, form)
+
+
+def untranslated(messages: list) -> list:
+    """The messages (msgids, or NP_'s pairs) that the Spanish catalog lacks or leaves empty or fuzzy."""
+    catalog = {m.id: m for m in spanish()}
+    missing = []
+    for message in messages:
+        found = catalog.get(message)
+        forms = () if found is None else found.string if isinstance(found.string, tuple) else (found.string,)
+        if found is None or "fuzzy" in found.flags or not all(form.strip() for form in forms):
+            missing.append(message)
+    return missing
+
+
+def test_every_help_text_and_click_word_has_a_spanish_translation():
+    """The help of every command and option of the live CLI (what `--help` shows, whatever the extraction
+    found) and click's words that clihelp translates."""
+    messages = clihelp.help_messages(cli)
+    assert len(messages) > 40 and "Example:" in messages
+    assert untranslated(messages + list(clihelp.CLICK_MESSAGES)) == []
+
+
+def test_the_help_check_finds_an_untranslated_help():
+    """The check above can fail: a new command's help and a new option's help, not in the catalog, are found."""
+    @click.command(cls=clihelp.Command)
+    @click.option("--fresh", help="A brand new option nobody translated.")
+    def fresh(fresh: str | None) -> None:
+        """A command nobody translated,
+        over two lines.
+
+        \b
+        Example:
+          harvester fresh
+        """
+    assert untranslated(clihelp.help_messages(fresh)) == ["A command nobody translated, over two lines.",
+                                                          "A brand new option nobody translated."]
 
 
 def test_the_catalog_is_in_sync_with_the_sources():
@@ -171,7 +212,7 @@ def english_fragments() -> dict[str, list[str]]:
         ids = m.id if isinstance(m.id, tuple) else (m.id,)
         forms = m.string if isinstance(m.string, tuple) else (m.string,)
         for english in ids:
-            parts = [p.strip(" ·:;,.()") for p in re.split(r"%\(\w+\)s|<[^>]+>", english)]
+            parts = [p.strip(" ·:;,.()«»") for p in re.split(r"%\(\w+\)[sr]|\{\w+(?:!r)?\}|<[^>]+>", english)]
             parts = [p for p in parts if re.search(r"[A-Za-z]{2,}", p)]
             # a message whose words its translation holds too ("temporal": "cobertura temporal") cannot be
             # told from its translation by its words

@@ -31,7 +31,9 @@ def _fields(latest: Path, dataset: str, resource: str) -> dict[str, dict[str, An
 
 def test_a_dictionary_resource_describes_its_datasets_columns_and_labels_coded_values(care: Path):
     fields = _fields(care, "encuesta_nacional_uso_del_tiempo_enut_2019", "microdatos_enut_2019")
-    assert fields["SEXO"]["description"].startswith("Sexo de la persona (fuente / source: Diccionario de datos)")
+    assert fields["SEXO"]["description"] == (  # the portal's words, then the pack's in Spanish / English
+        "Sexo de la persona (Diccionario de datos). Números enteros (int64 en el archivo Parquet), con algunos "
+        "faltantes. / Whole numbers (int64 in the Parquet file), some missing.")
     assert fields["SEXO"]["value_labels"] == {"1": "Hombre", "2": "Mujer"}
     assert fields["FAC_PER"]["description"].startswith("Factor de expansión: cuántas personas representa")
     assert "value_labels" not in fields["EDAD_V"] and fields["EDAD_V"]["description"].startswith("Edad en años")
@@ -39,7 +41,8 @@ def test_a_dictionary_resource_describes_its_datasets_columns_and_labels_coded_v
     assert "| Sexo de la persona — `1` = Hombre; `2` = Mujer (Diccionario de datos) |" in readme
     # the dictionary stays a table of its own, and does not describe itself
     own = _fields(care, "encuesta_nacional_uso_del_tiempo_enut_2019", "diccionario_de_datos")
-    assert own and not any("fuente / source" in f.get("description", "") or "value_labels" in f for f in own.values())
+    assert own and not any("(Diccionario de datos)" in f.get("description", "") or "value_labels" in f
+                           for f in own.values())
 
 
 def test_documentation_files_are_copied_under_docs(care: Path):

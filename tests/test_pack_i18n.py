@@ -3,6 +3,7 @@ each linking to the other; the Spanish one shows no English message of the catal
 checks the Spanish site), and the pack's files do not change with the builder's language or locale."""
 from __future__ import annotations
 
+import json
 import re
 import shutil
 from pathlib import Path
@@ -11,6 +12,9 @@ import pytest
 
 from harvester.i18n import translations
 from harvester.packnotes import CHANGES
+from harvester.packstack import ORIGIN_NAMES, TOO_DIFFERENT, WHY
+from harvester.packtable import BOTH, KEY_OF, NAME_OF
+from harvester.places import MATCHED
 from test_i18n import english_fragments, english_on
 
 
@@ -54,6 +58,45 @@ def test_the_english_pack_readme_shows_the_english_messages(packs: list[Path]):
     spanish = visible((care / "README.md").read_text(encoding="utf-8"))
     for message in ("Load a table", "Allies", "Data dictionary", "What was changed"):
         assert translations("es").gettext(message) in spanish, message
+
+
+def test_the_pack_s_own_texts_on_places_stacks_and_fields_are_in_each_readme_s_language(packs: list[Path]):
+    """The keying of place columns, why a stack's columns line up or a file stays apart: English in README.en.md,
+    Spanish in README.md (where the check above finds no English message)."""
+    messages = english_fragments()
+    women = next(p for p in packs if p.parent.name == "mobility-and-women")
+    english = set(english_on(visible((women / "README.en.md").read_text(encoding="utf-8")), messages))
+    assert {MATCHED[1], KEY_OF, NAME_OF, WHY["lost_letter"], TOO_DIFFERENT[1], CHANGES["not_stacked"],
+            CHANGES["column_mapped"], ORIGIN_NAMES["origen_archivo"]} <= english
+    spanish = (women / "README.md").read_text(encoding="utf-8")
+    es = translations("es")
+    for message in (KEY_OF, NAME_OF):
+        assert es.gettext(message).split("«")[0] in spanish, message
+    for message in (WHY["lost_letter"], ORIGIN_NAMES["origen_archivo"]):
+        assert es.gettext(message) in spanish, message
+    assert " filas con valor coinciden (" in es.ngettext(*MATCHED, 2) and " filas con valor coinciden (" in spanish
+    assert es.ngettext(*TOO_DIFFERENT, 2).split("%(shared)s")[1].split("%(wider)s")[1].split("%(needed)s")[0] in spanish
+
+
+def test_datapackage_json_carries_the_spanish_text_first_and_the_english_text_after_it(packs: list[Path]):
+    """A field's `description` and `title` and each note are Spanish, then English: the Spanish part holds no
+    English message, the English part the English ones."""
+    messages = english_fragments()
+    english: set[str] = set()
+    for pack in packs:
+        package = json.loads((pack / "datapackage.json").read_text(encoding="utf-8"))
+        for resource in package["resources"]:
+            for f in resource["schema"]["fields"]:
+                for text in (f.get("description"), f["title"]):
+                    if text and BOTH in text:
+                        assert english_on(visible(text.split(BOTH)[0]), messages) == [], (resource["name"], text)
+                        english |= set(english_on(visible(text.split(BOTH)[-1]), messages))
+            for kind in ("changes", "validation_errors", "alerts"):
+                for n in resource[kind]:
+                    assert english_on(visible(n["es"]), messages) == [], (resource["name"], n)
+                    english |= set(english_on(visible(n["en"]), messages))
+    assert {MATCHED[1], KEY_OF, NAME_OF, WHY["lost_letter"], TOO_DIFFERENT[1], ORIGIN_NAMES["origen_archivo"],
+            CHANGES["not_stacked"]} <= english
 
 
 def test_each_readme_links_to_the_other_and_has_the_same_tables(packs: list[Path]):

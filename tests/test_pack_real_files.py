@@ -14,6 +14,7 @@ import duckdb
 import pytest
 
 import test_real_files
+from harvester.places import describe_keying
 from harvester.sandbox import SandboxPortal
 from real_files import RealFile
 from test_real_files import THEME, _fetched, _provenance, run_stages
@@ -146,9 +147,15 @@ def test_a_real_dictionary_sheet_describes_the_workbooks_other_sheets(run: Path)
     """INECC's workbook: sheet `Diccionario` (no header: field | description) describes the sheets' columns."""
     fields = {f["title"]: f for f in _descriptor(run, "inecc-anvcc__Diccionario de datos_3 clasi.xlsx",
                                                  "sheet:1448")["schema"]["fields"]}
-    assert fields["Clave Entidad"]["description"] == ("Clave de la Entidad según INEGI "
-                                                      "(fuente / source: inecc-anvcc__Diccionario de datos_3 clasi.xlsx "
-                                                      "(sheet:Diccionario))")
+    # the sheet's words and their source once, then how the pack keyed the state keys, in Spanish / English
+    keying = fields["Clave Entidad_cve_ent"]["inegi_keying"]
+    inegi = "(INEGI, Marco Geoestadístico 2023 (harvester/data/inegi_places.csv))"
+    assert fields["Clave Entidad"]["description"] == (
+        "Clave de la Entidad según INEGI (inecc-anvcc__Diccionario de datos_3 clasi.xlsx (sheet:Diccionario)). "
+        f"{describe_keying(keying, 'es')} {inegi} / {describe_keying(keying, 'en')} {inegi}")
+    assert describe_keying(keying, "es") == (
+        "«Clave Entidad» (clave de entidad): Clave Entidad_cve_ent y Clave Entidad_nombre_oficial según INEGI (Marco "
+        "Geoestadístico 2023); 1,448 de 1,448 filas con valor coinciden (100.0%).")
     assert fields["ClasVFEH"]["description"].startswith("Clasificación de la Vulnerabilidad de acuerdo a la")
     readme = (_latest(run) / "README.md").read_text(encoding="utf-8")
     assert "Clave de la Entidad según INEGI (inecc-anvcc__Diccionario de datos_3 clasi.xlsx (sheet:Diccionario))" in readme

@@ -12,7 +12,7 @@ from typing import Any
 import duckdb
 import pytest
 
-from harvester.packstack import align, period_of
+from harvester.packstack import ORIGIN_COLUMNS, Alignment, Match, align, period_of, too_different, why_matched
 from harvester.sandbox.files import resource_files
 
 
@@ -79,8 +79,11 @@ def test_a_letter_lost_to_a_broken_encoding_is_mapped(women: Path):
     assert [f["rows"] for f in files] == [400, 250] and entry["rows"] == 650
     assert files[1]["columns"]["año_hechos"] == "ao_hechos" and files[1]["columns"]["FechaHechos"] == "fecha_hechos"
     (mapped,) = [c for c in _descriptor(women, entry["resource"])["changes"] if c["code"] == "column_mapped"]
-    assert mapped["column"] == "ao_hechos" and "una letra perdida por una codificación rota" in mapped["es"]
-    assert "a letter lost to a broken encoding" in mapped["en"]
+    assert mapped["column"] == "ao_hechos"
+    assert mapped["es"] == (f"En el archivo «{mapped['file']}» la columna «año_hechos» se unió con `ao_hechos` (una letra "
+                            "perdida por una codificación rota).")
+    assert mapped["en"] == (f"In the file «{mapped['file']}» the column «año_hechos» was joined with `ao_hechos` (a letter "
+                            "lost to a broken encoding).")
     parquet = women / entry["parquet"]
     assert _rows(parquet, "SELECT origen_periodo, min(ao_hechos), max(ao_hechos), count(*) FROM T GROUP BY ALL "
                           "ORDER BY 1 NULLS FIRST") == [(None, 2019, 2022, 400), ("2024", 2024, 2024, 250)]
@@ -105,7 +108,10 @@ def test_files_too_different_stay_apart_with_the_reason(women: Path):
     assert len(apart) == 2 and not any("stacked_from" in e for e in apart)
     later = _descriptor(women, apart[1]["resource"])
     (why,) = [c for c in later["changes"] if c["code"] == "not_stacked"]
-    assert "comparten 2 de 5 columnas" in why["es"] and "they share 2 of 5 columns" in why["en"]
+    assert why["es"] == ("No se unió con «Fotocívicas 2024» aunque es del mismo conjunto de datos: comparten 2 de 5 "
+                         "columnas (hace falta al menos el 60% para unirlas).")
+    assert why["en"] == ("Not stacked with «Fotocívicas 2024» although it is of the same dataset: they share 2 of 5 "
+                         "columns (at least 60% are needed to stack them).")
     assert why["es"] in (women / "README.md").read_text(encoding="utf-8")
 
 
@@ -129,3 +135,28 @@ def test_columns_line_up_by_spelling_and_lost_letters_but_not_by_guessing():
     b = align(["casa", "cosa", "total"], ["csa", "Total"])
     assert [(m.base, m.other) for m in b.matches] == [("total", "Total")] and b.unmatched == ["csa"]
     assert b.missing == ["casa", "cosa"]
+
+
+def test_why_files_stay_apart_or_columns_line_up_is_said_wholly_in_each_language():
+    one = Alignment(matches=[Match("a", "a", "same")])
+    assert too_different(["a"], ["a"], one, 0.8, "es") == "comparten 1 de 1 columna (hace falta al menos el 80% para unirlas)"
+    assert too_different(["a"], ["a"], one, 0.8, "en") == "they share 1 of 1 column (at least 80% are needed to stack them)"
+    many = Alignment(matches=[Match(str(i), str(i), "same") for i in range(1_200)])
+    wide = [str(i) for i in range(1_500)]
+    assert too_different(wide, wide[:1_200], many, 0.6, "es") == ("comparten 1,200 de 1,500 columnas (hace falta al "
+                                                                  "menos el 60% para unirlas)")
+    assert too_different(wide, wide[:1_200], many, 0.6, "en") == ("they share 1,200 of 1,500 columns (at least 60% are "
+                                                                  "needed to stack them)")
+    assert why_matched("spelling", "es") == "el mismo nombre escrito de otra forma: mayúsculas, acentos, ñ o guiones"
+    assert why_matched("spelling", "en") == "the same name written another way: case, accents, ñ or separators"
+    assert why_matched("lost_letter", "es") == "una letra perdida por una codificación rota"
+    assert why_matched("lost_letter", "en") == "a letter lost to a broken encoding"
+
+
+def test_a_stack_s_origin_columns_are_titled_in_spanish_then_english(women: Path):
+    entry = _entry(women, "victimas-en-carpetas-de-investigacion-fgj")
+    fields = {f["name"]: f for f in _descriptor(women, entry["resource"])["schema"]["fields"]}
+    assert [fields[c]["title"] for c in ORIGIN_COLUMNS] == [
+        "archivo de origen / source file", "periodo del archivo / the file's period",
+        "año del archivo (el primero, si cubre varios) / the file's year (the first, when it covers several)",
+        "último año del archivo / the file's last year", "mes del archivo / the file's month"]

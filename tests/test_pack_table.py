@@ -10,7 +10,7 @@ from pathlib import Path
 import duckdb
 import pyarrow.parquet as pq
 
-from harvester.packtable import READ_THREADS, profiled, write_table
+from harvester.packtable import READ_THREADS, PackField, field_descriptor, profiled, write_table
 from harvester.profile import profile_file, scratch_connection
 
 ALCALDIAS = ["Álvaro Obregón", "CUAUHTEMOC", "Gustavo A. Madero", "Iztapalapa", "Coyoacán", "Tlalpan"]
@@ -77,3 +77,59 @@ def test_the_profile_is_reused_only_for_the_bytes_and_rules_it_was_made_from(tmp
     assert profiled({**profiles, "a": replace(profiles["a"], rules="older")}, names, "s1", 2) is None
     assert profiled({**profiles, "a": replace(profiles["a"], present=None)}, names, "s1", 2) is None  # an old profile
     assert profiled(profiles, ["b", "a"], "s1", 2) is None  # not the columns' positions
+
+
+def test_a_field_description_is_the_portal_s_then_the_pack_s_in_spanish_then_english() -> None:
+    """datapackage.json has one `description` per field: the portal's words once, with their source; then what the
+    pack says, whole in Spanish, ` / `, whole in English; the README shows the keying in its own language only."""
+    from test_i18n import english_fragments, english_on
+
+    from harvester.packreadme import _described
+    from harvester.packtable import BOTH, field_description, pack_text
+
+    keying = {"column": "alcaldia", "kind": "municipio", "level": "municipio", "key_column": "alcaldia_cve_mun",
+              "name_column": "alcaldia_nombre_oficial", "rows_matched": 9, "rows_with_value": 10,
+              "share_matched": 0.9, "ambiguous": [], "ambiguous_count": 0,
+              "unmatched": [{"value": "Fuera", "rows": 1, "state": None, "candidates": []}], "unmatched_count": 1}
+    inegi = "(INEGI, Marco Geoestadístico 2023 (harvester/data/inegi_places.csv))"
+    paragraph = {
+        "es": "«alcaldia» (municipio o alcaldía): alcaldia_cve_mun y alcaldia_nombre_oficial según INEGI (Marco "
+              "Geoestadístico 2023); 9 de 10 filas con valor coinciden (90.0%). Valor sin coincidencia: 'Fuera' (1).",
+        "en": "«alcaldia» (municipio or alcaldía): alcaldia_cve_mun and alcaldia_nombre_oficial from INEGI (Marco "
+              "Geoestadístico 2023); 9 of 10 rows with a value match (90.0%). Value with no match: 'Fuera' (1)."}
+    source = PackField("alcaldia", "alcaldia", "string", None, description="Alcaldía del hecho",
+                       described_by="diccionario.csv", place=keying)
+    key = PackField("alcaldia_cve_mun", "alcaldia_cve_mun", "string", None, place=keying, keying=keying,
+                    companion=True)
+    name = PackField("alcaldia_nombre_oficial", "alcaldia_nombre_oficial", "string", None, place=keying,
+                     companion=True)
+    assert BOTH == " / "
+    assert field_description(source) == (f"Alcaldía del hecho (diccionario.csv). {paragraph['es']} {inegi} / "
+                                         f"{paragraph['en']} {inegi}")
+    assert field_description(key) == (f"Clave INEGI de «alcaldia». {paragraph['es']} {inegi} / "
+                                      f"INEGI key of «alcaldia». {paragraph['en']} {inegi}")
+    assert field_description(name) == (f"Nombre oficial INEGI de «alcaldia». {paragraph['es']} {inegi} / "
+                                       f"INEGI official name of «alcaldia». {paragraph['en']} {inegi}")
+    assert field_descriptor(key)["inegi_keying"] == keying and "inegi_keying" not in field_descriptor(name)
+    assert _described(source, "es") == f"Alcaldía del hecho (diccionario.csv) {paragraph['es']} {inegi}"
+    assert _described(key, "en") == f"INEGI key of «alcaldia». {paragraph['en']} {inegi}"
+    # a nullable integer declared a number, points whose order is unknown, GeoJSON with an altitude
+    whole = PackField("n", "n", "integer", None, has_nulls=True)
+    assert field_descriptor(whole) == {"name": "n", "type": "number", "title": "n", "description": (
+        "Números enteros (int64 en el archivo Parquet), con algunos faltantes. / "
+        "Whole numbers (int64 in the Parquet file), some missing.")}
+    assert "description" not in field_descriptor(replace(whole, has_nulls=False))
+    point = PackField("p", "p", "geopoint", None, form="unknown", description="Ubicación", described_by="DCAT field")
+    assert field_descriptor(point) == {"name": "p", "type": "string", "title": "p", "description": (
+        "Ubicación (DCAT field). Punto geográfico: no se sabe si va primero la latitud o la longitud. / "
+        "Geographic point: whether latitude or longitude comes first is not known.")}
+    array = PackField("q", "q", "geopoint", None, form="lat_lon_array")
+    assert pack_text(array, "en") == ("Geographic point «[lat, lon]»: latitude first (Frictionless's geopoint wants "
+                                      "longitude first).")
+    shape = PackField("g", "g", "geojson", None, form="3d")
+    assert field_descriptor(shape)["type"] == "string"
+    assert pack_text(shape, "es") == ("Geometría GeoJSON con altitud en sus posiciones (Frictionless solo acepta "
+                                      "posiciones de 2 números).")
+    messages = english_fragments()
+    for f in (source, key, name, whole, point, array, shape):
+        assert english_on(pack_text(f, "es"), messages) == [], f.name

@@ -15,6 +15,7 @@ from frictionless import Package
 from harvester.config import load_settings
 from harvester.errors import HarvesterError
 from harvester.pack import build_packs
+from harvester.places import describe_keying
 
 THEMES = ("care-economy", "mobility-and-women")
 
@@ -113,6 +114,21 @@ def test_places_get_their_inegi_keys_beside_the_original_column(packs: Path):
     keying = fields["alcaldia_hechos_cve_mun"]["inegi_keying"]
     assert keying["share_matched"] == 1.0 and keying["state_hint"] == "09" and keying["unmatched"] == []
     assert "INEGI" in fields["alcaldia_hechos"]["description"]  # the original says how it was keyed
+    # one description per field: the keying in Spanish, whole, then in English, whole (packtable.field_description)
+    inegi = "(INEGI, Marco Geoestadístico 2023 (harvester/data/inegi_places.csv))"
+    column = keying["column"]  # the first file's name (the keying names the columns as the source does)
+    assert column == "AlcaldiaHechos"
+    assert fields["alcaldia_hechos_cve_mun"]["description"] == (
+        f"Clave INEGI de «{column}». {describe_keying(keying, 'es')} {inegi} / "
+        f"INEGI key of «{column}». {describe_keying(keying, 'en')} {inegi}")
+    assert fields["alcaldia_hechos_nombre_oficial"]["description"] == (
+        f"Nombre oficial INEGI de «{column}». {describe_keying(keying, 'es')} {inegi} / "
+        f"INEGI official name of «{column}». {describe_keying(keying, 'en')} {inegi}")
+    assert fields["alcaldia_hechos"]["description"] == (f"{describe_keying(keying, 'es')} {inegi} / "
+                                                        f"{describe_keying(keying, 'en')} {inegi}")
+    assert describe_keying(keying, "es") == (
+        "«AlcaldiaHechos» (municipio o alcaldía): AlcaldiaHechos_cve_mun y AlcaldiaHechos_nombre_oficial según INEGI "
+        "(Marco Geoestadístico 2023); 3,000 de 3,000 filas con valor coinciden (100.0%).")
     readme = (latest / "README.md").read_text(encoding="utf-8")
     assert "alcaldia_hechos_cve_mun" in readme and "filas con valor coinciden (100.0%)" in readme
     assert "| Clave INEGI de «alcaldia_hechos». «alcaldia_hechos» (municipio o alcaldía): alcaldia_hechos_cve_mun y " \
@@ -236,8 +252,7 @@ def test_an_include_or_exclude_naming_no_harvested_dataset_is_reported(demo, tmp
     listed = run_cli("pack", "candidates", "care-economy", config=config)
     assert listed.exit_code == 0
     warned = [line for line in listed.stderr.splitlines() if "no-existe" in line]
-    assert warned == ["Aviso: care-economy: exclude cdmx/no-existe: ningún conjunto cosechado se llama así / "
-                      "names no harvested dataset"]
+    assert warned == ["Warning: care-economy: exclude cdmx/no-existe: names no harvested dataset"]
     as_json = run_cli("pack", "candidates", "care-economy", "--json", config=config)
     assert json.loads(as_json.stdout)["unknown_refs"] == ["exclude cdmx/no-existe"]
 

@@ -21,7 +21,8 @@ import pytest
 
 from harvester.csvscan import header_names, read_csv_sql
 from harvester.placenames import PlacesError, normalize_place, parse_place, place, places, state_key
-from harvester.places import PlaceKind, PlaceLevel, detect_place_columns, key_places
+from harvester.i18n import format_percent
+from harvester.places import PlaceKind, PlaceLevel, describe_keying, detect_place_columns, key_places
 from harvester.tables import extract_tables
 
 REPO = Path(__file__).resolve().parents[1]
@@ -110,7 +111,7 @@ def test_a_state_hint_is_a_key_or_a_name(hint, key):
 
 
 def test_an_unknown_state_hint_is_an_error_in_spanish_and_english():
-    with pytest.raises(PlacesError, match=r"^entidad desconocida / unknown state: 'Atlántida'"):
+    with pytest.raises(PlacesError, match=r"^unknown state: 'Atlántida'"):
         state_key("Atlántida")
     with pytest.raises(PlacesError, match="unknown state: '33'"):
         state_key("33")
@@ -232,10 +233,15 @@ def test_every_spelling_of_the_real_alcaldia_names_gets_its_key_and_the_rest_is_
     assert {"Magdalena Contreras", "Cuajimalpa", "GAM", "Cuauht\ufffdmoc", "Cuauht?moc"} <= approximate
     assert "CUAUHTEMOC" not in approximate and "Alcaldía Tlalpan" not in approximate
     _unchanged(con, "victimas", "keyed")
-    text = k.describe()
-    assert text.startswith("«AlcaldiaHechos» (municipio / alcaldía): AlcaldiaHechos_cve_mun y "
-                           "AlcaldiaHechos_nombre_oficial según INEGI")
-    assert "Sin coincidencia / no match: 'Cuahutemoc' (2); 'FUERA DE LA CDMX' (1)." in text
+    share = {"es": format_percent(k.share_matched, "es", 1), "en": format_percent(k.share_matched, "en", 1)}
+    assert k.describe("es") == (
+        f"«AlcaldiaHechos» (municipio o alcaldía): AlcaldiaHechos_cve_mun y AlcaldiaHechos_nombre_oficial según "
+        f"INEGI (Marco Geoestadístico 2023); {len(spelled):,} de {len(spelled) + 3:,} filas con valor coinciden "
+        f"({share['es']}). Valores sin coincidencia: 'Cuahutemoc' (2); 'FUERA DE LA CDMX' (1).")
+    assert k.describe("en") == (
+        f"«AlcaldiaHechos» (municipio or alcaldía): AlcaldiaHechos_cve_mun and AlcaldiaHechos_nombre_oficial from "
+        f"INEGI (Marco Geoestadístico 2023); {len(spelled):,} of {len(spelled) + 3:,} rows with a value match "
+        f"({share['en']}). Values with no match: 'Cuahutemoc' (2); 'FUERA DE LA CDMX' (1).")
     data = k.as_dict()
     assert (data["kind"], data["key_column"], data["share_matched"]) == ("municipio", "AlcaldiaHechos_cve_mun",
                                                                         k.share_matched)
@@ -373,7 +379,7 @@ def test_columns_that_are_not_places_are_not_detected_nor_changed(corpus, tmp_pa
     assert not detected & {"Región", "Clave Región", "ClasVFEH", "A_VFEH"}
     assert key_places(con, "inecc", [], None, target="nothing") == []
     _unchanged(con, "inecc", "nothing")
-    with pytest.raises(PlacesError, match=r"^inecc: no hay columna / no column 'Alcaldía'$"):
+    with pytest.raises(PlacesError, match=r"^inecc: no column 'Alcaldía'$"):
         key_places(con, "inecc", ["Alcaldía"], None)
 
 
@@ -474,3 +480,50 @@ def test_a_status_column_called_estado_is_not_a_state(corpus):
     assert detect_place_columns(con, "ciclovias", "CDMX") == []
     [estado] = key_places(con, "ciclovias", ["ESTADO"], "CDMX", target="keyed")
     assert (estado.kind, estado.rows_matched, estado.unmatched_count) == (PlaceKind.ENTIDAD, 0, 3)
+
+
+def _keying(**changed: object) -> dict[str, object]:
+    """A keying as a pack keeps it (PlaceKeying.as_dict()): one alcaldía column, one value of each sort."""
+    keying: dict[str, object] = {
+        "column": "alcaldia", "kind": "municipio", "level": "municipio", "key_column": "alcaldia_cve_mun",
+        "name_column": "alcaldia_nombre_oficial", "rows_matched": 1, "rows_with_value": 1, "share_matched": 1.0,
+        "ambiguous": [], "ambiguous_count": 0, "unmatched": [], "unmatched_count": 0}
+    keying.update(changed)
+    return keying
+
+
+def test_a_keying_is_described_wholly_in_each_language_with_the_right_forms_for_one():
+    from test_i18n import english_fragments, english_on
+
+    one = _keying(ambiguous=[{"value": "Benito Juárez", "rows": 1, "state": None, "candidates": ["09014", "23005"]}],
+                  ambiguous_count=1, unmatched=[{"value": "Fuera", "rows": 1, "state": "09", "candidates": []}],
+                  unmatched_count=2)
+    assert describe_keying(one, "es") == (
+        "«alcaldia» (municipio o alcaldía): alcaldia_cve_mun y alcaldia_nombre_oficial según INEGI (Marco "
+        "Geoestadístico 2023); 1 de 1 fila con valor coincide (100.0%). Valor ambiguo, sin clave: 'Benito Juárez' "
+        "(1: 09014, 23005). Valores sin coincidencia: 'Fuera' [09] (1); y 1 valor más.")
+    assert describe_keying(one, "en") == (
+        "«alcaldia» (municipio or alcaldía): alcaldia_cve_mun and alcaldia_nombre_oficial from INEGI (Marco "
+        "Geoestadístico 2023); 1 of 1 row with a value matches (100.0%). Ambiguous value, no key: 'Benito Juárez' "
+        "(1: 09014, 23005). Values with no match: 'Fuera' [09] (1); and 1 more value.")
+    many = _keying(kind="key", level="entidad", column="cve_ent", key_column="cve_ent_cvegeo",
+                   name_column="cve_ent_nombre_oficial", rows_matched=12_345, rows_with_value=12_346,
+                   share_matched=12_345 / 12_346, unmatched=[{"value": "99", "rows": 1, "state": None, "candidates": []}],
+                   unmatched_count=1_001, ambiguous=[{"value": "x", "rows": 1_500, "state": None, "candidates": []}],
+                   ambiguous_count=2)
+    assert describe_keying(many, "es") == (
+        "«cve_ent» (clave de entidad): cve_ent_cvegeo y cve_ent_nombre_oficial según INEGI (Marco Geoestadístico "
+        "2023); 12,345 de 12,346 filas con valor coinciden (100.0%). Valores ambiguos, sin clave: 'x' (1,500); y 1 "
+        "valor más. Valores sin coincidencia: '99' (1); y 1,000 valores más.")
+    assert describe_keying(many, "en") == (
+        "«cve_ent» (state key): cve_ent_cvegeo and cve_ent_nombre_oficial from INEGI (Marco Geoestadístico 2023); "
+        "12,345 of 12,346 rows with a value match (100.0%). Ambiguous values, no key: 'x' (1,500); and 1 more value. "
+        "Values with no match: '99' (1); and 1,000 more values.")
+    none = _keying(kind="entidad", level="entidad", rows_matched=0, rows_with_value=0, share_matched=None)
+    assert describe_keying(none, "es").endswith("«alcaldia» (entidad): alcaldia_cve_mun y alcaldia_nombre_oficial "
+                                                "según INEGI (Marco Geoestadístico 2023); 0 de 0 filas con valor "
+                                                "coinciden (—).")
+    assert describe_keying(_keying(kind="key"), "es").startswith("«alcaldia» (clave de municipio): ")
+    messages = english_fragments()
+    for keying in (one, many, none):
+        assert english_on(describe_keying(keying, "es"), messages) == []

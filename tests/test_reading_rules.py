@@ -218,7 +218,9 @@ def test_geojson_and_points_in_cells_are_typed_and_kept_byte_for_byte(tmp_path: 
     assert packed.type("Geo Point") == "geopoint" and packed.fields["Geo Point"].form == "lat_lon"
     assert packed.columns["Geo Point"] == ["19.4224885742,-99.1842660301", "19.4, -99.1"]
     assert _field(packed.fields["Geo Point"])["type"] == "string"
-    assert "latitud primero" in _field(packed.fields["Geo Point"])["description"]
+    assert _field(packed.fields["Geo Point"])["description"] == (
+        "Punto geográfico «lat,lon»: latitud primero (el geopoint de Frictionless pide la longitud primero). / "
+        "Geographic point «lat,lon»: latitude first (Frictionless's geopoint wants longitude first).")
     assert packed.fields["geo_point_2d"].form == "lat_lon_array"
     assert _dictionary_type(packed.fields["Geo Point"], "es") == "`geopoint` (lat,lon)"
     lonlat = _field(packed.fields["lonlat"])

@@ -33,7 +33,7 @@ def test_safe_forms_are_a_subset_of_what_frictionless_accepts(kind):
 
 
 @pytest.mark.parametrize("data", [b"h\n1\n\n2\n", b"\nh\n\r\n1", b"h\n1\n\n", b"h\r\n\r\n\r\n1\r\n", b"a\n\n\n\nb",
-                                  b"", b"\n", b"no newline"])
+                                  b"", b"\n", b"no newline", b"\r\n\n\r\r\n\n", b"a\n\r\n\n\r\nb\r\n\r\n"])
 def test_line_counts_do_not_depend_on_chunk_boundaries(tmp_path: Path, data: bytes):
     path = tmp_path / "f.csv"
     path.write_bytes(data)
@@ -111,6 +111,49 @@ def test_a_utf8_start_with_cp1252_late_is_validated_again_in_cp1252(tmp_path: Pa
     fast, slow = validate_file(path), validate_file(path, engine="frictionless")
     assert fast["engine"] == "duckdb" and fast["encoding"] == "cp1252" and "cp1252" in fast["encoding_reason"]
     assert errors(fast) == errors(slow) == [("missing-cell", 30_003, "total"), ("type-error", 30_002, "anio")]
+
+
+@pytest.mark.parametrize("where", ["extra cell", "missing cells", "bad quote", "accepted row", "header"])
+def test_a_byte_that_is_no_utf8_is_found_wherever_the_scan_left_it(tmp_path: Path, where: str):
+    """DuckDB checks the encoding of the lines it reads, not of those it rejects for their shape, nor of
+    the header it skips: a Latin-1 `é` late in such a line still makes the file Latin-1, with the errors
+    frictionless reports for it read in Latin-1."""
+    rows = [f"Tlalpan,{2000 + i % 20},{i}" for i in range(30_000)]  # past the 256 KB the guess looks at
+    late = {"extra cell": "Coyoac\xe1n,2021,5,sobra", "missing cells": "Coyoac\xe1n", "bad quote": 'Coyoac\xe1n,"20"21,5',
+            "accepted row": "Coyoac\xe1n,2021,5", "header": None}[where]
+    header = "alcaldia,anio,total"
+    if late is None:  # a preamble longer than the start the guess read, then a header with an accent
+        lines = [f"nota {i}" for i in range(30_000)] + ["alcald\xeda,anio,total"] + rows[:100]
+    else:
+        lines = [header] + rows + [late, "Tláhuac,2021,3"]
+    path = tmp_path / "tarde.csv"
+    path.write_bytes(("\n".join(lines) + "\n").encode("latin-1"))
+    fast, slow = validate_file(path), validate_file(path, engine="frictionless")
+    assert fast["encoding"] == slow["encoding"] == "latin-1", (fast["encoding"], fast["encoding_reason"])
+    assert errors(fast) == errors(slow)
+
+
+def test_a_utf8_file_is_confirmed_by_the_scan_with_rejected_lines_checked(tmp_path: Path):
+    """The common case: a UTF-8 file with accents everywhere and lines DuckDB rejects (missing and extra
+    cells, accented): UTF-8 over the whole file, the same errors as frictionless."""
+    path = tmp_path / "bien.csv"
+    rows = "".join(f"Coyoacán,{2000 + i % 20},{i}\n" for i in range(30_000))
+    path.write_text("alcaldía,año,total\n" + rows + "Tláhuac,2021\nPeñón,2021,3,4\n\n\"Ñ\",1,2\n", encoding="utf-8")
+    fast, slow = validate_file(path), validate_file(path, engine="frictionless")
+    assert fast["engine"] == "duckdb" and fast["encoding"] == "utf-8"
+    assert fast["encoding_reason"] == "the whole file is valid UTF-8"
+    assert errors(fast) == errors(slow) and {e[0] for e in errors(fast)} == {"missing-cell", "extra-cell", "blank-row"}
+
+
+def test_a_file_whose_lines_end_two_ways_is_validated_by_frictionless_with_the_reason(tmp_path: Path):
+    """One CRLF among LF lines stops DuckDB's parser (an error that used to escape the validator as a
+    pyarrow OSError): frictionless validates the file, and the report says why."""
+    path = tmp_path / "mezcla.csv"
+    rows = "".join(f"Coyoacán,{2000 + i % 20},{i}\n" for i in range(3_000))
+    path.write_text("alcaldía,año,total\n" + rows + "Peñón,2021,3,4\r\nTláhuac,2021\n", encoding="utf-8")
+    fast, slow = validate_file(path), validate_file(path, engine="frictionless")
+    assert fast["engine"] == "frictionless" and "the DuckDB scan failed" in fast["engine_note"]
+    assert errors(fast) == errors(slow) == [("extra-cell", 3_002, ""), ("missing-cell", 3_003, "total")]
 
 
 @pytest.mark.parametrize("c1", [b"", b"\x81"])

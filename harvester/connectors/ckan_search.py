@@ -21,6 +21,7 @@ from harvester.config import CatalogConfig
 from harvester.connectors.base import Batch, Connector, Dataset, ListingReport, PageCallback
 from harvester.connectors.ckan_list import PackageListConnector
 from harvester.errors import IncompleteListing
+from harvester.i18n import N_
 
 SORT = "metadata_modified asc, id asc"
 ID_CHUNK = 50
@@ -96,9 +97,9 @@ class PackageSearchConnector(Connector):
                 # Keyset paging never asks for what it has: a page of nothing new is a portal repeating
                 # itself (a made-up count, `start` ignored), which would otherwise be paged forever.
                 raise IncompleteListing(
-                    f"paging {self.client.url('package_search')} stopped: page {pages} added no "
-                    f"new dataset, the portal repeats its pages ({len(unique)} datasets received, count "
-                    f"{page.count})", self.client.url("package_search"))
+                    N_("paging %(url)s stopped: page %(page)s added no new dataset, the portal repeats its pages "
+                       "(%(received)s datasets received, count %(count)s)"), self.client.url("package_search"),
+                    page=pages, received=len(unique), count=page.count)
             if on_page:
                 on_page(len(unique), page.count if pages == 1 else None)
             if results:
@@ -123,8 +124,8 @@ class PackageSearchConnector(Connector):
                                                q=self.q, rows=0)
             if len(unique) < final.count:
                 raise IncompleteListing(
-                    f"paging {self.client.url('package_search')} gave {len(unique)} datasets but the "
-                    f"window holds {final.count}", self.client.url("package_search"))
+                    N_("paging %(url)s gave %(received)s datasets but the window holds %(count)s"),
+                    self.client.url("package_search"), received=len(unique), count=final.count)
         if report is not None:
             report.pages = (report.pages or 0) + pages
             if self.effective_rows != self.catalog.rows:

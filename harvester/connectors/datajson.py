@@ -15,6 +15,7 @@ from harvester.config import CatalogConfig
 from harvester.connectors.base import Batch, Connector, Dataset, ListingReport, PageCallback, batches
 from harvester.connectors.ckan_list import PackageListConnector
 from harvester.errors import NotCkanApi
+from harvester.i18n import N_
 from harvester.text import normalize
 
 BATCH = 500
@@ -89,7 +90,7 @@ class DataJsonConnector(Connector):
         document = self.client.document(url)
         entries = document.get("dataset") if isinstance(document, dict) else None
         if not isinstance(entries, list):
-            raise NotCkanApi(f"not a DCAT-US catalog: {url} has no `dataset` list", url)
+            raise NotCkanApi(N_("not a DCAT-US catalog: %(url)s has no `dataset` list"), url)
         report.complete = True
         report.window_start = since
         report.window_end = self.client.last_server_time or utcnow()

@@ -65,7 +65,8 @@ from harvester.connectors.base import Batch, Connector, Dataset, ListingReport, 
 from harvester.connectors.ckan_list import PackageListConnector
 from harvester.connectors.ckan_search import PackageSearchConnector
 from harvester.errors import (ActionMissing, IncompleteListing, NotCkanApi, PortalError, PortalTimeout,
-                              PortalUnavailable)
+                              PortalUnavailable, Text)
+from harvester.i18n import N_
 from harvester.text import normalize
 
 DCAT = Namespace("http://www.w3.org/ns/dcat#")
@@ -254,47 +255,53 @@ class DcatConnector(Connector):
                     break
                 target = urljoin(response.url, response.headers["Location"])
                 if not same_site(url, target):
-                    raise NotCkanApi(f"catalog {self.catalog.id}: {response.url} redirected to {target}: another "
-                                     "host, not followed", url)
+                    raise NotCkanApi(N_("catalog %(catalog)s: %(source)s redirected to %(target)s: another host, not "
+                                        "followed"), url, catalog=self.catalog.id, source=response.url, target=target)
                 response = session.get(target, headers=headers, allow_redirects=False, timeout=timeout)
             else:
-                raise NotCkanApi(f"catalog {self.catalog.id}: more than {MAX_REDIRECTS} redirects from {url}", url)
+                raise NotCkanApi(N_("catalog %(catalog)s: more than %(most)s redirects from %(url)s"), url,
+                                 catalog=self.catalog.id, most=MAX_REDIRECTS)
         except PortalError:
             raise
         except (http.AnswerTooLarge, http.AnswerTooSlow) as exc:
-            raise PortalUnavailable(f"catalog {self.catalog.id}: {exc}", url) from None
+            raise PortalUnavailable(N_("catalog %(catalog)s: %(reason)s"), url, catalog=self.catalog.id,
+                                    reason=exc) from None
         except http.Timeout:
-            raise PortalTimeout(f"catalog {self.catalog.id}: no answer from {url} within {self.catalog.timeout:g} s",
-                                url) from None
+            raise PortalTimeout(N_("catalog %(catalog)s: no answer from %(url)s within %(seconds)s s"), url,
+                                catalog=self.catalog.id, seconds=f"{self.catalog.timeout:g}") from None
         except http.RequestFailure as exc:
             if http._read_timed_out(exc):
-                raise PortalTimeout(f"catalog {self.catalog.id}: no answer from {url} within "
-                                    f"{self.catalog.timeout:g} s", url) from None
-            raise PortalUnavailable(f"catalog {self.catalog.id}: request to {url} failed: {_reason(exc)}", url) from None
+                raise PortalTimeout(N_("catalog %(catalog)s: no answer from %(url)s within %(seconds)s s"), url,
+                                    catalog=self.catalog.id, seconds=f"{self.catalog.timeout:g}") from None
+            raise PortalUnavailable(N_("catalog %(catalog)s: request to %(url)s failed: %(reason)s"), url,
+                                    catalog=self.catalog.id, reason=_reason(exc)) from None
         return response
 
-    def _check(self, response: http.Response, what: str) -> None:
+    def _check(self, response: http.Response, missing: str) -> None:
+        """A typed error unless the answer is a Turtle document; `missing` (N_, with %(url)s and %(status)s)
+        says what is not there when the portal answers that it has none."""
         status = response.status_code
         if status == 429 or status >= 500:
-            raise PortalUnavailable(f"catalog {self.catalog.id}: server error {status} from {response.url} "
-                                    "after retries", response.url)
+            raise PortalUnavailable(N_("catalog %(catalog)s: server error %(status)s from %(url)s after retries"),
+                                    response.url, catalog=self.catalog.id, status=status)
         if status in _MISSING:
-            raise ActionMissing(f"no {what} at {response.url} ({status})", response.url)
+            raise ActionMissing(missing, response.url, status=status)
         ctype = response.headers.get("Content-Type", "").lower()
         head = response.content[:64].lstrip().lower()
         if status != 200 or "html" in ctype or head.startswith((b"<!doctype", b"<html")):
-            kind = "an HTML page" if ("html" in ctype or head.startswith((b"<!doctype", b"<html"))) else \
-                f"a {ctype.split(';')[0] or 'typeless'} answer"
-            raise NotCkanApi(f"catalog {self.catalog.id}: not a DCAT catalog: {response.url} answered {status} "
-                             f"with {kind}", response.url)
+            kind = Text(N_("an HTML page")) if ("html" in ctype or head.startswith((b"<!doctype", b"<html"))) else \
+                Text(N_("a %(type)s answer"), type=ctype.split(";")[0] or "typeless")
+            raise NotCkanApi(N_("catalog %(catalog)s: not a DCAT catalog: %(url)s answered %(status)s with %(kind)s"),
+                             response.url, catalog=self.catalog.id, status=status, kind=kind)
 
     def _parse(self, response: http.Response, what: str) -> Graph:
         graph = Graph()
         try:
             graph.parse(data=response.content, format="turtle", publicID=response.url)
         except Exception as exc:  # noqa: BLE001 - rdflib raises many kinds; every one means the same
-            raise NotCkanApi(f"catalog {self.catalog.id}: the {what} at {response.url} does not parse as Turtle: "
-                             f"{type(exc).__name__}: {_one_line(exc)}", response.url) from None
+            raise NotCkanApi(N_("catalog %(catalog)s: the %(what)s at %(url)s does not parse as Turtle: %(reason)s"),
+                             response.url, catalog=self.catalog.id, what=Text(what),
+                             reason=f"{type(exc).__name__}: {_one_line(exc)}") from None
         return graph
 
     def _params(self, since: datetime | None, page: int) -> dict[str, Any]:
@@ -309,8 +316,8 @@ class DcatConnector(Connector):
 
     def _page(self, number: int, since: datetime | None) -> tuple[Page, str]:
         response = self._get(self.url, self._params(since, number))
-        self._check(response, "DCAT catalog")
-        graph = self._parse(response, "DCAT catalog page")
+        self._check(response, N_("no DCAT catalog at %(url)s (%(status)s)"))
+        graph = self._parse(response, N_("DCAT catalog page"))
         bases = self.bases | {str(c) for c in graph.subjects(RDF.type, DCAT.Catalog) if isinstance(c, URIRef)}
         self.bases = bases
         datasets = [d for d in (ckan_shaped(graph, ref, bases) for ref in set(graph.subjects(RDF.type, DCAT.Dataset)))
@@ -326,8 +333,8 @@ class DcatConnector(Connector):
             next_url = _text(graph, paging, HYDRA.nextPage) or _text(graph, paging, HYDRA.next)
             next_page = _page_number(next_url)
             if next_url and next_page is None:
-                raise NotCkanApi(f"catalog {self.catalog.id}: {response.url}: hydra:nextPage {next_url[:200]} "
-                                 "names no page number", response.url)
+                raise NotCkanApi(N_("catalog %(catalog)s: %(url)s: hydra:nextPage %(next)s names no page number"),
+                                 response.url, catalog=self.catalog.id, next=next_url[:200])
         return Page(datasets, total, per_page, next_page, next_url, http.server_time(response)), response.url
 
     # Listing ---------------------------------------------------------------------------------
@@ -344,9 +351,9 @@ class DcatConnector(Connector):
             new = [d for d in page.datasets if str(d["id"]) not in seen]
             if page.datasets and not new:
                 raise IncompleteListing(
-                    f"catalog {self.catalog.id}: paging {self.url} stopped: page {number} ({last_url}) brought no "
-                    f"new dataset, the portal repeats its pages ({len(seen)} datasets received, hydra:totalItems "
-                    f"{page.total})", last_url)
+                    N_("catalog %(catalog)s: paging %(start)s stopped: page %(page)s (%(url)s) brought no new dataset, "
+                       "the portal repeats its pages (%(received)s datasets received, hydra:totalItems %(total)s)"),
+                    last_url, catalog=self.catalog.id, start=self.url, page=number, received=len(seen), total=page.total)
             seen.update(str(d["id"]) for d in new)
             if page.total is not None:
                 total = page.total
@@ -358,20 +365,23 @@ class DcatConnector(Connector):
                 break
             if page.next_page <= number:
                 raise IncompleteListing(
-                    f"catalog {self.catalog.id}: paging {self.url} stopped: page {number} ({last_url}) names page "
-                    f"{page.next_page} as the next ({len(seen)} datasets received, hydra:totalItems {page.total})",
-                    last_url)
+                    N_("catalog %(catalog)s: paging %(start)s stopped: page %(page)s (%(url)s) names page %(next)s as "
+                       "the next (%(received)s datasets received, hydra:totalItems %(total)s)"),
+                    last_url, catalog=self.catalog.id, start=self.url, page=number, next=page.next_page,
+                    received=len(seen), total=page.total)
             number = page.next_page
         if report is not None:
             report.pages = (report.pages or 0) + pages
         if total is not None and len(seen) != total:
-            short = ""
+            short: Any = ""
             if page.per_page and len(page.datasets) < page.per_page and len(seen) < total and page.next_page is None:
-                short = (f"; its last page held {len(page.datasets)} of hydra:itemsPerPage {page.per_page} "
-                         "(is ckan.search.rows_max below ckanext.dcat.datasets_per_page?)")
+                short = Text(N_("; its last page held %(held)s of hydra:itemsPerPage %(per_page)s (is "
+                                "ckan.search.rows_max below ckanext.dcat.datasets_per_page?)"),
+                             held=len(page.datasets), per_page=page.per_page)
             raise IncompleteListing(
-                f"catalog {self.catalog.id}: paging {self.url} gave {len(seen)} datasets but hydra:totalItems says "
-                f"{total}{short}", last_url)
+                N_("catalog %(catalog)s: paging %(start)s gave %(received)s datasets but hydra:totalItems says "
+                   "%(total)s%(short)s"), last_url, catalog=self.catalog.id, start=self.url, received=len(seen),
+                total=total, short=short)
 
     def changed(self, since: datetime | None, report: ListingReport,
                 on_page: PageCallback | None = None) -> Iterator[Batch]:
@@ -402,8 +412,8 @@ class DcatConnector(Connector):
             response = self._get(f"{self.root}/dataset/{dataset_id}.ttl")
             if response.status_code in _GONE:
                 continue
-            self._check(response, "DCAT dataset")
-            graph = self._parse(response, "DCAT dataset")
+            self._check(response, N_("no DCAT dataset at %(url)s (%(status)s)"))
+            graph = self._parse(response, N_("DCAT dataset"))
             for ref in graph.subjects(RDF.type, DCAT.Dataset):
                 dataset = ckan_shaped(graph, ref, self.bases)
                 if dataset is not None and str(dataset["id"]) == dataset_id:

@@ -22,6 +22,7 @@ from typing import Any, Iterator
 import duckdb
 
 from harvester.errors import StoreBusy, StoreError
+from harvester.i18n import N_
 from harvester.paths import make_folder, read_copy_of
 from harvester.store import schema
 
@@ -68,7 +69,8 @@ def _wait_seconds() -> float:
     except ValueError:
         value = -1.0
     if not (value >= 0 and value != float("inf")):
-        raise StoreError(f"HARVESTER_STORE_WAIT: expected a number of seconds, got {text!r}")
+        raise StoreError(N_("%(variable)s: expected a number of seconds, got %(value)r"), variable="HARVESTER_STORE_WAIT",
+                         value=text)
     return value
 
 
@@ -92,7 +94,8 @@ def _copy_file(source: int, target: int, size: int) -> None:
             break
         copied += os.pwrite(target, chunk, copied)
     if copied != size:
-        raise StoreError(f"the store file ended after {copied} of {size} bytes while it was copied")
+        raise StoreError(N_("the store file ended after %(copied)s of %(size)s bytes while it was copied"),
+                         copied=copied, size=size)
     os.fsync(target)
 
 
@@ -127,7 +130,7 @@ class StoreBase:
         self._last_publish = time.monotonic()
         self._source: int | None = None  # the store file, open for copying until the connection closes
         if read_only and not self.path.exists():
-            raise NoStoreYet(f"{self.path}: no store yet (run `harvester harvest` first)")
+            raise NoStoreYet(N_("%(file)s: no store yet (run `harvester harvest` first)"), file=self.path)
         if not read_only:
             make_folder(self.path.parent)
         try:
@@ -138,7 +141,7 @@ class StoreBase:
             # A kill as the file was born left a few bytes and nothing committed: set it aside, start anew.
             self.path.rename(self.path.with_name(f"{self.path.name}.broken-{time.strftime('%Y%m%dT%H%M%S')}"))
             if read_only:
-                raise NoStoreYet(f"{self.path}: no store yet (run `harvester harvest` first)") from None
+                raise NoStoreYet(N_("%(file)s: no store yet (run `harvester harvest` first)"), file=self.path) from None
             self.con = self._connect(read_only)
         if not read_only:
             self._migrate()
@@ -188,26 +191,28 @@ class StoreBase:
             con = duckdb.connect(str(copy), read_only=True)
         except duckdb.IOException as exc:
             if copy.exists():
-                raise StoreError(f"{copy}: cannot open the read copy: {str(exc).splitlines()[0]}") from None
-            raise NoReadCopy(f"{self.path}: otro proceso escribe en el almacén y aún no hay copia publicada "
-                             "para leer / another process is writing the store and no read copy has been "
-                             "published yet; try again when it finishes") from None
+                raise StoreError(N_("%(file)s: cannot open the read copy: %(reason)s"), file=copy,
+                                 reason=str(exc).splitlines()[0]) from None
+            raise NoReadCopy(N_("%(file)s: another process is writing the store and no read copy has been published "
+                                "yet; try again when it finishes"), file=self.path) from None
         except duckdb.Error as exc:
-            raise StoreError(f"{copy}: not a readable DuckDB store: {str(exc).splitlines()[0]}") from None
+            raise StoreError(N_("%(file)s: not a readable DuckDB store: %(reason)s"), file=copy,
+                             reason=str(exc).splitlines()[0]) from None
         try:
             stamp = os.stat(copy).st_mtime
             version = schema.stored_version(con)
         except (OSError, duckdb.Error) as exc:
             con.close()
-            raise StoreError(f"{copy}: not a readable read copy: {str(exc).splitlines()[0]}") from None
+            raise StoreError(N_("%(file)s: not a readable read copy: %(reason)s"), file=copy,
+                             reason=str(exc).splitlines()[0]) from None
         if version != schema.SCHEMA_VERSION:
             con.close()
             if version is not None and version > schema.SCHEMA_VERSION:
-                raise StoreError(f"{copy}: store schema {version} is newer than this harvester "
-                                 f"({schema.SCHEMA_VERSION}); upgrade the harvester")
-            raise StaleReadCopy(f"{copy}: la copia publicada es del esquema {version} y esta versión lee el "
-                                f"{schema.SCHEMA_VERSION} / the read copy has schema {version}, this harvester "
-                                f"reads {schema.SCHEMA_VERSION}: the writer replaces it when it finishes")
+                raise StoreError(N_("%(file)s: store schema %(version)s is newer than this harvester (%(known)s); "
+                                    "upgrade the harvester"), file=copy, version=version, known=schema.SCHEMA_VERSION)
+            raise StaleReadCopy(N_("%(file)s: the read copy has schema %(version)s, this harvester reads %(known)s: "
+                                   "the writer replaces it when it finishes"), file=copy, version=version,
+                                known=schema.SCHEMA_VERSION)
         self._configure(con)
         self.published_copy = copy
         self.published_at = datetime.fromtimestamp(stamp, timezone.utc)
@@ -225,14 +230,18 @@ class StoreBase:
                 break
             except duckdb.IOException as exc:
                 if "lock" not in str(exc).lower():
-                    raise StoreError(f"{self.path}: cannot open: {str(exc).splitlines()[0]}") from None
+                    raise StoreError(N_("%(file)s: cannot open: %(reason)s"), file=self.path,
+                                     reason=str(exc).splitlines()[0]) from None
                 if time.monotonic() + pause > deadline:
-                    raise StoreBusy(f"{self.path}: in use by another harvester process"
-                                    + (f" (waited {wait:g} s)" if wait else "")) from None
+                    if wait:
+                        raise StoreBusy(N_("%(file)s: in use by another harvester process (waited %(seconds)s s)"),
+                                        file=self.path, seconds=f"{wait:g}") from None
+                    raise StoreBusy(N_("%(file)s: in use by another harvester process"), file=self.path) from None
                 time.sleep(pause)
                 pause = min(pause * 2, 1.0)
             except duckdb.Error as exc:
-                raise StoreError(f"{self.path}: not a readable DuckDB store: {str(exc).splitlines()[0]}") from None
+                raise StoreError(N_("%(file)s: not a readable DuckDB store: %(reason)s"), file=self.path,
+                                 reason=str(exc).splitlines()[0]) from None
         self._configure(con)
         return con
 
@@ -244,7 +253,8 @@ class StoreBase:
             con.execute("SET memory_limit = ?", [memory])
         except duckdb.Error:
             con.close()
-            raise StoreError(f"HARVESTER_DUCKDB_MEMORY: not a memory size DuckDB understands: {memory!r}") from None
+            raise StoreError(N_("%(variable)s: not a memory size DuckDB understands: %(value)r"),
+                             variable="HARVESTER_DUCKDB_MEMORY", value=memory) from None
         con.execute("SET preserve_insertion_order = false")
 
     def close(self) -> None:
@@ -268,14 +278,14 @@ class StoreBase:
         rename it over the copy. Killed at any moment, the previous copy stays whole (a leftover temporary
         file is removed by the next publish). One line (StoreError) when it cannot be done."""
         if self.read_only:
-            raise StoreError(f"{self.path}: opened read-only: a reader publishes no read copy")
+            raise StoreError(N_("%(file)s: opened read-only: a reader publishes no read copy"), file=self.path)
         target = read_copy_of(self.path)
         temporary = target.with_name(f".{target.name}.{os.getpid()}.part")
         try:
             self.con.execute("CHECKPOINT")
             wal = self.path.with_name(self.path.name + ".wal")
             if wal.exists() and wal.stat().st_size:
-                raise StoreError("the checkpoint left a write-ahead log behind")
+                raise StoreError(N_("the checkpoint left a write-ahead log behind"))
             make_folder(target.parent)
             for stale in target.parent.glob(f".{target.name}.*.part"):
                 stale.unlink(missing_ok=True)  # left by a kill: this process holds the store, no one else writes
@@ -293,8 +303,9 @@ class StoreBase:
                 temporary.unlink(missing_ok=True)
             except OSError:
                 pass
-            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc).splitlines()[0]
-            raise StoreError(f"{target}: cannot publish the read copy: {reason}") from exc
+            reason: Any = exc.strerror if isinstance(exc, OSError) and exc.strerror else \
+                exc if isinstance(exc, StoreError) else str(exc).splitlines()[0]
+            raise StoreError(N_("%(file)s: cannot publish the read copy: %(reason)s"), file=target, reason=reason) from exc
         self._committed = False
         self._last_publish = time.monotonic()
         return target
@@ -335,8 +346,9 @@ class StoreBase:
                 con.execute(schema.TABLES["schema_version"])
                 version = 0  # tables from before the version was recorded
             if version > schema.SCHEMA_VERSION:
-                raise StoreError(f"{self.path}: store schema {version} is newer than this harvester "
-                                 f"({schema.SCHEMA_VERSION}); upgrade the harvester")
+                raise StoreError(N_("%(file)s: store schema %(version)s is newer than this harvester (%(known)s); "
+                                    "upgrade the harvester"), file=self.path, version=version,
+                                 known=schema.SCHEMA_VERSION)
             if version < schema.SCHEMA_VERSION:
                 schema.upgrade(con, version)
 
