@@ -273,10 +273,15 @@ def geojson_sql(v: str) -> str:
 
 
 def _point_parts(v: str, pattern: str) -> tuple[str, str]:
-    """SQL: a point's first and second number, NULL unless both are within ±180 and one within ±90."""
-    a, b = "TRY_CAST(_rr_x.a AS DOUBLE)", "TRY_CAST(_rr_x.b AS DOUBLE)"
-    ok = f"abs({a}) <= 180 AND abs({b}) <= 180 AND least(abs({a}), abs({b})) <= 90"
-    first, second = (_extracted(v, pattern, ["a", "b"], f"CASE WHEN {ok} THEN {n} END") for n in (a, b))
+    """SQL: a point's first and second number, NULL unless the cell is a point (`pattern`: POINT_TEXT or
+    POINT_ARRAY, one comma between two numbers) and both are within ±180 and one within ±90. The numbers are
+    the text on either side of the comma, the brackets trimmed (a cast skips the spaces): what the pattern's
+    groups hold, without a regex extraction, the costliest part of counting a column of a million points."""
+    inner = f"trim({v}, '[]')" if pattern == POINT_ARRAY else v
+    pair = f"[TRY_CAST(split_part({inner}, ',', 1) AS DOUBLE), TRY_CAST(split_part({inner}, ',', 2) AS DOUBLE)]"
+    ok = "abs(_rr_p[1]) <= 180 AND abs(_rr_p[2]) <= 180 AND least(abs(_rr_p[1]), abs(_rr_p[2])) <= 90"
+    first, second = (f"CASE WHEN {_match(v, pattern)} THEN {_let(pair, '_rr_p', f'CASE WHEN {ok} THEN _rr_p[{n}] END')} END"
+                     for n in (1, 2))
     return first, second
 
 
@@ -418,13 +423,41 @@ def reading_counts(con: duckdb.DuckDBPyConnection, relation: str, columns: list[
     rest = [pair for pair in typed if pair not in grouped]
     for start in range(0, len(rest), FAMILY_BATCH):
         batch = rest[start:start + FAMILY_BATCH]
+        numbers = [i for i, family in batch if family == "number"]
         forms = [(i, name, sql) for i, family in batch for name, sql in _family_sql(f"g{i}", family).items()]
-        kept = ", ".join(f"{kept_sql(_ident(columns[i]))} AS g{i}" for i, _ in batch)
+        forms += [(i, name, count_where(sql)) for i in numbers
+                  for name, sql in (("plain", f"p{i}"), ("plaindot", f"p{i} AND contains(r{i}, '.')"))]
+        source = f"SELECT {', '.join(f'{kept_sql(_ident(columns[i]))} AS {_raw(i, numbers)}' for i, _ in batch)} " \
+                 f"FROM {relation}"
+        if numbers:  # a number column's plain cells are counted by one pattern; its forms count the others
+            plain = ", ".join(f"{_match(f'r{i}', PLAIN_NUMBER)} AS p{i}" for i in numbers)
+            kept = [f"g{i}" if i not in numbers else f"r{i}, p{i}, CASE WHEN p{i} THEN NULL ELSE r{i} END AS g{i}"
+                    for i, _ in batch]
+            source = f"SELECT {', '.join(kept)} FROM (SELECT *, {plain} FROM ({source}))"
         row = con.execute(f"SELECT {', '.join(f'{sql} AS {name}_{i}' for i, name, sql in forms)} FROM "
-                          f"(SELECT {kept} FROM {relation})").fetchone()
+                          f"({source})").fetchone()
+        found = [dict.fromkeys(("plain", "plaindot"), 0) for _ in columns]
         for (i, name, _), n in zip(forms, row):
-            counts[i][name] = int(n or 0)
+            (found if name.startswith("plain") else counts)[i][name] = int(n or 0)
+        for i in numbers:  # what PLAIN_NUMBER says of a plain cell, added to what the forms found in the others
+            counts[i]["int"] += found[i]["plain"] - found[i]["plaindot"]
+            counts[i]["num"] += found[i]["plain"]
+            counts[i]["dot"] += found[i]["plaindot"]
     return counts
+
+
+def _raw(i: int, numbers: list[int]) -> str:
+    """The name of column i's kept cells in reading_counts' scan: r<i> for a number column (whose plain cells
+    are set aside as g<i> is made), g<i> for the others."""
+    return f"r{i}" if i in numbers else f"g{i}"
+
+
+PLAIN_NUMBER = r"[+-]?(0|[1-9][0-9]{0,17})(\.[0-9]{1,15})?"
+"""A number every form reads one way: digits without a leading zero (at most 18, INTEGER_TEXT's), at most one
+point with digits after it; no comma, no exponent. Such a cell is `int` when it has no point, else `dot`; it is
+always `num` (15 digits after the point stay finite) and never a leading zero, a comma form, an ISO date or a
+point (each needs a comma, a dash between digits or a leading zero). Counted by this pattern alone, the plain
+ids, amounts and coordinates most tables are made of skip the number family's dozen forms."""
 
 
 def _number(c: dict[str, int]) -> Reading | None:

@@ -308,3 +308,49 @@ def test_the_verified_conversion_gives_each_converting_cell_the_value_of_the_ful
     converted = [(v, full, fast) for v, full, fast in rows if full is not None]
     assert len(converted) >= 3, rows  # the cases do reach the rule
     assert [(v, fast) for v, _, fast in converted] == [(v, full) for v, full, _ in converted]
+
+
+NUMBER_CELLS = {
+    "plain": ["0", "-0", "12", "+7", "3.25", "-0.5", "123456789012345678", "0.000000000000001", "19.432608"],
+    "mixed": ["0", "12", "3.25", "007", "1e5", "1,234", "1,306,521.00", "1,5", "1234567890123456789", ".5", "5.",
+              "-11.", "2024-01-31", "0.1234567890123456", "+.5", "1.2.3"],
+    "points": ["19.43,-99.15", "19.43 ,  -99.15", "-99.1,19.4", "120.5,19.0", "19.4,200.0", "91.0,95.0", "19.4,-99",
+               "1,306"],
+    "arrays": ["[19.43, -99.15]", "[ -99.1 ,19.4 ]", "[120, 19]", "[91.5, 95]", "[19, -99]", "[19.4,-99.1]"],
+}
+
+
+def test_number_columns_count_the_same_over_every_cell_as_over_their_distinct_values() -> None:
+    """reading_counts over every cell (a number column's plain cells counted by one pattern, PLAIN_NUMBER, its
+    points read by splitting at the comma) and over its distinct values (each form on each value): the same
+    counts, for plain numbers, for every number form mixed, and for points of either order, and the points'
+    counts those of the pattern's own groups read in Python."""
+    import re
+
+    from harvester import csvscan
+
+    width = max(len(v) for v in NUMBER_CELLS.values())
+    columns = {name: cells + [cells[0]] * (width - len(cells)) for name, cells in NUMBER_CELLS.items()}
+    with duckdb.connect() as con:
+        con.execute("CREATE TABLE t AS SELECT " + ", ".join(
+            f"unnest(?) AS {name}" for name in columns), list(columns.values()))
+        share = csvscan.GROUPED_SHARE
+        try:
+            csvscan.GROUPED_SHARE = 0.0
+            every = csvscan.reading_counts(con, "t", list(columns))
+            csvscan.GROUPED_SHARE = 1.0
+            distinct = csvscan.reading_counts(con, "t", list(columns))
+        finally:
+            csvscan.GROUPED_SHARE = share
+    assert every == distinct
+    plain = every[0]
+    assert (plain["int"], plain["num"], plain["dot"]) == (width - 4, width, 4)  # '0' repeats as the padding
+    assert sum(plain[name] for name in csvscan.COUNTS if name not in ("present", "int", "num", "dot")) == 0
+    assert csvscan.decide_readings(every)[0] == csvscan.Reading("number")
+    for (name, pattern), c in zip((("points", csvscan.POINT_TEXT), ("arrays", csvscan.POINT_ARRAY)), every[2:]):
+        pairs = [tuple(float(x) for x in m.groups()) for m in map(lambda v: re.fullmatch(pattern, v), columns[name]) if m]
+        ok = [(a, b) for a, b in pairs if abs(a) <= 180 and abs(b) <= 180 and min(abs(a), abs(b)) <= 90]
+        key = "ptext" if name == "points" else "parray"
+        assert (c[key], c["big1"], c["big2"]) == (len(ok), sum(abs(a) > 90 for a, _ in ok),
+                                                  sum(abs(b) > 90 for _, b in ok)), name
+        assert c[key] >= 4
