@@ -17,8 +17,9 @@ CPU time, which moves less than wall time on a shared machine, and the child's o
   agree on every (type, row, field position);
 - profile (profile_file, after the UTF-8 copy a Latin-1 file needs) against DuckDB's
   `SUMMARIZE SELECT * FROM read_csv(..., ignore_errors=true)` (without it DuckDB stops at the first bad row);
-- profile and then the pack's Parquet (harvester.pack.write_table, zstd, through csvscan.utf8_copy as
-  `pack build` does) against DuckDB's `COPY (SELECT * FROM read_csv(...)) TO 'x.parquet'`.
+- profile and then the pack's Parquet (harvester.packtable.write_table, zstd, through csvscan.utf8_copy, in
+  the pack's own DuckDB, packtable.pack_connection, as `pack build` does) against DuckDB's
+  `COPY (SELECT * FROM read_csv(...)) TO 'x.parquet'`.
 
 Results: a table on stdout and JSON in bench/results/.
 """
@@ -125,11 +126,12 @@ profiled = time.monotonic() - t
 if len(sys.argv) > 3:  # and the pack's Parquet, as pack build writes it (a UTF-8 copy first when needed),
     # from the profile kept for this file (its sha256, as the store hands it to the pack)
     import dataclasses, hashlib
-    from harvester.packtable import write_table
+    from harvester.packtable import pack_connection, write_table
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
     kept = {c.name: dataclasses.replace(c, source_sha256=digest) for c in cols}
+    packing = pack_connection(Path(tempfile.mkdtemp()))  # pack build's own DuckDB
     with utf8_copy(path, encoding) as readable:
-        write_table(con, readable, ",", 1, kept, Path(sys.argv[3]), sha256=digest)
+        write_table(packing, readable, ",", 1, kept, Path(sys.argv[3]), sha256=digest)
 print(len(cols), "columns, profile in", round(profiled, 2), "s,",
       "in all", round(time.monotonic() - t, 2), "s")
 """

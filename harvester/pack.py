@@ -56,8 +56,8 @@ from harvester.i18n import N_, NP_
 from harvester.expectations import needed_columns, run_expectations
 from harvester.csvscan import declared_strings, utf8_copy
 from harvester.packreadme import FILES as README_FILES, readme
-from harvester.packtable import (BOTH, ORDER_KEPT, READ_THREADS, PackField, field_descriptor, left_out_of,
-                                 one_thread, write_table)
+from harvester.packtable import (BOTH, PackField, field_descriptor, left_out_of, one_thread, pack_connection,
+                                 write_table)
 from harvester.text import normalize
 from harvester.store import Store
 from harvester.themes import Theme, load_theme, theme_path
@@ -217,11 +217,7 @@ def _point_latest(home: Path, version: str) -> None:
 def _assemble(settings: Settings, theme: Theme, accepted: list[Candidate], tables: list[PackTable],
               profiles: list[dict[str, ColumnProfile]], staging: Path, docs: list[PackDoc]) -> str:
     spill = tempfile.TemporaryDirectory(prefix="harvester-pack-")
-    con = duckdb.connect()
-    con.execute(f"SET threads = {READ_THREADS}")  # counting scans in parallel; every write with one thread
-    con.execute("SET enable_progress_bar = false")
-    con.execute(f"SET temp_directory = {_lit(spill.name)}")  # a table bigger than memory spills there
-    con.execute(f"SET disabled_optimizers = {_lit(ORDER_KEPT)}")  # the source's row order (packtable)
+    con = pack_connection(Path(spill.name))
     resources, provenance, results = [], [], []
     taken: set[str] = set()
     try:

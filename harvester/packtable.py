@@ -73,6 +73,18 @@ threads, so a COPY through it shuffled a big table's row groups. Without it the 
 order. The pack's own connection is opened without it (pack.py); `in_row_order` for any other."""
 
 
+def pack_connection(spill: Path) -> duckdb.DuckDBPyConnection:
+    """The DuckDB a pack is built in: READ_THREADS threads for the counting scans and the COPY (the reads that
+    fill a table take one, `one_thread`), DuckDB's own memory limit, spilling to `spill` beyond it, and the
+    source's row order kept (ORDER_KEPT off)."""
+    con = duckdb.connect()
+    con.execute(f"SET threads = {READ_THREADS}")
+    con.execute("SET enable_progress_bar = false")
+    con.execute(f"SET temp_directory = {_lit(str(spill))}")
+    con.execute(f"SET disabled_optimizers = {_lit(ORDER_KEPT)}")
+    return con
+
+
 @contextmanager
 def in_row_order(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
     """Queries that keep the table's row order (ORDER_KEPT off meanwhile, unless it already was)."""
@@ -214,14 +226,18 @@ FRICTIONLESS_TYPES = {"integer": "integer", "number": "number", "date": "date", 
                       "time": "time", "geojson": "geojson"}
 
 
+WHY_LEFT_OUT = N_("rows DuckDB could not read as the header's columns (more cells than the header, or broken "
+                  "quoting); the validation report lists them as errors")
+
+
 def left_out_of(source_rows: int | None, written: int) -> dict[str, Any]:
-    """What a pack must say when it holds fewer rows than the validated table: how many, and why."""
+    """What a pack must say when it holds fewer rows than the validated table: how many, and why (the Spanish
+    text whole, ` / `, the English text whole, as a field's description)."""
     missing = (source_rows or 0) - written
     if missing <= 0:
         return {}
     return {"rows_left_out": missing,
-            "why_left_out": "rows DuckDB could not read as the header's columns (more cells than the header, or "
-                            "broken quoting); the validation report lists them as errors"}
+            "why_left_out": BOTH.join(translations(lang).gettext(WHY_LEFT_OUT) for lang in LANGUAGES)}
 
 
 POINT_LAT_LON = N_("Geographic point «%(written)s»: latitude first (Frictionless's geopoint wants longitude first).")

@@ -283,7 +283,8 @@ def test_a_pack_says_how_many_rows_it_left_out_and_why(packs: Path):
     provenance = [r for r in json.loads((latest / "provenance.json").read_text())["resources"]
                   if r["dataset"] == "linea-mujeres"]
     assert len(provenance) == 1 and provenance[0]["rows_left_out"] == 1, provenance
-    assert "more cells than the header" in provenance[0]["why_left_out"]
+    spanish, english = provenance[0]["why_left_out"].split(" / ")  # Spanish first, then English, each whole
+    assert "más celdas que el encabezado" in spanish and "more cells than the header" in english
     readme = (latest / "README.en.md").read_text(encoding="utf-8")
     assert f"{provenance[0]['rows']} rows (1 of the source's {provenance[0]['rows'] + 1} left out: " in readme
     readme = (latest / "README.md").read_text(encoding="utf-8")
