@@ -17,7 +17,7 @@ from harvester import clihelp, i18n
 from harvester.config import Settings, load_settings
 from harvester.errors import HarvesterError, translated
 from harvester.exitcodes import ExitCode
-from harvester.i18n import N_, NP_, _, ngettext
+from harvester.i18n import N_, NP_, _, count, ngettext
 from harvester.progress import Progress, progress_for
 from harvester.render import (PrintableProgress, clip, fetch_table, harvest_table, printable, render_table,
                               wrapped_table)
@@ -108,12 +108,6 @@ def read_copy_notice(when: Any) -> str:
     shown = when.strftime("%H:%M UTC") if when.date() == when.now(when.tzinfo).date() \
         else when.strftime("%Y-%m-%d %H:%M UTC")
     return _("Warning: reading the last published copy (%(when)s) while another process writes") % {"when": shown}
-
-
-def count(forms: tuple[str, str], num: int) -> str:
-    """One count with its words, in the form the reader's language gives that number (`1 tabla`, `2 tablas`):
-    `forms` are NP_'s two English forms, with %(num)s."""
-    return ngettext(forms[0], forms[1], num) % {"num": num}
 
 
 def unknown_ref_notice(theme: str, ref: str) -> str:

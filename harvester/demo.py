@@ -7,7 +7,7 @@ from typing import Callable
 
 from harvester import i18n
 from harvester.config import load_settings
-from harvester.i18n import _
+from harvester.i18n import NP_, _, count
 from harvester.progress import progress_for
 from harvester.render import fetch_table, harvest_table
 
@@ -81,15 +81,22 @@ def run_demo(out: str | None, *, synthetic: int = 0, quiet: bool = False,
     echo(_("Fetch (%(total)s resources):") % {"total": fetched.total})
     echo(fetch_table(fetched))
     echo("")
-    echo(_("Validate: %(validated)s tables, %(valid)s valid, %(invalid)s invalid") % {
-        "validated": validated.validated, "valid": validated.valid, "invalid": validated.invalid})
-    echo(_("Profile: %(files)s files; alerts: %(alerts)s") % {"files": profiled.profiled, "alerts": (
-        ", ".join(f"{i18n.word(k)} {v}" for k, v in sorted(profiled.alerts.items())) or _("none"))})
+    echo(_("Validate: %(tables)s, %(valid)s, %(invalid)s") % {
+        "tables": count(NP_("%(num)s table", "%(num)s tables"), validated.validated),
+        "valid": count(NP_("%(num)s valid", "%(num)s valid"), validated.valid),
+        "invalid": count(NP_("%(num)s invalid", "%(num)s invalid"), validated.invalid)})
+    echo(_("Profile: %(files)s; alerts: %(alerts)s") % {
+        "files": count(NP_("%(num)s file", "%(num)s files"), profiled.profiled), "alerts": (
+            ", ".join(f"{i18n.word(k)} {v}" for k, v in sorted(profiled.alerts.items())) or _("none"))})
     for pack in packs:
-        echo(_("Pack %(name)s %(version)s: %(tables)s tables from %(datasets)s datasets (%(rejected)s candidates "
-               "rejected by the gates, %(failed)s tables with unmet expectations)") % {
-            "name": pack.name, "version": pack.version, "tables": pack.tables, "datasets": pack.datasets,
-            "rejected": pack.rejected, "failed": pack.expectations_failed})
+        echo(_("Pack %(name)s %(version)s: %(tables)s %(datasets)s (%(rejected)s, %(failed)s)") % {
+            "name": pack.name, "version": pack.version,
+            "tables": count(NP_("%(num)s table", "%(num)s tables"), pack.tables),
+            "datasets": count(NP_("from %(num)s dataset", "from %(num)s datasets"), pack.datasets),
+            "rejected": count(NP_("%(num)s candidate rejected by the gates", "%(num)s candidates rejected by the gates"),
+                              pack.rejected),
+            "failed": count(NP_("%(num)s table with unmet expectations", "%(num)s tables with unmet expectations"),
+                            pack.expectations_failed)})
     with Store(settings.paths.database, read_only=True) as store:
         for query in ("movilidad mujeres", "cuidados"):
             hits = search(store, query, limit=5)

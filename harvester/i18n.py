@@ -126,6 +126,12 @@ def ngettext(singular: str, plural: str, n: int) -> str:
 _ = gettext
 
 
+def count(forms: tuple[str, str], num: int) -> str:
+    """One count with its words, in the form the reader's language gives that number (`1 tabla`, `2 tablas`):
+    `forms` are NP_'s two English forms, with %(num)s."""
+    return ngettext(forms[0], forms[1], num) % {"num": num}
+
+
 # --- words of the code's own vocabularies, shown in the reader's language --------------------------------
 
 VOCABULARY: dict[str, str] = {
