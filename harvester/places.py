@@ -23,7 +23,13 @@ How a value is matched, distinct values only (never row by row), in DuckDB:
 - a state column in the same table (or the value's own suffix) restricts the candidates to that state;
   else the state hint (the dataset's portal) is preferred when the name exists there;
 - matched when one place is left at the best tier and, for a loose tier, no other place came up at all;
-  several places left is *ambiguous*: no key is given, the candidates are listed. Never a guess.
+  several places left is *ambiguous*: no key is given, the candidates are listed. Never a guess;
+- but a column whose every matched municipio (at least STATE_EVIDENCE distinct values) lies in one state is
+  a column of that state: its ambiguous names are matched again with that state preferred ('Cuauhtémoc'
+  among Iztapalapa and Coyoacán is 09015), and the keying says which values were read so
+  (`state_from_values`, `resolved`). A national portal's table of the CDMX's alcaldías would otherwise leave
+  four of its sixteen without a key (Cuauhtémoc, Benito Juárez, Álvaro Obregón and Venustiano Carranza are
+  also municipios elsewhere).
 """
 from __future__ import annotations
 
@@ -31,7 +37,7 @@ import functools
 import json
 import re
 import uuid
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from enum import StrEnum
 from typing import Any, Iterable, Mapping
 
@@ -125,6 +131,11 @@ class PlaceKeying:
     """Matched values that were not spelled as INEGI spells them nor a key (a lost accent, a short name,
     no article): the data dictionary can show them."""
     approximate_count: int
+    state_from_values: str | None = None
+    """The cve_ent of the one state every matched value lies in, when it told ambiguous names apart."""
+    resolved: tuple[PlaceValue, ...] = ()
+    """Values named in several states, keyed in `state_from_values` (candidates: the key they were given)."""
+    resolved_count: int = 0
 
     @property
     def companion_columns(self) -> tuple[str, str]:
@@ -150,6 +161,9 @@ MATCHED = NP_("«%(column)s» (%(what)s): %(key)s and %(name)s from INEGI (Marco
               "of %(with_value)s row with a value matches (%(share)s).",
               "«%(column)s» (%(what)s): %(key)s and %(name)s from INEGI (Marco Geoestadístico 2023); %(matched)s "
               "of %(with_value)s rows with a value match (%(share)s).")
+RESOLVED = NP_("Named in several states, read in state %(state)s, where every other value of the column lies: "
+               "%(values)s", "Named in several states, read in state %(state)s, where every other value of the "
+               "column lies: %(values)s")
 AMBIGUOUS = NP_("Ambiguous value, no key: %(values)s", "Ambiguous values, no key: %(values)s")
 UNMATCHED = NP_("Value with no match: %(values)s", "Values with no match: %(values)s")
 MORE = NP_("and %(more)s more value.", "and %(more)s more values.")
@@ -167,11 +181,13 @@ def describe_keying(keying: Mapping[str, Any], lang: Language) -> str:
         "key": keying["key_column"], "name": keying["name_column"],
         "matched": format_number(keying["rows_matched"], lang),
         "with_value": format_number(keying["rows_with_value"], lang), "share": share}
-    for message, values, count, candidates in ((AMBIGUOUS, keying["ambiguous"], keying["ambiguous_count"], True),
-                                               (UNMATCHED, keying["unmatched"], keying["unmatched_count"], False)):
+    for message, values, count, candidates in (
+            (RESOLVED, keying.get("resolved", ()), keying.get("resolved_count", 0), True),
+            (AMBIGUOUS, keying["ambiguous"], keying["ambiguous_count"], True),
+            (UNMATCHED, keying["unmatched"], keying["unmatched_count"], False)):
         if count:
             text += " " + chosen.ngettext(*message, count) % {
-                "values": _listed(values, count, candidates, lang)}
+                "values": _listed(values, count, candidates, lang), "state": keying.get("state_from_values")}
     return text
 
 
@@ -620,8 +636,11 @@ def key_places(con: duckdb.DuckDBPyConnection, relation: str, columns: list[str]
         for n, (plan, uses_state, counts, span) in enumerate(pending):
             mapping = f"__places_map_{uuid.uuid4().hex[:12]}"
             maps.append((plan, mapping, uses_state))
+            told = (_state_from_values(con, batch, span)
+                    if plan.kind == PlaceKind.MUNICIPIO and plan.level == PlaceLevel.MUNICIPIO and not uses_state
+                    else None)
             keyings.append(_key_column(con, plan, state_col if uses_state else None, counts, batch, span,
-                                       hint, target, listed, mapping))
+                                       hint, target, listed, mapping, told))
         if in_place:
             _add(con, relation, maps, state_col)
         else:
@@ -685,22 +704,50 @@ def _key_inputs(con: duckdb.DuckDBPyConnection, relation: str, plan: _Plan, stat
     return counts, batch.add(inputs)
 
 
+STATE_EVIDENCE = 3
+"""The distinct matched municipios, all in one state, that make a column one of that state."""
+
+
+def _state_from_values(con: duckdb.DuckDBPyConnection, batch: _Batch,
+                       span: slice) -> tuple[str, frozenset[int]] | None:
+    """When every matched value of a municipio column (STATE_EVIDENCE of them at least) lies in one state and
+    some ambiguous value could be a municipio of it: that state, and the values (positions in `span`) matched
+    again with it preferred that now have a key; their matches are replaced in `batch`."""
+    inputs, matches = batch.inputs[span], batch.matches[span]
+    keys = [m.cvegeo for m in matches if m is not None and m.cvegeo]
+    states = {key[:2] for key in keys}
+    if len(keys) < STATE_EVIDENCE or len(states) != 1:
+        return None
+    (state,) = states
+    again = [k for k, (i, m) in enumerate(zip(inputs, matches)) if i is not None and m is not None
+             and not m.cvegeo and any(c[:2] == state for c in m.candidates)]
+    found = _match(con, [replace(inputs[k], hint=state) for k in again]) if again else []
+    resolved = []
+    for k, m in zip(again, found):
+        if m is not None and m.cvegeo:
+            batch.matches[span.start + k] = m
+            resolved.append(k)
+    return (state, frozenset(resolved)) if resolved else None
+
+
 def _key_column(con: duckdb.DuckDBPyConnection, plan: _Plan, state_col: str | None, counts: Counts,
                 batch: _Batch, span: slice, hint: str | None, target: str, listed: int,
-                mapping: str) -> PlaceKeying:
+                mapping: str, told: tuple[str, frozenset[int]] | None = None) -> PlaceKeying:
     """One column's matches into the temporary table `mapping` (state value, value, key, name) that the
-    output joins; returns its keying."""
+    output joins; returns its keying (`told`: the state its own values told, and the values it keyed)."""
     rows = sum(c for _, _, c in counts)
     valued = _valued(counts)
     inputs, matches = batch.inputs[span], batch.matches[span]
-    keys, matched, ambiguous, unmatched, approximate = [], [], [], [], []
-    for (s, v, c), i, m in zip(valued, inputs, matches):
+    keys, matched, ambiguous, unmatched, approximate, resolved = [], [], [], [], [], []
+    for k, ((s, v, c), i, m) in enumerate(zip(valued, inputs, matches)):
         key = m.cvegeo if m is not None else None
         value = PlaceValue(v, c, s if state_col else None)
         if key and i is not None and m is not None:
             keys.append((s, v, key))
             matched.append(c)
-            if m.tier or i.wild:
+            if told and k in told[1]:
+                resolved.append(PlaceValue(v, c, value.state, (key,)))
+            elif m.tier or i.wild:
                 approximate.append(PlaceValue(v, c, value.state, (key,)))
         elif m is not None and len(m.candidates) > 1:
             ambiguous.append(PlaceValue(v, c, value.state, m.candidates))
@@ -727,7 +774,8 @@ def _key_column(con: duckdb.DuckDBPyConnection, plan: _Plan, state_col: str | No
         share_matched=(sum(matched) / with_value) if with_value else None, distinct_values=len(valued),
         distinct_matched=len(keys), ambiguous=top(ambiguous), ambiguous_count=len(ambiguous),
         unmatched=top(unmatched), unmatched_count=len(unmatched), approximate=top(approximate),
-        approximate_count=len(approximate))
+        approximate_count=len(approximate), state_from_values=told[0] if told else None, resolved=top(resolved),
+        resolved_count=len(resolved))
 
 
 def _kind_of(con: duckdb.DuckDBPyConnection, name: str) -> str | None:

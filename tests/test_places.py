@@ -527,3 +527,32 @@ def test_a_keying_is_described_wholly_in_each_language_with_the_right_forms_for_
     messages = english_fragments()
     for keying in (one, many, none):
         assert english_on(describe_keying(keying, "es"), messages) == []
+
+
+def test_a_column_whose_matched_municipios_all_lie_in_one_state_reads_its_shared_names_in_that_state(alcaldias):
+    """INEGI's own 16 alcaldías, named, with no state column and no portal state (a national portal's table):
+    the 12 names only the CDMX has tell the column's state, so the 4 names other states share (Cuauhtémoc,
+    Benito Juárez, ...) are keyed in the CDMX, and the keying says so. Fewer than STATE_EVIDENCE such names,
+    or names of several states, tell nothing: the shared names stay ambiguous."""
+    from harvester.places import STATE_EVIDENCE
+
+    con = alcaldias
+    official = dict(con.execute("SELECT nomgeo, cvegeo FROM alcaldias").fetchall())
+    assert len(official) == 16
+    con.execute("CREATE TABLE nacional AS SELECT nomgeo AS alcaldia FROM alcaldias ORDER BY cvegeo")
+    [keying] = key_places(con, "nacional", ["alcaldia"], None, target="nacional_lugares")
+    keyed = dict(con.execute("SELECT alcaldia, alcaldia_cve_mun FROM nacional_lugares").fetchall())
+    assert keyed == official
+    assert (keying.state_hint, keying.state_from_values, keying.rows_matched, keying.ambiguous) == (None, "09", 16, ())
+    shared = {"Álvaro Obregón", "Benito Juárez", "Cuauhtémoc", "Venustiano Carranza"}  # Miguel Hidalgo: CDMX only
+    assert {v.value for v in keying.resolved} == shared and keying.resolved_count == 4
+    assert all(v.candidates == (official[v.value],) for v in keying.resolved)
+    es, en = keying.describe("es"), keying.describe("en")
+    assert "leídos en el estado 09" in es and "read in state 09" in en, (es, en)
+    # two names only the CDMX has are not enough; names of two states tell no state
+    for rows in (["Iztapalapa", "Coyoacán", "Cuauhtémoc"][:STATE_EVIDENCE - 1] + ["Cuauhtémoc"],
+                 ["Iztapalapa", "Coyoacán", "Tlalpan", "Zapopan", "Cuauhtémoc"]):
+        con.execute("CREATE OR REPLACE TABLE pocos AS SELECT unnest(?::VARCHAR[]) AS alcaldia", [rows])
+        [few] = key_places(con, "pocos", ["alcaldia"], None, target="pocos_lugares")
+        assert few.state_from_values is None and few.resolved == ()
+        assert [v.value for v in few.ambiguous] == ["Cuauhtémoc"], rows
