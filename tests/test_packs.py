@@ -137,12 +137,15 @@ def test_places_get_their_inegi_keys_beside_the_original_column(packs: Path):
     assert "| INEGI key of «alcaldia_hechos». «alcaldia_hechos» (municipio or alcaldía): alcaldia_hechos_cve_mun and " \
         "alcaldia_hechos_nombre_oficial from INEGI (Marco Geoestadístico 2023); " in english
     assert "rows with a value match (100.0%)" in english
-    # a federal (national) table has no state to prefer: a name several states share is listed, not guessed
+    # a federal (national) table has no portal state to prefer, but its own alcaldías are all the CDMX's: the
+    # names several states share are read there, and the keying lists them (places.py, state_from_values)
     national = next(r for r in descriptor["resources"] if r["name"].startswith("federal__") and any(
         "inegi_keying" in f for f in r["schema"]["fields"]))
     keying = next(f["inegi_keying"] for f in national["schema"]["fields"] if "inegi_keying" in f)
-    assert keying["state_hint"] is None and {"Cuauhtémoc", "Venustiano Carranza"} <= {
-        a["value"] for a in keying["ambiguous"]}
+    assert (keying["state_hint"], keying["state_from_values"], keying["ambiguous"]) == (None, "09", [])
+    assert {(r["value"], tuple(r["candidates"])) for r in keying["resolved"]} >= {
+        ("Cuauhtémoc", ("09015",)), ("Venustiano Carranza", ("09017",))}
+    assert keying["share_matched"] == 1.0
 
 
 def test_placeholders_become_nulls_and_the_readme_documents_each_table(packs: Path):
