@@ -714,9 +714,9 @@ def _state_from_values(con: duckdb.DuckDBPyConnection, batch: _Batch,
     some ambiguous value could be a municipio of it: that state, and the values (positions in `span`) matched
     again with it preferred that now have a key; their matches are replaced in `batch`."""
     inputs, matches = batch.inputs[span], batch.matches[span]
-    keys = [m.cvegeo for m in matches if m is not None and m.cvegeo]
-    states = {key[:2] for key in keys}
-    if len(keys) < STATE_EVIDENCE or len(states) != 1:
+    places = {m.cvegeo for m in matches if m is not None and m.cvegeo}  # spellings of one place count once
+    states = {key[:2] for key in places}
+    if len(places) < STATE_EVIDENCE or len(states) != 1:
         return None
     (state,) = states
     again = [k for k, (i, m) in enumerate(zip(inputs, matches)) if i is not None and m is not None

@@ -549,8 +549,9 @@ def test_a_column_whose_matched_municipios_all_lie_in_one_state_reads_its_shared
     assert all(v.candidates == (official[v.value],) for v in keying.resolved)
     es, en = keying.describe("es"), keying.describe("en")
     assert "leídos en el estado 09" in es and "read in state 09" in en, (es, en)
-    # two names only the CDMX has are not enough; names of two states tell no state
+    # two places only the CDMX has are not enough, however spelled; names of two states tell no state
     for rows in (["Iztapalapa", "Coyoacán", "Cuauhtémoc"][:STATE_EVIDENCE - 1] + ["Cuauhtémoc"],
+                 ["Iztapalapa", "IZTAPALAPA", "Iztapalapa.", "Coyoacán", "Cuauhtémoc"],  # one place spelled thrice
                  ["Iztapalapa", "Coyoacán", "Tlalpan", "Zapopan", "Cuauhtémoc"]):
         con.execute("CREATE OR REPLACE TABLE pocos AS SELECT unnest(?::VARCHAR[]) AS alcaldia", [rows])
         [few] = key_places(con, "pocos", ["alcaldia"], None, target="pocos_lugares")
