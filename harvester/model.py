@@ -579,6 +579,8 @@ class PackTable:
     """The table's UTF-8 CSV, else the fetched file, relative to the data folder."""
     changed_at: datetime | None
     """When the file's content was first fetched."""
+    also_published: tuple[str, ...] = ()
+    """Where else this dataset or this very file is published (`catalog/dataset` refs): packed once, from here."""
 
     @property
     def licence(self) -> str | None:

@@ -134,7 +134,7 @@ def build_pack(settings: Settings, theme: Theme) -> PackResult:
         tables = store.pack_tables([(c.catalog, c.remote_id) for c in accepted])
         # the same file in two accepted datasets (republished): packed once, from the dataset that had it first
         copies, held = store.file_copies(), {t.validation.key for t in tables}
-        tables = [t for t in tables if copies.get(t.validation.key) not in held]
+        tables = _published_elsewhere(tables, accepted, copies, held)
         profiles = [{c.name: c for c in store.table_columns(t.validation.key, t.validation.part)} for t in tables]
         docs = _docs(store, [(c.catalog, c.remote_id) for c in accepted], tables)
     if not tables:
@@ -180,6 +180,25 @@ def _result(theme: Theme, found: list[Candidate], accepted: list[Candidate], tab
                       unknown_refs=unknown)
 
 
+def _published_elsewhere(tables: list[PackTable], accepted: list[Candidate], copies: dict[ResourceKey, ResourceKey],
+                         held: set[ResourceKey]) -> list[PackTable]:
+    """The tables to pack, each once: a table whose file another accepted table holds too is left out, and the
+    table kept names where else it is published (the left-out table's dataset, and the copies of its own
+    dataset in other catalogs, such as the Xalapa slice of the federal portal)."""
+    elsewhere = {(c.catalog, c.remote_id): c.also_published for c in accepted}
+    kept, copied = [], {}
+    for t in tables:
+        original = copies.get(t.validation.key)
+        if original in held:
+            copied.setdefault(original, []).append(f"{t.validation.catalog_id}/{t.dataset.name}")
+        else:
+            kept.append(t)
+    return [replace(t, also_published=tuple(sorted(set(elsewhere.get((t.validation.catalog_id, t.validation.dataset_id),
+                                                                      ()))
+                                                   | set(copied.get(t.validation.key, ())))))
+            for t in kept]
+
+
 def _inputs(theme: Theme, tables: list[PackTable], docs: list[PackDoc]) -> str:
     """What a pack is built from: the profile's bytes, this code's version and every source table. The same
     text means the same pack, so a nightly run with nothing changed upstream builds nothing."""
@@ -190,8 +209,9 @@ def _inputs(theme: Theme, tables: list[PackTable], docs: list[PackDoc]) -> str:
     except PackageNotFoundError:
         code = "unknown"
     lines = [f"harvester {code}", f"profile {hashlib.sha256(theme.path.read_bytes()).hexdigest()}"]
-    lines += [f"table {v.catalog_id} {v.dataset_id} {v.resource_id} {v.part or '-'} {v.sha256}"
-              for v in (t.validation for t in tables)]
+    lines += [f"table {t.validation.catalog_id} {t.validation.dataset_id} {t.validation.resource_id} "
+              f"{t.validation.part or '-'} {t.validation.sha256}" + "".join(f" {ref}" for ref in t.also_published)
+              for t in tables]
     lines += [f"doc {d.name} {d.sha256}" for d in docs]
     return "\n".join(lines) + "\n"
 
@@ -428,7 +448,8 @@ def _provenance(table: PackTable, name: str, target: Path | None, rows: int) -> 
              "source_changed_at": _iso(table.changed_at)}
     if target is not None:
         entry.update({"parquet": f"data/{name}.parquet", "parquet_sha256": _sha256(target)})
-    return {**entry, "rows": rows, **left_out_of(v.rows, rows)}
+    elsewhere = {"also_published": list(table.also_published)} if table.also_published else {}
+    return {**entry, "rows": rows, **left_out_of(v.rows, rows), **elsewhere}
 
 
 @dataclass

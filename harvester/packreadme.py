@@ -109,6 +109,10 @@ def readme(theme: Theme, resources: list[dict[str, Any]], allies: list[dict[str,
             lines += ["- " + _("Source: `%(url)s`") % {"url": _code(t.url)},
                       "- " + _("Retrieved: %(when)s (when this content was first fetched)") % {
                           "when": format_datetime(t.changed_at, lang)}]
+        elsewhere = sorted({ref for e in sources for ref in e.get("also_published", ())})
+        if elsewhere:  # the same dataset or file in other catalogs or datasets: packed once, here
+            lines += ["- " + _("Also published as (packed once, here): %(refs)s") % {
+                "refs": ", ".join(f"`{_code(ref)}`" for ref in elsewhere)}]
         lines += ["- " + _("Publisher: %(publisher)s") % {"publisher": md_cell(resource["publisher"] or "–")},
                   "- " + _("Licence: %(licence)s") % {"licence": md_cell(resource["licence"] or _("not given"))},
                   "- " + (_("Expectations: all met") if not failed else _("Expectations: not met: %(checks)s") % {

@@ -110,6 +110,16 @@ def test_the_demo_packs_hold_each_dataset_and_each_file_once(demo, run_cli):
         sources = [(s["source_sha256"], s["part"]) for s in parts]
         assert len(sources) == len(set(sources)), theme  # no file packed twice
         assert not [s for s in parts if s["catalog"] == "xalapa"], theme  # the slice's copies are not packed
+    # the kept table names where else it is published, in provenance.json and in both READMEs
+    latest = out / "packs" / "care-economy" / "latest"
+    provenance = json.loads((latest / "provenance.json").read_text())["resources"]
+    kept = next(r for r in provenance if r["dataset"] == "xalapa-guarderias-municipales")
+    assert (kept["catalog"], kept["also_published"]) == ("federal", ["xalapa/xalapa-guarderias-municipales"])
+    assert not [r for r in provenance if r is not kept and r.get("also_published")]
+    assert ("- También publicado como (en el paquete una sola vez, aquí): `xalapa/xalapa-guarderias-municipales`"
+            in (latest / "README.md").read_text(encoding="utf-8"))
+    assert ("- Also published as (packed once, here): `xalapa/xalapa-guarderias-municipales`"
+            in (latest / "README.en.md").read_text(encoding="utf-8"))
     listed = run_cli("pack", "candidates", "care-economy", "--json", config=out / "catalogs.toml")
     candidates = json.loads(listed.stdout)["candidates"]
     refs = [c["ref"] for c in candidates]
