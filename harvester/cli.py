@@ -202,6 +202,16 @@ def placed_flags(args: list[str], commands: set[str]) -> list[str]:
     return [a for a in before if a not in COMMAND_FLAGS] + moved_in + [command] + kept + moved_out + rest
 
 
+def _version(ctx: click.Context, asked: bool) -> None:
+    """`--version`: the installed version, in the reader's language (click's own option says it in English)."""
+    if not asked or ctx.resilient_parsing:
+        return
+    from importlib.metadata import version
+
+    click.echo(_("%(prog)s, version %(version)s") % {"prog": "harvester", "version": version("harvester")})
+    ctx.exit()
+
+
 class HarvesterGroup(clihelp.Group):
     """Turns the library's typed errors into one line on stderr and exit status 1; help in the reader's
     language, which is chosen before the command line is parsed (its help and click's errors come then)."""
@@ -251,7 +261,8 @@ class HarvesterGroup(clihelp.Group):
               help=N_("Language of the human output, the help and the errors: es or en (default: [harvester] "
                       "language in catalogs.toml, else the locale's LANGUAGE/LC_ALL/LC_MESSAGES/LANG, else es). "
                       "The site has both."))
-@click.version_option(package_name="harvester")
+@click.option("--version", is_flag=True, expose_value=False, is_eager=True, callback=lambda ctx, _p, v: _version(ctx, v),
+              help=N_("Show the version and exit."))
 @click.pass_context
 def cli(ctx: click.Context, config: str | None, quiet: bool, debug: bool, lang: str | None) -> None:
     """Harvest open-data catalogs (CKAN, DKAN) into DuckDB and judge what they hold.

@@ -224,3 +224,13 @@ def test_a_failed_catalog_is_reported_in_the_language_and_stored_in_english(make
     english = run_cli("harvest", "--json", config=config)
     assert '"error": "cannot reach http://127.0.0.1:9/api/3/action/' in english.stdout  # machine output: English
     assert '"problem"' not in english.stdout
+
+
+def test_the_version_is_said_in_the_readers_language(run_cli, no_locale, monkeypatch: pytest.MonkeyPatch):
+    from importlib.metadata import version
+
+    installed = version("harvester")
+    assert run_cli("--version").stdout == f"harvester, versión {installed}\n"
+    assert run_cli("--lang", "en", "--version").stdout == f"harvester, version {installed}\n"
+    monkeypatch.setenv("LANG", "en_US.UTF-8")
+    assert run_cli("--version").stdout == f"harvester, version {installed}\n"
