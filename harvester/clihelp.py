@@ -87,12 +87,15 @@ class TranslatedHelp:
         command: Any = self
         params = command.get_params(ctx) if ctx is not None else command.params
         kept = [(p, p.help) for p in params if isinstance(p, click.Option)]
+        shown = [(p, p.metavar) for p in params if ctx is not None and not getattr(p, "is_flag", False)]
         saved = {name: getattr(command, name) for name in ("help", "short_help", "options_metavar",
                                                           "subcommand_metavar") if hasattr(command, name)}
         self._showing = True
         try:
             for param, text in kept:
                 param.help = i18n.gettext(text) if text else text
+            for param, _metavar in shown:  # `[CATALOG]...`, `FILE`, `INTEGER RANGE`: see METAVARS
+                param.metavar = i18n.gettext(param.make_metavar(ctx))
             command.help = translate_help(saved["help"])
             if saved.get("short_help"):
                 command.short_help = i18n.gettext(saved["short_help"])
@@ -105,6 +108,8 @@ class TranslatedHelp:
             self._showing = False
             for param, text in kept:
                 param.help = text
+            for param, metavar in shown:
+                param.metavar = metavar
             for name, value in saved.items():
                 setattr(command, name, value)
 
@@ -205,6 +210,10 @@ CLICK_MESSAGES: tuple[str | tuple[str, str], ...] = (
     N_("default: {default}"), N_("required"), N_("env var: {var}"),
 )
 """The messages of click that our catalog translates (click marks them for gettext, `click` domain)."""
+METAVARS = (N_("[CATALOG]..."), N_("CATALOG/DATASET"), N_("[NAME]..."), N_("ADDRESS"), N_("DURATION"), N_("FILE"),
+            N_("DIRECTORY"), N_("INTEGER RANGE"), N_("INTEGER"), N_("TEXT"))
+"""The placeholders a usage line and an option show for values (cli.py's own and click's types'), translated
+when the help is shown."""
 _CLICK_SINGULAR = {m for m in CLICK_MESSAGES if isinstance(m, str)}
 _CLICK_PLURAL = {m for m in CLICK_MESSAGES if isinstance(m, tuple)}
 _CLICK_MODULES = ("core", "exceptions", "formatting", "parser", "types")

@@ -234,3 +234,18 @@ def test_the_version_is_said_in_the_readers_language(run_cli, no_locale, monkeyp
     assert run_cli("--lang", "en", "--version").stdout == f"harvester, version {installed}\n"
     monkeypatch.setenv("LANG", "en_US.UTF-8")
     assert run_cli("--version").stdout == f"harvester, version {installed}\n"
+
+
+def test_the_placeholders_of_values_are_in_the_readers_language(run_cli, no_locale):
+    """The usage line's and the options' value placeholders (cli.py's own metavars, click's types') follow the
+    help's language, and are left as they were once the help is shown."""
+    spanish = run_cli("pack", "build", "--help").stdout
+    assert spanish.splitlines()[0].endswith(" pack build [OPCIONES] [NOMBRE]...") and spanish.startswith("Uso: ")
+    assert "--config ARCHIVO" in run_cli("--help").stdout
+    fetch = run_cli("fetch", "--help").stdout
+    assert "--max-size ENTERO" in fetch and "--max-duration DURACIÓN" in fetch and "--dask DIRECCIÓN" in fetch
+    assert run_cli("show", "--help").stdout.splitlines()[0].endswith(" show [OPCIONES] CATÁLOGO/CONJUNTO")
+    english = run_cli("--lang", "en", "pack", "build", "--help").stdout
+    assert english.splitlines()[0].endswith(" pack build [OPTIONS] [NAME]...") and english.startswith("Usage: ")
+    assert "--max-size INTEGER RANGE" in run_cli("--lang", "en", "fetch", "--help").stdout
+    assert run_cli("pack", "build", "--help").stdout == spanish  # nothing stayed translated in between
