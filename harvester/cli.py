@@ -202,7 +202,7 @@ def placed_flags(args: list[str], commands: set[str]) -> list[str]:
     return [a for a in before if a not in COMMAND_FLAGS] + moved_in + [command] + kept + moved_out + rest
 
 
-def _version(ctx: click.Context, asked: bool) -> None:
+def _version(ctx: click.Context, _param: click.Parameter, asked: bool) -> None:
     """`--version`: the installed version, in the reader's language (click's own option says it in English)."""
     if not asked or ctx.resilient_parsing:
         return
@@ -261,7 +261,7 @@ class HarvesterGroup(clihelp.Group):
               help=N_("Language of the human output, the help and the errors: es or en (default: [harvester] "
                       "language in catalogs.toml, else the locale's LANGUAGE/LC_ALL/LC_MESSAGES/LANG, else es). "
                       "The site has both."))
-@click.option("--version", is_flag=True, expose_value=False, is_eager=True, callback=lambda ctx, _p, v: _version(ctx, v),
+@click.option("--version", is_flag=True, expose_value=False, is_eager=True, callback=_version,
               help=N_("Show the version and exit."))
 @click.pass_context
 def cli(ctx: click.Context, config: str | None, quiet: bool, debug: bool, lang: str | None) -> None:

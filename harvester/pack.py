@@ -193,10 +193,12 @@ def _published_elsewhere(tables: list[PackTable], accepted: list[Candidate], cop
             copied.setdefault(original, []).append(f"{t.validation.catalog_id}/{t.dataset.name}")
         else:
             kept.append(t)
-    return [replace(t, also_published=tuple(sorted(set(elsewhere.get((t.validation.catalog_id, t.validation.dataset_id),
-                                                                      ()))
-                                                   | set(copied.get(t.validation.key, ())))))
-            for t in kept]
+
+    def refs(t: PackTable) -> tuple[str, ...]:
+        own = elsewhere.get((t.validation.catalog_id, t.validation.dataset_id), ())
+        return tuple(sorted(set(own) | set(copied.get(t.validation.key, ()))))
+
+    return [replace(t, also_published=refs(t)) for t in kept]
 
 
 def _inputs(theme: Theme, tables: list[PackTable], docs: list[PackDoc]) -> str:

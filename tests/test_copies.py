@@ -126,3 +126,28 @@ def test_the_demo_packs_hold_each_dataset_and_each_file_once(demo, run_cli):
     assert len(refs) == len(set(refs)) and not [r for r in refs if r.startswith("xalapa/")]
     guarderias = next(c for c in candidates if c["ref"] == "federal/xalapa-guarderias-municipales")
     assert guarderias["also_published"] == ["xalapa/xalapa-guarderias-municipales"]
+
+
+def test_a_packed_table_names_the_datasets_holding_its_file_and_its_datasets_copies():
+    """pack._published_elsewhere: of two accepted tables with the same file, the copy is left out and the kept
+    one names its dataset; the copies of the kept table's own dataset (Candidate.also_published) are named too;
+    a table with neither names nothing."""
+    from types import SimpleNamespace
+
+    from harvester.model import Dataset, PackTable, ResourceKey, TableValidation
+    from harvester.pack import _published_elsewhere
+
+    def table(catalog: str, dataset: str, resource: str) -> PackTable:
+        return PackTable(dataset=Dataset(catalog, dataset, name=f"{dataset}-name"),
+                         validation=TableValidation(catalog, dataset, resource, "0" * 64), resource_name=None,
+                         url=None, path=f"{catalog}/{resource}.csv", changed_at=None)
+
+    kept, copy, alone = table("federal", "d1", "r1"), table("veracruz", "d9", "r9"), table("cdmx", "d2", "r2")
+    accepted = [SimpleNamespace(catalog="federal", remote_id="d1", also_published=("xalapa/d1-name",)),
+                SimpleNamespace(catalog="veracruz", remote_id="d9", also_published=()),
+                SimpleNamespace(catalog="cdmx", remote_id="d2", also_published=())]
+    copies = {copy.validation.key: kept.validation.key, ResourceKey("otro", "d7", "r7"): alone.validation.key}
+    packed = _published_elsewhere([kept, copy, alone], accepted, copies,  # type: ignore[arg-type]
+                                  {t.validation.key for t in (kept, copy, alone)})
+    assert [(t.validation.key, t.also_published) for t in packed] == [
+        (kept.validation.key, ("veracruz/d9-name", "xalapa/d1-name")), (alone.validation.key, ())]
