@@ -134,7 +134,7 @@ def build_pack(settings: Settings, theme: Theme) -> PackResult:
         tables = store.pack_tables([(c.catalog, c.remote_id) for c in accepted])
         # the same file in two accepted datasets (republished): packed once, from the dataset that had it first
         copies, held = store.file_copies(), {t.validation.key for t in tables}
-        tables = _published_elsewhere(tables, accepted, copies, held)
+        tables = _published_elsewhere(tables, accepted, copies, held, store.dataset_names())
         profiles = [{c.name: c for c in store.table_columns(t.validation.key, t.validation.part)} for t in tables]
         docs = _docs(store, [(c.catalog, c.remote_id) for c in accepted], tables)
     if not tables:
@@ -181,24 +181,24 @@ def _result(theme: Theme, found: list[Candidate], accepted: list[Candidate], tab
 
 
 def _published_elsewhere(tables: list[PackTable], accepted: list[Candidate], copies: dict[ResourceKey, ResourceKey],
-                         held: set[ResourceKey]) -> list[PackTable]:
+                         held: set[ResourceKey], names: dict[tuple[str, str], str | None]) -> list[PackTable]:
     """The tables to pack, each once: a table whose file another accepted table holds too is left out, and the
-    table kept names where else it is published (the left-out table's dataset, and the copies of its own
-    dataset in other catalogs, such as the Xalapa slice of the federal portal)."""
+    table kept names where else it is published: every other dataset holding the same file (`copies`: each
+    copy's kept resource, by the store; accepted or not, on any portal) and the copies of its own dataset in
+    other catalogs (such as the Xalapa slice of the federal portal). `names`: the datasets' names."""
+    same_file: dict[ResourceKey, set[ResourceKey]] = {}
+    for copy, original in copies.items():
+        same_file.setdefault(original, {original}).add(copy)
     elsewhere = {(c.catalog, c.remote_id): c.also_published for c in accepted}
-    kept, copied = [], {}
-    for t in tables:
-        original = copies.get(t.validation.key)
-        if original in held:
-            copied.setdefault(original, []).append(f"{t.validation.catalog_id}/{t.dataset.name}")
-        else:
-            kept.append(t)
 
     def refs(t: PackTable) -> tuple[str, ...]:
-        own = elsewhere.get((t.validation.catalog_id, t.validation.dataset_id), ())
-        return tuple(sorted(set(own) | set(copied.get(t.validation.key, ()))))
+        v = t.validation
+        holders = same_file.get(copies.get(v.key, v.key), set())
+        found = {f"{k.catalog_id}/{names.get((k.catalog_id, k.dataset_id)) or k.dataset_id}" for k in holders
+                 if (k.catalog_id, k.dataset_id) != (v.catalog_id, v.dataset_id)}
+        return tuple(sorted(found | set(elsewhere.get((v.catalog_id, v.dataset_id), ()))))
 
-    return [replace(t, also_published=refs(t)) for t in kept]
+    return [replace(t, also_published=refs(t)) for t in tables if copies.get(t.validation.key) not in held]
 
 
 def _inputs(theme: Theme, tables: list[PackTable], docs: list[PackDoc]) -> str:

@@ -130,8 +130,9 @@ def test_the_demo_packs_hold_each_dataset_and_each_file_once(demo, run_cli):
 
 def test_a_packed_table_names_the_datasets_holding_its_file_and_its_datasets_copies():
     """pack._published_elsewhere: of two accepted tables with the same file, the copy is left out and the kept
-    one names its dataset; the copies of the kept table's own dataset (Candidate.also_published) are named too;
-    a table with neither names nothing."""
+    one names its dataset, and so does a table whose file a dataset outside the pack holds too (the store's
+    file copies, either way round); the copies of the kept table's own dataset (Candidate.also_published) are
+    named too; a table with neither names nothing."""
     from types import SimpleNamespace
 
     from harvester.model import Dataset, PackTable, ResourceKey, TableValidation
@@ -142,12 +143,17 @@ def test_a_packed_table_names_the_datasets_holding_its_file_and_its_datasets_cop
                          validation=TableValidation(catalog, dataset, resource, "0" * 64), resource_name=None,
                          url=None, path=f"{catalog}/{resource}.csv", changed_at=None)
 
-    kept, copy, alone = table("federal", "d1", "r1"), table("veracruz", "d9", "r9"), table("cdmx", "d2", "r2")
-    accepted = [SimpleNamespace(catalog="federal", remote_id="d1", also_published=("xalapa/d1-name",)),
-                SimpleNamespace(catalog="veracruz", remote_id="d9", also_published=()),
-                SimpleNamespace(catalog="cdmx", remote_id="d2", also_published=())]
-    copies = {copy.validation.key: kept.validation.key, ResourceKey("otro", "d7", "r7"): alone.validation.key}
-    packed = _published_elsewhere([kept, copy, alone], accepted, copies,  # type: ignore[arg-type]
-                                  {t.validation.key for t in (kept, copy, alone)})
+    kept, copy, shared, alone = (table("federal", "d1", "r1"), table("veracruz", "d9", "r9"),
+                                 table("cdmx", "d2", "r2"), table("cdmx", "d3", "r3"))
+    accepted = [SimpleNamespace(catalog=t.validation.catalog_id, remote_id=t.validation.dataset_id,
+                                also_published=("xalapa/d1-name",) if t is kept else ())
+                for t in (kept, copy, shared, alone)]
+    outside, original = ResourceKey("otro", "d7", "r7"), ResourceKey("puebla", "d8", "r8")
+    copies = {copy.validation.key: kept.validation.key, outside: kept.validation.key,
+              shared.validation.key: original}  # `shared` is itself the copy of a file first seen in Puebla
+    names = {("veracruz", "d9"): "d9-name", ("otro", "d7"): "d7-name", ("puebla", "d8"): "d8-name"}
+    packed = _published_elsewhere([kept, copy, shared, alone], accepted, copies,  # type: ignore[arg-type]
+                                  {t.validation.key for t in (kept, copy, shared, alone)}, names)
     assert [(t.validation.key, t.also_published) for t in packed] == [
-        (kept.validation.key, ("veracruz/d9-name", "xalapa/d1-name")), (alone.validation.key, ())]
+        (kept.validation.key, ("otro/d7-name", "veracruz/d9-name", "xalapa/d1-name")),
+        (shared.validation.key, ("puebla/d8-name",)), (alone.validation.key, ())]
