@@ -19,8 +19,8 @@ from harvester.errors import HarvesterError, translated
 from harvester.exitcodes import ExitCode
 from harvester.i18n import N_, NP_, _, count, ngettext
 from harvester.progress import Progress, progress_for
-from harvester.render import (PrintableProgress, clip, fetch_table, harvest_table, printable, render_table,
-                              wrapped_table)
+from harvester.render import (PrintableProgress, clip, fetch_table, harvest_table, pack_counts, printable,
+                              render_table, wrapped_table)
 
 DISK_FULL = (errno.ENOSPC, errno.EFBIG, errno.EDQUOT)
 _DISK_FULL_TEXT = re.compile(r"No space left on device|File too large|Disk quota exceeded", re.I)
@@ -636,13 +636,9 @@ def pack_build(obj: Context, names: tuple[str, ...], as_json: bool) -> None:
         for ref in r.unknown_refs:
             say(unknown_ref_notice(r.name, ref), err=True)
         say(_("%(name)s %(version)s: %(tables)s %(datasets)s, %(failed)s, %(rejected)s")
-            % {"name": r.name, "version": r.version,
-               "tables": count(NP_("%(num)s table", "%(num)s tables"), r.tables),
-               "datasets": count(NP_("from %(num)s dataset", "from %(num)s datasets"), r.datasets),
+            % {"name": r.name, "version": r.version, **pack_counts(r),
                "failed": count(NP_("%(num)s with unmet expectations", "%(num)s with unmet expectations"),
-                               r.expectations_failed),
-               "rejected": count(NP_("%(num)s candidate rejected by the gates", "%(num)s candidates rejected by the gates"),
-                                 r.rejected)}
+                               r.expectations_failed)}
             + ("" if r.new else " " + _("(unchanged: same inputs, same pack)")))
         say(f"  {r.path}")
 

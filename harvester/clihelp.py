@@ -87,7 +87,7 @@ class TranslatedHelp:
         command: Any = self
         params = command.get_params(ctx) if ctx is not None else command.params
         kept = [(p, p.help) for p in params if isinstance(p, click.Option)]
-        shown = [(p, p.metavar) for p in params if ctx is not None and not getattr(p, "is_flag", False)]
+        shown = [] if ctx is None else [(p, p.metavar) for p in params if not getattr(p, "is_flag", False)]
         saved = {name: getattr(command, name) for name in ("help", "short_help", "options_metavar",
                                                           "subcommand_metavar") if hasattr(command, name)}
         self._showing = True

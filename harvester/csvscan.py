@@ -425,31 +425,22 @@ def reading_counts(con: duckdb.DuckDBPyConnection, relation: str, columns: list[
         batch = rest[start:start + FAMILY_BATCH]
         numbers = [i for i, family in batch if family == "number"]
         forms = [(i, name, sql) for i, family in batch for name, sql in _family_sql(f"g{i}", family).items()]
-        forms += [(i, name, count_where(sql)) for i in numbers
-                  for name, sql in (("plain", f"p{i}"), ("plaindot", f"p{i} AND contains(r{i}, '.')"))]
-        source = f"SELECT {', '.join(f'{kept_sql(_ident(columns[i]))} AS {_raw(i, numbers)}' for i, _ in batch)} " \
-                 f"FROM {relation}"
-        if numbers:  # a number column's plain cells are counted by one pattern; its forms count the others
-            plain = ", ".join(f"{_match(f'r{i}', PLAIN_NUMBER)} AS p{i}" for i in numbers)
-            kept = [f"g{i}" if i not in numbers else f"r{i}, p{i}, CASE WHEN p{i} THEN NULL ELSE r{i} END AS g{i}"
-                    for i, _ in batch]
-            source = f"SELECT {', '.join(kept)} FROM (SELECT *, {plain} FROM ({source}))"
-        row = con.execute(f"SELECT {', '.join(f'{sql} AS {name}_{i}' for i, name, sql in forms)} FROM "
-                          f"({source})").fetchone()
-        found = [dict.fromkeys(("plain", "plaindot"), 0) for _ in columns]
+        plain = [count_where(sql) for i in numbers for sql in (f"p{i}", f"p{i} AND contains(k{i}, '.')")]
+        # a number column's plain cells (p<i>) are counted by one pattern; its forms count the others (g<i>)
+        kept = ", ".join(f"{kept_sql(_ident(columns[i]))} AS k{i}" for i, _ in batch)
+        tested = ", ".join(["*"] + [f"{_match(f'k{i}', PLAIN_NUMBER)} AS p{i}" for i in numbers])
+        cells = ", ".join(f"k{i}, p{i}, CASE WHEN p{i} THEN NULL ELSE k{i} END AS g{i}" if i in numbers
+                          else f"k{i} AS g{i}" for i, _ in batch)
+        row = con.execute(f"SELECT {', '.join([f'{sql} AS {name}_{i}' for i, name, sql in forms] + plain)} FROM "
+                          f"(SELECT {cells} FROM (SELECT {tested} FROM (SELECT {kept} FROM {relation})))").fetchone()
         for (i, name, _), n in zip(forms, row):
-            (found if name.startswith("plain") else counts)[i][name] = int(n or 0)
-        for i in numbers:  # what PLAIN_NUMBER says of a plain cell, added to what the forms found in the others
-            counts[i]["int"] += found[i]["plain"] - found[i]["plaindot"]
-            counts[i]["num"] += found[i]["plain"]
-            counts[i]["dot"] += found[i]["plaindot"]
+            counts[i][name] = int(n or 0)
+        for n, i in enumerate(numbers):  # what PLAIN_NUMBER says of a plain cell, added to the others' forms
+            cells_plain, dotted = (int(x or 0) for x in row[len(forms) + 2 * n:len(forms) + 2 * n + 2])
+            counts[i]["int"] += cells_plain - dotted
+            counts[i]["num"] += cells_plain
+            counts[i]["dot"] += dotted
     return counts
-
-
-def _raw(i: int, numbers: list[int]) -> str:
-    """The name of column i's kept cells in reading_counts' scan: r<i> for a number column (whose plain cells
-    are set aside as g<i> is made), g<i> for the others."""
-    return f"r{i}" if i in numbers else f"g{i}"
 
 
 PLAIN_NUMBER = r"[+-]?(0|[1-9][0-9]{0,17})(\.[0-9]{1,15})?"

@@ -9,7 +9,7 @@ from harvester import i18n
 from harvester.config import load_settings
 from harvester.i18n import NP_, _, count
 from harvester.progress import progress_for
-from harvester.render import fetch_table, harvest_table
+from harvester.render import fetch_table, harvest_table, pack_counts
 
 # The real catalogs the demo imitates: id -> (sandbox site, title, extra catalogs.toml lines).
 DEMO_CATALOGS: dict[str, tuple[str, str, str]] = {
@@ -90,11 +90,7 @@ def run_demo(out: str | None, *, synthetic: int = 0, quiet: bool = False,
             ", ".join(f"{i18n.word(k)} {v}" for k, v in sorted(profiled.alerts.items())) or _("none"))})
     for pack in packs:
         echo(_("Pack %(name)s %(version)s: %(tables)s %(datasets)s (%(rejected)s, %(failed)s)") % {
-            "name": pack.name, "version": pack.version,
-            "tables": count(NP_("%(num)s table", "%(num)s tables"), pack.tables),
-            "datasets": count(NP_("from %(num)s dataset", "from %(num)s datasets"), pack.datasets),
-            "rejected": count(NP_("%(num)s candidate rejected by the gates", "%(num)s candidates rejected by the gates"),
-                              pack.rejected),
+            "name": pack.name, "version": pack.version, **pack_counts(pack),
             "failed": count(NP_("%(num)s table with unmet expectations", "%(num)s tables with unmet expectations"),
                             pack.expectations_failed)})
     with Store(settings.paths.database, read_only=True) as store:

@@ -133,8 +133,7 @@ def build_pack(settings: Settings, theme: Theme) -> PackResult:
         accepted = [c for c in found if c.accepted]
         tables = store.pack_tables([(c.catalog, c.remote_id) for c in accepted])
         # the same file in two accepted datasets (republished): packed once, from the dataset that had it first
-        copies, held = store.file_copies(), {t.validation.key for t in tables}
-        tables = _published_elsewhere(tables, accepted, copies, held, store.dataset_names())
+        tables = _published_elsewhere(tables, accepted, store.file_copies(), store.dataset_names())
         profiles = [{c.name: c for c in store.table_columns(t.validation.key, t.validation.part)} for t in tables]
         docs = _docs(store, [(c.catalog, c.remote_id) for c in accepted], tables)
     if not tables:
@@ -181,7 +180,7 @@ def _result(theme: Theme, found: list[Candidate], accepted: list[Candidate], tab
 
 
 def _published_elsewhere(tables: list[PackTable], accepted: list[Candidate], copies: dict[ResourceKey, ResourceKey],
-                         held: set[ResourceKey], names: dict[tuple[str, str], str | None]) -> list[PackTable]:
+                         names: dict[tuple[str, str], str | None]) -> list[PackTable]:
     """The tables to pack, each once: a table whose file another accepted table holds too is left out, and the
     table kept names where else it is published: every other dataset holding the same file (`copies`: each
     copy's kept resource, by the store; accepted or not, on any portal) and the copies of its own dataset in
@@ -198,6 +197,7 @@ def _published_elsewhere(tables: list[PackTable], accepted: list[Candidate], cop
                  if (k.catalog_id, k.dataset_id) != (v.catalog_id, v.dataset_id)}
         return tuple(sorted(found | set(elsewhere.get((v.catalog_id, v.dataset_id), ()))))
 
+    held = {t.validation.key for t in tables}
     return [replace(t, also_published=refs(t)) for t in tables if copies.get(t.validation.key) not in held]
 
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any, Sequence
 
-from harvester.i18n import _
+from harvester.i18n import NP_, _, count
 
 if TYPE_CHECKING:
     from harvester.fetch import FetchSummary
     from harvester.harvest import CatalogResult
+    from harvester.pack import PackResult
     from harvester.progress import Progress
 
 # Characters a terminal or a log reader acts on rather than shows: C0 and C1 controls (ESC starts an escape
@@ -47,6 +48,15 @@ class PrintableProgress:
 
     def close(self) -> None:
         self.inner.close()
+
+
+def pack_counts(result: "PackResult") -> dict[str, str]:
+    """A pack build's counts with their words, as the CLI's and the demo's summaries say them: `tables` (`11
+    tablas`), `datasets` (`de 8 conjuntos de datos`), `rejected` (`8 candidatos rechazados por los filtros`)."""
+    return {"tables": count(NP_("%(num)s table", "%(num)s tables"), result.tables),
+            "datasets": count(NP_("from %(num)s dataset", "from %(num)s datasets"), result.datasets),
+            "rejected": count(NP_("%(num)s candidate rejected by the gates", "%(num)s candidates rejected by the gates"),
+                              result.rejected)}
 
 
 def render_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:

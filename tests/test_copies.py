@@ -152,8 +152,7 @@ def test_a_packed_table_names_the_datasets_holding_its_file_and_its_datasets_cop
     copies = {copy.validation.key: kept.validation.key, outside: kept.validation.key,
               shared.validation.key: original}  # `shared` is itself the copy of a file first seen in Puebla
     names = {("veracruz", "d9"): "d9-name", ("otro", "d7"): "d7-name", ("puebla", "d8"): "d8-name"}
-    packed = _published_elsewhere([kept, copy, shared, alone], accepted, copies,  # type: ignore[arg-type]
-                                  {t.validation.key for t in (kept, copy, shared, alone)}, names)
+    packed = _published_elsewhere([kept, copy, shared, alone], accepted, copies, names)  # type: ignore[arg-type]
     assert [(t.validation.key, t.also_published) for t in packed] == [
         (kept.validation.key, ("otro/d7-name", "veracruz/d9-name", "xalapa/d1-name")),
         (shared.validation.key, ("puebla/d8-name",)), (alone.validation.key, ())]
