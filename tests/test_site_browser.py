@@ -256,13 +256,17 @@ def phone(browser, served) -> Iterator[Visit]:
 
 
 def search(visit: Visit, words: str) -> list[tuple[str, str]]:
-    """Type `words` into the page's search box: the results as (title, link), once they are shown."""
+    """Type `words` into the page's search box: the results as (title, link), once they are all shown."""
     visit.page.fill(".pagefind-ui__search-input", words)
-    # the results of these words, not the ones of an earlier search still shown: the message counts them
+    # the results of these words, not the ones of an earlier search still shown: the message counts them; and
+    # every result shown loaded: Pagefind's UI lists each result at once and fills in its link when its page's
+    # data arrives, so on a slow machine a first result can be there while the others are still loading
     visit.page.wait_for_function(
         """words => { const m = document.querySelector(".pagefind-ui__message");
+                      const shown = document.querySelectorAll(".pagefind-ui__result");
                       return m !== null && /^[0-9]/.test(m.textContent.trim()) && m.textContent.includes(words)
-                             && document.querySelector(".pagefind-ui__result-link") !== null; }""",
+                             && shown.length > 0
+                             && [...shown].every(r => r.querySelector(".pagefind-ui__result-link") !== null); }""",
         arg=words, timeout=15_000)
     return [(a.inner_text().strip(), a.get_attribute("href"))
             for a in visit.page.locator(".pagefind-ui__result-link").all()]
